@@ -1,0 +1,297 @@
+// Validation and normalization of the arguments shared by the core functions. Everything here reads the
+// caller's arrays and never writes them.
+import { fail } from './errors.js';
+import type { FloatArray, Matrix, Noise, SmoothingOptions, Target } from './types.js';
+
+/** Tolerance for "sums to 1" checks on distributions. */
+export const SUM_TOLERANCE = 1e-4;
+
+/** A row-major N×K matrix as a flat array. */
+export interface Flat {
+  data: ArrayLike<number>;
+  rows: number;
+  classes: number;
+}
+
+/** Parsed targets: class indices or an N×K probability matrix. */
+export type ParsedTarget = { kind: 'index'; labels: ArrayLike<number> } | { kind: 'probs'; probs: ArrayLike<number> };
+
+/** The noise distribution after validation; `data` is a prior (K) or per-sample (N×K) distribution. */
+export interface ParsedNoise {
+  /** Coefficients of u_c = uConst + uT·t_c + uN·n_c (before the class mask is applied). */
+  kind: 'uniform' | 'non-target' | 'prior' | 'per-sample';
+  data: ArrayLike<number> | null;
+  perRow: boolean;
+}
+
+/** The class mask after validation; null when every class is allowed. */
+export interface ParsedMask {
+  data: ArrayLike<boolean | number>;
+  perRow: boolean;
+}
+
+export function isFloatArray(x: unknown): x is FloatArray {
+  return x instanceof Float32Array || x instanceof Float64Array;
+}
+
+function isIntegerTypedArray(x: unknown): x is ArrayLike<number> {
+  return (
+    x instanceof Int8Array ||
+    x instanceof Uint8Array ||
+    x instanceof Uint8ClampedArray ||
+    x instanceof Int16Array ||
+    x instanceof Uint16Array ||
+    x instanceof Int32Array ||
+    x instanceof Uint32Array
+  );
+}
+
+/** Validate K given as an option. */
+export function parseClasses(fn: string, classes: unknown): number | undefined {
+  if (classes === undefined) return undefined;
+  if (typeof classes !== 'number' || !Number.isInteger(classes) || classes < 1) {
+    fail(fn, 'options.classes', undefined, classes, 'must be an integer ≥ 1');
+  }
+  return classes;
+}
+
+/** Flatten `number[][]` (copying) or check a flat float array against `classes`. */
+export function parseMatrix(fn: string, argument: string, m: Matrix | unknown, classes: number | undefined): Flat {
+  if (isFloatArray(m)) {
+    if (classes === undefined) fail(fn, 'options.classes', undefined, classes, `required when ${argument} is flat`);
+    if (m.length % classes !== 0) {
+      fail(fn, argument, undefined, m, `length ${m.length} is not a multiple of options.classes = ${classes}`);
+    }
+    return { data: m, rows: m.length / classes, classes };
+  }
+  if (Array.isArray(m)) {
+    const rows = m.length;
+    const width = rows > 0 && Array.isArray(m[0]) ? (m[0] as unknown[]).length : (classes ?? 0);
+    if (rows > 0 && !Array.isArray(m[0])) fail(fn, argument, 0, m[0], 'expected an array of rows');
+    const k = classes ?? width;
+    if (k < 1) fail(fn, argument, undefined, m, 'cannot infer the number of classes from empty input');
+    const data = new Float64Array(rows * k);
+    for (let i = 0; i < rows; i++) {
+      const row = m[i] as unknown;
+      if (!Array.isArray(row) || row.length !== k) {
+        fail(fn, argument, i, row, `row ${i} must be an array of length ${k}`);
+      }
+      for (let c = 0; c < k; c++) data[i * k + c] = row[c];
+    }
+    return { data, rows, classes: k };
+  }
+  return fail(fn, argument, undefined, m, 'expected Float32Array, Float64Array or number[][]');
+}
+
+/** Recognize index vs probability targets and check their shape (values are checked by the caller). */
+export function parseTarget(fn: string, target: Target | unknown, rows: number, classes: number): ParsedTarget {
+  if (isIntegerTypedArray(target) || (Array.isArray(target) && !Array.isArray(target[0]))) {
+    if (target.length !== rows) {
+      fail(fn, 'target', undefined, target, `length ${target.length} does not match the ${rows} rows of logits`);
+    }
+    return { kind: 'index', labels: target };
+  }
+  if (isFloatArray(target) || Array.isArray(target)) {
+    const flat = parseMatrix(fn, 'target', target, classes);
+    if (flat.rows !== rows || flat.classes !== classes) {
+      fail(fn, 'target', undefined, target, `probabilities must be ${rows}×${classes} like the logits`);
+    }
+    return { kind: 'probs', probs: flat.data };
+  }
+  return fail(fn, 'target', undefined, target, 'expected class indices (integer array) or probabilities (N×K)');
+}
+
+/** ε must be a number in [0, 1]. */
+export function parseEpsilon(fn: string, eps: unknown): number {
+  if (eps === undefined) return 0;
+  if (typeof eps !== 'number' || !(eps >= 0 && eps <= 1)) {
+    fail(fn, 'options.labelSmoothing', undefined, eps, 'must be a number in [0, 1]');
+  }
+  return eps;
+}
+
+/** Check that `a` has `length` entries, each finite and ≥ 0. */
+export function parseNonNegative(fn: string, argument: string, a: unknown, length: number): ArrayLike<number> {
+  if (!(ArrayBuffer.isView(a) || Array.isArray(a))) fail(fn, argument, undefined, a, 'expected an array of numbers');
+  const arr = a as ArrayLike<number>;
+  if (arr.length !== length) fail(fn, argument, undefined, a, `length ${arr.length}, expected ${length}`);
+  for (let i = 0; i < length; i++) {
+    const v = arr[i];
+    if (typeof v !== 'number' || !(v >= 0 && v < Infinity)) fail(fn, argument, i, v, 'must be finite and ≥ 0');
+  }
+  return arr;
+}
+
+/** Check that each of the `rows` rows of `a` (row-major, width K) is a distribution. */
+export function checkDistribution(fn: string, argument: string, a: ArrayLike<number>, rows: number, k: number): void {
+  for (let i = 0; i < rows; i++) {
+    let s = 0;
+    for (let c = 0; c < k; c++) {
+      const v = a[i * k + c];
+      if (typeof v !== 'number' || !(v >= 0 && v < Infinity)) {
+        fail(fn, argument, i * k + c, v, `must be finite and ≥ 0 (row ${i}, class ${c})`);
+      }
+      s += v;
+    }
+    if (Math.abs(s - 1) > SUM_TOLERANCE) fail(fn, argument, i, s, `row ${i} must sum to 1 (±${SUM_TOLERANCE})`);
+  }
+}
+
+export function parseNoise(fn: string, noise: Noise | unknown, rows: number, classes: number): ParsedNoise {
+  if (noise === undefined || noise === 'uniform') return { kind: 'uniform', data: null, perRow: false };
+  if (noise === 'non-target') {
+    if (classes < 2) fail(fn, 'options.noise', undefined, noise, 'needs at least 2 classes (K = 1)');
+    return { kind: 'non-target', data: null, perRow: false };
+  }
+  if (typeof noise === 'string') {
+    fail(fn, 'options.noise', undefined, noise, "must be 'uniform', 'non-target', a prior (K) or a per-sample (N×K) array");
+  }
+  if (!(ArrayBuffer.isView(noise) || Array.isArray(noise))) {
+    fail(fn, 'options.noise', undefined, noise, 'expected a string or an array of probabilities');
+  }
+  const data = noise as ArrayLike<number>;
+  if (data.length === classes) {
+    checkDistribution(fn, 'options.noise', data, 1, classes);
+    return { kind: 'prior', data, perRow: false };
+  }
+  if (data.length === rows * classes) {
+    checkDistribution(fn, 'options.noise', data, rows, classes);
+    return { kind: 'per-sample', data, perRow: true };
+  }
+  return fail(fn, 'options.noise', undefined, noise, `length ${data.length}, expected K = ${classes} or N×K = ${rows * classes}`);
+}
+
+export function parseMask(fn: string, mask: unknown, rows: number, classes: number): ParsedMask | null {
+  if (mask === undefined || mask === null) return null;
+  if (!(ArrayBuffer.isView(mask) || Array.isArray(mask))) fail(fn, 'options.classMask', undefined, mask, 'expected an array');
+  const data = mask as ArrayLike<boolean | number>;
+  let perRow: boolean;
+  if (data.length === classes) perRow = false;
+  else if (data.length === rows * classes) perRow = true;
+  else fail(fn, 'options.classMask', undefined, mask, `length ${data.length}, expected K = ${classes} or N×K = ${rows * classes}`);
+  const maskRows = perRow ? rows : 1;
+  for (let i = 0; i < maskRows; i++) {
+    let any = false;
+    for (let c = 0; c < classes && !any; c++) any = Boolean(data[i * classes + c]);
+    if (!any) fail(fn, 'options.classMask', i, 0, `row ${i} allows no class`);
+  }
+  return { data, perRow };
+}
+
+export function parseIgnoreIndex(fn: string, ignoreIndex: unknown): number {
+  if (ignoreIndex === undefined) return -100;
+  if (typeof ignoreIndex !== 'number' || !Number.isInteger(ignoreIndex)) {
+    fail(fn, 'options.ignoreIndex', undefined, ignoreIndex, 'must be an integer');
+  }
+  return ignoreIndex;
+}
+
+/**
+ * Everything that defines p' = (1−ε)·p + ε·u for N rows of K classes, validated.
+ * Used by both {@link smoothLabels} and {@link crossEntropy} so that both see the same p'.
+ */
+export interface Smoothing {
+  fn: string;
+  rows: number;
+  classes: number;
+  target: ParsedTarget;
+  eps: number;
+  noise: ParsedNoise;
+  mask: ParsedMask | null;
+  ignoreIndex: number;
+}
+
+export function parseSmoothing(
+  fn: string,
+  target: Target | unknown,
+  rows: number,
+  classes: number,
+  options: SmoothingOptions,
+): Smoothing {
+  const eps = parseEpsilon(fn, options.labelSmoothing);
+  const parsed = parseTarget(fn, target, rows, classes);
+  const noise = parseNoise(fn, options.noise, rows, classes);
+  const mask = parseMask(fn, options.classMask, rows, classes);
+  const ignoreIndex = parseIgnoreIndex(fn, options.ignoreIndex);
+  const s: Smoothing = { fn, rows, classes, target: parsed, eps, noise, mask, ignoreIndex };
+  checkTargets(s);
+  return s;
+}
+
+function allowed(mask: ParsedMask | null, classes: number, i: number, c: number): boolean {
+  return mask === null || Boolean(mask.data[(mask.perRow ? i * classes : 0) + c]);
+}
+
+/** Labels in range and allowed, or probabilities that are distributions with no mass on masked classes. */
+function checkTargets(s: Smoothing): void {
+  const { fn, rows, classes: k, target, mask, ignoreIndex } = s;
+  if (target.kind === 'index') {
+    const labels = target.labels;
+    for (let i = 0; i < rows; i++) {
+      const y = labels[i];
+      if (y === ignoreIndex) continue;
+      if (typeof y !== 'number' || !Number.isInteger(y)) fail(fn, 'target', i, y, 'class index must be an integer');
+      if (y < 0 || y >= k) fail(fn, 'target', i, y, `class index out of range [0, ${k}) and not ignoreIndex (${ignoreIndex})`);
+      if (!allowed(mask, k, i, y)) fail(fn, 'target', i, y, 'class is excluded by options.classMask');
+    }
+  } else {
+    checkDistribution(fn, 'target', target.probs, rows, k);
+    if (mask !== null) {
+      for (let i = 0; i < rows; i++) {
+        for (let c = 0; c < k; c++) {
+          if (target.probs[i * k + c] > 0 && !allowed(mask, k, i, c)) {
+            fail(fn, 'target', i * k + c, target.probs[i * k + c], `probability on a masked class (row ${i}, class ${c})`);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Coefficients of the noise on the allowed classes of one row: u_c = u0 + uT·t_c + uN·n_c. */
+export interface NoiseCoefficients {
+  u0: number;
+  uT: number;
+  uN: number;
+}
+
+/**
+ * Per-row noise coefficients, where t is the target distribution and n the raw noise array (prior or
+ * per-sample): uniform u_c = 1/Kₐ; non-target u_c = (1 − t_c)/(Kₐ − 1); prior/per-sample
+ * u_c = n_c / Σ_allowed n. `allowedCount` is Kₐ and `noiseMass` is Σ_allowed n_c for the row.
+ * Then p'_c = ε·u0 + (1 − ε + ε·uT)·t_c + ε·uN·n_c.
+ */
+export function noiseCoefficients(
+  s: Smoothing,
+  row: number,
+  allowedCount: number,
+  noiseMass: number,
+  out: NoiseCoefficients,
+): void {
+  out.u0 = 0;
+  out.uT = 0;
+  out.uN = 0;
+  switch (s.noise.kind) {
+    case 'uniform':
+      out.u0 = 1 / allowedCount;
+      return;
+    case 'non-target':
+      if (allowedCount < 2) fail(s.fn, 'options.classMask', row, allowedCount, `non-target noise needs ≥ 2 allowed classes in row ${row}`);
+      out.u0 = 1 / (allowedCount - 1);
+      out.uT = -out.u0;
+      return;
+    default:
+      if (!(noiseMass > 0)) fail(s.fn, 'options.noise', row, noiseMass, `row ${row} has no noise mass on the allowed classes`);
+      out.uN = 1 / noiseMass;
+  }
+}
+
+/** Offset of row i in the mask array (or -1 when there is no mask). */
+export function maskOffset(s: Smoothing, row: number): number {
+  return s.mask === null ? -1 : s.mask.perRow ? row * s.classes : 0;
+}
+
+/** Offset of row i in the noise array. */
+export function noiseOffset(s: Smoothing, row: number): number {
+  return s.noise.perRow ? row * s.classes : 0;
+}

@@ -1,0 +1,90 @@
+/** Float storage accepted for logits, probabilities and gradients. */
+export type FloatArray = Float32Array | Float64Array;
+
+/** Integer typed arrays accepted for class indices. */
+export type IndexArray = Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array;
+
+/** A row-major N×K matrix: a flat float array (with `options.classes = K`) or an array of rows. */
+export type Matrix = FloatArray | readonly (readonly number[])[];
+
+/**
+ * Targets: class indices (integer typed array or `number[]` of length N) or probabilities
+ * (float typed array of length N×K, or `number[][]`).
+ */
+export type Target = IndexArray | readonly number[] | Matrix;
+
+/**
+ * The noise distribution u of p' = (1−ε)·p + ε·u:
+ * - `'uniform'`: ε/K on every class, the target included (PyTorch, Keras, TF.js, Optax, timm);
+ * - `'non-target'`: ε/(K−1) on the other classes, the target keeps 1−ε (fairseq, Megatron);
+ *   for soft targets t, u_c = (1 − t_c)/(K − 1), which reduces to it for one-hot t;
+ * - an array of length K: a class prior (Szegedy et al.'s proposal, "unigram" smoothing);
+ * - an array of length N×K: a per-sample distribution u(y|x).
+ */
+export type Noise = 'uniform' | 'non-target' | ArrayLike<number>;
+
+/** How per-row losses are combined. */
+export type Reduction = 'mean' | 'sum' | 'none';
+
+/** Options shared by {@link crossEntropy} and {@link smoothLabels}. */
+export interface SmoothingOptions {
+  /** K, the number of classes. Required for flat logits and for index targets without logits. */
+  classes?: number;
+  /** ε in [0, 1]; default 0 (PyTorch's `label_smoothing`). */
+  labelSmoothing?: number;
+  /** The noise distribution u; default `'uniform'`. */
+  noise?: Noise;
+  /**
+   * Allowed classes (length K, or N×K per row; truthy = allowed), like Optax's `where`. Masked classes get
+   * no smoothing mass, are left out of the softmax (as if their logit were −∞) and may hold any value,
+   * −Infinity included. Uniform noise spreads ε over the allowed classes only; a prior or per-sample
+   * noise is renormalized over them.
+   */
+  classMask?: ArrayLike<boolean | number>;
+  /** Class index that marks a row to ignore (padding); default −100. */
+  ignoreIndex?: number;
+}
+
+/** Options of {@link crossEntropy}. */
+export interface CrossEntropyOptions extends SmoothingOptions {
+  /**
+   * Per-class weights (length K). With `weightMode: 'per-class'` (default, PyTorch semantics) the nll term
+   * of row i is weighted by w[yᵢ], the smoothing term by w[c] for each class c, and `mean` divides by
+   * Σ w[yᵢ] over non-ignored rows (by N for probability targets).
+   */
+  weight?: ArrayLike<number>;
+  /**
+   * `'per-example'`: Keras `class_weight` semantics — the whole row i is scaled by w[yᵢ] (for probability
+   * targets by Σ_c w[c]·t_c) and the `mean` denominator is the number of non-ignored rows.
+   */
+  weightMode?: 'per-class' | 'per-example';
+  /** Per-row weights (length N) that scale each row's loss; they do not change the `mean` denominator (Keras). */
+  sampleWeight?: ArrayLike<number>;
+  /** `'mean'` (default), `'sum'` or `'none'` (per-row arrays). */
+  reduction?: Reduction;
+  /**
+   * Divide the summed loss by this count instead of the `mean` denominator (gradient accumulation,
+   * data-parallel shards). Not allowed with `reduction: 'none'`.
+   */
+  normalizer?: number;
+  /**
+   * `true` to also return dL/dlogits (N×K, row-major) of the reduced loss (of the sum for `'none'`), or a
+   * float array of length N×K to write it into. Passing the logits array itself is the opt-in in-place
+   * mode (the logits are overwritten by the gradient); nothing else ever mutates the inputs.
+   */
+  grad?: boolean | FloatArray;
+}
+
+/** Result of {@link crossEntropy}; for `reduction: 'none'` the numbers are per-row arrays. */
+export interface CrossEntropyResult<T extends number | Float64Array = number | Float64Array> {
+  /** (1−ε)·nll + ε·smoothing, reduced. */
+  loss: T;
+  /** H(p, q): cross-entropy with the unsmoothed target (weighted), reduced the same way. */
+  nll: T;
+  /** H(u, q): cross-entropy with the noise distribution (weighted), reduced the same way. */
+  smoothing: T;
+  /** The `mean` denominator (Σ w[yᵢ] or the count of non-ignored rows); reported for every reduction. */
+  denominator: number;
+  /** dL/dlogits when requested. */
+  grad?: FloatArray;
+}

@@ -1,0 +1,5 @@
+/**
+ * labelsmooth: exact label-smoothed cross-entropy over typed arrays (every framework's convention) and
+ * calibration metrics. Runs in Node and in browsers; the TF.js adapter is at `labelsmooth/tfjs`.
+ */
+export * from './core/index.js';
