@@ -64,8 +64,11 @@ export function binaryCrossEntropy(
   const z = flat.data;
   const size = n * k;
   const y: ArrayLike<number> =
-    Array.isArray(target) && Array.isArray(target[0]) ? parseMatrix(fn, 'target', target, k).data : (target as ArrayLike<number>);
-  if (!(ArrayBuffer.isView(y) || Array.isArray(y))) fail(fn, 'target', undefined, target, 'expected an array');
+    Array.isArray(target) && Array.isArray(target[0])
+      ? parseMatrix(fn, 'target', target, k).data
+      : (target as ArrayLike<number>);
+  if (!(ArrayBuffer.isView(y) || Array.isArray(y)))
+    fail(fn, 'target', undefined, target, 'expected an array');
   if (y.length !== size) fail(fn, 'target', undefined, target, `length ${y.length}, expected N×K = ${size}`);
   const eps = parseEpsilon(fn, options.labelSmoothing);
   let weight: ArrayLike<number> | null = null;
@@ -75,7 +78,9 @@ export function binaryCrossEntropy(
     weight = parseNonNegative(fn, 'options.weight', options.weight, weightPerElement ? size : k);
   }
   const sampleWeight =
-    options.sampleWeight === undefined ? null : parseNonNegative(fn, 'options.sampleWeight', options.sampleWeight, n);
+    options.sampleWeight === undefined
+      ? null
+      : parseNonNegative(fn, 'options.sampleWeight', options.sampleWeight, n);
   const reduction = options.reduction ?? 'mean';
   if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') {
     fail(fn, 'options.reduction', undefined, reduction, "must be 'mean', 'sum' or 'none'");
@@ -85,12 +90,15 @@ export function binaryCrossEntropy(
     fail(fn, 'options.normalizer', undefined, normalizer, "must be finite and > 0, and reduction not 'none'");
   }
   let grad: FloatArray | null = null;
-  if (options.grad === true) grad = z instanceof Float32Array ? new Float32Array(size) : new Float64Array(size);
+  if (options.grad === true)
+    grad = z instanceof Float32Array ? new Float32Array(size) : new Float64Array(size);
   else if (isFloatArray(options.grad)) {
-    if (options.grad.length !== size) fail(fn, 'options.grad', undefined, options.grad, `buffer length must be ${size}`);
+    if (options.grad.length !== size)
+      fail(fn, 'options.grad', undefined, options.grad, `buffer length must be ${size}`);
     grad = options.grad;
   }
-  const scale = normalizer !== undefined ? 1 / normalizer : reduction === 'mean' ? (size > 0 ? 1 / size : 0) : 1;
+  const scale =
+    normalizer !== undefined ? 1 / normalizer : reduction === 'mean' ? (size > 0 ? 1 / size : 0) : 1;
   const perElement = reduction === 'none';
   const lossOut = new Float64Array(perElement ? size : 0);
   const nllOut = new Float64Array(perElement ? size : 0);
@@ -103,13 +111,15 @@ export function binaryCrossEntropy(
     for (let c = 0; c < k; c++) {
       const j = i * k + c;
       const v = z[j];
-      if (!(v > -Infinity && v < Infinity)) fail(fn, 'logits', j, v, `must be finite (row ${i}, output ${c})`);
+      if (!(v > -Infinity && v < Infinity))
+        fail(fn, 'logits', j, v, `must be finite (row ${i}, output ${c})`);
       const t = y[j];
-      if (typeof t !== 'number' || !(t >= 0 && t <= 1)) fail(fn, 'target', j, t, `must be in [0, 1] (row ${i}, output ${c})`);
+      if (typeof t !== 'number' || !(t >= 0 && t <= 1))
+        fail(fn, 'target', j, t, `must be in [0, 1] (row ${i}, output ${c})`);
       const w = rw * (weight ? weight[weightPerElement ? j : c] : 1);
       // softplus(−|z|) + max(z,0) = log(1 + e^z), computed without overflow.
       const sp = Math.log1p(Math.exp(-Math.abs(v)));
-      const pos = v > 0 ? v : 0;
+      const pos = Math.max(v, 0);
       const nll = w * (pos - v * t + sp);
       const smooth = w * (pos - v * 0.5 + sp);
       if (perElement) {

@@ -34,7 +34,11 @@ export function crossEntropy(
   target: Target,
   options: CrossEntropyOptions & { reduction: 'none' },
 ): CrossEntropyResult<Float64Array>;
-export function crossEntropy(logits: Matrix, target: Target, options?: CrossEntropyOptions): CrossEntropyResult<number>;
+export function crossEntropy(
+  logits: Matrix,
+  target: Target,
+  options?: CrossEntropyOptions,
+): CrossEntropyResult<number>;
 export function crossEntropy(
   logits: Matrix,
   target: Target,
@@ -51,11 +55,14 @@ export function crossEntropy(
   if (weightMode !== 'per-class' && weightMode !== 'per-example') {
     fail(fn, 'options.weightMode', undefined, weightMode, "must be 'per-class' or 'per-example'");
   }
-  const weight = options.weight === undefined ? null : parseNonNegative(fn, 'options.weight', options.weight, k);
+  const weight =
+    options.weight === undefined ? null : parseNonNegative(fn, 'options.weight', options.weight, k);
   const classWeight = weightMode === 'per-class' ? weight : null; // weights inside the row
   const exampleWeight = weightMode === 'per-example' ? weight : null; // weights of the whole row
   const sampleWeight =
-    options.sampleWeight === undefined ? null : parseNonNegative(fn, 'options.sampleWeight', options.sampleWeight, n);
+    options.sampleWeight === undefined
+      ? null
+      : parseNonNegative(fn, 'options.sampleWeight', options.sampleWeight, n);
 
   const reduction = options.reduction ?? 'mean';
   if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') {
@@ -63,21 +70,35 @@ export function crossEntropy(
   }
   const normalizer = options.normalizer;
   if (normalizer !== undefined) {
-    if (reduction === 'none') fail(fn, 'options.normalizer', undefined, normalizer, "not allowed with reduction 'none'");
+    if (reduction === 'none')
+      fail(fn, 'options.normalizer', undefined, normalizer, "not allowed with reduction 'none'");
     if (typeof normalizer !== 'number' || !(normalizer > 0 && normalizer < Infinity)) {
       fail(fn, 'options.normalizer', undefined, normalizer, 'must be a finite number > 0');
     }
   }
 
   let grad: FloatArray | null = null;
-  if (options.grad === true) grad = z instanceof Float32Array ? new Float32Array(n * k) : new Float64Array(n * k);
+  if (options.grad === true)
+    grad = z instanceof Float32Array ? new Float32Array(n * k) : new Float64Array(n * k);
   else if (isFloatArray(options.grad)) {
     if (options.grad.length !== n * k) {
-      fail(fn, 'options.grad', undefined, options.grad, `buffer length ${options.grad.length}, expected N×K = ${n * k}`);
+      fail(
+        fn,
+        'options.grad',
+        undefined,
+        options.grad,
+        `buffer length ${options.grad.length}, expected N×K = ${n * k}`,
+      );
     }
     grad = options.grad;
   } else if (options.grad !== undefined && options.grad !== false) {
-    fail(fn, 'options.grad', undefined, options.grad, 'expected a boolean or a Float32Array/Float64Array of length N×K');
+    fail(
+      fn,
+      'options.grad',
+      undefined,
+      options.grad,
+      'expected a boolean or a Float32Array/Float64Array of length N×K',
+    );
   }
 
   const labels = s.target.kind === 'index' ? s.target.labels : null;
@@ -92,7 +113,14 @@ export function crossEntropy(
       if (y !== ignoreIndex) denominator += classWeight ? classWeight[y] : 1;
     }
   } else denominator = n;
-  const scale = normalizer !== undefined ? 1 / normalizer : reduction === 'mean' ? (denominator > 0 ? 1 / denominator : 0) : 1;
+  const scale =
+    normalizer !== undefined
+      ? 1 / normalizer
+      : reduction === 'mean'
+        ? denominator > 0
+          ? 1 / denominator
+          : 0
+        : 1;
 
   const perRow = reduction === 'none';
   const lossRows = new Float64Array(perRow ? n : 0);

@@ -27,12 +27,19 @@ function describe(value: unknown): string {
   if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);
   if (typeof value === 'string') return JSON.stringify(value);
   if (value === null || value === undefined) return String(value);
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(length ${(value as unknown as ArrayLike<unknown>).length})`;
+  if (ArrayBuffer.isView(value))
+    return `${value.constructor.name}(length ${(value as unknown as ArrayLike<unknown>).length})`;
   if (Array.isArray(value)) return `Array(length ${value.length})`;
   return typeof value === 'object' ? Object.prototype.toString.call(value) : String(value);
 }
 
 /** Throw a {@link LabelSmoothingError}; typed `never` so callers can use it in expressions. */
-export function fail(fn: string, argument: string, index: number | undefined, value: unknown, problem: string): never {
+export function fail(
+  fn: string,
+  argument: string,
+  index: number | undefined,
+  value: unknown,
+  problem: string,
+): never {
   throw new LabelSmoothingError(fn, argument, index, value, problem);
 }

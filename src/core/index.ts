@@ -2,8 +2,9 @@
  * labelsmooth core: label-smoothed cross-entropy and its gradient over typed arrays, in every framework's
  * convention. No framework and no Node-only imports: it bundles for browsers.
  */
-export { binaryCrossEntropy } from './binaryCrossEntropy.js';
+
 export type { BinaryCrossEntropyOptions, BinaryCrossEntropyResult } from './binaryCrossEntropy.js';
+export { binaryCrossEntropy } from './binaryCrossEntropy.js';
 export { crossEntropy } from './crossEntropy.js';
 export { LabelSmoothingError } from './errors.js';
 export { smoothLabels } from './smoothLabels.js';

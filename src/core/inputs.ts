@@ -14,7 +14,9 @@ export interface Flat {
 }
 
 /** Parsed targets: class indices or an N×K probability matrix. */
-export type ParsedTarget = { kind: 'index'; labels: ArrayLike<number> } | { kind: 'probs'; probs: ArrayLike<number> };
+export type ParsedTarget =
+  | { kind: 'index'; labels: ArrayLike<number> }
+  | { kind: 'probs'; probs: ArrayLike<number> };
 
 /** The noise distribution after validation; `data` is a prior (K) or per-sample (N×K) distribution. */
 export interface ParsedNoise {
@@ -56,11 +58,23 @@ export function parseClasses(fn: string, classes: unknown): number | undefined {
 }
 
 /** Flatten `number[][]` (copying) or check a flat float array against `classes`. */
-export function parseMatrix(fn: string, argument: string, m: Matrix | unknown, classes: number | undefined): Flat {
+export function parseMatrix(
+  fn: string,
+  argument: string,
+  m: Matrix | unknown,
+  classes: number | undefined,
+): Flat {
   if (isFloatArray(m)) {
-    if (classes === undefined) fail(fn, 'options.classes', undefined, classes, `required when ${argument} is flat`);
+    if (classes === undefined)
+      fail(fn, 'options.classes', undefined, classes, `required when ${argument} is flat`);
     if (m.length % classes !== 0) {
-      fail(fn, argument, undefined, m, `length ${m.length} is not a multiple of options.classes = ${classes}`);
+      fail(
+        fn,
+        argument,
+        undefined,
+        m,
+        `length ${m.length} is not a multiple of options.classes = ${classes}`,
+      );
     }
     return { data: m, rows: m.length / classes, classes };
   }
@@ -84,10 +98,21 @@ export function parseMatrix(fn: string, argument: string, m: Matrix | unknown, c
 }
 
 /** Recognize index vs probability targets and check their shape (values are checked by the caller). */
-export function parseTarget(fn: string, target: Target | unknown, rows: number, classes: number): ParsedTarget {
+export function parseTarget(
+  fn: string,
+  target: Target | unknown,
+  rows: number,
+  classes: number,
+): ParsedTarget {
   if (isIntegerTypedArray(target) || (Array.isArray(target) && !Array.isArray(target[0]))) {
     if (target.length !== rows) {
-      fail(fn, 'target', undefined, target, `length ${target.length} does not match the ${rows} rows of logits`);
+      fail(
+        fn,
+        'target',
+        undefined,
+        target,
+        `length ${target.length} does not match the ${rows} rows of logits`,
+      );
     }
     return { kind: 'index', labels: target };
   }
@@ -98,7 +123,13 @@ export function parseTarget(fn: string, target: Target | unknown, rows: number, 
     }
     return { kind: 'probs', probs: flat.data };
   }
-  return fail(fn, 'target', undefined, target, 'expected class indices (integer array) or probabilities (N×K)');
+  return fail(
+    fn,
+    'target',
+    undefined,
+    target,
+    'expected class indices (integer array) or probabilities (N×K)',
+  );
 }
 
 /** ε must be a number in [0, 1]. */
@@ -111,19 +142,32 @@ export function parseEpsilon(fn: string, eps: unknown): number {
 }
 
 /** Check that `a` has `length` entries, each finite and ≥ 0. */
-export function parseNonNegative(fn: string, argument: string, a: unknown, length: number): ArrayLike<number> {
-  if (!(ArrayBuffer.isView(a) || Array.isArray(a))) fail(fn, argument, undefined, a, 'expected an array of numbers');
+export function parseNonNegative(
+  fn: string,
+  argument: string,
+  a: unknown,
+  length: number,
+): ArrayLike<number> {
+  if (!(ArrayBuffer.isView(a) || Array.isArray(a)))
+    fail(fn, argument, undefined, a, 'expected an array of numbers');
   const arr = a as ArrayLike<number>;
   if (arr.length !== length) fail(fn, argument, undefined, a, `length ${arr.length}, expected ${length}`);
   for (let i = 0; i < length; i++) {
     const v = arr[i];
-    if (typeof v !== 'number' || !(v >= 0 && v < Infinity)) fail(fn, argument, i, v, 'must be finite and ≥ 0');
+    if (typeof v !== 'number' || !(v >= 0 && v < Infinity))
+      fail(fn, argument, i, v, 'must be finite and ≥ 0');
   }
   return arr;
 }
 
 /** Check that each of the `rows` rows of `a` (row-major, width K) is a distribution. */
-export function checkDistribution(fn: string, argument: string, a: ArrayLike<number>, rows: number, k: number): void {
+export function checkDistribution(
+  fn: string,
+  argument: string,
+  a: ArrayLike<number>,
+  rows: number,
+  k: number,
+): void {
   for (let i = 0; i < rows; i++) {
     let s = 0;
     for (let c = 0; c < k; c++) {
@@ -133,7 +177,8 @@ export function checkDistribution(fn: string, argument: string, a: ArrayLike<num
       }
       s += v;
     }
-    if (Math.abs(s - 1) > SUM_TOLERANCE) fail(fn, argument, i, s, `row ${i} must sum to 1 (±${SUM_TOLERANCE})`);
+    if (Math.abs(s - 1) > SUM_TOLERANCE)
+      fail(fn, argument, i, s, `row ${i} must sum to 1 (±${SUM_TOLERANCE})`);
   }
 }
 
@@ -144,7 +189,13 @@ export function parseNoise(fn: string, noise: Noise | unknown, rows: number, cla
     return { kind: 'non-target', data: null, perRow: false };
   }
   if (typeof noise === 'string') {
-    fail(fn, 'options.noise', undefined, noise, "must be 'uniform', 'non-target', a prior (K) or a per-sample (N×K) array");
+    fail(
+      fn,
+      'options.noise',
+      undefined,
+      noise,
+      "must be 'uniform', 'non-target', a prior (K) or a per-sample (N×K) array",
+    );
   }
   if (!(ArrayBuffer.isView(noise) || Array.isArray(noise))) {
     fail(fn, 'options.noise', undefined, noise, 'expected a string or an array of probabilities');
@@ -158,17 +209,31 @@ export function parseNoise(fn: string, noise: Noise | unknown, rows: number, cla
     checkDistribution(fn, 'options.noise', data, rows, classes);
     return { kind: 'per-sample', data, perRow: true };
   }
-  return fail(fn, 'options.noise', undefined, noise, `length ${data.length}, expected K = ${classes} or N×K = ${rows * classes}`);
+  return fail(
+    fn,
+    'options.noise',
+    undefined,
+    noise,
+    `length ${data.length}, expected K = ${classes} or N×K = ${rows * classes}`,
+  );
 }
 
 export function parseMask(fn: string, mask: unknown, rows: number, classes: number): ParsedMask | null {
   if (mask === undefined || mask === null) return null;
-  if (!(ArrayBuffer.isView(mask) || Array.isArray(mask))) fail(fn, 'options.classMask', undefined, mask, 'expected an array');
+  if (!(ArrayBuffer.isView(mask) || Array.isArray(mask)))
+    fail(fn, 'options.classMask', undefined, mask, 'expected an array');
   const data = mask as ArrayLike<boolean | number>;
   let perRow: boolean;
   if (data.length === classes) perRow = false;
   else if (data.length === rows * classes) perRow = true;
-  else fail(fn, 'options.classMask', undefined, mask, `length ${data.length}, expected K = ${classes} or N×K = ${rows * classes}`);
+  else
+    fail(
+      fn,
+      'options.classMask',
+      undefined,
+      mask,
+      `length ${data.length}, expected K = ${classes} or N×K = ${rows * classes}`,
+    );
   const maskRows = perRow ? rows : 1;
   for (let i = 0; i < maskRows; i++) {
     let any = false;
@@ -230,8 +295,10 @@ function checkTargets(s: Smoothing): void {
     for (let i = 0; i < rows; i++) {
       const y = labels[i];
       if (y === ignoreIndex) continue;
-      if (typeof y !== 'number' || !Number.isInteger(y)) fail(fn, 'target', i, y, 'class index must be an integer');
-      if (y < 0 || y >= k) fail(fn, 'target', i, y, `class index out of range [0, ${k}) and not ignoreIndex (${ignoreIndex})`);
+      if (typeof y !== 'number' || !Number.isInteger(y))
+        fail(fn, 'target', i, y, 'class index must be an integer');
+      if (y < 0 || y >= k)
+        fail(fn, 'target', i, y, `class index out of range [0, ${k}) and not ignoreIndex (${ignoreIndex})`);
       if (!allowed(mask, k, i, y)) fail(fn, 'target', i, y, 'class is excluded by options.classMask');
     }
   } else {
@@ -240,7 +307,13 @@ function checkTargets(s: Smoothing): void {
       for (let i = 0; i < rows; i++) {
         for (let c = 0; c < k; c++) {
           if (target.probs[i * k + c] > 0 && !allowed(mask, k, i, c)) {
-            fail(fn, 'target', i * k + c, target.probs[i * k + c], `probability on a masked class (row ${i}, class ${c})`);
+            fail(
+              fn,
+              'target',
+              i * k + c,
+              target.probs[i * k + c],
+              `probability on a masked class (row ${i}, class ${c})`,
+            );
           }
         }
       }
@@ -276,12 +349,20 @@ export function noiseCoefficients(
       out.u0 = 1 / allowedCount;
       return;
     case 'non-target':
-      if (allowedCount < 2) fail(s.fn, 'options.classMask', row, allowedCount, `non-target noise needs ≥ 2 allowed classes in row ${row}`);
+      if (allowedCount < 2)
+        fail(
+          s.fn,
+          'options.classMask',
+          row,
+          allowedCount,
+          `non-target noise needs ≥ 2 allowed classes in row ${row}`,
+        );
       out.u0 = 1 / (allowedCount - 1);
       out.uT = -out.u0;
       return;
     default:
-      if (!(noiseMass > 0)) fail(s.fn, 'options.noise', row, noiseMass, `row ${row} has no noise mass on the allowed classes`);
+      if (!(noiseMass > 0))
+        fail(s.fn, 'options.noise', row, noiseMass, `row ${row} has no noise mass on the allowed classes`);
       out.uN = 1 / noiseMass;
   }
 }

@@ -1,5 +1,12 @@
 import { fail } from './errors.js';
-import { isFloatArray, maskOffset, noiseOffset, parseClasses, parseSmoothing, noiseCoefficients } from './inputs.js';
+import {
+  isFloatArray,
+  maskOffset,
+  noiseCoefficients,
+  noiseOffset,
+  parseClasses,
+  parseSmoothing,
+} from './inputs.js';
 import type { SmoothingOptions, Target } from './types.js';
 
 /**
@@ -15,13 +22,15 @@ export function smoothLabels(target: Target, options: SmoothingOptions = {}): Fl
   let classes = parseClasses(fn, options.classes);
   let rows: number;
   if (isFloatArray(target)) {
-    if (classes === undefined) fail(fn, 'options.classes', undefined, classes, 'required for flat probability targets');
+    if (classes === undefined)
+      fail(fn, 'options.classes', undefined, classes, 'required for flat probability targets');
     rows = Math.floor(target.length / classes);
   } else if (Array.isArray(target) && Array.isArray(target[0])) {
     classes ??= (target[0] as number[]).length;
     rows = target.length;
   } else if (ArrayBuffer.isView(target) || Array.isArray(target)) {
-    if (classes === undefined) fail(fn, 'options.classes', undefined, classes, 'required for class-index targets');
+    if (classes === undefined)
+      fail(fn, 'options.classes', undefined, classes, 'required for class-index targets');
     rows = (target as ArrayLike<number>).length;
   } else {
     return fail(fn, 'target', undefined, target, 'expected class indices or probabilities');

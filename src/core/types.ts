@@ -2,7 +2,14 @@
 export type FloatArray = Float32Array | Float64Array;
 
 /** Integer typed arrays accepted for class indices. */
-export type IndexArray = Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array;
+export type IndexArray =
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array;
 
 /** A row-major N×K matrix: a flat float array (with `options.classes = K`) or an array of rows. */
 export type Matrix = FloatArray | readonly (readonly number[])[];
