@@ -3,3 +3,10 @@
  * calibration metrics. Runs in Node and in browsers; the TF.js adapter is at `labelsmooth/tfjs`.
  */
 export * from './core/index.js';
+export {
+  type CalibrationBin,
+  type CalibrationOptions,
+  type CalibrationReport,
+  calibration,
+} from './metrics/calibration.js';
+export { fitTemperature, type TemperatureFit, type TemperatureOptions } from './metrics/temperature.js';
