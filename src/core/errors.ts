@@ -11,6 +11,8 @@ export class LabelSmoothingError extends Error {
   readonly index: number | undefined;
   /** The offending value as received. */
   readonly value: unknown;
+  /** What is wrong, without the location (used to re-raise under another function's name). */
+  readonly problem: string;
 
   constructor(fn: string, argument: string, index: number | undefined, value: unknown, problem: string) {
     const where = index === undefined ? argument : `${argument}[${index}]`;
@@ -20,6 +22,12 @@ export class LabelSmoothingError extends Error {
     this.argument = argument;
     this.index = index;
     this.value = value;
+    this.problem = problem;
+  }
+
+  /** The same error reported by the public function `fn` (e.g. a TF.js op wrapping the core). */
+  as(fn: string): LabelSmoothingError {
+    return new LabelSmoothingError(fn, this.argument, this.index, this.value, this.problem);
   }
 }
 
