@@ -1,10 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { crossEntropy } from '../core/crossEntropy.js';
 import { fail, LabelSmoothingError } from '../core/errors.js';
-import type { CrossEntropyOptions, Target } from '../core/types.js';
+import type { CrossEntropyOptions, CrossEntropyResult, Target } from '../core/types.js';
 
 /** Options of the TF.js op: the core's options, without `classes` (from the shape) and `grad` (autodiff). */
-export type TfCrossEntropyOptions = Omit<CrossEntropyOptions, 'classes' | 'grad'>;
+export interface TfCrossEntropyOptions extends Omit<CrossEntropyOptions, 'classes' | 'grad'> {
+  /**
+   * Observe the fused computation: called with the core's result (loss, nll, smoothing, denominator) and
+   * the logits it read, so training loops can log the two parts of the loss and the accuracy without
+   * another pass or another read-back.
+   */
+  onLoss?: (result: CrossEntropyResult, logits: Float32Array) => void;
+}
 
 /** Targets: a tensor of class indices ([N] or [N, 1]) or probabilities ([N, K]), or any core target. */
 export type TfTarget = tf.Tensor | Target;
@@ -66,12 +73,14 @@ export function softmaxCrossEntropy(
   if (logits.dtype !== 'float32') fail(fn, 'logits', undefined, logits.dtype, 'expected dtype float32');
   const [rows, classes] = logits.shape as [number, number];
   const t = asOp(fn, () => targetData(fn, target, rows, classes));
-  const perRow = options.reduction === 'none';
+  const { onLoss, ...core } = options;
+  const perRow = core.reduction === 'none';
   const op = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const z = inputs[0] as tf.Tensor;
     const data = z.dataSync() as Float32Array;
     // Loss and gradient in one fused call; the gradient stays a typed array until backprop asks for it.
-    const r = asOp(fn, () => crossEntropy(data, t, { ...options, classes, grad: true }));
+    const r = asOp(fn, () => crossEntropy(data, t, { ...core, classes, grad: true }));
+    onLoss?.(r, data);
     const loss: number | Float64Array = r.loss;
     const value = typeof loss === 'number' ? tf.scalar(loss) : tf.tensor1d(Float32Array.from(loss));
     const grad = r.grad as Float32Array;
