@@ -121,7 +121,7 @@ export async function compare(o: CompareOptions): Promise<CompareResults> {
     summary: summarize(runs),
   };
   const dir = join(o.runsDir, name);
-  writeResults(dir, results);
+  const reportFile = await writeResults(dir, results);
   if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);
   else {
     process.stdout.write(`\n${summaryTable(results.summary)}\n\n`);
@@ -131,7 +131,7 @@ export async function compare(o: CompareOptions): Promise<CompareResults> {
           `${r.label} seed ${r.seed}: temperature T = ${r.temperature.temperature.toFixed(3)} fitted on validation\n`,
         );
     }
-    process.stdout.write(`results: ${join(dir, 'results.json')}\n`);
+    process.stdout.write(`results: ${join(dir, 'results.json')}\nreport: ${reportFile}\n`);
   }
   tf.disposeVariables();
   return results;

@@ -45,7 +45,7 @@ export function detectFrom(data: Float64Array, rows: number, k: number): 'logits
 }
 
 /** Calibration of saved predictions (logits or probabilities) against labels. */
-export function evaluate(o: EvaluateOptions): EvaluateResults {
+export async function evaluate(o: EvaluateOptions): Promise<EvaluateResults> {
   const pred = readTable(o.predictions);
   const lab = readTable(o.labels);
   if (pred.columns < 2)
@@ -95,7 +95,7 @@ export function evaluate(o: EvaluateOptions): EvaluateResults {
     report,
   };
   const dir = join(o.runsDir, name);
-  writeResults(dir, results);
+  const reportFile = await writeResults(dir, results);
   if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);
   else {
     const r = report;
@@ -115,7 +115,7 @@ export function evaluate(o: EvaluateOptions): EvaluateResults {
           ['over-confidence', r.overconfidence.toFixed(4)],
           ['mean entropy', r.meanEntropy.toFixed(4)],
         ],
-      )}\n\nresults: ${join(dir, 'results.json')}\n`,
+      )}\n\nresults: ${join(dir, 'results.json')}\nreport: ${reportFile}\n`,
     );
   }
   return results;

@@ -77,7 +77,15 @@ export function program(): Command {
     .option('--json', 'print the results as JSON on stdout', false)
     .action(async (opts) => {
       const { evaluate } = await import('./evaluate.js');
-      evaluate(opts);
+      await evaluate(opts);
+    });
+
+  p.command('report')
+    .description('regenerate <run-dir>/report.html from <run-dir>/results.json')
+    .argument('<run-dir>', 'a directory written by compare, train or evaluate')
+    .action(async (dir: string) => {
+      const { reportCommand } = await import('./results.js');
+      await reportCommand(dir);
     });
 
   return p;

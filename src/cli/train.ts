@@ -114,7 +114,7 @@ export async function trainCommand(o: TrainOptions): Promise<CompareResults> {
     runs: [run],
     summary: summarize([run]),
   };
-  writeResults(dir, results);
+  const reportFile = await writeResults(dir, results);
   trainer.dispose();
   tf.disposeVariables();
   if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);

@@ -30,8 +30,10 @@ export interface EpochMetrics {
   trainLoss: number;
   trainNllPart: number;
   trainSmoothingPart: number;
-  /** Unweighted mean training H(p,q) (= nll before the (1−ε) factor). */
+  /** Mean training H(p,q) and H(u,q) themselves (before the (1−ε) and ε factors): H(u,q) grows as the
+   * logits spread apart, the sign of growing over-confidence, whatever ε is. */
   trainNll: number;
+  trainSmoothing: number;
   trainAccuracy: number;
   testAccuracy: number;
   testNll: number;
@@ -121,6 +123,7 @@ export class Trainer {
       trainNllPart: ((1 - eps) * nll) / n,
       trainSmoothingPart: (eps * smoothing) / n,
       trainNll: nll / n,
+      trainSmoothing: smoothing / n,
       trainAccuracy: correct / n,
       testAccuracy: report.accuracy,
       testNll: report.nll,

@@ -1,0 +1,65 @@
+// Bundled by test/browser.test.ts with esbuild and run in chromium: the TF.js adapter in a real browser.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { calibration, crossEntropy } from '../../src/index.js';
+import { batches, losses, softmaxCrossEntropy } from '../../src/tfjs/index.js';
+
+declare global {
+  interface Window {
+    runLabelsmooth: (backend: string) => Promise<Record<string, unknown>>;
+  }
+}
+
+window.runLabelsmooth = async (backend: string) => {
+  setWasmPaths('/wasm/');
+  await tf.setBackend(backend);
+  await tf.ready();
+  const n = 5;
+  const k = 4;
+  const z = Float32Array.from({ length: n * k }, (_, i) => Math.cos(i * 1.3) * 2);
+  const y = Int32Array.from([0, 3, 1, 2, 3]);
+  const before = tf.memory().numTensors;
+  const zt = tf.tensor2d(z, [n, k]);
+  const { value, grad } = tf.valueAndGrad(
+    (l: tf.Tensor) => softmaxCrossEntropy(y, l, { labelSmoothing: 0.1 }) as tf.Scalar,
+  )(zt);
+  const core = crossEntropy(z, y, { classes: k, labelSmoothing: 0.1, grad: true });
+  const out = {
+    backend: tf.getBackend(),
+    value: value.dataSync()[0],
+    coreValue: core.loss,
+    grad: Array.from(grad.dataSync()),
+    coreGrad: Array.from(core.grad!),
+  };
+  tf.dispose([zt, value, grad]);
+  // A tiny model trained in the page: 2 separable classes.
+  const xs = tf.tensor2d(
+    Float32Array.from({ length: 200 }, (_, i) => (i % 2 ? 1 : -1) * (1 + (i % 7) / 7)),
+    [100, 2],
+  );
+  const labels = Array.from({ length: 100 }, () => 0);
+  for (let i = 0; i < 100; i++) labels[i] = xs.dataSync()[2 * i] > 0 ? 1 : 0;
+  const yt = tf.tensor1d(labels, 'float32');
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.dense({
+        inputShape: [2],
+        units: 2,
+        kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }),
+      }),
+    ],
+  });
+  model.compile({
+    optimizer: tf.train.adam(0.1),
+    loss: losses.sparseCategoricalCrossentropy({ labelSmoothing: 0.1 }),
+  });
+  await model.fitDataset(batches(xs, yt, { batchSize: 20, seed: 2 }), { epochs: 10, verbose: 0 });
+  const logits = model.predict(xs) as tf.Tensor;
+  const report = calibration(logits.dataSync() as Float32Array, labels, { classes: 2 });
+  tf.dispose([xs, yt, logits]);
+  model.dispose();
+  tf.disposeVariables();
+  return { ...out, accuracy: report.accuracy, leaked: tf.memory().numTensors - before };
+};
