@@ -90,7 +90,7 @@ describe('report', () => {
     assert.ok((await page.locator('.mark-rect path').count()) >= 10);
     assert.ok((await page.locator('.mark-symbol path').count()) >= 50);
     assert.ok((await page.locator('.mark-line path').count()) >= 6);
-    const text = await page.locator('body').innerText();
+    const text = (await page.locator('body').textContent()) ?? '';
     assert.ok(text.includes(HOSTILE), 'the class name shows as text');
     const svgText = await page.locator('svg').allTextContents();
     assert.ok(svgText.join(' ').includes(HOSTILE), 'the class name shows in the chart legend');

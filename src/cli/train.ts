@@ -120,7 +120,7 @@ export async function trainCommand(o: TrainOptions): Promise<CompareResults> {
   if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);
   else
     process.stdout.write(
-      `\n${summaryTable(results.summary)}\n\nmodel: ${join(dir, 'model', 'model.json')}\nresults: ${join(dir, 'results.json')}\n`,
+      `\n${summaryTable(results.summary)}\n\nmodel: ${join(dir, 'model', 'model.json')}\nresults: ${join(dir, 'results.json')}\nreport: ${reportFile}\n`,
     );
   return results;
 }
