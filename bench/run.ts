@@ -81,8 +81,11 @@ for (const [n, k] of shapes) {
 
   const results: Record<string, { ms: number; runs: number }> = {};
   results.copy = time(() => grad.set(logits));
+  results['labelsmooth WASM'] = time(() => {
+    crossEntropy(logits, labels, { classes: k, labelSmoothing: EPS, grad, kernel: 'wasm' });
+  });
   results['labelsmooth JS'] = time(() => {
-    crossEntropy(logits, labels, { classes: k, labelSmoothing: EPS, grad });
+    crossEntropy(logits, labels, { classes: k, labelSmoothing: EPS, grad, kernel: 'js' });
   });
   for (const backend of ['wasm', 'cpu']) {
     if (backend === 'cpu' && args.includes('--skip-tfjs-cpu')) continue;

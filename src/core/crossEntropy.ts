@@ -1,3 +1,4 @@
+import { type FusedJob, mainKernel, runRows } from '../kernels/fused.js';
 import { fail } from './errors.js';
 import {
   isFloatArray,
@@ -8,8 +9,12 @@ import {
   parseMatrix,
   parseNonNegative,
   parseSmoothing,
+  type Smoothing,
 } from './inputs.js';
 import type { CrossEntropyOptions, CrossEntropyResult, FloatArray, Matrix, Target } from './types.js';
+
+/** Below this many logits the JS loop is as fast as a kernel call. */
+const KERNEL_MIN_SIZE = 2048;
 
 /**
  * Label-smoothed softmax cross-entropy and its gradient, over typed arrays.
@@ -123,11 +128,78 @@ export function crossEntropy(
         : 1;
 
   const perRow = reduction === 'none';
+  const mask0 = s.mask ? s.mask.data : null;
   const lossRows = new Float64Array(perRow ? n : 0);
   const nllRows = new Float64Array(perRow ? n : 0);
   const smoothRows = new Float64Array(perRow ? n : 0);
   let nllSum = 0;
   let smoothSum = 0;
+
+  const finish = (
+    nllSum: number,
+    smoothSum: number,
+  ): CrossEntropyResult<number> | CrossEntropyResult<Float64Array> => {
+    let out: CrossEntropyResult<number> | CrossEntropyResult<Float64Array>;
+    if (perRow) {
+      for (let i = 0; i < n; i++) lossRows[i] = (1 - eps) * nllRows[i] + eps * smoothRows[i];
+      out = { loss: lossRows, nll: nllRows, smoothing: smoothRows, denominator };
+    } else {
+      out = {
+        loss: ((1 - eps) * nllSum + eps * smoothSum) * scale,
+        nll: nllSum * scale,
+        smoothing: smoothSum * scale,
+        denominator,
+      };
+    }
+    return grad ? { ...out, grad } : out;
+  };
+
+  const kernelChoice = options.kernel ?? 'auto';
+  if (kernelChoice !== 'auto' && kernelChoice !== 'wasm' && kernelChoice !== 'js') {
+    fail(fn, 'options.kernel', undefined, kernelChoice, "must be 'auto', 'wasm' or 'js'");
+  }
+  if (kernelChoice === 'wasm' || (kernelChoice === 'auto' && n * k >= KERNEL_MIN_SIZE)) {
+    const job =
+      labels && z instanceof Float32Array
+        ? fusedJob(
+            s,
+            z,
+            labels,
+            classWeight,
+            exampleWeight,
+            sampleWeight,
+            scale,
+            grad,
+            perRow ? { nll: nllRows, smoothing: smoothRows } : null,
+          )
+        : null;
+    const kernel = job ? mainKernel() : null;
+    if (kernelChoice === 'wasm' && !kernel) {
+      fail(
+        fn,
+        'options.kernel',
+        undefined,
+        'wasm',
+        job
+          ? 'WASM SIMD is not available here'
+          : 'this problem has no kernel path (float32 logits and class-index targets with a shared noise and mask only)',
+      );
+    }
+    const sums = kernel && job ? runRows(kernel, job, 0, n) : null;
+    if (sums) {
+      // The kernel skips ignored rows; their logits must still be numbers, as on the reference path.
+      for (let i = 0; i < n; i++) {
+        if (labels![i] !== ignoreIndex) continue;
+        for (let c = 0; c < k; c++) {
+          const v = z[i * k + c];
+          if (!(v > -Infinity && v < Infinity) && !(mask0 && !mask0[(s.mask!.perRow ? i * k : 0) + c]))
+            badLogit(fn, i * k, c, k, v, mask0 !== null);
+        }
+      }
+      return finish(sums.nll, sums.smoothing);
+    }
+    // Not finite somewhere (or no kernel): the reference path below names the bad element.
+  }
 
   const noise = s.noise.data;
   const mask = s.mask ? s.mask.data : null;
@@ -209,7 +281,6 @@ export function crossEntropy(
     if (perRow) {
       nllRows[i] = nllW;
       smoothRows[i] = smoothW;
-      lossRows[i] = (1 - eps) * nllW + eps * smoothW;
     } else {
       nllSum += nllW;
       smoothSum += smoothW;
@@ -238,19 +309,83 @@ export function crossEntropy(
     }
   }
 
-  const out = perRow
-    ? { loss: lossRows, nll: nllRows, smoothing: smoothRows, denominator }
-    : {
-        loss: ((1 - eps) * nllSum + eps * smoothSum) * scale,
-        nll: nllSum * scale,
-        smoothing: smoothSum * scale,
-        denominator,
-      };
-  return grad ? { ...out, grad } : out;
+  return finish(nllSum, smoothSum);
 }
 
 function badLogit(fn: string, base: number, c: number, k: number, v: number, masked: boolean): never {
   const row = base / k;
   const hint = masked ? '' : ' (exclude classes with options.classMask to allow −Infinity)';
   return fail(fn, 'logits', base + c, v, `must be finite (row ${row}, class ${c})${hint}`);
+}
+
+/** The kernel's form of the problem, or null when it has no kernel path (or the reference path must report
+ * an error: non-target noise with fewer than 2 allowed classes, a prior without mass on them). */
+function fusedJob(
+  s: Smoothing,
+  z: Float32Array,
+  labels: ArrayLike<number>,
+  classWeight: ArrayLike<number> | null,
+  exampleWeight: ArrayLike<number> | null,
+  sampleWeight: ArrayLike<number> | null,
+  scale: number,
+  grad: FloatArray | null,
+  perRow: FusedJob['perRow'],
+): FusedJob | null {
+  const k = s.classes;
+  if (s.noise.kind === 'per-sample' || s.mask?.perRow) return null;
+  let mask: Float32Array | null = null;
+  let allowed = k;
+  if (s.mask) {
+    mask = Float32Array.from({ length: k }, (_, c) => (s.mask!.data[c] ? 1 : 0));
+    allowed = mask.reduce((a, b) => a + b, 0);
+  }
+  const kind = s.noise.kind;
+  if (kind === 'non-target' && allowed < 2) return null;
+  // u_c on the allowed classes: uniform 1/Kₐ, non-target 1/(Kₐ−1) (+ the correction at y), prior n_c/Σn.
+  let u: (c: number) => number;
+  if (kind === 'prior') {
+    const prior = s.noise.data!;
+    let mass = 0;
+    for (let c = 0; c < k; c++) if (!mask || mask[c]) mass += prior[c];
+    if (!(mass > 0)) return null;
+    u = (c) => prior[c] / mass;
+  } else {
+    const base = 1 / (kind === 'non-target' ? allowed - 1 : allowed);
+    u = () => base;
+  }
+  let v: Float32Array | null = null;
+  let vConst = 0;
+  let vSum = 0;
+  if (kind !== 'prior' && !classWeight) {
+    vConst = u(0);
+    vSum = allowed * vConst;
+  } else {
+    v = new Float32Array(k);
+    for (let c = 0; c < k; c++) {
+      if (mask && !mask[c]) continue;
+      v[c] = (classWeight ? classWeight[c] : 1) * u(c);
+      vSum += v[c];
+    }
+  }
+  const rowWeight = (i: number) =>
+    (sampleWeight ? sampleWeight[i] : 1) * (exampleWeight ? exampleWeight[labels[i]] : 1);
+  return {
+    z,
+    rows: z.length / k,
+    classes: k,
+    labels,
+    ignoreIndex: s.ignoreIndex,
+    eps: s.eps,
+    v,
+    vConst,
+    vSum,
+    nonTarget: kind === 'non-target',
+    allowed,
+    mask,
+    classWeight: classWeight ? Float32Array.from(classWeight) : null,
+    rowWeight,
+    scale,
+    grad: grad as Float32Array | Float64Array | null,
+    perRow,
+  };
 }

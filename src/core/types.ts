@@ -80,6 +80,12 @@ export interface CrossEntropyOptions extends SmoothingOptions {
    * mode (the logits are overwritten by the gradient); nothing else ever mutates the inputs.
    */
   grad?: boolean | FloatArray;
+  /**
+   * `'auto'` (default): the WASM SIMD kernel for float32 logits with class-index targets, a shared noise
+   * and mask (uniform, non-target, prior), when it is available and the batch is large enough; the JS
+   * reference path otherwise. `'js'` forces the reference path, `'wasm'` the kernel (an error if it cannot).
+   */
+  kernel?: 'auto' | 'wasm' | 'js';
 }
 
 /** Result of {@link crossEntropy}; for `reduction: 'none'` the numbers are per-row arrays. */

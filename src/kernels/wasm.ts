@@ -1,0 +1,78 @@
+// Loading the WASM SIMD kernel: synchronously where the runtime allows it (Node), asynchronously otherwise
+// (browser main threads refuse synchronous compilation of modules over 4 KB).
+import { KERNEL_WASM_BASE64 } from './binary.generated.js';
+
+/** The kernel's exports. */
+export interface KernelExports {
+  memory: WebAssembly.Memory;
+  rows(
+    z: number,
+    n: number,
+    k: number,
+    labels: number,
+    scale: number,
+    w: number,
+    v: number,
+    vConst: number,
+    mask: number,
+    eps: number,
+    nonTarget: number,
+    ka: number,
+    vSum: number,
+    out: number,
+    bm: number,
+    writeGrad: number,
+  ): void;
+}
+
+function bytes(): Uint8Array {
+  const s = atob(KERNEL_WASM_BASE64);
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+  return b;
+}
+
+let module: WebAssembly.Module | null | undefined;
+let pending: Promise<WebAssembly.Module | null> | null = null;
+
+/** The compiled module, compiled synchronously on first use; null where that is not possible. */
+export function kernelModule(): WebAssembly.Module | null {
+  if (module !== undefined) return module;
+  try {
+    module = typeof WebAssembly === 'object' ? new WebAssembly.Module(bytes() as BufferSource) : null;
+  } catch {
+    module = undefined; // e.g. a browser main thread: compile asynchronously instead
+    void loadKernel();
+    return null;
+  }
+  return module;
+}
+
+/** Compile the kernel asynchronously (browsers); resolves to null where WASM SIMD is unavailable. */
+export function loadKernel(): Promise<WebAssembly.Module | null> {
+  if (module !== undefined) return Promise.resolve(module);
+  pending ??= WebAssembly.compile(bytes() as BufferSource).then(
+    (m) => (module = m),
+    () => (module = null),
+  );
+  return pending;
+}
+
+/** A kernel instance with its own memory, grown on demand. */
+export class KernelInstance {
+  readonly exports: KernelExports;
+  /** First byte the JS side lays out data at (the kernel's own static data lives below). */
+  static readonly BASE = 65536;
+
+  constructor(mod: WebAssembly.Module) {
+    this.exports = new WebAssembly.Instance(mod, { env: { abort: () => {} } })
+      .exports as unknown as KernelExports;
+  }
+
+  /** Make sure the memory holds `bytes` bytes from BASE. */
+  reserve(bytes: number): void {
+    const mem = this.exports.memory;
+    const need = KernelInstance.BASE + bytes;
+    if (mem.buffer.byteLength < need) mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536));
+  }
+}
