@@ -2,7 +2,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { type CrossEntropyOptions, crossEntropy, LabelSmoothingError } from '../src/index.js';
+import {
+  type CrossEntropyOptions,
+  type CrossEntropyResult,
+  crossEntropy,
+  LabelSmoothingError,
+} from '../src/index.js';
 import { decodeFloats, loadFixtures } from './helpers/fixtures.js';
 
 /**
@@ -11,8 +16,8 @@ import { decodeFloats, loadFixtures } from './helpers/fixtures.js';
  * `rowScale(i)` bounds from the options (the kernel's float32 exp is accurate to ~1e−7 relative on q_c).
  */
 function assertSameResult(
-  a: ReturnType<typeof crossEntropy>,
-  b: ReturnType<typeof crossEntropy>,
+  a: CrossEntropyResult,
+  b: CrossEntropyResult,
   k: number,
   label: string,
   rowScale: (i: number) => number = () => 1,
@@ -77,7 +82,7 @@ function randomCase(
   };
   const js = crossEntropy(z, y, { ...options, kernel: 'js' });
   const g = reduction === 'mean' ? 1 / Math.max(js.denominator, 1e-300) : 1;
-  const maxW = Math.max(1, ...(options.weight ?? []));
+  const maxW = Math.max(1, ...Array.from(options.weight ?? []));
   const rowScale = (i: number) => g * maxW * maxW * (options.sampleWeight ? options.sampleWeight[i] : 1);
   // |z| ≤ 20: terms of size ~20 cancel in the smoothing part (e.g. non-target with ε → 1), so losses are
   // compared with an absolute slack of 1e−9 of that scale per unit of weight.
