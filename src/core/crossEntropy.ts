@@ -1,4 +1,6 @@
 import { type FusedJob, mainKernel, runRows } from '../kernels/fused.js';
+import { runThreaded, THREAD_MIN_SIZE, warmThreads } from '../kernels/threads.js';
+import { kernelModule } from '../kernels/wasm.js';
 import { fail } from './errors.js';
 import {
   isFloatArray,
@@ -185,7 +187,17 @@ export function crossEntropy(
           : 'this problem has no kernel path (float32 logits and class-index targets with a shared noise and mask only)',
       );
     }
-    const sums = kernel && job ? runRows(kernel, job, 0, n) : null;
+    let sums: { nll: number; smoothing: number } | null = null;
+    if (kernel && job) {
+      const threaded =
+        options.threads !== false && n >= 2 && n * k >= THREAD_MIN_SIZE
+          ? runThreaded(kernel, job)
+          : 'no-pool';
+      if (threaded === 'no-pool') {
+        if (options.threads !== false && n * k >= THREAD_MIN_SIZE) warmThreads(kernelModule()!);
+        sums = runRows(kernel, job, 0, n);
+      } else sums = threaded;
+    }
     if (sums) {
       // The kernel skips ignored rows; their logits must still be numbers, as on the reference path.
       for (let i = 0; i < n; i++) {

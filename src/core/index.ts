@@ -3,9 +3,11 @@
  * convention. No framework and no Node-only imports: it bundles for browsers.
  */
 
+export { initKernels, type KernelStatus } from '../kernels/index.js';
 export type { BinaryCrossEntropyOptions, BinaryCrossEntropyResult } from './binaryCrossEntropy.js';
 export { binaryCrossEntropy } from './binaryCrossEntropy.js';
 export { crossEntropy } from './crossEntropy.js';
+export { crossEntropyAsync } from './crossEntropyAsync.js';
 export { LabelSmoothingError } from './errors.js';
 export { smoothLabels } from './smoothLabels.js';
 export type * from './types.js';

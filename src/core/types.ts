@@ -86,6 +86,12 @@ export interface CrossEntropyOptions extends SmoothingOptions {
    * reference path otherwise. `'js'` forces the reference path, `'wasm'` the kernel (an error if it cannot).
    */
   kernel?: 'auto' | 'wasm' | 'js';
+  /**
+   * Split large batches (≥ 2²⁰ logits) across worker threads (Node; default true). The pool starts in
+   * the background on the first large call (or with `initKernels()`), is reused, and never keeps the
+   * process alive.
+   */
+  threads?: boolean;
 }
 
 /** Result of {@link crossEntropy}; for `reduction: 'none'` the numbers are per-row arrays. */

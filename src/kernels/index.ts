@@ -1,0 +1,21 @@
+import { threadsReady } from './threads.js';
+import { loadKernel } from './wasm.js';
+
+/** What {@link initKernels} found. */
+export interface KernelStatus {
+  /** The WASM SIMD kernel is compiled and used. */
+  wasm: boolean;
+  /** The worker pool is running (Node). */
+  threads: boolean;
+}
+
+/**
+ * Compile the WASM kernel and start the worker pool now, instead of lazily. Optional in Node; in a
+ * browser main thread call it (or use {@link crossEntropyAsync}) once, since browsers do not compile
+ * WASM synchronously there: until then crossEntropy runs the JS path.
+ */
+export async function initKernels(options: { threads?: boolean } = {}): Promise<KernelStatus> {
+  const mod = await loadKernel();
+  const threads = mod !== null && options.threads !== false ? await threadsReady(mod) : false;
+  return { wasm: mod !== null, threads };
+}

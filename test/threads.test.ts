@@ -1,0 +1,82 @@
+// Worker-thread splitting: same results as one thread, shared and plain buffers, and no hanging process.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { before, describe, it } from 'node:test';
+import { crossEntropy, initKernels } from '../src/index.js';
+
+const N = 96;
+const K = 12000; // 1.15M logits: above the threading threshold
+
+function problem(shared: boolean) {
+  const z = new Float32Array(shared ? new SharedArrayBuffer(4 * N * K) : new ArrayBuffer(4 * N * K));
+  for (let j = 0; j < z.length; j++) z[j] = Math.sin(j * 0.37) * 8;
+  const y = Int32Array.from({ length: N }, (_, i) => (i % 9 === 4 ? -100 : (i * 131) % K));
+  return { z, y };
+}
+
+describe('threads', () => {
+  let threads = false;
+  before(async () => {
+    threads = (await initKernels()).threads;
+  });
+
+  it('the pool starts on this machine (2 cores)', () => assert.equal(threads, true));
+
+  for (const shared of [false, true]) {
+    for (const reduction of ['mean', 'none'] as const) {
+      it(`${shared ? 'SharedArrayBuffer' : 'plain'} logits, reduction ${reduction}: identical to one thread`, () => {
+        const { z, y } = problem(shared);
+        const copy = z.slice();
+        const o = {
+          classes: K,
+          labelSmoothing: 0.1,
+          noise: 'non-target' as const,
+          weight: Array.from({ length: K }, (_, c) => 1 + (c % 3)),
+          reduction,
+          grad: true,
+        };
+        const one = crossEntropy(z, y, { ...o, threads: false });
+        const many = crossEntropy(z, y, { ...o, threads: true });
+        assert.deepEqual(z, copy, 'logits unchanged');
+        // Rows are computed by the same kernel either way, so the results agree to the last bit per row.
+        assert.deepEqual(many.grad, one.grad);
+        if (reduction === 'none') assert.deepEqual(many.loss, one.loss);
+        else
+          assert.ok(Math.abs((many.loss as number) - (one.loss as number)) <= 1e-12 * (one.loss as number));
+      });
+    }
+  }
+
+  it('a shared gradient buffer is written in place by the workers', () => {
+    const { z, y } = problem(true);
+    const grad = new Float32Array(new SharedArrayBuffer(4 * N * K));
+    const one = crossEntropy(z, y, { classes: K, labelSmoothing: 0.2, grad: true, threads: false });
+    crossEntropy(z, y, { classes: K, labelSmoothing: 0.2, grad });
+    assert.deepEqual(grad, one.grad);
+  });
+
+  it('a NaN in a worker’s rows is reported like everywhere else', () => {
+    const { z, y } = problem(false);
+    z[(N - 3) * K + 17] = Number.NaN;
+    assert.throws(
+      () => crossEntropy(z, y, { classes: K }),
+      new RegExp(`logits\\[${(N - 3) * K + 17}\\] = NaN: must be finite \\(row ${N - 3}, class 17\\)`),
+    );
+  });
+
+  it('a process that used the pool exits by itself', () => {
+    const code = `
+      import { crossEntropy, initKernels } from './src/index.ts';
+      await initKernels();
+      const z = new Float32Array(2048 * 1000).fill(0.5);
+      crossEntropy(z, new Int32Array(2048), { classes: 1000 });
+      console.log('done');`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      cwd: new URL('..', import.meta.url).pathname,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /done/);
+  });
+});
