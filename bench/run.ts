@@ -1,15 +1,20 @@
-// npm run bench: forward + gradient of label-smoothed cross-entropy (ε = 0.1), in one process, against
-// TF.js' cpu and wasm backends (tf.losses.softmaxCrossEntropy under tf.valueAndGrad), a plain copy of the
-// logits (memory roofline), and PyTorch when /usr/bin/python3 has torch. Medians of several runs; ratios.
+// npm run bench: forward + gradient of label-smoothed cross-entropy (ε = 0.1, float32 logits, class-index
+// targets). Timings are medians of ≥ 5 runs after warm-up, all in one process: our WASM kernel (threads
+// on), our JS reference path, TF.js' wasm and cpu backends (tf.losses.softmaxCrossEntropy under
+// tf.valueAndGrad), a copy of the logits into the gradient buffer (the memory roofline: read N×K, write
+// N×K), and PyTorch F.cross_entropy(label_smoothing=0.1) forward + backward with 2 threads when
+// /usr/bin/python3 has torch. Peak memory is measured separately, one short child process per
+// implementation and shape (max RSS minus the same process's RSS with only the inputs allocated).
 //
-// Usage: npm run bench [-- --shapes 8192x10,512x1000 --runs 5 --skip-tfjs-cpu]
+// Usage: npm run bench [-- --shapes 8192x10,512x1000 --runs 5 --skip-tfjs-cpu --skip-torch --skip-rss]
 import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the gradients tf.valueAndGrad needs
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { crossEntropy } from '../src/index.js';
+import { crossEntropy, initKernels } from '../src/index.js';
 
 const EPS = 0.1;
 const args = process.argv.slice(2);
@@ -17,12 +22,12 @@ const arg = (name: string, dflt: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : dflt;
 };
-const shapes = arg('shapes', '8192x10,512x1000,1024x32000')
-  .split(',')
-  .map((s) => s.split('x').map(Number) as [number, number]);
-const RUNS = Number(arg('runs', '5'));
-/** An anchor slower than this per call gets fewer runs (never under 3) so the bench finishes. */
+const parseShapes = (s: string) => s.split(',').map((x) => x.split('x').map(Number) as [number, number]);
+const RUNS = Math.max(5, Number(arg('runs', '5')));
+/** An anchor slower than this per call gets 3 runs instead (TF.js cpu at large K takes ~20 s a call). */
 const SLOW_MS = 3000;
+const IMPLS = ['copy', 'labelsmooth WASM', 'labelsmooth JS', 'TF.js wasm', 'TF.js cpu'] as const;
+type Impl = (typeof IMPLS)[number];
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -30,9 +35,14 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Median wall time (ms) of `f` over RUNS runs after one warm-up. */
+/** Warm up (≥ 3 calls or ≥ 1 s, so that WASM reaches its optimizing tier), then the median of RUNS runs. */
 function time(f: () => void): { ms: number; runs: number } {
-  f();
+  const w0 = performance.now();
+  for (let i = 0; i < 3 || performance.now() - w0 < 1000; i++) {
+    const t = performance.now();
+    f();
+    if (performance.now() - t > SLOW_MS) break;
+  }
   const times: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     const t0 = performance.now();
@@ -43,32 +53,7 @@ function time(f: () => void): { ms: number; runs: number } {
   return { ms: median(times), runs: times.length };
 }
 
-function torchTimes(n: number, k: number): number | null {
-  const code = `
-import time, torch, torch.nn.functional as F
-torch.set_num_threads(2); torch.manual_seed(0)
-z = torch.randn(${n}, ${k}, requires_grad=True); y = torch.randint(0, ${k}, (${n},))
-def step():
-    z.grad = None
-    F.cross_entropy(z, y, label_smoothing=${EPS}).backward()
-step(); ts = []
-for _ in range(${RUNS}):
-    t0 = time.perf_counter(); step(); ts.append((time.perf_counter() - t0) * 1000)
-ts.sort(); print(ts[len(ts) // 2])`;
-  try {
-    return Number(
-      execFileSync('/usr/bin/python3', ['-c', code], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'ignore'],
-      }),
-    );
-  } catch {
-    return null;
-  }
-}
-
-const rows: Record<string, string | number>[] = [];
-for (const [n, k] of shapes) {
+function inputs(n: number, k: number) {
   const logits = new Float32Array(n * k);
   let seed = 1;
   const rand = () => {
@@ -77,48 +62,127 @@ for (const [n, k] of shapes) {
   };
   for (let j = 0; j < logits.length; j++) logits[j] = 4 * (rand() - 0.5);
   const labels = Int32Array.from({ length: n }, () => Math.floor(rand() * k));
-  const grad = new Float32Array(n * k);
+  return { logits, labels, grad: new Float32Array(n * k) };
+}
 
-  const results: Record<string, { ms: number; runs: number }> = {};
-  results.copy = time(() => grad.set(logits));
-  results['labelsmooth WASM'] = time(() => {
-    crossEntropy(logits, labels, { classes: k, labelSmoothing: EPS, grad, kernel: 'wasm' });
-  });
-  results['labelsmooth JS'] = time(() => {
-    crossEntropy(logits, labels, { classes: k, labelSmoothing: EPS, grad, kernel: 'js' });
-  });
-  for (const backend of ['wasm', 'cpu']) {
-    if (backend === 'cpu' && args.includes('--skip-tfjs-cpu')) continue;
-    await tf.setBackend(backend);
-    await tf.ready();
-    const zt = tf.tensor2d(logits, [n, k]);
-    const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), k);
-    const vg = tf.valueAndGrad(
-      (l: tf.Tensor) => tf.losses.softmaxCrossEntropy(onehot, l, undefined, EPS) as tf.Scalar,
-    );
-    results[`TF.js ${backend}`] = time(() => {
+/** A callable for one implementation (TF.js tensors are made once, outside the timed region). */
+async function prepare(impl: Impl, n: number, k: number): Promise<{ run: () => void; dispose: () => void }> {
+  const { logits, labels, grad } = inputs(n, k);
+  if (impl === 'copy') return { run: () => grad.set(logits), dispose: () => {} };
+  if (impl === 'labelsmooth WASM') {
+    return { run: () => void crossEntropy(logits, labels, { classes: k, labelSmoothing: EPS, grad, kernel: 'wasm' }), dispose: () => {} };
+  }
+  if (impl === 'labelsmooth JS') {
+    return { run: () => void crossEntropy(logits, labels, { classes: k, labelSmoothing: EPS, grad, kernel: 'js' }), dispose: () => {} };
+  }
+  await tf.setBackend(impl === 'TF.js wasm' ? 'wasm' : 'cpu');
+  await tf.ready();
+  const zt = tf.tensor2d(logits, [n, k]);
+  const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), k);
+  const vg = tf.valueAndGrad((l: tf.Tensor) => tf.losses.softmaxCrossEntropy(onehot, l, undefined, EPS) as tf.Scalar);
+  return {
+    run: () => {
       const { value, grad: g } = vg(zt);
       value.dataSync();
       g.dataSync();
       value.dispose();
       g.dispose();
-    });
-    zt.dispose();
-    onehot.dispose();
-  }
-  const torchMs = args.includes('--skip-torch') ? null : torchTimes(n, k);
-  if (torchMs !== null) results['PyTorch (2 threads)'] = { ms: torchMs, runs: RUNS };
+    },
+    dispose: () => tf.dispose([zt, onehot]),
+  };
+}
 
-  const ours = results['labelsmooth JS'].ms;
-  for (const [name, r] of Object.entries(results)) {
-    rows.push({
-      shape: `${n}×${k}`,
-      implementation: name,
-      'median ms': Number(r.ms.toFixed(2)),
-      runs: r.runs,
-      'time / labelsmooth JS': Number((r.ms / ours).toFixed(2)),
-    });
+function torch(n: number, k: number, rss: boolean): number | null {
+  const code = `
+import time, resource, torch, torch.nn.functional as F
+torch.set_num_threads(2); torch.manual_seed(0)
+z = torch.randn(${n}, ${k}, requires_grad=True); y = torch.randint(0, ${k}, (${n},))
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def step():
+    z.grad = None
+    F.cross_entropy(z, y, label_smoothing=${EPS}).backward()
+if ${rss ? 'True' : 'False'}:
+    step(); print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)
+else:
+    t0 = time.perf_counter(); n = 0
+    while n < 3 or time.perf_counter() - t0 < 1: step(); n += 1
+    ts = []
+    for _ in range(${RUNS}):
+        t0 = time.perf_counter(); step(); ts.append((time.perf_counter() - t0) * 1000)
+    ts.sort(); print(ts[len(ts) // 2])`;
+  try {
+    return Number(execFileSync('/usr/bin/python3', ['-c', code], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  } catch {
+    return null;
   }
 }
-console.log(`label-smoothed CE forward+gradient, ε=${EPS}, float32 logits; Node ${process.version}; medians`);
-console.table(rows);
+
+/** Child mode: allocate the inputs, report the RSS growth of one call in MB. */
+async function rssChild(impl: Impl, n: number, k: number): Promise<void> {
+  tf.env().set('PROD', true);
+  await initKernels();
+  const p = await prepare(impl, n, k);
+  const base = process.memoryUsage().rss;
+  const baseMax = process.resourceUsage().maxRSS * 1024;
+  p.run();
+  const peak = Math.max(process.resourceUsage().maxRSS * 1024 - Math.max(base, baseMax), 0);
+  process.stdout.write(`${peak / 2 ** 20}\n`);
+  process.exit(0);
+}
+
+function rss(impl: Impl, n: number, k: number): number | null {
+  try {
+    const out = execFileSync(process.execPath, [...process.execArgv, process.argv[1], '--rss-child', impl, `${n}x${k}`], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 600_000,
+    });
+    return Number(out.trim());
+  } catch {
+    return null;
+  }
+}
+
+async function main(): Promise<void> {
+  if (args[0] === '--rss-child') {
+    const [n, k] = parseShapes(args[2])[0];
+    return rssChild(args[1] as Impl, n, k);
+  }
+  tf.env().set('PROD', true);
+  const status = await initKernels();
+  const shapes = parseShapes(arg('shapes', '8192x10,512x1000,1024x32000,256x128000'));
+  console.log(`labelsmooth bench: forward + gradient, ε = ${EPS}, float32 logits; Node ${process.version}; ${cpus().length} × ${cpus()[0]?.model}`);
+  console.log(`kernel: wasm ${status.wasm}, threads ${status.threads}; medians of ≥ ${RUNS} runs after warm-up (3 runs for calls over ${SLOW_MS / 1000} s)\n`);
+  const rows: Record<string, string | number>[] = [];
+  for (const [n, k] of shapes) {
+    const results = new Map<string, { ms: number; runs: number; mb: number | null }>();
+    for (const impl of IMPLS) {
+      if (impl === 'TF.js cpu' && args.includes('--skip-tfjs-cpu')) continue;
+      const p = await prepare(impl, n, k);
+      const t = time(p.run);
+      p.dispose();
+      results.set(impl, { ...t, mb: args.includes('--skip-rss') ? null : rss(impl, n, k) });
+    }
+    if (!args.includes('--skip-torch')) {
+      const ms = torch(n, k, false);
+      if (ms !== null) results.set('PyTorch 1.13 (2 threads)', { ms, runs: RUNS, mb: args.includes('--skip-rss') ? null : torch(n, k, true) });
+    }
+    const ours = results.get('labelsmooth WASM')!.ms;
+    const copy = results.get('copy')!.ms;
+    for (const [impl, r] of results) {
+      rows.push({
+        shape: `${n}×${k}`,
+        implementation: impl,
+        'median ms': Number(r.ms.toFixed(2)),
+        runs: r.runs,
+        '× WASM kernel time': Number((r.ms / ours).toFixed(2)),
+        '× copy time': Number((r.ms / copy).toFixed(1)),
+        'peak MB over inputs': r.mb === null ? '–' : Number(r.mb.toFixed(0)),
+      });
+    }
+  }
+  console.table(rows);
+  console.log(`inputs + gradient at N×K: 8 bytes per logit (e.g. 1024×32000: ${((1024 * 32000 * 8) / 2 ** 20).toFixed(0)} MB)`);
+}
+
+await main();
