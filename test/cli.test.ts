@@ -79,7 +79,7 @@ describe('labelsmooth compare', () => {
 
   it('with several seeds reports mean ± sd, and --json prints the results', () => {
     const dir = tempDir();
-    const r = cli([
+    const args = [
       'compare',
       ...SMALL,
       '--epochs',
@@ -90,25 +90,14 @@ describe('labelsmooth compare', () => {
       '0.2',
       '--runs-dir',
       dir,
-      '--json',
-    ]);
+    ];
+    const r = cli([...args, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const res = JSON.parse(r.stdout);
     assert.equal(res.runs.length, 2);
     assert.equal(res.summary[0].runs, 2);
     assert.ok(res.summary[0].accuracy.sd >= 0);
-    const human = cli([
-      'compare',
-      ...SMALL,
-      '--epochs',
-      '1',
-      '--seeds',
-      '2',
-      '--epsilons',
-      '0.2',
-      '--runs-dir',
-      dir,
-    ]);
+    const human = cli(args);
     assert.match(human.stdout, /\d\.\d{4} ± \d\.\d{4}/);
   });
 

@@ -63,6 +63,33 @@ export function summaryTable(rows: SummaryRow[]): string {
   );
 }
 
+/** The results.json of a compare or train run. */
+export function experimentResults(
+  kind: CompareResults['kind'],
+  name: string,
+  backend: string,
+  splits: Splits,
+  config: CompareResults['config'],
+  runs: RunResult[],
+): CompareResults {
+  return {
+    kind,
+    name,
+    createdAt: new Date().toISOString(),
+    backend,
+    dataset: {
+      name: splits.dataset,
+      classNames: splits.train.classNames,
+      train: splits.train.rows,
+      validation: splits.validation?.rows ?? 0,
+      test: splits.test.rows,
+    },
+    config,
+    runs,
+    summary: summarize(runs),
+  };
+}
+
 /** Train one model per (seed, ε) and compare their calibration; writes runs/<name>/results.json. */
 export async function compare(o: CompareOptions): Promise<CompareResults> {
   const backend = await useBackend(o.backend);
@@ -104,22 +131,7 @@ export async function compare(o: CompareOptions): Promise<CompareResults> {
     }
   }
   const { json: _j, quiet: _q, runsDir: _r, name: _n, ...config } = o;
-  const results: CompareResults = {
-    kind: 'compare',
-    name,
-    createdAt: new Date().toISOString(),
-    backend,
-    dataset: {
-      name: splits.dataset,
-      classNames: splits.train.classNames,
-      train: splits.train.rows,
-      validation: splits.validation?.rows ?? 0,
-      test: splits.test.rows,
-    },
-    config,
-    runs,
-    summary: summarize(runs),
-  };
+  const results = experimentResults('compare', name, backend, splits, config, runs);
   const dir = join(o.runsDir, name);
   const reportFile = await writeResults(dir, results);
   if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);

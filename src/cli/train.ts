@@ -2,14 +2,14 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { DataFileError } from '../data/errors.js';
-import { evaluateRun, summarize } from '../train/experiment.js';
+import { evaluateRun } from '../train/experiment.js';
 import { writeFileAtomic } from '../train/files.js';
 import { directoryHandler } from '../train/io.js';
 import type { ModelKind } from '../train/model.js';
 import { checkpoints, type NoiseKind, Trainer } from '../train/trainer.js';
 import { type BackendName, useBackend } from './backend.js';
 import type { CompareResults } from './compare.js';
-import { epochLine, summaryTable } from './compare.js';
+import { epochLine, experimentResults, summaryTable } from './compare.js';
 import { type DataOptions, loadSplits } from './datasets.js';
 import { progress } from './progress.js';
 import { writeResults } from './results.js';
@@ -98,22 +98,8 @@ export async function trainCommand(o: TrainOptions): Promise<CompareResults> {
   }
   await trainer.model.save(directoryHandler(join(dir, 'model')));
   const run = evaluateRun(trainer, splits.validation);
-  const results: CompareResults = {
-    kind: 'train',
-    name,
-    createdAt: new Date().toISOString(),
-    backend,
-    dataset: {
-      name: splits.dataset,
-      classNames: splits.train.classNames,
-      train: splits.train.rows,
-      validation: splits.validation?.rows ?? 0,
-      test: splits.test.rows,
-    },
-    config: { ...saved, epsilons: [saved.epsilon], seeds: [saved.seed] },
-    runs: [run],
-    summary: summarize([run]),
-  };
+  const resultConfig = { ...saved, epsilons: [saved.epsilon], seeds: [saved.seed] };
+  const results = experimentResults('train', name, backend, splits, resultConfig, [run]);
   const reportFile = await writeResults(dir, results);
   trainer.dispose();
   tf.disposeVariables();

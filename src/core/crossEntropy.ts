@@ -130,7 +130,17 @@ export function crossEntropy(
         : 1;
 
   const perRow = reduction === 'none';
-  const mask0 = s.mask ? s.mask.data : null;
+  const noise = s.noise.data;
+  const mask = s.mask ? s.mask.data : null;
+  /** Ignored rows add nothing, but their allowed logits must still be numbers (on both paths). */
+  const checkIgnoredRow = (i: number) => {
+    const mo = maskOffset(s, i);
+    for (let c = 0; c < k; c++) {
+      if (mask && !mask[mo + c]) continue;
+      const v = z[i * k + c];
+      if (!(v > -Infinity && v < Infinity)) badLogit(fn, i * k, c, k, v, mask !== null);
+    }
+  };
   const lossRows = new Float64Array(perRow ? n : 0);
   const nllRows = new Float64Array(perRow ? n : 0);
   const smoothRows = new Float64Array(perRow ? n : 0);
@@ -189,32 +199,21 @@ export function crossEntropy(
     }
     let sums: { nll: number; smoothing: number } | null = null;
     if (kernel && job) {
-      const threaded =
-        options.threads !== false && n >= 2 && n * k >= THREAD_MIN_SIZE
-          ? runThreaded(kernel, job)
-          : 'no-pool';
-      if (threaded === 'no-pool') {
-        if (options.threads !== false && n * k >= THREAD_MIN_SIZE) warmThreads(kernelModule()!);
+      const wantThreads = options.threads !== false && n >= 2 && n * k >= THREAD_MIN_SIZE;
+      const threaded = wantThreads ? runThreaded(kernel, job) : 'no-pool';
+      if (threaded !== 'no-pool') sums = threaded;
+      else {
+        if (wantThreads) warmThreads(kernelModule()!); // the pool starts in the background for next time
         sums = runRows(kernel, job, 0, n);
-      } else sums = threaded;
+      }
     }
     if (sums) {
-      // The kernel skips ignored rows; their logits must still be numbers, as on the reference path.
-      for (let i = 0; i < n; i++) {
-        if (labels![i] !== ignoreIndex) continue;
-        for (let c = 0; c < k; c++) {
-          const v = z[i * k + c];
-          if (!(v > -Infinity && v < Infinity) && !(mask0 && !mask0[(s.mask!.perRow ? i * k : 0) + c]))
-            badLogit(fn, i * k, c, k, v, mask0 !== null);
-        }
-      }
+      for (let i = 0; i < n; i++) if (labels![i] === ignoreIndex) checkIgnoredRow(i);
       return finish(sums.nll, sums.smoothing);
     }
     // Not finite somewhere (or no kernel): the reference path below names the bad element.
   }
 
-  const noise = s.noise.data;
-  const mask = s.mask ? s.mask.data : null;
   const u = { u0: 0, uT: 0, uN: 0 };
 
   // logits: (N,K) row-major; grad: (N,K)
@@ -224,12 +223,7 @@ export function crossEntropy(
     const mo = maskOffset(s, i);
     const no = noiseOffset(s, i);
     if (labels && y === ignoreIndex) {
-      // Ignored row: no loss, no gradient; its logits must still be numbers.
-      for (let c = 0; c < k; c++) {
-        if (mask && !mask[mo + c]) continue;
-        const v = z[base + c];
-        if (!(v > -Infinity && v < Infinity)) badLogit(fn, base, c, k, v, mask !== null);
-      }
+      checkIgnoredRow(i);
       if (grad) grad.fill(0, base, base + k);
       continue;
     }
