@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { classFrequencies, stratifiedSplit } from '../src/data/dataset.js';
 import { DataFileError } from '../src/data/errors.js';
 import { parseIdx } from '../src/data/idx.js';
+import { loadFashionMnist } from '../src/data/fashionMnist.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { parseNpy } from '../src/data/npy.js';
 import { directoryHandler } from '../src/train/io.js';
@@ -20,6 +21,17 @@ describe('data', () => {
     const counts = Array.from(classFrequencies(test.y, 10), (f) => Math.round(f * 10000));
     assert.deepEqual(counts, [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
     assert.ok(train.x.every((v) => v >= 0 && v <= 1));
+  });
+
+  it('fashion-mnist: 70,020 images split 60,020 / 10,000, stratified (1,000 test images per class)', () => {
+    const { train, test } = loadFashionMnist(1);
+    assert.equal(train.rows, 60020);
+    assert.equal(test.rows, 10000);
+    assert.deepEqual(
+      Array.from(classFrequencies(test.y, 10), (f) => Math.round(f * 10000)),
+      Array(10).fill(1000),
+    );
+    assert.equal(test.classNames[9], 'Ankle boot');
   });
 
   it('IDX: wrong magic and wrong size are named errors', () => {
