@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { classFrequencies, stratifiedSplit } from '../src/data/dataset.js';
 import { DataFileError } from '../src/data/errors.js';
-import { parseIdx } from '../src/data/idx.js';
 import { loadFashionMnist } from '../src/data/fashionMnist.js';
+import { parseIdx } from '../src/data/idx.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { parseNpy } from '../src/data/npy.js';
 import { directoryHandler } from '../src/train/io.js';
@@ -23,9 +23,9 @@ describe('data', () => {
     assert.ok(train.x.every((v) => v >= 0 && v <= 1));
   });
 
-  it('fashion-mnist: 70,020 images split 60,020 / 10,000, stratified (1,000 test images per class)', () => {
+  it('fashion-mnist: 70,000 images split 60,000 / 10,000, stratified (1,000 test images per class)', () => {
     const { train, test } = loadFashionMnist(1);
-    assert.equal(train.rows, 60020);
+    assert.equal(train.rows, 60000);
     assert.equal(test.rows, 10000);
     assert.deepEqual(
       Array.from(classFrequencies(test.y, 10), (f) => Math.round(f * 10000)),

@@ -96,18 +96,70 @@ function randomCase(
   );
 }
 
+/** The general path: probability targets or class indices, per-sample noise, per-row masks. */
+function randomGeneralCase(
+  n: number,
+  k: number,
+  seed: number,
+  soft: boolean,
+  perSample: boolean,
+  rowMask: boolean,
+  weighting: string,
+  eps: number,
+): void {
+  let s = seed;
+  const rnd = () => {
+    s = (s * 1103515245 + 12345) >>> 0;
+    return s / 2 ** 32;
+  };
+  const mask = rowMask
+    ? Array.from({ length: n * k }, (_, j) => (j % k < 2 || rnd() < 0.6 ? 1 : 0))
+    : undefined;
+  const allowed = (j: number) => !mask || mask[j] === 1;
+  const z = Float32Array.from({ length: n * k }, (_, j) => (allowed(j) ? (rnd() - 0.5) * 30 : -Infinity));
+  const normalizeRows = (a: number[]) => {
+    for (let i = 0; i < n; i++) {
+      const row = a.slice(i * k, (i + 1) * k);
+      const t = row.reduce((x, y) => x + y, 0);
+      for (let c = 0; c < k; c++) a[i * k + c] = row[c] / t;
+    }
+    return a;
+  };
+  const target = soft
+    ? Float64Array.from(
+        normalizeRows(Array.from({ length: n * k }, (_, j) => (allowed(j) ? rnd() ** 3 + 1e-3 : 0))),
+      )
+    : Int32Array.from({ length: n }, () => (rnd() < 0.1 ? -100 : Math.floor(rnd() * 2)));
+  const options: CrossEntropyOptions = {
+    classes: k,
+    labelSmoothing: eps,
+    noise: perSample ? normalizeRows(Array.from({ length: n * k }, () => rnd() + 0.01)) : 'non-target',
+    classMask: mask,
+    weight: weighting === 'none' ? undefined : Array.from({ length: k }, () => 0.2 + rnd()),
+    weightMode: weighting === 'per-example' ? 'per-example' : 'per-class',
+    sampleWeight: Array.from({ length: n }, () => rnd()),
+    reduction: 'sum',
+    grad: true,
+  };
+  const js = crossEntropy(z, target, { ...options, kernel: 'js' });
+  assertSameResult(
+    crossEntropy(z, target, { ...options, kernel: 'wasm' }),
+    js,
+    k,
+    'general',
+    () => 2,
+    30e-9 * n,
+  );
+}
+
 describe('WASM kernel = JS reference', () => {
-  const fixtures = loadFixtures('crossEntropy.json').filter((c) => c.targetKind !== 'probs');
-  let covered = 0;
-  for (const c of fixtures) {
+  // Every fixture: class indices take the SIMD path (or the general one for per-sample noise and per-row
+  // masks), probability targets the general path.
+  for (const c of loadFixtures('crossEntropy.json')) {
     const o = c.options as CrossEntropyOptions;
-    const perSample = Array.isArray(o.noise) && o.noise.length !== c.classes;
-    const perRowMask = Array.isArray(o.classMask) && o.classMask.length !== c.classes;
-    if (perSample || perRowMask) continue;
-    covered++;
     it(`fixture: ${c.name}`, () => {
       const z = Float32Array.from(decodeFloats(c.logits));
-      const y = Int32Array.from(c.target);
+      const y = c.targetKind === 'probs' ? Float64Array.from(c.target) : Int32Array.from(c.target);
       const options = { ...o, classes: c.classes, grad: true } as CrossEntropyOptions;
       const wasm = crossEntropy(z, y, { ...options, kernel: 'wasm' });
       const js = crossEntropy(z, y, { ...options, kernel: 'js' });
@@ -116,7 +168,6 @@ describe('WASM kernel = JS reference', () => {
       assertSameResult(wasm, js, c.classes, c.name, () => g * maxW);
     });
   }
-  it('covers most fixtures', () => assert.ok(covered >= 70, `${covered}`));
 
   it('random problems: every noise, mask, both weight modes, sample weights, ignored rows, reductions', () => {
     fc.assert(
@@ -133,6 +184,23 @@ describe('WASM kernel = JS reference', () => {
         randomCase,
       ),
       { numRuns: 400 },
+    );
+  });
+
+  it('random problems on the general path: soft targets, per-sample noise, per-row masks, weights', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 2, max: 40 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.boolean(),
+        fc.constantFrom('none', 'per-class', 'per-example'),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        randomGeneralCase,
+      ),
+      { numRuns: 300 },
     );
   });
 
@@ -172,10 +240,10 @@ describe('WASM kernel = JS reference', () => {
     assert.throws(() => crossEntropy(z, y, { classes: 8, kernel: 'wasm' }), /logits\[25\] = Infinity/);
   });
 
-  it("kernel: 'wasm' is refused where there is no kernel path", () => {
+  it("kernel: 'wasm' is refused for float64 logits (they take the exact float64 path)", () => {
     assert.throws(
       () => crossEntropy(new Float64Array(4), [0, 1], { classes: 2, kernel: 'wasm' }),
-      /options.kernel = "wasm": this problem has no kernel path/,
+      /options.kernel = "wasm": the kernel takes float32 logits/,
     );
   });
 

