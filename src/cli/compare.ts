@@ -9,10 +9,8 @@ import { progress } from './progress.js';
 import { writeResults } from './results.js';
 import { formatTable, pm } from './table.js';
 
-/** Options of `labelsmooth compare`. */
-export interface CompareOptions extends DataOptions {
-  epsilons: number[];
-  seeds: number[];
+/** Options shared by `labelsmooth compare` and `labelsmooth train`. */
+export interface RunOptions extends DataOptions {
   model: ModelKind;
   epochs: number;
   batchSize: number;
@@ -23,6 +21,12 @@ export interface CompareOptions extends DataOptions {
   runsDir: string;
   json: boolean;
   quiet: boolean;
+}
+
+/** Options of `labelsmooth compare`. */
+export interface CompareOptions extends RunOptions {
+  epsilons: number[];
+  seeds: number[];
 }
 
 /** The results.json of a `compare` (and, with one run, of a `train`). */

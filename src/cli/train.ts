@@ -5,29 +5,18 @@ import { DataFileError } from '../data/errors.js';
 import { evaluateRun } from '../train/experiment.js';
 import { writeFileAtomic } from '../train/files.js';
 import { directoryHandler } from '../train/io.js';
-import type { ModelKind } from '../train/model.js';
-import { checkpoints, type NoiseKind, Trainer } from '../train/trainer.js';
-import { type BackendName, useBackend } from './backend.js';
+import { checkpoints, Trainer } from '../train/trainer.js';
+import { useBackend } from './backend.js';
 import type { CompareResults } from './compare.js';
-import { epochLine, experimentResults, summaryTable } from './compare.js';
-import { type DataOptions, loadSplits } from './datasets.js';
+import { epochLine, experimentResults, type RunOptions, summaryTable } from './compare.js';
+import { loadSplits } from './datasets.js';
 import { progress } from './progress.js';
 import { writeResults } from './results.js';
 
 /** Options of `labelsmooth train`. */
-export interface TrainOptions extends DataOptions {
+export interface TrainOptions extends RunOptions {
   epsilon: number;
-  model: ModelKind;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  noise: NoiseKind;
-  backend: BackendName;
-  name?: string;
-  runsDir: string;
   resume: boolean;
-  json: boolean;
-  quiet: boolean;
 }
 
 type Saved = Omit<TrainOptions, 'json' | 'quiet' | 'resume' | 'runsDir' | 'name'>;

@@ -80,8 +80,7 @@ export function runRows(
   if (job.v) f32.set(job.v, vOff >> 2);
   if (job.mask) f32.set(job.mask, maskOff >> 2);
   if (job.classWeight) f32.set(job.classWeight, wOff >> 2);
-  let nll = 0;
-  let smoothing = 0;
+  const sums = { nll: 0, smoothing: 0 };
   for (let s = r0; s < r1; s += chunk) {
     const e = Math.min(r1, s + chunk);
     const n = e - s;
@@ -110,22 +109,41 @@ export function runRows(
       bmOff,
       job.grad ? 1 : 0,
     );
-    for (let i = 0; i < n; i++) {
-      const a = f64[(outOff >> 3) + 2 * i];
-      const b = f64[(outOff >> 3) + 2 * i + 1];
-      if (!(Number.isFinite(a) && Number.isFinite(b))) return null;
-      const rw = i32[(labelsOff >> 2) + i] < 0 ? 0 : job.rowWeight(s + i);
-      if (job.perRow) {
-        job.perRow.nll[s + i] = rw * a;
-        job.perRow.smoothing[s + i] = rw * b;
-      } else {
-        nll += rw * a;
-        smoothing += rw * b;
-      }
-    }
+    const weight = (i: number) => (i32[(labelsOff >> 2) + i] < 0 ? 0 : job.rowWeight(s + i));
+    if (!collectRows(f64, outOff >> 3, 2, n, s, weight, job.perRow, sums)) return null;
     if (job.grad) job.grad.set(f32.subarray(zOff >> 2, (zOff >> 2) + n * k), s * k);
   }
-  return { nll, smoothing };
+  return sums;
+}
+
+/**
+ * Take a chunk's per-row (nll, smoothing) from the kernel's output (`stride` f64 per row from `out`), times
+ * each row's weight, into `perRow` (rows from `first`) or the running `sums`. False if a row is not finite.
+ */
+function collectRows(
+  f64: Float64Array,
+  out: number,
+  stride: number,
+  n: number,
+  first: number,
+  weight: (i: number) => number,
+  perRow: FusedJob['perRow'],
+  sums: { nll: number; smoothing: number },
+): boolean {
+  for (let i = 0; i < n; i++) {
+    const a = f64[out + stride * i];
+    const b = f64[out + stride * i + 1];
+    if (!(Number.isFinite(a) && Number.isFinite(b))) return false;
+    const rw = weight(i);
+    if (perRow) {
+      perRow.nll[first + i] = rw * a;
+      perRow.smoothing[first + i] = rw * b;
+    } else {
+      sums.nll += rw * a;
+      sums.smoothing += rw * b;
+    }
+  }
+  return true;
 }
 
 /** A problem for the kernel's general path (every option; float32 logits). */
@@ -193,8 +211,7 @@ export function runGeneral(
   if (job.exampleWeight) copyInto(f32, ewOff >> 2, job.exampleWeight, 0, k);
   if (job.noise && !job.noiseRows) copyInto(f32, nOff >> 2, job.noise, 0, k);
   if (job.mask && !job.maskRows) copyInto(f32, maskOff >> 2, job.mask, 0, k);
-  let nll = 0;
-  let smoothing = 0;
+  const sums = { nll: 0, smoothing: 0 };
   for (let s = 0; s < job.rows; s += chunk) {
     const e = Math.min(job.rows, s + chunk);
     const n = e - s;
@@ -225,20 +242,11 @@ export function runGeneral(
       outOff,
       job.grad ? 1 : 0,
     );
-    for (let i = 0; i < n; i++) {
-      const a = f64[(outOff >> 3) + 3 * i];
-      const b = f64[(outOff >> 3) + 3 * i + 1];
-      if (!(Number.isFinite(a) && Number.isFinite(b))) return null;
-      const rw = f64[(outOff >> 3) + 3 * i + 2] * (job.sampleWeight ? job.sampleWeight[s + i] : 1);
-      if (job.perRow) {
-        job.perRow.nll[s + i] = rw * a;
-        job.perRow.smoothing[s + i] = rw * b;
-      } else {
-        nll += rw * a;
-        smoothing += rw * b;
-      }
-    }
+    // The kernel's third output is the row's per-example weight factor.
+    const weight = (i: number) =>
+      f64[(outOff >> 3) + 3 * i + 2] * (job.sampleWeight ? job.sampleWeight[s + i] : 1);
+    if (!collectRows(f64, outOff >> 3, 3, n, s, weight, job.perRow, sums)) return null;
     if (job.grad) job.grad.set(f32.subarray(zOff >> 2, (zOff >> 2) + n * k), s * k);
   }
-  return { nll, smoothing };
+  return sums;
 }
