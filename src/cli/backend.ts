@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-backend-wasm';
 
 /** Backends the CLI can train on. */
 export const BACKENDS = ['wasm', 'cpu'] as const;
+/** A backend name accepted by `--backend`. */
 export type BackendName = (typeof BACKENDS)[number];
 
 /**

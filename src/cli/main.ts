@@ -33,6 +33,7 @@ function trainingOptions(cmd: Command): Command {
     .option('--quiet', 'no progress or per-epoch lines', false);
 }
 
+/** The commander program with its four commands (exported for tests and embedding). */
 export function program(): Command {
   const p = new Command('labelsmooth')
     .description('Label smoothing experiments: train, compare ε, evaluate calibration, report')

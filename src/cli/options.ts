@@ -10,6 +10,7 @@ export function int(min: number) {
   };
 }
 
+/** A number in [min, max] (or (min, max] with `open`). */
 export function float(min: number, max: number, { open = false } = {}) {
   return (v: string): number => {
     const n = Number(v);
@@ -20,6 +21,7 @@ export function float(min: number, max: number, { open = false } = {}) {
   };
 }
 
+/** A comma-separated list of distinct ε values in [0, 1]. */
 export function epsilons(v: string): number[] {
   const parse = float(0, 1);
   const list = v.split(',').map((s) => parse(s.trim()));

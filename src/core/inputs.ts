@@ -32,6 +32,7 @@ export interface ParsedMask {
   perRow: boolean;
 }
 
+/** Float32Array or Float64Array. */
 export function isFloatArray(x: unknown): x is FloatArray {
   return x instanceof Float32Array || x instanceof Float64Array;
 }
@@ -182,6 +183,7 @@ export function checkDistribution(
   }
 }
 
+/** Validate `options.noise`: a name, a prior (K) or a per-sample distribution (N×K). */
 export function parseNoise(fn: string, noise: Noise | unknown, rows: number, classes: number): ParsedNoise {
   if (noise === undefined || noise === 'uniform') return { kind: 'uniform', data: null, perRow: false };
   if (noise === 'non-target') {
@@ -218,6 +220,7 @@ export function parseNoise(fn: string, noise: Noise | unknown, rows: number, cla
   );
 }
 
+/** Validate `options.classMask` (K or N×K); every row must allow a class. */
 export function parseMask(fn: string, mask: unknown, rows: number, classes: number): ParsedMask | null {
   if (mask === undefined || mask === null) return null;
   if (!(ArrayBuffer.isView(mask) || Array.isArray(mask)))
@@ -243,6 +246,7 @@ export function parseMask(fn: string, mask: unknown, rows: number, classes: numb
   return { data, perRow };
 }
 
+/** Validate `options.ignoreIndex` (default −100). */
 export function parseIgnoreIndex(fn: string, ignoreIndex: unknown): number {
   if (ignoreIndex === undefined) return -100;
   if (typeof ignoreIndex !== 'number' || !Number.isInteger(ignoreIndex)) {
@@ -266,6 +270,7 @@ export interface Smoothing {
   ignoreIndex: number;
 }
 
+/** Validate everything that defines p′ for `rows` rows of `classes` classes. */
 export function parseSmoothing(
   fn: string,
   target: Target | unknown,

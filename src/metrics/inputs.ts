@@ -19,6 +19,7 @@ export interface Predictions {
 /** Smallest probability used in −log q_y when predictions are probabilities (a 0 would give +∞). */
 export const PROB_FLOOR = 1e-15;
 
+/** Class indices: `rows` integers in [0, classes). */
 export function parseLabels(fn: string, labels: unknown, rows: number, classes: number): ArrayLike<number> {
   if (!(ArrayBuffer.isView(labels) || Array.isArray(labels)))
     fail(fn, 'labels', undefined, labels, 'expected an array of class indices');
