@@ -21,12 +21,22 @@ describe('labelsmooth/tfjs in chromium', { skip: skip ?? false }, () => {
     const bundle = await esbuild.build({
       entryPoints: [new URL('./browser/tfjs-entry.ts', import.meta.url).pathname],
       bundle: true,
-      format: 'iife',
+      format: 'esm',
       platform: 'browser',
       write: false,
       logLevel: 'silent',
     });
     const js = bundle.outputFiles[0].text;
+    // crossEntropyAsync starts its Web Workers from ../kernels/browserWorker.js next to the core.
+    const worker = await esbuild.build({
+      entryPoints: [new URL('../src/kernels/browserWorker.ts', import.meta.url).pathname],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      write: false,
+      logLevel: 'silent',
+    });
+    const workerJs = worker.outputFiles[0].text;
     const wasmDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
     browser = await launch();
     page = await browser.newPage();
@@ -39,9 +49,11 @@ describe('labelsmooth/tfjs in chromium', { skip: skip ?? false }, () => {
       if (path === '/')
         return route.fulfill({
           contentType: 'text/html',
-          body: '<!doctype html><meta charset="utf-8"><script src="/app.js"></script>',
+          body: '<!doctype html><meta charset="utf-8"><script type="module" src="/app.js"></script>',
         });
       if (path === '/app.js') return route.fulfill({ contentType: 'text/javascript', body: js });
+      if (path === '/kernels/browserWorker.js')
+        return route.fulfill({ contentType: 'text/javascript', body: workerJs });
       if (path.startsWith('/wasm/')) {
         return route.fulfill({
           contentType: 'application/wasm',
@@ -51,8 +63,23 @@ describe('labelsmooth/tfjs in chromium', { skip: skip ?? false }, () => {
       return route.fulfill({ status: 404, body: '' });
     });
     await page.goto('http://labelsmooth.test/');
+    await page
+      .waitForFunction(() => typeof window.runAsync === 'function', undefined, { timeout: 10_000 })
+      .catch(() => {
+        throw new Error(`the test page did not load: ${errors.join('; ')}`);
+      });
   });
   after(() => browser?.close());
+
+  it('crossEntropyAsync splits a large batch across Web Workers and equals the reference', async () => {
+    const r = (await page.evaluate(() => window.runAsync())) as Record<string, number>;
+    assert.ok(r.workersMade >= 1, `workers: ${r.workersMade}`);
+    assert.equal(r.denominator, r.refDenominator);
+    assert.ok(Math.abs(r.loss - r.reference) <= 1e-5 * r.reference, `${r.loss} vs ${r.reference}`);
+    assert.ok(r.maxGradDiff <= 1e-7, `grad diff ${r.maxGradDiff}`);
+    assert.ok(r.maxRowDiff <= 1e-5, `row diff ${r.maxRowDiff}`);
+    assert.deepEqual(errors, []);
+  });
 
   for (const backend of ['cpu', 'wasm']) {
     it(`${backend}: value and gradient equal the core; a model trains; no tensors leak`, async () => {

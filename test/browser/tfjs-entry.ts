@@ -3,14 +3,56 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { calibration, crossEntropy } from '../../src/index.js';
+import { calibration, crossEntropy, crossEntropyAsync } from '../../src/index.js';
 import { batches, losses, softmaxCrossEntropy } from '../../src/tfjs/index.js';
 
 declare global {
   interface Window {
     runLabelsmooth: (backend: string) => Promise<Record<string, unknown>>;
+    runAsync: () => Promise<Record<string, unknown>>;
   }
 }
+
+// crossEntropyAsync on the page's main thread: a batch large enough to be split across Web Workers.
+window.runAsync = async () => {
+  let workersMade = 0;
+  const NativeWorker = window.Worker;
+  window.Worker = class extends NativeWorker {
+    constructor(url: string | URL, options?: WorkerOptions) {
+      super(url, options);
+      workersMade++;
+    }
+  };
+  const n = 64;
+  const k = 20000;
+  const z = Float32Array.from({ length: n * k }, (_, j) => Math.sin(j * 0.7) * 6);
+  const y = Int32Array.from({ length: n }, (_, i) => (i % 7 === 3 ? -100 : (i * 977) % k));
+  const sampleWeight = Array.from({ length: n }, (_, i) => 0.5 + (i % 3));
+  const options = { classes: k, labelSmoothing: 0.1, sampleWeight, grad: true } as const;
+  const a = await crossEntropyAsync(z, y, options);
+  const b = crossEntropy(z, y, { ...options, kernel: 'js' });
+  let maxGradDiff = 0;
+  for (let j = 0; j < z.length; j++) maxGradDiff = Math.max(maxGradDiff, Math.abs(a.grad![j] - b.grad![j]));
+  const none = await crossEntropyAsync(z, y, { ...options, reduction: 'none' });
+  const noneRef = crossEntropy(z, y, { ...options, reduction: 'none', kernel: 'js' });
+  let maxRowDiff = 0;
+  for (let i = 0; i < n; i++)
+    maxRowDiff = Math.max(
+      maxRowDiff,
+      Math.abs((none.loss as Float64Array)[i] - (noneRef.loss as Float64Array)[i]) /
+        (noneRef.loss as Float64Array)[i] || 0,
+    );
+  window.Worker = NativeWorker;
+  return {
+    workersMade,
+    loss: a.loss,
+    reference: b.loss,
+    denominator: a.denominator,
+    refDenominator: b.denominator,
+    maxGradDiff,
+    maxRowDiff,
+  };
+};
 
 window.runLabelsmooth = async (backend: string) => {
   setWasmPaths('/wasm/');
