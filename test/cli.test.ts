@@ -147,6 +147,22 @@ describe('labelsmooth compare', () => {
     assert.equal(existsSync(join(dir, 'bad')), false);
   });
 
+  it('--model cnn is refused where it cannot train, before anything is written', () => {
+    const dir = tempDir();
+    let r = cli(['train', '--model', 'cnn', '--runs-dir', dir, '--name', 'cnn']);
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stderr,
+      /labelsmooth: error: --model cnn cannot train on the wasm backend: .*Conv2DBackpropFilter.*--backend cpu/,
+    );
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace for a usage error');
+    const file = join(dir, 'f.csv');
+    writeCsv(file, 30);
+    r = cli(['compare', '--model', 'cnn', '--backend', 'cpu', '--dataset', `csv:${file}`, '--runs-dir', dir]);
+    assert.match(r.stderr, /--model cnn needs image data \(mnist or fashion-mnist\)/);
+    assert.deepEqual(readdirSync(dir), ['f.csv']);
+  });
+
   it('--help on every command', () => {
     for (const c of ['compare', 'train', 'evaluate']) {
       const r = cli([c, '--help']);

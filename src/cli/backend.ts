@@ -19,3 +19,29 @@ export async function useBackend(name: BackendName): Promise<string> {
   const simd = name === 'wasm' ? await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') : false;
   return `${name}${simd ? ' (SIMD)' : ''}`;
 }
+
+/** A problem with the command line itself: printed without a stack trace. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/**
+ * TF.js' wasm backend registers no gradient kernels for convolutions (Conv2DBackpropFilter), so the CNN
+ * trains only on the cpu backend — which is slow (minutes per epoch of 60k images on 2 cores).
+ */
+export function checkModelBackend(model: string, backend: BackendName): void {
+  if (model === 'cnn' && backend === 'wasm') {
+    throw new UsageError(
+      "--model cnn cannot train on the wasm backend: TF.js' wasm backend has no convolution gradients (Conv2DBackpropFilter). Use --backend cpu (much slower) or --model mlp.",
+    );
+  }
+}
+
+/** The CNN reshapes rows into images: it needs image data (mnist, fashion-mnist). */
+export function checkModelData(model: string, train: { imageShape?: unknown; name: string }): void {
+  if (model === 'cnn' && !train.imageShape) {
+    throw new UsageError(
+      `--model cnn needs image data (mnist or fashion-mnist), not ${train.name}; use --model mlp`,
+    );
+  }
+}

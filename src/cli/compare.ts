@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { evaluateRun, type RunResult, runLabel, type SummaryRow, summarize } from '../train/experiment.js';
 import type { ModelKind } from '../train/model.js';
 import { type EpochMetrics, type NoiseKind, Trainer } from '../train/trainer.js';
-import { type BackendName, useBackend } from './backend.js';
+import { type BackendName, checkModelBackend, checkModelData, useBackend } from './backend.js';
 import { type DataOptions, loadSplits, type Splits } from './datasets.js';
 import { progress } from './progress.js';
 import { writeResults } from './results.js';
@@ -96,11 +96,13 @@ export function experimentResults(
 
 /** Train one model per (seed, ε) and compare their calibration; writes runs/<name>/results.json. */
 export async function compare(o: CompareOptions): Promise<CompareResults> {
+  checkModelBackend(o.model, o.backend);
   const backend = await useBackend(o.backend);
   const log = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };
   const splits: Splits = loadSplits(o);
+  checkModelData(o.model, splits.train);
   const name = o.name ?? `compare-${o.dataset.replace(/[^\w.-]+/g, '_')}`;
   log(
     `labelsmooth compare: ${splits.dataset} (train ${splits.train.rows}, validation ${splits.validation?.rows ?? 0}, test ${splits.test.rows}), ` +

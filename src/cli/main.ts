@@ -3,7 +3,7 @@
 import { Command, Option } from 'commander';
 import { LabelSmoothingError } from '../core/errors.js';
 import { DataFileError } from '../data/errors.js';
-import { BACKENDS } from './backend.js';
+import { BACKENDS, UsageError } from './backend.js';
 import { epsilons, float, int, runName, seeds, sizeOrAll } from './options.js';
 
 const NOISES = ['uniform', 'non-target', 'prior'] as const;
@@ -103,7 +103,7 @@ export async function main(argv: string[]): Promise<number> {
       // Help and version exit 0; usage errors were already printed by commander.
       return err.exitCode ?? 2;
     }
-    const known = e instanceof DataFileError || e instanceof LabelSmoothingError;
+    const known = e instanceof DataFileError || e instanceof LabelSmoothingError || e instanceof UsageError;
     process.stderr.write(`labelsmooth: error: ${known ? err.message : ((e as Error).stack ?? String(e))}\n`);
     return 1;
   }

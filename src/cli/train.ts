@@ -6,7 +6,7 @@ import { evaluateRun } from '../train/experiment.js';
 import { writeFileAtomic } from '../train/files.js';
 import { directoryHandler } from '../train/io.js';
 import { checkpoints, Trainer } from '../train/trainer.js';
-import { useBackend } from './backend.js';
+import { checkModelBackend, checkModelData, useBackend } from './backend.js';
 import type { CompareResults } from './compare.js';
 import { epochLine, experimentResults, type RunOptions, summaryTable } from './compare.js';
 import { loadSplits } from './datasets.js';
@@ -46,12 +46,17 @@ export async function trainCommand(o: TrainOptions): Promise<CompareResults> {
   } else {
     const { json: _j, quiet: _q, resume: _r, runsDir: _d, name: _n, ...rest } = o;
     saved = rest;
+  }
+  // Everything that can be refused is checked before a new run replaces an old one's files.
+  checkModelBackend(saved.model, saved.backend);
+  const splits = loadSplits(saved);
+  checkModelData(saved.model, splits.train);
+  if (!o.resume) {
     for (const f of ['checkpoints', 'checkpoint.json', 'metrics.jsonl', 'model', 'results.json'])
       rmSync(join(dir, f), { recursive: true, force: true });
     writeFileAtomic(configFile, `${JSON.stringify(saved, null, 1)}\n`);
   }
   const backend = await useBackend(saved.backend);
-  const splits = loadSplits(saved);
   const config = {
     epsilon: saved.epsilon,
     noise: saved.noise,
