@@ -6,6 +6,8 @@ import type { CrossEntropyOptions, CrossEntropyResult, FloatArray, Matrix, Targe
 
 /** Web Workers of this page, made on first use (browsers only). */
 let workers: Worker[] | null = null;
+/** Calls take the pool one at a time (each worker answers one shard at a time). */
+let turn: Promise<unknown> = Promise.resolve();
 
 function browserMainThread(): boolean {
   return typeof window === 'object' && typeof Worker === 'function' && typeof document === 'object';
@@ -88,8 +90,8 @@ export async function crossEntropyAsync(
   };
   const targetLength = (target as ArrayLike<number>).length;
   let parts: CrossEntropyResult[];
-  try {
-    parts = await Promise.all(
+  const mine = turn.then(() =>
+    Promise.all(
       ws.map((w, p) => {
         const r0 = Math.min(n, p * per);
         const r1 = Math.min(n, r0 + per);
@@ -105,7 +107,11 @@ export async function crossEntropyAsync(
           shardLogits.buffer as ArrayBuffer,
         ]);
       }),
-    );
+    ),
+  );
+  turn = mine.catch(() => undefined);
+  try {
+    parts = await mine;
   } catch {
     // A validation error in a shard names shard-local positions: report it from the whole batch instead.
     return crossEntropy(logits, target, options);
