@@ -45,6 +45,15 @@ function assertSameResult(
   }
 }
 
+/** A seeded generator in [0, 1) (a linear congruential one: plenty for test data). */
+function lcg(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 1103515245 + 12345) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
 /** One random problem run through both paths. */
 function randomCase(
   n: number,
@@ -57,11 +66,7 @@ function randomCase(
   sampled: boolean,
   eps: number,
 ): void {
-  let s = seed;
-  const rnd = () => {
-    s = (s * 1103515245 + 12345) >>> 0;
-    return s / 2 ** 32;
-  };
+  const rnd = lcg(seed);
   const mask = masked ? Array.from({ length: k }, (_, c) => (c < 2 || rnd() < 0.7 ? 1 : 0)) : undefined;
   const z = Float32Array.from({ length: n * k }, (_, j) =>
     mask && !mask[j % k] ? -Infinity : (rnd() - 0.5) * 40,
@@ -107,11 +112,7 @@ function randomGeneralCase(
   weighting: string,
   eps: number,
 ): void {
-  let s = seed;
-  const rnd = () => {
-    s = (s * 1103515245 + 12345) >>> 0;
-    return s / 2 ** 32;
-  };
+  const rnd = lcg(seed);
   const mask = rowMask
     ? Array.from({ length: n * k }, (_, j) => (j % k < 2 || rnd() < 0.6 ? 1 : 0))
     : undefined;
