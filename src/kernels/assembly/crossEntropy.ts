@@ -16,9 +16,8 @@ const BLOCK: i32 = 2048;
 // exp(x) for x ≤ 0, 4 lanes, relative error ~1e−7 (Cephes expf): x = n·ln2 + r, |r| ≤ ln2/2.
 @inline
 function exp4(x: v128): v128 {
-  const lo = f32x4.splat(-87.3);
-  const tiny = f32x4.lt(x, lo);
-  x = f32x4.max(x, lo);
+  // Clamped at −87.3: exp gives ~1e−38 there instead of 0, negligible next to the row max's exp(0) = 1.
+  x = f32x4.max(x, f32x4.splat(-87.3));
   const n = f32x4.floor(f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504)), f32x4.splat(0.5)));
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
@@ -30,7 +29,7 @@ function exp4(x: v128): v128 {
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
   p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1.0));
   const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return v128.andnot(f32x4.mul(p, pow2n), tiny);
+  return f32x4.mul(p, pow2n);
 }
 
 @inline
@@ -122,6 +121,7 @@ export function rows(
       }
       const bv = f32x4.splat(bmax);
       let se = f64x2.splat(0.0);
+      let se2 = f64x2.splat(0.0); // two accumulators: independent add chains
       for (let c = b0; c < v1; c += 8) {
         const p = row + (<usize>c << 2);
         let za = v128.load(p);
@@ -150,11 +150,11 @@ export function rows(
         // exp values go to f64 one by one (1 + small terms must not round in f32); the (z − z_y) terms are
         // paired in f32 first (one rounding of 6e−8 relative), then accumulated in f64.
         se = f64x2.add(se, f64x2.add(f64x2.promote_low_f32x4(ea), f64x2.promote_low_f32x4(v128.shuffle<i32>(ea, ea, 2, 3, 0, 1))));
-        se = f64x2.add(se, f64x2.add(f64x2.promote_low_f32x4(eb), f64x2.promote_low_f32x4(v128.shuffle<i32>(eb, eb, 2, 3, 0, 1))));
+        se2 = f64x2.add(se2, f64x2.add(f64x2.promote_low_f32x4(eb), f64x2.promote_low_f32x4(v128.shuffle<i32>(eb, eb, 2, 3, 0, 1))));
         const z2 = f32x4.add(za, zb);
         svz = f64x2.add(svz, f64x2.add(f64x2.promote_low_f32x4(z2), f64x2.promote_low_f32x4(v128.shuffle<i32>(z2, z2, 2, 3, 0, 1))));
       }
-      let sb = hsum2(se);
+      let sb = hsum2(f64x2.add(se, se2));
       let tail: f64 = 0.0;
       for (let c = v1; c < b1; c++) {
         const p = row + (<usize>c << 2);
