@@ -3,9 +3,9 @@
 // Per row i with label y (−1 = ignored), logits z (K, f32), class weights w (or 1), noise vector v
 // (β_c = w_c·u_c on allowed classes, shared by all rows; or the constant vConst), non-target correction
 // δ = −w_y/(Kₐ−1) at y:
-//   lse  = log Σ_allowed exp(z_c)
-//   nll  = w_y·(lse − z_y)
-//   smooth = V·lse − Σ v_c z_c + δ·(lse − z_y)           (V = Σ v_c)
+//   ℓ = lse − z_y = (m − z_y) + log Σ_allowed exp(z_c − m)     (never formed as lse: z_y may be large)
+//   nll  = w_y·ℓ
+//   smooth = V·ℓ − Σ v_c (z_c − z_y) + δ·ℓ                  (V = Σ v_c)
 //   grad_c = g_i·(Γ·q_c − ε·v_c) − g_i·((1−ε)·w_y + ε·δ)·[c = y],   Γ = (1−ε)·w_y + ε·(V + δ)
 // Layout: z: (N,K) row-major f32, overwritten in place by the gradient; out: (N,2) f64 (nll, smooth).
 // The row is processed in blocks of BLOCK floats: block max, then exp(z − blockmax) stored in place with the
@@ -37,7 +37,7 @@ function exp1(x: f32): f32 {
   return f32x4.extract_lane(exp4(f32x4.splat(x)), 0);
 }
 
-// Sum of the 4 f32 lanes of a into f64 (used on per-block partial sums kept as f64x2 pairs).
+// Sum of the 2 f64 lanes of a (the per-block sums are kept as f64x2).
 @inline
 function hsum2(a: v128): f64 {
   return f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1);
