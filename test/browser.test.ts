@@ -10,6 +10,19 @@ import type { Browser, Page } from 'playwright-core';
 import { browserMissing, launch } from './helpers/browser.js';
 
 const require = createRequire(import.meta.url);
+
+/** One browser ES module bundled from a TypeScript entry, in memory. */
+async function bundle(entry: string): Promise<string> {
+  const out = await esbuild.build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    write: false,
+    logLevel: 'silent',
+  });
+  return out.outputFiles[0].text;
+}
 const skip = browserMissing();
 
 describe('labelsmooth/tfjs in chromium', { skip: skip ?? false }, () => {
@@ -18,25 +31,9 @@ describe('labelsmooth/tfjs in chromium', { skip: skip ?? false }, () => {
   const errors: string[] = [];
 
   before(async () => {
-    const bundle = await esbuild.build({
-      entryPoints: [new URL('./browser/tfjs-entry.ts', import.meta.url).pathname],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      write: false,
-      logLevel: 'silent',
-    });
-    const js = bundle.outputFiles[0].text;
+    const js = await bundle(new URL('./browser/tfjs-entry.ts', import.meta.url).pathname);
     // crossEntropyAsync starts its Web Workers from ../kernels/browserWorker.js next to the core.
-    const worker = await esbuild.build({
-      entryPoints: [new URL('../src/kernels/browserWorker.ts', import.meta.url).pathname],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      write: false,
-      logLevel: 'silent',
-    });
-    const workerJs = worker.outputFiles[0].text;
+    const workerJs = await bundle(new URL('../src/kernels/browserWorker.ts', import.meta.url).pathname);
     const wasmDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
     browser = await launch();
     page = await browser.newPage();

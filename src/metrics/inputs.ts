@@ -48,7 +48,6 @@ export function parsePredictions(
   labels: ArrayLike<number>,
   classes: number | undefined,
   from: 'logits' | 'probs',
-  temperature = 1,
 ): Predictions {
   if (from !== 'logits' && from !== 'probs')
     fail(fn, 'options.from', undefined, from, "must be 'logits' or 'probs'");
@@ -73,12 +72,12 @@ export function parsePredictions(
       }
       let s = 0;
       for (let c = 0; c < k; c++) {
-        const e = Math.exp((data[base + c] - m) / temperature);
+        const e = Math.exp(data[base + c] - m);
         probs[base + c] = e;
         s += e;
       }
       for (let c = 0; c < k; c++) probs[base + c] /= s;
-      nll[i] = Math.log(s) - (data[base + y[i]] - m) / temperature;
+      nll[i] = Math.log(s) - (data[base + y[i]] - m);
     } else {
       let s = 0;
       for (let c = 0; c < k; c++) {

@@ -168,7 +168,7 @@ async function compareReport(r: CompareResults): Promise<string> {
     projections.length
       ? section(
           'Penultimate layer (Müller, Kornblith & Hinton 2019)',
-          `Activations of test examples of 3 classes (${projections.length ? r.runs[0].projection!.classNames.join(', ') : ''}) projected on the plane through their last-layer templates (black crosses). Label smoothing pulls each class into a tight cluster at equal distance from the other templates.`,
+          `Activations of test examples of 3 classes (${r.runs[0].projection!.classNames.join(', ')}) projected on the plane through their last-layer templates (black crosses). Label smoothing pulls each class into a tight cluster at equal distance from the other templates.`,
           await toSvg(projectionSpec(projections)),
         )
       : '',
