@@ -1,4 +1,4 @@
-import { mulberry32 } from '../tfjs/batches.js';
+import { mulberry32 } from '../random/mulberry32.js';
 
 /** A classification dataset held as dense float features and integer labels. */
 export interface Dataset {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fail } from '../core/errors.js';
+import { mulberry32 } from '../random/mulberry32.js';
 
 /** A minimal `tf.data.Dataset` stand-in: what `model.fitDataset` reads (`size`, `iterator()`). */
 export interface BatchDataset {
@@ -13,18 +14,6 @@ export interface BatchesOptions {
   batchSize?: number;
   /** Shuffle seed; each epoch (each `iterator()` call) draws a new permutation from it. `null`: no shuffle. */
   seed?: number | null;
-}
-
-/** Mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -1,0 +1,14 @@
+// The seeded generator behind every shuffle, split and bootstrap, so that a run depends only on its seed.
+// Its own module: data splits and metrics use it without loading TF.js.
+
+/** Mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
