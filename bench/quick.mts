@@ -1,5 +1,5 @@
 // Quick single-thread and threaded timing of the kernel (development aid, not part of npm run bench).
-import { crossEntropy, initKernels } from '../src/index.js';
+import { crossEntropy, initKernels } from '../packages/labelsmooth/src/index.js';
 
 await initKernels();
 for (const [n, k] of [

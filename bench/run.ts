@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the gradients tf.valueAndGrad needs
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { crossEntropy, initKernels } from '../src/index.js';
+import { crossEntropy, initKernels } from '../packages/labelsmooth/src/index.js';
 
 const EPS = 0.1;
 const args = process.argv.slice(2);

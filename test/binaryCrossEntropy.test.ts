@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { binaryCrossEntropy, LabelSmoothingError } from '../src/index.js';
+import { binaryCrossEntropy, LabelSmoothingError } from '../packages/labelsmooth/src/index.js';
 import { assertClose } from './helpers/fixtures.js';
 
 describe('binaryCrossEntropy', () => {

@@ -33,7 +33,9 @@ describe('labelsmooth/tfjs in chromium', { skip: skip ?? false }, () => {
   before(async () => {
     const js = await bundle(new URL('./browser/tfjs-entry.ts', import.meta.url).pathname);
     // crossEntropyAsync starts its Web Workers from ../kernels/browserWorker.js next to the core.
-    const workerJs = await bundle(new URL('../src/kernels/browserWorker.ts', import.meta.url).pathname);
+    const workerJs = await bundle(
+      new URL('../packages/labelsmooth/src/kernels/browserWorker.ts', import.meta.url).pathname,
+    );
     const wasmDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
     browser = await launch();
     page = await browser.newPage();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { calibration, fitTemperature, LabelSmoothingError } from '../src/index.js';
+import { calibration, fitTemperature, LabelSmoothingError } from '../packages/labelsmooth/src/index.js';
 import { assertClose } from './helpers/fixtures.js';
 
 const probs = [

@@ -1,7 +1,11 @@
 // Loss, its two parts and the gradient against PyTorch 1.13 and closed forms (scripts/make_fixtures.py).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { binaryCrossEntropy, type CrossEntropyOptions, crossEntropy } from '../src/index.js';
+import {
+  binaryCrossEntropy,
+  type CrossEntropyOptions,
+  crossEntropy,
+} from '../packages/labelsmooth/src/index.js';
 import { assertClose, decodeFloats, loadFixtures } from './helpers/fixtures.js';
 
 const cases = loadFixtures('crossEntropy.json');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { crossEntropy, LabelSmoothingError, smoothLabels } from '../src/index.js';
+import { crossEntropy, LabelSmoothingError, smoothLabels } from '../packages/labelsmooth/src/index.js';
 import { assertClose } from './helpers/fixtures.js';
 
 const z = new Float64Array([2, 1, 0, -1, 0.5]);

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classFrequencies, stratifiedSplit } from '../src/data/dataset.js';
-import { DataFileError } from '../src/data/errors.js';
-import { loadFashionMnist } from '../src/data/fashionMnist.js';
-import { parseIdx } from '../src/data/idx.js';
-import { loadMnist } from '../src/data/mnist.js';
-import { parseNpy } from '../src/data/npy.js';
-import { directoryHandler } from '../src/train/io.js';
-import { buildModel } from '../src/train/model.js';
+import { classFrequencies, stratifiedSplit } from '../packages/experiments/src/data/dataset.js';
+import { DataFileError } from '../packages/experiments/src/data/errors.js';
+import { loadFashionMnist } from '../packages/experiments/src/data/fashionMnist.js';
+import { parseIdx } from '../packages/experiments/src/data/idx.js';
+import { loadMnist } from '../packages/experiments/src/data/mnist.js';
+import { parseNpy } from '../packages/experiments/src/data/npy.js';
+import { directoryHandler } from '../packages/experiments/src/train/io.js';
+import { buildModel } from '../packages/experiments/src/train/model.js';
 import { tempDir } from './helpers/cli.js';
 import { tf, tfl } from './helpers/tf.js';
 

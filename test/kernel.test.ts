@@ -7,7 +7,7 @@ import {
   type CrossEntropyResult,
   crossEntropy,
   LabelSmoothingError,
-} from '../src/index.js';
+} from '../packages/labelsmooth/src/index.js';
 import { decodeFloats, loadFixtures } from './helpers/fixtures.js';
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LabelSmoothingError } from '../src/core/errors.js';
-import { checkOptions, suggestOption } from '../src/core/options.js';
+import { LabelSmoothingError } from '../packages/labelsmooth/src/core/errors.js';
+import { checkOptions, suggestOption } from '../packages/labelsmooth/src/core/options.js';
 
 const KNOWN = [
   'classes',

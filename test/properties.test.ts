@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { type CrossEntropyOptions, crossEntropy, smoothLabels } from '../src/index.js';
+import { type CrossEntropyOptions, crossEntropy, smoothLabels } from '../packages/labelsmooth/src/index.js';
 
 const RUNS = 1500;
 

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { crossEntropy, LabelSmoothingError } from '../src/index.js';
-import { batches, CalibrationCallback, losses, softmaxCrossEntropy } from '../src/tfjs/index.js';
+import { crossEntropy, LabelSmoothingError } from '../packages/labelsmooth/src/index.js';
+import {
+  batches,
+  CalibrationCallback,
+  losses,
+  softmaxCrossEntropy,
+} from '../packages/labelsmooth/src/tfjs/index.js';
 import { assertClose } from './helpers/fixtures.js';
 import { BACKENDS, blobs, tf, tfl, useBackend } from './helpers/tf.js';
 

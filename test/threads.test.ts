@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { before, describe, it } from 'node:test';
-import { crossEntropy, initKernels } from '../src/index.js';
+import { crossEntropy, initKernels } from '../packages/labelsmooth/src/index.js';
 
 const N = 96;
 const K = 12000; // 1.15M logits: above the threading threshold
@@ -66,7 +66,7 @@ describe('threads', () => {
 
   it('a process that used the pool exits by itself', () => {
     const code = `
-      import { crossEntropy, initKernels } from './src/index.ts';
+      import { crossEntropy, initKernels } from './packages/labelsmooth/src/index.ts';
       await initKernels();
       const z = new Float32Array(2048 * 1000).fill(0.5);
       crossEntropy(z, new Int32Array(2048), { classes: 1000 });

@@ -3,8 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { calibration, crossEntropy, crossEntropyAsync } from '../../src/index.js';
-import { batches, losses, softmaxCrossEntropy } from '../../src/tfjs/index.js';
+import { calibration, crossEntropy, crossEntropyAsync } from '../../packages/labelsmooth/src/index.js';
+import { batches, losses, softmaxCrossEntropy } from '../../packages/labelsmooth/src/tfjs/index.js';
 
 declare global {
   interface Window {

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const MAIN = new URL('../../packages/experiments/src/cli/main.ts', import.meta.url).pathname;
 
 /** Run the CLI to completion. */
 export function cli(args: string[], cwd?: string): { code: number; stdout: string; stderr: string } {

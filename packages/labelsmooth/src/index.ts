@@ -3,6 +3,7 @@
  * calibration metrics. Runs in Node and in browsers; the TF.js adapter is at `labelsmooth/tfjs`.
  */
 export * from './core/index.js';
+export { SUM_TOLERANCE } from './core/inputs.js';
 export {
   type CalibrationBin,
   type CalibrationOptions,
@@ -10,3 +11,4 @@ export {
   calibration,
 } from './metrics/calibration.js';
 export { fitTemperature, type TemperatureFit, type TemperatureOptions } from './metrics/temperature.js';
+export { mulberry32 } from './random/mulberry32.js';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The labelsmooth command line: compare | train | evaluate | report.
 import { Command, Option } from 'commander';
-import { LabelSmoothingError } from '../core/errors.js';
+import { LabelSmoothingError } from 'labelsmooth';
 import { DataFileError } from '../data/errors.js';
 import { BACKENDS, UsageError } from './backend.js';
 import { epsilons, float, int, runName, seeds, sizeOrAll } from './options.js';

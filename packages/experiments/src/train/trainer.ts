@@ -2,10 +2,10 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { calibration } from 'labelsmooth';
+import { softmaxCrossEntropy } from 'labelsmooth/tfjs';
 import { classFrequencies, type Dataset, permutation } from '../data/dataset.js';
 import { DataFileError } from '../data/errors.js';
-import { calibration } from '../metrics/calibration.js';
-import { softmaxCrossEntropy } from '../tfjs/softmaxCrossEntropy.js';
 import { writeDirAtomic, writeFileAtomic } from './files.js';
 import { buildModel, type ModelKind } from './model.js';
 

@@ -1,6 +1,7 @@
 // Sentences derived from the numbers of a run, for the top of the report.
-import type { CompareResults } from '../cli/compare.js';
-import type { CalibrationReport } from '../metrics/calibration.js';
+
+import type { CalibrationReport } from 'labelsmooth';
+import type { CompareResults } from '../results/schema.js';
 
 const f4 = (x: number) => x.toFixed(4);
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;

@@ -1,6 +1,7 @@
 // Vega-Lite specs of the report's charts. Each takes plain rows, so the data can come from any run type.
+
+import type { CalibrationBin } from 'labelsmooth';
 import type { TopLevelSpec } from 'vega-lite';
-import type { CalibrationBin } from '../metrics/calibration.js';
 
 const PANEL = { width: 220, height: 200 };
 const CONFIG = {

@@ -1,8 +1,8 @@
 import { basename, join } from 'node:path';
-import { SUM_TOLERANCE } from '../core/inputs.js';
+import { type CalibrationReport, calibration, SUM_TOLERANCE } from 'labelsmooth';
 import { DataFileError } from '../data/errors.js';
 import { readTable } from '../data/predictions.js';
-import { type CalibrationReport, calibration } from '../metrics/calibration.js';
+import type { EvaluateResults } from '../results/schema.js';
 import { writeResults } from './results.js';
 import { formatTable } from './table.js';
 
@@ -15,19 +15,6 @@ export interface EvaluateOptions {
   name?: string;
   runsDir: string;
   json: boolean;
-}
-
-/** The results.json of an `evaluate`. */
-export interface EvaluateResults {
-  kind: 'evaluate';
-  name: string;
-  createdAt: string;
-  predictions: string;
-  labels: string;
-  from: 'logits' | 'probs';
-  rows: number;
-  classes: number;
-  report: CalibrationReport;
 }
 
 /** Probabilities when every row is in [0, 1] and sums to 1 (±1e−4); logits otherwise. */

@@ -2,16 +2,17 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { DataFileError } from '../data/errors.js';
+import type { CompareResults } from '../results/schema.js';
 import { evaluateRun } from '../train/experiment.js';
 import { writeFileAtomic } from '../train/files.js';
 import { directoryHandler } from '../train/io.js';
 import { checkpoints, Trainer } from '../train/trainer.js';
 import { checkModelBackend, checkModelData, useBackend } from './backend.js';
-import type { CompareResults } from './compare.js';
-import { epochLine, experimentResults, type RunOptions, summaryTable } from './compare.js';
+import type { RunOptions } from './compare.js';
 import { loadSplits } from './datasets.js';
 import { progress } from './progress.js';
 import { writeResults } from './results.js';
+import { epochLine, experimentResults, summaryTable } from './runOutput.js';
 
 /** Options of `labelsmooth train`. */
 export interface TrainOptions extends RunOptions {

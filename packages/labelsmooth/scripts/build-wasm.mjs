@@ -3,6 +3,7 @@
 // core stays one ESM bundle that loads in Node and browsers without fetching a file.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,7 +11,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'src/kernels/assembly/crossEntropy.ts');
 const wasm = join(root, 'dist/kernels/crossEntropy.wasm');
 mkdirSync(dirname(wasm), { recursive: true });
-const asc = join(root, 'node_modules/assemblyscript/bin/asc.js');
+// The compiler is a devDependency hoisted to the workspace's node_modules: resolve it, don't assume where.
+const asc = join(
+  dirname(createRequire(import.meta.url).resolve('assemblyscript/package.json')),
+  'bin/asc.js',
+);
 execFileSync(
   process.execPath,
   [

@@ -1,4 +1,4 @@
-import { mulberry32 } from '../random/mulberry32.js';
+import { mulberry32 } from 'labelsmooth';
 
 /** A classification dataset held as dense float features and integer labels. */
 export interface Dataset {

@@ -1,6 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { Callback } from '@tensorflow/tfjs-layers';
-import type { Logs } from '@tensorflow/tfjs-layers/dist/logs.js';
+import { Callback, type Logs } from '@tensorflow/tfjs-layers';
 import { type CalibrationReport, calibration } from '../metrics/calibration.js';
 
 /** Options of {@link CalibrationCallback}. */

@@ -1,6 +1,5 @@
-import type { CompareResults } from '../cli/compare.js';
-import type { EvaluateResults } from '../cli/evaluate.js';
-import type { CalibrationBin } from '../metrics/calibration.js';
+import type { CalibrationBin } from 'labelsmooth';
+import type { CompareResults, EvaluateResults, ReportInput } from '../results/schema.js';
 import type { RunResult } from '../train/experiment.js';
 import {
   confidenceHistogramSpec,
@@ -16,7 +15,7 @@ import { compareInsights, evaluateInsights } from './insights.js';
 import { toSvg } from './svg.js';
 
 /** Results a report can be made of. */
-export type ReportInput = CompareResults | EvaluateResults;
+export type { ReportInput };
 
 const STYLE = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1280px; padding: 1.5rem; color: #222; }

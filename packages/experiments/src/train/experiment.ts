@@ -1,6 +1,5 @@
+import { type CalibrationReport, calibration, fitTemperature } from 'labelsmooth';
 import type { Dataset } from '../data/dataset.js';
-import { type CalibrationReport, calibration } from '../metrics/calibration.js';
-import { fitTemperature } from '../metrics/temperature.js';
 import { type Projection, projectPenultimate } from './projection.js';
 import type { EpochMetrics, TrainConfig, Trainer } from './trainer.js';
 

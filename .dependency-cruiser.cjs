@@ -1,0 +1,68 @@
+// Import rules of labelsmooth, checked by `npm run layers` (part of `npm test`): layers point one way.
+//   library (packages/labelsmooth):    random  ←  kernels  ←  core  ←  metrics  ←  tfjs
+//   experiments (packages/experiments): data  ←  train  ←  results  ←  report  ←  cli
+// Kernels see core only through the plan's types; experiments see the library only through its
+// package name (never its src/ or dist/ files). Deep imports of another package's private dist/ paths are
+// refused by biome's noRestrictedImports (biome.json), which sees the import as written.
+const LIB = '^packages/labelsmooth/src/';
+const EXP = '^packages/experiments/src/';
+
+/** A rule forbidding `from` to import any of `to` (folders of one package). */
+function below(name, pkg, from, to, comment) {
+  return {
+    name,
+    comment,
+    severity: 'error',
+    from: { path: `${pkg}${from}/` },
+    to: { path: `${pkg}(${to.join('|')})/` },
+  };
+}
+
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', comment: 'Import circles make layers meaningless.', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'library-has-no-runtime-dependencies',
+      comment: 'The loss library installs nothing; only labelsmooth/tfjs may load TF.js (a peer dependency).',
+      severity: 'error',
+      from: { path: LIB, pathNot: `${LIB}tfjs/` },
+      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-peer', 'npm-optional', 'npm-no-pkg', 'npm-unknown'] },
+    },
+    {
+      name: 'library-not-on-experiments',
+      severity: 'error',
+      from: { path: '^packages/labelsmooth/' },
+      to: { path: '^packages/experiments/' },
+    },
+    {
+      name: 'experiments-use-the-public-library',
+      comment: "Experiments import 'labelsmooth' / 'labelsmooth/tfjs', not the library's files.",
+      severity: 'error',
+      from: { path: EXP },
+      to: { path: '^packages/labelsmooth/src/' },
+    },
+    below('random-is-a-leaf', LIB, 'random', ['core', 'kernels', 'metrics', 'tfjs']),
+    {
+      name: 'kernels-see-core-types-only',
+      comment: 'Kernels import nothing from core beyond the plan’s types.',
+      severity: 'error',
+      from: { path: `${LIB}kernels/` },
+      to: { path: `${LIB}core/`, dependencyTypesNot: ['type-only'] },
+    },
+    below('kernels-below-metrics-and-tfjs', LIB, 'kernels', ['metrics', 'tfjs']),
+    below('core-below-metrics-and-tfjs', LIB, 'core', ['metrics', 'tfjs']),
+    below('metrics-below-tfjs', LIB, 'metrics', ['tfjs', 'kernels']),
+    below('data-is-the-bottom', EXP, 'data', ['train', 'results', 'report', 'cli', 'sweep']),
+    below('train-below-results-report-cli', EXP, 'train', ['results', 'report', 'cli', 'sweep']),
+    below('results-below-report-and-cli', EXP, 'results', ['report', 'cli', 'sweep']),
+    below('report-below-cli', EXP, 'report', ['cli', 'sweep']),
+    below('sweep-below-cli', EXP, 'sweep', ['cli']),
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)dist/|\\.generated\\.ts$|/assembly/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.test.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+  },
+};
