@@ -2,6 +2,9 @@ import { loadCsv } from '../data/csv.js';
 import { type Dataset, stratifiedSplit, take } from '../data/dataset.js';
 import { loadFashionMnist } from '../data/fashionMnist.js';
 import { loadMnist } from '../data/mnist.js';
+import type { DataOptions } from '../results/schema.js';
+
+export type { DataOptions };
 
 /** Train / validation / test sets of an experiment. */
 export interface Splits {
@@ -9,16 +12,6 @@ export interface Splits {
   train: Dataset;
   validation: Dataset | null;
   test: Dataset;
-}
-
-/** Options that choose the data. */
-export interface DataOptions {
-  dataset: string;
-  validation: number;
-  trainSize?: number;
-  testSize?: number;
-  seed: number;
-  labelColumn?: string;
 }
 
 /**

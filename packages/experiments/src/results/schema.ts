@@ -5,14 +5,18 @@ import type { RunResult, SummaryRow } from '../train/experiment.js';
 import type { ModelKind } from '../train/model.js';
 import type { NoiseKind } from '../train/trainer.js';
 
-/** The experiment's settings as stored in results.json (the command-line options, minus output ones). */
-export interface ExperimentConfig {
+/** Options that choose the data. */
+export interface DataOptions {
   dataset: string;
   validation: number;
   trainSize?: number;
   testSize?: number;
   seed: number;
   labelColumn?: string;
+}
+
+/** The experiment's settings as stored in results.json (the command-line options, minus output ones). */
+export interface ExperimentConfig extends DataOptions {
   model: ModelKind;
   epochs: number;
   batchSize: number;
