@@ -3,7 +3,17 @@
  * convention. No framework and no Node-only imports: it bundles for browsers.
  */
 
-export { initKernels, type KernelStatus } from '../kernels/index.js';
+export {
+  type FallbackReason,
+  initKernels,
+  type KernelEvent,
+  type KernelInfo,
+  type KernelPath,
+  type KernelStatus,
+  kernelInfo,
+  onKernelEvent,
+  resetKernelInfo,
+} from '../kernels/index.js';
 export type { BinaryCrossEntropyOptions, BinaryCrossEntropyResult } from './binaryCrossEntropy.js';
 export { binaryCrossEntropy } from './binaryCrossEntropy.js';
 export { crossEntropy } from './crossEntropy.js';

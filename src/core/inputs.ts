@@ -26,9 +26,10 @@ export interface ParsedNoise {
   perRow: boolean;
 }
 
-/** The class mask after validation; null when every class is allowed. */
+/** The class mask after validation, as 0/1 bytes; null when every class is allowed. */
 export interface ParsedMask {
-  data: ArrayLike<boolean | number>;
+  /** 1 = allowed, 0 = masked; K entries (shared) or N×K (per row). */
+  data: Uint8Array;
   perRow: boolean;
 }
 
@@ -91,7 +92,14 @@ export function parseMatrix(
       if (!Array.isArray(row) || row.length !== k) {
         fail(fn, argument, i, row, `row ${i} must be an array of length ${k}`);
       }
-      for (let c = 0; c < k; c++) data[i * k + c] = row[c];
+      for (let c = 0; c < k; c++) {
+        const v = row[c];
+        // Strings and other types would be coerced by the Float64Array; NaN/±Infinity are reported later
+        // by the function that knows what they mean (e.g. −Infinity on a masked class is allowed).
+        if (typeof v !== 'number')
+          fail(fn, argument, i * k + c, v, `must be a number (row ${i}, column ${c})`);
+        data[i * k + c] = v;
+      }
     }
     return { data, rows, classes: k };
   }
@@ -220,27 +228,36 @@ export function parseNoise(fn: string, noise: Noise | unknown, rows: number, cla
   );
 }
 
-/** Validate `options.classMask` (K or N×K); every row must allow a class. */
+/**
+ * Validate `options.classMask` (K or N×K) into 0/1 bytes. Entries must be booleans or numbers other than
+ * NaN (a NaN is neither "allowed" nor "masked"); every row must allow a class.
+ */
 export function parseMask(fn: string, mask: unknown, rows: number, classes: number): ParsedMask | null {
   if (mask === undefined || mask === null) return null;
   if (!(ArrayBuffer.isView(mask) || Array.isArray(mask)))
     fail(fn, 'options.classMask', undefined, mask, 'expected an array');
-  const data = mask as ArrayLike<boolean | number>;
-  let perRow: boolean;
-  if (data.length === classes) perRow = false;
-  else if (data.length === rows * classes) perRow = true;
-  else
+  const given = mask as ArrayLike<unknown>;
+  let perRow = false;
+  if (given.length === rows * classes && given.length !== classes) perRow = true;
+  else if (given.length !== classes)
     fail(
       fn,
       'options.classMask',
       undefined,
       mask,
-      `length ${data.length}, expected K = ${classes} or N×K = ${rows * classes}`,
+      `length ${given.length}, expected K = ${classes} or N×K = ${rows * classes}`,
     );
+  const data = new Uint8Array(given.length);
+  for (let j = 0; j < given.length; j++) {
+    const v = given[j];
+    if (typeof v === 'boolean') data[j] = v ? 1 : 0;
+    else if (typeof v === 'number' && !Number.isNaN(v)) data[j] = v !== 0 ? 1 : 0;
+    else fail(fn, 'options.classMask', j, v, 'must be a boolean or a number (not NaN); truthy = allowed');
+  }
   const maskRows = perRow ? rows : 1;
   for (let i = 0; i < maskRows; i++) {
     let any = false;
-    for (let c = 0; c < classes && !any; c++) any = Boolean(data[i * classes + c]);
+    for (let c = 0; c < classes && !any; c++) any = data[i * classes + c] === 1;
     if (!any) fail(fn, 'options.classMask', i, 0, `row ${i} allows no class`);
   }
   return { data, perRow };
@@ -253,131 +270,4 @@ export function parseIgnoreIndex(fn: string, ignoreIndex: unknown): number {
     fail(fn, 'options.ignoreIndex', undefined, ignoreIndex, 'must be an integer');
   }
   return ignoreIndex;
-}
-
-/**
- * Everything that defines p' = (1−ε)·p + ε·u for N rows of K classes, validated.
- * Used by both {@link smoothLabels} and {@link crossEntropy} so that both see the same p'.
- */
-export interface Smoothing {
-  fn: string;
-  rows: number;
-  classes: number;
-  target: ParsedTarget;
-  eps: number;
-  noise: ParsedNoise;
-  mask: ParsedMask | null;
-  ignoreIndex: number;
-}
-
-/** Validate everything that defines p′ for `rows` rows of `classes` classes. */
-export function parseSmoothing(
-  fn: string,
-  target: Target | unknown,
-  rows: number,
-  classes: number,
-  options: SmoothingOptions,
-): Smoothing {
-  const eps = parseEpsilon(fn, options.labelSmoothing);
-  const parsed = parseTarget(fn, target, rows, classes);
-  const noise = parseNoise(fn, options.noise, rows, classes);
-  const mask = parseMask(fn, options.classMask, rows, classes);
-  const ignoreIndex = parseIgnoreIndex(fn, options.ignoreIndex);
-  const s: Smoothing = { fn, rows, classes, target: parsed, eps, noise, mask, ignoreIndex };
-  checkTargets(s);
-  return s;
-}
-
-function allowed(mask: ParsedMask | null, classes: number, i: number, c: number): boolean {
-  return mask === null || Boolean(mask.data[(mask.perRow ? i * classes : 0) + c]);
-}
-
-/** Labels in range and allowed, or probabilities that are distributions with no mass on masked classes. */
-function checkTargets(s: Smoothing): void {
-  const { fn, rows, classes: k, target, mask, ignoreIndex } = s;
-  if (target.kind === 'index') {
-    const labels = target.labels;
-    for (let i = 0; i < rows; i++) {
-      const y = labels[i];
-      if (y === ignoreIndex) continue;
-      if (typeof y !== 'number' || !Number.isInteger(y))
-        fail(fn, 'target', i, y, 'class index must be an integer');
-      if (y < 0 || y >= k)
-        fail(fn, 'target', i, y, `class index out of range [0, ${k}) and not ignoreIndex (${ignoreIndex})`);
-      if (!allowed(mask, k, i, y)) fail(fn, 'target', i, y, 'class is excluded by options.classMask');
-    }
-  } else {
-    checkDistribution(fn, 'target', target.probs, rows, k);
-    if (mask !== null) {
-      for (let i = 0; i < rows; i++) {
-        for (let c = 0; c < k; c++) {
-          if (target.probs[i * k + c] > 0 && !allowed(mask, k, i, c)) {
-            fail(
-              fn,
-              'target',
-              i * k + c,
-              target.probs[i * k + c],
-              `probability on a masked class (row ${i}, class ${c})`,
-            );
-          }
-        }
-      }
-    }
-  }
-}
-
-/** Coefficients of the noise on the allowed classes of one row: u_c = u0 + uT·t_c + uN·n_c. */
-export interface NoiseCoefficients {
-  u0: number;
-  uT: number;
-  uN: number;
-}
-
-/**
- * Per-row noise coefficients, where t is the target distribution and n the raw noise array (prior or
- * per-sample): uniform u_c = 1/Kₐ; non-target u_c = (1 − t_c)/(Kₐ − 1); prior/per-sample
- * u_c = n_c / Σ_allowed n. `allowedCount` is Kₐ and `noiseMass` is Σ_allowed n_c for the row.
- * Then p'_c = ε·u0 + (1 − ε + ε·uT)·t_c + ε·uN·n_c.
- */
-export function noiseCoefficients(
-  s: Smoothing,
-  row: number,
-  allowedCount: number,
-  noiseMass: number,
-  out: NoiseCoefficients,
-): void {
-  out.u0 = 0;
-  out.uT = 0;
-  out.uN = 0;
-  switch (s.noise.kind) {
-    case 'uniform':
-      out.u0 = 1 / allowedCount;
-      return;
-    case 'non-target':
-      if (allowedCount < 2)
-        fail(
-          s.fn,
-          'options.classMask',
-          row,
-          allowedCount,
-          `non-target noise needs ≥ 2 allowed classes in row ${row}`,
-        );
-      out.u0 = 1 / (allowedCount - 1);
-      out.uT = -out.u0;
-      return;
-    default:
-      if (!(noiseMass > 0))
-        fail(s.fn, 'options.noise', row, noiseMass, `row ${row} has no noise mass on the allowed classes`);
-      out.uN = 1 / noiseMass;
-  }
-}
-
-/** Offset of row i in the mask array (or -1 when there is no mask). */
-export function maskOffset(s: Smoothing, row: number): number {
-  return s.mask === null ? -1 : s.mask.perRow ? row * s.classes : 0;
-}
-
-/** Offset of row i in the noise array. */
-export function noiseOffset(s: Smoothing, row: number): number {
-  return s.noise.perRow ? row * s.classes : 0;
 }

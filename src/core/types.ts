@@ -107,3 +107,34 @@ export interface CrossEntropyResult<T extends number | Float64Array = number | F
   /** dL/dlogits when requested. */
   grad?: FloatArray;
 }
+
+/** Options of {@link binaryCrossEntropy}. */
+export interface BinaryCrossEntropyOptions {
+  /** Outputs per row (K); default: the row length of `number[][]` logits, else 1. */
+  classes?: number;
+  /** ε in [0, 1]: targets become y·(1−ε) + ε/2 (Keras `BinaryCrossentropy(label_smoothing)`). */
+  labelSmoothing?: number;
+  /** Per-output weights (length K) or per-element weights (length N×K), like PyTorch's `weight`. */
+  weight?: ArrayLike<number>;
+  /** Per-row weights (length N). */
+  sampleWeight?: ArrayLike<number>;
+  /** `'mean'` over all N×K elements (default, PyTorch/Keras), `'sum'`, or `'none'` (per-element arrays). */
+  reduction?: Reduction;
+  /** Divide the sum by this count instead of N×K. */
+  normalizer?: number;
+  /** `true`, or a float buffer of length N×K, to get dL/dlogits. */
+  grad?: boolean | FloatArray;
+}
+
+/** Result of {@link binaryCrossEntropy}; per-element arrays (length N×K) for `reduction: 'none'`. */
+export interface BinaryCrossEntropyResult<T extends number | Float64Array = number | Float64Array> {
+  /** (1−ε)·nll + ε·smoothing. */
+  loss: T;
+  /** H(y, σ(z)). */
+  nll: T;
+  /** H(½, σ(z)). */
+  smoothing: T;
+  /** N×K, the `mean` denominator. */
+  denominator: number;
+  grad?: FloatArray;
+}
