@@ -1,7 +1,7 @@
 // Validation and normalization of the arguments shared by the core functions. Everything here reads the
 // caller's arrays and never writes them.
 import { fail } from './errors.js';
-import type { FloatArray, Matrix, Noise, SmoothingOptions, Target } from './types.js';
+import type { FloatArray, Matrix, Noise, Target } from './types.js';
 
 /** Tolerance for "sums to 1" checks on distributions. */
 export const SUM_TOLERANCE = 1e-4;

@@ -24,24 +24,6 @@ export interface KernelExports {
     bm: number,
     writeGrad: number,
   ): void;
-  rowsGeneral(
-    z: number,
-    n: number,
-    k: number,
-    labels: number,
-    t: number,
-    noise: number,
-    noiseRows: number,
-    mask: number,
-    maskRows: number,
-    w: number,
-    ew: number,
-    noiseKind: number,
-    eps: number,
-    scale: number,
-    out: number,
-    writeGrad: number,
-  ): void;
 }
 
 function bytes(): Uint8Array {
