@@ -15,14 +15,18 @@ export interface Flat {
 
 /** Parsed targets: class indices or an N×K probability matrix. */
 export type ParsedTarget =
+  /** Class indices, length N (ignoreIndex marks rows to skip). */
   | { kind: 'index'; labels: ArrayLike<number> }
+  /** Probabilities, N×K row-major. */
   | { kind: 'probs'; probs: ArrayLike<number> };
 
 /** The noise distribution after validation; `data` is a prior (K) or per-sample (N×K) distribution. */
 export interface ParsedNoise {
-  /** Coefficients of u_c = uConst + uT·t_c + uN·n_c (before the class mask is applied). */
+  /** Which u: 1/K, (1 − t_c)/(K − 1), a prior n (K) or per-sample n (N×K), renormalized on the allowed classes. */
   kind: 'uniform' | 'non-target' | 'prior' | 'per-sample';
+  /** n for a prior or per-sample noise, else null. */
   data: ArrayLike<number> | null;
+  /** `data` holds one distribution per row (N×K). */
   perRow: boolean;
 }
 

@@ -82,14 +82,19 @@ export interface CrossEntropyOptions extends SmoothingOptions {
   grad?: boolean | FloatArray;
   /**
    * `'auto'` (default): the WASM SIMD kernel for float32 logits with class-index targets, a shared noise
-   * and mask (uniform, non-target, prior), when it is available and the batch is large enough; the JS
-   * reference path otherwise. `'js'` forces the reference path, `'wasm'` the kernel (an error if it cannot).
+   * and mask (uniform, non-target, prior), when it is available and the batch has ≥ 2048 logits; the
+   * float64 reference otherwise. `'js'` forces the reference; `'wasm'` forces the kernel and is an error
+   * for inputs it does not take (float64 logits, probability targets, per-sample noise, per-row masks) or
+   * where WASM SIMD is missing. Either way, rows the float32 kernel cannot finish (|z_c − z_y| beyond
+   * 3.4e38) and weights or noise values outside [1e−30, 1e30] go to the reference: the result is exact,
+   * and `kernelInfo()` / `onKernelEvent()` report the fallback.
    */
   kernel?: 'auto' | 'wasm' | 'js';
   /**
    * Split large batches (≥ 2²⁰ logits) across worker threads (Node; default true). The pool starts in
    * the background on the first large call (or with `initKernels()`), is reused, and never keeps the
-   * process alive.
+   * process alive. The in-place mode (`grad: logits`) stays on the calling thread, so that a row the
+   * kernel declines still holds its logits for the reference.
    */
   threads?: boolean;
 }
