@@ -141,5 +141,6 @@ export interface BinaryCrossEntropyResult<T extends number | Float64Array = numb
   smoothing: T;
   /** N×K, the `mean` denominator. */
   denominator: number;
+  /** dL/dlogits (N×K) when requested. */
   grad?: FloatArray;
 }
