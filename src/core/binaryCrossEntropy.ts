@@ -1,6 +1,6 @@
 import { fail } from './errors.js';
 import { planBinaryCrossEntropy } from './plan.js';
-import { lossScale, reduceRows, reduceSums } from './reduce.js';
+import { lossScale, partRows, reduceRows, reduceSums } from './reduce.js';
 import type { BinaryCrossEntropyOptions, BinaryCrossEntropyResult, Matrix } from './types.js';
 
 export type { BinaryCrossEntropyOptions, BinaryCrossEntropyResult } from './types.js';
@@ -44,11 +44,8 @@ export function binaryCrossEntropy(
   const reduction = plan.reduction;
   const scale = lossScale(reduction, plan.normalizer, size);
   const perElement = reduction === 'none';
-  const parts = {
-    nll: new Float64Array(perElement ? size : 0),
-    smoothing: new Float64Array(perElement ? size : 0),
-  };
-  const sums = { nll: 0, smoothing: 0 };
+  const parts = partRows(perElement ? size : 0);
+  const sums = { nll: 0, smoothing: 0, entropy: 0 };
   // logits, target, grad: (N,K) row-major
   for (let i = 0; i < n; i++) {
     const rw = sampleWeight ? sampleWeight[i] : 1;
@@ -77,6 +74,6 @@ export function binaryCrossEntropy(
       }
     }
   }
-  const out = perElement ? reduceRows(eps, parts, size) : reduceSums(eps, sums, scale, size);
+  const out = perElement ? reduceRows(eps, null, parts, size) : reduceSums(eps, null, sums, scale, size);
   return grad ? { ...out, grad } : out;
 }

@@ -2,7 +2,7 @@ import { runKernel } from '../kernels/dispatch.js';
 import { recordPath } from '../kernels/events.js';
 import { fail } from './errors.js';
 import { type CrossEntropyPlan, planCrossEntropy } from './plan.js';
-import { lossScale, meanDenominator, type PartRows, reduceRows, reduceSums } from './reduce.js';
+import { lossScale, meanDenominator, type PartRows, partRows, reduceRows, reduceSums } from './reduce.js';
 import { referenceRows } from './reference.js';
 import type { CrossEntropyOptions, CrossEntropyResult, Matrix, Target } from './types.js';
 
@@ -50,11 +50,8 @@ export function computeCrossEntropy(
 ): CrossEntropyResult<number> | CrossEntropyResult<Float64Array> {
   const denominator = meanDenominator(plan);
   const scale = lossScale(plan.reduction, plan.normalizer, denominator);
-  const perRow: PartRows | null =
-    plan.reduction === 'none'
-      ? { nll: new Float64Array(plan.rows), smoothing: new Float64Array(plan.rows) }
-      : null;
-  const sums = { nll: 0, smoothing: 0 };
+  const perRow: PartRows | null = plan.reduction === 'none' ? partRows(plan.rows) : null;
+  const sums = { nll: 0, smoothing: 0, entropy: 0 };
   const kernel = runKernel(plan, scale, perRow);
   if (kernel.ran) {
     sums.nll = kernel.nll;
@@ -69,7 +66,7 @@ export function computeCrossEntropy(
     recordPath('js', kernel.reason);
   }
   const reduced = perRow
-    ? reduceRows(plan.eps, perRow, denominator)
-    : reduceSums(plan.eps, sums, scale, denominator);
+    ? reduceRows(plan.eps, plan.confidencePenalty, perRow, denominator)
+    : reduceSums(plan.eps, plan.confidencePenalty, sums, scale, denominator);
   return plan.grad ? { ...reduced, grad: plan.grad } : reduced;
 }

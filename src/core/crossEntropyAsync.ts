@@ -5,7 +5,7 @@ import { unsupportedShape } from '../kernels/job.js';
 import { THREAD_MIN_SIZE } from '../kernels/threads.js';
 import { computeCrossEntropy } from './crossEntropy.js';
 import { type CrossEntropyPlan, planCrossEntropy } from './plan.js';
-import { lossScale, meanDenominator, type PartRows, reduceRows, reduceSums } from './reduce.js';
+import { lossScale, meanDenominator, type PartRows, partRows, reduceRows, reduceSums } from './reduce.js';
 import { referenceRows } from './reference.js';
 import type { CrossEntropyOptions, CrossEntropyResult, Matrix, Target } from './types.js';
 
@@ -108,9 +108,8 @@ export async function crossEntropyAsync(
     await initKernels({ threads: false });
     return computeCrossEntropy(plan);
   }
-  const perRow: PartRows | null =
-    plan.reduction === 'none' ? { nll: new Float64Array(n), smoothing: new Float64Array(n) } : null;
-  const sums = { nll: 0, smoothing: 0 };
+  const perRow: PartRows | null = plan.reduction === 'none' ? partRows(n) : null;
+  const sums = { nll: 0, smoothing: 0, entropy: 0 };
   const declined: number[] = [];
   replies.forEach((reply, p) => {
     const [r0, r1] = shards[p];
@@ -140,7 +139,7 @@ export async function crossEntropyAsync(
   }
   recordPath('workers', `${n} rows split across ${ws.length} Web Worker(s)`);
   const reduced = perRow
-    ? reduceRows(plan.eps, perRow, denominator)
-    : reduceSums(plan.eps, sums, scale, denominator);
+    ? reduceRows(plan.eps, plan.confidencePenalty, perRow, denominator)
+    : reduceSums(plan.eps, plan.confidencePenalty, sums, scale, denominator);
   return plan.grad ? { ...reduced, grad: plan.grad } : reduced;
 }

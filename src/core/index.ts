@@ -19,5 +19,6 @@ export { binaryCrossEntropy } from './binaryCrossEntropy.js';
 export { crossEntropy } from './crossEntropy.js';
 export { crossEntropyAsync } from './crossEntropyAsync.js';
 export { LabelSmoothingError } from './errors.js';
+export { OnlineLabelSmoothing, type OnlineUpdateOptions } from './onlineLabelSmoothing.js';
 export { smoothLabels } from './smoothLabels.js';
 export type * from './types.js';

@@ -22,9 +22,10 @@ export type ParsedTarget =
 
 /** The noise distribution after validation; `data` is a prior (K) or per-sample (N×K) distribution. */
 export interface ParsedNoise {
-  /** Which u: 1/K, (1 − t_c)/(K − 1), a prior n (K) or per-sample n (N×K), renormalized on the allowed classes. */
-  kind: 'uniform' | 'non-target' | 'prior' | 'per-sample';
-  /** n for a prior or per-sample noise, else null. */
+  /** Which u: 1/K, (1 − t_c)/(K − 1), a prior n (K), per-sample n (N×K) or S[y] (K×K), renormalized on the
+   * allowed classes. */
+  kind: 'uniform' | 'non-target' | 'prior' | 'per-sample' | 'class-conditional';
+  /** n for a prior (K), per-sample (N×K) or class-conditional (K×K, row y = u(·|y)) noise, else null. */
   data: ArrayLike<number> | null;
   /** `data` holds one distribution per row (N×K). */
   perRow: boolean;
@@ -195,7 +196,31 @@ export function checkDistribution(
   }
 }
 
-/** Validate `options.noise`: a name, a prior (K) or a per-sample distribution (N×K). */
+/** `{ matrix: S }`: S is K×K (flat or K rows), each row a distribution; copied to a flat Float64Array. */
+function parseClassConditional(fn: string, noise: Record<string, unknown>, classes: number): ParsedNoise {
+  for (const key of Object.keys(noise))
+    if (key !== 'matrix')
+      fail(fn, `options.noise.${key}`, undefined, noise[key], 'unknown key; expected { matrix }');
+  const m = noise.matrix;
+  const argument = 'options.noise.matrix';
+  let data: Float64Array;
+  if (Array.isArray(m) && Array.isArray(m[0])) {
+    if (m.length !== classes) fail(fn, argument, undefined, m, `expected ${classes} rows (K×K)`);
+    data = parseMatrix(fn, argument, m, classes).data as Float64Array;
+  } else if (ArrayBuffer.isView(m) || Array.isArray(m)) {
+    const a = m as ArrayLike<number>;
+    if (a.length !== classes * classes)
+      fail(fn, argument, undefined, m, `expected K×K = ${classes * classes} entries`);
+    data = Float64Array.from({ length: a.length }, (_, j) => {
+      const v = a[j];
+      return typeof v === 'number' ? v : fail(fn, argument, j, v, 'must be a number');
+    });
+  } else return fail(fn, argument, undefined, m, 'expected a K×K matrix (flat or rows)');
+  checkDistribution(fn, argument, data, classes, classes);
+  return { kind: 'class-conditional', data, perRow: false };
+}
+
+/** Validate `options.noise`: a name, a prior (K), a per-sample distribution (N×K) or `{ matrix }` (K×K). */
 export function parseNoise(fn: string, noise: Noise | unknown, rows: number, classes: number): ParsedNoise {
   if (noise === undefined || noise === 'uniform') return { kind: 'uniform', data: null, perRow: false };
   if (noise === 'non-target') {
@@ -211,8 +236,10 @@ export function parseNoise(fn: string, noise: Noise | unknown, rows: number, cla
       "must be 'uniform', 'non-target', a prior (K) or a per-sample (N×K) array",
     );
   }
+  if (typeof noise === 'object' && noise !== null && !ArrayBuffer.isView(noise) && !Array.isArray(noise))
+    return parseClassConditional(fn, noise as Record<string, unknown>, classes);
   if (!(ArrayBuffer.isView(noise) || Array.isArray(noise))) {
-    fail(fn, 'options.noise', undefined, noise, 'expected a string or an array of probabilities');
+    fail(fn, 'options.noise', undefined, noise, 'expected a string, an array of probabilities or { matrix }');
   }
   const data = noise as ArrayLike<number>;
   if (data.length === classes) {

@@ -45,6 +45,9 @@ export const CROSS_ENTROPY_KEYS = [
   'grad',
   'kernel',
   'threads',
+  'confidencePenalty',
+  'focalGamma',
+  'focalAlpha',
 ] as const;
 
 /** Option names of the TF.js op `softmaxCrossEntropy`: the core's, with `classes` and `grad` taken from
@@ -114,6 +117,10 @@ export interface CrossEntropyPlan extends SmoothingPlan {
   inPlace: boolean;
   kernel: 'auto' | 'wasm' | 'js';
   threads: boolean;
+  /** β of the confidence penalty −β·H(q), or null when not asked for. */
+  confidencePenalty: number | null;
+  /** The focal loss's γ (a number or per-row FLSD-53) and α, or null. */
+  focal: { gamma: number | 'flsd-53'; alpha: number } | null;
 }
 
 /** A validated binaryCrossEntropy call. */
@@ -195,7 +202,7 @@ function checkTargets(s: SmoothingPlan): void {
 function checkNoiseOnAllowed(s: SmoothingPlan): void {
   const { fn, rows, classes: k, noise, mask } = s;
   if (noise.kind === 'uniform' || mask === null) return;
-  const distinctRows = mask.perRow || noise.perRow ? rows : 1;
+  const distinctRows = mask.perRow || noise.perRow || noise.kind === 'class-conditional' ? rows : 1;
   for (let i = 0; i < distinctRows; i++) {
     if (distinctRows > 1 && isIgnored(s, i)) continue;
     let count = 0;
@@ -203,13 +210,24 @@ function checkNoiseOnAllowed(s: SmoothingPlan): void {
     for (let c = 0; c < k; c++) {
       if (!allowed(mask, k, i, c)) continue;
       count++;
-      if (noise.data) mass += noise.data[(noise.perRow ? i * k : 0) + c];
+      if (noise.kind === 'class-conditional') mass += classConditionalMass(s, i, c);
+      else if (noise.data) mass += noise.data[(noise.perRow ? i * k : 0) + c];
     }
     if (noise.kind === 'non-target' && count < 2)
       fail(fn, 'options.classMask', i, count, `non-target noise needs ≥ 2 allowed classes in row ${i}`);
     if (noise.data && !(mass > 0))
       fail(fn, 'options.noise', i, mass, `row ${i} has no noise mass on the allowed classes`);
   }
+}
+
+/** n_c = Σ_y p_y·S[y, c] of row i for class-conditional noise (S[yᵢ, c] for class indices). */
+export function classConditionalMass(s: SmoothingPlan, i: number, c: number): number {
+  const k = s.classes;
+  const S = s.noise.data!;
+  if (s.target.kind === 'index') return S[s.target.labels[i] * k + c];
+  let n = 0;
+  for (let y = 0; y < k; y++) n += s.target.probs[i * k + y] * S[y * k + c];
+  return n;
 }
 
 /** The number of rows of `target` for smoothLabels (which has no logits to take N from). */
@@ -270,6 +288,25 @@ function parseGrad(fn: string, grad: unknown, z: ArrayLike<number>, size: number
   if (grad.length !== size)
     fail(fn, 'options.grad', undefined, grad, `buffer length ${grad.length}, expected N×K = ${size}`);
   return grad;
+}
+
+function parseConfidencePenalty(fn: string, beta: unknown): number | null {
+  if (beta === undefined) return null;
+  if (typeof beta !== 'number' || !(beta >= 0 && beta < Infinity))
+    fail(fn, 'options.confidencePenalty', undefined, beta, 'must be a finite number ≥ 0');
+  return beta;
+}
+
+function parseFocal(fn: string, gamma: unknown, alpha: unknown): CrossEntropyPlan['focal'] {
+  if (gamma === undefined) {
+    if (alpha !== undefined) fail(fn, 'options.focalAlpha', undefined, alpha, 'needs options.focalGamma');
+    return null;
+  }
+  if (gamma !== 'flsd-53' && (typeof gamma !== 'number' || !(gamma >= 0 && gamma < Infinity)))
+    fail(fn, 'options.focalGamma', undefined, gamma, "must be a finite number ≥ 0 or 'flsd-53'");
+  if (alpha !== undefined && (typeof alpha !== 'number' || !(alpha > 0 && alpha < Infinity)))
+    fail(fn, 'options.focalAlpha', undefined, alpha, 'must be a finite number > 0');
+  return { gamma: gamma as number | 'flsd-53', alpha: (alpha as number | undefined) ?? 1 };
 }
 
 function parseBoolean(fn: string, name: string, v: unknown, fallback: boolean): boolean {
@@ -338,6 +375,8 @@ export function planCrossEntropy(
     inPlace: grad !== null && grad === (logits as unknown),
     kernel,
     threads: parseBoolean(fn, 'threads', o.threads, true),
+    confidencePenalty: parseConfidencePenalty(fn, o.confidencePenalty),
+    focal: parseFocal(fn, o.focalGamma, o.focalAlpha),
   };
   checkLogits(plan, plan.inPlace ? null : (i) => isIgnored(plan, i));
   return plan;

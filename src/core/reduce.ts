@@ -3,16 +3,19 @@
 import type { CrossEntropyPlan } from './plan.js';
 import type { Reduction } from './types.js';
 
-/** Weighted sums of the two parts of the loss over rows: L = (1−ε)·nll + ε·smoothing. */
+/** Weighted sums of the parts of the loss over rows: L = (1−ε)·nll + ε·smoothing − β·entropy. */
 export interface PartSums {
   nll: number;
   smoothing: number;
+  /** H_w(q), summed only with a confidence penalty (else 0). */
+  entropy: number;
 }
 
 /** Per-row parts (reduction 'none'). */
 export interface PartRows {
   nll: Float64Array;
   smoothing: Float64Array;
+  entropy: Float64Array;
 }
 
 /** The reported numbers: scalars, or per-row arrays for reduction 'none'. */
@@ -21,6 +24,13 @@ export interface Reduced<T extends number | Float64Array> {
   nll: T;
   smoothing: T;
   denominator: number;
+  /** Present with a confidence penalty. */
+  entropy?: T;
+}
+
+/** Empty per-row parts for N rows (reduction 'none'). */
+export function partRows(n: number): PartRows {
+  return { nll: new Float64Array(n), smoothing: new Float64Array(n), entropy: new Float64Array(n) };
 }
 
 /**
@@ -50,19 +60,39 @@ export function lossScale(reduction: Reduction, normalizer: number | undefined, 
   return denominator > 0 ? 1 / denominator : 0;
 }
 
-/** (1−ε)·nll + ε·smoothing of summed parts, times `scale`. */
-export function reduceSums(eps: number, sums: PartSums, scale: number, denominator: number): Reduced<number> {
-  return {
-    loss: ((1 - eps) * sums.nll + eps * sums.smoothing) * scale,
+/**
+ * (1−ε)·nll + ε·smoothing − β·entropy of summed parts, times `scale`; `beta` null: no confidence penalty
+ * (and no `entropy` in the result).
+ */
+export function reduceSums(
+  eps: number,
+  beta: number | null,
+  sums: PartSums,
+  scale: number,
+  denominator: number,
+): Reduced<number> {
+  const out: Reduced<number> = {
+    loss: ((1 - eps) * sums.nll + eps * sums.smoothing - (beta ?? 0) * sums.entropy) * scale,
     nll: sums.nll * scale,
     smoothing: sums.smoothing * scale,
     denominator,
   };
+  if (beta !== null) out.entropy = sums.entropy * scale;
+  return out;
 }
 
-/** Per-row (1−ε)·nll + ε·smoothing, unscaled (reduction 'none'). */
-export function reduceRows(eps: number, rows: PartRows, denominator: number): Reduced<Float64Array> {
+/** Per-row (1−ε)·nll + ε·smoothing − β·entropy, unscaled (reduction 'none'). */
+export function reduceRows(
+  eps: number,
+  beta: number | null,
+  rows: PartRows,
+  denominator: number,
+): Reduced<Float64Array> {
   const loss = new Float64Array(rows.nll.length);
-  for (let i = 0; i < loss.length; i++) loss[i] = (1 - eps) * rows.nll[i] + eps * rows.smoothing[i];
-  return { loss, nll: rows.nll, smoothing: rows.smoothing, denominator };
+  const b = beta ?? 0;
+  for (let i = 0; i < loss.length; i++)
+    loss[i] = (1 - eps) * rows.nll[i] + eps * rows.smoothing[i] - b * rows.entropy[i];
+  const out: Reduced<Float64Array> = { loss, nll: rows.nll, smoothing: rows.smoothing, denominator };
+  if (beta !== null) out.entropy = rows.entropy;
+  return out;
 }

@@ -18,6 +18,9 @@ export function unsupportedShape(plan: CrossEntropyPlan): string | null {
   if (plan.target.kind !== 'index') return 'probability targets take the float64 reference';
   if (plan.noise.perRow) return 'per-sample noise takes the float64 reference';
   if (plan.mask?.perRow) return 'per-row class masks take the float64 reference';
+  if (plan.noise.kind === 'class-conditional') return 'class-conditional noise takes the float64 reference';
+  if (plan.focal || plan.confidencePenalty !== null)
+    return 'the confidence penalty and focal loss take the float64 reference';
   return null;
 }
 
