@@ -11,7 +11,9 @@ import {
   OnlineLabelSmoothing,
   smoothLabels,
 } from '../src/index.js';
+import { softmaxCrossEntropy } from '../src/tfjs/index.js';
 import { assertClose, loadFixtures } from './helpers/fixtures.js';
+import { tf, useBackend } from './helpers/tf.js';
 
 describe('family fixtures (torch float64): loss, parts, entropy and gradient within 1e-6', () => {
   for (const c of loadFixtures('family.json')) {
@@ -249,5 +251,29 @@ describe('OnlineLabelSmoothing (Zhang et al. 2021)', () => {
     assert.throws(() => ols.update([[1, Number.NaN]], [0]), LabelSmoothingError);
     assert.throws(() => ols.update([[1, 2]], [0], { ignore_index: 1 } as never), /did you mean ignoreIndex/);
     assert.throws(() => new OnlineLabelSmoothing(0), LabelSmoothingError);
+  });
+});
+
+describe('the TF.js op takes the family options', () => {
+  it('value and tf.grad equal the core (focal + confidence penalty + class-conditional noise)', async () => {
+    await useBackend('cpu');
+    const k = 4;
+    const data = Float32Array.from({ length: 3 * k }, (_, j) => Math.cos(j * 1.3) * 2);
+    const matrix = [0.4, 0.2, 0.2, 0.2, 0.1, 0.7, 0.1, 0.1, 0.25, 0.25, 0.25, 0.25, 0.3, 0.3, 0.3, 0.1];
+    const o = {
+      labelSmoothing: 0.2,
+      focalGamma: 2,
+      focalAlpha: 0.25,
+      confidencePenalty: 0.3,
+      noise: { matrix },
+    };
+    const core = crossEntropy(data, [0, 3, 1], { ...o, classes: k, grad: true });
+    const logits = tf.tensor2d(data, [3, k]);
+    const { value, grad } = tf.valueAndGrad(
+      (x: tf.Tensor) => softmaxCrossEntropy([0, 3, 1], x, o) as tf.Scalar,
+    )(logits);
+    assertClose(value.dataSync()[0], core.loss, { rtol: 1e-6 });
+    assertClose(grad.dataSync() as Float32Array, core.grad!, { rtol: 1e-5, atol: 1e-7 });
+    tf.dispose([logits, value, grad]);
   });
 });
