@@ -83,21 +83,25 @@ export function noiseRow(plan: SmoothingPlan, i: number, p: Float64Array, u: Flo
   let count = 0;
   let mass = 0;
   const n = noise.data;
-  const at = noise.perRow ? i * k : 0;
-  const raw = (c: number) =>
-    noise.kind === 'class-conditional' ? classConditionalMass(plan, i, c) : n![at + c];
   for (let c = 0; c < k; c++) {
     if (ok && !ok[c]) continue;
     count++;
-    if (n) mass += raw(c);
+    if (n) mass += rawNoise(plan, i, c);
   }
   for (let c = 0; c < k; c++) {
     if (ok && !ok[c]) u[c] = 0;
     else if (noise.kind === 'uniform') u[c] = 1 / count;
     else if (noise.kind === 'non-target') u[c] = (1 - p[c]) / (count - 1);
-    else u[c] = raw(c) / mass;
+    else u[c] = rawNoise(plan, i, c) / mass;
   }
   return u;
+}
+
+/** n_c of row i before renormalization: the prior, the row's per-sample noise, or Σ_y p_y·S[y, c]. */
+function rawNoise(plan: SmoothingPlan, i: number, c: number): number {
+  const { noise, classes: k } = plan;
+  if (noise.kind === 'class-conditional') return classConditionalMass(plan, i, c);
+  return noise.data![(noise.perRow ? i * k : 0) + c];
 }
 
 /** p′ = (1−ε)·p + ε·u, elementwise over one row (K). */
