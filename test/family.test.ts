@@ -277,3 +277,26 @@ describe('the TF.js op takes the family options', () => {
     tf.dispose([logits, value, grad]);
   });
 });
+
+describe('in-place mode with the family options', () => {
+  it('grad: logits gives the same loss and gradient as grad: true (focal, penalty, matrix, weights)', () => {
+    const k = 5;
+    const z = Float64Array.from({ length: 6 * k }, (_, j) => Math.sin(j * 0.9) * 4);
+    const matrix = Array.from({ length: k * k }, (_, j) => (j % (k + 1) === 0 ? 0.6 : 0.1));
+    const o: CrossEntropyOptions = {
+      classes: k,
+      labelSmoothing: 0.3,
+      focalGamma: 'flsd-53',
+      focalAlpha: 0.5,
+      confidencePenalty: 0.4,
+      noise: { matrix },
+      weight: [1, 2, 0.5, 1.5, 1],
+      reduction: 'none',
+    };
+    const y = [0, 4, 2, -100, 1, 3];
+    const expected = crossEntropy(z.slice(), y, { ...o, grad: true });
+    const r = crossEntropy(z, y, { ...o, grad: z });
+    assertClose(r.loss, expected.loss, { rtol: 1e-14 });
+    assertClose(z, expected.grad!, { rtol: 1e-14, atol: 1e-300 });
+  });
+});

@@ -206,38 +206,13 @@ export function rowEntropy(
 }
 
 /**
- * Add g·d(−H_w(q))/dz to row i of grad: with f = Σ_c w_c·q_c·log q_c = −H_w(q),
- *     df/dz_j = q_j·(w_j·(log q_j + 1) − Σ_c w_c·q_c·(log q_c + 1))
- * (unweighted: q_j·(log q_j + H(q)), Pereyra et al. 2017). `g` includes β.
- */
-export function addEntropyGradient(
-  plan: CrossEntropyPlan,
-  i: number,
-  stats: RowStatistics,
-  g: number,
-  grad: ArrayLike<number> & { [j: number]: number },
-): void {
-  const { classes: k, classWeight: w } = plan;
-  const ok = maskRow(plan, i);
-  let mean = 0;
-  for (let c = 0; c < k; c++) {
-    if (ok && !ok[c]) continue;
-    const lq = logQ(plan, i, stats, c);
-    mean += (w ? w[c] : 1) * Math.exp(lq) * (lq + 1);
-  }
-  for (let c = 0; c < k; c++) {
-    if (ok && !ok[c]) continue;
-    const lq = logQ(plan, i, stats, c);
-    grad[i * k + c] += g * Math.exp(lq) * ((w ? w[c] : 1) * (lq + 1) - mean);
-  }
-}
-
-/**
  * Row i's gradient, written to grad (N,K) at row i:
- *     dL/dz_c = g·(Γ·q_c − γ_c),   Γ = Σ_c γ_c,   q_c = exp(z_c − m − log Σ exp(z − m))
- * with γ_c = w_c·p′_c for cross-entropy ({@link crossEntropyTargets}; focal: {@link focalRow}) and
- * g = the row's weight × the reduction's scale. Each z_c is read before grad_c is written, so grad may be
- * the logits array itself (the in-place mode).
+ *     dL/dz_c = g·(Γ·q_c − γ_c) + g·β·q_c·(w_c·(log q_c + 1) − Σ_j w_j·q_j·(log q_j + 1)),   Γ = Σ_c γ_c
+ * with γ_c = w_c·p′_c for cross-entropy ({@link crossEntropyTargets}; focal: {@link focalRow}),
+ * g = the row's weight × the reduction's scale, and the second term the confidence penalty's: the
+ * derivative of −β·H_w(q) = β·Σ_c w_c·q_c·log q_c (unweighted: β·q_c·(log q_c + H(q)), Pereyra et al.
+ * 2017); β = 0 without one. Every z_c is read before grad_c is written, so grad may be the logits array
+ * itself (the in-place mode).
  */
 export function rowGradient(
   plan: CrossEntropyPlan,
@@ -245,20 +220,31 @@ export function rowGradient(
   stats: RowStatistics,
   targets: Float64Array,
   g: number,
+  beta: number,
   grad: ArrayLike<number> & { [j: number]: number },
 ): void {
-  const { logits: z, classes: k } = plan;
+  const { classes: k, classWeight: w } = plan;
   const ok = maskRow(plan, i);
   let gammaSum = 0;
   for (let c = 0; c < k; c++) gammaSum += targets[c];
+  let penaltyMean = 0; // Σ_j w_j·q_j·(log q_j + 1)
+  if (beta)
+    for (let c = 0; c < k; c++) {
+      if (ok && !ok[c]) continue;
+      const lq = logQ(plan, i, stats, c);
+      penaltyMean += (w ? w[c] : 1) * Math.exp(lq) * (lq + 1);
+    }
   for (let c = 0; c < k; c++) {
     const j = i * k + c;
     if (ok && !ok[c]) {
       grad[j] = 0;
       continue;
     }
-    const q = Math.exp(z[j] - stats.max - stats.logSumExp);
-    grad[j] = g * (gammaSum * q - targets[c]);
+    const lq = logQ(plan, i, stats, c);
+    const q = Math.exp(lq);
+    let d = gammaSum * q - targets[c];
+    if (beta) d += beta * q * ((w ? w[c] : 1) * (lq + 1) - penaltyMean);
+    grad[j] = g * d;
   }
 }
 
@@ -345,10 +331,7 @@ export function referenceRow(
   out.nll = weight * rowCrossEntropy(plan, i, stats, p, modulation); // H(p, q)
   out.smoothing = weight * rowCrossEntropy(plan, i, stats, u, modulation); // H(u, q)
   if (beta !== null) out.entropy = weight * rowEntropy(plan, i, stats, maskRow(plan, i)); // H(q)
-  if (grad) {
-    rowGradient(plan, i, stats, targets, scale * weight, grad);
-    if (beta) addEntropyGradient(plan, i, stats, scale * weight * beta, grad);
-  }
+  if (grad) rowGradient(plan, i, stats, targets, scale * weight, beta ?? 0, grad);
   return out;
 }
 
