@@ -80,6 +80,20 @@ describe('labelsmooth/tfjs in chromium', { skip: skip ?? false }, () => {
     assert.deepEqual(errors, []);
   });
 
+  it('crossEntropyAsync: rows the workers decline are recomputed on the page, and say so', async () => {
+    const r = (await page.evaluate(() => window.runAsyncDeclined())) as {
+      events: string[];
+      path: string;
+      maxRowDiff: number;
+      maxGradDiff: number;
+    };
+    assert.deepEqual(r.events, ['rows-declined:3']);
+    assert.equal(r.path, 'workers');
+    assert.ok(r.maxRowDiff <= 1e-5, `row diff ${r.maxRowDiff}`);
+    assert.ok(r.maxGradDiff <= 1e-6, `grad diff ${r.maxGradDiff}`);
+    assert.deepEqual(errors, []);
+  });
+
   for (const backend of ['cpu', 'wasm']) {
     it(`${backend}: value and gradient equal the core; a model trains; no tensors leak`, async () => {
       const r = (await page.evaluate((b) => window.runLabelsmooth(b), backend)) as {

@@ -1,37 +1,9 @@
 import { fail } from './errors.js';
-import { isFloatArray, parseClasses, parseEpsilon, parseMatrix, parseNonNegative } from './inputs.js';
-import type { FloatArray, Matrix, Reduction } from './types.js';
+import { planBinaryCrossEntropy } from './plan.js';
+import { lossScale, partRows, reduceRows, reduceSums } from './reduce.js';
+import type { BinaryCrossEntropyOptions, BinaryCrossEntropyResult, Matrix } from './types.js';
 
-/** Options of {@link binaryCrossEntropy}. */
-export interface BinaryCrossEntropyOptions {
-  /** Outputs per row (K); default: the row length of `number[][]` logits, else 1. */
-  classes?: number;
-  /** ε in [0, 1]: targets become y·(1−ε) + ε/2 (Keras `BinaryCrossentropy(label_smoothing)`). */
-  labelSmoothing?: number;
-  /** Per-output weights (length K) or per-element weights (length N×K), like PyTorch's `weight`. */
-  weight?: ArrayLike<number>;
-  /** Per-row weights (length N). */
-  sampleWeight?: ArrayLike<number>;
-  /** `'mean'` over all N×K elements (default, PyTorch/Keras), `'sum'`, or `'none'` (per-element arrays). */
-  reduction?: Reduction;
-  /** Divide the sum by this count instead of N×K. */
-  normalizer?: number;
-  /** `true`, or a float buffer of length N×K, to get dL/dlogits. */
-  grad?: boolean | FloatArray;
-}
-
-/** Result of {@link binaryCrossEntropy}; per-element arrays (length N×K) for `reduction: 'none'`. */
-export interface BinaryCrossEntropyResult<T extends number | Float64Array = number | Float64Array> {
-  /** (1−ε)·nll + ε·smoothing. */
-  loss: T;
-  /** H(y, σ(z)). */
-  nll: T;
-  /** H(½, σ(z)). */
-  smoothing: T;
-  /** N×K, the `mean` denominator. */
-  denominator: number;
-  grad?: FloatArray;
-}
+export type { BinaryCrossEntropyOptions, BinaryCrossEntropyResult } from './types.js';
 
 /**
  * Sigmoid (multi-label) cross-entropy with Keras' label smoothing toward ½:
@@ -54,57 +26,26 @@ export function binaryCrossEntropy(
 export function binaryCrossEntropy(
   logits: Matrix,
   target: Matrix | ArrayLike<number>,
-  options: BinaryCrossEntropyOptions = {},
+  options?: BinaryCrossEntropyOptions,
 ): BinaryCrossEntropyResult<number> | BinaryCrossEntropyResult<Float64Array> {
-  const fn = 'binaryCrossEntropy';
-  let classes = parseClasses(fn, options.classes);
-  if (classes === undefined && isFloatArray(logits)) classes = 1;
-  const flat = parseMatrix(fn, 'logits', logits, classes);
-  const { rows: n, classes: k } = flat;
-  const z = flat.data;
+  const plan = planBinaryCrossEntropy(logits, target, options);
+  const {
+    rows: n,
+    classes: k,
+    logits: z,
+    target: y,
+    eps,
+    weight,
+    weightPerElement,
+    sampleWeight,
+    grad,
+  } = plan;
   const size = n * k;
-  const y: ArrayLike<number> =
-    Array.isArray(target) && Array.isArray(target[0])
-      ? parseMatrix(fn, 'target', target, k).data
-      : (target as ArrayLike<number>);
-  if (!(ArrayBuffer.isView(y) || Array.isArray(y)))
-    fail(fn, 'target', undefined, target, 'expected an array');
-  if (y.length !== size) fail(fn, 'target', undefined, target, `length ${y.length}, expected N×K = ${size}`);
-  const eps = parseEpsilon(fn, options.labelSmoothing);
-  let weight: ArrayLike<number> | null = null;
-  let weightPerElement = false;
-  if (options.weight !== undefined) {
-    weightPerElement = options.weight.length === size && size !== k;
-    weight = parseNonNegative(fn, 'options.weight', options.weight, weightPerElement ? size : k);
-  }
-  const sampleWeight =
-    options.sampleWeight === undefined
-      ? null
-      : parseNonNegative(fn, 'options.sampleWeight', options.sampleWeight, n);
-  const reduction = options.reduction ?? 'mean';
-  if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') {
-    fail(fn, 'options.reduction', undefined, reduction, "must be 'mean', 'sum' or 'none'");
-  }
-  const normalizer = options.normalizer;
-  if (normalizer !== undefined && (reduction === 'none' || !(normalizer > 0 && normalizer < Infinity))) {
-    fail(fn, 'options.normalizer', undefined, normalizer, "must be finite and > 0, and reduction not 'none'");
-  }
-  let grad: FloatArray | null = null;
-  if (options.grad === true)
-    grad = z instanceof Float32Array ? new Float32Array(size) : new Float64Array(size);
-  else if (isFloatArray(options.grad)) {
-    if (options.grad.length !== size)
-      fail(fn, 'options.grad', undefined, options.grad, `buffer length must be ${size}`);
-    grad = options.grad;
-  }
-  const scale =
-    normalizer !== undefined ? 1 / normalizer : reduction === 'mean' ? (size > 0 ? 1 / size : 0) : 1;
+  const reduction = plan.reduction;
+  const scale = lossScale(reduction, plan.normalizer, size);
   const perElement = reduction === 'none';
-  const lossOut = new Float64Array(perElement ? size : 0);
-  const nllOut = new Float64Array(perElement ? size : 0);
-  const smoothOut = new Float64Array(perElement ? size : 0);
-  let nllSum = 0;
-  let smoothSum = 0;
+  const parts = partRows(perElement ? size : 0);
+  const sums = { nll: 0, smoothing: 0, entropy: 0 };
   // logits, target, grad: (N,K) row-major
   for (let i = 0; i < n; i++) {
     const rw = sampleWeight ? sampleWeight[i] : 1;
@@ -112,23 +53,20 @@ export function binaryCrossEntropy(
       const j = i * k + c;
       const v = z[j];
       if (!(v > -Infinity && v < Infinity))
-        fail(fn, 'logits', j, v, `must be finite (row ${i}, output ${c})`);
+        fail(plan.fn, 'logits', j, v, `must be finite (row ${i}, output ${c})`);
       const t = y[j];
-      if (typeof t !== 'number' || !(t >= 0 && t <= 1))
-        fail(fn, 'target', j, t, `must be in [0, 1] (row ${i}, output ${c})`);
       const w = rw * (weight ? weight[weightPerElement ? j : c] : 1);
       // softplus(−|z|) + max(z,0) = log(1 + e^z), computed without overflow.
       const sp = Math.log1p(Math.exp(-Math.abs(v)));
       const pos = Math.max(v, 0);
-      const nll = w * (pos - v * t + sp);
-      const smooth = w * (pos - v * 0.5 + sp);
+      const nll = w * (pos - v * t + sp); // H(y, σ(z))
+      const smooth = w * (pos - v * 0.5 + sp); // H(½, σ(z))
       if (perElement) {
-        nllOut[j] = nll;
-        smoothOut[j] = smooth;
-        lossOut[j] = (1 - eps) * nll + eps * smooth;
+        parts.nll[j] = nll;
+        parts.smoothing[j] = smooth;
       } else {
-        nllSum += nll;
-        smoothSum += smooth;
+        sums.nll += nll;
+        sums.smoothing += smooth;
       }
       if (grad) {
         const sig = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
@@ -136,13 +74,6 @@ export function binaryCrossEntropy(
       }
     }
   }
-  const out = perElement
-    ? { loss: lossOut, nll: nllOut, smoothing: smoothOut, denominator: size }
-    : {
-        loss: ((1 - eps) * nllSum + eps * smoothSum) * scale,
-        nll: nllSum * scale,
-        smoothing: smoothSum * scale,
-        denominator: size,
-      };
+  const out = perElement ? reduceRows(eps, null, parts, size) : reduceSums(eps, null, sums, scale, size);
   return grad ? { ...out, grad } : out;
 }

@@ -1,8 +1,13 @@
+import type { ShardReply, ShardRequest } from '../kernels/browserWorker.js';
+import { emitKernelEvent, recordPath } from '../kernels/events.js';
 import { initKernels } from '../kernels/index.js';
+import { unsupportedShape } from '../kernels/job.js';
 import { THREAD_MIN_SIZE } from '../kernels/threads.js';
-import { crossEntropy } from './crossEntropy.js';
-import { isFloatArray } from './inputs.js';
-import type { CrossEntropyOptions, CrossEntropyResult, FloatArray, Matrix, Target } from './types.js';
+import { computeCrossEntropy } from './crossEntropy.js';
+import { type CrossEntropyPlan, planCrossEntropy } from './plan.js';
+import { lossScale, meanDenominator, type PartRows, partRows, reduceRows, reduceSums } from './reduce.js';
+import { referenceRows } from './reference.js';
+import type { CrossEntropyOptions, CrossEntropyResult, Matrix, Target } from './types.js';
 
 /** Web Workers of this page, made on first use (browsers only). */
 let workers: Worker[] | null = null;
@@ -22,129 +27,119 @@ function pool(): Worker[] {
   return workers;
 }
 
-function ask(w: Worker, shard: unknown, transfer: Transferable[]): Promise<CrossEntropyResult> {
+function ask(w: Worker, request: ShardRequest, transfer: Transferable[]): Promise<ShardReply> {
   return new Promise((resolve, reject) => {
-    w.onmessage = (e: MessageEvent<{ result?: CrossEntropyResult; error?: string }>) =>
-      e.data.error !== undefined ? reject(new Error(e.data.error)) : resolve(e.data.result!);
-    w.onerror = (e) => reject(new Error(e.message));
-    w.postMessage(shard, transfer);
+    w.onmessage = (e: MessageEvent<ShardReply | { error: string }>) =>
+      'error' in e.data ? reject(new Error(e.data.error)) : resolve(e.data);
+    w.onerror = (e) => reject(new Error(e.message || 'the worker failed to load'));
+    w.postMessage(request, transfer);
   });
 }
 
-type Sliceable = { length: number; slice(start: number, end: number): unknown };
-
-/** The options of rows [r0, r1): per-row options are sliced (sampleWeight; per-sample noise and
- * per-row masks, N×K), the others pass through. */
-function shardOptions(
-  o: CrossEntropyOptions,
-  n: number,
-  k: number,
-  r0: number,
-  r1: number,
-): CrossEntropyOptions {
-  const rows = (v: unknown, width: number) => {
-    const a = v as Sliceable | undefined;
-    return a && typeof a === 'object' && a.length === n * width ? a.slice(r0 * width, r1 * width) : v;
-  };
+/** Rows [r0, r1) of a kernel-shaped plan (class indices, shared noise and mask, float32 logits), with its
+ * own gradient buffer, for a worker. */
+function shardPlan(plan: CrossEntropyPlan, r0: number, r1: number): CrossEntropyPlan {
+  const k = plan.classes;
+  const labels = (plan.target as { labels: ArrayLike<number> }).labels;
   return {
-    ...o,
-    sampleWeight: rows(o.sampleWeight, 1) as ArrayLike<number> | undefined,
-    noise: typeof o.noise === 'string' ? o.noise : (rows(o.noise, k) as ArrayLike<number> | undefined),
-    classMask: rows(o.classMask, k) as ArrayLike<number> | undefined,
+    ...plan,
+    rows: r1 - r0,
+    logits: (plan.logits as Float32Array).slice(r0 * k, r1 * k),
+    target: { kind: 'index', labels: Int32Array.from({ length: r1 - r0 }, (_, i) => labels[r0 + i]) },
+    sampleWeight:
+      plan.sampleWeight && Float64Array.from({ length: r1 - r0 }, (_, i) => plan.sampleWeight![r0 + i]),
+    grad: plan.grad ? new Float32Array((r1 - r0) * k) : null,
+    inPlace: false,
+    kernel: 'wasm',
+    threads: false,
   };
 }
 
 /**
  * {@link crossEntropy} for browser main threads, where blocking and synchronous WASM compilation are not
- * allowed. Large batches (≥ 2²⁰ logits of a flat float array) are split by rows across Web Workers, each
- * running the kernel on its shard (shards add up exactly: `reduction: 'sum'`, then one division by the
- * total denominator); smaller ones compile the kernel asynchronously and run here. In Node it is
- * `crossEntropy` (with its worker_threads), wrapped in a promise.
+ * allowed. Large batches (≥ 2²⁰ float32 logits with class-index targets and a shared noise and mask) are
+ * split by rows across Web Workers, each running the WASM kernel on its shard with the whole batch's
+ * reduction factor; rows a worker declines are recomputed here by the reference, and if the workers fail
+ * the batch runs here (a `'workers-failed'` kernel event). Smaller batches compile the kernel
+ * asynchronously and run here. In Node it is `crossEntropy` (with its worker_threads), in a promise.
+ * Options are validated exactly as by `crossEntropy`.
  */
 export async function crossEntropyAsync(
   logits: Matrix,
   target: Target,
-  options: CrossEntropyOptions = {},
+  options?: CrossEntropyOptions,
 ): Promise<CrossEntropyResult> {
-  const k = options.classes;
-  const flat = isFloatArray(logits) && typeof k === 'number' && k > 0 && logits.length % k === 0;
-  const n = flat ? logits.length / k : 0;
-  const big = flat && n >= 2 && n * k! >= THREAD_MIN_SIZE && options.threads !== false;
-  if (
-    !browserMainThread() ||
-    !big ||
-    options.grad instanceof Float32Array ||
-    options.grad instanceof Float64Array
-  ) {
+  const plan = planCrossEntropy('crossEntropyAsync', logits, target, options);
+  const n = plan.rows;
+  const k = plan.classes;
+  const big = n >= 2 && n * k >= THREAD_MIN_SIZE && plan.threads && plan.kernel !== 'js';
+  const callerBuffer = plan.grad !== null && (options as CrossEntropyOptions).grad !== true;
+  if (!browserMainThread() || !big || callerBuffer || unsupportedShape(plan) !== null) {
     await initKernels({ threads: !browserMainThread() });
-    return crossEntropy(logits, target, options);
+    return computeCrossEntropy(plan);
   }
-  const z = logits as FloatArray;
+  const denominator = meanDenominator(plan);
+  const scale = lossScale(plan.reduction, plan.normalizer, denominator);
   const ws = pool();
   const per = Math.ceil(n / ws.length);
-  const reduction = options.reduction ?? 'mean';
-  const common: CrossEntropyOptions = {
-    ...options,
-    reduction: reduction === 'none' ? 'none' : 'sum',
-    grad: options.grad === true,
-  };
-  const targetLength = (target as ArrayLike<number>).length;
-  let parts: CrossEntropyResult[];
+  const shards = ws.map((_, p) => [Math.min(n, p * per), Math.min(n, (p + 1) * per)] as const);
   const mine = turn.then(() =>
     Promise.all(
       ws.map((w, p) => {
-        const r0 = Math.min(n, p * per);
-        const r1 = Math.min(n, r0 + per);
-        const o = shardOptions(common, n, k!, r0, r1);
-        const shardLogits = z.slice(r0 * k!, r1 * k!);
-        const shardTarget =
-          Array.isArray(target) && Array.isArray(target[0])
-            ? (target as number[][]).slice(r0, r1)
-            : targetLength === n * k! && n * k! !== n
-              ? (target as FloatArray).slice(r0 * k!, r1 * k!)
-              : (target as { slice(s: number, e: number): Target }).slice(r0, r1);
-        return ask(w, { logits: shardLogits, target: shardTarget, options: o }, [
-          shardLogits.buffer as ArrayBuffer,
-        ]);
+        const [r0, r1] = shards[p];
+        const shard = shardPlan(plan, r0, r1);
+        const transfer = [shard.logits.buffer as ArrayBuffer];
+        if (shard.grad) transfer.push(shard.grad.buffer as ArrayBuffer);
+        return ask(w, { plan: shard, scale }, transfer);
       }),
     ),
   );
   turn = mine.catch(() => undefined);
+  let replies: ShardReply[];
   try {
-    parts = await mine;
-  } catch {
-    // A validation error in a shard names shard-local positions: report it from the whole batch instead.
-    return crossEntropy(logits, target, options);
+    replies = await mine;
+  } catch (error) {
+    emitKernelEvent({
+      type: 'fallback',
+      reason: 'workers-failed',
+      detail: `Web Workers failed (${error instanceof Error ? error.message : error}); the batch ran on the page's thread`,
+      rows: n,
+    });
+    await initKernels({ threads: false });
+    return computeCrossEntropy(plan);
   }
-  const denominator = parts.reduce((a, r) => a + r.denominator, 0);
-  // Shards summed: 'mean' divides by the total denominator; 'sum', 'none' and a normalizer (applied in the
-  // shards already) do not.
-  const divide =
-    reduction === 'mean' && options.normalizer === undefined ? (denominator > 0 ? 1 / denominator : 0) : 1;
-  let grad: FloatArray | undefined;
-  if (options.grad === true) {
-    grad = z instanceof Float32Array ? new Float32Array(n * k!) : new Float64Array(n * k!);
-    let at = 0;
-    for (const r of parts) {
-      const g = r.grad!;
-      for (let j = 0; j < g.length; j++) grad[at + j] = g[j] * divide;
-      at += g.length;
+  const perRow: PartRows | null = plan.reduction === 'none' ? partRows(n) : null;
+  const sums = { nll: 0, smoothing: 0, entropy: 0 };
+  const declined: number[] = [];
+  replies.forEach((reply, p) => {
+    const [r0, r1] = shards[p];
+    const o = reply.outcome;
+    if (!o.ran) {
+      for (let i = r0; i < r1; i++) declined.push(i);
+      return;
     }
+    sums.nll += o.nll;
+    sums.smoothing += o.smoothing;
+    for (const d of o.declined) declined.push(r0 + d);
+    if (perRow && reply.perRow) {
+      perRow.nll.set(reply.perRow.nll, r0);
+      perRow.smoothing.set(reply.perRow.smoothing, r0);
+    }
+    if (plan.grad && reply.grad) plan.grad.set(reply.grad, r0 * k);
+  });
+  if (declined.length > 0) {
+    // Rows the workers' kernels did not finish: the reference recomputes them from the caller's logits.
+    referenceRows(plan, scale, sums, perRow, declined);
+    emitKernelEvent({
+      type: 'fallback',
+      reason: 'rows-declined',
+      detail: `${declined.length} row(s) declined by the workers' kernels were recomputed by the reference`,
+      rows: declined.length,
+    });
   }
-  const withGrad = grad ? { grad } : {};
-  if (reduction === 'none') {
-    const cat = (key: 'loss' | 'nll' | 'smoothing') => {
-      const out = new Float64Array(n);
-      let at = 0;
-      for (const r of parts) {
-        out.set(r[key] as Float64Array, at);
-        at += (r[key] as Float64Array).length;
-      }
-      return out;
-    };
-    return { loss: cat('loss'), nll: cat('nll'), smoothing: cat('smoothing'), denominator, ...withGrad };
-  }
-  const sum = (key: 'loss' | 'nll' | 'smoothing') =>
-    parts.reduce((a, r) => a + (r[key] as number), 0) * divide;
-  return { loss: sum('loss'), nll: sum('nll'), smoothing: sum('smoothing'), denominator, ...withGrad };
+  recordPath('workers', `${n} rows split across ${ws.length} Web Worker(s)`);
+  const reduced = perRow
+    ? reduceRows(plan.eps, plan.confidencePenalty, perRow, denominator)
+    : reduceSums(plan.eps, plan.confidencePenalty, sums, scale, denominator);
+  return plan.grad ? { ...reduced, grad: plan.grad } : reduced;
 }

@@ -3,11 +3,22 @@
  * convention. No framework and no Node-only imports: it bundles for browsers.
  */
 
-export { initKernels, type KernelStatus } from '../kernels/index.js';
+export {
+  type FallbackReason,
+  initKernels,
+  type KernelEvent,
+  type KernelInfo,
+  type KernelPath,
+  type KernelStatus,
+  kernelInfo,
+  onKernelEvent,
+  resetKernelInfo,
+} from '../kernels/index.js';
 export type { BinaryCrossEntropyOptions, BinaryCrossEntropyResult } from './binaryCrossEntropy.js';
 export { binaryCrossEntropy } from './binaryCrossEntropy.js';
 export { crossEntropy } from './crossEntropy.js';
 export { crossEntropyAsync } from './crossEntropyAsync.js';
 export { LabelSmoothingError } from './errors.js';
+export { OnlineLabelSmoothing, type OnlineUpdateOptions } from './onlineLabelSmoothing.js';
 export { smoothLabels } from './smoothLabels.js';
 export type * from './types.js';

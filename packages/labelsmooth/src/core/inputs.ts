@@ -1,7 +1,7 @@
 // Validation and normalization of the arguments shared by the core functions. Everything here reads the
 // caller's arrays and never writes them.
 import { fail } from './errors.js';
-import type { FloatArray, Matrix, Noise, SmoothingOptions, Target } from './types.js';
+import type { FloatArray, Matrix, Noise, Target } from './types.js';
 
 /** Tolerance for "sums to 1" checks on distributions. */
 export const SUM_TOLERANCE = 1e-4;
@@ -15,20 +15,26 @@ export interface Flat {
 
 /** Parsed targets: class indices or an N×K probability matrix. */
 export type ParsedTarget =
+  /** Class indices, length N (ignoreIndex marks rows to skip). */
   | { kind: 'index'; labels: ArrayLike<number> }
+  /** Probabilities, N×K row-major. */
   | { kind: 'probs'; probs: ArrayLike<number> };
 
 /** The noise distribution after validation; `data` is a prior (K) or per-sample (N×K) distribution. */
 export interface ParsedNoise {
-  /** Coefficients of u_c = uConst + uT·t_c + uN·n_c (before the class mask is applied). */
-  kind: 'uniform' | 'non-target' | 'prior' | 'per-sample';
+  /** Which u: 1/K, (1 − t_c)/(K − 1), a prior n (K), per-sample n (N×K) or S[y] (K×K), renormalized on the
+   * allowed classes. */
+  kind: 'uniform' | 'non-target' | 'prior' | 'per-sample' | 'class-conditional';
+  /** n for a prior (K), per-sample (N×K) or class-conditional (K×K, row y = u(·|y)) noise, else null. */
   data: ArrayLike<number> | null;
+  /** `data` holds one distribution per row (N×K). */
   perRow: boolean;
 }
 
-/** The class mask after validation; null when every class is allowed. */
+/** The class mask after validation, as 0/1 bytes; null when every class is allowed. */
 export interface ParsedMask {
-  data: ArrayLike<boolean | number>;
+  /** 1 = allowed, 0 = masked; K entries (shared) or N×K (per row). */
+  data: Uint8Array;
   perRow: boolean;
 }
 
@@ -91,7 +97,14 @@ export function parseMatrix(
       if (!Array.isArray(row) || row.length !== k) {
         fail(fn, argument, i, row, `row ${i} must be an array of length ${k}`);
       }
-      for (let c = 0; c < k; c++) data[i * k + c] = row[c];
+      for (let c = 0; c < k; c++) {
+        const v = row[c];
+        // Strings and other types would be coerced by the Float64Array; NaN/±Infinity are reported later
+        // by the function that knows what they mean (e.g. −Infinity on a masked class is allowed).
+        if (typeof v !== 'number')
+          fail(fn, argument, i * k + c, v, `must be a number (row ${i}, column ${c})`);
+        data[i * k + c] = v;
+      }
     }
     return { data, rows, classes: k };
   }
@@ -183,7 +196,31 @@ export function checkDistribution(
   }
 }
 
-/** Validate `options.noise`: a name, a prior (K) or a per-sample distribution (N×K). */
+/** `{ matrix: S }`: S is K×K (flat or K rows), each row a distribution; copied to a flat Float64Array. */
+function parseClassConditional(fn: string, noise: Record<string, unknown>, classes: number): ParsedNoise {
+  for (const key of Object.keys(noise))
+    if (key !== 'matrix')
+      fail(fn, `options.noise.${key}`, undefined, noise[key], 'unknown key; expected { matrix }');
+  const m = noise.matrix;
+  const argument = 'options.noise.matrix';
+  let data: Float64Array;
+  if (Array.isArray(m) && Array.isArray(m[0])) {
+    if (m.length !== classes) fail(fn, argument, undefined, m, `expected ${classes} rows (K×K)`);
+    data = parseMatrix(fn, argument, m, classes).data as Float64Array;
+  } else if (ArrayBuffer.isView(m) || Array.isArray(m)) {
+    const a = m as ArrayLike<number>;
+    if (a.length !== classes * classes)
+      fail(fn, argument, undefined, m, `expected K×K = ${classes * classes} entries`);
+    data = Float64Array.from({ length: a.length }, (_, j) => {
+      const v = a[j];
+      return typeof v === 'number' ? v : fail(fn, argument, j, v, 'must be a number');
+    });
+  } else return fail(fn, argument, undefined, m, 'expected a K×K matrix (flat or rows)');
+  checkDistribution(fn, argument, data, classes, classes);
+  return { kind: 'class-conditional', data, perRow: false };
+}
+
+/** Validate `options.noise`: a name, a prior (K), a per-sample distribution (N×K) or `{ matrix }` (K×K). */
 export function parseNoise(fn: string, noise: Noise | unknown, rows: number, classes: number): ParsedNoise {
   if (noise === undefined || noise === 'uniform') return { kind: 'uniform', data: null, perRow: false };
   if (noise === 'non-target') {
@@ -199,8 +236,10 @@ export function parseNoise(fn: string, noise: Noise | unknown, rows: number, cla
       "must be 'uniform', 'non-target', a prior (K) or a per-sample (N×K) array",
     );
   }
+  if (typeof noise === 'object' && noise !== null && !ArrayBuffer.isView(noise) && !Array.isArray(noise))
+    return parseClassConditional(fn, noise as Record<string, unknown>, classes);
   if (!(ArrayBuffer.isView(noise) || Array.isArray(noise))) {
-    fail(fn, 'options.noise', undefined, noise, 'expected a string or an array of probabilities');
+    fail(fn, 'options.noise', undefined, noise, 'expected a string, an array of probabilities or { matrix }');
   }
   const data = noise as ArrayLike<number>;
   if (data.length === classes) {
@@ -220,27 +259,36 @@ export function parseNoise(fn: string, noise: Noise | unknown, rows: number, cla
   );
 }
 
-/** Validate `options.classMask` (K or N×K); every row must allow a class. */
+/**
+ * Validate `options.classMask` (K or N×K) into 0/1 bytes. Entries must be booleans or numbers other than
+ * NaN (a NaN is neither "allowed" nor "masked"); every row must allow a class.
+ */
 export function parseMask(fn: string, mask: unknown, rows: number, classes: number): ParsedMask | null {
   if (mask === undefined || mask === null) return null;
   if (!(ArrayBuffer.isView(mask) || Array.isArray(mask)))
     fail(fn, 'options.classMask', undefined, mask, 'expected an array');
-  const data = mask as ArrayLike<boolean | number>;
-  let perRow: boolean;
-  if (data.length === classes) perRow = false;
-  else if (data.length === rows * classes) perRow = true;
-  else
+  const given = mask as ArrayLike<unknown>;
+  let perRow = false;
+  if (given.length === rows * classes && given.length !== classes) perRow = true;
+  else if (given.length !== classes)
     fail(
       fn,
       'options.classMask',
       undefined,
       mask,
-      `length ${data.length}, expected K = ${classes} or N×K = ${rows * classes}`,
+      `length ${given.length}, expected K = ${classes} or N×K = ${rows * classes}`,
     );
+  const data = new Uint8Array(given.length);
+  for (let j = 0; j < given.length; j++) {
+    const v = given[j];
+    if (typeof v === 'boolean') data[j] = v ? 1 : 0;
+    else if (typeof v === 'number' && !Number.isNaN(v)) data[j] = v !== 0 ? 1 : 0;
+    else fail(fn, 'options.classMask', j, v, 'must be a boolean or a number (not NaN); truthy = allowed');
+  }
   const maskRows = perRow ? rows : 1;
   for (let i = 0; i < maskRows; i++) {
     let any = false;
-    for (let c = 0; c < classes && !any; c++) any = Boolean(data[i * classes + c]);
+    for (let c = 0; c < classes && !any; c++) any = data[i * classes + c] === 1;
     if (!any) fail(fn, 'options.classMask', i, 0, `row ${i} allows no class`);
   }
   return { data, perRow };
@@ -253,131 +301,4 @@ export function parseIgnoreIndex(fn: string, ignoreIndex: unknown): number {
     fail(fn, 'options.ignoreIndex', undefined, ignoreIndex, 'must be an integer');
   }
   return ignoreIndex;
-}
-
-/**
- * Everything that defines p' = (1−ε)·p + ε·u for N rows of K classes, validated.
- * Used by both {@link smoothLabels} and {@link crossEntropy} so that both see the same p'.
- */
-export interface Smoothing {
-  fn: string;
-  rows: number;
-  classes: number;
-  target: ParsedTarget;
-  eps: number;
-  noise: ParsedNoise;
-  mask: ParsedMask | null;
-  ignoreIndex: number;
-}
-
-/** Validate everything that defines p′ for `rows` rows of `classes` classes. */
-export function parseSmoothing(
-  fn: string,
-  target: Target | unknown,
-  rows: number,
-  classes: number,
-  options: SmoothingOptions,
-): Smoothing {
-  const eps = parseEpsilon(fn, options.labelSmoothing);
-  const parsed = parseTarget(fn, target, rows, classes);
-  const noise = parseNoise(fn, options.noise, rows, classes);
-  const mask = parseMask(fn, options.classMask, rows, classes);
-  const ignoreIndex = parseIgnoreIndex(fn, options.ignoreIndex);
-  const s: Smoothing = { fn, rows, classes, target: parsed, eps, noise, mask, ignoreIndex };
-  checkTargets(s);
-  return s;
-}
-
-function allowed(mask: ParsedMask | null, classes: number, i: number, c: number): boolean {
-  return mask === null || Boolean(mask.data[(mask.perRow ? i * classes : 0) + c]);
-}
-
-/** Labels in range and allowed, or probabilities that are distributions with no mass on masked classes. */
-function checkTargets(s: Smoothing): void {
-  const { fn, rows, classes: k, target, mask, ignoreIndex } = s;
-  if (target.kind === 'index') {
-    const labels = target.labels;
-    for (let i = 0; i < rows; i++) {
-      const y = labels[i];
-      if (y === ignoreIndex) continue;
-      if (typeof y !== 'number' || !Number.isInteger(y))
-        fail(fn, 'target', i, y, 'class index must be an integer');
-      if (y < 0 || y >= k)
-        fail(fn, 'target', i, y, `class index out of range [0, ${k}) and not ignoreIndex (${ignoreIndex})`);
-      if (!allowed(mask, k, i, y)) fail(fn, 'target', i, y, 'class is excluded by options.classMask');
-    }
-  } else {
-    checkDistribution(fn, 'target', target.probs, rows, k);
-    if (mask !== null) {
-      for (let i = 0; i < rows; i++) {
-        for (let c = 0; c < k; c++) {
-          if (target.probs[i * k + c] > 0 && !allowed(mask, k, i, c)) {
-            fail(
-              fn,
-              'target',
-              i * k + c,
-              target.probs[i * k + c],
-              `probability on a masked class (row ${i}, class ${c})`,
-            );
-          }
-        }
-      }
-    }
-  }
-}
-
-/** Coefficients of the noise on the allowed classes of one row: u_c = u0 + uT·t_c + uN·n_c. */
-export interface NoiseCoefficients {
-  u0: number;
-  uT: number;
-  uN: number;
-}
-
-/**
- * Per-row noise coefficients, where t is the target distribution and n the raw noise array (prior or
- * per-sample): uniform u_c = 1/Kₐ; non-target u_c = (1 − t_c)/(Kₐ − 1); prior/per-sample
- * u_c = n_c / Σ_allowed n. `allowedCount` is Kₐ and `noiseMass` is Σ_allowed n_c for the row.
- * Then p'_c = ε·u0 + (1 − ε + ε·uT)·t_c + ε·uN·n_c.
- */
-export function noiseCoefficients(
-  s: Smoothing,
-  row: number,
-  allowedCount: number,
-  noiseMass: number,
-  out: NoiseCoefficients,
-): void {
-  out.u0 = 0;
-  out.uT = 0;
-  out.uN = 0;
-  switch (s.noise.kind) {
-    case 'uniform':
-      out.u0 = 1 / allowedCount;
-      return;
-    case 'non-target':
-      if (allowedCount < 2)
-        fail(
-          s.fn,
-          'options.classMask',
-          row,
-          allowedCount,
-          `non-target noise needs ≥ 2 allowed classes in row ${row}`,
-        );
-      out.u0 = 1 / (allowedCount - 1);
-      out.uT = -out.u0;
-      return;
-    default:
-      if (!(noiseMass > 0))
-        fail(s.fn, 'options.noise', row, noiseMass, `row ${row} has no noise mass on the allowed classes`);
-      out.uN = 1 / noiseMass;
-  }
-}
-
-/** Offset of row i in the mask array (or -1 when there is no mask). */
-export function maskOffset(s: Smoothing, row: number): number {
-  return s.mask === null ? -1 : s.mask.perRow ? row * s.classes : 0;
-}
-
-/** Offset of row i in the noise array. */
-export function noiseOffset(s: Smoothing, row: number): number {
-  return s.noise.perRow ? row * s.classes : 0;
 }

@@ -26,9 +26,18 @@ export type Target = IndexArray | readonly number[] | Matrix;
  * - `'non-target'`: ε/(K−1) on the other classes, the target keeps 1−ε (fairseq, Megatron);
  *   for soft targets t, u_c = (1 − t_c)/(K − 1), which reduces to it for one-hot t;
  * - an array of length K: a class prior (Szegedy et al.'s proposal, "unigram" smoothing);
- * - an array of length N×K: a per-sample distribution u(y|x).
+ * - an array of length N×K: a per-sample distribution u(y|x);
+ * - `{ matrix: S }`, S a K×K matrix (flat row-major or `number[][]`) whose rows are distributions: the
+ *   class-conditional noise u(·|y) = S[y] (for probability targets u = Σ_y p_y·S[y]), e.g. the matrix of
+ *   online label smoothing ({@link OnlineLabelSmoothing}).
  */
-export type Noise = 'uniform' | 'non-target' | ArrayLike<number>;
+export type Noise = 'uniform' | 'non-target' | ArrayLike<number> | ClassConditionalNoise;
+
+/** The class-conditional noise u(·|y) = S[y] of {@link Noise}. */
+export interface ClassConditionalNoise {
+  /** S, K×K: flat row-major or an array of K rows; each row a distribution over the classes. */
+  matrix: ArrayLike<number> | readonly (readonly number[])[];
+}
 
 /** How per-row losses are combined. */
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -70,6 +79,22 @@ export interface CrossEntropyOptions extends SmoothingOptions {
   /** `'mean'` (default), `'sum'` or `'none'` (per-row arrays). */
   reduction?: Reduction;
   /**
+   * β ≥ 0: the confidence penalty of Pereyra et al. 2017 adds −β·H(q) to each row, H(q) = −Σ_c w_c·q_c·log q_c
+   * with the per-class weights of the smoothing term (1 without weights), times the row's weight. The
+   * result then has `entropy` and `loss = (1−ε)·nll + ε·smoothing − β·entropy`. Float64 reference only.
+   */
+  confidencePenalty?: number;
+  /**
+   * γ ≥ 0: focal loss with label smoothing (Lin et al. 2017), row = −α·Σ_c w_c·p'_c·(1 − q_c)^γ·log q_c;
+   * `nll` and `smoothing` are then its parts with p and u in place of p'. `'flsd-53'` (Mukhoti et al. 2020)
+   * takes γ = 5 for rows with q_y < 0.2 (for probability targets Σ_c p_c·q_c), else 3, as a constant of the
+   * gradient. With `focalAlpha: 0.25` it is Keras' `CategoricalFocalCrossentropy(alpha, gamma,
+   * label_smoothing)` (whose clip to [1e−7, 1 − 1e−7] is not applied). Float64 reference only.
+   */
+  focalGamma?: number | 'flsd-53';
+  /** α > 0, the focal loss's factor (default 1; Keras' default is 0.25). Needs `focalGamma`. */
+  focalAlpha?: number;
+  /**
    * Divide the summed loss by this count instead of the `mean` denominator (gradient accumulation,
    * data-parallel shards). Not allowed with `reduction: 'none'`.
    */
@@ -82,14 +107,19 @@ export interface CrossEntropyOptions extends SmoothingOptions {
   grad?: boolean | FloatArray;
   /**
    * `'auto'` (default): the WASM SIMD kernel for float32 logits with class-index targets, a shared noise
-   * and mask (uniform, non-target, prior), when it is available and the batch is large enough; the JS
-   * reference path otherwise. `'js'` forces the reference path, `'wasm'` the kernel (an error if it cannot).
+   * and mask (uniform, non-target, prior), when it is available and the batch has ≥ 2048 logits; the
+   * float64 reference otherwise. `'js'` forces the reference; `'wasm'` forces the kernel and is an error
+   * for inputs it does not take (float64 logits, probability targets, per-sample noise, per-row masks) or
+   * where WASM SIMD is missing. Either way, rows the float32 kernel cannot finish (|z_c − z_y| beyond
+   * 3.4e38) and weights or noise values outside [1e−30, 1e30] go to the reference: the result is exact,
+   * and `kernelInfo()` / `onKernelEvent()` report the fallback.
    */
   kernel?: 'auto' | 'wasm' | 'js';
   /**
    * Split large batches (≥ 2²⁰ logits) across worker threads (Node; default true). The pool starts in
    * the background on the first large call (or with `initKernels()`), is reused, and never keeps the
-   * process alive.
+   * process alive. The in-place mode (`grad: logits`) stays on the calling thread, so that a row the
+   * kernel declines still holds its logits for the reference.
    */
   threads?: boolean;
 }
@@ -104,6 +134,40 @@ export interface CrossEntropyResult<T extends number | Float64Array = number | F
   smoothing: T;
   /** The `mean` denominator (Σ w[yᵢ] or the count of non-ignored rows); reported for every reduction. */
   denominator: number;
+  /** H(q), weighted like the smoothing term and reduced the same way; only with `confidencePenalty`. */
+  entropy?: T;
   /** dL/dlogits when requested. */
+  grad?: FloatArray;
+}
+
+/** Options of {@link binaryCrossEntropy}. */
+export interface BinaryCrossEntropyOptions {
+  /** Outputs per row (K); default: the row length of `number[][]` logits, else 1. */
+  classes?: number;
+  /** ε in [0, 1]: targets become y·(1−ε) + ε/2 (Keras `BinaryCrossentropy(label_smoothing)`). */
+  labelSmoothing?: number;
+  /** Per-output weights (length K) or per-element weights (length N×K), like PyTorch's `weight`. */
+  weight?: ArrayLike<number>;
+  /** Per-row weights (length N). */
+  sampleWeight?: ArrayLike<number>;
+  /** `'mean'` over all N×K elements (default, PyTorch/Keras), `'sum'`, or `'none'` (per-element arrays). */
+  reduction?: Reduction;
+  /** Divide the sum by this count instead of N×K. */
+  normalizer?: number;
+  /** `true`, or a float buffer of length N×K, to get dL/dlogits. */
+  grad?: boolean | FloatArray;
+}
+
+/** Result of {@link binaryCrossEntropy}; per-element arrays (length N×K) for `reduction: 'none'`. */
+export interface BinaryCrossEntropyResult<T extends number | Float64Array = number | Float64Array> {
+  /** (1−ε)·nll + ε·smoothing. */
+  loss: T;
+  /** H(y, σ(z)). */
+  nll: T;
+  /** H(½, σ(z)). */
+  smoothing: T;
+  /** N×K, the `mean` denominator. */
+  denominator: number;
+  /** dL/dlogits (N×K) when requested. */
   grad?: FloatArray;
 }

@@ -1,23 +1,37 @@
-// A Web Worker for crossEntropyAsync in browsers: runs crossEntropy on one shard of rows (the kernel
-// compiles synchronously inside workers) and sends the result back, the gradient buffer transferred.
-import { crossEntropy } from '../core/crossEntropy.js';
-import type { CrossEntropyOptions, Matrix, Target } from '../core/types.js';
+// A Web Worker for crossEntropyAsync in browsers: runs the kernel dispatch on one shard of a validated
+// plan (the kernel compiles synchronously inside workers) and sends the sums back, with the gradient
+// buffer transferred. It imports only the kernels: validation, the reference and the reduction stay on
+// the page's thread, which recomputes any row declined here.
+import type { CrossEntropyPlan } from '../core/plan.js';
+import { type KernelOutcome, runKernel } from './dispatch.js';
 
-interface Shard {
-  logits: Matrix;
-  target: Target;
-  options: CrossEntropyOptions;
+/** A shard: rows of a validated plan, and the whole batch's reduction factor. */
+export interface ShardRequest {
+  plan: CrossEntropyPlan;
+  scale: number;
+}
+
+/** The kernel's answer for a shard: its outcome, per-row parts ('none') and the gradient rows. */
+export interface ShardReply {
+  outcome: KernelOutcome;
+  perRow: { nll: Float64Array; smoothing: Float64Array } | null;
+  grad: Float32Array | Float64Array | null;
 }
 
 const scope = globalThis as unknown as {
-  onmessage: ((e: { data: Shard }) => void) | null;
+  onmessage: ((e: { data: ShardRequest }) => void) | null;
   postMessage(message: unknown, transfer?: Transferable[]): void;
 };
 
-scope.onmessage = ({ data }) => {
+scope.onmessage = ({ data: { plan, scale } }) => {
   try {
-    const r = crossEntropy(data.logits, data.target, { ...data.options, threads: false });
-    scope.postMessage({ result: r }, r.grad ? [r.grad.buffer as ArrayBuffer] : []);
+    const perRow =
+      plan.reduction === 'none'
+        ? { nll: new Float64Array(plan.rows), smoothing: new Float64Array(plan.rows) }
+        : null;
+    const outcome = runKernel(plan, scale, perRow);
+    const reply: ShardReply = { outcome, perRow, grad: plan.grad };
+    scope.postMessage(reply, plan.grad ? [plan.grad.buffer as ArrayBuffer] : []);
   } catch (e) {
     scope.postMessage({ error: String((e as Error).message ?? e) });
   }

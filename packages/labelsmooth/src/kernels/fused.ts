@@ -1,6 +1,7 @@
 // The WASM path of crossEntropy: index targets with uniform / non-target / prior noise, a shared class mask,
 // class weights (either mode), sample weights, ignoreIndex, every reduction. Rows stream through a fixed
 // scratch area of the kernel's memory in chunks: no N×K temporary is allocated.
+import { emitKernelEvent } from './events.js';
 import { KernelInstance, kernelModule } from './wasm.js';
 
 /** A validated problem in the form the kernel takes (built by crossEntropy). */
@@ -43,82 +44,124 @@ export function mainKernel(): KernelInstance | null {
     if (mod === null) return null; // not (yet) compiled: the JS path runs meanwhile
     try {
       main = new KernelInstance(mod);
-    } catch {
+    } catch (error) {
+      emitKernelEvent({ type: 'compile-error', error });
       main = null;
     }
   }
   return main;
 }
 
+/** Byte offsets of the arrays runRows lays out in the kernel's memory for chunks of `chunk` rows. */
+interface RowsLayout {
+  v: number;
+  mask: number;
+  w: number;
+  labels: number;
+  scale: number;
+  out: number;
+  bm: number;
+  z: number;
+}
+
+function rowsLayout(k: number, chunk: number): RowsLayout {
+  const v = KernelInstance.BASE;
+  const mask = align(v + 4 * k);
+  const w = align(mask + 4 * k);
+  const labels = align(w + 4 * k);
+  const scale = align(labels + 4 * chunk);
+  const out = align(scale + 8 * chunk);
+  const bm = align(out + 16 * chunk);
+  const z = align(bm + 4 * Math.ceil(k / 2048) + 16);
+  return { v, mask, w, labels, scale, out, bm, z };
+}
+
 /**
- * Run rows [r0, r1) of `job` on `kernel`; returns the weighted sums of the nll and smoothing parts
- * (and fills job.perRow for those rows). Returns null if some row's result is not finite (a NaN or an
- * infinite logit): the caller then lets the reference path name the bad element.
+ * The one call into the SIMD fast path: `n` rows laid out at `at` (logits at at.z, labels and per-row
+ * gradient factors filled in) → (nll, smoothing) per row at at.out, the gradient over the logits at at.z.
+ * Everything ABI-specific of the `rows` export is here.
+ */
+function callRowsKernel(kernel: KernelInstance, job: FusedJob, at: RowsLayout, n: number): void {
+  kernel.exports.rows(
+    at.z,
+    n,
+    job.classes,
+    at.labels,
+    at.scale,
+    job.classWeight ? at.w : 0,
+    job.v ? at.v : 0,
+    job.vConst,
+    job.mask ? at.mask : 0,
+    job.eps,
+    job.nonTarget ? 1 : 0,
+    job.allowed,
+    job.vSum,
+    at.out,
+    at.bm,
+    job.grad ? 1 : 0,
+  );
+}
+
+/**
+ * Run rows [r0, r1) of `job` on `kernel`; returns the weighted sums of the nll and smoothing parts (and
+ * fills job.perRow for those rows). A row whose result is not finite (a NaN or infinite logit, or
+ * |z_c − z_y| beyond the float32 range) is declined: with a `declined` list its index is pushed there and
+ * neither its parts nor its gradient row are written (the caller's logits of that row stay intact even in
+ * the in-place mode, so the reference can recompute it); without one, runRows returns null at once.
  */
 export function runRows(
   kernel: KernelInstance,
   job: FusedJob,
   r0: number,
   r1: number,
+  declined?: number[],
 ): { nll: number; smoothing: number } | null {
   const k = job.classes;
   const chunk = Math.max(1, Math.min(r1 - r0, Math.floor(CHUNK_BYTES / (4 * k))));
-  const B = KernelInstance.BASE;
-  const vOff = B;
-  const maskOff = align(vOff + 4 * k);
-  const wOff = align(maskOff + 4 * k);
-  const labelsOff = align(wOff + 4 * k);
-  const scaleOff = align(labelsOff + 4 * chunk);
-  const outOff = align(scaleOff + 8 * chunk);
-  const bmOff = align(outOff + 16 * chunk);
-  const zOff = align(bmOff + 4 * Math.ceil(k / 2048) + 16);
-  kernel.reserve(zOff - B + 4 * chunk * k);
+  const at = rowsLayout(k, chunk);
+  kernel.reserve(at.z - KernelInstance.BASE + 4 * chunk * k);
   const buf = kernel.exports.memory.buffer;
   const f32 = new Float32Array(buf);
   const i32 = new Int32Array(buf);
   const f64 = new Float64Array(buf);
-  if (job.v) f32.set(job.v, vOff >> 2);
-  if (job.mask) f32.set(job.mask, maskOff >> 2);
-  if (job.classWeight) f32.set(job.classWeight, wOff >> 2);
+  if (job.v) f32.set(job.v, at.v >> 2);
+  if (job.mask) f32.set(job.mask, at.mask >> 2);
+  if (job.classWeight) f32.set(job.classWeight, at.w >> 2);
   const sums = { nll: 0, smoothing: 0 };
   for (let s = r0; s < r1; s += chunk) {
     const e = Math.min(r1, s + chunk);
     const n = e - s;
-    f32.set(job.z.subarray(s * k, e * k), zOff >> 2);
+    f32.set(job.z.subarray(s * k, e * k), at.z >> 2);
     for (let i = 0; i < n; i++) {
       const y = job.labels[s + i];
       const ignored = y === job.ignoreIndex;
-      i32[(labelsOff >> 2) + i] = ignored ? -1 : y;
-      f64[(scaleOff >> 3) + i] = ignored ? 0 : job.scale * job.rowWeight(s + i);
+      i32[(at.labels >> 2) + i] = ignored ? -1 : y;
+      f64[(at.scale >> 3) + i] = ignored ? 0 : job.scale * job.rowWeight(s + i);
     }
-    kernel.exports.rows(
-      zOff,
-      n,
-      k,
-      labelsOff,
-      scaleOff,
-      job.classWeight ? wOff : 0,
-      job.v ? vOff : 0,
-      job.vConst,
-      job.mask ? maskOff : 0,
-      job.eps,
-      job.nonTarget ? 1 : 0,
-      job.allowed,
-      job.vSum,
-      outOff,
-      bmOff,
-      job.grad ? 1 : 0,
-    );
-    const weight = (i: number) => (i32[(labelsOff >> 2) + i] < 0 ? 0 : job.rowWeight(s + i));
-    if (!collectRows(f64, outOff >> 3, 2, n, s, weight, job.perRow, sums)) return null;
-    if (job.grad) job.grad.set(f32.subarray(zOff >> 2, (zOff >> 2) + n * k), s * k);
+    callRowsKernel(kernel, job, at, n);
+    const weight = (i: number) => (i32[(at.labels >> 2) + i] < 0 ? 0 : job.rowWeight(s + i));
+    const before = declined ? declined.length : 0;
+    if (!collectRows(f64, at.out >> 3, 2, n, s, weight, job.perRow, sums, declined)) return null;
+    if (!job.grad) continue;
+    const g = f32.subarray(at.z >> 2, (at.z >> 2) + n * k);
+    if (!declined || declined.length === before) job.grad.set(g, s * k);
+    else {
+      // Copy the gradient rows around the declined ones.
+      let from = s;
+      for (let d = before; d <= declined.length; d++) {
+        const to = d < declined.length ? declined[d] : e;
+        job.grad.set(g.subarray((from - s) * k, (to - s) * k), from * k);
+        from = to + 1;
+      }
+    }
   }
   return sums;
 }
 
 /**
  * Take a chunk's per-row (nll, smoothing) from the kernel's output (`stride` f64 per row from `out`), times
- * each row's weight, into `perRow` (rows from `first`) or the running `sums`. False if a row is not finite.
+ * each row's weight, into `perRow` (rows from `first`) or the running `sums`. A row that is not finite is
+ * pushed to `declined` (rows counted from `first`), or, without that list, makes the result false.
  */
 function collectRows(
   f64: Float64Array,
@@ -129,11 +172,16 @@ function collectRows(
   weight: (i: number) => number,
   perRow: FusedJob['perRow'],
   sums: { nll: number; smoothing: number },
+  declined?: number[],
 ): boolean {
   for (let i = 0; i < n; i++) {
     const a = f64[out + stride * i];
     const b = f64[out + stride * i + 1];
-    if (!(Number.isFinite(a) && Number.isFinite(b))) return false;
+    if (!(Number.isFinite(a) && Number.isFinite(b))) {
+      if (!declined) return false;
+      declined.push(first + i);
+      continue;
+    }
     const rw = weight(i);
     if (perRow) {
       perRow.nll[first + i] = rw * a;
@@ -144,109 +192,4 @@ function collectRows(
     }
   }
   return true;
-}
-
-/** A problem for the kernel's general path (every option; float32 logits). */
-export interface GeneralJob {
-  z: Float32Array;
-  rows: number;
-  classes: number;
-  /** Class indices, or null for probability targets. */
-  labels: ArrayLike<number> | null;
-  ignoreIndex: number;
-  probs: ArrayLike<number> | null;
-  noiseKind: 0 | 1 | 2;
-  noise: ArrayLike<number> | null;
-  noiseRows: boolean;
-  mask: ArrayLike<boolean | number> | null;
-  maskRows: boolean;
-  classWeight: ArrayLike<number> | null;
-  exampleWeight: ArrayLike<number> | null;
-  sampleWeight: ArrayLike<number> | null;
-  eps: number;
-  scale: number;
-  grad: Float32Array | Float64Array | null;
-  perRow: { nll: Float64Array; smoothing: Float64Array } | null;
-}
-
-/** Copy `len` values of `src` from `from` into `dst` at `at` (typed arrays by block, others one by one). */
-function copyInto(
-  dst: Float32Array,
-  at: number,
-  src: ArrayLike<boolean | number>,
-  from: number,
-  len: number,
-): void {
-  if (ArrayBuffer.isView(src)) dst.set((src as unknown as Float64Array).subarray(from, from + len), at);
-  else for (let j = 0; j < len; j++) dst[at + j] = Number(src[from + j]);
-}
-
-/**
- * Every row of `job` through the kernel's general path; returns the weighted sums of the two parts, or
- * null if a row is invalid (a non-finite logit, a row without noise mass…): the reference path reports it.
- */
-export function runGeneral(
-  kernel: KernelInstance,
-  job: GeneralJob,
-): { nll: number; smoothing: number } | null {
-  const k = job.classes;
-  const rowArrays = 1 + (job.probs ? 1 : 0) + (job.noiseRows ? 1 : 0) + (job.maskRows ? 1 : 0);
-  const chunk = Math.max(1, Math.min(job.rows, Math.floor(CHUNK_BYTES / (4 * k * rowArrays))));
-  const B = KernelInstance.BASE;
-  const wOff = B;
-  const ewOff = align(wOff + 4 * k);
-  const nOff = align(ewOff + 4 * k);
-  const maskOff = align(nOff + 4 * k * (job.noiseRows ? chunk : 1));
-  const tOff = align(maskOff + 4 * k * (job.maskRows ? chunk : 1));
-  const labelsOff = align(tOff + (job.probs ? 4 * k * chunk : 0));
-  const scaleOff = align(labelsOff + 4 * chunk);
-  const outOff = align(scaleOff + 8 * chunk);
-  const zOff = align(outOff + 24 * chunk);
-  kernel.reserve(zOff - B + 4 * chunk * k);
-  const buf = kernel.exports.memory.buffer;
-  const f32 = new Float32Array(buf);
-  const i32 = new Int32Array(buf);
-  const f64 = new Float64Array(buf);
-  if (job.classWeight) copyInto(f32, wOff >> 2, job.classWeight, 0, k);
-  if (job.exampleWeight) copyInto(f32, ewOff >> 2, job.exampleWeight, 0, k);
-  if (job.noise && !job.noiseRows) copyInto(f32, nOff >> 2, job.noise, 0, k);
-  if (job.mask && !job.maskRows) copyInto(f32, maskOff >> 2, job.mask, 0, k);
-  const sums = { nll: 0, smoothing: 0 };
-  for (let s = 0; s < job.rows; s += chunk) {
-    const e = Math.min(job.rows, s + chunk);
-    const n = e - s;
-    f32.set(job.z.subarray(s * k, e * k), zOff >> 2);
-    if (job.probs) copyInto(f32, tOff >> 2, job.probs, s * k, n * k);
-    if (job.noise && job.noiseRows) copyInto(f32, nOff >> 2, job.noise, s * k, n * k);
-    if (job.mask && job.maskRows) copyInto(f32, maskOff >> 2, job.mask, s * k, n * k);
-    for (let i = 0; i < n; i++) {
-      const y = job.labels ? job.labels[s + i] : -2;
-      i32[(labelsOff >> 2) + i] = y === job.ignoreIndex && job.labels ? -1 : y;
-      f64[(scaleOff >> 3) + i] = job.scale * (job.sampleWeight ? job.sampleWeight[s + i] : 1);
-    }
-    kernel.exports.rowsGeneral(
-      zOff,
-      n,
-      k,
-      labelsOff,
-      job.probs ? tOff : 0,
-      job.noise ? nOff : 0,
-      job.noiseRows ? 1 : 0,
-      job.mask ? maskOff : 0,
-      job.maskRows ? 1 : 0,
-      job.classWeight ? wOff : 0,
-      job.exampleWeight ? ewOff : 0,
-      job.noiseKind,
-      job.eps,
-      scaleOff,
-      outOff,
-      job.grad ? 1 : 0,
-    );
-    // The kernel's third output is the row's per-example weight factor.
-    const weight = (i: number) =>
-      f64[(outOff >> 3) + 3 * i + 2] * (job.sampleWeight ? job.sampleWeight[s + i] : 1);
-    if (!collectRows(f64, outOff >> 3, 3, n, s, weight, job.perRow, sums)) return null;
-    if (job.grad) job.grad.set(f32.subarray(zOff >> 2, (zOff >> 2) + n * k), s * k);
-  }
-  return sums;
 }

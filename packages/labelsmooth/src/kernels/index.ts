@@ -1,5 +1,24 @@
+import {
+  type FallbackReason,
+  type KernelEvent,
+  type KernelInfo,
+  type KernelPath,
+  kernelInfo,
+  onKernelEvent,
+  resetKernelInfo,
+} from './events.js';
 import { threadsReady } from './threads.js';
 import { loadKernel } from './wasm.js';
+
+export {
+  type FallbackReason,
+  type KernelEvent,
+  type KernelInfo,
+  type KernelPath,
+  kernelInfo,
+  onKernelEvent,
+  resetKernelInfo,
+};
 
 /** What {@link initKernels} found. */
 export interface KernelStatus {
@@ -12,7 +31,8 @@ export interface KernelStatus {
 /**
  * Compile the WASM kernel and start the worker pool now, instead of lazily. Optional in Node; in a
  * browser main thread call it (or use {@link crossEntropyAsync}) once, since browsers do not compile
- * WASM synchronously there: until then crossEntropy runs the JS path.
+ * WASM synchronously there: until then crossEntropy runs the JS path. Failures are also reported through
+ * {@link onKernelEvent} and {@link kernelInfo}.
  */
 export async function initKernels(options: { threads?: boolean } = {}): Promise<KernelStatus> {
   const mod = await loadKernel();

@@ -1,6 +1,7 @@
 // Splitting rows across worker_threads (Node). A persistent pool, started on first use; the caller
 // blocks on Atomics.wait (allowed on Node's main thread), so crossEntropy stays synchronous. Workers are
 // unref'd: they never keep the process alive.
+import { emitKernelEvent } from './events.js';
 import type { FusedJob } from './fused.js';
 import { runRows } from './fused.js';
 import type { KernelInstance } from './wasm.js';
@@ -84,6 +85,7 @@ export function warmThreads(module: WebAssembly.Module): void {
     },
     (e) => {
       if (process.env.LABELSMOOTH_DEBUG) console.error('labelsmooth: worker pool unavailable:', e);
+      emitKernelEvent({ type: 'threads-error', error: e });
       pool = null;
     },
   );

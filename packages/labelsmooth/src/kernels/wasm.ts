@@ -1,6 +1,7 @@
 // Loading the WASM SIMD kernel: synchronously where the runtime allows it (Node), asynchronously otherwise
 // (browser main threads refuse synchronous compilation of modules over 4 KB).
 import { KERNEL_WASM_BASE64 } from './binary.generated.js';
+import { emitKernelEvent } from './events.js';
 
 /** The kernel's exports. */
 export interface KernelExports {
@@ -23,24 +24,6 @@ export interface KernelExports {
     bm: number,
     writeGrad: number,
   ): void;
-  rowsGeneral(
-    z: number,
-    n: number,
-    k: number,
-    labels: number,
-    t: number,
-    noise: number,
-    noiseRows: number,
-    mask: number,
-    maskRows: number,
-    w: number,
-    ew: number,
-    noiseKind: number,
-    eps: number,
-    scale: number,
-    out: number,
-    writeGrad: number,
-  ): void;
 }
 
 function bytes(): Uint8Array {
@@ -56,10 +39,17 @@ let pending: Promise<WebAssembly.Module | null> | null = null;
 /** The compiled module, compiled synchronously on first use; null where that is not possible. */
 export function kernelModule(): WebAssembly.Module | null {
   if (module !== undefined) return module;
+  if (typeof WebAssembly !== 'object') {
+    module = null;
+    emitKernelEvent({ type: 'compile-error', error: new Error('WebAssembly is not available') });
+    return null;
+  }
   try {
-    module = typeof WebAssembly === 'object' ? new WebAssembly.Module(bytes() as BufferSource) : null;
+    module = new WebAssembly.Module(bytes() as BufferSource);
   } catch {
-    module = undefined; // e.g. a browser main thread: compile asynchronously instead
+    // e.g. a browser main thread, which refuses synchronous compilation: compile asynchronously instead
+    // (loadKernel reports a real compile error).
+    module = undefined;
     void loadKernel();
     return null;
   }
@@ -71,7 +61,11 @@ export function loadKernel(): Promise<WebAssembly.Module | null> {
   if (module !== undefined) return Promise.resolve(module);
   pending ??= WebAssembly.compile(bytes() as BufferSource).then(
     (m) => (module = m),
-    () => (module = null),
+    (error: unknown) => {
+      emitKernelEvent({ type: 'compile-error', error });
+      module = null;
+      return null;
+    },
   );
   return pending;
 }
@@ -83,8 +77,12 @@ export class KernelInstance {
   static readonly BASE = 65536;
 
   constructor(mod: WebAssembly.Module) {
-    this.exports = new WebAssembly.Instance(mod, { env: { abort: () => {} } })
-      .exports as unknown as KernelExports;
+    // An AssemblyScript abort (it should never happen: the kernel is built without assertions) becomes
+    // an exception, which the dispatch reports as a 'kernel-error' fallback.
+    const abort = (_message: number, _file: number, line: number, column: number) => {
+      throw new Error(`WASM kernel abort at line ${line}:${column}`);
+    };
+    this.exports = new WebAssembly.Instance(mod, { env: { abort } }).exports as unknown as KernelExports;
   }
 
   /** Make sure the memory holds `bytes` bytes from BASE. */

@@ -1,5 +1,6 @@
 import { fail } from '../core/errors.js';
 import { parseClasses, parseMatrix } from '../core/inputs.js';
+import { checkOptions } from '../core/options.js';
 import type { Matrix } from '../core/types.js';
 import { parseLabels } from './inputs.js';
 
@@ -33,10 +34,11 @@ export interface TemperatureOptions {
 export function fitTemperature(
   logits: Matrix,
   labels: ArrayLike<number>,
-  options: TemperatureOptions = {},
+  options?: TemperatureOptions,
 ): TemperatureFit {
   const fn = 'fitTemperature';
-  const { data, rows: n, classes: k } = parseMatrix(fn, 'logits', logits, parseClasses(fn, options.classes));
+  const o = checkOptions<TemperatureOptions>(fn, options, ['classes', 'range']);
+  const { data, rows: n, classes: k } = parseMatrix(fn, 'logits', logits, parseClasses(fn, o.classes));
   if (n === 0) fail(fn, 'logits', undefined, logits, 'needs at least one row');
   const y = parseLabels(fn, labels, n, k);
   for (let j = 0; j < data.length; j++) {
@@ -44,9 +46,12 @@ export function fitTemperature(
     if (!(v > -Infinity && v < Infinity))
       fail(fn, 'logits', j, v, `must be finite (row ${Math.floor(j / k)}, class ${j % k})`);
   }
-  const [tMin, tMax] = options.range ?? [1e-3, 1e3];
-  if (!(tMin > 0 && tMax > tMin && tMax < Infinity))
-    fail(fn, 'options.range', undefined, options.range, 'must be [min, max] with 0 < min < max');
+  const range: unknown = o.range ?? [1e-3, 1e3];
+  if (!Array.isArray(range) || range.length !== 2)
+    fail(fn, 'options.range', undefined, range, 'must be [min, max] with 0 < min < max < Infinity');
+  const [tMin, tMax] = range as [unknown, unknown];
+  if (typeof tMin !== 'number' || typeof tMax !== 'number' || !(tMin > 0 && tMax > tMin && tMax < Infinity))
+    fail(fn, 'options.range', undefined, range, 'must be [min, max] with 0 < min < max < Infinity');
 
   // NLL and its first two derivatives at β, one pass over the logits.
   const evaluate = (beta: number) => {

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fail } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
+import { LAYERS_LOSS_KEYS } from '../core/plan.js';
 import { softmaxCrossEntropy, type TfCrossEntropyOptions } from './softmaxCrossEntropy.js';
 
 /** Options of the `model.compile` losses. */
@@ -15,8 +17,9 @@ export const PROBABILITY_FLOOR = 1e-7;
 /** A loss function for `model.compile({ loss })`: per-example values [N], so `classWeight` works. */
 export type LayersLoss = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
 
-function make(fn: string, sparse: boolean, options: LayersLossOptions): LayersLoss {
-  const { fromLogits = true, ...core } = options;
+function make(fn: string, sparse: boolean, options: LayersLossOptions | undefined): LayersLoss {
+  // Checked when the loss is made (at model.compile), not at the first batch.
+  const { fromLogits = true, ...core } = checkOptions<LayersLossOptions>(fn, options, LAYERS_LOSS_KEYS);
   if (typeof fromLogits !== 'boolean')
     fail(fn, 'options.fromLogits', undefined, fromLogits, 'must be a boolean');
   return (yTrue, yPred) =>
@@ -48,11 +51,11 @@ function make(fn: string, sparse: boolean, options: LayersLossOptions): LayersLo
  */
 export const losses = {
   /** Dense (one-hot or soft) targets [N, K]; Keras `CategoricalCrossentropy(label_smoothing)`. */
-  categoricalCrossentropy(options: LayersLossOptions = {}): LayersLoss {
+  categoricalCrossentropy(options?: LayersLossOptions): LayersLoss {
     return make('categoricalCrossentropy', false, options);
   },
   /** Class-index targets [N] or [N, 1] — label smoothing Keras never had for sparse targets. */
-  sparseCategoricalCrossentropy(options: LayersLossOptions = {}): LayersLoss {
+  sparseCategoricalCrossentropy(options?: LayersLossOptions): LayersLoss {
     return make('sparseCategoricalCrossentropy', true, options);
   },
 };

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { crossEntropy } from '../core/crossEntropy.js';
 import { fail, LabelSmoothingError } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
+import { TF_OP_KEYS } from '../core/plan.js';
 import type { CrossEntropyOptions, CrossEntropyResult, Target } from '../core/types.js';
 
 /** Options of the TF.js op: the core's options, without `classes` (from the shape) and `grad` (autodiff). */
@@ -65,15 +67,18 @@ export function asOp<T>(fn: string, f: () => T): T {
 export function softmaxCrossEntropy(
   target: TfTarget,
   logits: tf.Tensor,
-  options: TfCrossEntropyOptions = {},
+  options?: TfCrossEntropyOptions,
 ): tf.Tensor {
   const fn = 'softmaxCrossEntropy';
+  const o = checkOptions<TfCrossEntropyOptions>(fn, options, TF_OP_KEYS);
+  if (o.onLoss !== undefined && typeof o.onLoss !== 'function')
+    fail(fn, 'options.onLoss', undefined, o.onLoss, 'must be a function');
   if (!(logits instanceof tf.Tensor)) fail(fn, 'logits', undefined, logits, 'expected a tf.Tensor');
   if (logits.rank !== 2) fail(fn, 'logits', undefined, `Tensor[${logits.shape}]`, 'expected rank 2 [N, K]');
   if (logits.dtype !== 'float32') fail(fn, 'logits', undefined, logits.dtype, 'expected dtype float32');
   const [rows, classes] = logits.shape as [number, number];
   const t = asOp(fn, () => targetData(fn, target, rows, classes));
-  const { onLoss, ...core } = options;
+  const { onLoss, ...core } = o;
   const perRow = core.reduction === 'none';
   const op = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const z = inputs[0] as tf.Tensor;

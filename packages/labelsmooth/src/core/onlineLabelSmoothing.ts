@@ -1,0 +1,108 @@
+// Online label smoothing (Zhang et al. 2021, "Delving Deep into Label Smoothing", IEEE TIP): the noise is
+// learned from the model's own predictions, one K×K matrix per epoch.
+import { fail } from './errors.js';
+import { parseClasses, parseMatrix } from './inputs.js';
+import { checkOptions } from './options.js';
+import type { Matrix } from './types.js';
+
+/** Options of {@link OnlineLabelSmoothing.update}. */
+export interface OnlineUpdateOptions {
+  /** K; required for flat typed-array logits. */
+  classes?: number;
+  /** Class index of rows to skip (padding); default −100. */
+  ignoreIndex?: number;
+}
+
+/**
+ * The soft-label matrix of online label smoothing. S_t is K×K; row y is the mean predicted distribution
+ * q = softmax(z) over the training examples of class y that the model classified correctly (argmax q = y)
+ * during epoch t. Epoch t+1 trains on α·onehot(y) + (1−α)·S_t[y], which in labelsmooth's terms is
+ * `noise: { matrix: S_t }` with `labelSmoothing: 1 − α` (the paper uses α = 0.5). S_0 is uniform.
+ *
+ * Use: during epoch t pass `{ noise: { matrix: ols.matrix }, labelSmoothing }` to crossEntropy (or the TF.js
+ * losses) and call `ols.update(logits, labels)` on each training batch; call `ols.nextEpoch()` at the end
+ * of the epoch. A class with no correctly classified example in the epoch keeps its previous row (the
+ * paper's code would divide by zero).
+ */
+export class OnlineLabelSmoothing {
+  /** K. */
+  readonly classes: number;
+  private current: Float64Array;
+  private readonly sums: Float64Array;
+  private readonly counts: Float64Array;
+
+  /** @param classes K, the number of classes */
+  constructor(classes: number) {
+    const k = parseClasses('OnlineLabelSmoothing', classes);
+    if (k === undefined) fail('OnlineLabelSmoothing', 'classes', undefined, classes, 'required');
+    this.classes = k;
+    this.current = new Float64Array(k * k).fill(1 / k);
+    this.sums = new Float64Array(k * k);
+    this.counts = new Float64Array(k);
+  }
+
+  /** S_t, the matrix to train epoch t on (K×K row-major, rows are distributions); a copy. */
+  get matrix(): Float64Array {
+    return this.current.slice();
+  }
+
+  /** How many correctly classified examples of each class were seen so far this epoch (length K). */
+  get counted(): Float64Array {
+    return this.counts.slice();
+  }
+
+  /**
+   * Add a batch: for every row i whose argmax_c z_ic equals its label yᵢ, add softmax(zᵢ) to the running
+   * sum of class yᵢ. Logits are N×K (flat with `options.classes`, or `number[][]`); labels length N.
+   */
+  update(logits: Matrix, labels: ArrayLike<number>, options?: OnlineUpdateOptions): void {
+    const fn = 'OnlineLabelSmoothing.update';
+    const o = checkOptions<OnlineUpdateOptions>(fn, options, ['classes', 'ignoreIndex']);
+    const k = this.classes;
+    const classes = parseClasses(fn, o.classes ?? k);
+    if (classes !== k) fail(fn, 'options.classes', undefined, classes, `must be K = ${k}`);
+    const { data: z, rows: n } = parseMatrix(fn, 'logits', logits, k);
+    if (!(ArrayBuffer.isView(labels) || Array.isArray(labels)) || labels.length !== n)
+      fail(fn, 'labels', undefined, labels, `expected ${n} class indices`);
+    const ignore = o.ignoreIndex ?? -100;
+    if (typeof ignore !== 'number' || !Number.isInteger(ignore))
+      fail(fn, 'options.ignoreIndex', undefined, ignore, 'must be an integer');
+    for (let i = 0; i < n; i++) {
+      const y = labels[i];
+      if (y === ignore) continue;
+      if (typeof y !== 'number' || !Number.isInteger(y) || y < 0 || y >= k)
+        fail(fn, 'labels', i, y, `class index out of range [0, ${k})`);
+      let m = -Infinity;
+      let argmax = -1;
+      for (let c = 0; c < k; c++) {
+        const v = z[i * k + c];
+        if (!(v > -Infinity && v < Infinity))
+          fail(fn, 'logits', i * k + c, v, `must be finite (row ${i}, class ${c})`);
+        if (v > m) {
+          m = v;
+          argmax = c;
+        }
+      }
+      if (argmax !== y) continue; // only correctly classified examples count
+      let s = 0;
+      for (let c = 0; c < k; c++) s += Math.exp(z[i * k + c] - m);
+      for (let c = 0; c < k; c++) this.sums[y * k + c] += Math.exp(z[i * k + c] - m) / s;
+      this.counts[y]++;
+    }
+  }
+
+  /**
+   * End the epoch: S_{t+1}[y] = (sum of the counted q for class y) / count_y, for each class with a count
+   * (others keep S_t[y]); the sums restart at zero. Returns S_{t+1} (a copy).
+   */
+  nextEpoch(): Float64Array {
+    const k = this.classes;
+    for (let y = 0; y < k; y++) {
+      if (this.counts[y] > 0)
+        for (let c = 0; c < k; c++) this.current[y * k + c] = this.sums[y * k + c] / this.counts[y];
+    }
+    this.sums.fill(0);
+    this.counts.fill(0);
+    return this.matrix;
+  }
+}

@@ -1,0 +1,96 @@
+// The one entry from the core into the WASM kernels: given a validated plan, run it on the SIMD kernel
+// (threaded for large batches in Node) and return the sums, or decline and say why. Declined rows come
+// back as a list for the caller's reference to recompute. Every decision is recorded (kernelInfo) and
+// every fallback is an event (onKernelEvent).
+import type { CrossEntropyPlan } from '../core/plan.js';
+import { emitKernelEvent, type FallbackReason, recordPath } from './events.js';
+import { type FusedJob, mainKernel, runRows } from './fused.js';
+import { fusedJob, unsupportedShape } from './job.js';
+import { runThreaded, THREAD_MIN_SIZE, warmThreads } from './threads.js';
+import { kernelModule } from './wasm.js';
+
+/** Below this many logits (`kernel: 'auto'`) the reference is as fast as a kernel call. */
+export const KERNEL_MIN_SIZE = 2048;
+
+/** What {@link runKernel} did. */
+export type KernelOutcome =
+  | {
+      ran: true;
+      /** Weighted sums over the rows the kernel finished (per-row outputs are filled instead for 'none'). */
+      nll: number;
+      smoothing: number;
+      /** Rows the kernel declined, ascending: their parts and gradient rows are not written. */
+      declined: number[];
+    }
+  | {
+      ran: false;
+      /** Why the kernel did not run, as a sentence. */
+      reason: string;
+      /** Set when this is a fallback (the kernel was eligible) rather than a choice. */
+      fallback?: FallbackReason;
+    };
+
+function decline(reason: string, fallback?: FallbackReason, rows = 0): KernelOutcome {
+  if (fallback) emitKernelEvent({ type: 'fallback', reason: fallback, detail: reason, rows });
+  return { ran: false, reason, fallback };
+}
+
+/**
+ * Run `plan` on the WASM SIMD kernel if it applies: float32 logits, class-index targets, a shared noise
+ * and mask, `kernel` not `'js'`, and (for `'auto'`) at least {@link KERNEL_MIN_SIZE} logits. Batches of
+ * ≥ 2²⁰ logits are split across the worker-thread pool when it runs (not in the in-place mode, whose
+ * declined rows must still hold their logits).
+ *
+ * @param scale the reduction's factor applied to the gradient (1/denominator, 1/normalizer or 1)
+ * @param perRow per-row outputs for reduction 'none', or null to sum
+ */
+export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJob['perRow']): KernelOutcome {
+  const n = plan.rows;
+  const size = n * plan.classes;
+  if (plan.kernel === 'js') return decline("options.kernel is 'js'");
+  if (plan.kernel === 'auto' && size < KERNEL_MIN_SIZE)
+    return decline(`fewer than ${KERNEL_MIN_SIZE} logits: the reference is as fast`);
+  const shape = unsupportedShape(plan);
+  if (shape) return decline(shape);
+  const kernel = mainKernel();
+  if (!kernel) return decline('the WASM kernel is not compiled here (yet)', 'wasm-unavailable', n);
+  const job = fusedJob(plan, scale, perRow);
+  if (job === 'float32-range')
+    return decline('a class weight or noise value is outside the float32 kernel’s range', 'float32-range', n);
+
+  const wantThreads = plan.threads && !plan.inPlace && n >= 2 && size >= THREAD_MIN_SIZE;
+  if (wantThreads) {
+    const threaded = runThreaded(kernel, job);
+    if (threaded !== 'no-pool' && threaded !== null) {
+      recordPath('wasm-threads', `${n} rows split across worker threads`);
+      return { ran: true, ...threaded, declined: [] };
+    }
+    if (threaded === null)
+      emitKernelEvent({
+        type: 'fallback',
+        reason: 'threads-failed',
+        detail: 'a worker thread failed or declined rows; rerunning on the calling thread',
+        rows: n,
+      });
+    else warmThreads(kernelModule()!); // the pool starts in the background for next time
+  }
+  const declined: number[] = [];
+  let sums: { nll: number; smoothing: number } | null;
+  try {
+    sums = runRows(kernel, job, 0, n, declined);
+  } catch (error) {
+    // A kernel abort. Rows written before it cannot be recomputed in the in-place mode.
+    if (plan.inPlace) throw error;
+    return decline(`the kernel threw: ${error instanceof Error ? error.message : error}`, 'kernel-error', n);
+  }
+  if (declined.length > 0) {
+    emitKernelEvent({
+      type: 'fallback',
+      reason: 'rows-declined',
+      detail: `the float32 kernel could not finish ${declined.length} row(s) (first: row ${declined[0]}); the float64 reference recomputed them`,
+      rows: declined.length,
+    });
+    recordPath('wasm+js', `${declined.length} of ${n} rows on the reference`);
+  } else recordPath('wasm', `${n} rows on the calling thread`);
+  return { ran: true, nll: sums!.nll, smoothing: sums!.smoothing, declined };
+}

@@ -1,0 +1,101 @@
+// From a validated crossEntropy plan to the SIMD kernel's form of the problem (the noise folded into one
+// vector v_c = w_c·u_c, the mask as 0/1 floats), or the reason the kernel cannot take it.
+import type { CrossEntropyPlan } from '../core/plan.js';
+import type { FusedJob } from './fused.js';
+
+/** Smallest and largest magnitudes the kernel takes for weights and noise values (see {@link fusedJob}). */
+const FLOAT32_SAFE_MIN = 1e-30;
+const FLOAT32_SAFE_MAX = 1e30;
+
+/** 0, or a magnitude the float32 kernel carries to float32 precision with room for its products. */
+function float32Safe(x: number): boolean {
+  return x === 0 || (Math.abs(x) >= FLOAT32_SAFE_MIN && Math.abs(x) <= FLOAT32_SAFE_MAX);
+}
+
+/** Why the SIMD kernel does not take a plan whatever its values, or null when its shape fits. */
+export function unsupportedShape(plan: CrossEntropyPlan): string | null {
+  if (!(plan.logits instanceof Float32Array)) return 'the kernel takes float32 logits';
+  if (plan.target.kind !== 'index') return 'probability targets take the float64 reference';
+  if (plan.noise.perRow) return 'per-sample noise takes the float64 reference';
+  if (plan.mask?.perRow) return 'per-row class masks take the float64 reference';
+  if (plan.noise.kind === 'class-conditional') return 'class-conditional noise takes the float64 reference';
+  if (plan.focal || plan.confidencePenalty !== null)
+    return 'the confidence penalty and focal loss take the float64 reference';
+  return null;
+}
+
+/**
+ * The kernel's job for a plan of a supported shape (see {@link unsupportedShape}), or `'float32-range'`
+ * when a class weight or noise value v_c = w_c·u_c lies outside [1e−30, 1e30]: the kernel holds them in
+ * float32 (normal from 1.2e−38, finite to 3.4e38) and multiplies them with row factors, so such values
+ * would underflow or overflow there (all weights 1e−46 would give a loss of 0).
+ *
+ * @param scale the reduction's factor (1/denominator, 1/normalizer or 1)
+ * @param perRow per-row outputs for reduction 'none', or null to sum
+ */
+export function fusedJob(
+  plan: CrossEntropyPlan,
+  scale: number,
+  perRow: FusedJob['perRow'],
+): FusedJob | 'float32-range' {
+  const k = plan.classes;
+  const labels = (plan.target as { labels: ArrayLike<number> }).labels;
+  const { classWeight, exampleWeight, sampleWeight } = plan;
+  let mask: Float32Array | null = null;
+  let allowed = k;
+  if (plan.mask) {
+    mask = Float32Array.from(plan.mask.data);
+    allowed = mask.reduce((a, b) => a + b, 0);
+  }
+  const kind = plan.noise.kind;
+  // u_c on the allowed classes: uniform 1/Kₐ, non-target 1/(Kₐ−1) (+ the correction at y in the kernel),
+  // prior n_c/Σ_allowed n. The plan guarantees Kₐ ≥ 2 for non-target and prior mass > 0.
+  let u: (c: number) => number;
+  if (kind === 'prior') {
+    const prior = plan.noise.data!;
+    let mass = 0;
+    for (let c = 0; c < k; c++) if (!mask || mask[c]) mass += prior[c];
+    u = (c) => prior[c] / mass;
+  } else {
+    const base = 1 / (kind === 'non-target' ? allowed - 1 : allowed);
+    u = () => base;
+  }
+  if (classWeight) for (let c = 0; c < k; c++) if (!float32Safe(classWeight[c])) return 'float32-range';
+  let v: Float32Array | null = null;
+  let vConst = 0;
+  let vSum = 0;
+  if (kind !== 'prior' && !classWeight) {
+    vConst = u(0);
+    vSum = allowed * vConst;
+  } else {
+    v = new Float32Array(k);
+    for (let c = 0; c < k; c++) {
+      if (mask && !mask[c]) continue;
+      const vc = (classWeight ? classWeight[c] : 1) * u(c);
+      if (!float32Safe(vc)) return 'float32-range';
+      v[c] = vc;
+      vSum += v[c]; // the float32 values the kernel sums against
+    }
+  }
+  const rowWeight = (i: number) =>
+    (sampleWeight ? sampleWeight[i] : 1) * (exampleWeight ? exampleWeight[labels[i]] : 1);
+  return {
+    z: plan.logits as Float32Array,
+    rows: plan.rows,
+    classes: k,
+    labels,
+    ignoreIndex: plan.ignoreIndex,
+    eps: plan.eps,
+    v,
+    vConst,
+    vSum,
+    nonTarget: kind === 'non-target',
+    allowed,
+    mask,
+    classWeight: classWeight ? Float32Array.from(classWeight) : null,
+    rowWeight,
+    scale,
+    grad: plan.grad,
+    perRow,
+  };
+}
