@@ -31,6 +31,7 @@ function holderOf(file: string): number | undefined {
  * `--resume` right after a `kill -9` would be refused, and it cannot name the holder.
  */
 export function acquireLock(file: string, what: string): () => void {
+  if (held.has(file)) throw new UsageError(`${what} is already open in this process (lock ${file})`);
   const mine = `${file}.tmp-${process.pid}`;
   writeFileDurable(mine, `${process.pid}\n`);
   try {
@@ -82,11 +83,14 @@ export function lockedError(what: string, pid: number, file: string): UsageError
   );
 }
 
+/** Locks this process holds (its own PID in a lock file means "held" only if it is in here). */
+const held = new Set<string>();
+
 function releaser(file: string): () => void {
-  let held = true;
+  held.add(file);
   const release = () => {
-    if (!held) return;
-    held = false;
+    if (!held.has(file)) return;
+    held.delete(file);
     process.off('exit', release);
     if (holderOf(file) === process.pid) rmSync(file, { force: true });
   };
