@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { recoverLeftovers } from '../train/files.js';
 import { acquireLock, lockedError, lockHolder } from './lock.js';
 import { UsageError } from './usage.js';
@@ -55,8 +55,13 @@ function stateOf(dir: string): RunDir['state'] {
 /** Whether this command may write in a directory in `state`; throws a {@link UsageError} saying what to do. */
 function decide(dir: string, state: RunDir['state'], o: OpenOptions): void {
   if (o.mode === 'resume') {
-    if (state === 'empty')
-      throw new UsageError(`${dir}: nothing to resume (no config.json): run it without --resume`);
+    if (state === 'empty') {
+      const others = unfinishedRuns(dirname(dir));
+      throw new UsageError(
+        `${dir}: nothing to resume (no config.json); a run's name comes from its options, so resume with ` +
+          `the options it was started with, or its --name${others.length ? ` (unfinished here: ${others.join(', ')})` : ''}`,
+      );
+    }
     if (state === 'finished')
       throw new UsageError(
         `${dir} is finished (results.json): nothing to resume; to train it again, use --force instead`,
@@ -67,6 +72,18 @@ function decide(dir: string, state: RunDir['state'], o: OpenOptions): void {
     throw new UsageError(
       `${dir} already holds ${what}: ${hint}choose another --name, or add --force to replace it`,
     );
+  }
+}
+
+/** Names of the started, unfinished runs in `runsDir` (what `--resume` can continue). */
+function unfinishedRuns(runsDir: string): string[] {
+  try {
+    return readdirSync(runsDir)
+      .filter((n) => stateOf(join(runsDir, n)) === 'started')
+      .sort()
+      .slice(0, 5);
+  } catch {
+    return [];
   }
 }
 
