@@ -140,6 +140,7 @@ function quietOnEpipe(stream: NodeJS.WriteStream): void {
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/labelsmooth')) {
   quietOnEpipe(process.stdout);
+  quietOnEpipe(process.stderr);
   // Ctrl-C and kill: exit through 'exit' handlers, which release run-directory locks.
   process.on('SIGINT', () => process.exit(130));
   process.on('SIGTERM', () => process.exit(143));

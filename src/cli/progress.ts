@@ -49,7 +49,7 @@ export function progress(
   if (mode === 'quiet') return { update() {}, log() {}, stop() {} };
   const t0 = Date.now();
   if (stream.isTTY) {
-    const bars = new cliProgress.MultiBar(
+    const bar = new cliProgress.SingleBar(
       {
         stream,
         format: '{label} [{bar}] {percentage}% | ETA {left}',
@@ -59,13 +59,30 @@ export function progress(
       },
       cliProgress.Presets.shades_classic,
     );
-    const bar = bars.create(total, start, { label: '', left: '…' });
+    // 100 columns: label ≤ 52, bar 22, percentage 5, ETA ≤ 20.
+    let payload = { label: '', left: '…' };
+    let done = start;
+    let running = false;
     return {
-      // 100 columns: label ≤ 52, bar 22, percentage 5, ETA ≤ 20.
-      update: (done, label) =>
-        bar.update(done, { label: fit(label, 52), left: eta(done, total, start, Date.now() - t0) }),
-      log: (line) => bars.log(`${line}\n`),
-      stop: () => bars.stop(),
+      update(d, label) {
+        done = d;
+        payload = { label: fit(label, 52), left: eta(d, total, start, Date.now() - t0) };
+        if (running) bar.update(d, payload);
+        else {
+          bar.start(total, d, payload);
+          running = true;
+        }
+      },
+      // The bar is cleared, the line printed, the bar drawn again below it.
+      log(line) {
+        if (running) bar.stop();
+        stream.write(`${line}\n`);
+        if (running) bar.start(total, done, payload);
+      },
+      stop() {
+        if (running) bar.stop();
+        running = false;
+      },
     };
   }
   // Not a TTY (CI, pipes): one line every 10 s at most.
