@@ -70,6 +70,8 @@ export function trainRunName(o: TrainOptions, cli: CliContext): string {
 
 /** Open the run for `--resume`: stored settings, the same data (by hash), no conflicting flags. */
 function openResume(o: TrainOptions, cli: CliContext, name: string) {
+  if (o.force)
+    throw new UsageError('--resume continues a run and --force replaces it: give one of them, not both');
   const run = openRunDir(o.runsDir, name, { mode: 'resume' });
   try {
     const configFile = join(run.dir, 'config.json');
