@@ -15,6 +15,11 @@ const files = process.argv.slice(2).length
       .filter((f) => f.endsWith('.test.ts'))
       .sort()
       .map((f) => join('test', f));
+function childEnv() {
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
+  return env;
+}
 const tmp = mkdtempSync(join(tmpdir(), 'labelsmooth-tests-'));
 const skipsFile = join(tmp, 'skips.jsonl');
 const run = spawnSync(
@@ -29,7 +34,9 @@ const run = spawnSync(
     `--test-reporter-destination=${skipsFile}`,
     ...files,
   ],
-  { cwd: root, stdio: 'inherit' },
+  // NODE_TEST_CONTEXT (set when this script itself runs under a test runner) would make the child emit
+  // its raw protocol instead of running the reporters.
+  { cwd: root, stdio: 'inherit', env: childEnv() },
 );
 let events = [];
 try {
