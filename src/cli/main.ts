@@ -2,7 +2,7 @@
 // The labelsmooth command line: compare | train | evaluate | report.
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { type CliContext, contextOf } from './context.js';
+import { contextOf } from './context.js';
 import { errorLine } from './errorLine.js';
 import { dataset, epsilons, float, int, runName, seeds, sizeOrAll } from './options.js';
 import { BACKENDS } from './usage.js';
@@ -129,24 +129,22 @@ export async function main(argv: string[]): Promise<number> {
 
 /**
  * A reader that stops early (`labelsmooth … | head`) closes stdout: the rest of the output is dropped
- * quietly, as other command-line tools do, instead of an EPIPE stack trace. The files were already written.
+ * quietly, as other command-line tools do, instead of an EPIPE stack trace (stdout is written last, after
+ * the files). A closed stderr only loses the progress lines: the job goes on.
  */
-function quietOnEpipe(stream: NodeJS.WriteStream): void {
+function quietOnEpipe(stream: NodeJS.WriteStream, then: 'exit' | 'continue'): void {
   stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+    if (then === 'exit') process.exit(process.exitCode ?? 0);
   });
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/labelsmooth')) {
-  quietOnEpipe(process.stdout);
-  quietOnEpipe(process.stderr);
-  // Ctrl-C and kill: exit through 'exit' handlers, which release run-directory locks.
-  process.on('SIGINT', () => process.exit(130));
-  process.on('SIGTERM', () => process.exit(143));
+  quietOnEpipe(process.stdout, 'exit');
+  quietOnEpipe(process.stderr, 'continue');
+  // No SIGINT handler: training blocks the event loop for a whole epoch, and Ctrl-C must stop it at once.
+  // The lock a killed process leaves names a dead PID, and the next command takes it over.
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
 }
-
-export type { CliContext };
