@@ -87,11 +87,21 @@ export function writeDirAtomic(dir: string, fill: (tmpDir: string) => void): voi
 
 const LEFTOVER = /^(.+)\.(tmp|old)-(\d+)$/;
 
+/** Whether process `pid` exists: its temporary files may still be in use (e.g. a lock being taken). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Clean what an interrupted {@link writeFileAtomic} / {@link writeDirAtomic} of another process left in
- * `dir` (not recursive): a `X.old-PID` whose `X` is missing is the last complete copy and is renamed back;
- * every other `*.tmp-PID` / `*.old-PID` is removed. Call it only while holding the directory's lock.
- * Returns the names it restored or removed.
+ * `dir` (not recursive), skipping those of processes still running: a `X.old-PID` whose `X` is missing is
+ * the last complete copy and is renamed back; every other `*.tmp-PID` / `*.old-PID` is removed. Call it
+ * only while holding the directory's lock. Returns the names it restored or removed.
  */
 export function recoverLeftovers(dir: string): string[] {
   let names: string[];
@@ -103,7 +113,7 @@ export function recoverLeftovers(dir: string): string[] {
   const done: string[] = [];
   for (const name of names) {
     const m = LEFTOVER.exec(name);
-    if (!m || Number(m[3]) === process.pid) continue;
+    if (!m || running(Number(m[3]))) continue;
     const target = join(dir, m[1]);
     if (m[2] === 'old' && !existsSync(target)) renameSync(join(dir, name), target);
     else rmSync(join(dir, name), { recursive: true, force: true });
