@@ -37,12 +37,15 @@ describe('labelsmooth compare', () => {
     const dir = tempDir();
     const r = cli(['compare', ...SMALL.filter((a) => a !== '--quiet'), '--runs-dir', dir, '--name', 'cmp']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(
-      r.stderr,
-      /ε=0\.1 seed 1 epoch 2: train loss [\d.]+ = \(1−ε\)H\(p,q\) [\d.]+ \+ εH\(u,q\) [\d.]+/,
-    );
+    assert.match(r.stderr, /ε=0\.1 seed 1 epoch 2\/2: loss [\d.]+ H\(p,q\) [\d.]+ H\(u,q\) [\d.]+/);
     assert.match(r.stdout, /ε=0 \+ temperature scaling/);
     const res = JSON.parse(readFileSync(join(dir, 'cmp', 'results.json'), 'utf8'));
+    // The console prints the raw H(p,q) and H(u,q) of results.json (the README's names), in ≤ 100 columns.
+    const last = res.runs[1].epochs[1];
+    assert.ok(
+      r.stderr.includes(`H(p,q) ${last.trainNll.toFixed(4)} H(u,q) ${last.trainSmoothing.toFixed(3)}`),
+    );
+    for (const line of r.stderr.split('\n')) assert.ok(line.length <= 100, `${line.length} columns: ${line}`);
     assert.deepEqual(
       res.summary.map((s: { label: string }) => s.label),
       ['ε=0', 'ε=0.1', 'ε=0 + temperature scaling'],
@@ -97,8 +100,11 @@ describe('labelsmooth compare', () => {
     assert.equal(res.runs.length, 2);
     assert.equal(res.summary[0].runs, 2);
     assert.ok(res.summary[0].accuracy.sd >= 0);
-    const human = cli(args);
+    // The same command again would replace the finished run: it needs --force.
+    assert.match(cli(args).stderr, /already holds a finished run/);
+    const human = cli([...args, '--force']);
     assert.match(human.stdout, /\d\.\d{4} ± \d\.\d{4}/);
+    assert.deepEqual(readdirSync(dir), ['compare-mnist-eps0.2-seeds2-epochs1-train600-test300']);
   });
 
   it('reads csv:PATH with class names from the file, and prior noise', () => {
@@ -233,6 +239,6 @@ describe('labelsmooth train', () => {
     const dir = tempDir();
     const r = cli(['train', '--runs-dir', dir, '--name', 'none', '--resume']);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /config\.json: nothing to resume/);
+    assert.match(r.stderr, /none: nothing to resume \(no config\.json\)/);
   });
 });

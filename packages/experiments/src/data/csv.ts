@@ -3,6 +3,9 @@ import { parse } from 'csv-parse/sync';
 import type { Dataset } from './dataset.js';
 import { DataFileError } from './errors.js';
 
+/** The largest finite float32; features are stored as float32, where larger values become Infinity. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
 /** Options of {@link loadCsv}. */
 export interface CsvOptions {
   /** Name of the label column; default `label` if present, else the last column. */
@@ -59,6 +62,14 @@ export function loadCsv(file: string, options: CsvOptions = {}): Dataset {
           file,
           line,
           `column '${header[c]}' (row ${r + 1}) is not a number: ${JSON.stringify(rec[c])}`,
+        );
+      }
+      if (Math.abs(v) > FLOAT32_MAX) {
+        throw new DataFileError(
+          file,
+          line,
+          `column '${header[c]}' (row ${r + 1}) = ${rec[c]} is outside the float32 range ` +
+            '(±3.4e38) that training uses; rescale that column',
         );
       }
       x[r * features + f++] = v;

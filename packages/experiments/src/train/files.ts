@@ -1,22 +1,67 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
-/** Write a file atomically: a temporary file in the same directory, then rename over the target. */
+/** Write `data` to `path` and flush it to the disk before returning (a rename after it is then safe). */
+export function writeFileDurable(path: string, data: string | Uint8Array): void {
+  const fd = openSync(path, 'w');
+  try {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Flush a directory's entries (the names created or renamed in it). Databases do this after a rename so
+ * that a power loss cannot undo it; some systems refuse fsync on a directory, which is then skipped.
+ */
+export function syncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // EISDIR/EINVAL/EPERM on systems without directory fsync: nothing more can be done there.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Write a file atomically and durably: a temporary file in the same directory, flushed, renamed over the
+ * target, then the directory flushed. Readers see the old or the new content, never a mix.
+ */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
   try {
-    writeFileSync(tmp, data);
+    writeFileDurable(tmp, data);
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
   }
+  syncDir(dirname(path));
 }
 
 /**
- * Replace directory `dir` by one filled by `fill(tmpDir)`: readers see the old or the new directory,
- * never a half-written one (the old one is moved aside, then removed).
+ * Replace directory `dir` by one filled by `fill(tmpDir)` (which should write with
+ * {@link writeFileDurable}): readers see the old or the new directory, never a half-written one. A new
+ * directory appears in one rename. An existing one is moved aside to `dir.old-PID` first; a kill between
+ * the two renames leaves that complete copy, which {@link recoverLeftovers} puts back on the next start.
  */
 export function writeDirAtomic(dir: string, fill: (tmpDir: string) => void): void {
   const tmp = `${dir}.tmp-${process.pid}`;
@@ -25,17 +70,55 @@ export function writeDirAtomic(dir: string, fill: (tmpDir: string) => void): voi
   mkdirSync(tmp, { recursive: true });
   try {
     fill(tmp);
+    syncDir(tmp);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
   let moved = false;
-  try {
+  if (existsSync(dir)) {
     renameSync(dir, old);
     moved = true;
-  } catch {
-    // no previous directory
   }
   renameSync(tmp, dir);
+  syncDir(dirname(dir));
   if (moved) rmSync(old, { recursive: true, force: true });
+}
+
+const LEFTOVER = /^(.+)\.(tmp|old)-(\d+)$/;
+
+/** Whether process `pid` exists: its temporary files may still be in use (e.g. a lock being taken). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Clean what an interrupted {@link writeFileAtomic} / {@link writeDirAtomic} of another process left in
+ * `dir` (not recursive), skipping those of processes still running: a `X.old-PID` whose `X` is missing is
+ * the last complete copy and is renamed back; every other `*.tmp-PID` / `*.old-PID` is removed. Call it
+ * only while holding the directory's lock. Returns the names it restored or removed.
+ */
+export function recoverLeftovers(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const done: string[] = [];
+  for (const name of names) {
+    const m = LEFTOVER.exec(name);
+    if (!m || running(Number(m[3]))) continue;
+    const target = join(dir, m[1]);
+    if (m[2] === 'old' && !existsSync(target)) renameSync(join(dir, name), target);
+    else rmSync(join(dir, name), { recursive: true, force: true });
+    done.push(basename(name));
+  }
+  if (done.length > 0) syncDir(dir);
+  return done;
 }

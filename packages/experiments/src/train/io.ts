@@ -1,8 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { DataFileError } from '../data/errors.js';
-import { writeDirAtomic } from './files.js';
+import { writeDirAtomic, writeFileDurable } from './files.js';
 
 type ModelArtifacts = tf.io.ModelArtifacts;
 
@@ -29,8 +29,8 @@ export function directoryHandler(dir: string): tf.io.IOHandler {
         weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
       };
       writeDirAtomic(dir, (tmp) => {
-        writeFileSync(join(tmp, 'model.json'), JSON.stringify(json));
-        writeFileSync(join(tmp, 'weights.bin'), weights);
+        writeFileDurable(join(tmp, 'model.json'), JSON.stringify(json));
+        writeFileDurable(join(tmp, 'weights.bin'), weights);
       });
       return {
         modelArtifactsInfo: {

@@ -1,4 +1,5 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -6,7 +7,7 @@ import { calibration } from 'labelsmooth';
 import { softmaxCrossEntropy } from 'labelsmooth/tfjs';
 import { classFrequencies, type Dataset, permutation } from '../data/dataset.js';
 import { DataFileError } from '../data/errors.js';
-import { writeDirAtomic, writeFileAtomic } from './files.js';
+import { writeDirAtomic, writeFileAtomic, writeFileDurable } from './files.js';
 import { buildModel, type ModelKind } from './model.js';
 
 /** Noise choices of the CLI (`prior` = class frequencies of the training set). */
@@ -164,49 +165,39 @@ export class Trainer {
     const optSpecs = opt.map((w) => ({ name: w.name, shape: w.tensor.shape }));
     const optData = concatFloat32(opt.map((w) => w.tensor.dataSync() as Float32Array));
     const internals = this.optimizer as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
-    const state = {
+    const weightBytes = new Uint8Array(weights.weightData as ArrayBuffer);
+    const optBytes = new Uint8Array(optData.buffer);
+    const state: CheckpointState = {
       config: this.config,
       epoch: this.epoch,
       history: this.history,
-      weightSpecs: weights.weightSpecs,
+      weightSpecs: weights.weightSpecs ?? [],
       optimizer: optSpecs,
       // Adam's bias-correction powers: setWeights recomputes them with pow(), which is not bit-identical to
       // the running product an uninterrupted run holds.
       accBeta1: internals.accBeta1.dataSync()[0],
       accBeta2: internals.accBeta2.dataSync()[0],
+      // Checked on load: a damaged checkpoint is refused instead of resuming from wrong weights.
+      sha256: { 'weights.bin': sha256(weightBytes), 'optimizer.bin': sha256(optBytes) },
     };
     writeDirAtomic(dir, (tmp) => {
-      writeFileSync(join(tmp, 'weights.bin'), new Uint8Array(weights.weightData as ArrayBuffer));
-      writeFileSync(join(tmp, 'optimizer.bin'), new Uint8Array(optData.buffer));
-      writeFileSync(join(tmp, 'state.json'), JSON.stringify(state));
+      writeFileDurable(join(tmp, 'weights.bin'), weightBytes);
+      writeFileDurable(join(tmp, 'optimizer.bin'), optBytes);
+      writeFileDurable(join(tmp, 'state.json'), JSON.stringify(state));
     });
   }
 
-  /** Restore weights, optimizer and history from a checkpoint directory written by {@link saveCheckpoint}. */
-  async loadCheckpoint(dir: string): Promise<void> {
-    const file = join(dir, 'state.json');
-    let state: {
-      epoch: number;
-      history: EpochMetrics[];
-      weightSpecs: tf.io.WeightsManifestEntry[];
-      optimizer: { name: string; shape: number[] }[];
-      accBeta1: number;
-      accBeta2: number;
-    };
-    try {
-      state = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (e) {
-      throw new DataFileError(file, undefined, `cannot read checkpoint: ${(e as Error).message}`);
-    }
-    const wbuf = readFileSync(join(dir, 'weights.bin'));
-    const decoded = tf.io.decodeWeights(
-      wbuf.buffer.slice(wbuf.byteOffset, wbuf.byteOffset + wbuf.byteLength),
-      state.weightSpecs,
-    );
+  /**
+   * Restore weights, optimizer and history from a checkpoint directory written by {@link saveCheckpoint}.
+   * Everything is verified before anything is restored (structure, configuration, epoch, file sizes and
+   * SHA-256): a damaged checkpoint is a {@link DataFileError}, never a silent restart or wrong weights.
+   */
+  async loadCheckpoint(dir: string, epoch?: number): Promise<void> {
+    const { state, weights, optimizer } = readCheckpoint(dir, this.config, epoch);
+    const decoded = tf.io.decodeWeights(weights, state.weightSpecs);
     this.model.setWeights(state.weightSpecs.map((s) => decoded[s.name]));
     tf.dispose(Object.values(decoded));
-    const obuf = readFileSync(join(dir, 'optimizer.bin'));
-    const odata = new Float32Array(obuf.buffer.slice(obuf.byteOffset, obuf.byteOffset + obuf.byteLength));
+    const odata = new Float32Array(optimizer);
     let o = 0;
     const named = state.optimizer.map((s) => {
       const size = s.shape.reduce((a, b) => a * b, 1);
@@ -226,6 +217,73 @@ export class Trainer {
     this.optimizer.dispose();
     this.model.dispose();
   }
+}
+
+/** The state.json of a checkpoint. */
+interface CheckpointState {
+  config: TrainConfig;
+  epoch: number;
+  history: EpochMetrics[];
+  weightSpecs: tf.io.WeightsManifestEntry[];
+  optimizer: { name: string; shape: number[] }[];
+  accBeta1: number;
+  accBeta2: number;
+  sha256?: Record<string, string>;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+const DAMAGED = 'the checkpoint is damaged: start the run over with --force';
+
+/** Read and verify a checkpoint directory; throws a {@link DataFileError} naming the damaged file. */
+function readCheckpoint(
+  dir: string,
+  config: TrainConfig,
+  epoch: number | undefined,
+): { state: CheckpointState; weights: ArrayBuffer; optimizer: ArrayBuffer } {
+  const file = join(dir, 'state.json');
+  let state: CheckpointState;
+  try {
+    state = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (e as Error).message;
+    throw new DataFileError(file, undefined, `cannot read checkpoint (${why}); ${DAMAGED}`);
+  }
+  const shapeOk =
+    state !== null &&
+    typeof state === 'object' &&
+    Number.isInteger(state.epoch) &&
+    Array.isArray(state.history) &&
+    state.history.length === state.epoch &&
+    Array.isArray(state.weightSpecs) &&
+    Array.isArray(state.optimizer) &&
+    Number.isFinite(state.accBeta1) &&
+    Number.isFinite(state.accBeta2);
+  if (!shapeOk) throw new DataFileError(file, undefined, `not a labelsmooth checkpoint; ${DAMAGED}`);
+  if (epoch !== undefined && state.epoch !== epoch)
+    throw new DataFileError(file, undefined, `holds epoch ${state.epoch}, expected ${epoch}; ${DAMAGED}`);
+  if (JSON.stringify(state.config) !== JSON.stringify(config))
+    throw new DataFileError(file, undefined, `written for another configuration; ${DAMAGED}`);
+  const floats = (shapes: { shape: number[] }[]) =>
+    4 * shapes.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);
+  const read = (name: string, bytes: number): ArrayBuffer => {
+    const path = join(dir, name);
+    if (!existsSync(path)) throw new DataFileError(path, undefined, `missing; ${DAMAGED}`);
+    const b = readFileSync(path);
+    if (b.byteLength !== bytes)
+      throw new DataFileError(path, undefined, `${b.byteLength} bytes, expected ${bytes}; ${DAMAGED}`);
+    const expected = state.sha256?.[name];
+    if (expected !== undefined && sha256(b) !== expected)
+      throw new DataFileError(path, undefined, `SHA-256 does not match state.json; ${DAMAGED}`);
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+  };
+  return {
+    state,
+    weights: read('weights.bin', floats(state.weightSpecs)),
+    optimizer: read('optimizer.bin', floats(state.optimizer)),
+  };
 }
 
 /** Rows whose argmax logit (first on ties) is the label. */
@@ -249,7 +307,10 @@ function concatFloat32(parts: Float32Array[]): Float32Array {
   return out;
 }
 
-/** Checkpoints of a run directory: `checkpoints/epoch-NNNN`, with `checkpoint.json` naming the latest. */
+/**
+ * Checkpoints of a run directory: `checkpoints/epoch-NNNN`, with `checkpoint.json` naming the latest. Only
+ * the latest is kept: the older one is removed once `checkpoint.json` names the new one (the commit point).
+ */
 export const checkpoints = {
   async save(runDir: string, trainer: Trainer): Promise<void> {
     const name = `epoch-${String(trainer.epoch).padStart(4, '0')}`;
@@ -260,14 +321,22 @@ export const checkpoints = {
     for (const d of readdirSync(root))
       if (d !== name) rmSync(join(root, d), { recursive: true, force: true });
   },
-  latest(runDir: string): string | null {
+  /**
+   * The latest committed checkpoint, or null when none was committed yet (a run killed during its first
+   * epoch). A `checkpoint.json` that exists but cannot be read is an error, not "no checkpoint".
+   */
+  latest(runDir: string): { dir: string; epoch: number } | null {
+    const file = join(runDir, 'checkpoint.json');
+    if (!existsSync(file)) return null;
+    let pointer: { latest?: unknown; epoch?: unknown };
     try {
-      const { latest } = JSON.parse(readFileSync(join(runDir, 'checkpoint.json'), 'utf8')) as {
-        latest: string;
-      };
-      return join(runDir, 'checkpoints', latest);
-    } catch {
-      return null;
+      pointer = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new DataFileError(file, undefined, `corrupt (${(e as Error).message}); ${DAMAGED}`);
     }
+    const { latest, epoch } = pointer ?? {};
+    if (typeof latest !== 'string' || !/^epoch-\d{4,}$/.test(latest) || !Number.isInteger(epoch))
+      throw new DataFileError(file, undefined, `not a checkpoint pointer; ${DAMAGED}`);
+    return { dir: join(runDir, 'checkpoints', latest), epoch: epoch as number };
   },
 };

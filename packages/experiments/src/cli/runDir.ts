@@ -1,0 +1,131 @@
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { recoverLeftovers } from '../train/files.js';
+import { acquireLock, lockedError, lockHolder } from './lock.js';
+import { UsageError } from './usage.js';
+
+/** Files and folders a run writes; `--force` removes exactly these (never anything else in the folder). */
+export const RUN_FILES = [
+  'results.json',
+  'report.html',
+  'config.json',
+  'metrics.jsonl',
+  'checkpoint.json',
+  'checkpoints',
+  'model',
+] as const;
+
+/** A run directory held by this process. */
+export interface RunDir {
+  dir: string;
+  /** What the directory held when it was opened. */
+  state: 'empty' | 'started' | 'finished';
+  release(): void;
+}
+
+/** How a command opens its run directory. */
+export interface OpenOptions {
+  /** `new`: a fresh run (refused over an existing one without force); `resume`: continue a started run. */
+  mode: 'new' | 'resume';
+  force?: boolean;
+}
+
+/** `--runs-dir` must be a directory (it is created when missing). */
+export function checkRunsDir(runsDir: string): void {
+  let isDir: boolean;
+  try {
+    isDir = statSync(runsDir).isDirectory();
+  } catch {
+    try {
+      mkdirSync(runsDir, { recursive: true });
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new UsageError(`--runs-dir ${runsDir}: cannot create it (${code}); choose another directory`);
+    }
+  }
+  if (!isDir) throw new UsageError(`--runs-dir ${runsDir} is a file, not a directory; choose a directory`);
+}
+
+function stateOf(dir: string): RunDir['state'] {
+  if (existsSync(join(dir, 'results.json'))) return 'finished';
+  return existsSync(join(dir, 'config.json')) ? 'started' : 'empty';
+}
+
+/** Whether this command may write in a directory in `state`; throws a {@link UsageError} saying what to do. */
+function decide(dir: string, state: RunDir['state'], o: OpenOptions): void {
+  if (o.mode === 'resume') {
+    if (state === 'empty') {
+      const others = unfinishedRuns(dirname(dir));
+      throw new UsageError(
+        `${dir}: nothing to resume (no config.json); a run's name comes from its options, so resume with ` +
+          `the options it was started with, or its --name${others.length ? ` (unfinished here: ${others.join(', ')})` : ''}`,
+      );
+    }
+    if (state === 'finished')
+      throw new UsageError(
+        `${dir} is finished (results.json): nothing to resume; to train it again, use --force instead`,
+      );
+  } else if (state !== 'empty' && !o.force) {
+    const what = state === 'finished' ? 'a finished run (results.json)' : 'an unfinished run';
+    const hint = state === 'started' ? 'continue it with --resume, ' : '';
+    throw new UsageError(
+      `${dir} already holds ${what}: ${hint}choose another --name, or add --force to replace it`,
+    );
+  }
+}
+
+/** Names of the started, unfinished runs in `runsDir` (what `--resume` can continue). */
+function unfinishedRuns(runsDir: string): string[] {
+  try {
+    return readdirSync(runsDir)
+      .filter((n) => stateOf(join(runsDir, n)) === 'started')
+      .sort()
+      .slice(0, 5);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The checks of {@link openRunDir} without taking anything: run before slow work (loading a dataset) so
+ * that a refusal comes first. Nothing is created except `runsDir`.
+ */
+export function checkRunDir(runsDir: string, name: string, o: OpenOptions): void {
+  checkRunsDir(runsDir);
+  const dir = join(runsDir, name);
+  const holder = lockHolder(join(dir, '.lock'));
+  if (holder !== undefined) throw lockedError(dir, holder, join(dir, '.lock'));
+  decide(dir, stateOf(dir), o);
+}
+
+/**
+ * Open `<runsDir>/<name>` for writing: take its lock (a second writer is told which process holds it),
+ * repair what an interrupted write left, and decide whether this command may write there: a finished
+ * run (results.json) or a started one (config.json) is only replaced with `--force` (which removes the
+ * old run's files first), and `--resume` needs a started, unfinished run.
+ */
+export function openRunDir(runsDir: string, name: string, o: OpenOptions): RunDir {
+  checkRunsDir(runsDir);
+  const dir = join(runsDir, name);
+  const created = !existsSync(dir);
+  mkdirSync(dir, { recursive: true });
+  let release = () => {};
+  try {
+    release = acquireLock(join(dir, '.lock'), dir);
+    for (const d of [dir, join(dir, 'checkpoints')]) recoverLeftovers(d);
+    const state = stateOf(dir);
+    decide(dir, state, o);
+    if (o.mode === 'new' && state !== 'empty') clearRun(dir);
+    return { dir, state, release };
+  } catch (e) {
+    release();
+    if (created) rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Remove a previous run's files (not the lock, not foreign files). */
+function clearRun(dir: string): void {
+  for (const f of RUN_FILES) rmSync(join(dir, f), { recursive: true, force: true });
+}

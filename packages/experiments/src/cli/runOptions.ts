@@ -1,0 +1,22 @@
+// Options shared by the commands that train (`compare`, `train`): a module of its own, since commands do not
+// import each other.
+import type { ModelKind } from '../train/model.js';
+import type { NoiseKind } from '../train/trainer.js';
+import type { BackendName } from './backend.js';
+import type { DataOptions } from './datasets.js';
+
+/** Options shared by `labelsmooth compare` and `labelsmooth train`. */
+export interface RunOptions extends DataOptions {
+  model: ModelKind;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  noise: NoiseKind;
+  backend: BackendName;
+  name?: string;
+  runsDir: string;
+  /** Replace an existing run of the same name. */
+  force?: boolean;
+  json: boolean;
+  quiet: boolean;
+}
