@@ -2,10 +2,10 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { evaluateRun, type RunResult, runLabel, type SummaryRow, summarize } from '../train/experiment.js';
 import type { ModelKind } from '../train/model.js';
-import { type EpochMetrics, type NoiseKind, Trainer } from '../train/trainer.js';
+import { type EpochMetrics, type NoiseKind, type TrainConfig, Trainer } from '../train/trainer.js';
 import { type BackendName, checkModelBackend, checkModelData, useBackend } from './backend.js';
 import { type DataOptions, loadSplits, type Splits } from './datasets.js';
-import { progress } from './progress.js';
+import { type Progress, progress } from './progress.js';
 import { writeResults } from './results.js';
 import { formatTable, pm } from './table.js';
 
@@ -121,22 +121,56 @@ export async function compare(o: CompareOptions): Promise<CompareResults> {
         batchSize: o.batchSize,
         lr: o.lr,
       };
-      const label = runLabel(config);
-      const trainer = new Trainer(config, splits.train, splits.test);
-      for (let e = 0; e < o.epochs; e++) {
-        bar.start(
-          `${label} seed ${seed} epoch ${e + 1}/${o.epochs}`,
-          Math.ceil(splits.train.rows / o.batchSize),
-        );
-        const m = await trainer.runEpoch((done) => bar.update(done));
-        bar.stop();
-        log(epochLine(label, seed, m));
-      }
-      runs.push(evaluateRun(trainer, epsilon === 0 ? splits.validation : null));
-      trainer.dispose();
+      runs.push(await runTrial(config, splits, log, bar));
     }
   }
   const { json: _j, quiet: _q, runsDir: _r, name: _n, ...config } = o;
+  const results = await publishResults(o, name, backend, splits, config, runs);
+  tf.disposeVariables();
+  return results;
+}
+
+/**
+ * Train and evaluate one (seed, ε) model of a comparison: `config.epochs` epochs with a progress bar and
+ * one log line per epoch, then the test calibration (temperature scaling on validation for ε = 0).
+ * Deterministic given the config and the splits (also used by `labelsmooth sweep`'s workers).
+ */
+export async function runTrial(
+  config: TrainConfig,
+  splits: Splits,
+  log: (line: string) => void,
+  bar: Progress = progress('quiet'),
+): Promise<RunResult> {
+  const label = runLabel(config);
+  const trainer = new Trainer(config, splits.train, splits.test);
+  try {
+    for (let e = 0; e < config.epochs; e++) {
+      bar.start(
+        `${label} seed ${config.seed} epoch ${e + 1}/${config.epochs}`,
+        Math.ceil(splits.train.rows / config.batchSize),
+      );
+      const m = await trainer.runEpoch((done) => bar.update(done));
+      bar.stop();
+      log(epochLine(label, config.seed, m));
+    }
+    return evaluateRun(trainer, config.epsilon === 0 ? splits.validation : null);
+  } finally {
+    trainer.dispose();
+  }
+}
+
+/**
+ * Write `<runsDir>/<name>/results.json` and report.html for the runs of a comparison, then print the
+ * summary table (or the JSON with `--json`). Also used by `labelsmooth sweep`.
+ */
+export async function publishResults(
+  o: Pick<RunOptions, 'runsDir' | 'json'>,
+  name: string,
+  backend: string,
+  splits: Splits,
+  config: CompareResults['config'],
+  runs: RunResult[],
+): Promise<CompareResults> {
   const results = experimentResults('compare', name, backend, splits, config, runs);
   const dir = join(o.runsDir, name);
   const reportFile = await writeResults(dir, results);
@@ -151,6 +185,5 @@ export async function compare(o: CompareOptions): Promise<CompareResults> {
     }
     process.stdout.write(`results: ${join(dir, 'results.json')}\nreport: ${reportFile}\n`);
   }
-  tf.disposeVariables();
   return results;
 }
