@@ -71,9 +71,11 @@ export async function sweep(o: SweepOptions): Promise<CompareResults> {
       `labelsmooth sweep: ${splits.dataset} (train ${splits.train.rows}, validation ${splits.validation?.rows ?? 0}, test ${splits.test.rows}, data ${spec.dataHash}), ` +
         `${o.model}, ${o.epochs} epochs, batch ${o.batchSize}, lr ${o.lr}, noise ${o.noise}, ε ∈ {${o.epsilons.join(', ')}}, seeds {${o.seeds.join(', ')}}, backend ${backend}: ` +
         `${trials.length} trials, ${trials.length - todo.length} already in ${ledger.file}, ${todo.length} to train` +
-        (target
-          ? `on the queue ${target.display}`
-          : `in ${Math.min(o.workers, todo.length)} local processes`),
+        (todo.length === 0
+          ? ''
+          : target
+            ? ` on the queue ${target.display}`
+            : ` in ${Math.min(o.workers, todo.length)} local processes`),
     );
     if (ledger.repaired > 0)
       log(`sweep: cut off a torn last line (${ledger.repaired} bytes) of ${ledger.file}`);
