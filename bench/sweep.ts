@@ -7,7 +7,7 @@
 //     start-up of the processes (TF.js, data) is outside that window.
 //
 // Usage: node --import tsx bench/sweep.ts [--grid "--dataset mnist --train-size 2000 ..."] [--runs 3]
-//        [--overhead-trials 20] [--skip-walltime] [--skip-overhead]
+//        [--overhead-trials 30] [--skip-walltime] [--skip-overhead]
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -112,7 +112,7 @@ async function freePort(): Promise<number> {
 }
 
 async function queueOverhead(): Promise<void> {
-  const n = Number(arg('overhead-trials', '20'));
+  const n = Number(arg('overhead-trials', '30'));
   const csv = join(dir, 'tiny.csv');
   const rows = ['f1,f2,f3,label'];
   for (let i = 0; i < 240; i++)
@@ -142,22 +142,31 @@ async function queueOverhead(): Promise<void> {
   await new Promise((r) => setTimeout(r, 500));
   const worker = run(['worker', '--queue', url, '--quiet']);
   try {
-    console.log(`per-trial overhead, ${n} trials of 1 epoch on a 240-row CSV, 1 worker, steady state:`);
-    const local = overhead(
-      await must(['sweep', ...grid, '--workers', '1', '--name', 'local']),
-      join(dir, 'local', 'trials.jsonl'),
-    );
     console.log(
-      `  local pool: ${(local.perTrial * 1000).toFixed(0)} ms per trial (training ${(local.trial * 1000).toFixed(0)} ms per trial)`,
+      `per-trial overhead, ${n} trials of 1 epoch on a 240-row CSV, 1 worker, steady state (median of ${RUNS}):`,
     );
     await must(['sweep', ...grid, '--queue', url, '--name', 'warm-up']); // the worker loads TF.js and the data
-    const queued = overhead(
-      await must(['sweep', ...grid, '--queue', url, '--name', 'queue']),
-      join(dir, 'queue', 'trials.jsonl'),
-    );
-    console.log(
-      `  BullMQ queue: ${(queued.perTrial * 1000).toFixed(0)} ms per trial (training ${(queued.trial * 1000).toFixed(0)} ms per trial)`,
-    );
+    const local: number[] = [];
+    const queued: number[] = [];
+    const training: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const l = overhead(
+        await must(['sweep', ...grid, '--workers', '1', '--name', `local-${r}`]),
+        join(dir, `local-${r}`, 'trials.jsonl'),
+      );
+      const q = overhead(
+        await must(['sweep', ...grid, '--queue', url, '--name', `queue-${r}`]),
+        join(dir, `queue-${r}`, 'trials.jsonl'),
+      );
+      local.push(l.perTrial * 1000);
+      queued.push(q.perTrial * 1000);
+      training.push(l.trial * 1000, q.trial * 1000);
+    }
+    const show = (xs: number[]) =>
+      `${median(xs).toFixed(0)} ms per trial (runs: ${xs.map((x) => x.toFixed(0)).join(', ')})`;
+    console.log(`  local pool:   ${show(local)}`);
+    console.log(`  BullMQ queue: ${show(queued)}`);
+    console.log(`  (training itself: median ${median(training).toFixed(0)} ms per trial)`);
   } finally {
     worker.child.kill('SIGTERM');
     await worker.done;

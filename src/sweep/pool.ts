@@ -13,9 +13,11 @@ export interface PoolOptions {
 }
 
 /**
- * Train `trials` in `workers` child processes, each taking the next trial when it is free. Every trial
- * runs in its own process state-free of the others' order, so results do not depend on the number of
- * processes. The first failure stops the pool (all children are stopped) and is rethrown.
+ * Train `trials` in `workers` child processes, each taking the next trial when it is free. A trial's
+ * result depends only on its config and the data, not on which process trains it or what that process
+ * trained before (compare trains them all in one process; the tests check the results are equal). The
+ * first failure stops the pool (all children are stopped) and is rethrown; finished trials were already
+ * handed to `onOutcome`.
  */
 export async function runLocalPool(spec: SweepSpec, trials: Trial[], o: PoolOptions): Promise<void> {
   const n = Math.max(1, Math.min(o.workers, trials.length));

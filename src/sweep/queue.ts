@@ -63,6 +63,8 @@ export async function runOnQueue(
   const connection = connectionOptions(target);
   const queue = new Queue<TrialJob, TrialOutcome>(QUEUE_NAME, { connection });
   const events = new QueueEvents(QUEUE_NAME, { connection });
+  // Every waiting job listens for the queue's 'closing': one listener per trial is expected, not a leak.
+  queue.setMaxListeners(trials.length + 10);
   try {
     await within(
       Promise.all([queue.waitUntilReady(), events.waitUntilReady()]),
@@ -94,7 +96,8 @@ export async function runOnQueue(
       }
     }
     o.log(
-      `sweep: ${added} trials enqueued on ${target.display} (queue ${QUEUE_NAME}), ${attached} already there (reattached)`,
+      `sweep: ${added} trials enqueued on ${target.display} (queue ${QUEUE_NAME}), ${attached} already there (reattached); ` +
+        `waiting for \`labelsmooth worker --queue ${target.display}\` processes to train them`,
     );
     const failures: string[] = [];
     await Promise.all(
