@@ -151,7 +151,7 @@ describe('labelsmooth sweep --queue (BullMQ on a real Redis)', { skip }, () => {
     }
   });
 
-  it('a worker of another version or other data refuses the trial with a message', async () => {
+  it('a worker of another version refuses the trial with a message', async () => {
     const queue = new Queue(QUEUE_NAME, { connection: { url: redis.url } });
     const events = new QueueEvents(QUEUE_NAME, { connection: { url: redis.url } });
     try {
@@ -176,20 +176,40 @@ describe('labelsmooth sweep --queue (BullMQ on a real Redis)', { skip }, () => {
           `refuses the trial: its labelsmooth is version ${packageVersion().replace(/\./g, '\\.')}, the coordinator's is 0\\.0\\.0-other`,
         ),
       );
-      // Same version; the worker's backend name is taken from its own refusal if it differs from ours.
-      const other = await queue.add(
-        'trial',
-        { spec: { ...spec, version: packageVersion() }, trial },
-        { jobId: 'refused-data' },
-      );
-      await assert.rejects(
-        other.waitUntilFinished(events, 60_000),
-        /refuses the trial: its (data 'csv:.*' hashes to [0-9a-f]{16}, the coordinator's to 0000000000000000|TF\.js backend is)/,
-      );
       assert.match(w.stderr, /refuses the trial: its labelsmooth is version/);
     } finally {
       await events.close();
       await queue.close();
+      await stopAll();
+    }
+  });
+
+  it('a worker whose data differs refuses; the coordinator names the trials, and the same command retries them', async () => {
+    const csv2 = join(dir, 'changing.csv');
+    writeCsv(csv2);
+    const args = (name: string) => ['sweep', ...grid(csv2, runs, 1), '--name', name, '--queue', redis.url];
+    try {
+      const first = start(args('refused'));
+      started.push(first);
+      await first.waitFor(/4 trials enqueued/);
+      writeCsv(csv2, 300); // the worker will load other data than the coordinator hashed
+      const w = worker('--quiet');
+      assert.equal(await first.exited, 1);
+      assert.match(
+        first.stderr,
+        /labelsmooth: error: 4 of 4 trials failed on the queue .*run the same command again to retry\):\n {2}dataset=\S+: worker \S+ refuses the trial: its data 'csv:\S+changing\.csv' hashes to [0-9a-f]{16}, the coordinator's to [0-9a-f]{16}/,
+      );
+      writeCsv(csv2); // fixed: the same command retries the failed trials
+      const second = start(args('refused'));
+      started.push(second);
+      assert.equal(await second.exited, 0, second.stderr);
+      assert.equal(
+        [...second.stderr.matchAll(/sweep: retrying \S+, which failed before: worker .* refuses/g)].length,
+        4,
+      );
+      assert.equal(ledgerLines(join(runs, 'refused')).length, 4);
+      assert.equal([...w.stderr.matchAll(/: training (\S+) \(job/g)].length, 8);
+    } finally {
       await stopAll();
     }
   });

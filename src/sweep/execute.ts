@@ -48,10 +48,13 @@ async function prepare(spec: SweepSpec): Promise<Splits> {
     const splits = loadSplits(spec.data);
     cached = { hash, splits, dataHash: dataHash(splits) };
   }
-  if (cached.dataHash !== spec.dataHash)
+  if (cached.dataHash !== spec.dataHash) {
+    const theirs = cached.dataHash;
+    cached = null; // the files may be fixed before the next trial: load them again then
     throw new TrialRefused(
-      `worker ${workerId()} refuses the trial: its data '${spec.data.dataset}' hashes to ${cached.dataHash}, the coordinator's to ${spec.dataHash}`,
+      `worker ${workerId()} refuses the trial: its data '${spec.data.dataset}' hashes to ${theirs}, the coordinator's to ${spec.dataHash}`,
     );
+  }
   return cached.splits;
 }
 
