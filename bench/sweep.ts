@@ -1,10 +1,10 @@
 // Figures for `labelsmooth sweep` (README "Sweeps"):
 //  1. wall time of one sweep with --workers 1 and --workers 2 (median of --runs fresh runs each);
 //  2. per-trial overhead of the local pool and of the BullMQ queue (one warm `labelsmooth worker`, a
-//     redis-server started here on a free port and stopped after): over a sweep of --overhead-trials tiny
-//     trials, (time of the last result − time of the first result − Σ training seconds of trials 2..N) /
-//     (N − 1), from the coordinator's stderr lines as they arrive and the ledger's per-trial seconds. The
-//     start-up of the processes (TF.js, data) is outside that window.
+//     redis-server started here on a free port and stopped after), median of --runs sweeps each: over a
+//     sweep of --overhead-trials tiny trials, (time of the last result − time of the first result − Σ
+//     training seconds of trials 2..N) / (N − 1), from the coordinator's stderr lines as they arrive and the
+//     ledger's per-trial seconds. The start-up of the processes (TF.js, data) is outside that window.
 //
 // Usage: node --import tsx bench/sweep.ts [--grid "--dataset mnist --train-size 2000 ..."] [--runs 3]
 //        [--overhead-trials 30] [--skip-walltime] [--skip-overhead]
