@@ -30,10 +30,16 @@ export interface RunningWorker {
  * unrecoverably: another attempt on this worker would be refused again.
  */
 export async function startQueueWorker(target: QueueTarget, o: QueueWorkerOptions): Promise<RunningWorker> {
-  const idle: TrialProcess[] = [];
-  const all = new Set<TrialProcess>();
+  // The trial processes start now (TF.js takes seconds to load), not when the first trial arrives.
+  const idle: TrialProcess[] = Array.from({ length: o.concurrency }, () => new TrialProcess());
+  const all = new Set<TrialProcess>(idle);
+  for (const p of idle) o.log(`worker ${workerId()}: started trial process ${p.pid}`);
   const acquire = () => {
-    const p = idle.pop() ?? new TrialProcess();
+    let p = idle.pop();
+    if (!p) {
+      p = new TrialProcess();
+      o.log(`worker ${workerId()}: started trial process ${p.pid}`);
+    }
     all.add(p);
     return p;
   };
