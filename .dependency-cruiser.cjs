@@ -6,6 +6,8 @@
 // refused by biome's noRestrictedImports (biome.json), which sees the import as written.
 const LIB = '^packages/labelsmooth/src/';
 const EXP = '^packages/experiments/src/';
+/** The command modules of cli/ (each loaded by main.ts only). */
+const COMMANDS = 'compare|train|evaluate|sweep|worker|distill|report';
 
 /** A rule forbidding `from` to import any of `to` (folders of one package). */
 function below(name, pkg, from, to, comment) {
@@ -52,11 +54,17 @@ module.exports = {
     below('kernels-below-metrics-and-tfjs', LIB, 'kernels', ['metrics', 'tfjs']),
     below('core-below-metrics-and-tfjs', LIB, 'core', ['metrics', 'tfjs']),
     below('metrics-below-tfjs', LIB, 'metrics', ['tfjs', 'kernels']),
-    below('data-is-the-bottom', EXP, 'data', ['train', 'results', 'report', 'cli', 'sweep']),
-    below('train-below-results-report-cli', EXP, 'train', ['results', 'report', 'cli', 'sweep']),
-    below('results-below-report-and-cli', EXP, 'results', ['report', 'cli', 'sweep']),
-    below('report-below-cli', EXP, 'report', ['cli', 'sweep']),
-    below('sweep-below-cli', EXP, 'sweep', ['cli']),
+    below('data-is-the-bottom', EXP, 'data', ['train', 'results', 'report', 'cli']),
+    below('train-below-results-report-cli', EXP, 'train', ['results', 'report', 'cli']),
+    below('results-below-report-and-cli', EXP, 'results', ['report', 'cli']),
+    below('report-below-cli', EXP, 'report', ['cli']),
+    {
+      name: 'commands-do-not-import-commands',
+      comment: 'Only main.ts loads a command; what two commands share lives in a module of its own.',
+      severity: 'error',
+      from: { path: `${EXP}`, pathNot: `${EXP}cli/main\\.ts$` },
+      to: { path: `${EXP}cli/(${COMMANDS})\\.ts$` },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

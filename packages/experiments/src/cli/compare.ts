@@ -1,24 +1,16 @@
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { CompareResults, ExperimentConfig } from '../results/schema.js';
-import { evaluateRun, type RunResult, runLabel } from '../train/experiment.js';
-import { Trainer } from '../train/trainer.js';
+import { type RunResult, runLabel } from '../train/experiment.js';
+import { runTrial } from '../train/trial.js';
 import { checkModelBackend, checkModelData, useBackend } from './backend.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
 import { loadSplits, type Splits } from './datasets.js';
 import { epochLine, wrapParts } from './epochLine.js';
 import { datasetName, deriveRunName } from './naming.js';
 import { type Progress, progress } from './progress.js';
-import { writeResults } from './results.js';
 import { checkRunDir, openRunDir } from './runDir.js';
-import type { RunOptions } from './runOptions.js';
-import { experimentResults, summaryTable } from './runOutput.js';
-
-/** Options of `labelsmooth compare`. */
-export interface CompareOptions extends RunOptions {
-  epsilons: number[];
-  seeds: number[];
-}
+import type { CompareOptions } from './runOptions.js';
+import { experimentResults, publishResults } from './runOutput.js';
 
 /** The run name: `--name`, or derived from the options that differ from their defaults. */
 export function compareRunName(o: CompareOptions, cli: CliContext): string {
@@ -81,31 +73,18 @@ export async function compare(o: CompareOptions, cli: CliContext = DEFAULT_CONTE
         lr: o.lr,
       };
       const label = runLabel(config);
-      const trainer = new Trainer(config, splits.train, splits.test);
       job.nextRun();
-      for (let e = 0; e < o.epochs; e++) {
-        const m = await trainer.runEpoch((done) => job.tick(`${label} seed ${seed}`, e, done));
-        job.bar.log(epochLine(label, seed, m, o.epochs));
-      }
-      runs.push(evaluateRun(trainer, epsilon === 0 ? splits.validation : null));
-      trainer.dispose();
+      const result = await runTrial(config, splits, {
+        onBatch: (e, done) => job.tick(`${label} seed ${seed}`, e, done),
+        onEpoch: (m) => job.bar.log(epochLine(label, seed, m, o.epochs)),
+      });
+      runs.push(result);
     }
   }
   job.bar.stop();
   const results = experimentResults('compare', name, backend, splits, resultsConfig(o), runs);
-  const reportFile = await writeResults(dir, results);
+  await publishResults(dir, results, o.json);
   run.release();
-  if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);
-  else {
-    process.stdout.write(`\n${summaryTable(results.summary)}\n\n`);
-    for (const r of runs) {
-      if (r.temperature)
-        process.stdout.write(
-          `${r.label} seed ${r.seed}: temperature T = ${r.temperature.temperature.toFixed(3)} fitted on validation\n`,
-        );
-    }
-    process.stdout.write(`results: ${join(dir, 'results.json')}\nreport: ${reportFile}\n`);
-  }
   tf.disposeVariables();
   return results;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The labelsmooth command line: compare | train | evaluate | report.
+// The labelsmooth command line: compare | sweep | worker | train | evaluate | report.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import { contextOf } from './context.js';
 import { errorLine } from './errorLine.js';
@@ -70,6 +71,43 @@ export function program(): Command {
     const { compare } = await import('./compare.js');
     await compare({ ...opts, seed: opts.seeds[0] }, contextOf(cmd));
   });
+
+  trainingOptions(
+    p
+      .command('sweep')
+      .description("run compare's grid as independent trials: local processes, or a Redis queue of workers")
+      .option('--epsilons <list>', 'comma-separated ε values', epsilons, [0, 0.1])
+      .option('--seeds <n|list>', 'number of seeds (1..n) or a comma-separated list', seeds, [1])
+      .option(
+        '--workers <n>',
+        'local trial processes (default: the number of cores)',
+        int(1),
+        availableParallelism(),
+      )
+      .option('--queue <url>', 'redis://[:PASSWORD@]HOST:PORT: enqueue the trials for `labelsmooth worker`s')
+      .option('--insecure', 'allow a Redis without a password on a non-loopback host', false),
+  ).action(async (opts) => {
+    const { sweep } = await import('./sweep.js');
+    await sweep({ ...opts, seed: opts.seeds[0] });
+  });
+
+  p.command('worker')
+    .description('train the trials that `labelsmooth sweep --queue` enqueues (until SIGINT/SIGTERM)')
+    .requiredOption('--queue <url>', 'redis://[:PASSWORD@]HOST:PORT')
+    .option('--insecure', 'allow a Redis without a password on a non-loopback host', false)
+    .option('--concurrency <n>', 'trials trained at once (one process each)', int(1), 1)
+    .option(
+      '--lock-duration <ms>',
+      "job lock lifetime: a dead worker's trial is retried after it",
+      int(100),
+      30000,
+    )
+    .option('--stalled-interval <ms>', 'how often expired locks are looked for', int(100), 30000)
+    .option('--quiet', 'no per-epoch lines', false)
+    .action(async (opts) => {
+      const { workerCommand } = await import('./worker.js');
+      await workerCommand(opts);
+    });
 
   trainingOptions(
     p

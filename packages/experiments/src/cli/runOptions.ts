@@ -20,3 +20,9 @@ export interface RunOptions extends DataOptions {
   json: boolean;
   quiet: boolean;
 }
+
+/** Options of `labelsmooth compare`. */
+export interface CompareOptions extends RunOptions {
+  epsilons: number[];
+  seeds: number[];
+}

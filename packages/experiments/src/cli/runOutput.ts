@@ -1,8 +1,10 @@
 // Console and results.json output shared by `compare` and `train` (not a command: commands do not import
 // each other).
+import { join } from 'node:path';
 import type { CompareResults } from '../results/schema.js';
 import { type RunResult, type SummaryRow, summarize } from '../train/experiment.js';
 import type { Splits } from './datasets.js';
+import { writeResults } from './results.js';
 import { formatTable, pm } from './table.js';
 
 /** The summary table printed at the end. */
@@ -47,4 +49,24 @@ export function experimentResults(
     runs,
     summary: summarize(runs),
   };
+}
+
+/**
+ * Write `<dir>/results.json` and report.html, then print the summary table and fitted temperatures (or the
+ * results as one JSON line with `json`). Shared by `compare` and `sweep`.
+ */
+export async function publishResults(dir: string, results: CompareResults, json: boolean): Promise<void> {
+  const reportFile = await writeResults(dir, results);
+  if (json) {
+    process.stdout.write(`${JSON.stringify(results)}\n`);
+    return;
+  }
+  process.stdout.write(`\n${summaryTable(results.summary)}\n\n`);
+  for (const r of results.runs) {
+    if (r.temperature)
+      process.stdout.write(
+        `${r.label} seed ${r.seed}: temperature T = ${r.temperature.temperature.toFixed(3)} fitted on validation\n`,
+      );
+  }
+  process.stdout.write(`results: ${join(dir, 'results.json')}\nreport: ${reportFile}\n`);
 }

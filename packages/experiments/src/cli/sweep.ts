@@ -1,0 +1,111 @@
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { CompareResults } from '../results/schema.js';
+import { checkModelBackend, checkModelData, useBackend } from './backend.js';
+import { loadSplits } from './datasets.js';
+import type { CompareOptions } from './runOptions.js';
+import { experimentResults, publishResults } from './runOutput.js';
+import type { TrialOutcome } from './sweep/execute.js';
+import { dataHash, packageVersion } from './sweep/fingerprint.js';
+import { expandGrid, trialKey } from './sweep/grid.js';
+import { TrialLedger } from './sweep/ledger.js';
+import { runLocalPool } from './sweep/pool.js';
+import { runOnQueue } from './sweep/queue.js';
+import { checkQueueUrl } from './sweep/redisUrl.js';
+import { type SweepSpec, specHash } from './sweep/spec.js';
+
+/** Options of `labelsmooth sweep`: compare's grid, and where the trials run. */
+export interface SweepOptions extends CompareOptions {
+  /** Local trial processes (ignored with `queue`). */
+  workers: number;
+  /** `redis://HOST:PORT`: run the trials on `labelsmooth worker` processes through a BullMQ queue. */
+  queue?: string;
+  /** Accept a password-less Redis on a non-loopback host. */
+  insecure: boolean;
+}
+
+/**
+ * Run compare's grid with every (dataset, ε, noise, loss, seed) trial as an independent job — in
+ * `workers` local processes, or on a BullMQ queue — recording each finished trial in
+ * `<run-dir>/trials.jsonl` first, then write results.json and report.html exactly as `compare` does.
+ * Run again, the same command trains only the trials the ledger does not hold.
+ */
+export async function sweep(o: SweepOptions): Promise<CompareResults> {
+  checkModelBackend(o.model, o.backend);
+  const target = o.queue ? checkQueueUrl(o.queue, o.insecure) : null;
+  const log = (s: string) => {
+    if (!o.quiet) process.stderr.write(`${s}\n`);
+  };
+  const backend = await useBackend(o.backend);
+  const splits = loadSplits(o);
+  checkModelData(o.model, splits.train);
+  const name = o.name ?? `sweep-${o.dataset.replace(/[^\w.-]+/g, '_')}`;
+  const spec: SweepSpec = {
+    data: {
+      dataset: o.dataset,
+      validation: o.validation,
+      trainSize: o.trainSize,
+      testSize: o.testSize,
+      seed: o.seed,
+      labelColumn: o.labelColumn,
+    },
+    model: o.model,
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    lr: o.lr,
+    backend: o.backend,
+    backendName: backend,
+    version: packageVersion(),
+    dataHash: dataHash(splits),
+  };
+  const trials = expandGrid({
+    datasets: [o.dataset],
+    epsilons: o.epsilons,
+    noises: [o.noise],
+    losses: ['cross-entropy'],
+    seeds: o.seeds,
+  });
+  const dir = join(o.runsDir, name);
+  const ledger = new TrialLedger(dir, specHash(spec));
+  try {
+    const todo = trials.filter((t) => !ledger.done.has(trialKey(t)));
+    log(
+      `labelsmooth sweep: ${splits.dataset} (train ${splits.train.rows}, validation ${splits.validation?.rows ?? 0}, test ${splits.test.rows}, data ${spec.dataHash}), ` +
+        `${o.model}, ${o.epochs} epochs, batch ${o.batchSize}, lr ${o.lr}, noise ${o.noise}, ε ∈ {${o.epsilons.join(', ')}}, seeds {${o.seeds.join(', ')}}, backend ${backend}: ` +
+        `${trials.length} trials, ${trials.length - todo.length} already in ${ledger.file}, ${todo.length} to train` +
+        (todo.length === 0
+          ? ''
+          : target
+            ? ` on the queue ${target.display}`
+            : ` in ${Math.min(o.workers, todo.length)} local processes`),
+    );
+    if (ledger.repaired > 0)
+      log(`sweep: cut off a torn last line (${ledger.repaired} bytes) of ${ledger.file}`);
+    if (ledger.foreign > 0)
+      log(
+        `sweep: ignored ${ledger.foreign} ledger lines of another configuration (spec hash ≠ ${ledger.spec})`,
+      );
+    let finished = trials.length - todo.length;
+    const onOutcome = (out: TrialOutcome) => {
+      ledger.record(out);
+      finished++;
+      log(
+        `sweep: ${out.key} done by ${out.worker} in ${out.seconds.toFixed(1)} s (${finished}/${trials.length})`,
+      );
+    };
+    if (target) await runOnQueue(target, spec, todo, { log, onOutcome });
+    else await runLocalPool(spec, todo, { workers: o.workers, quiet: o.quiet, log, onOutcome });
+  } finally {
+    ledger.close();
+  }
+  const runs = trials.map((t) => {
+    const entry = ledger.done.get(trialKey(t));
+    if (!entry) throw new Error(`sweep: trial ${trialKey(t)} finished without a result`);
+    return entry.result;
+  });
+  const { json: _j, quiet: _q, runsDir: _r, name: _n, workers: _w, queue: _u, insecure: _i, ...config } = o;
+  const results = experimentResults('compare', name, backend, splits, config, runs);
+  await publishResults(join(o.runsDir, name), results, o.json);
+  tf.disposeVariables();
+  return results;
+}

@@ -1,0 +1,87 @@
+import { hostname } from 'node:os';
+import { type RunResult, runLabel } from '../../train/experiment.js';
+import { runTrial } from '../../train/trial.js';
+import { useBackend } from '../backend.js';
+import { loadSplits, type Splits } from '../datasets.js';
+import { epochLine } from '../epochLine.js';
+import { dataHash, packageVersion } from './fingerprint.js';
+import { LOSSES, type Trial, trialKey } from './grid.js';
+import { type SweepSpec, specHash, trainConfig } from './spec.js';
+
+/** What a worker sends back for a trial. */
+export interface TrialOutcome {
+  key: string;
+  result: RunResult;
+  /** `host/pid` of the process that trained it. */
+  worker: string;
+  /** Wall time of the training and evaluation (not of the data loading). */
+  seconds: number;
+}
+
+/** A worker that cannot train a trial exactly as the coordinator would (version, data, backend). */
+export class TrialRefused extends Error {
+  override name = 'TrialRefused';
+}
+
+/** The identity of this process in messages: `host/pid`. */
+export function workerId(): string {
+  return `${hostname()}/${process.pid}`;
+}
+
+let cached: { hash: string; splits: Splits; dataHash: string } | null = null;
+
+/** Load (once per spec) the splits the spec names and check them, the version and the backend. */
+async function prepare(spec: SweepSpec): Promise<Splits> {
+  const version = packageVersion();
+  if (version !== spec.version)
+    throw new TrialRefused(
+      `worker ${workerId()} refuses the trial: its labelsmooth is version ${version}, the coordinator's is ${spec.version}`,
+    );
+  const backendName = await useBackend(spec.backend);
+  if (backendName !== spec.backendName)
+    throw new TrialRefused(
+      `worker ${workerId()} refuses the trial: its TF.js backend is '${backendName}', the coordinator's is '${spec.backendName}' (results would differ)`,
+    );
+  const hash = specHash(spec);
+  if (cached?.hash !== hash) {
+    cached = null;
+    const splits = loadSplits(spec.data);
+    cached = { hash, splits, dataHash: dataHash(splits) };
+  }
+  if (cached.dataHash !== spec.dataHash) {
+    const theirs = cached.dataHash;
+    cached = null; // the files may be fixed before the next trial: load them again then
+    throw new TrialRefused(
+      `worker ${workerId()} refuses the trial: its data '${spec.data.dataset}' hashes to ${theirs}, the coordinator's to ${spec.dataHash}`,
+    );
+  }
+  return cached.splits;
+}
+
+/**
+ * Train and evaluate one trial in this process, exactly as `compare` would (same splits, same config,
+ * same runner). Throws {@link TrialRefused} when this process would not reproduce the coordinator's data,
+ * version or backend. `onBatch` is called after every mini-batch (workers check their parent there).
+ */
+export async function executeTrial(
+  spec: SweepSpec,
+  trial: Trial,
+  log: (line: string) => void,
+  onBatch: () => void = () => {},
+): Promise<TrialOutcome> {
+  if (!(LOSSES as readonly string[]).includes(trial.loss))
+    throw new TrialRefused(`worker ${workerId()} refuses the trial: it has no loss '${trial.loss}'`);
+  if (trial.dataset !== spec.data.dataset)
+    throw new TrialRefused(
+      `worker ${workerId()} refuses the trial: dataset '${trial.dataset}' is not the sweep's '${spec.data.dataset}'`,
+    );
+  const splits = await prepare(spec);
+  const config = trainConfig(spec, trial);
+  const label = runLabel(config);
+  const t0 = performance.now();
+  const result = await runTrial(config, splits, {
+    onBatch: () => onBatch(),
+    onEpoch: (m) => log(epochLine(label, config.seed, m, config.epochs)),
+  });
+  return { key: trialKey(trial), result, worker: workerId(), seconds: (performance.now() - t0) / 1000 };
+}

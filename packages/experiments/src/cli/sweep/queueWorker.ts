@@ -1,0 +1,87 @@
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { type TrialOutcome, workerId } from './execute.js';
+import { trialKey } from './grid.js';
+import { connectionOptions, QUEUE_NAME, type TrialJob, within } from './queue.js';
+import type { QueueTarget } from './redisUrl.js';
+import { TrialFailure, TrialProcess } from './trialProcess.js';
+
+/** Options of {@link startQueueWorker}. */
+export interface QueueWorkerOptions {
+  /** Trials trained at once (one child process each). */
+  concurrency: number;
+  /** How long a job's lock lasts without renewal (ms); the worker renews it every half. */
+  lockDuration: number;
+  /** How often BullMQ looks for jobs whose lock expired (a dead worker's) and puts them back (ms). */
+  stalledInterval: number;
+  quiet: boolean;
+  log: (line: string) => void;
+}
+
+/** A running `labelsmooth worker`: `close()` stops taking trials, waits for the running ones, stops. */
+export interface RunningWorker {
+  close(): Promise<void>;
+}
+
+/**
+ * Take trials from the queue and train each in a child process (so this process's event loop stays free
+ * to renew the job locks while training runs). A worker killed mid-trial (even kill -9) stops renewing:
+ * BullMQ's stalled-job check puts the trial back for another worker after `lockDuration`. A trial this
+ * worker would not reproduce exactly (other version, data or backend) fails with the worker's message,
+ * unrecoverably: another attempt on this worker would be refused again.
+ */
+export async function startQueueWorker(target: QueueTarget, o: QueueWorkerOptions): Promise<RunningWorker> {
+  // The trial processes start now (TF.js takes seconds to load), not when the first trial arrives.
+  const idle: TrialProcess[] = Array.from({ length: o.concurrency }, () => new TrialProcess());
+  const all = new Set<TrialProcess>(idle);
+  for (const p of idle) o.log(`worker ${workerId()}: started trial process ${p.pid}`);
+  const acquire = () => {
+    let p = idle.pop();
+    if (!p) {
+      p = new TrialProcess();
+      o.log(`worker ${workerId()}: started trial process ${p.pid}`);
+    }
+    all.add(p);
+    return p;
+  };
+  const processor = async (job: Job<TrialJob, TrialOutcome>): Promise<TrialOutcome> => {
+    const { spec, trial } = job.data;
+    const key = trialKey(trial);
+    const proc = acquire();
+    o.log(`worker ${workerId()}: training ${key} (job ${job.id}, trial process ${proc.pid})`);
+    try {
+      const outcome = await proc.run(spec, trial, o.quiet);
+      idle.push(proc);
+      o.log(`worker ${workerId()}: done ${key} in ${outcome.seconds.toFixed(1)} s`);
+      return outcome;
+    } catch (e) {
+      if (e instanceof TrialFailure) {
+        idle.push(proc);
+        o.log(`worker ${workerId()}: ${e.refused ? '' : `trial ${key} failed: `}${e.message}`);
+        throw e.refused ? new UnrecoverableError(e.message) : e;
+      }
+      all.delete(proc); // the trial process died: start a fresh one for the next trial
+      await proc.close();
+      throw e;
+    }
+  };
+  const worker = new Worker<TrialJob, TrialOutcome>(QUEUE_NAME, processor, {
+    connection: connectionOptions(target),
+    concurrency: o.concurrency,
+    lockDuration: o.lockDuration,
+    stalledInterval: o.stalledInterval,
+    maxStalledCount: 3,
+    autorun: false,
+  });
+  worker.on('error', (e) => o.log(`worker ${workerId()}: ${e.message}`));
+  await within(worker.waitUntilReady(), 10_000, `cannot reach the Redis at ${target.display} within 10 s`);
+  void worker.run();
+  o.log(
+    `worker ${workerId()}: waiting for trials on ${target.display} (queue ${QUEUE_NAME}, ${o.concurrency} at a time)`,
+  );
+  return {
+    async close() {
+      await worker.close();
+      await Promise.all([...all].map((p) => p.close()));
+    },
+  };
+}

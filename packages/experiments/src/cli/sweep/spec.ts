@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import type { ModelKind } from '../../train/model.js';
+import type { TrainConfig } from '../../train/trainer.js';
+import type { BackendName } from '../backend.js';
+import type { DataOptions } from '../datasets.js';
+import type { Trial } from './grid.js';
+
+/**
+ * Everything besides the trial's own (dataset, ε, noise, loss, seed) that determines its result, plus
+ * what a worker checks before it accepts the trial: the coordinator's package version, the hash of the
+ * data splits it loaded and the name of its TF.js backend (`wasm (SIMD)`).
+ */
+export interface SweepSpec {
+  data: DataOptions;
+  model: ModelKind;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  backend: BackendName;
+  backendName: string;
+  version: string;
+  dataHash: string;
+}
+
+/** JSON with object keys sorted (and undefined fields dropped): one text per value. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** SHA-256 (first 16 hex digits) of the spec's canonical JSON: equal specs, equal hashes. */
+export function specHash(spec: SweepSpec): string {
+  return createHash('sha256').update(canonicalJson(spec)).digest('hex').slice(0, 16);
+}
+
+/** The training configuration of one trial. */
+export function trainConfig(spec: SweepSpec, t: Trial): TrainConfig {
+  return {
+    epsilon: t.epsilon,
+    noise: t.noise,
+    seed: t.seed,
+    model: spec.model,
+    epochs: spec.epochs,
+    batchSize: spec.batchSize,
+    lr: spec.lr,
+  };
+}

@@ -1,0 +1,180 @@
+// labelsmooth sweep with local trial processes: the grid, the ledger, the URL check, results equal to
+// compare's, and resuming after kill -9 of the coordinator without re-running a finished trial.
+import assert from 'node:assert/strict';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { expandGrid, trialKey } from '../packages/experiments/src/cli/sweep/grid.js';
+import { TrialLedger } from '../packages/experiments/src/cli/sweep/ledger.js';
+import { checkQueueUrl, isLoopback } from '../packages/experiments/src/cli/sweep/redisUrl.js';
+import { canonicalJson } from '../packages/experiments/src/cli/sweep/spec.js';
+import { DataFileError } from '../packages/experiments/src/data/errors.js';
+import { cli, tempDir } from './helpers/cli.js';
+import { killIfAlive, start, trialPids, waitGone } from './helpers/processes.js';
+import { deterministicResults, grid, ledgerLines, writeCsv } from './helpers/sweep.js';
+
+describe('sweep grid', () => {
+  it('expands in compare order (seed outer, ε inner) with one distinct key per trial', () => {
+    const trials = expandGrid({
+      datasets: ['csv:/data/x:y.csv'],
+      epsilons: [0, 0.1],
+      noises: ['uniform'],
+      losses: ['cross-entropy'],
+      seeds: [3, 7],
+    });
+    assert.deepEqual(
+      trials.map((t) => [t.seed, t.epsilon]),
+      [
+        [3, 0],
+        [3, 0.1],
+        [7, 0],
+        [7, 0.1],
+      ],
+    );
+    const keys = trials.map(trialKey);
+    assert.equal(new Set(keys).size, 4);
+    for (const k of keys) assert.ok(!k.includes(':'), k); // BullMQ job ids must not contain ':'
+    assert.equal(
+      keys[1],
+      'dataset=csv%3A%2Fdata%2Fx%3Ay.csv,epsilon=0.1,noise=uniform,loss=cross-entropy,seed=3',
+    );
+  });
+
+  it('canonical JSON sorts keys and drops undefined', () => {
+    assert.equal(canonicalJson({ b: 1, a: [{ d: undefined, c: 'x' }] }), '{"a":[{"c":"x"}],"b":1}');
+  });
+});
+
+describe('--queue URL check', () => {
+  it('accepts loopback without a password and any host with one; refuses others unless --insecure', () => {
+    assert.ok(isLoopback('localhost') && isLoopback('127.0.0.1') && isLoopback('[::1]'));
+    assert.ok(!isLoopback('10.0.0.5') && !isLoopback('redis.example.com'));
+    assert.equal(checkQueueUrl('redis://127.0.0.1:6379', false).display, 'redis://127.0.0.1:6379');
+    assert.throws(
+      () => checkQueueUrl('redis://10.0.0.5:6379', false),
+      /refusing a Redis without a password on a non-loopback host .*--insecure/,
+    );
+    assert.equal(checkQueueUrl('redis://10.0.0.5:6379', true).url, 'redis://10.0.0.5:6379');
+    const withPassword = checkQueueUrl('redis://:s3cret@10.0.0.5:6379', false);
+    assert.equal(withPassword.display, 'redis://:***@10.0.0.5:6379');
+    assert.ok(withPassword.url.includes('s3cret'));
+    assert.throws(
+      () => checkQueueUrl('http://127.0.0.1:6379', false),
+      /expected a redis:\/\/ or rediss:\/\/ URL/,
+    );
+    assert.throws(() => checkQueueUrl('not a url', false), /is not a URL/);
+  });
+
+  it('the CLI refuses a password-less remote Redis before doing anything', () => {
+    const dir = tempDir();
+    const r = cli(['sweep', '--queue', 'redis://192.0.2.1:6379', '--runs-dir', dir, '--quiet']);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /labelsmooth: error: --queue redis:\/\/192\.0\.2\.1:6379\/?: refusing a Redis without a password/,
+    );
+  });
+});
+
+describe('trial ledger', () => {
+  const outcome = (key: string) => ({
+    key,
+    worker: 'host/1',
+    seconds: 0.5,
+    result: { label: 'ε=0', epsilon: 0, seed: 1, epochs: [], test: { accuracy: 0.25 } } as never,
+  });
+
+  it('keeps recorded trials across reopen, ignores other specs, cuts a torn last line', () => {
+    const dir = tempDir();
+    const a = new TrialLedger(dir, 'spec-a');
+    a.record(outcome('k1'));
+    a.record(outcome('k1')); // a second report of the same trial is not a second line
+    a.close();
+    const b = new TrialLedger(dir, 'spec-b');
+    b.record(outcome('k9'));
+    b.close();
+    appendFileSync(join(dir, 'trials.jsonl'), '{"spec":"spec-a","key":"k2","res'); // killed mid-append
+    const c = new TrialLedger(dir, 'spec-a');
+    assert.deepEqual([...c.done.keys()], ['k1']);
+    assert.equal(c.done.get('k1')?.result.test.accuracy, 0.25);
+    assert.equal(c.foreign, 1);
+    assert.equal(c.repaired, Buffer.byteLength('{"spec":"spec-a","key":"k2","res'));
+    c.record(outcome('k2'));
+    c.close();
+    const lines = readFileSync(join(dir, 'trials.jsonl'), 'utf8').trimEnd().split('\n');
+    assert.deepEqual(
+      lines.map((l) => JSON.parse(l).key),
+      ['k1', 'k9', 'k2'],
+    );
+  });
+
+  it('a corrupt line in the middle is an error naming the file and line', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'trials.jsonl'), '{"spec":"s","key":"k1"}\nnot json\n');
+    assert.throws(
+      () => new TrialLedger(dir, 's'),
+      (e: unknown) => e instanceof DataFileError && /trials\.jsonl:2: corrupt ledger line/.test(e.message),
+    );
+  });
+});
+
+describe('labelsmooth sweep (local processes)', () => {
+  const dir = tempDir('labelsmooth-sweep-');
+  const csv = join(dir, 'data.csv');
+  writeCsv(csv);
+  const runs = join(dir, 'runs');
+
+  it('gives results.json equal to compare for the same grid, with 2 worker processes', () => {
+    const c = cli(['compare', ...grid(csv, runs), '--name', 'cmp', '--quiet']);
+    assert.equal(c.code, 0, c.stderr);
+    const s = cli(['sweep', ...grid(csv, runs), '--name', 'sw', '--workers', '2']);
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stderr, /4 trials, 0 already in .*trials\.jsonl, 4 to train in 2 local processes/);
+    assert.match(s.stdout, /ε=0 \+ temperature scaling/);
+    assert.deepEqual(deterministicResults(join(runs, 'sw')), deterministicResults(join(runs, 'cmp')));
+    const lines = ledgerLines(join(runs, 'sw'));
+    assert.equal(lines.length, 4);
+    assert.equal(new Set(lines.map((l) => l.key)).size, 4);
+    // Both processes trained (each trial is recorded with the pid that trained it).
+    assert.equal(new Set(lines.map((l) => l.worker)).size, 2);
+    // Run again: every trial is in the ledger, nothing is trained.
+    const again = cli(['sweep', ...grid(csv, runs), '--name', 'sw', '--workers', '2']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /4 trials, 4 already in .*, 0 to train\n/);
+    assert.doesNotMatch(again.stderr, /done by|epoch 1:/);
+    assert.equal(ledgerLines(join(runs, 'sw')).length, 4);
+    assert.deepEqual(deterministicResults(join(runs, 'sw')), deterministicResults(join(runs, 'cmp')));
+  });
+
+  it('after kill -9 of the coordinator, the same command resumes and never re-trains a finished trial', async () => {
+    const args = ['sweep', ...grid(csv, runs), '--name', 'killed', '--workers', '1'];
+    const first = start(args);
+    let pids: number[] = [];
+    try {
+      const done = await first.waitFor(/sweep: (\S+) done by/);
+      pids = trialPids(first.stderr);
+      first.child.kill('SIGKILL');
+      await first.exited;
+      // Its trial process notices the orphaning within one batch and exits.
+      for (const pid of pids) assert.ok(await waitGone(pid), `trial process ${pid} still runs`);
+      const before = ledgerLines(join(runs, 'killed')).map((l) => l.key);
+      assert.ok(before.includes(done[1]) && before.length >= 1 && before.length < 4, before.join(' '));
+      const second = cli(args);
+      assert.equal(second.code, 0, second.stderr);
+      assert.match(
+        second.stderr,
+        new RegExp(`4 trials, ${before.length} already in .*, ${4 - before.length} to train`),
+      );
+      const retrained = [...second.stderr.matchAll(/sweep: (\S+) done by/g)].map((m) => m[1]);
+      assert.equal(retrained.length, 4 - before.length);
+      for (const k of before) assert.ok(!retrained.includes(k), `${k} was trained again`);
+      const keys = ledgerLines(join(runs, 'killed')).map((l) => l.key);
+      assert.equal(keys.length, 4);
+      assert.equal(new Set(keys).size, 4);
+      assert.deepEqual(deterministicResults(join(runs, 'killed')), deterministicResults(join(runs, 'cmp')));
+    } finally {
+      first.child.kill('SIGKILL');
+      for (const pid of pids) killIfAlive(pid);
+    }
+  });
+});
