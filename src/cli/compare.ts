@@ -1,6 +1,17 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { evaluateRun, type RunResult, runLabel, type SummaryRow, summarize } from '../train/experiment.js';
+import type { Analyzer, PairedAnalysis } from '../report/analysis.js';
+import {
+  evaluateRun,
+  metricsAnalyzer,
+  monitorSet,
+  pairedAnalyses,
+  type RunLogits,
+  type RunResult,
+  runLabel,
+  type SummaryRow,
+  summarize,
+} from '../train/experiment.js';
 import type { ModelKind } from '../train/model.js';
 import { type EpochMetrics, type NoiseKind, Trainer } from '../train/trainer.js';
 import { type BackendName, checkModelBackend, checkModelData, useBackend } from './backend.js';
@@ -39,6 +50,10 @@ export interface CompareResults {
   config: Omit<CompareOptions, 'json' | 'quiet' | 'runsDir' | 'name'>;
   runs: RunResult[];
   summary: SummaryRow[];
+  /** Size of the stratified test subset the per-epoch test metrics are measured on (absent: the whole test set). */
+  monitor?: number;
+  /** Paired bootstrap differences against ε = 0 on the same test rows, per seed (with an analyzer). */
+  paired?: PairedAnalysis[];
 }
 
 /** One line per epoch: the loss decomposition and the test calibration. */
@@ -75,8 +90,9 @@ export function experimentResults(
   splits: Splits,
   config: CompareResults['config'],
   runs: RunResult[],
+  paired?: PairedAnalysis[],
 ): CompareResults {
-  return {
+  const results: CompareResults = {
     kind,
     name,
     createdAt: new Date().toISOString(),
@@ -92,6 +108,14 @@ export function experimentResults(
     runs,
     summary: summarize(runs),
   };
+  if (paired?.length) results.paired = paired;
+  return results;
+}
+
+/** Paired differences against ε = 0 when the calibration metrics are plugged in. */
+function pairings(logits: RunLogits[], splits: Splits, analyzer?: Analyzer): PairedAnalysis[] | undefined {
+  if (!analyzer) return undefined;
+  return pairedAnalyses(logits, splits.test.y, splits.test.classNames.length, analyzer);
 }
 
 /** Train one model per (seed, ε) and compare their calibration; writes runs/<name>/results.json. */
@@ -109,7 +133,10 @@ export async function compare(o: CompareOptions): Promise<CompareResults> {
       `${o.model}, ${o.epochs} epochs, batch ${o.batchSize}, lr ${o.lr}, noise ${o.noise}, ε ∈ {${o.epsilons.join(', ')}}, seeds {${o.seeds.join(', ')}}, backend ${backend}`,
   );
   const bar = progress(o.quiet ? 'quiet' : 'auto');
+  const monitor = monitorSet(splits.test, o.seeds[0]);
   const runs: RunResult[] = [];
+  const logits: RunLogits[] = [];
+  const analyzer = metricsAnalyzer();
   for (const seed of o.seeds) {
     for (const epsilon of o.epsilons) {
       const config = {
@@ -122,7 +149,7 @@ export async function compare(o: CompareOptions): Promise<CompareResults> {
         lr: o.lr,
       };
       const label = runLabel(config);
-      const trainer = new Trainer(config, splits.train, splits.test);
+      const trainer = new Trainer(config, splits.train, monitor);
       for (let e = 0; e < o.epochs; e++) {
         bar.start(
           `${label} seed ${seed} epoch ${e + 1}/${o.epochs}`,
@@ -132,12 +159,16 @@ export async function compare(o: CompareOptions): Promise<CompareResults> {
         bar.stop();
         log(epochLine(label, seed, m));
       }
-      runs.push(evaluateRun(trainer, epsilon === 0 ? splits.validation : null));
+      const done = evaluateRun(trainer, splits.test, splits.validation, analyzer);
+      runs.push(done.result);
+      logits.push(done.logits);
       trainer.dispose();
     }
   }
   const { json: _j, quiet: _q, runsDir: _r, name: _n, ...config } = o;
-  const results = experimentResults('compare', name, backend, splits, config, runs);
+  const paired = pairings(logits, splits, analyzer);
+  const results = experimentResults('compare', name, backend, splits, config, runs, paired);
+  if (monitor !== splits.test) results.monitor = monitor.rows;
   const dir = join(o.runsDir, name);
   const reportFile = await writeResults(dir, results);
   if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);

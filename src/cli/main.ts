@@ -1,30 +1,41 @@
 #!/usr/bin/env node
-// The labelsmooth command line: compare | train | evaluate | report.
+// The labelsmooth command line: compare | train | distill | evaluate | report.
 import { Command, Option } from 'commander';
 import { LabelSmoothingError } from '../core/errors.js';
 import { DataFileError } from '../data/errors.js';
 import { BACKENDS, UsageError } from './backend.js';
+import { COMPARE_DEFAULTS, DISTILL_DEFAULTS, type TrainingDefaults } from './defaults.js';
 import { epsilons, float, int, runName, seeds, sizeOrAll } from './options.js';
 
 const NOISES = ['uniform', 'non-target', 'prior'] as const;
-const MODELS = ['mlp', 'cnn'] as const;
+const MODELS = ['mlp', 'pooled-mlp', 'cnn'] as const;
 
-/** Options shared by `compare` and `train`. */
-function trainingOptions(cmd: Command): Command {
+/** Defaults of the data and training options (`compare` has its own: see COMPARE_DEFAULTS). */
+const TRAIN_DEFAULTS: TrainingDefaults = {
+  dataset: 'mnist',
+  model: 'mlp',
+  epochs: 12,
+  batchSize: 128,
+  lr: 0.001,
+  trainSize: 10000,
+};
+
+/** Options shared by `compare`, `train` and `distill`. */
+function trainingOptions(cmd: Command, d: TrainingDefaults = TRAIN_DEFAULTS): Command {
   return cmd
-    .option('--dataset <name>', 'mnist | fashion-mnist | csv:PATH', 'mnist')
+    .option('--dataset <name>', 'mnist | fashion-mnist | csv:PATH', d.dataset)
     .option('--label-column <name>', "CSV label column (default: 'label', else the last column)")
-    .addOption(new Option('--model <kind>', 'model').choices(MODELS).default('mlp'))
-    .option('--epochs <n>', 'training epochs', int(1), 12)
-    .option('--batch-size <n>', 'mini-batch size', int(1), 128)
-    .option('--lr <rate>', 'Adam learning rate', float(0, 10, { open: true }), 0.001)
+    .addOption(new Option('--model <kind>', 'model').choices(MODELS).default(d.model))
+    .option('--epochs <n>', 'training epochs', int(1), d.epochs)
+    .option('--batch-size <n>', 'mini-batch size', int(1), d.batchSize)
+    .option('--lr <rate>', 'Adam learning rate', float(0, 10, { open: true }), d.lr)
     .addOption(
       new Option('--noise <kind>', 'smoothing noise (prior = training class frequencies)')
         .choices(NOISES)
         .default('uniform'),
     )
     .option('--validation <fraction>', 'held-out fraction of train (temperature scaling)', float(0, 0.9), 0.1)
-    .option('--train-size <n>', "training examples (stratified subset) or 'all'", sizeOrAll, 10000)
+    .option('--train-size <n>', "training examples (stratified subset) or 'all'", sizeOrAll, d.trainSize)
     .option('--test-size <n>', "test examples (stratified subset) or 'all'", sizeOrAll)
     .addOption(new Option('--backend <name>', 'TF.js backend').choices(BACKENDS).default('wasm'))
     .option('--name <name>', 'run name: outputs go to <runs-dir>/<name>', runName)
@@ -44,8 +55,14 @@ export function program(): Command {
     p
       .command('compare')
       .description('train the same model for each ε (and seed) and compare accuracy and calibration')
-      .option('--epsilons <list>', 'comma-separated ε values', epsilons, [0, 0.1])
-      .option('--seeds <n|list>', 'number of seeds (1..n) or a comma-separated list', seeds, [1]),
+      .option('--epsilons <list>', 'comma-separated ε values', epsilons, COMPARE_DEFAULTS.epsilons)
+      .option(
+        '--seeds <n|list>',
+        'number of seeds (1..n) or a comma-separated list',
+        seeds,
+        COMPARE_DEFAULTS.seeds,
+      ),
+    COMPARE_DEFAULTS,
   ).action(async (opts) => {
     const { compare } = await import('./compare.js');
     await compare({ ...opts, seed: opts.seeds[0] });
@@ -61,6 +78,36 @@ export function program(): Command {
   ).action(async (opts) => {
     const { trainCommand } = await import('./train.js');
     await trainCommand(opts);
+  });
+
+  trainingOptions(
+    p
+      .command('distill')
+      .description('teachers at ε = 0 and ε > 0, each distilled into a small student at temperature T')
+      .option(
+        '--epsilon <ε>',
+        "the smoothed teacher's ε",
+        float(0, 1, { open: true }),
+        DISTILL_DEFAULTS.epsilon,
+      )
+      .option(
+        '--temperature <T>',
+        'distillation temperature',
+        float(0, 100, { open: true }),
+        DISTILL_DEFAULTS.temperature,
+      )
+      .option('--student-epochs <n>', 'student training epochs', int(1), DISTILL_DEFAULTS.studentEpochs)
+      .option('--student-hidden <n>', 'hidden units of the student', int(1), DISTILL_DEFAULTS.studentHidden)
+      .option(
+        '--seeds <n|list>',
+        'number of seeds (1..n) or a comma-separated list',
+        seeds,
+        DISTILL_DEFAULTS.seeds,
+      ),
+    DISTILL_DEFAULTS,
+  ).action(async (opts) => {
+    const { distill } = await import('./distill.js');
+    await distill({ ...opts, seed: opts.seeds[0] });
   });
 
   p.command('evaluate')

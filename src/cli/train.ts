@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { DataFileError } from '../data/errors.js';
-import { evaluateRun } from '../train/experiment.js';
+import { evaluateRun, metricsAnalyzer } from '../train/experiment.js';
 import { writeFileAtomic } from '../train/files.js';
 import { directoryHandler } from '../train/io.js';
 import { checkpoints, Trainer } from '../train/trainer.js';
@@ -91,7 +91,7 @@ export async function trainCommand(o: TrainOptions): Promise<CompareResults> {
     log(epochLine(`ε=${config.epsilon}`, config.seed, m));
   }
   await trainer.model.save(directoryHandler(join(dir, 'model')));
-  const run = evaluateRun(trainer, splits.validation);
+  const run = evaluateRun(trainer, splits.test, splits.validation, metricsAnalyzer()).result;
   const resultConfig = { ...saved, epsilons: [saved.epsilon], seeds: [saved.seed] };
   const results = experimentResults('train', name, backend, splits, resultConfig, [run]);
   const reportFile = await writeResults(dir, results);

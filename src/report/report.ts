@@ -1,38 +1,61 @@
 import type { CompareResults } from '../cli/compare.js';
+import type { DistillResults } from '../cli/distill.js';
 import type { EvaluateResults } from '../cli/evaluate.js';
 import type { CalibrationBin } from '../metrics/calibration.js';
-import type { RunResult } from '../train/experiment.js';
+import type { RunResult, SummaryRow } from '../train/experiment.js';
+import { INTERVAL_METRICS, type Interval, type IntervalMetric, type RiskCoveragePoint } from './analysis.js';
 import {
   confidenceHistogramSpec,
   type EpochPoint,
-  epochCurvesSpec,
-  type ProjectionPanel,
+  type EpsilonPoint,
+  epochPanelSpec,
+  epsilonSpec,
+  paddedDomain,
   projectionSpec,
   type Reliability,
   reliabilitySpec,
+  riskCoverageSpec,
 } from './charts.js';
+import { distillReport } from './distillReport.js';
 import { escapeHtml } from './escape.js';
-import { compareInsights, evaluateInsights } from './insights.js';
+import { evaluateInsights, mechanism, selectiveSentence, storyRows, takeaway } from './insights.js';
 import { toSvg } from './svg.js';
 
 /** Results a report can be made of. */
-export type ReportInput = CompareResults | EvaluateResults;
+export type ReportInput = CompareResults | EvaluateResults | DistillResults;
 
 const STYLE = `
-body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1280px; padding: 1.5rem; color: #222; }
+body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1280px; padding: 1.5rem; color: #222; box-sizing: border-box; }
 h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
-.meta { color: #666; } table { border-collapse: collapse; margin: .8rem 0; }
-th, td { padding: .25rem .7rem; text-align: right; border-bottom: 1px solid #eee; } th:first-child, td:first-child { text-align: left; }
-.chart { overflow-x: auto; } .chart svg { max-width: none; } p.note { color: #555; max-width: 70rem; }
-ul.insights li { margin: .25rem 0; }`;
+h3 { font-size: 1rem; margin: 1.2rem 0 .3rem; }
+.meta { color: #666; overflow-wrap: anywhere; } .scroll { overflow-x: auto; max-width: 100%; }
+table { border-collapse: collapse; margin: .8rem 0; }
+th, td { padding: .25rem .6rem; text-align: right; border-bottom: 1px solid #eee; white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; }
+.panels { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: flex-start; }
+.panels svg { max-width: 100%; height: auto; }
+p.note { color: #555; max-width: 70rem; } p.takeaway { font-size: 1.05rem; max-width: 70rem; }
+ul.insights li { margin: .25rem 0; max-width: 70rem; }`;
 
-/** Sum reliability bins over seeds (counts add, accuracy and confidence are count-weighted). */
-export function mergeBins(sets: CalibrationBin[][]): CalibrationBin[] {
+const f4 = (x: number) => x.toFixed(4);
+
+/**
+ * Reliability bins of several seeds as one panel with per-seed counts: count = mean over seeds of the
+ * bin's count (so the bins add up to the test set, not to seeds × test set); accuracy and confidence are
+ * count-weighted means over the seeds.
+ */
+export function meanBins(sets: CalibrationBin[][]): CalibrationBin[] {
   return sets[0].map((b, i) => {
-    const count = sets.reduce((a, s) => a + s[i].count, 0);
+    const total = sets.reduce((a, s) => a + s[i].count, 0);
     const w = (k: 'accuracy' | 'confidence') =>
-      count ? sets.reduce((a, s) => a + (s[i][k] ?? 0) * s[i].count, 0) / count : null;
-    return { lo: b.lo, hi: b.hi, count, accuracy: w('accuracy'), confidence: w('confidence') };
+      total ? sets.reduce((a, s) => a + (s[i][k] ?? 0) * s[i].count, 0) / total : null;
+    return {
+      lo: b.lo,
+      hi: b.hi,
+      count: total / sets.length,
+      accuracy: w('accuracy'),
+      confidence: w('confidence'),
+    };
   });
 }
 
@@ -42,11 +65,16 @@ function byLabel(runs: RunResult[]): Map<string, RunResult[]> {
   return m;
 }
 
+type EpochKey =
+  | 'trainNllPart'
+  | 'trainSmoothingPart'
+  | 'trainSmoothing'
+  | 'trainNll'
+  | 'testAccuracy'
+  | 'testEce';
+
 /** Mean over seeds of a per-epoch metric. */
-function epochMeans(
-  runs: RunResult[],
-  key: 'trainNllPart' | 'trainSmoothingPart' | 'trainSmoothing' | 'trainNll' | 'testAccuracy' | 'testEce',
-) {
+function epochMeans(runs: RunResult[], key: EpochKey) {
   const n = Math.min(...runs.map((r) => r.epochs.length));
   return Array.from({ length: n }, (_, e) => ({
     epoch: e + 1,
@@ -54,16 +82,26 @@ function epochMeans(
   }));
 }
 
-function table(header: string[], rows: string[][]): string {
+/** An HTML table; cells are escaped. */
+export function table(header: string[], rows: string[][]): string {
   const h = header.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
   const b = rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
-  return `<table><thead><tr>${h}</tr></thead><tbody>\n${b}\n</tbody></table>`;
+  return `<div class="scroll"><table><thead><tr>${h}</tr></thead><tbody>\n${b}\n</tbody></table></div>`;
 }
 
-const section = (title: string, note: string, body: string) =>
-  `<section><h2>${escapeHtml(title)}</h2>${note ? `<p class="note">${escapeHtml(note)}</p>` : ''}<div class="chart">${body}</div></section>`;
+/** A report section; `note` and the title are escaped, `body` is trusted HTML. */
+export const section = (title: string, note: string, body: string) =>
+  `<section><h2>${escapeHtml(title)}</h2>${note ? `<p class="note">${escapeHtml(note)}</p>` : ''}${body}</section>`;
 
-function page(title: string, meta: string, body: string): string {
+/** Panels (SVG strings) that wrap onto new rows when the page is narrow. */
+export const panels = (svgs: string[]) => `<div class="panels">${svgs.join('')}</div>`;
+
+/** Sentences as a list. */
+export const sentences = (xs: string[]) =>
+  `<ul class="insights">${xs.map((s) => `<li>${escapeHtml(s)}</li>`).join('')}</ul>`;
+
+/** The page around the sections. */
+export function page(title: string, meta: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
@@ -76,102 +114,371 @@ ${body}
 
 /** The self-contained HTML report (inline SVG and CSS, no scripts, no network) of a run directory's results. */
 export async function renderReport(r: ReportInput): Promise<string> {
-  return r.kind === 'evaluate' ? evaluateReport(r) : compareReport(r);
+  if (r.kind === 'evaluate') return evaluateReport(r);
+  if (r.kind === 'distill') return distillReport(r);
+  return compareReport(r);
+}
+
+/** "0.0850 ± 0.0040 [0.079, 0.091]": mean, ± sd over seeds (several seeds), interval when known. */
+export function cell(s: { mean: number; sd: number }, runs: number, iv?: Interval): string {
+  const sd = runs > 1 ? ` ± ${f4(s.sd)}` : '';
+  return `${f4(s.mean)}${sd}${iv ? ` [${iv[0].toFixed(3)}, ${iv[1].toFixed(3)}]` : ''}`;
+}
+
+/** Summary rows in the order of Müller et al.'s Table 3: baseline, label smoothing, then each after TS. */
+export function tableOrder(summary: SummaryRow[]): SummaryRow[] {
+  return [...summary].sort((a, b) => Number(a.scaled) - Number(b.scaled) || a.epsilon - b.epsilon);
+}
+
+function methodName(s: SummaryRow): string {
+  const core = s.epsilon === 0 ? 'baseline (ε = 0)' : `label smoothing (${s.label})`;
+  return s.scaled ? `${core} + temperature scaling` : core;
+}
+
+function summaryTable(r: CompareResults): string {
+  const rows = tableOrder(r.summary);
+  const extra = {
+    smoothEce: rows.some((s) => s.smoothEce),
+    aurc: rows.some((s) => s.aurc),
+  };
+  const header = ['method', 'seeds', 'ECE', 'NLL', 'accuracy'];
+  if (extra.smoothEce) header.push('smooth ECE');
+  if (extra.aurc) header.push('AURC');
+  header.push('Brier', 'mean confidence', 'T');
+  const temperature = (s: SummaryRow) => {
+    const ts = r.runs.filter(
+      (x) => x.label === s.label.replace(' + temperature scaling', '') && x.temperature,
+    );
+    if (!s.scaled || !ts.length) return '';
+    return (ts.reduce((a, x) => a + x.temperature!.temperature, 0) / ts.length).toFixed(2);
+  };
+  return table(
+    header,
+    rows.map((s) => {
+      const iv = (m: IntervalMetric) => s.intervals?.[m];
+      const row = [
+        methodName(s),
+        String(s.runs),
+        cell(s.ece, s.runs, iv('ece')),
+        cell(s.nll, s.runs, iv('nll')),
+        cell(s.accuracy, s.runs, iv('accuracy')),
+      ];
+      if (extra.smoothEce) row.push(s.smoothEce ? cell(s.smoothEce, s.runs, iv('smoothEce')) : '');
+      if (extra.aurc) row.push(s.aurc ? cell(s.aurc, s.runs, iv('aurc')) : '');
+      row.push(cell(s.brier, s.runs, iv('brier')), cell(s.meanConfidence, s.runs), temperature(s));
+      return row;
+    }),
+  );
+}
+
+function pairedTable(r: CompareResults): string {
+  if (!r.paired?.length) return '';
+  const metrics = INTERVAL_METRICS.filter((m) => r.paired!.some((p) => p.differences[m]));
+  return (
+    '<h3>Paired differences (b − a, same test rows and seed)</h3>' +
+    table(
+      ['a', 'b', 'seed', ...metrics],
+      r.paired.map((p) => [
+        p.a,
+        p.b,
+        String(p.seed),
+        ...metrics.map((m) => {
+          const d = p.differences[m];
+          return d
+            ? `${d.difference >= 0 ? '+' : '−'}${f4(Math.abs(d.difference))} [${d.interval[0].toFixed(4)}, ${d.interval[1].toFixed(4)}]`
+            : '';
+        }),
+      ]),
+    )
+  );
+}
+
+function tableNote(r: CompareResults): string {
+  const seeds = new Set(r.runs.map((x) => x.seed)).size;
+  const hasIv = r.summary.some((s) => s.intervals);
+  return [
+    `Test set of ${r.dataset.test} examples. Each cell: the mean over ${seeds} training seed${seeds > 1 ? 's' : ''}`,
+    seeds > 1 ? ', ± the standard deviation over seeds (training randomness)' : '',
+    hasIv
+      ? ', then [lo, hi], the 95 % percentile-bootstrap interval over test rows (test-set sampling), each end averaged over seeds.'
+      : '. No bootstrap intervals: the interval metrics were not computed for this run.',
+    ' ECE over 15 equal-width confidence bins (Guo et al. 2017). Temperature scaling: one T per model, fitted by NLL on the validation split (Müller et al. 2019, Table 3 shape: baseline, label smoothing, temperature scaling, both).',
+  ].join('');
+}
+
+/** Reliability panels (per-seed counts) for every raw and temperature-scaled group. */
+function reliabilityPanels(r: CompareResults): Reliability[] {
+  const out: Reliability[] = [];
+  const groups = byLabel(r.runs);
+  const title = (label: string, row?: SummaryRow) => {
+    if (!row) return label;
+    const iv = row.intervals?.ece;
+    const sm = row.smoothEce ? ` · smECE ${row.smoothEce.mean.toFixed(3)}` : '';
+    return `${label} · ECE ${row.ece.mean.toFixed(3)}${iv ? ` [${iv[0].toFixed(3)}, ${iv[1].toFixed(3)}]` : ''}${sm}`;
+  };
+  const rowOf = (label: string) => r.summary.find((s) => s.label === label);
+  for (const [label, runs] of groups) {
+    out.push({
+      label,
+      title: title(label, rowOf(label)),
+      bins: meanBins(runs.map((x) => x.test.bins)),
+      smooth: runs[0].analysis?.smoothEce?.curve,
+    });
+  }
+  for (const [label, runs] of groups) {
+    const ts = runs.filter((x) => x.temperature);
+    if (!ts.length) continue;
+    const name = `${label} + TS`;
+    out.push({
+      label: name,
+      title: title(name, rowOf(`${label} + temperature scaling`)),
+      bins: meanBins(ts.map((x) => x.temperature!.test.bins)),
+      smooth: ts[0].temperature!.analysis?.smoothEce?.curve,
+    });
+  }
+  return out;
+}
+
+async function evidenceReliability(r: CompareResults): Promise<string> {
+  const rel = reliabilityPanels(r);
+  const seeds = new Set(r.runs.map((x) => x.seed)).size;
+  const hasSmooth = rel.some((p) => p.smooth);
+  const note = `Bars: accuracy in each of 15 confidence bins, faded by how few examples the bin holds (opacity ∝ √count); red dots: the bin's mean confidence, joined to the bar by the gap. Bars below the diagonal mean over-confidence, above it under-confidence.${hasSmooth ? ' Orange: the smooth-ECE reliability curve (Błasiok & Nakkiran 2024) of the first seed, with its band.' : ''}${seeds > 1 ? ` Bins pool the ${seeds} seeds' predictions; the histograms below give the examples per seed.` : ''}`;
+  const yMax = Math.max(...rel.flatMap((p) => p.bins.map((b) => b.count)));
+  const hist = await Promise.all(rel.map((p) => toSvg(confidenceHistogramSpec(p, yMax))));
+  return (
+    section(
+      'Reliability diagrams',
+      note,
+      panels(await Promise.all(rel.map((p) => toSvg(reliabilitySpec(p))))),
+    ) +
+    section(
+      'Confidence histograms',
+      `Test examples per confidence bin${seeds > 1 ? ` (per seed: the mean over the ${seeds} seeds)` : ''}, on one linear scale from 0.`,
+      panels(hist),
+    )
+  );
+}
+
+/** The raw H(p,q) and H(u,q) per epoch, and the weighted parts of the loss, one panel per ε. */
+async function mechanismCharts(r: CompareResults): Promise<string> {
+  const groups = byLabel(r.runs);
+  const labels = [...groups.keys()];
+  const raw = new Map<string, EpochPoint[]>();
+  const parts = new Map<string, EpochPoint[]>();
+  for (const [label, runs] of groups) {
+    raw.set(label, [
+      ...epochMeans(runs, 'trainNll').map((p) => ({
+        run: label,
+        series: 'H(p,q), raw: to the labels',
+        ...p,
+      })),
+      ...epochMeans(runs, 'trainSmoothing').map((p) => ({
+        run: label,
+        series: 'H(u,q), raw: to uniform',
+        ...p,
+      })),
+    ]);
+    parts.set(label, [
+      ...epochMeans(runs, 'trainNllPart').map((p) => ({ run: label, series: '(1−ε)·H(p,q)', ...p })),
+      ...epochMeans(runs, 'trainSmoothingPart').map((p) => ({ run: label, series: 'ε·H(u,q)', ...p })),
+    ]);
+  }
+  const svg = async (m: Map<string, EpochPoint[]>, yTitle: string, order: string[]) => {
+    const all = [...m.values()].flat();
+    if (!all.length) return '';
+    const dom = paddedDomain(
+      all.map((p) => p.value),
+      0.05,
+      0,
+    );
+    return panels(
+      await Promise.all(labels.map((l) => toSvg(epochPanelSpec(l, m.get(l)!, yTitle, dom, 'series', order)))),
+    );
+  };
+  return (
+    '<h3>Raw cross-entropies on the training set</h3>' +
+    (await svg(raw, 'nats', ['H(p,q), raw: to the labels', 'H(u,q), raw: to uniform'])) +
+    '<h3>The two weighted parts of the training loss</h3>' +
+    (await svg(parts, 'loss part (nats)', ['(1−ε)·H(p,q)', 'ε·H(u,q)']))
+  );
+}
+
+/** Accuracy and ECE (with and without temperature scaling) against ε, when there are ≥ 2 ε values. */
+async function epsilonCharts(r: CompareResults): Promise<string> {
+  const raw = r.summary.filter((s) => !s.scaled);
+  if (raw.length < 2) return '';
+  const pt = (s: SummaryRow, m: 'accuracy' | 'ece' | 'nll', series: string): EpsilonPoint => {
+    const iv = s.intervals?.[m];
+    const sd = s[m].sd;
+    return {
+      epsilon: s.epsilon,
+      series,
+      mean: s[m].mean,
+      lo: iv ? iv[0] : s[m].mean - sd,
+      hi: iv ? iv[1] : s[m].mean + sd,
+    };
+  };
+  const scaled = r.summary.filter((s) => s.scaled);
+  const acc = raw.map((s) => pt(s, 'accuracy', 'test accuracy'));
+  const ece = [...raw.map((s) => pt(s, 'ece', 'ECE')), ...scaled.map((s) => pt(s, 'ece', 'ECE after TS'))];
+  const nll = [...raw.map((s) => pt(s, 'nll', 'NLL')), ...scaled.map((s) => pt(s, 'nll', 'NLL after TS'))];
+  const ivs = r.summary.some((s) => s.intervals);
+  return section(
+    'Accuracy, ECE and NLL against ε',
+    `Means over seeds; vertical bars: ${ivs ? 'the 95 % test-set interval' : '± one standard deviation over seeds'}. The axes are zoomed to the data: they do not start at 0.`,
+    panels(
+      await Promise.all([
+        toSvg(epsilonSpec('Test accuracy', acc, 'accuracy')),
+        toSvg(epsilonSpec('ECE', ece, 'ECE')),
+        toSvg(epsilonSpec('NLL', nll, 'NLL')),
+      ]),
+    ),
+  );
+}
+
+/** The mean over seeds of risk–coverage curves, on a grid of `points` coverages (nearest point below). */
+export function meanRiskCurve(curves: RiskCoveragePoint[][], points = 100): RiskCoveragePoint[] {
+  const at = (c: RiskCoveragePoint[], x: number) => {
+    let best = c[0];
+    for (const p of c) if (p.coverage <= x + 1e-12) best = p;
+    return best.risk;
+  };
+  const lo = Math.max(...curves.map((c) => c[0].coverage));
+  return Array.from({ length: points + 1 }, (_, i) => {
+    const x = lo + ((1 - lo) * i) / points;
+    return { coverage: x, risk: curves.reduce((a, c) => a + at(c, x), 0) / curves.length };
+  });
+}
+
+async function selectiveSection(r: CompareResults): Promise<string> {
+  const groups = [...byLabel(r.runs)].filter(([, runs]) =>
+    runs.every((x) => x.analysis?.riskCoverage?.length),
+  );
+  if (!groups.length)
+    return section(
+      'Selective classification',
+      'Risk–coverage curves and AURC were not computed for this run (they come with the calibration metrics).',
+      '',
+    );
+  const curves = groups.map(([label, runs]) => ({
+    run: label,
+    points: meanRiskCurve(runs.map((x) => x.analysis!.riskCoverage!)),
+  }));
+  const s = selectiveSentence(r);
+  const rows = r.summary
+    .filter((x) => !x.scaled && x.aurc)
+    .map((x) => [
+      x.label,
+      cell(x.aurc!, x.runs, x.intervals?.aurc),
+      cell(x.accuracy, x.runs, x.intervals?.accuracy),
+    ]);
+  return section(
+    'Selective classification',
+    'Keep the most confident predictions and abstain on the rest: risk is the error rate among those kept, coverage the fraction kept (Geifman & El-Yaniv 2017); AURC is the area under the curve (lower is better). Curves: mean over seeds.',
+    (s ? sentences([s]) : '') +
+      table(['run', 'AURC', 'accuracy'], rows) +
+      panels([
+        await toSvg(
+          riskCoverageSpec(
+            curves,
+            curves.map((c) => c.run),
+          ),
+        ),
+      ]),
+  );
+}
+
+async function projectionSection(r: CompareResults): Promise<string> {
+  const shown = [...byLabel(r.runs)]
+    .map(([label, runs]) => ({ label, p: runs[0].projection }))
+    .filter((x) => x.p);
+  if (!shown.length) return '';
+  const all = shown.flatMap(({ p }) => [...p!.points, ...p!.templates]);
+  const domain = {
+    x: paddedDomain(
+      all.map((q) => q.x),
+      0.1,
+    ),
+    y: paddedDomain(
+      all.map((q) => q.y),
+      0.12,
+    ),
+  };
+  const classes = shown[0].p!.classNames;
+  const svgs = await Promise.all(
+    shown.map(({ label, p }) =>
+      toSvg(projectionSpec({ label, points: p!.points, templates: p!.templates }, domain, classes)),
+    ),
+  );
+  return section(
+    'Penultimate layer (Müller, Kornblith & Hinton 2019)',
+    `Activations of test examples of 3 classes (${classes.join(', ')}), first seed, projected on the plane through their last-layer templates (black crosses, labelled); all panels share the same axes. Müller et al. find that label smoothing pulls each class into a tighter cluster, at more equal distances from the other templates.`,
+    panels(svgs),
+  );
+}
+
+async function testCurves(r: CompareResults): Promise<string> {
+  const groups = byLabel(r.runs);
+  const labels = [...groups.keys()];
+  const acc: EpochPoint[] = [];
+  const ece: EpochPoint[] = [];
+  for (const [label, runs] of groups) {
+    for (const p of epochMeans(runs, 'testAccuracy')) acc.push({ run: label, series: 'accuracy', ...p });
+    for (const p of epochMeans(runs, 'testEce')) ece.push({ run: label, series: 'ECE', ...p });
+  }
+  if (!acc.length) return '';
+  const dom = (xs: EpochPoint[]) =>
+    paddedDomain(
+      xs.map((p) => p.value),
+      0.05,
+      0,
+    );
+  return section(
+    'Test accuracy and ECE per epoch',
+    `Mean over seeds, measured after each epoch on ${r.monitor ? `a stratified ${r.monitor}-example subset of the test set` : 'the test set'}.`,
+    panels(
+      await Promise.all([
+        toSvg(epochPanelSpec('Test accuracy', acc, 'accuracy', dom(acc), 'run', labels)),
+        toSvg(epochPanelSpec('Test ECE', ece, 'ECE', dom(ece), 'run', labels)),
+      ]),
+    ),
+  );
 }
 
 async function compareReport(r: CompareResults): Promise<string> {
-  const groups = byLabel(r.runs);
-  const labels = [...groups.keys()];
-  const summary = table(
-    ['run', 'seeds', 'accuracy', 'NLL', 'ECE', 'MCE', 'Brier', 'mean confidence', 'over-confidence'],
-    r.summary.map((s) => {
-      const v = (x: { mean: number; sd: number }) =>
-        s.runs > 1 ? `${x.mean.toFixed(4)} ± ${x.sd.toFixed(4)}` : x.mean.toFixed(4);
-      return [
-        s.label,
-        String(s.runs),
-        v(s.accuracy),
-        v(s.nll),
-        v(s.ece),
-        v(s.mce),
-        v(s.brier),
-        v(s.meanConfidence),
-        v(s.overconfidence),
-      ];
-    }),
-  );
-  const reliability: Reliability[] = [...groups].map(([label, runs]) => ({
-    label,
-    bins: mergeBins(runs.map((x) => x.test.bins)),
-  }));
-  const withTs = r.runs.filter((x) => x.temperature);
-  if (withTs.length)
-    reliability.push({
-      label: `${withTs[0].label} + temperature scaling`,
-      bins: mergeBins(withTs.map((x) => x.temperature!.test.bins)),
-    });
-
-  const parts: EpochPoint[] = [];
-  const spread: EpochPoint[] = [];
-  const test: EpochPoint[] = [];
-  for (const [label, runs] of groups) {
-    for (const p of epochMeans(runs, 'trainNllPart'))
-      parts.push({ run: label, series: '(1−ε)·H(p,q)', ...p });
-    for (const p of epochMeans(runs, 'trainSmoothingPart'))
-      parts.push({ run: label, series: 'ε·H(u,q)', ...p });
-    for (const p of epochMeans(runs, 'trainNll')) spread.push({ run: label, series: 'H(p,q)', ...p });
-    for (const p of epochMeans(runs, 'trainSmoothing')) spread.push({ run: label, series: 'H(u,q)', ...p });
-    for (const p of epochMeans(runs, 'testAccuracy'))
-      test.push({ run: label, series: 'test accuracy', ...p });
-    for (const p of epochMeans(runs, 'testEce')) test.push({ run: label, series: 'test ECE', ...p });
-  }
-  const projections: ProjectionPanel[] = [...groups]
-    .map(([label, runs]) => ({ label, p: runs[0].projection }))
-    .filter((x) => x.p)
-    .map(({ label, p }) => ({ label, points: p!.points, templates: p!.templates }));
-
-  const insights = `<ul class="insights">${compareInsights(r)
-    .map((s) => `<li>${escapeHtml(s)}</li>`)
-    .join('')}</ul>`;
+  const { base } = storyRows(r.summary);
   const cfg = r.config;
   const meta =
     `${r.kind} · ${r.dataset.name} (train ${r.dataset.train}, validation ${r.dataset.validation}, test ${r.dataset.test}, ${r.dataset.classNames.length} classes) · ` +
     `${cfg.model}, ${cfg.epochs} epochs, batch ${cfg.batchSize}, lr ${cfg.lr}, noise ${cfg.noise} · backend ${r.backend} · ${r.createdAt}`;
+  const mech = mechanism(r);
   const body = [
-    section('What label smoothing did', '', insights),
     section(
-      'Summary (test set)',
-      'ECE and MCE over 15 equal-width confidence bins (Guo et al. 2017); over-confidence = mean confidence − accuracy.',
-      summary,
-    ),
-    section(
-      'Reliability diagrams',
-      'Bars: accuracy per confidence bin; red ticks: mean confidence in the bin; numbers: examples in the bin. Bars below the diagonal mean over-confidence, above it under-confidence.',
-      await toSvg(reliabilitySpec(reliability)),
-    ),
-    section(
-      'Confidence histograms',
-      'Top-label confidence of the test predictions (square-root scale).',
-      await toSvg(confidenceHistogramSpec(reliability)),
-    ),
-    section(
-      'The two parts of the training loss',
-      'L = (1−ε)·H(p,q) + ε·H(u,q). Without smoothing the first part falls toward 0 while H(u,q) — how far the logits spread — keeps rising: the model grows over-confident. Smoothing charges for that spread.',
-      (await toSvg(epochCurvesSpec(parts, 'run', 'loss part', labels))) +
-        (await toSvg(epochCurvesSpec(spread, 'run', 'cross-entropy (nats)', labels))),
-    ),
-    section(
-      'Test accuracy and ECE per epoch',
+      base ? 'Takeaway' : 'What this run shows',
       '',
-      await toSvg(epochCurvesSpec(test, 'series', 'value', ['test accuracy', 'test ECE'])),
+      `<p class="takeaway">${escapeHtml(takeaway(r).join(' '))}</p>`,
     ),
-    projections.length
-      ? section(
-          'Penultimate layer (Müller, Kornblith & Hinton 2019)',
-          `Activations of test examples of 3 classes (${r.runs[0].projection!.classNames.join(', ')}) projected on the plane through their last-layer templates (black crosses). Label smoothing pulls each class into a tight cluster at equal distance from the other templates.`,
-          await toSvg(projectionSpec(projections)),
-        )
-      : '',
+    section(
+      base ? 'Calibration with and without label smoothing' : 'Calibration',
+      tableNote(r),
+      summaryTable(r) + pairedTable(r),
+    ),
+    section(
+      'The mechanism: the two parts of the loss',
+      'L = (1−ε)·H(p,q) + ε·H(u,q): H(p,q) is the cross-entropy to the labels, H(u,q) = log Σ exp z − mean z the cross-entropy to the uniform distribution, which grows as the logits spread apart. Without smoothing nothing charges for that spread; with ε > 0 the second part does. Curves: training-set means over seeds.',
+      (mech.length ? sentences(mech) : '') + (await mechanismCharts(r)),
+    ),
+    await evidenceReliability(r),
+    await epsilonCharts(r),
+    await selectiveSection(r),
+    await projectionSection(r),
+    await testCurves(r),
+    section(
+      'Distillation',
+      'Müller et al. also find that a label-smoothed teacher, though better itself, makes a worse student under knowledge distillation. `labelsmooth distill` measures that here.',
+      '',
+    ),
   ].join('\n');
   return page(`labelsmooth report — ${r.name}`, meta, body);
 }
@@ -187,18 +494,13 @@ async function evaluateReport(r: EvaluateResults): Promise<string> {
     ['RMSCE', m.rmsce],
     ['adaptive ECE', m.adaptiveEce],
     ['mean confidence', m.meanConfidence],
-    ['over-confidence', m.overconfidence],
+    ['over-confidence (confidence − accuracy)', m.overconfidence],
     ['mean entropy', m.meanEntropy],
   ];
-  const panels: Reliability[] = [{ label: r.name, bins: m.bins }];
+  const panel: Reliability = { label: r.name, title: `${r.name} · ECE ${m.ece.toFixed(3)}`, bins: m.bins };
+  const yMax = Math.max(...m.bins.map((b) => b.count));
   const body = [
-    section(
-      'Calibration',
-      '',
-      `<ul class="insights">${evaluateInsights(m)
-        .map((s) => `<li>${escapeHtml(s)}</li>`)
-        .join('')}</ul>`,
-    ),
+    section('Calibration', '', sentences(evaluateInsights(m))),
     section(
       'Metrics',
       '',
@@ -209,11 +511,13 @@ async function evaluateReport(r: EvaluateResults): Promise<string> {
     ),
     section(
       'Reliability diagram',
-      'Bars: accuracy per confidence bin; red ticks: mean confidence; numbers: examples per bin.',
-      await toSvg(reliabilitySpec(panels)),
+      'Bars: accuracy per confidence bin, faded by how few examples it holds; red dots: mean confidence in the bin, joined to the bar by the gap.',
+      panels([await toSvg(reliabilitySpec(panel))]),
     ),
-    section('Confidence histogram', '', await toSvg(confidenceHistogramSpec(panels))),
+    section('Confidence histogram', '', panels([await toSvg(confidenceHistogramSpec(panel, yMax))])),
   ].join('\n');
   const meta = `evaluate · predictions ${r.predictions} (${r.from}) · labels ${r.labels} · ${r.rows} rows × ${r.classes} classes · ${r.createdAt}`;
   return page(`labelsmooth report — ${r.name}`, meta, body);
 }
+
+export { INTERVAL_METRICS };
