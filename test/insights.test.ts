@@ -29,10 +29,16 @@ describe('takeaway', () => {
     const lsTs = row(0.1, true, { acc: 0.83, conf: 0.82, ece: 0.025, nll: 0.56 });
     const s = takeaway(results([BASE_OVER, LS_UNDER, ts, lsTs], []));
     assert.equal(s.length, 3);
-    assert.match(s[0], /network is over-confident: mean confidence 0\.9400 is 0\.1200 above accuracy 0\.8200 \(ECE 0\.1180\)/);
+    assert.match(
+      s[0],
+      /network is over-confident: mean confidence 0\.9400 is 0\.1200 above accuracy 0\.8200 \(ECE 0\.1180\)/,
+    );
     assert.match(s[1], /ε = 0\.1 lowered ECE from 0\.1180 to 0\.0700 and lowered NLL/);
     assert.match(s[1], /over-corrects: the model becomes under-confident \(by 0\.0700\)/);
-    assert.match(s[2], /reaches ECE 0\.0200 .*, lower than label smoothing's 0\.0700; both together give ECE 0\.0250/);
+    assert.match(
+      s[2],
+      /reaches ECE 0\.0200 .*, lower than label smoothing's 0\.0700; both together give ECE 0\.0250/,
+    );
   });
 
   it('the opposite numbers give the opposite words', () => {
@@ -41,7 +47,10 @@ describe('takeaway', () => {
     const ls = row(0.1, false, { acc: 0.965, conf: 0.85, ece: 0.11, nll: 0.25 });
     const ts = row(0, true, { acc: 0.96, conf: 0.96, ece: 0.12, nll: 0.3 });
     const s = takeaway(results([base, ls, ts], []));
-    assert.match(s[0], /network is under-confident: mean confidence 0\.9000 is 0\.0600 below accuracy 0\.9600/);
+    assert.match(
+      s[0],
+      /network is under-confident: mean confidence 0\.9000 is 0\.0600 below accuracy 0\.9600/,
+    );
     assert.match(s[1], /raised ECE from 0\.0600 to 0\.1100 and raised NLL/);
     assert.match(s[1], /it leaves it under-confident \(by 0\.1150\)/);
     assert.ok(!s[1].includes('over-corrects'), 'an under-confident baseline is not over-corrected');
@@ -58,12 +67,25 @@ describe('takeaway', () => {
 
   it('counts the seeds whose paired interval of the ECE change excludes 0', () => {
     const paired: PairedAnalysis[] = [
-      { a: 'ε=0', b: 'ε=0.1', seed: 1, differences: { ece: { difference: -0.05, interval: [-0.06, -0.04] } } },
-      { a: 'ε=0', b: 'ε=0.1', seed: 2, differences: { ece: { difference: -0.01, interval: [-0.02, 0.005] } } },
+      {
+        a: 'ε=0',
+        b: 'ε=0.1',
+        seed: 1,
+        differences: { ece: { difference: -0.05, interval: [-0.06, -0.04] } },
+      },
+      {
+        a: 'ε=0',
+        b: 'ε=0.1',
+        seed: 2,
+        differences: { ece: { difference: -0.01, interval: [-0.02, 0.005] } },
+      },
       { a: 'ε=0', b: 'ε=0.1', seed: 3, differences: { ece: { difference: 0.03, interval: [0.01, 0.05] } } },
     ];
     assert.match(takeaway(results([BASE_OVER, LS_UNDER], [], paired))[1], /excludes 0 in 2 of 3 seeds/);
-    assert.ok(!takeaway(results([BASE_OVER, LS_UNDER], []))[1].includes('excludes'), 'no intervals, no claim');
+    assert.ok(
+      !takeaway(results([BASE_OVER, LS_UNDER], []))[1].includes('excludes'),
+      'no intervals, no claim',
+    );
   });
 
   it('without an ε = 0 baseline it claims nothing about what label smoothing did', () => {
@@ -84,23 +106,32 @@ describe('mechanism', () => {
       ],
     );
     const [s0, s1] = mechanism(r);
-    assert.match(s0, /H\(p,q\) fell from 0\.635 to 0\.011 and H\(u,q\) rose from 5\.790 to 14\.400 — the logits spread apart/);
+    assert.match(
+      s0,
+      /H\(p,q\) fell from 0\.635 to 0\.011 and H\(u,q\) rose from 5\.790 to 14\.400 — the logits spread apart/,
+    );
     // The ε = 0.1 sentence of the old report called a rise of 0.23 "the mark of growing confidence".
-    assert.match(s1, /H\(u,q\) rose from 4\.030 to 4\.260 — a change of 0\.230 against 8\.610 for ε = 0: the ε·H\(u,q\) term holds/);
+    assert.match(
+      s1,
+      /H\(u,q\) rose from 4\.030 to 4\.260 — a change of 0\.230 against 8\.610 for ε = 0: the ε·H\(u,q\) term holds/,
+    );
     assert.ok(!s1.includes('growing confidence'));
   });
 
   it('the opposite numbers give the opposite words', () => {
     const r = results(
       [],
-      [
-        run(0, 1, { nll: [0.6, 0.7], spread: [6, 5] }),
-        run(0.1, 1, { nll: [0.6, 0.5], spread: [4, 6] }),
-      ],
+      [run(0, 1, { nll: [0.6, 0.7], spread: [6, 5] }), run(0.1, 1, { nll: [0.6, 0.5], spread: [4, 6] })],
     );
     const [s0, s1] = mechanism(r);
-    assert.match(s0, /H\(p,q\) rose from 0\.600 to 0\.700 and H\(u,q\) fell from 6\.000 to 5\.000 — the logits did not spread apart/);
-    assert.match(s1, /a change of 2\.000 against −?-1\.000 for ε = 0: here smoothing did not hold the spread down/);
+    assert.match(
+      s0,
+      /H\(p,q\) rose from 0\.600 to 0\.700 and H\(u,q\) fell from 6\.000 to 5\.000 — the logits did not spread apart/,
+    );
+    assert.match(
+      s1,
+      /a change of 2\.000 against −?-1\.000 for ε = 0: here smoothing did not hold the spread down/,
+    );
   });
 });
 
@@ -115,7 +146,10 @@ describe('selectiveSentence', () => {
   });
 
   it('better AURC disagrees; unequal accuracy is named as such', () => {
-    assert.match(selectiveSentence(results([base(0.06), ls(0.05)], []))!, /lowered AURC.*better selective classification, unlike/);
+    assert.match(
+      selectiveSentence(results([base(0.06), ls(0.05)], []))!,
+      /lowered AURC.*better selective classification, unlike/,
+    );
     const s = selectiveSentence(results([base(0.05, 0.8), ls(0.06, 0.85)], []))!;
     assert.match(s, /accuracy rose from 80\.00 % to 85\.00 %, so this is not an equal-accuracy comparison/);
     assert.match(s, /in the direction Xia et al\./);
@@ -137,14 +171,24 @@ describe('distillTakeaway', () => {
   });
 
   it("Müller's Fig. 6 pattern when the smoothed teacher is better and its student worse", () => {
-    const t = distillTakeaway([s('teacher', 0, 0.8), s('teacher', 0.1, 0.82), s('student', 0, 0.78), s('student', 0.1, 0.76)]);
+    const t = distillTakeaway([
+      s('teacher', 0, 0.8),
+      s('teacher', 0.1, 0.82),
+      s('student', 0, 0.78),
+      s('student', 0.1, 0.76),
+    ]);
     assert.match(t[0], /ε = 0\.1 teacher is more accurate/);
     assert.match(t[1], /student is less accurate/);
     assert.match(t[2], /^This is the direction of Müller/);
   });
 
   it('says when the pattern does not hold, and which half fails', () => {
-    const t = distillTakeaway([s('teacher', 0, 0.8), s('teacher', 0.1, 0.79), s('student', 0, 0.76), s('student', 0.1, 0.78)]);
+    const t = distillTakeaway([
+      s('teacher', 0, 0.8),
+      s('teacher', 0.1, 0.79),
+      s('student', 0, 0.76),
+      s('student', 0.1, 0.78),
+    ]);
     assert.match(t[0], /less accurate/);
     assert.match(t[1], /more accurate/);
     assert.match(t[2], /not the pattern.*teacher is not better and its student not worse/);

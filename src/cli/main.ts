@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { LabelSmoothingError } from '../core/errors.js';
 import { DataFileError } from '../data/errors.js';
 import { BACKENDS, UsageError } from './backend.js';
-import { COMPARE_DEFAULTS, DISTILL_DEFAULTS, type TrainingDefaults } from './defaults.js';
+import { COMPARE_DEFAULTS, DISTILL_DEFAULTS, defaultModel, type TrainingDefaults } from './defaults.js';
 import { epsilons, float, int, runName, seeds, sizeOrAll } from './options.js';
 
 const NOISES = ['uniform', 'non-target', 'prior'] as const;
@@ -18,6 +18,7 @@ const TRAIN_DEFAULTS: TrainingDefaults = {
   batchSize: 128,
   lr: 0.001,
   trainSize: 10000,
+  validation: 0.1,
 };
 
 /** Options shared by `compare`, `train` and `distill`. */
@@ -25,7 +26,14 @@ function trainingOptions(cmd: Command, d: TrainingDefaults = TRAIN_DEFAULTS): Co
   return cmd
     .option('--dataset <name>', 'mnist | fashion-mnist | csv:PATH', d.dataset)
     .option('--label-column <name>', "CSV label column (default: 'label', else the last column)")
-    .addOption(new Option('--model <kind>', 'model').choices(MODELS).default(d.model))
+    .addOption(
+      new Option(
+        '--model <kind>',
+        d.model ? 'model' : 'model (default: pooled-mlp on mnist and fashion-mnist, mlp on CSV data)',
+      )
+        .choices(MODELS)
+        .default(d.model),
+    )
     .option('--epochs <n>', 'training epochs', int(1), d.epochs)
     .option('--batch-size <n>', 'mini-batch size', int(1), d.batchSize)
     .option('--lr <rate>', 'Adam learning rate', float(0, 10, { open: true }), d.lr)
@@ -34,7 +42,12 @@ function trainingOptions(cmd: Command, d: TrainingDefaults = TRAIN_DEFAULTS): Co
         .choices(NOISES)
         .default('uniform'),
     )
-    .option('--validation <fraction>', 'held-out fraction of train (temperature scaling)', float(0, 0.9), 0.1)
+    .option(
+      '--validation <fraction>',
+      'held-out fraction of train (temperature scaling)',
+      float(0, 0.9),
+      d.validation,
+    )
     .option('--train-size <n>', "training examples (stratified subset) or 'all'", sizeOrAll, d.trainSize)
     .option('--test-size <n>', "test examples (stratified subset) or 'all'", sizeOrAll)
     .addOption(new Option('--backend <name>', 'TF.js backend').choices(BACKENDS).default('wasm'))
@@ -65,7 +78,7 @@ export function program(): Command {
     COMPARE_DEFAULTS,
   ).action(async (opts) => {
     const { compare } = await import('./compare.js');
-    await compare({ ...opts, seed: opts.seeds[0] });
+    await compare({ ...opts, model: opts.model ?? defaultModel(opts.dataset), seed: opts.seeds[0] });
   });
 
   trainingOptions(
@@ -107,7 +120,7 @@ export function program(): Command {
     DISTILL_DEFAULTS,
   ).action(async (opts) => {
     const { distill } = await import('./distill.js');
-    await distill({ ...opts, seed: opts.seeds[0] });
+    await distill({ ...opts, model: opts.model ?? defaultModel(opts.dataset), seed: opts.seeds[0] });
   });
 
   p.command('evaluate')

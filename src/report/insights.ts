@@ -25,8 +25,9 @@ export function confidencePhrase(meanConfidence: number, accuracy: number): stri
     : `under-confident: ${both} is ${f4(-gap)} below accuracy ${f4(accuracy)}`;
 }
 
-/** "lowered" / "raised" / "kept" for a change from a to b. */
-const moved = (a: number, b: number) => (b < a ? 'lowered' : b > a ? 'raised' : 'kept');
+/** "lowered ECE from a to b" / "raised …" / "left ECE at a", for a change from a to b. */
+const moved = (what: string, a: number, b: number) =>
+  a === b ? `left ${what} at ${f4(a)}` : `${b < a ? 'lowered' : 'raised'} ${what} from ${f4(a)} to ${f4(b)}`;
 
 /** The rows the story is told with: baseline, label smoothing, and both after temperature scaling. */
 export interface StoryRows {
@@ -87,7 +88,7 @@ export function takeaway(r: CompareResults): string[] {
       ? `; the paired 95 % interval of the ECE change excludes 0 in ${p.excl} of ${p.of} seeds`
       : '';
     out.push(
-      `Label smoothing with ${eps(ls)} ${moved(base.ece.mean, ls.ece.mean)} ECE from ${f4(base.ece.mean)} to ${f4(ls.ece.mean)} and ${moved(base.nll.mean, ls.nll.mean)} NLL from ${f4(base.nll.mean)} to ${f4(ls.nll.mean)}, with accuracy ${pct(base.accuracy.mean)} → ${pct(ls.accuracy.mean)}; it ${where}${evidence}.`,
+      `Label smoothing with ${eps(ls)} ${moved('ECE', base.ece.mean, ls.ece.mean)} and ${moved('NLL', base.nll.mean, ls.nll.mean)}, with accuracy ${pct(base.accuracy.mean)} → ${pct(ls.accuracy.mean)}; it ${where}${evidence}.`,
     );
   }
   if (baseTs) {

@@ -30,7 +30,8 @@ h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-
 h3 { font-size: 1rem; margin: 1.2rem 0 .3rem; }
 .meta { color: #666; overflow-wrap: anywhere; } .scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; margin: .8rem 0; }
-th, td { padding: .25rem .6rem; text-align: right; border-bottom: 1px solid #eee; white-space: nowrap; }
+th, td { padding: .25rem .6rem; text-align: right; border-bottom: 1px solid #eee; white-space: nowrap; vertical-align: top; }
+td small { color: #666; }
 th:first-child, td:first-child { text-align: left; }
 .panels { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: flex-start; }
 .panels svg { max-width: 100%; height: auto; }
@@ -82,10 +83,14 @@ function epochMeans(runs: RunResult[], key: EpochKey) {
   }));
 }
 
-/** An HTML table; cells are escaped. */
+/** An HTML table; cells are escaped, and a line break in a cell starts a second, smaller line. */
 export function table(header: string[], rows: string[][]): string {
   const h = header.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
-  const b = rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
+  const td = (c: string) => {
+    const [first, ...rest] = c.split('\n').map(escapeHtml);
+    return `<td>${first}${rest.map((x) => `<br><small>${x}</small>`).join('')}</td>`;
+  };
+  const b = rows.map((r) => `<tr>${r.map(td).join('')}</tr>`).join('\n');
   return `<div class="scroll"><table><thead><tr>${h}</tr></thead><tbody>\n${b}\n</tbody></table></div>`;
 }
 
@@ -119,10 +124,10 @@ export async function renderReport(r: ReportInput): Promise<string> {
   return compareReport(r);
 }
 
-/** "0.0850 ± 0.0040 [0.079, 0.091]": mean, ± sd over seeds (several seeds), interval when known. */
+/** "0.0850 ± 0.0040", then "[0.079, 0.091]" on a second line: mean, ± sd over seeds (several seeds), interval when known. */
 export function cell(s: { mean: number; sd: number }, runs: number, iv?: Interval): string {
   const sd = runs > 1 ? ` ± ${f4(s.sd)}` : '';
-  return `${f4(s.mean)}${sd}${iv ? ` [${iv[0].toFixed(3)}, ${iv[1].toFixed(3)}]` : ''}`;
+  return `${f4(s.mean)}${sd}${iv ? `\n[${iv[0].toFixed(3)}, ${iv[1].toFixed(3)}]` : ''}`;
 }
 
 /** Summary rows in the order of Müller et al.'s Table 3: baseline, label smoothing, then each after TS. */
@@ -131,7 +136,7 @@ export function tableOrder(summary: SummaryRow[]): SummaryRow[] {
 }
 
 function methodName(s: SummaryRow): string {
-  const core = s.epsilon === 0 ? 'baseline (ε = 0)' : `label smoothing (${s.label})`;
+  const core = s.epsilon === 0 ? 'baseline (ε = 0)' : `label smoothing (ε = ${s.epsilon})`;
   return s.scaled ? `${core} + temperature scaling` : core;
 }
 
@@ -519,5 +524,3 @@ async function evaluateReport(r: EvaluateResults): Promise<string> {
   const meta = `evaluate · predictions ${r.predictions} (${r.from}) · labels ${r.labels} · ${r.rows} rows × ${r.classes} classes · ${r.createdAt}`;
   return page(`labelsmooth report — ${r.name}`, meta, body);
 }
-
-export { INTERVAL_METRICS };

@@ -3,7 +3,8 @@
 import type { CompareResults } from '../../src/cli/compare.js';
 import type { CalibrationBin, CalibrationReport } from '../../src/metrics/calibration.js';
 import type { ModelAnalysis, PairedAnalysis } from '../../src/report/analysis.js';
-import type { EpochMetrics, RunResult, Stat, SummaryRow } from '../../src/train/experiment.js';
+import type { RunResult, Stat, SummaryRow } from '../../src/train/experiment.js';
+import type { EpochMetrics } from '../../src/train/trainer.js';
 
 /** A stat with a given mean. */
 export const st = (mean: number, sd = 0): Stat => ({ mean, sd });
@@ -130,7 +131,13 @@ export function results(summary: SummaryRow[], runs: RunResult[], paired?: Paire
     name: 'fake',
     createdAt: '2026-11-28T00:00:00.000Z',
     backend: 'wasm (SIMD)',
-    dataset: { name: 'fashion-mnist', classNames: ['a', 'b', 'c'], train: 1000, validation: 6000, test: 1000 },
+    dataset: {
+      name: 'fashion-mnist',
+      classNames: ['a', 'b', 'c'],
+      train: 1000,
+      validation: 6000,
+      test: 1000,
+    },
     config: {
       dataset: 'fashion-mnist',
       validation: 0.1,
