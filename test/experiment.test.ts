@@ -112,7 +112,7 @@ describe('softTargets', () => {
     const p1 = softTargets(z, 3, 1);
     const e = [Math.exp(2), Math.exp(1), 1];
     const s = e[0] + e[1] + e[2];
-    e.forEach((v, i) => assert.ok(Math.abs(p1[i] - v / s) < 1e-7));
+    for (const [i, v] of e.entries()) assert.ok(Math.abs(p1[i] - v / s) < 1e-7);
     assert.deepEqual(Array.from(p1.subarray(3)), [1, 0, 0], 'no overflow at |z| = 1000');
     const p100 = softTargets(z, 3, 100);
     for (let i = 0; i < 3; i++) assert.ok(Math.abs(p100[i] - 1 / 3) < 0.01);
