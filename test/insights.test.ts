@@ -52,7 +52,7 @@ describe('takeaway', () => {
       /network is under-confident: mean confidence 0\.9000 is 0\.0600 below accuracy 0\.9600/,
     );
     assert.match(s[1], /raised ECE from 0\.0600 to 0\.1100 and raised NLL/);
-    assert.match(s[1], /it leaves it under-confident \(by 0\.1150\)/);
+    assert.match(s[1], /it leaves the model under-confident \(by 0\.1150\)/);
     assert.ok(!s[1].includes('over-corrects'), 'an under-confident baseline is not over-corrected');
     assert.match(s[2], /higher than label smoothing's 0\.1100/);
     assert.ok(!s[2].includes('both together'), 'no LS + TS row, no claim about it');

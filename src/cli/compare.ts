@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Analyzer, PairedAnalysis } from '../report/analysis.js';
+import { methodName, tableOrder } from '../report/report.js';
 import {
   evaluateRun,
   metricsAnalyzer,
@@ -78,6 +79,23 @@ export function summaryTable(rows: SummaryRow[]): string {
       pm(r.brier, r.runs),
       pm(r.meanConfidence, r.runs),
       pm(r.overconfidence, r.runs),
+    ]),
+  );
+}
+
+/**
+ * The table in the shape of Müller, Kornblith & Hinton 2019, Table 3: ECE and NLL of the baseline, label
+ * smoothing, temperature scaling and both; mean ± sd over seeds, then the 95 % interval when known.
+ */
+export function mullerTable(rows: SummaryRow[]): string {
+  const iv = (x?: [number, number]) => (x ? ` [${x[0].toFixed(3)}, ${x[1].toFixed(3)}]` : '');
+  return formatTable(
+    ['method', 'ECE', 'NLL', 'accuracy'],
+    tableOrder(rows).map((r) => [
+      methodName(r),
+      pm(r.ece, r.runs) + iv(r.intervals?.ece),
+      pm(r.nll, r.runs) + iv(r.intervals?.nll),
+      pm(r.accuracy, r.runs) + iv(r.intervals?.accuracy),
     ]),
   );
 }
@@ -173,7 +191,7 @@ export async function compare(o: CompareOptions): Promise<CompareResults> {
   const reportFile = await writeResults(dir, results);
   if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);
   else {
-    process.stdout.write(`\n${summaryTable(results.summary)}\n\n`);
+    process.stdout.write(`\n${summaryTable(results.summary)}\n\n${mullerTable(results.summary)}\n\n`);
     for (const r of runs) {
       if (r.temperature)
         process.stdout.write(

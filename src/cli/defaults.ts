@@ -46,7 +46,7 @@ export const DISTILL_DEFAULTS: TrainingDefaults & {
   seeds: number[];
 } = {
   dataset: 'fashion-mnist',
-  epochs: 30,
+  epochs: 20,
   batchSize: 64,
   lr: 0.003,
   trainSize: 1000,

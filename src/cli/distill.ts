@@ -127,8 +127,10 @@ export async function distill(o: DistillOptions): Promise<DistillResults> {
     const { bins: _b, ...report } = calibration(z, test.y, { classes: k });
     const m: DistillModel = { role, teacherEpsilon, seed, test: report };
     if (analyzer) m.analysis = analyzer.model(z, test.y, k);
+    const who =
+      role === 'teacher' ? `teacher ε=${teacherEpsilon}` : `student of the ε=${teacherEpsilon} teacher`;
     log(
-      `${role} (teacher ε=${teacherEpsilon}) seed ${seed}: accuracy ${report.accuracy.toFixed(4)} NLL ${report.nll.toFixed(4)} ECE ${report.ece.toFixed(4)}`,
+      `${who}, seed ${seed}: accuracy ${report.accuracy.toFixed(4)} NLL ${report.nll.toFixed(4)} ECE ${report.ece.toFixed(4)}`,
     );
     return m;
   };

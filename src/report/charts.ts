@@ -201,7 +201,7 @@ export function epsilonSpec(title: string, points: EpsilonPoint[], yTitle: strin
   const y = {
     type: 'quantitative',
     title: yTitle,
-    scale: { domain: paddedDomain(points.flatMap((p) => [p.lo, p.hi])), nice: false, zero: false },
+    scale: { domain: paddedDomain(points.flatMap((p) => [p.lo, p.hi, p.mean])), nice: false, zero: false },
   };
   const color = { field: 'series', type: 'nominal', title: null };
   return spec({

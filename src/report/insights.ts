@@ -80,9 +80,9 @@ export function takeaway(r: CompareResults): string[] {
     const wasOver = base.meanConfidence.mean - base.accuracy.mean >= CALIBRATED_GAP;
     let where: string;
     if (Math.abs(after) < CALIBRATED_GAP) where = 'leaves the model calibrated on average';
-    else if (after > 0) where = `leaves it still over-confident (by ${f4(after)})`;
+    else if (after > 0) where = `leaves the model still over-confident (by ${f4(after)})`;
     else if (wasOver) where = `over-corrects: the model becomes under-confident (by ${f4(-after)})`;
-    else where = `leaves it under-confident (by ${f4(-after)})`;
+    else where = `leaves the model under-confident (by ${f4(-after)})`;
     const p = pairedCount(r, base.label, ls.label, 'ece');
     const evidence = p
       ? `; the paired 95 % interval of the ECE change excludes 0 in ${p.excl} of ${p.of} seeds`

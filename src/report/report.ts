@@ -135,7 +135,8 @@ export function tableOrder(summary: SummaryRow[]): SummaryRow[] {
   return [...summary].sort((a, b) => Number(a.scaled) - Number(b.scaled) || a.epsilon - b.epsilon);
 }
 
-function methodName(s: SummaryRow): string {
+/** Name of a summary row in Müller et al.'s terms: baseline, label smoothing, + temperature scaling. */
+export function methodName(s: SummaryRow): string {
   const core = s.epsilon === 0 ? 'baseline (ε = 0)' : `label smoothing (ε = ${s.epsilon})`;
   return s.scaled ? `${core} + temperature scaling` : core;
 }
