@@ -194,3 +194,35 @@ describe('distillTakeaway', () => {
     assert.match(t[2], /not the pattern.*teacher is not better and its student not worse/);
   });
 });
+
+describe('the report around the sentences', () => {
+  it("a train run without ε = 0 claims no effect of label smoothing; the compare report's sections are in order", async () => {
+    const { renderReport } = await import('../src/report/report.js');
+    const { summarize } = await import('../src/train/experiment.js');
+    const one = [run(0.1, 1)];
+    const train = { ...results(summarize(one), one), kind: 'train' as const };
+    const html = await renderReport(train);
+    assert.ok(!/What label smoothing did|with and without label smoothing/.test(html));
+    assert.match(html, /What this run shows/);
+    assert.match(html, /no ε = 0 baseline/);
+    const both = [run(0, 1), run(0.1, 1)];
+    const cmp = await renderReport(results(summarize(both), both));
+    const order = [
+      'Takeaway',
+      'Calibration with and without label smoothing',
+      'The mechanism',
+      'Reliability diagrams',
+      'Confidence histograms',
+      'Selective classification',
+      'Penultimate layer',
+      'Distillation',
+    ];
+    const at = order.map((h) => cmp.indexOf(`<h2>${h}`));
+    assert.ok(
+      at.every((x, i) => x > 0 && (i === 0 || x > at[i - 1])),
+      `section order ${at}`,
+    );
+    assert.match(cmp, /Risk–coverage curves and AURC were not computed/);
+    assert.ok(!cmp.includes('under-confident by −'), 'no double negative');
+  });
+});

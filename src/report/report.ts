@@ -453,7 +453,7 @@ async function testCurves(r: CompareResults): Promise<string> {
 }
 
 async function compareReport(r: CompareResults): Promise<string> {
-  const { base } = storyRows(r.summary);
+  const { base, ls } = storyRows(r.summary);
   const cfg = r.config;
   const meta =
     `${r.kind} · ${r.dataset.name} (train ${r.dataset.train}, validation ${r.dataset.validation}, test ${r.dataset.test}, ${r.dataset.classNames.length} classes) · ` +
@@ -466,7 +466,7 @@ async function compareReport(r: CompareResults): Promise<string> {
       `<p class="takeaway">${escapeHtml(takeaway(r).join(' '))}</p>`,
     ),
     section(
-      base ? 'Calibration with and without label smoothing' : 'Calibration',
+      base && ls ? 'Calibration with and without label smoothing' : 'Calibration',
       tableNote(r),
       summaryTable(r) + pairedTable(r),
     ),
