@@ -22,9 +22,10 @@ export interface TrainingDefaults {
 
 /**
  * `npm start` (= `labelsmooth compare`): the over-confident regime of Müller, Kornblith & Hinton 2019. An
- * over-parameterised MLP (≈ 84k weights) on 1,000 Fashion-MNIST training images, trained far past zero
- * training error, becomes over-confident; label smoothing and temperature scaling both correct it. Three
- * seeds per ε; small enough to run in about two minutes on two cores.
+ * over-parameterised MLP (≈ 85k weights) on 1,000 Fashion-MNIST training images, trained for 30 epochs
+ * (training accuracy ≈ 0.95 against ≈ 0.80 on the test set), becomes over-confident (ECE ≈ 0.1); label
+ * smoothing and temperature scaling both correct most of it. Three seeds per ε; about 100 s of CPU time
+ * for the training (one thread) — more ε values or epochs would pass the 3-minute budget of `npm start`.
  */
 export const COMPARE_DEFAULTS: TrainingDefaults & { epsilons: number[]; seeds: number[] } = {
   dataset: 'fashion-mnist',
@@ -33,7 +34,7 @@ export const COMPARE_DEFAULTS: TrainingDefaults & { epsilons: number[]; seeds: n
   lr: 0.003,
   trainSize: 1000,
   validation: 0.02,
-  epsilons: [0, 0.05, 0.1],
+  epsilons: [0, 0.1],
   seeds: [1, 2, 3],
 };
 

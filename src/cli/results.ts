@@ -26,11 +26,11 @@ export async function reportCommand(dir: string): Promise<string> {
   } catch (e) {
     throw new DataFileError(file, undefined, `cannot read results: ${(e as Error).message}`);
   }
-  if (!results || !['compare', 'train', 'evaluate'].includes((results as { kind?: string }).kind ?? '')) {
+  if (!results || !['compare', 'train', 'evaluate', 'distill'].includes((results as { kind?: string }).kind ?? '')) {
     throw new DataFileError(
       file,
       undefined,
-      'not a labelsmooth results file (no kind compare/train/evaluate)',
+      'not a labelsmooth results file (no kind compare/train/evaluate/distill)',
     );
   }
   const out = await writeReport(dir, results);
