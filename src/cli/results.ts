@@ -26,7 +26,10 @@ export async function reportCommand(dir: string): Promise<string> {
   } catch (e) {
     throw new DataFileError(file, undefined, `cannot read results: ${(e as Error).message}`);
   }
-  if (!results || !['compare', 'train', 'evaluate', 'distill'].includes((results as { kind?: string }).kind ?? '')) {
+  if (
+    !results ||
+    !['compare', 'train', 'evaluate', 'distill'].includes((results as { kind?: string }).kind ?? '')
+  ) {
     throw new DataFileError(
       file,
       undefined,
