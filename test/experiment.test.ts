@@ -119,3 +119,22 @@ describe('softTargets', () => {
     for (const r of [0, 1]) assert.ok(Math.abs(p100[3 * r] + p100[3 * r + 1] + p100[3 * r + 2] - 1) < 1e-6);
   });
 });
+
+describe('mullerTable', () => {
+  it("prints Müller et al.'s Table 3 rows: baseline, label smoothing, then each with temperature scaling", async () => {
+    const { mullerTable } = await import('../src/cli/compare.js');
+    const runs = [run(0.1, 1), run(0, 1), run(0.1, 2), run(0, 2)];
+    const lines = mullerTable(summarize(runs)).split('\n');
+    assert.match(lines[0], /^method +ECE +NLL +accuracy$/);
+    assert.deepEqual(
+      lines.slice(2).map((l) => l.split(/ {2,}/)[0]),
+      [
+        'baseline (ε = 0)',
+        'label smoothing (ε = 0.1)',
+        'baseline (ε = 0) + temperature scaling',
+        'label smoothing (ε = 0.1) + temperature scaling',
+      ],
+    );
+    assert.match(lines[2], /0\.0500 ± 0\.0000/);
+  });
+});
