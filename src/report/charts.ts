@@ -262,6 +262,7 @@ export function projectionSpec(
   const x = { field: 'x', type: 'quantitative', title: 'e₁', scale: { domain: domain.x, nice: false } };
   const y = { field: 'y', type: 'quantitative', title: 'e₂', scale: { domain: domain.y, nice: false } };
   const templates = p.templates.map((t) => ({ ...t, name: `template: ${t.label}` }));
+  const mid = (domain.x[0] + domain.x[1]) / 2;
   return spec({
     title: p.label,
     ...PANEL,
@@ -281,11 +282,12 @@ export function projectionSpec(
         mark: { type: 'point', shape: 'cross', size: 90, color: 'black', filled: true },
         encoding: { x, y },
       },
-      {
-        data: { values: templates },
-        mark: { type: 'text', dy: -10, fontSize: 10, fontWeight: 'bold', color: 'black' },
+      // Labels run from the template toward the middle of the plot, at most 100 px, so they stay inside.
+      ...(['left', 'right'] as const).map((align) => ({
+        data: { values: templates.filter((t) => t.x < mid === (align === 'left')) },
+        mark: { type: 'text', align, dy: -10, fontSize: 10, fontWeight: 'bold', color: 'black', limit: 100 },
         encoding: { x, y, text: { field: 'label' } },
-      },
+      })),
     ],
   });
 }
