@@ -178,7 +178,7 @@ describe('distillTakeaway', () => {
       s('student', 0.1, 0.76),
     ]);
     assert.match(t[0], /ε = 0\.1 teacher is more accurate/);
-    assert.match(t[1], /student is less accurate/);
+    assert.match(t[1], /student is less accurate.*with the same NLL/);
     assert.match(t[2], /^This is the direction of Müller/);
   });
 
@@ -191,6 +191,21 @@ describe('distillTakeaway', () => {
     ]);
     assert.match(t[0], /less accurate/);
     assert.match(t[1], /more accurate/);
+    const nll = (v: number) => ({ ...s('student', 0.1, 0.78), nll: st(v) });
+    const higher = distillTakeaway([
+      s('teacher', 0, 0.8),
+      s('teacher', 0.1, 0.79),
+      s('student', 0, 0.76),
+      nll(0.6),
+    ]);
+    assert.match(higher[1], /with a higher NLL \(0\.6000 vs 0\.5000\)/);
+    const lower = distillTakeaway([
+      s('teacher', 0, 0.8),
+      s('teacher', 0.1, 0.79),
+      s('student', 0, 0.76),
+      nll(0.4),
+    ]);
+    assert.match(lower[1], /with a lower NLL \(0\.4000 vs 0\.5000\)/);
     assert.match(t[2], /not the pattern.*teacher is not better and its student not worse/);
   });
 });

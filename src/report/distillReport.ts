@@ -26,7 +26,7 @@ export function distillTakeaway(summary: DistillSummary[]): string[] {
   const studentWorse = ss.accuracy.mean < s0.accuracy.mean;
   const out = [
     `The ${e} teacher is ${cmp(t0.accuracy.mean, ts.accuracy.mean, 'more', 'less')} accurate than the ε = 0 teacher (${pct(ts.accuracy.mean)} vs ${pct(t0.accuracy.mean)}; ECE ${f4(ts.ece.mean)} vs ${f4(t0.ece.mean)}).`,
-    `Its student is ${cmp(s0.accuracy.mean, ss.accuracy.mean, 'more', 'less')} accurate than the ε = 0 teacher's student (${pct(ss.accuracy.mean)} vs ${pct(s0.accuracy.mean)}; NLL ${f4(ss.nll.mean)} vs ${f4(s0.nll.mean)}).`,
+    `Its student is ${cmp(s0.accuracy.mean, ss.accuracy.mean, 'more', 'less')} accurate than the ε = 0 teacher's student (${pct(ss.accuracy.mean)} vs ${pct(s0.accuracy.mean)}), with ${cmp(s0.nll.mean, ss.nll.mean, 'a higher', 'a lower').replace(/^as$/, 'the same')} NLL (${f4(ss.nll.mean)} vs ${f4(s0.nll.mean)}).`,
   ];
   const verdict =
     teacherBetter && studentWorse
