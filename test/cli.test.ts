@@ -6,6 +6,8 @@ import { describe, it } from 'node:test';
 import { cli, cliAsync, tempDir } from './helpers/cli.js';
 
 const SMALL = ['--train-size', '600', '--test-size', '300', '--epochs', '2', '--quiet'];
+/** compare's defaults are the Fashion-MNIST regime; these tests pin today's MNIST setting. */
+const MNIST = ['--dataset', 'mnist', '--model', 'mlp', '--epsilons', '0,0.1', '--seeds', '1'];
 
 /** Files that an interrupted write would leave. */
 function leftovers(dir: string): string[] {
@@ -35,7 +37,15 @@ function writeCsv(file: string, rows = 240): void {
 describe('labelsmooth compare', () => {
   it('trains each ε on MNIST, logs the loss decomposition and writes results.json', () => {
     const dir = tempDir();
-    const r = cli(['compare', ...SMALL.filter((a) => a !== '--quiet'), '--runs-dir', dir, '--name', 'cmp']);
+    const r = cli([
+      'compare',
+      ...MNIST,
+      ...SMALL.filter((a) => a !== '--quiet'),
+      '--runs-dir',
+      dir,
+      '--name',
+      'cmp',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /ε=0\.1 seed 1 epoch 2\/2: loss [\d.]+ H\(p,q\) [\d.]+ H\(u,q\) [\d.]+/);
     assert.match(r.stdout, /ε=0 \+ temperature scaling/);
@@ -48,7 +58,7 @@ describe('labelsmooth compare', () => {
     for (const line of r.stderr.split('\n')) assert.ok(line.length <= 100, `${line.length} columns: ${line}`);
     assert.deepEqual(
       res.summary.map((s: { label: string }) => s.label),
-      ['ε=0', 'ε=0.1', 'ε=0 + temperature scaling'],
+      ['ε=0', 'ε=0.1', 'ε=0 + temperature scaling', 'ε=0.1 + temperature scaling'],
     );
     assert.equal(res.dataset.train, 600);
     for (const run of res.runs) {
@@ -84,6 +94,8 @@ describe('labelsmooth compare', () => {
     const dir = tempDir();
     const args = [
       'compare',
+      '--dataset',
+      'mnist',
       ...SMALL,
       '--epochs',
       '1',

@@ -33,9 +33,9 @@ export function checkModelBackend(model: string, backend: BackendName): void {
 
 /** The CNN reshapes rows into images: it needs image data (mnist, fashion-mnist). */
 export function checkModelData(model: string, train: { imageShape?: unknown; name: string }): void {
-  if (model === 'cnn' && !train.imageShape) {
+  if (model !== 'mlp' && !train.imageShape) {
     throw new UsageError(
-      `--model cnn needs image data (mnist or fashion-mnist), not ${train.name}; use --model mlp`,
+      `--model ${model} needs image data (mnist or fashion-mnist), not ${train.name}; use --model mlp`,
     );
   }
 }

@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CompareResults, ExperimentConfig } from '../results/schema.js';
-import { type RunResult, runLabel } from '../train/experiment.js';
+import type { Analyzer, PairedAnalysis } from '../train/analysis.js';
+import {
+  metricsAnalyzer,
+  monitorSet,
+  pairedAnalyses,
+  type RunLogits,
+  type RunResult,
+  runLabel,
+} from '../train/experiment.js';
 import { runTrial } from '../train/trial.js';
 import { checkModelBackend, checkModelData, useBackend } from './backend.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
@@ -11,6 +19,12 @@ import { type Progress, progress } from './progress.js';
 import { checkRunDir, openRunDir } from './runDir.js';
 import type { CompareOptions } from './runOptions.js';
 import { experimentResults, publishResults } from './runOutput.js';
+
+/** Paired differences against ε = 0 when the calibration metrics are plugged in. */
+function pairings(logits: RunLogits[], splits: Splits, analyzer?: Analyzer): PairedAnalysis[] | undefined {
+  if (!analyzer) return undefined;
+  return pairedAnalyses(logits, splits.test.y, splits.test.classNames.length, analyzer);
+}
 
 /** The run name: `--name`, or derived from the options that differ from their defaults. */
 export function compareRunName(o: CompareOptions, cli: CliContext): string {
@@ -60,7 +74,10 @@ export async function compare(o: CompareOptions, cli: CliContext = DEFAULT_CONTE
     ]),
   );
   const job = jobProgress(o, Math.ceil(splits.train.rows / o.batchSize));
+  const monitor = monitorSet(splits.test, o.seeds[0]);
+  const analyzer = metricsAnalyzer();
   const runs: RunResult[] = [];
+  const logits: RunLogits[] = [];
   for (const seed of o.seeds) {
     for (const epsilon of o.epsilons) {
       const config = {
@@ -74,15 +91,24 @@ export async function compare(o: CompareOptions, cli: CliContext = DEFAULT_CONTE
       };
       const label = runLabel(config);
       job.nextRun();
-      const result = await runTrial(config, splits, {
-        onBatch: (e, done) => job.tick(`${label} seed ${seed}`, e, done),
-        onEpoch: (m) => job.bar.log(epochLine(label, seed, m, o.epochs)),
-      });
-      runs.push(result);
+      const done = await runTrial(
+        config,
+        { ...splits, monitor },
+        {
+          onBatch: (e, batch) => job.tick(`${label} seed ${seed}`, e, batch),
+          onEpoch: (m) => job.bar.log(epochLine(label, seed, m, o.epochs)),
+        },
+        analyzer,
+      );
+      runs.push(done.result);
+      logits.push(done.logits);
     }
   }
   job.bar.stop();
   const results = experimentResults('compare', name, backend, splits, resultsConfig(o), runs);
+  const paired = pairings(logits, splits, analyzer);
+  if (paired?.length) results.paired = paired;
+  if (monitor !== splits.test) results.monitor = monitor.rows;
   await publishResults(dir, results, o.json);
   run.release();
   tf.disposeVariables();

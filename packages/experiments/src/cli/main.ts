@@ -1,32 +1,56 @@
 #!/usr/bin/env node
-// The labelsmooth command line: compare | sweep | worker | train | evaluate | report.
+// The labelsmooth command line: compare | sweep | worker | train | distill | evaluate | report.
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import { contextOf } from './context.js';
+import { COMPARE_DEFAULTS, DISTILL_DEFAULTS, defaultModel, type TrainingDefaults } from './defaults.js';
 import { errorLine } from './errorLine.js';
 import { dataset, epsilons, float, int, runName, seeds, sizeOrAll } from './options.js';
 import { BACKENDS } from './usage.js';
 
 const NOISES = ['uniform', 'non-target', 'prior'] as const;
-const MODELS = ['mlp', 'cnn'] as const;
+const MODELS = ['mlp', 'pooled-mlp', 'cnn'] as const;
 
-/** Options shared by `compare` and `train`. */
-function trainingOptions(cmd: Command): Command {
+/** Defaults of the data and training options (`compare` has its own: see COMPARE_DEFAULTS). */
+const TRAIN_DEFAULTS: TrainingDefaults = {
+  dataset: 'mnist',
+  model: 'mlp',
+  epochs: 12,
+  batchSize: 128,
+  lr: 0.001,
+  trainSize: 10000,
+  validation: 0.1,
+};
+
+/** Options shared by `compare`, `sweep`, `train` and `distill`. */
+function trainingOptions(cmd: Command, d: TrainingDefaults = TRAIN_DEFAULTS): Command {
   return cmd
-    .option('--dataset <name>', 'mnist | fashion-mnist | csv:PATH', dataset, 'mnist')
+    .option('--dataset <name>', 'mnist | fashion-mnist | csv:PATH', dataset, d.dataset)
     .option('--label-column <name>', "CSV label column (default: 'label', else the last column)")
-    .addOption(new Option('--model <kind>', 'model').choices(MODELS).default('mlp'))
-    .option('--epochs <n>', 'training epochs', int(1), 12)
-    .option('--batch-size <n>', 'mini-batch size', int(1), 128)
-    .option('--lr <rate>', 'Adam learning rate', float(0, 10, { open: true }), 0.001)
+    .addOption(
+      new Option(
+        '--model <kind>',
+        d.model ? 'model' : 'model (default: pooled-mlp on mnist and fashion-mnist, mlp on CSV data)',
+      )
+        .choices(MODELS)
+        .default(d.model),
+    )
+    .option('--epochs <n>', 'training epochs', int(1), d.epochs)
+    .option('--batch-size <n>', 'mini-batch size', int(1), d.batchSize)
+    .option('--lr <rate>', 'Adam learning rate', float(0, 10, { open: true }), d.lr)
     .addOption(
       new Option('--noise <kind>', 'smoothing noise (prior = training class frequencies)')
         .choices(NOISES)
         .default('uniform'),
     )
-    .option('--validation <fraction>', 'held-out fraction of train (temperature scaling)', float(0, 0.9), 0.1)
-    .option('--train-size <n>', "training examples (stratified subset) or 'all'", sizeOrAll, 10000)
+    .option(
+      '--validation <fraction>',
+      'held-out fraction of train (temperature scaling)',
+      float(0, 0.9),
+      d.validation,
+    )
+    .option('--train-size <n>', "training examples (stratified subset) or 'all'", sizeOrAll, d.trainSize)
     .option('--test-size <n>', "test examples (stratified subset) or 'all'", sizeOrAll)
     .addOption(new Option('--backend <name>', 'TF.js backend').choices(BACKENDS).default('wasm'))
     .option('--name <name>', 'run name (default: from the options that differ from defaults)', runName)
@@ -65,19 +89,31 @@ export function program(): Command {
     p
       .command('compare')
       .description('train the same model for each ε (and seed) and compare accuracy and calibration')
-      .option('--epsilons <list>', 'comma-separated ε values', epsilons, [0, 0.1])
-      .option('--seeds <n|list>', 'number of seeds (1..n) or a comma-separated list', seeds, [1]),
+      .option('--epsilons <list>', 'comma-separated ε values', epsilons, COMPARE_DEFAULTS.epsilons)
+      .option(
+        '--seeds <n|list>',
+        'number of seeds (1..n) or a comma-separated list',
+        seeds,
+        COMPARE_DEFAULTS.seeds,
+      ),
+    COMPARE_DEFAULTS,
   ).action(async (opts, cmd: Command) => {
     const { compare } = await import('./compare.js');
-    await compare({ ...opts, seed: opts.seeds[0] }, contextOf(cmd));
+    const model = opts.model ?? defaultModel(opts.dataset);
+    await compare({ ...opts, model, seed: opts.seeds[0] }, contextOf(cmd));
   });
 
   trainingOptions(
     p
       .command('sweep')
       .description("run compare's grid as independent trials: local processes, or a Redis queue of workers")
-      .option('--epsilons <list>', 'comma-separated ε values', epsilons, [0, 0.1])
-      .option('--seeds <n|list>', 'number of seeds (1..n) or a comma-separated list', seeds, [1])
+      .option('--epsilons <list>', 'comma-separated ε values', epsilons, COMPARE_DEFAULTS.epsilons)
+      .option(
+        '--seeds <n|list>',
+        'number of seeds (1..n) or a comma-separated list',
+        seeds,
+        COMPARE_DEFAULTS.seeds,
+      )
       .option(
         '--workers <n>',
         'local trial processes (default: the number of cores)',
@@ -86,9 +122,10 @@ export function program(): Command {
       )
       .option('--queue <url>', 'redis://[:PASSWORD@]HOST:PORT: enqueue the trials for `labelsmooth worker`s')
       .option('--insecure', 'allow a Redis without a password on a non-loopback host', false),
+    COMPARE_DEFAULTS,
   ).action(async (opts) => {
     const { sweep } = await import('./sweep.js');
-    await sweep({ ...opts, seed: opts.seeds[0] });
+    await sweep({ ...opts, model: opts.model ?? defaultModel(opts.dataset), seed: opts.seeds[0] });
   });
 
   p.command('worker')
@@ -119,6 +156,37 @@ export function program(): Command {
   ).action(async (opts, cmd: Command) => {
     const { trainCommand } = await import('./train.js');
     await trainCommand(opts, contextOf(cmd));
+  });
+
+  trainingOptions(
+    p
+      .command('distill')
+      .description('teachers at ε = 0 and ε > 0, each distilled into a small student at temperature T')
+      .option(
+        '--epsilon <ε>',
+        "the smoothed teacher's ε",
+        float(0, 1, { open: true }),
+        DISTILL_DEFAULTS.epsilon,
+      )
+      .option(
+        '--temperature <T>',
+        'distillation temperature',
+        float(0, 100, { open: true }),
+        DISTILL_DEFAULTS.temperature,
+      )
+      .option('--student-epochs <n>', 'student training epochs', int(1), DISTILL_DEFAULTS.studentEpochs)
+      .option('--student-hidden <n>', 'hidden units of the student', int(1), DISTILL_DEFAULTS.studentHidden)
+      .option(
+        '--seeds <n|list>',
+        'number of seeds (1..n) or a comma-separated list',
+        seeds,
+        DISTILL_DEFAULTS.seeds,
+      ),
+    DISTILL_DEFAULTS,
+  ).action(async (opts, cmd: Command) => {
+    const { distill } = await import('./distill.js');
+    const model = opts.model ?? defaultModel(opts.dataset);
+    await distill({ ...opts, model, seed: opts.seeds[0] }, contextOf(cmd));
   });
 
   p.command('evaluate')

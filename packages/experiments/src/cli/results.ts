@@ -36,7 +36,14 @@ export function resultsProblem(v: unknown): string | null {
     if (!Number.isFinite(r.accuracy)) return "'report.accuracy' is missing";
     return null;
   }
-  if (v.kind !== 'compare' && v.kind !== 'train') return "'kind' is not compare, train or evaluate";
+  if (v.kind === 'distill') {
+    if (!isObject(v.dataset) || !Array.isArray(v.dataset.classNames))
+      return "'dataset.classNames' is missing";
+    if (!Array.isArray(v.models) || v.models.length === 0) return "'models' is missing or empty";
+    if (!Array.isArray(v.summary)) return "'summary' is missing";
+    return null;
+  }
+  if (v.kind !== 'compare' && v.kind !== 'train') return "'kind' is not compare, train, distill or evaluate";
   if (!isObject(v.dataset) || !Array.isArray(v.dataset.classNames)) return "'dataset.classNames' is missing";
   if (!Array.isArray(v.runs) || v.runs.length === 0) return "'runs' is missing or empty";
   for (const [i, run] of v.runs.entries()) {

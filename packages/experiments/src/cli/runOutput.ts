@@ -1,6 +1,7 @@
 // Console and results.json output shared by `compare` and `train` (not a command: commands do not import
 // each other).
 import { join } from 'node:path';
+import { methodName, tableOrder } from '../report/report.js';
 import type { CompareResults } from '../results/schema.js';
 import { type RunResult, type SummaryRow, summarize } from '../train/experiment.js';
 import type { Splits } from './datasets.js';
@@ -52,8 +53,25 @@ export function experimentResults(
 }
 
 /**
+ * The table in the shape of Müller, Kornblith & Hinton 2019, Table 3: ECE and NLL of the baseline, label
+ * smoothing, temperature scaling and both; mean ± sd over seeds, then the 95 % interval when known.
+ */
+export function mullerTable(rows: SummaryRow[]): string {
+  const iv = (x?: [number, number]) => (x ? ` [${x[0].toFixed(3)}, ${x[1].toFixed(3)}]` : '');
+  return formatTable(
+    ['method', 'ECE', 'NLL', 'accuracy'],
+    tableOrder(rows).map((r) => [
+      methodName(r),
+      pm(r.ece, r.runs) + iv(r.intervals?.ece),
+      pm(r.nll, r.runs) + iv(r.intervals?.nll),
+      pm(r.accuracy, r.runs) + iv(r.intervals?.accuracy),
+    ]),
+  );
+}
+
+/**
  * Write `<dir>/results.json` and report.html, then print the summary table and fitted temperatures (or the
- * results as one JSON line with `json`). Shared by `compare` and `sweep`.
+ * results as one JSON line with `json`), then the table in Müller et al.'s shape. Shared by `compare` and `sweep`.
  */
 export async function publishResults(dir: string, results: CompareResults, json: boolean): Promise<void> {
   const reportFile = await writeResults(dir, results);
@@ -62,6 +80,7 @@ export async function publishResults(dir: string, results: CompareResults, json:
     return;
   }
   process.stdout.write(`\n${summaryTable(results.summary)}\n\n`);
+  process.stdout.write(`${mullerTable(results.summary)}\n\n`);
   for (const r of results.runs) {
     if (r.temperature)
       process.stdout.write(

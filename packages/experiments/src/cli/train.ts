@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { DataFileError } from '../data/errors.js';
 import type { CompareResults } from '../results/schema.js';
-import { evaluateRun } from '../train/experiment.js';
+import { evaluateRun, metricsAnalyzer } from '../train/experiment.js';
 import { writeFileAtomic } from '../train/files.js';
 import { directoryHandler } from '../train/io.js';
 import { checkpoints, Trainer } from '../train/trainer.js';
@@ -180,7 +180,7 @@ export async function trainCommand(
   // weights in the last checkpoint and keeps it.
   if (!existsSync(join(dir, 'model', 'model.json')))
     await trainer.model.save(directoryHandler(join(dir, 'model')));
-  const result = evaluateRun(trainer, splits.validation);
+  const { result } = evaluateRun(trainer, splits.test, splits.validation, metricsAnalyzer());
   const { dataSha256: _h, ...resultConfig } = saved;
   const results = experimentResults(
     'train',

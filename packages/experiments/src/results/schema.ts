@@ -1,7 +1,8 @@
 // The results.json schemas: what the commands write and the report reads. They live below both cli and
 // report so that neither imports the other's files.
 import type { CalibrationReport } from 'labelsmooth';
-import type { RunResult, SummaryRow } from '../train/experiment.js';
+import type { Interval, IntervalMetric, ModelAnalysis, PairedAnalysis } from '../train/analysis.js';
+import type { RunResult, Stat, SummaryRow } from '../train/experiment.js';
 import type { ModelKind } from '../train/model.js';
 import type { NoiseKind } from '../train/trainer.js';
 
@@ -37,6 +38,10 @@ export interface CompareResults {
   config: ExperimentConfig;
   runs: RunResult[];
   summary: SummaryRow[];
+  /** Size of the stratified test subset the per-epoch test metrics are measured on (absent: the whole test set). */
+  monitor?: number;
+  /** Paired bootstrap differences against ε = 0 on the same test rows, per seed (with an analyzer). */
+  paired?: PairedAnalysis[];
 }
 
 /** The results.json of an `evaluate`. */
@@ -53,4 +58,52 @@ export interface EvaluateResults {
 }
 
 /** Anything a report can be made from. */
-export type ReportInput = CompareResults | EvaluateResults;
+export type ReportInput = CompareResults | EvaluateResults | DistillResults;
+
+/** The settings of a `labelsmooth distill` as stored in results.json. */
+export interface DistillConfig extends DataOptions {
+  model: ModelKind;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  /** ε of the smoothed teacher (the other teacher has ε = 0). */
+  epsilon: number;
+  temperature: number;
+  studentEpochs: number;
+  studentHidden: number;
+  seeds: number[];
+  backend: string;
+}
+
+/** One model of a distillation run, evaluated on the test set. */
+export interface DistillModel {
+  role: 'teacher' | 'student';
+  /** ε the teacher was trained with (for a student: its teacher's ε). */
+  teacherEpsilon: number;
+  seed: number;
+  test: Omit<CalibrationReport, 'bins'>;
+  analysis?: ModelAnalysis;
+}
+
+/** Mean ± sd over seeds of one role and teacher ε. */
+export interface DistillSummary {
+  role: 'teacher' | 'student';
+  teacherEpsilon: number;
+  runs: number;
+  accuracy: Stat;
+  nll: Stat;
+  ece: Stat;
+  intervals?: Partial<Record<IntervalMetric, Interval>>;
+}
+
+/** The results.json of `labelsmooth distill`. */
+export interface DistillResults {
+  kind: 'distill';
+  name: string;
+  createdAt: string;
+  backend: string;
+  dataset: { name: string; classNames: string[]; train: number; test: number };
+  config: DistillConfig;
+  models: DistillModel[];
+  summary: DistillSummary[];
+}

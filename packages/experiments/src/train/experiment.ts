@@ -1,5 +1,13 @@
 import { type CalibrationReport, calibration, fitTemperature } from 'labelsmooth';
-import type { Dataset } from '../data/dataset.js';
+import { type Dataset, stratifiedSplit, take } from '../data/dataset.js';
+import {
+  type Analyzer,
+  INTERVAL_METRICS,
+  type Interval,
+  type IntervalMetric,
+  type ModelAnalysis,
+  type PairedAnalysis,
+} from './analysis.js';
 import { type Projection, projectPenultimate } from './projection.js';
 import type { EpochMetrics, TrainConfig, Trainer } from './trainer.js';
 
@@ -12,9 +20,25 @@ export interface RunResult {
   epochs: EpochMetrics[];
   /** Final calibration on the test set (with reliability bins). */
   test: CalibrationReport;
+  /** Smooth ECE, risk–coverage and intervals of the test predictions, when an analyzer is plugged in. */
+  analysis?: ModelAnalysis;
   /** Temperature fitted on the validation split (when there is one), and the test calibration after it. */
-  temperature?: { temperature: number; nllBefore: number; nllAfter: number; test: CalibrationReport };
+  temperature?: {
+    temperature: number;
+    nllBefore: number;
+    nllAfter: number;
+    test: CalibrationReport;
+    analysis?: ModelAnalysis;
+  };
   projection?: Projection;
+}
+
+/** Test logits of a run (before and after temperature scaling), kept in memory for paired comparisons. */
+export interface RunLogits {
+  label: string;
+  seed: number;
+  test: Float32Array;
+  scaled?: Float32Array;
 }
 
 /** Label of a run: ε=0.1, or with its noise when not uniform. */
@@ -22,25 +46,72 @@ export function runLabel(config: Pick<TrainConfig, 'epsilon' | 'noise'>): string
   return `ε=${config.epsilon}${config.noise !== 'uniform' && config.epsilon > 0 ? ` (${config.noise})` : ''}`;
 }
 
-/** Final evaluation of a trained model: test calibration, temperature scaling on validation, projection. */
-export function evaluateRun(trainer: Trainer, validation: Dataset | null): RunResult {
-  const { test, config } = trainer;
+/** Label of a run after temperature scaling. */
+export const scaledLabel = (label: string) => `${label} + temperature scaling`;
+
+/**
+ * Final evaluation of a trained model: test calibration, temperature scaling fitted on validation (for
+ * every ε: Müller et al. 2019 report it for the baseline and for label smoothing), the projection, and the
+ * analyzer's metrics when one is given.
+ */
+export function evaluateRun(
+  trainer: Trainer,
+  test: Dataset,
+  validation: Dataset | null,
+  analyzer?: Analyzer,
+): { result: RunResult; logits: RunLogits } {
+  const { config } = trainer;
   const classes = test.classNames.length;
-  const logits = trainer.predict(test);
+  const z = trainer.predict(test);
   const result: RunResult = {
     label: runLabel(config),
     epsilon: config.epsilon,
     seed: config.seed,
     epochs: [...trainer.history],
-    test: calibration(logits, test.y, { classes }),
+    test: calibration(z, test.y, { classes }),
   };
+  if (analyzer) result.analysis = analyzer.model(z, test.y, classes);
+  const logits: RunLogits = { label: result.label, seed: config.seed, test: z };
   if (validation && validation.rows > 0) {
     const fit = fitTemperature(trainer.predict(validation), validation.y, { classes });
-    const scaled = logits.map((z) => z / fit.temperature);
+    const scaled = z.map((v) => v / fit.temperature);
     result.temperature = { ...fit, test: calibration(scaled, test.y, { classes }) };
+    if (analyzer) result.temperature.analysis = analyzer.model(scaled, test.y, classes);
+    logits.scaled = scaled;
   }
   if (classes >= 3) result.projection = projectPenultimate(trainer.model, test);
-  return result;
+  return { result, logits };
+}
+
+/**
+ * Paired comparisons on the same test rows and seed: every ε > 0 against ε = 0, and temperature scaling
+ * of ε = 0 against ε = 0 (differences b − a).
+ */
+export function pairedAnalyses(
+  runs: RunLogits[],
+  labels: Int32Array,
+  classes: number,
+  analyzer: Analyzer,
+): PairedAnalysis[] {
+  const out: PairedAnalysis[] = [];
+  for (const base of runs.filter((r) => r.label === 'ε=0')) {
+    for (const other of runs.filter((r) => r.seed === base.seed && r !== base)) {
+      out.push({
+        a: base.label,
+        b: other.label,
+        seed: base.seed,
+        differences: analyzer.paired(base.test, other.test, labels, classes),
+      });
+    }
+    if (base.scaled)
+      out.push({
+        a: base.label,
+        b: scaledLabel(base.label),
+        seed: base.seed,
+        differences: analyzer.paired(base.test, base.scaled, labels, classes),
+      });
+  }
+  return out;
 }
 
 /** Mean and standard deviation (n − 1) of a metric over seeds. */
@@ -52,6 +123,9 @@ export interface Stat {
 /** One row of the summary table. */
 export interface SummaryRow {
   label: string;
+  /** ε of the runs, and whether the row is after temperature scaling. */
+  epsilon: number;
+  scaled: boolean;
   runs: number;
   accuracy: Stat;
   nll: Stat;
@@ -60,26 +134,85 @@ export interface SummaryRow {
   mce: Stat;
   meanConfidence: Stat;
   overconfidence: Stat;
+  smoothEce?: Stat;
+  aurc?: Stat;
+  /** 95 % test-set intervals: each end averaged over the seeds (present when the analyzer gave them). */
+  intervals?: Partial<Record<IntervalMetric, Interval>>;
 }
 
 const METRICS = ['accuracy', 'nll', 'brier', 'ece', 'mce', 'meanConfidence', 'overconfidence'] as const;
 
-function stat(xs: number[]): Stat {
+/** Mean and sample standard deviation of xs. */
+export function stat(xs: number[]): Stat {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
   const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
   return { mean, sd };
 }
 
-/** Summary per ε (over seeds), plus the "ε=0 + temperature scaling" row. */
+interface Member {
+  report: CalibrationReport;
+  analysis?: ModelAnalysis;
+}
+
+/** Intervals of a group: each end averaged over the members that have it (all must). */
+function meanIntervals(members: Member[]): SummaryRow['intervals'] {
+  const out: Partial<Record<IntervalMetric, Interval>> = {};
+  for (const m of INTERVAL_METRICS) {
+    const ivs = members.map((x) => x.analysis?.intervals?.[m]);
+    if (ivs.some((iv) => !iv)) continue;
+    const ends = ivs as Interval[];
+    out[m] = [stat(ends.map((e) => e[0])).mean, stat(ends.map((e) => e[1])).mean];
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** Summary per ε (over seeds), then one "+ temperature scaling" row per ε that has it. */
 export function summarize(runs: RunResult[]): SummaryRow[] {
-  const groups = new Map<string, CalibrationReport[]>();
-  const add = (label: string, r: CalibrationReport) => groups.set(label, [...(groups.get(label) ?? []), r]);
-  for (const r of runs) add(r.label, r.test);
+  const groups = new Map<string, { epsilon: number; scaled: boolean; members: Member[] }>();
+  const add = (label: string, epsilon: number, scaled: boolean, m: Member) => {
+    const g = groups.get(label) ?? { epsilon, scaled, members: [] };
+    g.members.push(m);
+    groups.set(label, g);
+  };
+  for (const r of runs) add(r.label, r.epsilon, false, { report: r.test, analysis: r.analysis });
   for (const r of runs)
-    if (r.epsilon === 0 && r.temperature) add(`${r.label} + temperature scaling`, r.temperature.test);
-  return [...groups].map(([label, reports]) => {
-    const row = { label, runs: reports.length } as SummaryRow;
-    for (const m of METRICS) row[m] = stat(reports.map((r) => r[m]));
+    if (r.temperature)
+      add(scaledLabel(r.label), r.epsilon, true, {
+        report: r.temperature.test,
+        analysis: r.temperature.analysis,
+      });
+  return [...groups].map(([label, { epsilon, scaled, members }]) => {
+    const row = { label, epsilon, scaled, runs: members.length } as SummaryRow;
+    for (const m of METRICS) row[m] = stat(members.map((x) => x.report[m]));
+    const smooth = members.map((x) => x.analysis?.smoothEce?.value);
+    if (smooth.every((v) => v !== undefined)) row.smoothEce = stat(smooth as number[]);
+    const aurc = members.map((x) => x.analysis?.aurc);
+    if (aurc.every((v) => v !== undefined)) row.aurc = stat(aurc as number[]);
+    const iv = meanIntervals(members);
+    if (iv) row.intervals = iv;
     return row;
   });
+}
+
+/**
+ * The calibration metrics of src/metrics (smooth ECE, risk–coverage, bootstrap intervals, paired
+ * differences), as an {@link Analyzer}. They are not on this branch yet: without them runs carry no
+ * `analysis` and the report says which figures are missing.
+ */
+export function metricsAnalyzer(): Analyzer | undefined {
+  return undefined;
+}
+
+/** Test examples the per-epoch curves are measured on. */
+export const MONITOR_SIZE = 1000;
+
+/**
+ * Examples the per-epoch test metrics are measured on: a stratified subset of `size` test examples (the
+ * final metrics use the whole test set). Evaluating 10,000 test images after every epoch would cost more
+ * than training on a small subset.
+ */
+export function monitorSet(test: Dataset, seed: number, size = MONITOR_SIZE): Dataset {
+  if (test.rows <= size) return test;
+  const { second } = stratifiedSplit(test.y, test.classNames.length, size, seed + 4);
+  return take(test, second, `${test.name} (per-epoch subset)`);
 }

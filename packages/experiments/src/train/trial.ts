@@ -1,7 +1,8 @@
 // One trial of a comparison: train a (seed, ε) model for its epochs, then evaluate it. Shared by `compare`
 // (in process) and `sweep` (in worker processes), so that both give the same result bit for bit.
 import type { Dataset } from '../data/dataset.js';
-import { evaluateRun, type RunResult } from './experiment.js';
+import type { Analyzer } from './analysis.js';
+import { evaluateRun, type RunLogits, type RunResult } from './experiment.js';
 import { type EpochMetrics, type TrainConfig, Trainer } from './trainer.js';
 
 /** What a caller hears while a trial trains. */
@@ -13,22 +14,25 @@ export interface TrialHooks {
 }
 
 /**
- * Train `config.epochs` epochs on `data.train`, then measure the test calibration (with temperature
- * scaling fitted on `data.validation` for ε = 0). Deterministic given the config and the data. The
- * trainer's tensors are freed even when training throws.
+ * Train `config.epochs` epochs on `data.train` (per-epoch test metrics on `data.monitor`, a subset of the
+ * test set, or the whole of it), then measure the test calibration, with temperature scaling fitted on
+ * `data.validation`, and the analyzer's metrics when one is given. Deterministic given the config and the
+ * data. The trainer's tensors are freed even when training throws. Returns the result and the test logits
+ * (for paired comparisons).
  */
 export async function runTrial(
   config: TrainConfig,
-  data: { train: Dataset; validation: Dataset | null; test: Dataset },
+  data: { train: Dataset; validation: Dataset | null; test: Dataset; monitor?: Dataset },
   hooks: TrialHooks = {},
-): Promise<RunResult> {
-  const trainer = new Trainer(config, data.train, data.test);
+  analyzer?: Analyzer,
+): Promise<{ result: RunResult; logits: RunLogits }> {
+  const trainer = new Trainer(config, data.train, data.monitor ?? data.test);
   try {
     for (let e = 0; e < config.epochs; e++) {
       const m = await trainer.runEpoch((done) => hooks.onBatch?.(e, done));
       hooks.onEpoch?.(m);
     }
-    return evaluateRun(trainer, config.epsilon === 0 ? data.validation : null);
+    return evaluateRun(trainer, data.test, data.validation, analyzer);
   } finally {
     trainer.dispose();
   }

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { type RunResult, runLabel } from '../../train/experiment.js';
+import { metricsAnalyzer, monitorSet, type RunResult, runLabel } from '../../train/experiment.js';
 import { runTrial } from '../../train/trial.js';
 import { useBackend } from '../backend.js';
 import { loadSplits, type Splits } from '../datasets.js';
@@ -79,9 +79,16 @@ export async function executeTrial(
   const config = trainConfig(spec, trial);
   const label = runLabel(config);
   const t0 = performance.now();
-  const result = await runTrial(config, splits, {
-    onBatch: () => onBatch(),
-    onEpoch: (m) => log(epochLine(label, config.seed, m, config.epochs)),
-  });
+  // The same per-epoch test subset and metrics as compare (its monitor is drawn with the first seed).
+  const monitor = monitorSet(splits.test, spec.data.seed);
+  const { result } = await runTrial(
+    config,
+    { ...splits, monitor },
+    {
+      onBatch: () => onBatch(),
+      onEpoch: (m) => log(epochLine(label, config.seed, m, config.epochs)),
+    },
+    metricsAnalyzer(),
+  );
   return { key: trialKey(trial), result, worker: workerId(), seconds: (performance.now() - t0) / 1000 };
 }

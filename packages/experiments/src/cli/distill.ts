@@ -1,0 +1,152 @@
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { calibration } from 'labelsmooth';
+import type { DistillConfig, DistillModel, DistillResults, DistillSummary } from '../results/schema.js';
+import type { Interval, IntervalMetric } from '../train/analysis.js';
+import { predictLogits, softTargets, trainStudent } from '../train/distillation.js';
+import { metricsAnalyzer, monitorSet, stat } from '../train/experiment.js';
+import { Trainer } from '../train/trainer.js';
+import { type BackendName, checkModelBackend, checkModelData, useBackend } from './backend.js';
+import { type CliContext, DEFAULT_CONTEXT } from './context.js';
+import { loadSplits } from './datasets.js';
+import { datasetName, deriveRunName } from './naming.js';
+import { writeResults } from './results.js';
+import { checkRunDir, openRunDir } from './runDir.js';
+import { formatTable, pm } from './table.js';
+
+/** Options of `labelsmooth distill`: the stored settings plus where and how to write. */
+export interface DistillOptions extends DistillConfig {
+  backend: BackendName;
+  name?: string;
+  runsDir: string;
+  /** Replace an existing run of the same name. */
+  force?: boolean;
+  json: boolean;
+  quiet: boolean;
+}
+
+/** Summary per (role, teacher ε), teachers first, ε ascending. */
+export function summarizeDistill(models: DistillModel[]): DistillSummary[] {
+  const keys = [...new Set(models.map((m) => `${m.role}|${m.teacherEpsilon}`))];
+  return keys
+    .map((key) => {
+      const [role, e] = key.split('|');
+      const ms = models.filter((m) => m.role === role && m.teacherEpsilon === Number(e));
+      const row: DistillSummary = {
+        role: role as DistillSummary['role'],
+        teacherEpsilon: Number(e),
+        runs: ms.length,
+        accuracy: stat(ms.map((m) => m.test.accuracy)),
+        nll: stat(ms.map((m) => m.test.nll)),
+        ece: stat(ms.map((m) => m.test.ece)),
+      };
+      const iv: Partial<Record<IntervalMetric, Interval>> = {};
+      for (const k of ['accuracy', 'nll', 'ece'] as const) {
+        const all = ms.map((m) => m.analysis?.intervals?.[k]);
+        if (all.every((x) => x)) iv[k] = [stat(all.map((x) => x![0])).mean, stat(all.map((x) => x![1])).mean];
+      }
+      if (Object.keys(iv).length) row.intervals = iv;
+      return row;
+    })
+    .sort((a, b) =>
+      a.role === b.role ? a.teacherEpsilon - b.teacherEpsilon : a.role === 'teacher' ? -1 : 1,
+    );
+}
+
+/** The table printed at the end. */
+export function distillTable(rows: DistillSummary[]): string {
+  return formatTable(
+    ['model', 'accuracy', 'NLL', 'ECE'],
+    rows.map((r) => [
+      r.role === 'teacher' ? `teacher ε=${r.teacherEpsilon}` : `student of the ε=${r.teacherEpsilon} teacher`,
+      pm(r.accuracy, r.runs),
+      pm(r.nll, r.runs),
+      pm(r.ece, r.runs),
+    ]),
+  );
+}
+
+/**
+ * Müller et al. 2019 §5 (Fig. 6): train a teacher with ε = 0 and one with ε > 0, distill each into a
+ * small student at temperature T on the same training rows, and evaluate all four on the test set, per seed.
+ */
+export async function distill(o: DistillOptions, cli: CliContext = DEFAULT_CONTEXT): Promise<DistillResults> {
+  const name = o.name ?? deriveRunName('distill', datasetName(o.dataset), { ...o }, cli.defaults);
+  checkRunDir(o.runsDir, name, { mode: 'new', force: o.force });
+  checkModelBackend(o.model, o.backend);
+  const backend = await useBackend(o.backend);
+  const log = (s: string) => {
+    if (!o.quiet) process.stderr.write(`${s}\n`);
+  };
+  const splits = loadSplits(o, cli.given);
+  checkModelData(o.model, splits.train);
+  const { train, test } = splits;
+  const k = train.classNames.length;
+  const run = openRunDir(o.runsDir, name, { mode: 'new', force: o.force });
+  log(
+    `labelsmooth distill: ${splits.dataset} (train ${train.rows}, test ${test.rows}), teachers ${o.model} ε ∈ {0, ${o.epsilon}} for ${o.epochs} epochs, students of ${o.studentHidden} hidden units for ${o.studentEpochs} epochs at T = ${o.temperature}, seeds {${o.seeds.join(', ')}}, backend ${backend}`,
+  );
+  const analyzer = metricsAnalyzer();
+  const evaluate = (role: DistillModel['role'], teacherEpsilon: number, seed: number, z: Float32Array) => {
+    const { bins: _b, ...report } = calibration(z, test.y, { classes: k });
+    const m: DistillModel = { role, teacherEpsilon, seed, test: report };
+    if (analyzer) m.analysis = analyzer.model(z, test.y, k);
+    const who =
+      role === 'teacher' ? `teacher ε=${teacherEpsilon}` : `student of the ε=${teacherEpsilon} teacher`;
+    log(
+      `${who}, seed ${seed}: accuracy ${report.accuracy.toFixed(4)} NLL ${report.nll.toFixed(4)} ECE ${report.ece.toFixed(4)}`,
+    );
+    return m;
+  };
+  const monitor = monitorSet(test, o.seeds[0], 500);
+  const models: DistillModel[] = [];
+  for (const seed of o.seeds) {
+    for (const epsilon of [0, o.epsilon]) {
+      const config = {
+        epsilon,
+        noise: 'uniform' as const,
+        seed,
+        model: o.model,
+        epochs: o.epochs,
+        batchSize: o.batchSize,
+        lr: o.lr,
+      };
+      const teacher = new Trainer(config, train, monitor);
+      for (let e = 0; e < o.epochs; e++) await teacher.runEpoch();
+      models.push(evaluate('teacher', epsilon, seed, predictLogits(teacher.model, test)));
+      const targets = softTargets(predictLogits(teacher.model, train), k, o.temperature);
+      teacher.dispose();
+      const student = await trainStudent(train, targets, {
+        temperature: o.temperature,
+        epochs: o.studentEpochs,
+        batchSize: o.batchSize,
+        lr: o.lr,
+        seed,
+        hidden: o.studentHidden,
+      });
+      models.push(evaluate('student', epsilon, seed, predictLogits(student, test)));
+      student.dispose();
+    }
+  }
+  const { json: _j, quiet: _q, runsDir: _r, name: _n, force: _f, ...config } = o;
+  const results: DistillResults = {
+    kind: 'distill',
+    name,
+    createdAt: new Date().toISOString(),
+    backend,
+    dataset: { name: splits.dataset, classNames: train.classNames, train: train.rows, test: test.rows },
+    config,
+    models,
+    summary: summarizeDistill(models),
+  };
+  const dir = run.dir;
+  const reportFile = await writeResults(dir, results);
+  run.release();
+  if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);
+  else
+    process.stdout.write(
+      `\n${distillTable(results.summary)}\n\nresults: ${join(dir, 'results.json')}\nreport: ${reportFile}\n`,
+    );
+  tf.disposeVariables();
+  return results;
+}
