@@ -238,7 +238,7 @@ describe('output', () => {
   });
 
   it('results.json: the fields the report reads are checked with a message', () => {
-    assert.equal(resultsProblem([]), "'kind' is not compare, train or evaluate");
+    assert.equal(resultsProblem([]), "'kind' is not compare, train, distill or evaluate");
     assert.equal(resultsProblem({ kind: 'compare' }), "'dataset.classNames' is missing");
     assert.equal(
       resultsProblem({ kind: 'train', dataset: { classNames: [] }, runs: [{}] }),
