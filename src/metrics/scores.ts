@@ -57,8 +57,11 @@ export function scoreRows(
   try {
     p = parsePredictions(fn, input, parsedLabels, o.classes, o.from ?? 'logits');
   } catch (e) {
-    if (e instanceof LabelSmoothingError && e.argument === 'labels' && e.index !== undefined)
-      fail(fn, 'labels', e.index, e.value, `${e.problem} and not ignoreIndex (${ignoreIndex})`);
+    if (e instanceof LabelSmoothingError && e.argument === 'labels') {
+      if (e.index !== undefined)
+        fail(fn, 'labels', e.index, e.value, `${e.problem} and not ignoreIndex (${ignoreIndex})`);
+      fail(fn, 'labels', undefined, labels, e.problem); // the caller's array, not our copy
+    }
     throw e;
   }
   const { classes: k } = p;
