@@ -328,16 +328,20 @@ export class SmoothEceEstimator {
     for (let j = 0; j < op.mesh; j++) {
       let s0 = 0;
       let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
       const k0 = start[j];
       const p0 = offset[j] - k0;
       const k1 = k0 + length[j];
       let k = k0;
-      for (; k + 1 < k1; k += 2) {
+      for (; k + 3 < k1; k += 4) {
         s0 += weights[p0 + k] * vr[k];
         s1 += weights[p0 + k + 1] * vr[k + 1];
+        s2 += weights[p0 + k + 2] * vr[k + 2];
+        s3 += weights[p0 + k + 3] * vr[k + 3];
       }
-      if (k < k1) s0 += weights[p0 + k] * vr[k];
-      sum += Math.abs(s0 + s1);
+      for (; k < k1; k++) s0 += weights[p0 + k] * vr[k];
+      sum += Math.abs(s0 + s1 + (s2 + s3));
     }
     return sum;
   }
