@@ -109,7 +109,6 @@ export class MetricRows {
     let squares = 0;
     for (let i = 0; i < n; i++) {
       const wi = w === null ? 1 : w[i];
-      if (wi === 0) continue;
       total += wi;
       hits += wi * correct[i];
       logLoss += wi * nll[i];

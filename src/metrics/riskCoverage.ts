@@ -47,10 +47,9 @@ export function aurc(
   for (let p = 0; p < order.length; p++) {
     const i = order[p];
     const copies = w === null ? 1 : w[i];
-    if (copies === 0) continue;
     const e = 1 - correct[i];
     const dh = harmonic[k + copies] - harmonic[k];
-    sum += errors * dh + (e === 0 ? 0 : copies - k * dh);
+    sum += errors * dh + e * (copies - k * dh);
     k += copies;
     errors += e * copies;
   }

@@ -286,7 +286,6 @@ export class SmoothEceEstimator {
     const { left, frac } = grid;
     for (let i = 0; i < this.rows; i++) {
       const wi = w === null ? 1 : w[i];
-      if (wi === 0) continue;
       const k = left[i];
       const a = 1 - frac[i];
       const b = frac[i];
