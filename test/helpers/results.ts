@@ -53,6 +53,8 @@ export function bins(counts: number[], gap = 0): CalibrationBin[] {
 /** A calibration report with given bins. */
 export function report(b: CalibrationBin[], over: Partial<CalibrationReport> = {}): CalibrationReport {
   return {
+    rows: 10000,
+    ignored: 0,
     accuracy: 0.85,
     nll: 0.5,
     brier: 0.2,
@@ -60,6 +62,10 @@ export function report(b: CalibrationBin[], over: Partial<CalibrationReport> = {
     mce: 0.2,
     rmsce: 0.07,
     adaptiveEce: 0.05,
+    smoothEce: 0.05,
+    smoothEceBandwidth: 0.05,
+    classwiseEce: 0.01,
+    aurc: 0.05,
     meanConfidence: 0.9,
     overconfidence: 0.05,
     meanEntropy: 0.3,

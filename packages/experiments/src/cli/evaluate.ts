@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { BootstrapMetric } from 'labelsmooth';
 import { type CalibrationReport, calibration, SUM_TOLERANCE } from 'labelsmooth';
 import { DataFileError } from '../data/errors.js';
 import { readTable } from '../data/predictions.js';
@@ -8,6 +9,7 @@ import { deriveRunName, stem } from './naming.js';
 import { writeResults } from './results.js';
 import { checkRunDir, openRunDir } from './runDir.js';
 import { formatTable } from './table.js';
+import { UsageError } from './usage.js';
 
 /** Options of `labelsmooth evaluate`. */
 export interface EvaluateOptions {
@@ -15,6 +17,11 @@ export interface EvaluateOptions {
   labels: string;
   from: 'auto' | 'logits' | 'probs';
   bins: number;
+  /** Bootstrap resamples for the intervals; 0 leaves them out. */
+  resamples: number;
+  seed: number;
+  /** Label of rows to leave out (default −100). */
+  ignoreIndex: number;
   name?: string;
   runsDir: string;
   force?: boolean;
@@ -84,24 +91,37 @@ export async function evaluate(
       `${lab.rows} labels for the ${pred.rows} rows of ${o.predictions}`,
     );
   }
+  const ignoreIndex = o.ignoreIndex ?? -100;
   const labels = new Int32Array(lab.rows);
   for (let i = 0; i < lab.rows; i++) {
     const y = lab.data[i];
-    if (!Number.isInteger(y) || y < 0 || y >= pred.columns) {
+    if (!Number.isInteger(y) || ((y < 0 || y >= pred.columns) && y !== ignoreIndex)) {
       throw new DataFileError(
         o.labels,
         undefined,
-        `row ${i}: label ${y} is not a class index in [0, ${pred.columns})`,
+        `row ${i}: label ${y} is not a class index in [0, ${pred.columns}) nor the ignore index ${ignoreIndex}`,
       );
     }
     labels[i] = y;
   }
+  const resamples = o.resamples ?? 1000;
+  const seed = o.seed ?? 0;
+  if (seed > 0xffffffff) throw new UsageError(`--seed ${seed}: expected an integer in [0, 4294967295]`);
   const detected = detectFrom(pred.data, pred.rows, pred.columns);
   checkFrom(o.predictions, o.from, detected);
   const from = o.from === 'auto' ? detected : o.from;
   let report: CalibrationReport;
   try {
-    report = calibration(pred.data, labels, { classes: pred.columns, from, bins: o.bins });
+    report = calibration(pred.data, labels, {
+      classes: pred.columns,
+      from,
+      bins: o.bins,
+      ignoreIndex,
+      curves: true,
+      ...(resamples > 0 && pred.rows - countOf(labels, ignoreIndex) >= 2
+        ? { intervals: true, resamples, seed }
+        : {}),
+    });
   } catch (e) {
     throw new DataFileError(o.predictions, undefined, (e as Error).message);
   }
@@ -122,25 +142,57 @@ export async function evaluate(
   run.release();
   if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);
   else {
-    const r = report;
     process.stdout.write(
-      `${formatTable(
-        ['metric', 'value'],
-        [
-          ['rows × classes', `${pred.rows} × ${pred.columns} (${from})`],
-          ['accuracy', r.accuracy.toFixed(4)],
-          ['NLL', r.nll.toFixed(4)],
-          ['Brier', r.brier.toFixed(4)],
-          [`ECE (${o.bins} bins)`, r.ece.toFixed(4)],
-          ['MCE', r.mce.toFixed(4)],
-          ['RMSCE', r.rmsce.toFixed(4)],
-          ['adaptive ECE', r.adaptiveEce.toFixed(4)],
-          ['mean confidence', r.meanConfidence.toFixed(4)],
-          ['over-confidence', r.overconfidence.toFixed(4)],
-          ['mean entropy', r.meanEntropy.toFixed(4)],
-        ],
-      )}\n\nresults: ${join(dir, 'results.json')}\nreport: ${reportFile}\n`,
+      `${formatTable(['metric', 'value', intervalHeader(report)], tableRows(report, pred.rows, pred.columns, from, o.bins))}\n\n${bootstrapNote(report, resamples)}results: ${join(dir, 'results.json')}\nreport: ${reportFile}\n`,
     );
   }
   return results;
+}
+
+function countOf(labels: Int32Array, value: number): number {
+  let n = 0;
+  for (const y of labels) if (y === value) n++;
+  return n;
+}
+
+function intervalHeader(r: CalibrationReport): string {
+  return r.bootstrap ? `${Math.round(r.bootstrap.level * 100)} % interval` : '';
+}
+
+/** The table of `evaluate`: one metric a row, with its bootstrap interval when there is one. */
+export function tableRows(
+  r: CalibrationReport,
+  rows: number,
+  classes: number,
+  from: string,
+  bins: number,
+): string[][] {
+  const line = (label: string, value: number, metric?: BootstrapMetric): string[] => {
+    const iv = metric && r.intervals?.[metric];
+    return [label, value.toFixed(4), iv ? `[${iv[0].toFixed(4)}, ${iv[1].toFixed(4)}]` : ''];
+  };
+  const ignored = r.ignored > 0 ? `, ${r.ignored} ignored` : '';
+  return [
+    ['rows × classes', `${rows} × ${classes} (${from}${ignored})`, ''],
+    line('accuracy', r.accuracy, 'accuracy'),
+    line('NLL', r.nll, 'nll'),
+    line('Brier', r.brier, 'brier'),
+    line(`ECE (${bins} bins)`, r.ece, 'ece'),
+    line(`smooth ECE (σ = ${r.smoothEceBandwidth.toFixed(4)})`, r.smoothEce, 'smoothEce'),
+    line(`classwise ECE (${bins} bins)`, r.classwiseEce, 'classwiseEce'),
+    line('AURC', r.aurc, 'aurc'),
+    line('MCE', r.mce),
+    line('RMSCE', r.rmsce),
+    line('adaptive ECE', r.adaptiveEce),
+    line('mean confidence', r.meanConfidence),
+    line('over-confidence', r.overconfidence),
+    line('mean entropy', r.meanEntropy),
+  ];
+}
+
+function bootstrapNote(r: CalibrationReport, requested: number): string {
+  if (!r.bootstrap)
+    return requested > 0 ? 'intervals: none (a bootstrap needs at least 2 scored rows)\n' : '';
+  const { resamples, seed } = r.bootstrap;
+  return `intervals: percentile bootstrap, ${resamples} resamples of the ${r.rows} rows, seed ${seed}\n`;
 }

@@ -199,6 +199,9 @@ export function program(): Command {
         .default('auto'),
     )
     .option('--bins <n>', 'confidence bins', int(1), 15)
+    .option('--resamples <n>', 'bootstrap resamples for the 95 % intervals (0: no intervals)', int(0), 1000)
+    .option('--seed <n>', 'seed of the bootstrap', int(0), 0)
+    .option('--ignore-index <n>', 'label of rows to leave out', int(-(2 ** 31)), -100)
     .option('--name <name>', 'run name: outputs go to <runs-dir>/<name>', runName)
     .option('--runs-dir <dir>', 'where run directories go', 'runs')
     .option('--force', 'replace an existing run of the same name', false)

@@ -1,0 +1,682 @@
+// Smooth ECE (Błasiok & Nakkiran, ICLR 2024, "Smooth ECE: Principled Reliability Diagrams via Kernel
+// Smoothing"), computed exactly as its reference implementation `relplot` (github apple/ml-calibration,
+// src/relplot/metrics.py and kernels.py, defaults) computes it, so that `relplot.smECE(f, y)` gives the same
+// number. The discretization below is relplot's; the comments say where it departs from the continuous
+// definition.
+import { fail } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
+
+/** smECE with its bandwidth: the result of {@link smoothEce}. */
+export interface SmoothEce {
+  /** smECE_σ at the chosen σ (relplot's `smECE(f, y)`). */
+  smoothEce: number;
+  /** σ: the fixed point smECE_σ = σ found by relplot's bisection (a multiple of 1/1024), or the given one. */
+  bandwidth: number;
+}
+
+/** Options of {@link smoothEce}. */
+export interface SmoothEceOptions {
+  /** A fixed bandwidth σ in (0, 1] instead of the fixed point (relplot's `smECE_sigma(f, y, sigma)`). */
+  bandwidth?: number;
+}
+
+/** The smoothed reliability diagram of {@link smoothReliability}, on an equally spaced mesh of [0, 1]. */
+export interface SmoothReliability {
+  /** σ used for both the curve and the density. */
+  bandwidth: number;
+  /** Mesh points t_j = j/(points − 1). */
+  mesh: number[];
+  /** Nadaraya–Watson estimate of E[y | f = t]: t − Σ_i K(t, f_i)(f_i − y_i) / (Σ_i K(t, f_i) + 10⁻⁴). */
+  curve: number[];
+  /** Kernel density of f: (1/N) Σ_i K(t, f_i) (integrates to ≈ 1 over [0, 1]). */
+  density: number[];
+}
+
+/** Options of {@link smoothReliability}. */
+export interface SmoothReliabilityOptions {
+  /** σ; default the smECE fixed point (as relplot's `prepare_rel_diagram`). */
+  bandwidth?: number;
+  /** Mesh size; default 200 (relplot's `plot_mesh_pts`). */
+  points?: number;
+}
+
+/** relplot's `eps`: a σ below it counts as too small without evaluating smECE_σ. */
+const MIN_BANDWIDTH = 0.001;
+/** relplot's additive floor on the density in smECE_σ (and in the curve's denominator). */
+const DENSITY_FLOOR = 1e-4;
+/** relplot's bisection: σ = 1 first, then 10 halvings of [0, 1]. */
+const HALVINGS = 10;
+/** Taps beyond 9σ weigh < 3·10⁻¹⁸ of the centre tap: dropping them changes no float64 sum. */
+const CUTOFF_SIGMAS = 9;
+/** Most cosine frequencies kept by the spectral evaluation (beyond it the band-limited form costs more). */
+const SPECTRAL_MAX = 320;
+/** The spectral form drops frequencies whose total |κ̂_k| is below this fraction of κ̂_0 (≤ 2·10⁻¹² in smECE). */
+const SPECTRAL_TAIL = 1e-12;
+
+/** Python's round(): half to even (relplot sizes its grids with it). */
+function pyRound(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x - Math.trunc(x)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Number of grid points E of relplot's kernel at σ: ⌊max(2000, round(20/σ))/2⌋ + 1. */
+export function gridSize(sigma: number): number {
+  return Math.floor(Math.max(2000, pyRound(20 / sigma)) / 2) + 1;
+}
+
+/** Number of mesh points T on which relplot evaluates smECE_σ: max(round(10/σ), 200). */
+export function meshSize(sigma: number): number {
+  return Math.max(pyRound(10 / sigma), 200);
+}
+
+/** numpy.linspace(0, 1, n)[j]: j·(1/(n−1)), the last point exactly 1. */
+function linspace(j: number, n: number): number {
+  return j === n - 1 ? 1 : j * (1 / (n - 1));
+}
+
+/** Where each row's mass lands on the grid of E points j/(E−1), and which grid points are occupied. */
+interface Grid {
+  size: number;
+  /** Sorted grid indices touched by some row (both neighbours of every row). */
+  cells: Int32Array;
+  /** Per row: position in `cells` of its left neighbour ⌊f·(E−1)⌋ (clipped to E−2); the right one is next. */
+  left: Int32Array;
+  /** Per row: f·(E−1) − left, the share of its mass that goes to the right neighbour. */
+  frac: Float64Array;
+  /** For odd E: c_g·cos(πkg/(E−1)) for every occupied cell g and k < SPECTRAL_MAX (c = 1 at the ends, else 2). */
+  cosines?: Float64Array;
+}
+
+/**
+ * The same map in the cosine basis. For odd E the mirrored extension is even with period 2(E−1) and the taps
+ * are symmetric and span at most ½ on each side, so relplot's convolution is exactly a circular one, diagonal
+ * in the DCT-I: smoothed[i] = (1/2P)·Σ_k a_k·κ̂_k·V̂_k·cos(πki/P), P = E − 1, a_0 = 1, a_k = 2, with
+ * V̂_k = Σ_g c_g·v[g]·cos(πkg/P) and κ̂_k = Σ_d κ(d)·cos(πkd/P). The Gaussian's κ̂_k decays like
+ * exp(−(πkσ)²/2), so a few dozen frequencies carry everything for σ ≳ 0.02.
+ */
+interface Spectral {
+  /** Frequencies kept. */
+  k: number;
+  /** T × k: row j = (a_k κ̂_k / 2P)·((1 − ρ_j)·cos(πk g_j/P) + ρ_j·cos(πk(g_j + 1)/P)). */
+  u: Float64Array;
+}
+
+/**
+ * The linear map from grid values (restricted to the occupied cells) to the T smoothed values A(t_j):
+ * reflected convolution with relplot's Gaussian taps, then linear interpolation at t_j. Row j is stored as
+ * a contiguous run of occupied cells [start_j, start_j + length_j).
+ */
+interface Operator {
+  mesh: number;
+  start: Int32Array;
+  length: Int32Array;
+  offset: Int32Array;
+  weights: Float64Array;
+  /** Σ_j of each column: Σ_j A_1(t_j) = Σ_k colSum_k·v1_k, and bounds on Σ_j |A_r(t_j)|. */
+  colSum: Float64Array;
+  /** The cheaper exact form when it exists (see {@link Spectral}); null: use the band. */
+  spectral: Spectral | null;
+}
+
+/** Smoothed sums over the mesh of one evaluation. */
+interface Smoothed {
+  /** Σ_j |A_r(t_j)|. */
+  absResidual: number;
+  /** Σ_j (A_1(t_j) + 10⁻⁴). */
+  mass: number;
+}
+
+function lowerBound(a: Int32Array, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * relplot's smECE machinery for a fixed set of N points (f_i, r_i = f_i − y_i), reusable across σ and across
+ * row weights (bootstrap multiplicities): grids and operators are built once per (E, σ, T) and cached.
+ *
+ * For weights w (default 1), the grid values are v_r[g] = Σ_i w_i r_i·(share of f_i at g) and likewise v_1
+ * with r_i = 1 (linear splitting between the two neighbours, relplot's `smooth_round_to_grid`);
+ * A_r = interpolate(reflect-convolve(v_r)), and smECE_σ = Σ_j |A_r(t_j)| / Σ_j (A_1(t_j) + 10⁻⁴).
+ */
+export class SmoothEceEstimator {
+  readonly rows: number;
+  private readonly f: Float64Array;
+  private readonly r: Float64Array;
+  private readonly grids = new Map<number, Grid>();
+  private readonly operators = new Map<string, Operator>();
+  private readonly buffers = new Map<number, { vr: Float64Array; v1: Float64Array; spectrum: Spectrum }>();
+
+  /** @param f - confidences in [0, 1]; @param residual - f_i − y_i (not copied; not modified) */
+  constructor(f: Float64Array, residual: Float64Array) {
+    this.rows = f.length;
+    this.f = f;
+    this.r = residual;
+  }
+
+  private grid(size: number): Grid {
+    let g = this.grids.get(size);
+    if (g) return g;
+    const n = this.rows;
+    const cellOf = new Int32Array(n);
+    const frac = new Float64Array(n);
+    const used = new Uint8Array(size);
+    for (let i = 0; i < n; i++) {
+      const x = this.f[i] * (size - 1);
+      const c = Math.min(Math.max(Math.trunc(x), 0), size - 2);
+      cellOf[i] = c;
+      frac[i] = x - c;
+      used[c] = 1;
+      used[c + 1] = 1;
+    }
+    let count = 0;
+    for (let c = 0; c < size; c++) count += used[c];
+    const cells = new Int32Array(count);
+    const slot = new Int32Array(size);
+    for (let c = 0, k = 0; c < size; c++) {
+      if (used[c]) {
+        slot[c] = k;
+        cells[k++] = c;
+      }
+    }
+    const left = new Int32Array(n);
+    for (let i = 0; i < n; i++) left[i] = slot[cellOf[i]];
+    g = { size, cells, left, frac };
+    this.grids.set(size, g);
+    return g;
+  }
+
+  private operator(grid: Grid, sigma: number, mesh: number, spectralAllowed = true): Operator {
+    const key = `${grid.size}:${sigma}:${mesh}:${spectralAllowed}`;
+    let op = this.operators.get(key);
+    if (op) return op;
+    const e = grid.size;
+    const h = Math.floor(e / 2);
+    // relplot's kernel_ev: E taps of the N(½, σ²) density at m/(E−1), cut at distance ½, not renormalized.
+    const taps = new Float64Array(e);
+    const variance = sigma ** 2;
+    const norm = Math.sqrt(2 * Math.PI) * sigma;
+    for (let m = 0; m < e; m++) {
+      const d = linspace(m, e) - 0.5;
+      taps[m] = Math.exp((-d * d) / (2 * variance)) / norm;
+    }
+    // Smoothed grid value at i from grid value at g: the taps of g and of its mirror images about the end
+    // points (v → −v below 0, v → 2(E−1) − v above E−1), as relplot's ReflectedGaussianKernel.convolve.
+    const kernel = (i: number, g: number): number => {
+      let s = 0;
+      let m = i + h - g;
+      if (m >= 0 && m < e) s += taps[m];
+      if (g > 0) {
+        m = i + h + g;
+        if (m < e) s += taps[m];
+      }
+      if (g < e - 1) {
+        m = i + h - (2 * (e - 1) - g);
+        if (m >= 0) s += taps[m];
+      }
+      return s;
+    };
+    const width = Math.min(e, Math.ceil(CUTOFF_SIGMAS * sigma * (e - 1)) + 1);
+    const { cells } = grid;
+    const start = new Int32Array(mesh);
+    const length = new Int32Array(mesh);
+    const offset = new Int32Array(mesh);
+    const spans: [number, number, number, number][] = [];
+    let total = 0;
+    for (let j = 0; j < mesh; j++) {
+      const t = linspace(j, mesh);
+      // relplot's interpolate(): bucket ⌊t·(E−1)⌋ clipped to [0, E−2], residual in bucket units.
+      const g = Math.min(Math.max(Math.trunc(t * (e - 1)), 0), e - 2);
+      const bucket = 1 / (e - 1);
+      const rho = (t - g * bucket) / bucket;
+      const k0 = lowerBound(cells, g - width);
+      const k1 = lowerBound(cells, g + 1 + width + 1);
+      start[j] = k0;
+      length[j] = k1 - k0;
+      offset[j] = total;
+      total += k1 - k0;
+      spans.push([g, rho, k0, k1]);
+    }
+    const spectral = spectralAllowed ? spectralForm(grid, sigma, taps, spans, total) : null;
+    if (spectral) {
+      // Column sums through the same cosine form: Σ_j M[j, g] = Σ_k (Σ_j u[j, k])·c_g·cos(πkg/P).
+      const rowSum = new Float64Array(spectral.k);
+      for (let j = 0; j < mesh; j++)
+        for (let f = 0; f < spectral.k; f++) rowSum[f] += spectral.u[j * spectral.k + f];
+      const table = cellCosines(grid);
+      const colSum = new Float64Array(cells.length);
+      for (let c = 0; c < cells.length; c++) {
+        let s = 0;
+        for (let f = 0; f < spectral.k; f++) s += rowSum[f] * table[c * SPECTRAL_MAX + f];
+        colSum[c] = s;
+      }
+      op = { mesh, start, length, offset, weights: new Float64Array(0), colSum, spectral };
+    } else {
+      const weights = new Float64Array(total);
+      const colSum = new Float64Array(cells.length);
+      for (let j = 0; j < mesh; j++) {
+        const [g, rho, k0, k1] = spans[j];
+        for (let k = k0, p = offset[j]; k < k1; k++, p++) {
+          const w = (1 - rho) * kernel(g, cells[k]) + rho * kernel(g + 1, cells[k]);
+          weights[p] = w;
+          colSum[k] += w;
+        }
+      }
+      op = { mesh, start, length, offset, weights, colSum, spectral: null };
+    }
+    this.operators.set(key, op);
+    return op;
+  }
+
+  /** Grid values v_r and v_1 over the occupied cells for row weights `w` (null: every row once). */
+  private values(
+    grid: Grid,
+    w: Float64Array | null,
+    vr: Float64Array = new Float64Array(grid.cells.length),
+    v1: Float64Array = new Float64Array(grid.cells.length),
+  ): [Float64Array, Float64Array] {
+    vr.fill(0);
+    v1.fill(0);
+    const { left, frac } = grid;
+    for (let i = 0; i < this.rows; i++) {
+      const wi = w === null ? 1 : w[i];
+      const k = left[i];
+      const a = 1 - frac[i];
+      const b = frac[i];
+      const ri = this.r[i] * wi;
+      vr[k] += a * ri;
+      vr[k + 1] += b * ri;
+      v1[k] += a * wi;
+      v1[k + 1] += b * wi;
+    }
+    return [vr, v1];
+  }
+
+  private smooth(op: Operator, vr: Float64Array, spectrum: Spectrum): number {
+    if (op.spectral) {
+      const { k, u } = op.spectral;
+      const vhat = spectrum.upTo(k);
+      let sum = 0;
+      const k4 = k - (k % 4);
+      for (let j = 0, p = 0; j < op.mesh; j++, p += k) {
+        // Four partial sums: the additions of one dot product are otherwise one long dependency chain.
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let f = 0;
+        for (; f < k4; f += 4) {
+          s0 += u[p + f] * vhat[f];
+          s1 += u[p + f + 1] * vhat[f + 1];
+          s2 += u[p + f + 2] * vhat[f + 2];
+          s3 += u[p + f + 3] * vhat[f + 3];
+        }
+        for (; f < k; f++) s0 += u[p + f] * vhat[f];
+        sum += Math.abs(s0 + s1 + (s2 + s3));
+      }
+      return sum;
+    }
+    const { start, length, offset, weights } = op;
+    let sum = 0;
+    for (let j = 0; j < op.mesh; j++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      const k0 = start[j];
+      const p0 = offset[j] - k0;
+      const k1 = k0 + length[j];
+      let k = k0;
+      for (; k + 3 < k1; k += 4) {
+        s0 += weights[p0 + k] * vr[k];
+        s1 += weights[p0 + k + 1] * vr[k + 1];
+        s2 += weights[p0 + k + 2] * vr[k + 2];
+        s3 += weights[p0 + k + 3] * vr[k + 3];
+      }
+      for (; k < k1; k++) s0 += weights[p0 + k] * vr[k];
+      sum += Math.abs(s0 + s1 + (s2 + s3));
+    }
+    return sum;
+  }
+
+  /**
+   * A session for one weighting of the rows: caches the grid values per grid size, so that a bisection
+   * over σ splits the rows onto each grid once.
+   */
+  private session(w: Float64Array | null) {
+    // Buffers are reused from one session to the next (a bootstrap runs thousands): typed-array allocation
+    // is slow and its external memory drives the garbage collector.
+    const ready = new Set<number>();
+    const setup = (sigma: number) => {
+      const grid = this.grid(gridSize(sigma));
+      let v = this.buffers.get(grid.size);
+      if (!v) {
+        const vr = new Float64Array(grid.cells.length);
+        v = { vr, v1: new Float64Array(grid.cells.length), spectrum: new Spectrum(grid, vr) };
+        this.buffers.set(grid.size, v);
+      }
+      if (!ready.has(grid.size)) {
+        this.values(grid, w, v.vr, v.v1);
+        v.spectrum.reset();
+        ready.add(grid.size);
+      }
+      const op = this.operator(grid, sigma, meshSize(sigma));
+      let mass = DENSITY_FLOOR * op.mesh;
+      for (let k = 0; k < v.v1.length; k++) mass += op.colSum[k] * v.v1[k];
+      return { op, vr: v.vr, spectrum: v.spectrum, mass };
+    };
+    const at = (sigma: number): Smoothed => {
+      const { op, vr, spectrum, mass } = setup(sigma);
+      return { absResidual: this.smooth(op, vr, spectrum), mass };
+    };
+    // relplot's predicate: σ is too small when σ < eps or σ < smECE_σ. Column sums bound Σ_j|A_r(t_j)|
+    // from above (Σ_k colSum_k·|v_r,k|) and below (|Σ_k colSum_k·v_r,k|), which settles most σ far from the
+    // fixed point without the smoothing; the margin keeps rounding from deciding a different branch.
+    const tooSmall = (sigma: number): boolean => {
+      if (sigma < MIN_BANDWIDTH) return true;
+      const { op, vr, spectrum, mass } = setup(sigma);
+      let upper = 0;
+      let signed = 0;
+      for (let k = 0; k < vr.length; k++) {
+        upper += op.colSum[k] * Math.abs(vr[k]);
+        signed += op.colSum[k] * vr[k];
+      }
+      if (upper / mass < sigma * (1 - 1e-9)) return false;
+      if (Math.abs(signed) / mass > sigma * (1 + 1e-9)) return true;
+      return sigma < this.smooth(op, vr, spectrum) / mass;
+    };
+    return { at, tooSmall };
+  }
+
+  /** smECE_σ at a fixed σ for row weights `w` (relplot's `smooth_ece(f, y, σ)`). */
+  at(sigma: number, w: Float64Array | null = null): number {
+    const s = this.session(w).at(sigma);
+    return s.absResidual / s.mass;
+  }
+
+  /** The fixed point σ (relplot's `search_param`) and smECE there, for row weights `w`. */
+  search(w: Float64Array | null = null): SmoothEce {
+    const s = this.session(w);
+    let hi = 1;
+    if (!s.tooSmall(1)) {
+      let lo = 0;
+      for (let step = 0; step < HALVINGS; step++) {
+        const mid = (hi + lo) / 2;
+        if (s.tooSmall(mid)) lo = mid;
+        else hi = mid;
+      }
+    }
+    const r = s.at(hi);
+    return { smoothEce: r.absResidual / r.mass, bandwidth: hi };
+  }
+
+  /**
+   * The same fixed point found from a nearby one (a bootstrap resample's σ is close to the full sample's):
+   * the smallest σ = k/1024 that is not too small, bracketed by regula falsi on g(k) = smECE_{k/1024} − k/1024
+   * from `hint` instead of bisected from 1. This is relplot's answer whenever the predicate "too small" holds
+   * below one k and fails above it (smECE_σ nonincreasing in σ), and needs about 3 evaluations instead of up
+   * to 11 (the test suite checks it against {@link search} on resamples).
+   */
+  searchNear(hint: number, w: Float64Array | null = null): SmoothEce {
+    const s = this.session(w);
+    const steps = 1 << HALVINGS;
+    const cache = new Map<number, number>();
+    // g(k) > 0 ⟺ too small (σ < eps counts as too small, as in relplot).
+    const g = (k: number): number => {
+      let v = cache.get(k);
+      if (v === undefined) {
+        const sigma = k / steps;
+        if (sigma < MIN_BANDWIDTH) v = 1;
+        else {
+          const r = s.at(sigma);
+          v = r.absResidual / r.mass - sigma;
+        }
+        cache.set(k, v);
+      }
+      return v;
+    };
+    let lo = 0; // too small (σ = 0 is)
+    let hi = steps; // not too small, or the end of the range (relplot returns σ = 1 then)
+    let glo = 1;
+    let ghi = -1;
+    const probe = (k: number): number => {
+      const v = g(k);
+      if (v > 0) {
+        if (k > lo) [lo, glo] = [k, v];
+      } else if (k < hi) [hi, ghi] = [k, v];
+      return v;
+    };
+    // Bracket: with smECE nonincreasing, smECE_σ₀ ≥ σ* ≥ ... gives σ* ∈ (σ₀, σ₀ + g₀] when g₀ > 0 and
+    // σ* ∈ [σ₀ + g₀, σ₀] when g₀ ≤ 0; probe the far end of that interval.
+    const k0 = Math.min(Math.max(Math.round(hint * steps), 1), steps);
+    const v0 = probe(k0);
+    if (v0 > 0) probe(Math.min(steps, k0 + Math.max(1, Math.ceil(v0 * steps))));
+    else probe(Math.max(1, k0 + Math.min(-1, Math.floor(v0 * steps))));
+    // Then regula falsi inside the bracket, with a bisection every third step so that it always shrinks fast.
+    for (let step = 1; hi - lo > 1; step++) {
+      let k = (lo + hi) >> 1;
+      if (step % 3 !== 0 && hi < steps) k = Math.round(lo + (glo / (glo - ghi)) * (hi - lo));
+      probe(Math.min(Math.max(k, lo + 1), hi - 1));
+    }
+    const r = s.at(hi / steps);
+    return { smoothEce: r.absResidual / r.mass, bandwidth: hi / steps };
+  }
+
+  /** The smoothed reliability curve and density at σ on `points` mesh points (every row once). */
+  reliability(sigma: number, points: number): SmoothReliability {
+    const grid = this.grid(gridSize(sigma));
+    const op = this.operator(grid, sigma, points, false);
+    const [vr, v1] = this.values(grid, null);
+    const mesh: number[] = [];
+    const curve: number[] = [];
+    const density: number[] = [];
+    for (let j = 0; j < points; j++) {
+      let ar = 0;
+      let a1 = 0;
+      const k0 = op.start[j];
+      for (let k = k0, p = op.offset[j]; k < k0 + op.length[j]; k++, p++) {
+        ar += op.weights[p] * vr[k];
+        a1 += op.weights[p] * v1[k];
+      }
+      const t = linspace(j, points);
+      mesh.push(t);
+      curve.push(t - ar / (a1 + DENSITY_FLOOR));
+      density.push(a1 / this.rows);
+    }
+    return { bandwidth: sigma, mesh, curve, density };
+  }
+}
+
+/** cos(πn/P) for n = 0..2P−1: every cosine of the DCT-I of period 2P is one of these. */
+const cosineTables = new Map<number, Float64Array>();
+function cosines(p: number): Float64Array {
+  let c = cosineTables.get(p);
+  if (!c) {
+    c = new Float64Array(2 * p);
+    for (let n = 0; n < 2 * p; n++) c[n] = Math.cos((Math.PI * n) / p);
+    cosineTables.set(p, c);
+  }
+  return c;
+}
+
+/** c_g·cos(πkg/P) for the occupied cells of an odd grid, k < SPECTRAL_MAX (built on first use). */
+function cellCosines(grid: Grid): Float64Array {
+  if (grid.cosines) return grid.cosines;
+  const p = grid.size - 1;
+  const cos = cosines(p);
+  const { cells } = grid;
+  const out = new Float64Array(cells.length * SPECTRAL_MAX);
+  for (let c = 0; c < cells.length; c++) {
+    const g = cells[c];
+    const weight = g === 0 || g === p ? 1 : 2;
+    for (let k = 0; k < SPECTRAL_MAX; k++) out[c * SPECTRAL_MAX + k] = weight * cos[(k * g) % (2 * p)];
+  }
+  grid.cosines = out;
+  return out;
+}
+
+/** V̂_k of one weighting's grid values, extended to more frequencies as smaller σ need them. */
+class Spectrum {
+  private readonly grid: Grid;
+  private readonly v: Float64Array;
+  private readonly vhat = new Float64Array(SPECTRAL_MAX);
+  private have = 0;
+  constructor(grid: Grid, v: Float64Array) {
+    this.grid = grid;
+    this.v = v;
+  }
+  /** Forget the coefficients (the grid values were overwritten). */
+  reset(): void {
+    this.vhat.fill(0);
+    this.have = 0;
+  }
+  upTo(k: number): Float64Array {
+    if (k > this.have) {
+      const table = cellCosines(this.grid);
+      const { v, vhat, have } = this;
+      for (let c = 0; c < v.length; c++) {
+        const vc = v[c];
+        if (vc === 0) continue;
+        const base = c * SPECTRAL_MAX;
+        for (let f = have; f < k; f++) vhat[f] += vc * table[base + f];
+      }
+      this.have = k;
+    }
+    return this.vhat;
+  }
+}
+
+/**
+ * The spectral form of an operator when it is exact to SPECTRAL_TAIL and cheaper than the band (odd E only:
+ * for even E relplot's taps are off-centre by half a cell and the convolution is not symmetric).
+ */
+function spectralForm(
+  grid: Grid,
+  sigma: number,
+  taps: Float64Array,
+  spans: [number, number, number, number][],
+  bandWork: number,
+): Spectral | null {
+  const e = grid.size;
+  if (e % 2 === 0) return null;
+  const p = e - 1;
+  const h = p / 2;
+  const cos = cosines(p);
+  const mesh = spans.length;
+  // Dropped frequencies are bounded analytically: when the taps cut at distance ½ are negligible (the end tap
+  // below 10⁻¹² of the centre one, i.e. σ ≲ 0.067; the cut then moves each κ̂_k by < 2·10⁻¹³·κ̂_0),
+  // κ̂_k ≈ P·exp(−(πkσ)²/2) by Poisson summation, so the frequencies from k on weigh at most
+  // P·exp(−(πkσ)²/2)/(1 − exp(−π²σ²k)). Wider kernels keep the band.
+  if (taps[0] > 1e-12 * taps[h]) return null;
+  let k = 1;
+  const tailBound = (n: number) =>
+    Math.exp(-((Math.PI * n * sigma) ** 2) / 2) / -Math.expm1(-(Math.PI ** 2) * sigma ** 2 * n);
+  while (k <= SPECTRAL_MAX && tailBound(k) > SPECTRAL_TAIL) k++;
+  if (k > SPECTRAL_MAX || mesh * k > 0.6 * bandWork) return null;
+  // κ̂_f = κ(0) + 2·Σ_{d=1..h} κ(d)·cos(πfd/P), with κ(d) = taps[h + d] (symmetric up to rounding).
+  const kappa = new Float64Array(k);
+  for (let f = 0; f < k; f++) {
+    let sum = taps[h];
+    for (let d = 1, n = f; d <= h; d++, n += f) {
+      if (n >= 2 * p) n -= 2 * p;
+      sum += (taps[h + d] + taps[h - d]) * cos[n];
+    }
+    kappa[f] = sum;
+  }
+  const u = new Float64Array(mesh * k);
+  for (let j = 0; j < mesh; j++) {
+    const [g, rho] = spans[j];
+    for (let f = 0; f < k; f++) {
+      const a = (f === 0 ? 1 : 2) * kappa[f];
+      const phi = (1 - rho) * cos[(f * g) % (2 * p)] + rho * cos[(f * (g + 1)) % (2 * p)];
+      u[j * k + f] = (a * phi) / (2 * p);
+    }
+  }
+  return { k, u };
+}
+
+/** Validate (f, y) pairs: f in [0, 1], y in [0, 1] (correctness or a binary outcome), same length ≥ 1. */
+function parsePairs(fn: string, f: ArrayLike<number>, y: ArrayLike<number>): [Float64Array, Float64Array] {
+  if (!(ArrayBuffer.isView(f) || Array.isArray(f)))
+    fail(fn, 'confidence', undefined, f, 'expected an array of numbers in [0, 1]');
+  if (!(ArrayBuffer.isView(y) || Array.isArray(y)))
+    fail(fn, 'outcome', undefined, y, 'expected an array of numbers in [0, 1]');
+  if (f.length === 0) fail(fn, 'confidence', undefined, f, 'needs at least one value');
+  if (y.length !== f.length)
+    fail(fn, 'outcome', undefined, y, `length ${y.length} does not match the ${f.length} confidences`);
+  const fs = new Float64Array(f.length);
+  const r = new Float64Array(f.length);
+  for (let i = 0; i < f.length; i++) {
+    const fi = f[i];
+    const yi = y[i];
+    if (!(typeof fi === 'number' && fi >= 0 && fi <= 1)) fail(fn, 'confidence', i, fi, 'must be in [0, 1]');
+    if (!(typeof yi === 'number' && yi >= 0 && yi <= 1)) fail(fn, 'outcome', i, yi, 'must be in [0, 1]');
+    fs[i] = fi;
+    r[i] = fi - yi;
+  }
+  return [fs, r];
+}
+
+function parseBandwidth(fn: string, sigma: unknown): number | undefined {
+  if (sigma === undefined) return undefined;
+  if (!(typeof sigma === 'number' && sigma > 0 && sigma <= 1))
+    fail(fn, 'options.bandwidth', undefined, sigma, 'must be a number in (0, 1]');
+  return sigma;
+}
+
+/**
+ * Smooth ECE of confidences f against outcomes y (Błasiok & Nakkiran 2024):
+ *
+ *     smECE_σ = ∫₀¹ |r̂_σ(t)|·δ̂_σ(t) dt,   r̂_σ(t) = Σ_i K_σ(t, f_i)(f_i − y_i) / Σ_i K_σ(t, f_i),
+ *     δ̂_σ(t) = (1/N) Σ_i K_σ(t, f_i),
+ *
+ * with K_σ the Gaussian kernel reflected at 0 and 1, and σ the fixed point smECE_σ = σ. Computed as
+ * `relplot.smECE(f, y)` computes it (same grid, taps, reflection, mesh, 10⁻⁴ density floor and bisection:
+ * σ = 1, then 10 halvings of [0, 1], σ < 0.001 counting as too small), so the two agree to rounding.
+ * For multi-class top-label calibration pass f = max_c q_c and y = [argmax = label]; `calibration()` does.
+ *
+ * @param confidence - f_i in [0, 1]
+ * @param outcome - y_i in [0, 1] (1 = correct / positive)
+ * @param options - `bandwidth` fixes σ (relplot's `smECE_sigma`)
+ */
+export function smoothEce(
+  confidence: ArrayLike<number>,
+  outcome: ArrayLike<number>,
+  options?: SmoothEceOptions,
+): SmoothEce {
+  const fn = 'smoothEce';
+  const o = checkOptions<SmoothEceOptions>(fn, options, ['bandwidth']);
+  const sigma = parseBandwidth(fn, o.bandwidth);
+  const est = new SmoothEceEstimator(...parsePairs(fn, confidence, outcome));
+  if (sigma !== undefined) return { smoothEce: est.at(sigma), bandwidth: sigma };
+  return est.search();
+}
+
+/**
+ * The smoothed reliability diagram of Błasiok & Nakkiran 2024 (relplot's `prepare_rel_diagram` without its
+ * bagging): the kernel regression of y on f and the kernel density of f, with the smECE bandwidth.
+ *
+ * @param confidence - f_i in [0, 1]
+ * @param outcome - y_i in [0, 1]
+ * @param options - `bandwidth` (default: the smECE fixed point), `points` (default 200)
+ */
+export function smoothReliability(
+  confidence: ArrayLike<number>,
+  outcome: ArrayLike<number>,
+  options?: SmoothReliabilityOptions,
+): SmoothReliability {
+  const fn = 'smoothReliability';
+  const o = checkOptions<SmoothReliabilityOptions>(fn, options, ['bandwidth', 'points']);
+  const points = o.points ?? 200;
+  if (!Number.isInteger(points) || points < 2)
+    fail(fn, 'options.points', undefined, points, 'must be an integer ≥ 2');
+  const sigma = parseBandwidth(fn, o.bandwidth);
+  const est = new SmoothEceEstimator(...parsePairs(fn, confidence, outcome));
+  return est.reliability(sigma ?? est.search().bandwidth, points);
+}
