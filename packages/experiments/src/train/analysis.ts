@@ -1,22 +1,15 @@
 // The shapes of the calibration issue's (#10) results that the experiments and the report consume. Only
 // types live here: the numbers come from src/metrics (smoothEce, riskCoverage, bootstrap,
-// compareCalibration), plugged in through `Analyzer` (src/train/experiment.ts).
+// compareCalibration), plugged in through `Analyzer` (analyzer.ts).
+import { BOOTSTRAP_METRICS, type BootstrapMetric } from 'labelsmooth';
 
 /** A 95 % interval [lo, hi] (percentile bootstrap over test rows). */
 export type Interval = [number, number];
 
-/** Metrics that carry a bootstrap interval. */
-export const INTERVAL_METRICS = [
-  'accuracy',
-  'nll',
-  'brier',
-  'ece',
-  'smoothEce',
-  'classwiseEce',
-  'aurc',
-] as const;
+/** Metrics that carry a bootstrap interval: the library's bootstrap metrics. */
+export const INTERVAL_METRICS = BOOTSTRAP_METRICS;
 /** One of {@link INTERVAL_METRICS}. */
-export type IntervalMetric = (typeof INTERVAL_METRICS)[number];
+export type IntervalMetric = BootstrapMetric;
 
 /** One point of the smooth-ECE reliability curve (Błasiok & Nakkiran 2024): at confidence t, the
  * kernel-smoothed accuracy E[y | f = t], its band, and the kernel density of the confidences. */

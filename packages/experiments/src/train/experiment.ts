@@ -8,6 +8,7 @@ import {
   type ModelAnalysis,
   type PairedAnalysis,
 } from './analysis.js';
+import { METRICS_ANALYZER } from './analyzer.js';
 import { type Projection, projectPenultimate } from './projection.js';
 import type { EpochMetrics, TrainConfig, Trainer } from './trainer.js';
 
@@ -194,13 +195,9 @@ export function summarize(runs: RunResult[]): SummaryRow[] {
   });
 }
 
-/**
- * The calibration metrics of src/metrics (smooth ECE, risk–coverage, bootstrap intervals, paired
- * differences), as an {@link Analyzer}. They are not on this branch yet: without them runs carry no
- * `analysis` and the report says which figures are missing.
- */
-export function metricsAnalyzer(): Analyzer | undefined {
-  return undefined;
+/** The calibration metrics of the library as an {@link Analyzer} (see analyzer.ts). */
+export function metricsAnalyzer(): Analyzer {
+  return METRICS_ANALYZER;
 }
 
 /** Test examples the per-epoch curves are measured on. */
