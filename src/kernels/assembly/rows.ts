@@ -70,6 +70,7 @@ function hmax4(a: v128): f32 {
 // Block results of pass A / B (module globals: AssemblyScript has no multiple return values).
 let blockSvz: v128 = f64x2.splat(0.0);
 let blockTail: f64 = 0.0;
+let blockOnes: i32 = 0;
 
 /** Pass A without a mask: the block max of z over [b0, b1), and Σ v·(z − z_y) into blockSvz / blockTail. */
 @inline
@@ -123,30 +124,42 @@ function passA(row: usize, b0: i32, v1: i32, b1: i32, v: usize, zyv: v128, zy: f
   return smax;
 }
 
-/** Pass B without a mask: e = exp(z − bmax) stored in place over [b0, b1); returns Σ e in f64. */
+/**
+ * Pass B without a mask: e = exp(z − bmax) stored in place over [b0, b1). Returns Σ e over the entries
+ * with e < 1 in f64, and counts the entries with e = 1 exactly (the block max) into blockOnes: on a
+ * confident row Σ e = 1 + δ with δ tiny, and 1 + δ in f64 would keep only ~16 − log10(1/δ) digits of δ.
+ */
 @inline
 function passB(row: usize, b0: i32, v1: i32, b1: i32, bmax: f32): f64 {
   const bv = f32x4.splat(bmax);
+  const one = f32x4.splat(1.0);
   let se = f64x2.splat(0.0);
   let se2 = f64x2.splat(0.0); // two accumulators: independent add chains
+  let ones = i32x4.splat(0);
   for (let c = b0; c < v1; c += 8) {
     const p = row + (<usize>c << 2);
     const ea = exp4(f32x4.sub(v128.load(p), bv));
     const eb = exp4(f32x4.sub(v128.load(p, 16), bv));
     v128.store(p, ea);
     v128.store(p, eb, 16);
-    // Each exp value is widened to f64 before it is added: on confident rows the sum is 1 + tiny terms,
-    // which an f32 partial sum would round away.
-    se = f64x2.add(se, widen(ea));
-    se2 = f64x2.add(se2, widen(eb));
+    const qa = f32x4.eq(ea, one);
+    const qb = f32x4.eq(eb, one);
+    // Each exp value is widened to f64 before it is added (an f32 partial sum would round tiny terms away
+    // next to a large one); the exact ones are counted instead (the lanes of qa are −1 there).
+    se = f64x2.add(se, widen(v128.andnot(ea, qa)));
+    se2 = f64x2.add(se2, widen(v128.andnot(eb, qb)));
+    ones = i32x4.add(ones, i32x4.add(qa, qb));
   }
   let sb = hsum2(f64x2.add(se, se2));
+  let count = -(i32x4.extract_lane(ones, 0) + i32x4.extract_lane(ones, 1) + i32x4.extract_lane(ones, 2) + i32x4.extract_lane(ones, 3));
   for (let c = v1; c < b1; c++) {
     const p = row + (<usize>c << 2);
     const e = exp1(load<f32>(p) - bmax);
     store<f32>(p, e);
-    sb += <f64>e;
+    if (e == 1) count++;
+    else sb += <f64>e;
   }
+  blockOnes = count;
   return sb;
 }
 
@@ -179,18 +192,24 @@ function passesMasked(row: usize, b0: i32, v1: i32, b1: i32, v: usize, mask: usi
   if (bmax == -Infinity) {
     // every class of the block is masked
     if (writeGrad) memory.fill(row + (<usize>b0 << 2), 0, <usize>(b1 - b0) << 2);
+    blockOnes = 0;
     return 0.0;
   }
   const bv = f32x4.splat(bmax);
+  const one = f32x4.splat(1.0);
   let se = f64x2.splat(0.0);
+  let ones = i32x4.splat(0);
   for (let c = b0; c < v1; c += 4) {
     const p = row + (<usize>c << 2);
     const ok = f32x4.ne(v128.load(mask + (<usize>c << 2)), zero);
     const e = v128.and(exp4(f32x4.sub(v128.bitselect(v128.load(p), bv, ok), bv)), ok);
     v128.store(p, e);
-    se = f64x2.add(se, widen(e));
+    const q = f32x4.eq(e, one);
+    se = f64x2.add(se, widen(v128.andnot(e, q)));
+    ones = i32x4.add(ones, q);
   }
   let sb = hsum2(se);
+  let count = -(i32x4.extract_lane(ones, 0) + i32x4.extract_lane(ones, 1) + i32x4.extract_lane(ones, 2) + i32x4.extract_lane(ones, 3));
   for (let c = v1; c < b1; c++) {
     const p = row + (<usize>c << 2);
     if (load<f32>(mask + (<usize>c << 2)) == 0) {
@@ -199,8 +218,10 @@ function passesMasked(row: usize, b0: i32, v1: i32, b1: i32, v: usize, mask: usi
     }
     const e = exp1(load<f32>(p) - bmax);
     store<f32>(p, e);
-    sb += <f64>e;
+    if (e == 1) count++;
+    else sb += <f64>e;
   }
+  blockOnes = count;
   return sb;
 }
 
@@ -240,8 +261,10 @@ export function rows(
     const zy = <f64>load<f32>(row + (<usize>y << 2));
     // Sums are taken of z − z_y so that large common offsets cancel before they are accumulated.
     const zyv = f32x4.splat(<f32>zy);
+    // Σ_c exp(z_c − m) = ones + rest: `ones` counts the entries at the row max exactly (see passB).
     let m: f64 = -Infinity;
-    let s: f64 = 0.0;
+    let ones: f64 = 0.0;
+    let rest: f64 = 0.0;
     let svz = f64x2.splat(0.0);
     let nb = 0;
     for (let b0 = 0; b0 < k; b0 += BLOCK) {
@@ -260,17 +283,25 @@ export function rows(
       nb++;
       svz = f64x2.add(svz, f64x2.add(blockSvz, f64x2.splat(blockTail * 0.5)));
       if (bmax == -Infinity) continue;
-      // merge the block into the running (m, s)
+      // merge the block into the running (m, ones, rest)
       const bm64 = <f64>bmax;
+      const bOnes = <f64>blockOnes;
       if (m == -Infinity) {
-        s = sb;
+        ones = bOnes;
+        rest = sb;
         m = bm64;
       } else if (bm64 > m) {
-        s = s * Math.exp(m - bm64) + sb;
+        rest = (ones + rest) * Math.exp(m - bm64) + sb;
+        ones = bOnes;
         m = bm64;
-      } else s += sb * Math.exp(bm64 - m);
+      } else if (bm64 == m) {
+        ones += bOnes;
+        rest += sb;
+      } else rest += (bOnes + sb) * Math.exp(bm64 - m);
     }
-    const ly = m - zy + Math.log(s); // lse − z_y, without forming lse (z_y may be large)
+    const s = ones + rest;
+    // lse − z_y, without forming lse (z_y may be large); log1p keeps the digits of a tiny rest (ones ≥ 1).
+    const ly = m - zy + Math.log1p(ones - 1.0 + rest);
     const wy: f64 = w ? <f64>load<f32>(w + (<usize>y << 2)) : 1.0;
     const delta: f64 = nonTarget ? -wy / <f64>(ka - 1) : 0.0;
     const sumVz = hsum2(svz) * (v ? 1.0 : vConst); // Σ v_c·(z_c − z_y)
@@ -323,9 +354,9 @@ export function rows(
         }
       }
     }
-    // The target entry is where q_y ≈ 1 cancels against the target mass: recompute it in f64.
-    const qy = ly == 0 ? 1.0 : Math.exp(-ly);
+    // The target entry is where q_y ≈ 1 cancels against the target mass: in f64, as
+    // g·(Γ·(q_y − 1) + ε·(V − v_y)) (since Γ − (1−ε)·w_y − ε·δ = ε·V), with q_y − 1 = expm1(−ℓ).
     const vy: f64 = v ? <f64>load<f32>(v + (<usize>y << 2)) : vConst;
-    store<f32>(row + (<usize>y << 2), <f32>(g * (gamma * qy - eps * vy) - g * ((1.0 - eps) * wy + eps * delta)));
+    store<f32>(row + (<usize>y << 2), <f32>(g * (gamma * Math.expm1(-ly) + eps * (vSum - vy))));
   }
 }
