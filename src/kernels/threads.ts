@@ -7,8 +7,10 @@
 // slot (the rows' labels and weights, and their logits unless the worker can read them in place), bumps
 // the worker's "published" counter and goes on; the worker runs the slot and bumps its "consumed"
 // counter; the caller copies the slot's gradient back (unless the worker wrote it in place) and reuses
-// it. Who computes what is decided as the call runs, so a busy core takes fewer chunks. Memory: the
-// rings (RING chunks per worker), never an N×K staging copy.
+// it. Who computes what is decided as the call runs, so a busy core takes fewer chunks; when nothing is
+// left to hand out, the caller takes back queued chunks that a worker has not started (each slot is
+// claimed by compare-exchange), so a worker the OS leaves unscheduled cannot hold the call up. Memory:
+// the rings (RING chunks per worker), never an N×K staging copy.
 //   - logits in a SharedArrayBuffer: workers read them in place;
 //   - gradient buffer in a SharedArrayBuffer: workers write it in place (and logits that are not shared
 //     are staged straight into their place in the gradient buffer: the kernel works in place);
@@ -144,6 +146,41 @@ function ring(p: number, bytes: number): SharedArrayBuffer {
   return rings[p];
 }
 
+interface Ring {
+  buf: SharedArrayBuffer;
+  published: number;
+  returned: number;
+  chunkOf: Int32Array;
+  stolen: Uint8Array;
+  taken: number;
+}
+
+/**
+ * Take back one queued, unstarted chunk from some worker's ring and run it with `run` (on the calling
+ * thread, reading the caller's logits and writing its gradient directly): 'none' if there is none, else
+ * whether its rows were finite.
+ */
+function steal(
+  rings: Ring[],
+  slotBytes: number,
+  run: (r0: number, r1: number) => boolean,
+  rowsOf: (c: number) => readonly [number, number],
+): 'none' | 'ok' | 'not finite' {
+  for (const s of rings) {
+    for (let q = s.published - 1; q >= s.returned; q--) {
+      const slot = q % RING;
+      if (s.stolen[slot]) continue;
+      const meta = new Int32Array(s.buf, slot * slotBytes, 3);
+      if (Atomics.compareExchange(meta, 2, 0, 2) !== 0) continue; // the worker has it
+      s.stolen[slot] = 1;
+      s.taken++;
+      const [r0, r1] = rowsOf(s.chunkOf[slot]);
+      return run(r0, r1) ? 'ok' : 'not finite';
+    }
+  }
+  return 'none';
+}
+
 /**
  * Run `job` with the rows split between the calling thread (on `kernel`) and the pool's workers.
  * Returns 'no-pool' when the pool is not running (the caller runs single-threaded), null when a row is
@@ -195,7 +232,16 @@ export function runThreaded(
     } satisfies WorkerJob);
     Atomics.store(w.flags, 0, w.seq);
     Atomics.notify(w.flags, 0);
-    return { w, buf, published: 0, returned: 0, chunkOf: new Int32Array(RING), chunks: 0 };
+    return {
+      w,
+      buf,
+      published: 0,
+      returned: 0,
+      chunkOf: new Int32Array(RING),
+      stolen: new Uint8Array(RING),
+      chunks: 0,
+      taken: 0,
+    };
   });
   const mine = { ...job, perRow };
   let next = 0;
@@ -207,7 +253,10 @@ export function runThreaded(
       // Take back the chunks the worker finished (their gradient, if it is not written in place).
       const consumed = Atomics.load(s.w.flags, 4);
       for (; s.returned < consumed; s.returned++) {
-        if (job.grad && !gradShared) {
+        const slot = s.returned % RING;
+        if (s.stolen[slot])
+          s.stolen[slot] = 0; // computed by the calling thread, in place
+        else if (job.grad && !gradShared) {
           const [r0, r1] = rowsOf(s.chunkOf[s.returned % RING]);
           const at = (s.returned % RING) * layout.bytes + layout.logits;
           job.grad.set(new Float32Array(s.buf, at, (r1 - r0) * k), r0 * k);
@@ -218,9 +267,10 @@ export function runThreaded(
         const slot = s.published % RING;
         const base = slot * layout.bytes;
         const [r0, r1] = rowsOf(next);
-        const meta = new Int32Array(s.buf, base, 2);
+        const meta = new Int32Array(s.buf, base, 3);
         meta[0] = r0;
         meta[1] = r1 - r0;
+        Atomics.store(meta, 2, 0); // [2]: 0 queued, 1 taken by the worker, 2 taken back by the caller
         const labels = new Int32Array(s.buf, base + layout.labels, r1 - r0);
         const weights = new Float64Array(s.buf, base + layout.weights, r1 - r0);
         for (let i = r0; i < r1; i++) {
@@ -244,6 +294,14 @@ export function runThreaded(
       if (runRows(kernel, mine, r0, r1) === null) ok = false;
       continue;
     }
+    // Nothing left to hand out: take back a queued chunk that its worker has not started (the newest
+    // first), so that a worker the OS does not schedule right now cannot hold the call up.
+    const stolen = steal(workers, layout.bytes, (r0, r1) => runRows(kernel, mine, r0, r1) !== null, rowsOf);
+    if (stolen !== 'none') {
+      own++;
+      if (stolen === 'not finite') ok = false;
+      continue;
+    }
     const waiting = workers.find((s) => s.returned < s.published);
     if (!waiting) break;
     const consumed = Atomics.load(waiting.w.flags, 4);
@@ -265,7 +323,7 @@ export function runThreaded(
       Atomics.wait(s.w.flags, 1, done);
     if (Atomics.load(s.w.flags, 2) !== 0) ok = false;
   }
-  threadStats.chunks = [own, ...workers.map((s) => s.chunks)];
+  threadStats.chunks = [own, ...workers.map((s) => s.chunks - s.taken)];
   if (!ok) return null;
   // Row order, as on one thread: the same sums to the last bit.
   if (job.perRow) {

@@ -54,10 +54,14 @@ for (;;) {
       const published = Atomics.load(flags, 3);
       if (j < (published & ~CLOSED)) {
         // Every published chunk is consumed, even after an error: the caller waits for them.
-        try {
-          if (!runChunk(w, j, layout)) status = 1;
-        } catch {
-          status = 2;
+        // Claim the chunk first: the caller may have taken it back to run it itself.
+        const meta = new Int32Array(w.ring, (j % RING) * w.slotBytes, 3);
+        if (Atomics.compareExchange(meta, 2, 0, 1) === 0) {
+          try {
+            if (!runChunk(w, j, layout)) status = 1;
+          } catch {
+            status = 2;
+          }
         }
         j++;
         Atomics.store(flags, 4, j);
