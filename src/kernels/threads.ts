@@ -45,8 +45,8 @@ export interface WorkerJob {
 }
 
 interface PoolWorker {
-  /** [0] job sequence, [1] done sequence, [2] status (0 ok, 1 non-finite, 2 error), [3] published
-   * chunks (| CLOSED when no more will come), [4] consumed chunks. */
+  /** [0] job sequence, [1] done sequence, [2] status of the whole call (2: an error outside the
+   * chunks), [3] published chunks (| CLOSED when no more will come), [4] consumed chunks. */
   flags: Int32Array;
   port: MessagePort & { postMessage(m: unknown): void };
   seq: number;
@@ -61,7 +61,10 @@ export const CLOSED = 1 << 30;
 /** Bytes of logits per chunk (a few rows, L2-sized). */
 const CHUNK_BYTES = 1 << 18;
 
-/** Byte offsets inside one ring slot: [r0, rows] i32, labels i32, row weights f64, logits / gradient f32. */
+/**
+ * Byte offsets inside one ring slot: [r0, rows, claim, status] i32, labels i32, row weights f64, logits /
+ * gradient f32.
+ */
 export function slotLayout(chunkRows: number, classes: number, area: boolean) {
   const labels = 16;
   const weights = labels + 8 * Math.ceil((4 * chunkRows) / 8);
@@ -155,6 +158,12 @@ interface Ring {
   taken: number;
 }
 
+/** The newest chunk of the ring that its worker took (not taken back), or returned − 1 if none. */
+function lastClaimed(s: Ring): number {
+  for (let q = s.published - 1; q >= s.returned; q--) if (!s.stolen[q % RING]) return q;
+  return s.returned - 1;
+}
+
 /**
  * Take back one queued, unstarted chunk from some worker's ring and run it with `run` (on the calling
  * thread, reading the caller's logits and writing its gradient directly): 'none' if there is none, else
@@ -170,7 +179,7 @@ function steal(
     for (let q = s.published - 1; q >= s.returned; q--) {
       const slot = q % RING;
       if (s.stolen[slot]) continue;
-      const meta = new Int32Array(s.buf, slot * slotBytes, 3);
+      const meta = new Int32Array(s.buf, slot * slotBytes, 4);
       if (Atomics.compareExchange(meta, 2, 0, 2) !== 0) continue; // the worker has it
       s.stolen[slot] = 1;
       s.taken++;
@@ -206,6 +215,9 @@ export function runThreaded(
   const perRow = { nll: new Float64Array(perRowBuf, 0, n), smoothing: new Float64Array(perRowBuf, 8 * n, n) };
   const { z: _z, grad: _g, perRow: _p, rowWeight: _r, labels: _l, rows: _n, ...common } = job;
   const workers = pool.map((w, p) => {
+    // The previous call may have ended before this worker skipped the chunks taken back from it.
+    for (let done = Atomics.load(w.flags, 1); done !== w.seq; done = Atomics.load(w.flags, 1))
+      Atomics.wait(w.flags, 1, done);
     const buf = ring(p, RING * layout.bytes);
     w.seq++;
     Atomics.store(w.flags, 3, 0);
@@ -254,9 +266,12 @@ export function runThreaded(
       const consumed = Atomics.load(s.w.flags, 4);
       for (; s.returned < consumed; s.returned++) {
         const slot = s.returned % RING;
-        if (s.stolen[slot])
+        if (s.stolen[slot]) {
           s.stolen[slot] = 0; // computed by the calling thread, in place
-        else if (job.grad && !gradShared) {
+          continue;
+        }
+        if (new Int32Array(s.buf, slot * layout.bytes, 4)[3] !== 0) ok = false; // the chunk's status
+        if (job.grad && !gradShared) {
           const [r0, r1] = rowsOf(s.chunkOf[s.returned % RING]);
           const at = (s.returned % RING) * layout.bytes + layout.logits;
           job.grad.set(new Float32Array(s.buf, at, (r1 - r0) * k), r0 * k);
@@ -267,10 +282,11 @@ export function runThreaded(
         const slot = s.published % RING;
         const base = slot * layout.bytes;
         const [r0, r1] = rowsOf(next);
-        const meta = new Int32Array(s.buf, base, 3);
+        const meta = new Int32Array(s.buf, base, 4);
         meta[0] = r0;
         meta[1] = r1 - r0;
         Atomics.store(meta, 2, 0); // [2]: 0 queued, 1 taken by the worker, 2 taken back by the caller
+        meta[3] = 0; // [3]: the worker's status for the chunk (0 ok, 1 not finite, 2 error)
         const labels = new Int32Array(s.buf, base + layout.labels, r1 - r0);
         const weights = new Float64Array(s.buf, base + layout.weights, r1 - r0);
         for (let i = r0; i < r1; i++) {
@@ -302,7 +318,8 @@ export function runThreaded(
       if (stolen === 'not finite') ok = false;
       continue;
     }
-    const waiting = workers.find((s) => s.returned < s.published);
+    // Wait only for chunks a worker has started: the ones taken back are done already.
+    const waiting = workers.find((s) => lastClaimed(s) >= s.returned);
     if (!waiting) break;
     const consumed = Atomics.load(waiting.w.flags, 4);
     if (consumed !== waiting.returned) continue;
@@ -314,14 +331,11 @@ export function runThreaded(
     }
     Atomics.wait(waiting.w.flags, 4, consumed, 100);
   }
+  // Close the rings without waiting for the workers to skip the chunks taken back from them (the next
+  // call waits for that, usually long done by then).
   for (const s of workers) {
     Atomics.store(s.w.flags, 3, s.published | CLOSED);
     Atomics.notify(s.w.flags, 3);
-  }
-  for (const s of workers) {
-    for (let done = Atomics.load(s.w.flags, 1); done !== s.w.seq; done = Atomics.load(s.w.flags, 1))
-      Atomics.wait(s.w.flags, 1, done);
-    if (Atomics.load(s.w.flags, 2) !== 0) ok = false;
   }
   threadStats.chunks = [own, ...workers.map((s) => s.chunks - s.taken)];
   if (!ok) return null;

@@ -55,13 +55,15 @@ for (;;) {
       if (j < (published & ~CLOSED)) {
         // Every published chunk is consumed, even after an error: the caller waits for them.
         // Claim the chunk first: the caller may have taken it back to run it itself.
-        const meta = new Int32Array(w.ring, (j % RING) * w.slotBytes, 3);
+        const meta = new Int32Array(w.ring, (j % RING) * w.slotBytes, 4);
         if (Atomics.compareExchange(meta, 2, 0, 1) === 0) {
+          let chunkStatus = 0;
           try {
-            if (!runChunk(w, j, layout)) status = 1;
+            if (!runChunk(w, j, layout)) chunkStatus = 1;
           } catch {
-            status = 2;
+            chunkStatus = 2;
           }
+          meta[3] = chunkStatus; // published by the Atomics.store of the consumed count below
         }
         j++;
         Atomics.store(flags, 4, j);
