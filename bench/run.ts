@@ -1,16 +1,25 @@
 // npm run bench: forward + gradient of label-smoothed cross-entropy (ε = 0.1, float32 logits, class-index
-// targets). Timings are medians of ≥ 5 runs after warm-up, all in one process: our WASM kernel (threads
-// on), our JS reference path, TF.js' wasm and cpu backends (tf.losses.softmaxCrossEntropy under
-// tf.valueAndGrad), a copy of the logits into the gradient buffer (the memory roofline: read N×K, write
-// N×K), and PyTorch F.cross_entropy(label_smoothing=0.1) forward + backward with 2 threads when
-// /usr/bin/python3 has torch. Peak memory is measured separately, one short child process per
-// implementation and shape: after a warm-up call, the peak RSS mark is reset (/proc/self/clear_refs) and
-// the growth of the peak over the current RSS during one more call is reported (the gradient buffer,
-// preallocated for our paths and the copy, is part of the inputs; PyTorch allocates z.grad in the call).
+// targets, mean). Timings are medians of ≥ 5 runs after warm-up, all in one run of this script:
+//   - a copy of the logits into the gradient buffer (the memory roofline: read N×K, write N×K);
+//   - our WASM kernel: with the worker threads and a gradient buffer the caller keeps (the headline), on
+//     one thread, with logits and gradient in SharedArrayBuffers, and with `grad: true` (a fresh buffer
+//     per call, as a loop that does not keep one pays);
+//   - our JS reference path, TF.js' wasm and cpu backends (tf.losses.softmaxCrossEntropy under
+//     tf.valueAndGrad);
+//   - PyTorch F.cross_entropy(label_smoothing=0.1) forward + backward (2 threads) under three allocator
+//     setups, when /usr/bin/python3 has torch: glibc's defaults, glibc tuned (PyTorch's performance guide
+//     settings below) and tcmalloc (LD_PRELOAD, Debian package libtcmalloc-minimal4; skipped with a note
+//     when the library is missing — nothing is installed at run time).
+// Ratios are against the fastest PyTorch setup of the same shape in this run, and against the copy.
+// Peak memory is measured separately, one short child process per implementation and shape: after a
+// warm-up call, the peak RSS mark is reset (/proc/self/clear_refs) and the growth of the peak over the
+// current RSS during one more call is reported (the gradient buffer, preallocated for our paths and the
+// copy, is part of the inputs; PyTorch allocates z.grad in the call).
 //
-// Usage: npm run bench [-- --shapes 8192x10,512x1000 --runs 5 --skip-tfjs-cpu --skip-torch --skip-rss]
+// Usage: npm run bench [-- --shapes 8192x10,512x1000 --runs 5 --skip-tfjs --skip-tfjs-cpu --skip-torch
+//                          --skip-rss]
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
@@ -18,6 +27,7 @@ import '@tensorflow/tfjs-layers'; // registers the gradients tf.valueAndGrad nee
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { crossEntropy, initKernels } from '../packages/labelsmooth/src/index.js';
+import { threadStats } from '../packages/labelsmooth/src/kernels/threads.js';
 
 const EPS = 0.1;
 const args = process.argv.slice(2);
@@ -25,12 +35,52 @@ const arg = (name: string, dflt: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : dflt;
 };
+const flag = (name: string) => args.includes(`--${name}`);
 const parseShapes = (s: string) => s.split(',').map((x) => x.split('x').map(Number) as [number, number]);
 const RUNS = Math.max(5, Number(arg('runs', '5')));
 /** An anchor slower than this per call gets 3 runs instead (TF.js cpu at large K takes ~20 s a call). */
 const SLOW_MS = 3000;
-const IMPLS = ['copy', 'labelsmooth WASM', 'labelsmooth JS', 'TF.js wasm', 'TF.js cpu'] as const;
+const OURS = 'labelsmooth WASM (threads, grad kept)';
+const ONE_THREAD = 'labelsmooth WASM, 1 thread';
+const SHARED = 'labelsmooth WASM, shared buffers';
+const GRAD_TRUE = 'labelsmooth WASM, grad: true';
+const IMPLS = [
+  'copy',
+  OURS,
+  ONE_THREAD,
+  SHARED,
+  GRAD_TRUE,
+  'labelsmooth JS',
+  'TF.js wasm',
+  'TF.js cpu',
+] as const;
 type Impl = (typeof IMPLS)[number];
+
+/** PyTorch's allocator setups: environment for the child process (null: skipped, with the reason). */
+const TCMALLOC = [
+  '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4',
+  '/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4',
+  '/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4',
+].find((p) => existsSync(p));
+const TORCH_SETUPS: { name: string; env: Record<string, string> | null; note: string }[] = [
+  { name: 'PyTorch, glibc default', env: {}, note: '' },
+  {
+    name: 'PyTorch, glibc tuned',
+    env: {
+      MALLOC_MMAP_THRESHOLD_: '100000000000',
+      MALLOC_TRIM_THRESHOLD_: '100000000000',
+      MALLOC_TOP_PAD_: '1000000000',
+    },
+    note: '',
+  },
+  {
+    name: 'PyTorch, tcmalloc',
+    env: TCMALLOC ? { LD_PRELOAD: TCMALLOC } : null,
+    note: TCMALLOC
+      ? ''
+      : 'tcmalloc skipped: libtcmalloc_minimal.so.4 not found (Debian/Ubuntu: apt-get install libtcmalloc-minimal4)',
+  },
+];
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -56,8 +106,10 @@ function time(f: () => void): { ms: number; runs: number } {
   return { ms: median(times), runs: times.length };
 }
 
-function inputs(n: number, k: number) {
-  const logits = new Float32Array(n * k);
+function inputs(n: number, k: number, shared = false) {
+  const alloc = (len: number) =>
+    new Float32Array(shared ? new SharedArrayBuffer(4 * len) : new ArrayBuffer(4 * len));
+  const logits = alloc(n * k);
   let seed = 1;
   const rand = () => {
     seed = (seed * 1103515245 + 12345) >>> 0;
@@ -66,25 +118,22 @@ function inputs(n: number, k: number) {
   for (let j = 0; j < logits.length; j++) logits[j] = 4 * (rand() - 0.5);
   const labels = Int32Array.from({ length: n }, () => Math.floor(rand() * k));
   // Touch the gradient buffer now: the OS commits its pages lazily, and it is an input here.
-  return { logits, labels, grad: new Float32Array(n * k).fill(0) };
+  return { logits, labels, grad: alloc(n * k).fill(0) };
 }
 
 /** A callable for one implementation (TF.js tensors are made once, outside the timed region). */
 async function prepare(impl: Impl, n: number, k: number): Promise<{ run: () => void; dispose: () => void }> {
-  const { logits, labels, grad } = inputs(n, k);
+  const { logits, labels, grad } = inputs(n, k, impl === SHARED);
+  const options = { classes: k, labelSmoothing: EPS };
+  const ours = (o: object) => ({
+    run: () => void crossEntropy(logits, labels, { ...options, ...o }),
+    dispose: () => {},
+  });
   if (impl === 'copy') return { run: () => grad.set(logits), dispose: () => {} };
-  if (impl === 'labelsmooth WASM') {
-    return {
-      run: () => void crossEntropy(logits, labels, { classes: k, labelSmoothing: EPS, grad, kernel: 'wasm' }),
-      dispose: () => {},
-    };
-  }
-  if (impl === 'labelsmooth JS') {
-    return {
-      run: () => void crossEntropy(logits, labels, { classes: k, labelSmoothing: EPS, grad, kernel: 'js' }),
-      dispose: () => {},
-    };
-  }
+  if (impl === OURS || impl === SHARED) return ours({ grad, kernel: 'wasm' });
+  if (impl === ONE_THREAD) return ours({ grad, kernel: 'wasm', threads: false });
+  if (impl === GRAD_TRUE) return ours({ grad: true, kernel: 'wasm' });
+  if (impl === 'labelsmooth JS') return ours({ grad, kernel: 'js' });
   await tf.setBackend(impl === 'TF.js wasm' ? 'wasm' : 'cpu');
   await tf.ready();
   const zt = tf.tensor2d(logits, [n, k]);
@@ -104,7 +153,8 @@ async function prepare(impl: Impl, n: number, k: number): Promise<{ run: () => v
   };
 }
 
-function torch(n: number, k: number, rss: boolean): string | null {
+/** PyTorch forward + backward in a child process under `env`: the median ms (or peak MB), null if unavailable. */
+function torch(n: number, k: number, env: Record<string, string>, rss: boolean): string | null {
   const code = `
 import time, torch, torch.nn.functional as F
 torch.set_num_threads(2); torch.manual_seed(0)
@@ -131,6 +181,18 @@ else:
   try {
     return execFileSync('/usr/bin/python3', ['-c', code], {
       encoding: 'utf8',
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return null;
+  }
+}
+
+function torchVersion(): string | null {
+  try {
+    return execFileSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)'], {
+      encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
     }).trim();
   } catch {
@@ -148,8 +210,9 @@ function procRss(): { rss: number; peak: number } {
 
 /**
  * Child mode: allocate the inputs, then report by how much the peak RSS rises over the current RSS during
- * the first call (one-time costs included: WASM memory, worker threads, TF.js' heap) and during a second
- * call (steady state), as "first/steady" in MB. The peak mark is reset by writing 5 to /proc/self/clear_refs.
+ * the first call (one-time costs included: WASM memory, worker threads and their rings, TF.js' heap) and
+ * during a second call (steady state), as "first/steady" in MB. The peak mark is reset by writing 5 to
+ * /proc/self/clear_refs.
  */
 async function rssChild(impl: Impl, n: number, k: number): Promise<void> {
   tf.env().set('PROD', true);
@@ -184,6 +247,33 @@ function rss(impl: Impl, n: number, k: number): string | null {
   }
 }
 
+const fmt = (x: number, digits = 2) => Number(x.toFixed(digits));
+
+/** One line per target, "met" or "missed", from the numbers of one shape. */
+function verdicts(
+  shape: string,
+  large: boolean,
+  r: Map<string, { ms: number; threads?: string }>,
+  torchBest: string | null,
+): string[] {
+  const ms = (name: string) => r.get(name)?.ms ?? Number.NaN;
+  const lines: string[] = [];
+  const say = (what: string, value: number, limit: number, unit: string) =>
+    lines.push(
+      `${shape}: ${what} ${fmt(value)}${unit} (target ≤ ${limit}${unit}): ${value <= limit ? 'met' : 'MISSED'}`,
+    );
+  if (torchBest) say(`ours / ${torchBest}`, ms(OURS) / ms(torchBest), large ? 0.7 : 1, '×');
+  if (large) {
+    say('ours / copy', ms(OURS) / ms('copy'), 3, '×');
+    const speedup = ms(ONE_THREAD) / ms(OURS);
+    lines.push(
+      `${shape}: threads speed-up (1 thread / ${r.get(OURS)?.threads?.split('/').length ?? 1} threads) ${fmt(speedup)}× (target ≥ 1.7×): ${speedup >= 1.7 ? 'met' : 'MISSED'}`,
+    );
+    say('grad: true / grad kept', ms(GRAD_TRUE) / ms(OURS), 1.2, '×');
+  }
+  return lines;
+}
+
 async function main(): Promise<void> {
   if (args[0] === '--rss-child') {
     const [n, k] = parseShapes(args[2])[0];
@@ -192,49 +282,80 @@ async function main(): Promise<void> {
   tf.env().set('PROD', true);
   const status = await initKernels();
   const shapes = parseShapes(arg('shapes', '8192x10,512x1000,1024x32000,256x128000'));
+  const tv = flag('skip-torch') ? null : torchVersion();
   console.log(
-    `labelsmooth bench: forward + gradient, ε = ${EPS}, float32 logits; Node ${process.version}; ${cpus().length} × ${cpus()[0]?.model}`,
+    `labelsmooth bench: forward + gradient, ε = ${EPS}, float32 logits, class-index targets, mean; Node ${process.version}; ${cpus().length} × ${cpus()[0]?.model}`,
   );
   console.log(
-    `kernel: wasm ${status.wasm}, threads ${status.threads}; medians of ≥ ${RUNS} runs after warm-up (3 runs for calls over ${SLOW_MS / 1000} s)\n`,
+    `kernel: wasm ${status.wasm}, threads ${status.threads}; medians of ≥ ${RUNS} runs after warm-up (3 runs for calls over ${SLOW_MS / 1000} s)`,
   );
+  if (!flag('skip-torch')) {
+    if (tv === null)
+      console.log('PyTorch skipped: /usr/bin/python3 has no torch (Debian: apt-get install python3-torch)');
+    else
+      console.log(
+        `PyTorch ${tv} (2 threads) under ${TORCH_SETUPS.filter((s) => s.env).length} allocator setups`,
+      );
+    for (const s of TORCH_SETUPS) if (s.note) console.log(s.note);
+  }
+  console.log('');
   const rows: Record<string, string | number>[] = [];
+  const summary: string[] = [];
   for (const [n, k] of shapes) {
-    const results = new Map<string, { ms: number; runs: number; mb: string | null }>();
+    const shape = `${n}×${k}`;
+    const results = new Map<string, { ms: number; runs: number; mb: string | null; threads?: string }>();
     for (const impl of IMPLS) {
-      if (impl === 'TF.js cpu' && args.includes('--skip-tfjs-cpu')) continue;
+      if (impl.startsWith('TF.js') && flag('skip-tfjs')) continue;
+      if (impl === 'TF.js cpu' && flag('skip-tfjs-cpu')) continue;
       const p = await prepare(impl, n, k);
+      threadStats.chunks = [];
       const t = time(p.run);
+      const split = threadStats.chunks.length ? threadStats.chunks.join('/') : undefined;
       p.dispose();
-      results.set(impl, { ...t, mb: args.includes('--skip-rss') ? null : rss(impl, n, k) });
+      results.set(impl, { ...t, mb: flag('skip-rss') ? null : rss(impl, n, k), threads: split });
     }
-    if (!args.includes('--skip-torch')) {
-      const ms = torch(n, k, false);
-      if (ms !== null)
-        results.set('PyTorch 1.13 (2 threads)', {
-          ms: Number(ms),
-          runs: RUNS,
-          mb: args.includes('--skip-rss') ? null : torch(n, k, true),
-        });
+    if (tv !== null) {
+      for (const s of TORCH_SETUPS) {
+        if (!s.env) continue;
+        const ms = torch(n, k, s.env, false);
+        if (ms !== null)
+          results.set(s.name, {
+            ms: Number(ms),
+            runs: RUNS,
+            mb: flag('skip-rss') ? null : torch(n, k, s.env, true),
+          });
+      }
     }
-    const ours = results.get('labelsmooth WASM')!.ms;
+    const torchNames = [...results.keys()].filter((name) => name.startsWith('PyTorch'));
+    const torchBest = torchNames.length
+      ? torchNames.reduce((a, b) => (results.get(a)!.ms <= results.get(b)!.ms ? a : b))
+      : null;
     const copy = results.get('copy')!.ms;
     for (const [impl, r] of results) {
       rows.push({
-        shape: `${n}×${k}`,
-        implementation: impl,
-        'median ms': Number(r.ms.toFixed(2)),
+        shape,
+        implementation: impl + (impl === torchBest ? ' *' : ''),
+        'median ms': fmt(r.ms),
         runs: r.runs,
-        '× WASM kernel time': Number((r.ms / ours).toFixed(2)),
-        '× copy time': Number((r.ms / copy).toFixed(1)),
+        '× best PyTorch': torchBest ? fmt(r.ms / results.get(torchBest)!.ms) : '–',
+        '× copy': fmt(r.ms / copy, 1),
         'peak MB over inputs (first/steady)': r.mb ?? '–',
+        'chunks per thread': r.threads ?? '–',
       });
     }
+    // The issue's targets: at the two large shapes, and "no slower than PyTorch" at the two small ones.
+    const large = shape === '1024×32000' || shape === '256×128000';
+    if (large || shape === '8192×10' || shape === '512×1000')
+      summary.push(...verdicts(shape, large, results, torchBest));
   }
   console.table(rows);
+  console.log('* the fastest PyTorch setup of the shape in this run: the "best PyTorch" of the ratios');
+  console.log('chunks per thread: how the last timed call was shared out (the calling thread first)');
   console.log(
     `inputs + gradient at N×K: 8 bytes per logit (e.g. 1024×32000: ${((1024 * 32000 * 8) / 2 ** 20).toFixed(0)} MB)`,
   );
+  if (summary.length) console.log('\nTargets (issue #13):');
+  for (const line of summary) console.log(`  ${line}`);
 }
 
 await main();

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { before, describe, it } from 'node:test';
 import { crossEntropy, initKernels } from '../packages/labelsmooth/src/index.js';
+import { threadStats } from '../packages/labelsmooth/src/kernels/threads.js';
 
 const N = 96;
 const K = 12000; // 1.15M logits: above the threading threshold
@@ -53,6 +54,72 @@ describe('threads', () => {
     const one = crossEntropy(z, y, { classes: K, labelSmoothing: 0.2, grad: true, threads: false });
     crossEntropy(z, y, { classes: K, labelSmoothing: 0.2, grad });
     assert.deepEqual(grad, one.grad);
+  });
+
+  const sharedF32 = (len: number) => new Float32Array(new SharedArrayBuffer(4 * len));
+
+  for (const [name, zShared, gradShared] of [
+    ['plain logits, shared gradient (staged in place)', false, true],
+    ['shared logits, plain gradient', true, false],
+  ] as const) {
+    it(`${name}: identical to one thread, logits unchanged`, () => {
+      const { z, y } = problem(zShared);
+      const copy = z.slice();
+      const o = { classes: K, labelSmoothing: 0.1, noise: 'uniform' as const };
+      const one = crossEntropy(z, y, { ...o, grad: true, threads: false });
+      const grad = gradShared ? sharedF32(N * K) : new Float32Array(N * K);
+      // Until the worker has computed some chunks (the caller takes back those a worker has not started:
+      // on a loaded machine a call may end before the worker wakes up).
+      for (let attempt = 0; attempt < 20; attempt++) {
+        grad.fill(0);
+        const many = crossEntropy(z, y, { ...o, grad });
+        assert.deepEqual(z, copy);
+        assert.deepEqual(grad, one.grad);
+        assert.equal(many.loss, one.loss, 'row-order sums: the same to the last bit');
+        assert.equal(threadStats.chunks.length, 2);
+        assert.equal(
+          threadStats.chunks[0] + threadStats.chunks[1],
+          Math.ceil(N / Math.floor(2 ** 18 / (4 * K))),
+        );
+        if (threadStats.chunks[1] > 0) return;
+      }
+      assert.fail('the worker never took a chunk in 20 calls');
+    });
+  }
+
+  for (const shared of [false, true]) {
+    it(`${shared ? 'shared' : 'plain'} logits: forward only and in place (grad = logits) through the threads`, () => {
+      const { z, y } = problem(shared);
+      const o = { classes: K, labelSmoothing: 0.3, noise: 'non-target' as const };
+      const one = crossEntropy(z, y, { ...o, grad: true, threads: false });
+      const fwd = crossEntropy(z, y, o);
+      assert.equal(fwd.loss, one.loss);
+      assert.equal(fwd.grad, undefined);
+      const inPlace = z.slice();
+      crossEntropy(inPlace, y, { ...o, grad: inPlace });
+      assert.deepEqual(inPlace, one.grad);
+    });
+  }
+
+  it('a prior with a class mask, and rows longer than a chunk (K = 70 000): identical to one thread', () => {
+    const k = 70000;
+    const n = 16;
+    const z = Float32Array.from({ length: n * k }, (_, j) => Math.cos(j * 0.11) * 5);
+    const y = Int32Array.from({ length: n }, (_, i) => ((i * 4099) % 1000) * 5);
+    const raw = Array.from({ length: k }, (_, c) => 1 + (c % 7));
+    const total = raw.reduce((a, b) => a + b, 0);
+    const prior = raw.map((p) => p / total);
+    const classMask = Array.from({ length: k }, (_, c) => c % 5 !== 3);
+    const o = { classes: k, labelSmoothing: 0.2, noise: prior, classMask, reduction: 'none' as const };
+    const one = crossEntropy(z, y, { ...o, grad: true, threads: false });
+    const many = crossEntropy(z, y, { ...o, grad: true });
+    assert.deepEqual(many.grad, one.grad);
+    assert.deepEqual(many.loss, one.loss);
+    assert.equal(
+      threadStats.chunks.reduce((a, b) => a + b, 0),
+      n,
+      'one row per chunk',
+    );
   });
 
   it('a NaN in a worker’s rows is reported like everywhere else', () => {

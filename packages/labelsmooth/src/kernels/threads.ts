@@ -1,27 +1,53 @@
 // Splitting rows across worker_threads (Node). A persistent pool, started on first use; the caller
 // blocks on Atomics.wait (allowed on Node's main thread), so crossEntropy stays synchronous. Workers are
 // unref'd: they never keep the process alive.
+//
+// One call is a stream of row chunks (~256 KB of logits each) handed out by the calling thread, which
+// also computes chunks itself: each worker has a ring of RING slots in shared memory; the caller fills a
+// slot (the rows' labels and weights, and their logits unless the worker can read them in place), bumps
+// the worker's "published" counter and goes on; the worker runs the slot and bumps its "consumed"
+// counter; the caller copies the slot's gradient back (unless the worker wrote it in place) and reuses
+// it. Who computes what is decided as the call runs, so a busy core takes fewer chunks; when nothing is
+// left to hand out, the caller takes back queued chunks that a worker has not started (each slot is
+// claimed by compare-exchange), so a worker the OS leaves unscheduled cannot hold the call up. Memory:
+// the rings (RING chunks per worker), never an N×K staging copy.
+//   - logits in a SharedArrayBuffer: workers read them in place;
+//   - gradient buffer in a SharedArrayBuffer: workers write it in place (and logits that are not shared
+//     are staged straight into their place in the gradient buffer: the kernel works in place);
+//   - otherwise both go through the slot.
+// Per-row results land in one shared array and are summed in row order at the end, so the loss is the
+// same to the last bit as on one thread.
 import { emitKernelEvent } from './events.js';
 import type { FusedJob } from './fused.js';
 import { runRows } from './fused.js';
 import type { KernelInstance } from './wasm.js';
 
-/** What a worker gets for its rows (all views on shared memory, or small copied arrays). */
+/** What a worker gets at the start of a call (the chunks then come through its ring). */
 export interface WorkerJob {
   job: Omit<FusedJob, 'z' | 'grad' | 'perRow' | 'rowWeight' | 'labels' | 'rows'>;
-  rows: number;
   classes: number;
-  z: SharedArrayBuffer;
+  /** The ring: RING slots of `slotBytes` (see slotLayout). */
+  ring: SharedArrayBuffer;
+  slotBytes: number;
+  chunkRows: number;
+  /** Logits read in place (shared), or null: they are in the slot (or staged in `grad`). */
+  z: SharedArrayBuffer | null;
   zOffset: number;
+  /** Gradient written in place (shared), or null: it goes into the slot. */
   grad: SharedArrayBuffer | null;
   gradOffset: number;
-  labels: Int32Array;
-  rowWeights: Float64Array | null;
-  sums: SharedArrayBuffer;
-  perRow: SharedArrayBuffer | null;
+  /** Whether the gradient is wanted at all. */
+  writeGrad: boolean;
+  /** Whether the slots carry a logits / gradient area (see slotLayout). */
+  slotArea: boolean;
+  /** (N, 2) f64 per-row weighted (nll, smoothing) for the whole call. */
+  perRow: SharedArrayBuffer;
+  rows: number;
 }
 
 interface PoolWorker {
+  /** [0] job sequence, [1] done sequence, [2] status of the whole call (2: an error outside the
+   * chunks), [3] published chunks (| CLOSED when no more will come), [4] consumed chunks. */
   flags: Int32Array;
   port: MessagePort & { postMessage(m: unknown): void };
   seq: number;
@@ -29,9 +55,30 @@ interface PoolWorker {
 
 /** Minimum logits per call before threads pay for themselves. */
 export const THREAD_MIN_SIZE = 1 << 20;
+/** Slots per worker ring: the worker has this many chunks queued while the caller computes one. */
+export const RING = 4;
+/** Set in the published counter when the caller will publish no more chunks in this call. */
+export const CLOSED = 1 << 30;
+/** Bytes of logits per chunk (a few rows, L2-sized). */
+const CHUNK_BYTES = 1 << 18;
+
+/**
+ * Byte offsets inside one ring slot: [r0, rows, claim, status] i32, labels i32, row weights f64, logits /
+ * gradient f32.
+ */
+export function slotLayout(chunkRows: number, classes: number, area: boolean) {
+  const labels = 16;
+  const weights = labels + 8 * Math.ceil((4 * chunkRows) / 8);
+  const logits = weights + 8 * chunkRows;
+  const bytes = logits + (area ? 4 * chunkRows * classes : 0);
+  return { labels, weights, logits, bytes: (bytes + 63) & ~63 };
+}
+
+/** How the last threaded call was shared out: chunks per thread (the caller first), for benchmarks. */
+export const threadStats = { chunks: [] as number[] };
 
 let pool: PoolWorker[] | null | undefined;
-let staging: SharedArrayBuffer | null = null;
+const rings: SharedArrayBuffer[] = [];
 
 function isNode(): boolean {
   return typeof process === 'object' && typeof process.versions?.node === 'string';
@@ -49,7 +96,7 @@ async function startPool(module: WebAssembly.Module): Promise<PoolWorker[] | nul
   const url = new URL(self.endsWith('.ts') ? './worker.ts' : './worker.js', self);
   const workers = await Promise.all(
     Array.from({ length: count }, async () => {
-      const control = new SharedArrayBuffer(16);
+      const control = new SharedArrayBuffer(32);
       const { port1, port2 } = new wt.MessageChannel();
       const options = { workerData: { module, control, port: port2 }, transferList: [port2] };
       // From TypeScript sources (tests, benchmarks) the worker first registers the caller's loader (tsx).
@@ -98,16 +145,57 @@ export async function threadsReady(module: WebAssembly.Module): Promise<boolean>
   return !!pool;
 }
 
-function shared(bytes: number): SharedArrayBuffer {
-  if (!staging || staging.byteLength < bytes) staging = new SharedArrayBuffer(Math.max(bytes, 1 << 20));
-  return staging;
+/** Worker p's ring of at least `bytes` bytes, reused across calls. */
+function ring(p: number, bytes: number): SharedArrayBuffer {
+  if (!rings[p] || rings[p].byteLength < bytes) rings[p] = new SharedArrayBuffer(bytes);
+  return rings[p];
+}
+
+interface Ring {
+  buf: SharedArrayBuffer;
+  published: number;
+  returned: number;
+  chunkOf: Int32Array;
+  stolen: Uint8Array;
+  taken: number;
+}
+
+/** The newest chunk of the ring that its worker took (not taken back), or returned − 1 if none. */
+function lastClaimed(s: Ring): number {
+  for (let q = s.published - 1; q >= s.returned; q--) if (!s.stolen[q % RING]) return q;
+  return s.returned - 1;
+}
+
+/**
+ * Take back one queued, unstarted chunk from some worker's ring and run it with `run` (on the calling
+ * thread, reading the caller's logits and writing its gradient directly): 'none' if there is none, else
+ * whether its rows were finite.
+ */
+function steal(
+  rings: Ring[],
+  slotBytes: number,
+  run: (r0: number, r1: number) => boolean,
+  rowsOf: (c: number) => readonly [number, number],
+): 'none' | 'ok' | 'not finite' {
+  for (const s of rings) {
+    for (let q = s.published - 1; q >= s.returned; q--) {
+      const slot = q % RING;
+      if (s.stolen[slot]) continue;
+      const meta = new Int32Array(s.buf, slot * slotBytes, 4);
+      if (Atomics.compareExchange(meta, 2, 0, 2) !== 0) continue; // the worker has it
+      s.stolen[slot] = 1;
+      s.taken++;
+      const [r0, r1] = rowsOf(s.chunkOf[slot]);
+      return run(r0, r1) ? 'ok' : 'not finite';
+    }
+  }
+  return 'none';
 }
 
 /**
  * Run `job` with the rows split between the calling thread (on `kernel`) and the pool's workers.
- * Returns null when the pool is not running (the caller runs single-threaded) or a row is not finite.
- * Logits in a SharedArrayBuffer are read in place; otherwise the workers' rows are staged into one
- * reusable shared buffer (and their gradient copied back).
+ * Returns 'no-pool' when the pool is not running (the caller runs single-threaded), null when a row is
+ * not finite.
  */
 export function runThreaded(
   kernel: KernelInstance,
@@ -115,77 +203,155 @@ export function runThreaded(
 ): { nll: number; smoothing: number } | 'no-pool' | null {
   if (!pool) return 'no-pool';
   const k = job.classes;
-  const parts = pool.length + 1;
-  const per = Math.ceil(job.rows / parts);
+  const n = job.rows;
+  const chunkRows = Math.max(1, Math.min(n, Math.floor(CHUNK_BYTES / (4 * k))));
+  const chunks = Math.ceil(n / chunkRows);
   const zShared = job.z.buffer instanceof SharedArrayBuffer;
   const gradShared = job.grad instanceof Float32Array && job.grad.buffer instanceof SharedArrayBuffer;
-  const workerRows = Math.max(0, job.rows - per);
-  // The workers' rows are staged one after another in a reusable shared buffer, unless the logits are
-  // shared already; their gradient goes to a shared output buffer, else into the staging area.
-  const needStage = !zShared || (job.grad !== null && !gradShared);
-  const stage = needStage ? shared(4 * workerRows * k) : null;
-  const started: {
-    w: PoolWorker;
-    r0: number;
-    r1: number;
-    stageOffset: number;
-    sums: Float64Array;
-    perRow: SharedArrayBuffer | null;
-  }[] = [];
+  // A worker's logits come from: in place, staged into the shared gradient, or through the slot; its
+  // gradient goes in place or through the slot.
+  const slotLogits = !zShared && !gradShared;
+  const slotArea = slotLogits || (job.grad !== null && !gradShared);
+  const layout = slotLayout(chunkRows, k, slotArea);
+  const perRowBuf = new SharedArrayBuffer(16 * n);
+  const perRow = { nll: new Float64Array(perRowBuf, 0, n), smoothing: new Float64Array(perRowBuf, 8 * n, n) };
   const { z: _z, grad: _g, perRow: _p, rowWeight: _r, labels: _l, rows: _n, ...common } = job;
-  let off = 0;
-  for (let p = 0; p < pool.length; p++) {
-    const r0 = per * (p + 1);
-    const r1 = Math.min(job.rows, r0 + per);
-    if (r1 <= r0) break;
-    const n = r1 - r0;
-    const zBuf = zShared ? (job.z.buffer as SharedArrayBuffer) : stage!;
-    const zOffset = zShared ? job.z.byteOffset + 4 * r0 * k : off;
-    if (!zShared) new Float32Array(stage!, off, n * k).set(job.z.subarray(r0 * k, r1 * k));
-    const gradBuf = job.grad ? (gradShared ? (job.grad.buffer as SharedArrayBuffer) : stage!) : null;
-    const gradOffset = job.grad ? (gradShared ? job.grad.byteOffset + 4 * r0 * k : off) : 0;
-    const sums = new SharedArrayBuffer(16);
-    const perRow = job.perRow ? new SharedArrayBuffer(16 * n) : null;
-    const w = pool[p];
+  const workers = pool.map((w, p) => {
+    // The previous call may have ended before this worker skipped the chunks taken back from it.
+    for (let done = Atomics.load(w.flags, 1); done !== w.seq; done = Atomics.load(w.flags, 1))
+      Atomics.wait(w.flags, 1, done);
+    const buf = ring(p, RING * layout.bytes);
+    w.seq++;
+    Atomics.store(w.flags, 3, 0);
+    Atomics.store(w.flags, 4, 0);
+    Atomics.store(w.flags, 2, 0);
     w.port.postMessage({
       job: common,
-      rows: n,
       classes: k,
-      z: zBuf,
-      zOffset,
-      grad: gradBuf,
-      gradOffset,
-      labels: Int32Array.from({ length: n }, (_, i) => job.labels[r0 + i]),
-      rowWeights: Float64Array.from({ length: n }, (_, i) => job.rowWeight(r0 + i)),
-      sums,
-      perRow,
+      ring: buf,
+      slotBytes: layout.bytes,
+      chunkRows,
+      z: zShared
+        ? (job.z.buffer as SharedArrayBuffer)
+        : gradShared
+          ? (job.grad!.buffer as SharedArrayBuffer)
+          : null,
+      zOffset: zShared ? job.z.byteOffset : gradShared ? job.grad!.byteOffset : 0,
+      grad: gradShared ? (job.grad!.buffer as SharedArrayBuffer) : null,
+      gradOffset: gradShared ? job.grad!.byteOffset : 0,
+      writeGrad: job.grad !== null,
+      slotArea,
+      perRow: perRowBuf,
+      rows: n,
     } satisfies WorkerJob);
-    w.seq++;
     Atomics.store(w.flags, 0, w.seq);
     Atomics.notify(w.flags, 0);
-    started.push({ w, r0, r1, stageOffset: off, sums: new Float64Array(sums), perRow });
-    off += 4 * n * k;
-  }
-  // The calling thread takes the first block of rows meanwhile.
-  const mine = runRows(kernel, job, 0, Math.min(per, job.rows));
-  let nll = mine?.nll ?? 0;
-  let smoothing = mine?.smoothing ?? 0;
-  let ok = mine !== null;
-  for (const s of started) {
-    for (let done = Atomics.load(s.w.flags, 1); done !== s.w.seq; done = Atomics.load(s.w.flags, 1))
-      Atomics.wait(s.w.flags, 1, done);
-    if (Atomics.load(s.w.flags, 2) !== 0) {
-      ok = false;
+    return {
+      w,
+      buf,
+      published: 0,
+      returned: 0,
+      chunkOf: new Int32Array(RING),
+      stolen: new Uint8Array(RING),
+      chunks: 0,
+      taken: 0,
+    };
+  });
+  const mine = { ...job, perRow };
+  let next = 0;
+  let own = 0;
+  let ok = true;
+  const rowsOf = (c: number) => [c * chunkRows, Math.min(n, (c + 1) * chunkRows)] as const;
+  for (;;) {
+    for (const s of workers) {
+      // Take back the chunks the worker finished (their gradient, if it is not written in place).
+      const consumed = Atomics.load(s.w.flags, 4);
+      for (; s.returned < consumed; s.returned++) {
+        const slot = s.returned % RING;
+        if (s.stolen[slot]) {
+          s.stolen[slot] = 0; // computed by the calling thread, in place
+          continue;
+        }
+        if (new Int32Array(s.buf, slot * layout.bytes, 4)[3] !== 0) ok = false; // the chunk's status
+        if (job.grad && !gradShared) {
+          const [r0, r1] = rowsOf(s.chunkOf[s.returned % RING]);
+          const at = (s.returned % RING) * layout.bytes + layout.logits;
+          job.grad.set(new Float32Array(s.buf, at, (r1 - r0) * k), r0 * k);
+        }
+      }
+      // Keep its ring full.
+      for (; next < chunks && s.published - s.returned < RING; next++) {
+        const slot = s.published % RING;
+        const base = slot * layout.bytes;
+        const [r0, r1] = rowsOf(next);
+        const meta = new Int32Array(s.buf, base, 4);
+        meta[0] = r0;
+        meta[1] = r1 - r0;
+        Atomics.store(meta, 2, 0); // [2]: 0 queued, 1 taken by the worker, 2 taken back by the caller
+        meta[3] = 0; // [3]: the worker's status for the chunk (0 ok, 1 not finite, 2 error)
+        const labels = new Int32Array(s.buf, base + layout.labels, r1 - r0);
+        const weights = new Float64Array(s.buf, base + layout.weights, r1 - r0);
+        for (let i = r0; i < r1; i++) {
+          labels[i - r0] = job.labels[i];
+          weights[i - r0] = job.rowWeight(i);
+        }
+        const z = job.z.subarray(r0 * k, r1 * k);
+        if (slotLogits) new Float32Array(s.buf, base + layout.logits, (r1 - r0) * k).set(z);
+        else if (!zShared) (job.grad as Float32Array).set(z, r0 * k); // staged in place in the shared gradient
+        s.chunkOf[slot] = next;
+        s.published++;
+        s.chunks++;
+        Atomics.store(s.w.flags, 3, s.published);
+        Atomics.notify(s.w.flags, 3);
+      }
+    }
+    if (next < chunks) {
+      // The calling thread computes the next chunk itself meanwhile.
+      const [r0, r1] = rowsOf(next++);
+      own++;
+      if (runRows(kernel, mine, r0, r1) === null) ok = false;
       continue;
     }
-    nll += s.sums[0];
-    smoothing += s.sums[1];
-    const n = s.r1 - s.r0;
-    if (job.perRow && s.perRow) {
-      job.perRow.nll.set(new Float64Array(s.perRow, 0, n), s.r0);
-      job.perRow.smoothing.set(new Float64Array(s.perRow, 8 * n, n), s.r0);
+    // Nothing left to hand out: take back a queued chunk that its worker has not started (the newest
+    // first), so that a worker the OS does not schedule right now cannot hold the call up.
+    const stolen = steal(workers, layout.bytes, (r0, r1) => runRows(kernel, mine, r0, r1) !== null, rowsOf);
+    if (stolen !== 'none') {
+      own++;
+      if (stolen === 'not finite') ok = false;
+      continue;
     }
-    if (job.grad && !gradShared) job.grad.set(new Float32Array(stage!, s.stageOffset, n * k), s.r0 * k);
+    // Wait only for chunks a worker has started: the ones taken back are done already.
+    const waiting = workers.find((s) => lastClaimed(s) >= s.returned);
+    if (!waiting) break;
+    const consumed = Atomics.load(waiting.w.flags, 4);
+    if (consumed !== waiting.returned) continue;
+    if (Atomics.load(waiting.w.flags, 1) === waiting.w.seq) {
+      // The worker stopped early (an internal error): its remaining chunks are not computed.
+      ok = false;
+      waiting.returned = waiting.published;
+      continue;
+    }
+    Atomics.wait(waiting.w.flags, 4, consumed, 100);
   }
-  return ok ? { nll, smoothing } : null;
+  // Close the rings without waiting for the workers to skip the chunks taken back from them (the next
+  // call waits for that, usually long done by then).
+  for (const s of workers) {
+    Atomics.store(s.w.flags, 3, s.published | CLOSED);
+    Atomics.notify(s.w.flags, 3);
+  }
+  threadStats.chunks = [own, ...workers.map((s) => s.chunks - s.taken)];
+  if (!ok) return null;
+  // Row order, as on one thread: the same sums to the last bit.
+  if (job.perRow) {
+    job.perRow.nll.set(perRow.nll);
+    job.perRow.smoothing.set(perRow.smoothing);
+    return { nll: 0, smoothing: 0 };
+  }
+  let nll = 0;
+  let smoothing = 0;
+  for (let i = 0; i < n; i++) {
+    nll += perRow.nll[i];
+    smoothing += perRow.smoothing[i];
+  }
+  return { nll, smoothing };
 }

@@ -1,9 +1,9 @@
-// A kernel worker thread (Node worker_threads): waits on a shared flag, takes the job with
-// receiveMessageOnPort, runs its rows through its own kernel instance, writes the results into shared
-// memory and wakes the caller. No messages are exchanged per row.
+// A kernel worker thread (Node worker_threads): waits on a shared flag, takes the call's parameters with
+// receiveMessageOnPort, then runs the row chunks the caller publishes in its ring (see threads.ts) through
+// its own kernel instance until the caller closes the ring, and wakes the caller. No messages per chunk.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { type FusedJob, runRows } from './fused.js';
-import type { WorkerJob } from './threads.js';
+import { CLOSED, RING, slotLayout, type WorkerJob } from './threads.js';
 import { KernelInstance } from './wasm.js';
 
 const { module, control, port } = workerData as {
@@ -12,9 +12,34 @@ const { module, control, port } = workerData as {
   port: MessagePort;
 };
 const kernel = new KernelInstance(module);
-const flags = new Int32Array(control); // [0]: job sequence, [1]: done sequence, [2]: status (0 ok, 1 non-finite, 2 error)
+const flags = new Int32Array(control); // see PoolWorker.flags in threads.ts
 let seen = 0;
 parentPort?.postMessage('ready');
+
+/** Run chunk `j` of the ring; false if a row is not finite. */
+function runChunk(w: WorkerJob, j: number, layout: ReturnType<typeof slotLayout>): boolean {
+  const k = w.classes;
+  const base = (j % RING) * w.slotBytes;
+  const [r0, rows] = new Int32Array(w.ring, base, 2);
+  const weights = new Float64Array(w.ring, base + layout.weights, rows);
+  const inSlot = new Float32Array(w.ring, base + layout.logits, rows * k);
+  const z = w.z ? new Float32Array(w.z, w.zOffset + 4 * r0 * k, rows * k) : inSlot;
+  let grad: Float32Array | null = null;
+  if (w.writeGrad) grad = w.grad ? new Float32Array(w.grad, w.gradOffset + 4 * r0 * k, rows * k) : inSlot;
+  const job: FusedJob = {
+    ...w.job,
+    z,
+    rows,
+    labels: new Int32Array(w.ring, base + layout.labels, rows),
+    grad,
+    perRow: {
+      nll: new Float64Array(w.perRow, 8 * r0, rows),
+      smoothing: new Float64Array(w.perRow, 8 * (w.rows + r0), rows),
+    },
+    rowWeight: (i) => weights[i],
+  };
+  return runRows(kernel, job, 0, rows) !== null;
+}
 
 for (;;) {
   Atomics.wait(flags, 0, seen);
@@ -24,29 +49,28 @@ for (;;) {
   const w = msg?.message as WorkerJob;
   let status = 0;
   try {
-    const z = new Float32Array(w.z, w.zOffset, w.rows * w.classes);
-    const grad = w.grad ? new Float32Array(w.grad, w.gradOffset, w.rows * w.classes) : null;
-    const sums = new Float64Array(w.sums);
-    const perRow = w.perRow
-      ? {
-          nll: new Float64Array(w.perRow, 0, w.rows),
-          smoothing: new Float64Array(w.perRow, 8 * w.rows, w.rows),
+    const layout = slotLayout(w.chunkRows, w.classes, w.slotArea);
+    for (let j = 0; ; ) {
+      const published = Atomics.load(flags, 3);
+      if (j < (published & ~CLOSED)) {
+        // Every published chunk is consumed, even after an error: the caller waits for them.
+        // Claim the chunk first: the caller may have taken it back to run it itself.
+        const meta = new Int32Array(w.ring, (j % RING) * w.slotBytes, 4);
+        if (Atomics.compareExchange(meta, 2, 0, 1) === 0) {
+          let chunkStatus = 0;
+          try {
+            if (!runChunk(w, j, layout)) chunkStatus = 1;
+          } catch {
+            chunkStatus = 2;
+          }
+          meta[3] = chunkStatus; // published by the Atomics.store of the consumed count below
         }
-      : null;
-    const job: FusedJob = {
-      ...w.job,
-      z,
-      rows: w.rows,
-      labels: w.labels,
-      grad,
-      perRow,
-      rowWeight: (i) => (w.rowWeights ? w.rowWeights[i] : 1),
-    };
-    const r = runRows(kernel, job, 0, w.rows);
-    if (r) {
-      sums[0] = r.nll;
-      sums[1] = r.smoothing;
-    } else status = 1;
+        j++;
+        Atomics.store(flags, 4, j);
+        Atomics.notify(flags, 4);
+      } else if (published & CLOSED) break;
+      else Atomics.wait(flags, 3, published);
+    }
   } catch {
     status = 2;
   }

@@ -1,0 +1,362 @@
+// The SIMD fast path: fused label-smoothed cross-entropy, forward + backward, for class-index targets with a
+// noise vector and class mask shared by all rows (AssemblyScript, compiled to WASM SIMD).
+//
+// Per row i with label y (−1 = ignored), logits z (K, f32), class weights w (or 1), noise vector v
+// (β_c = w_c·u_c on allowed classes, shared by all rows; or the constant vConst), non-target correction
+// δ = −w_y/(Kₐ−1) at y:
+//   ℓ = lse − z_y = (m − z_y) + log Σ_allowed exp(z_c − m)     (never formed as lse: z_y may be large)
+//   nll  = w_y·ℓ
+//   smooth = V·ℓ − Σ v_c (z_c − z_y) + δ·ℓ                  (V = Σ v_c)
+//   grad_c = g_i·(Γ·q_c − ε·v_c) − g_i·((1−ε)·w_y + ε·δ)·[c = y],   Γ = (1−ε)·w_y + ε·(V + δ)
+// Layout: z: (N,K) row-major f32, overwritten in place by the gradient; out: (N,2) f64 (nll, smooth).
+//
+// Each row is processed in blocks of BLOCK floats (L1-resident): pass A takes the block max and
+// Σ v·(z − z_y); pass B stores e = exp(z − blockmax) in place and sums it; after the row, pass C turns the
+// stored e into the gradient with one multiply-subtract (exp is computed once per logit). Instruction
+// choices are for V8's x64 code: f32x4.pmax (one maxps; f32x4.max is a NaN-propagating ~8-instruction
+// sequence), and exp rounds with the 1.5·2²³ trick instead of floor + trunc_sat (both emulated).
+
+const BLOCK: i32 = 2048;
+/** f32 partial sums of (z − z_y) are moved into the f64 accumulator every GROUP floats (8 terms a lane). */
+const GROUP: i32 = 64;
+
+const MAGIC: f32 = 12582912.0; // 1.5·2²³: x + MAGIC rounds x to an integer held in the low mantissa bits
+
+/**
+ * exp(x) for x ≤ 0, 4 lanes, relative error < 2e−7 (x ≥ −87.3; below, ~1e−38 instead of 0). x = n·ln2 + r,
+ * |r| ≤ ln2/2 (Cody–Waite, two constants), exp(r) by a degree-5 minimax polynomial with p(0) = 1 exactly
+ * (so the row max gives exp(0) = 1), 2ⁿ by building the exponent bits.
+ */
+@inline
+export function exp4(x: v128): v128 {
+  x = f32x4.pmax(x, f32x4.splat(-87.3));
+  const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504)), f32x4.splat(MAGIC));
+  const n = f32x4.sub(t, f32x4.splat(MAGIC));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(8.325711824e-3);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.190902039e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.666694134e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.99990344e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  // The low 9 bits of t's bit pattern are n (mod 512): shifted into the exponent field, plus the bias.
+  const pow2n = i32x4.add(i32x4.shl(t, 23), i32x4.splat(127 << 23));
+  return f32x4.mul(p, pow2n);
+}
+
+@inline
+function exp1(x: f32): f32 {
+  return f32x4.extract_lane(exp4(f32x4.splat(x)), 0);
+}
+
+/** Sum of the 2 f64 lanes. */
+@inline
+function hsum2(a: v128): f64 {
+  return f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1);
+}
+
+/** The 4 f32 lanes of a, widened to f64 and added pairwise: f64x2 (a0 + a2, a1 + a3). */
+@inline
+function widen(a: v128): v128 {
+  return f64x2.add(f64x2.promote_low_f32x4(a), f64x2.promote_low_f32x4(v128.shuffle<i32>(a, a, 2, 3, 0, 1)));
+}
+
+@inline
+function hmax4(a: v128): f32 {
+  return max(max(f32x4.extract_lane(a, 0), f32x4.extract_lane(a, 1)), max(f32x4.extract_lane(a, 2), f32x4.extract_lane(a, 3)));
+}
+
+// Block results of pass A / B (module globals: AssemblyScript has no multiple return values).
+let blockSvz: v128 = f64x2.splat(0.0);
+let blockTail: f64 = 0.0;
+let blockOnes: i32 = 0;
+
+/** Pass A without a mask: the block max of z over [b0, b1), and Σ v·(z − z_y) into blockSvz / blockTail. */
+@inline
+function passA(row: usize, b0: i32, v1: i32, b1: i32, v: usize, zyv: v128, zy: f64): f32 {
+  const neg = f32x4.splat(-Infinity);
+  let mx = neg;
+  let mx2 = neg;
+  let a = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let svz = f64x2.splat(0.0);
+  if (v) {
+    for (let c = b0; c < v1; c += 8) {
+      const p = row + (<usize>c << 2);
+      const za = v128.load(p);
+      const zb = v128.load(p, 16);
+      mx = f32x4.pmax(mx, za);
+      mx2 = f32x4.pmax(mx2, zb);
+      a = f32x4.add(a, f32x4.mul(v128.load(v + (<usize>c << 2)), f32x4.sub(za, zyv)));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load(v + (<usize>c << 2), 16), f32x4.sub(zb, zyv)));
+      if (((c + 8 - b0) & (GROUP - 1)) == 0) {
+        svz = f64x2.add(svz, widen(f32x4.add(a, a2)));
+        a = f32x4.splat(0);
+        a2 = f32x4.splat(0);
+      }
+    }
+  } else {
+    for (let c = b0; c < v1; c += 8) {
+      const p = row + (<usize>c << 2);
+      const za = v128.load(p);
+      const zb = v128.load(p, 16);
+      mx = f32x4.pmax(mx, za);
+      mx2 = f32x4.pmax(mx2, zb);
+      a = f32x4.add(a, f32x4.sub(za, zyv));
+      a2 = f32x4.add(a2, f32x4.sub(zb, zyv));
+      if (((c + 8 - b0) & (GROUP - 1)) == 0) {
+        svz = f64x2.add(svz, widen(f32x4.add(a, a2)));
+        a = f32x4.splat(0);
+        a2 = f32x4.splat(0);
+      }
+    }
+  }
+  blockSvz = f64x2.add(svz, widen(f32x4.add(a, a2)));
+  let smax = hmax4(f32x4.pmax(mx, mx2));
+  let tail: f64 = 0.0;
+  for (let c = v1; c < b1; c++) {
+    const zz = load<f32>(row + (<usize>c << 2));
+    smax = max(smax, zz);
+    tail += (v ? <f64>load<f32>(v + (<usize>c << 2)) : 1.0) * (<f64>zz - zy);
+  }
+  blockTail = tail;
+  return smax;
+}
+
+/**
+ * Pass B without a mask: e = exp(z − bmax) stored in place over [b0, b1). Returns Σ e over the entries
+ * with e < 1 in f64, and counts the entries with e = 1 exactly (the block max) into blockOnes: on a
+ * confident row Σ e = 1 + δ with δ tiny, and 1 + δ in f64 would keep only ~16 − log10(1/δ) digits of δ.
+ */
+@inline
+function passB(row: usize, b0: i32, v1: i32, b1: i32, bmax: f32): f64 {
+  const bv = f32x4.splat(bmax);
+  const one = f32x4.splat(1.0);
+  let se = f64x2.splat(0.0);
+  let se2 = f64x2.splat(0.0); // two accumulators: independent add chains
+  let ones = i32x4.splat(0);
+  for (let c = b0; c < v1; c += 8) {
+    const p = row + (<usize>c << 2);
+    const ea = exp4(f32x4.sub(v128.load(p), bv));
+    const eb = exp4(f32x4.sub(v128.load(p, 16), bv));
+    v128.store(p, ea);
+    v128.store(p, eb, 16);
+    const qa = f32x4.eq(ea, one);
+    const qb = f32x4.eq(eb, one);
+    // Each exp value is widened to f64 before it is added (an f32 partial sum would round tiny terms away
+    // next to a large one); the exact ones are counted instead (the lanes of qa are −1 there).
+    se = f64x2.add(se, widen(v128.andnot(ea, qa)));
+    se2 = f64x2.add(se2, widen(v128.andnot(eb, qb)));
+    ones = i32x4.add(ones, i32x4.add(qa, qb));
+  }
+  let sb = hsum2(f64x2.add(se, se2));
+  let count = -(i32x4.extract_lane(ones, 0) + i32x4.extract_lane(ones, 1) + i32x4.extract_lane(ones, 2) + i32x4.extract_lane(ones, 3));
+  for (let c = v1; c < b1; c++) {
+    const p = row + (<usize>c << 2);
+    const e = exp1(load<f32>(p) - bmax);
+    store<f32>(p, e);
+    if (e == 1) count++;
+    else sb += <f64>e;
+  }
+  blockOnes = count;
+  return sb;
+}
+
+/** Passes A and B with a class mask (f32, 0 = excluded): masked classes are out of every sum and get e = 0. */
+function passesMasked(row: usize, b0: i32, v1: i32, b1: i32, v: usize, mask: usize, zyv: v128, zy: f64, bm: usize, nb: i32, writeGrad: i32): f64 {
+  const neg = f32x4.splat(-Infinity);
+  const zero = f32x4.splat(0);
+  let mx = neg;
+  let smax: f32 = -Infinity;
+  let svz = f64x2.splat(0.0);
+  for (let c = b0; c < v1; c += 4) {
+    const ok = f32x4.ne(v128.load(mask + (<usize>c << 2)), zero);
+    const za = v128.load(row + (<usize>c << 2));
+    mx = f32x4.pmax(mx, v128.bitselect(za, neg, ok));
+    let d = v128.and(f32x4.sub(za, zyv), ok);
+    if (v) d = f32x4.mul(v128.load(v + (<usize>c << 2)), d);
+    svz = f64x2.add(svz, widen(d));
+  }
+  let tail: f64 = 0.0;
+  for (let c = v1; c < b1; c++) {
+    if (load<f32>(mask + (<usize>c << 2)) == 0) continue;
+    const zz = load<f32>(row + (<usize>c << 2));
+    smax = max(smax, zz);
+    tail += (v ? <f64>load<f32>(v + (<usize>c << 2)) : 1.0) * (<f64>zz - zy);
+  }
+  blockSvz = svz;
+  blockTail = tail;
+  const bmax = max(hmax4(mx), smax);
+  store<f32>(bm + (<usize>nb << 2), bmax);
+  if (bmax == -Infinity) {
+    // every class of the block is masked
+    if (writeGrad) memory.fill(row + (<usize>b0 << 2), 0, <usize>(b1 - b0) << 2);
+    blockOnes = 0;
+    return 0.0;
+  }
+  const bv = f32x4.splat(bmax);
+  const one = f32x4.splat(1.0);
+  let se = f64x2.splat(0.0);
+  let ones = i32x4.splat(0);
+  for (let c = b0; c < v1; c += 4) {
+    const p = row + (<usize>c << 2);
+    const ok = f32x4.ne(v128.load(mask + (<usize>c << 2)), zero);
+    const e = v128.and(exp4(f32x4.sub(v128.bitselect(v128.load(p), bv, ok), bv)), ok);
+    v128.store(p, e);
+    const q = f32x4.eq(e, one);
+    se = f64x2.add(se, widen(v128.andnot(e, q)));
+    ones = i32x4.add(ones, q);
+  }
+  let sb = hsum2(se);
+  let count = -(i32x4.extract_lane(ones, 0) + i32x4.extract_lane(ones, 1) + i32x4.extract_lane(ones, 2) + i32x4.extract_lane(ones, 3));
+  for (let c = v1; c < b1; c++) {
+    const p = row + (<usize>c << 2);
+    if (load<f32>(mask + (<usize>c << 2)) == 0) {
+      store<f32>(p, 0);
+      continue;
+    }
+    const e = exp1(load<f32>(p) - bmax);
+    store<f32>(p, e);
+    if (e == 1) count++;
+    else sb += <f64>e;
+  }
+  blockOnes = count;
+  return sb;
+}
+
+/**
+ * Process `rows` rows. Pointers of 0 mean "absent": w (class weights, f32 K), v (noise vector, f32 K; else
+ * vConst), mask (f32 K, 1 = allowed). scale: f64 per row, the gradient factor g_i (row weight / denominator).
+ * labels: i32 per row (−1 = ignored). out: f64 (nll, smooth) per row. bm: scratch for block maxima.
+ */
+export function rows(
+  z: usize,
+  n: i32,
+  k: i32,
+  labels: usize,
+  scale: usize,
+  w: usize,
+  v: usize,
+  vConst: f64,
+  mask: usize,
+  eps: f64,
+  nonTarget: i32,
+  ka: i32,
+  vSum: f64,
+  out: usize,
+  bm: usize,
+  writeGrad: i32,
+): void {
+  const rowBytes = <usize>k << 2;
+  for (let i = 0; i < n; i++) {
+    const row = z + <usize>i * rowBytes;
+    const y = load<i32>(labels + (<usize>i << 2));
+    if (y < 0) {
+      if (writeGrad) memory.fill(row, 0, rowBytes);
+      store<f64>(out + (<usize>i << 4), 0.0);
+      store<f64>(out + (<usize>i << 4), 0.0, 8);
+      continue;
+    }
+    const zy = <f64>load<f32>(row + (<usize>y << 2));
+    // Sums are taken of z − z_y so that large common offsets cancel before they are accumulated.
+    const zyv = f32x4.splat(<f32>zy);
+    // Σ_c exp(z_c − m) = ones + rest: `ones` counts the entries at the row max exactly (see passB).
+    let m: f64 = -Infinity;
+    let ones: f64 = 0.0;
+    let rest: f64 = 0.0;
+    let svz = f64x2.splat(0.0);
+    let nb = 0;
+    for (let b0 = 0; b0 < k; b0 += BLOCK) {
+      const b1 = min(b0 + BLOCK, k);
+      let sb: f64;
+      let bmax: f32;
+      if (mask) {
+        sb = passesMasked(row, b0, b0 + ((b1 - b0) & ~3), b1, v, mask, zyv, zy, bm, nb, writeGrad);
+        bmax = load<f32>(bm + (<usize>nb << 2));
+      } else {
+        const v1 = b0 + ((b1 - b0) & ~7); // 8 floats per iteration: two independent vectors
+        bmax = passA(row, b0, v1, b1, v, zyv, zy);
+        store<f32>(bm + (<usize>nb << 2), bmax);
+        sb = passB(row, b0, v1, b1, bmax);
+      }
+      nb++;
+      svz = f64x2.add(svz, f64x2.add(blockSvz, f64x2.splat(blockTail * 0.5)));
+      if (bmax == -Infinity) continue;
+      // merge the block into the running (m, ones, rest)
+      const bm64 = <f64>bmax;
+      const bOnes = <f64>blockOnes;
+      if (m == -Infinity) {
+        ones = bOnes;
+        rest = sb;
+        m = bm64;
+      } else if (bm64 > m) {
+        rest = (ones + rest) * Math.exp(m - bm64) + sb;
+        ones = bOnes;
+        m = bm64;
+      } else if (bm64 == m) {
+        ones += bOnes;
+        rest += sb;
+      } else rest += (bOnes + sb) * Math.exp(bm64 - m);
+    }
+    const s = ones + rest;
+    // lse − z_y, without forming lse (z_y may be large); log1p keeps the digits of a tiny rest (ones ≥ 1).
+    const ly = m - zy + Math.log1p(ones - 1.0 + rest);
+    const wy: f64 = w ? <f64>load<f32>(w + (<usize>y << 2)) : 1.0;
+    const delta: f64 = nonTarget ? -wy / <f64>(ka - 1) : 0.0;
+    const sumVz = hsum2(svz) * (v ? 1.0 : vConst); // Σ v_c·(z_c − z_y)
+    store<f64>(out + (<usize>i << 4), wy * ly);
+    store<f64>(out + (<usize>i << 4), vSum * ly - sumVz + delta * ly, 8);
+    if (!writeGrad) continue;
+    // Pass C: grad_c = g·Γ/s·exp(bm − m)·e_c − g·ε·v_c, then the target correction.
+    const g = load<f64>(scale + (<usize>i << 3));
+    const gamma = (1.0 - eps) * wy + eps * (vSum + delta);
+    const ev = f32x4.splat(<f32>(g * eps * vConst));
+    const gev = f32x4.splat(<f32>(g * eps));
+    nb = 0;
+    for (let b0 = 0; b0 < k; b0 += BLOCK) {
+      const b1 = min(b0 + BLOCK, k);
+      const bmax = <f64>load<f32>(bm + (<usize>nb << 2));
+      nb++;
+      if (bmax == -Infinity) continue;
+      const f = <f32>(((g * gamma) / s) * (bmax == m ? 1.0 : Math.exp(bmax - m)));
+      const fv = f32x4.splat(f);
+      const v1 = b0 + ((b1 - b0) & ~7);
+      if (v) {
+        for (let c = b0; c < v1; c += 8) {
+          const p = row + (<usize>c << 2);
+          const q = v + (<usize>c << 2);
+          v128.store(p, f32x4.sub(f32x4.mul(v128.load(p), fv), f32x4.mul(v128.load(q), gev)));
+          v128.store(p, f32x4.sub(f32x4.mul(v128.load(p, 16), fv), f32x4.mul(v128.load(q, 16), gev)), 16);
+        }
+      } else {
+        for (let c = b0; c < v1; c += 8) {
+          const p = row + (<usize>c << 2);
+          v128.store(p, f32x4.sub(f32x4.mul(v128.load(p), fv), ev));
+          v128.store(p, f32x4.sub(f32x4.mul(v128.load(p, 16), fv), ev), 16);
+        }
+      }
+      for (let c = v1; c < b1; c++) {
+        const p = row + (<usize>c << 2);
+        const t: f32 = v ? load<f32>(v + (<usize>c << 2)) * f32x4.extract_lane(gev, 0) : f32x4.extract_lane(ev, 0);
+        store<f32>(p, load<f32>(p) * f - t);
+      }
+      // Masked classes: e = 0 there, but the noise term must not leave −g·ε·v_c behind.
+      if (mask) {
+        const zero = f32x4.splat(0);
+        const m1 = b0 + ((b1 - b0) & ~3);
+        for (let c = b0; c < m1; c += 4) {
+          const p = row + (<usize>c << 2);
+          v128.store(p, v128.and(v128.load(p), f32x4.ne(v128.load(mask + (<usize>c << 2)), zero)));
+        }
+        for (let c = m1; c < b1; c++) {
+          if (load<f32>(mask + (<usize>c << 2)) == 0) store<f32>(row + (<usize>c << 2), 0);
+        }
+      }
+    }
+    // The target entry is where q_y ≈ 1 cancels against the target mass: in f64, as
+    // g·(Γ·(q_y − 1) + ε·(V − v_y)) (since Γ − (1−ε)·w_y − ε·δ = ε·V), with q_y − 1 = expm1(−ℓ).
+    const vy: f64 = v ? <f64>load<f32>(v + (<usize>y << 2)) : vConst;
+    store<f32>(row + (<usize>y << 2), <f32>(g * (gamma * Math.expm1(-ly) + eps * (vSum - vy))));
+  }
+}
