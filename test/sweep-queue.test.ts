@@ -164,6 +164,7 @@ describe('labelsmooth sweep --queue (BullMQ on a real Redis)', { skip }, () => {
       // A job from a coordinator of another version (added directly).
       const spec: SweepSpec = {
         data: { dataset: `csv:${csv}`, validation: 0.1, seed: 1 },
+        monitorSeed: 1,
         model: 'mlp',
         epochs: 1,
         batchSize: 128,

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { CompareResults, ExperimentConfig } from '../results/schema.js';
-import type { Analyzer, PairedAnalysis } from '../train/analysis.js';
+import type { CompareResults } from '../results/schema.js';
 import {
   metricsAnalyzer,
   monitorSet,
@@ -17,24 +16,12 @@ import { epochLine, wrapParts } from './epochLine.js';
 import { datasetName, deriveRunName } from './naming.js';
 import { type Progress, progress } from './progress.js';
 import { checkRunDir, openRunDir } from './runDir.js';
-import type { CompareOptions } from './runOptions.js';
+import { type CompareOptions, storedConfig } from './runOptions.js';
 import { experimentResults, publishResults } from './runOutput.js';
-
-/** Paired differences against ε = 0 when the calibration metrics are plugged in. */
-function pairings(logits: RunLogits[], splits: Splits, analyzer?: Analyzer): PairedAnalysis[] | undefined {
-  if (!analyzer) return undefined;
-  return pairedAnalyses(logits, splits.test.y, splits.test.classNames.length, analyzer);
-}
 
 /** The run name: `--name`, or derived from the options that differ from their defaults. */
 export function compareRunName(o: CompareOptions, cli: CliContext): string {
   return o.name ?? deriveRunName('compare', datasetName(o.dataset), { ...o }, cli.defaults);
-}
-
-/** The options as stored in results.json (without output and run-directory handling). */
-function resultsConfig(o: CompareOptions): ExperimentConfig {
-  const { json: _j, quiet: _q, runsDir: _r, name: _n, force: _f, ...config } = o;
-  return config;
 }
 
 /** Job-wide progress: `run 2/8 ε=0.1 seed 1 epoch 3/12`, steps = batches over every run and epoch. */
@@ -105,10 +92,11 @@ export async function compare(o: CompareOptions, cli: CliContext = DEFAULT_CONTE
     }
   }
   job.bar.stop();
-  const results = experimentResults('compare', name, backend, splits, resultsConfig(o), runs);
-  const paired = pairings(logits, splits, analyzer);
-  if (paired?.length) results.paired = paired;
-  if (monitor !== splits.test) results.monitor = monitor.rows;
+  const paired = pairedAnalyses(logits, splits.test.y, splits.test.classNames.length, analyzer);
+  const results = experimentResults('compare', name, backend, splits, storedConfig(o), runs, {
+    monitor,
+    paired,
+  });
   await publishResults(dir, results, o.json);
   run.release();
   tf.disposeVariables();

@@ -9,7 +9,7 @@ export interface CliContext {
 }
 
 /** The {@link CliContext} of a parsed commander command. */
-export function contextOf(cmd: Command): CliContext {
+export function contextOf(cmd: Command, resolved: Record<string, unknown> = {}): CliContext {
   const given = new Set<string>();
   const defaults: Record<string, unknown> = {};
   for (const opt of cmd.options) {
@@ -17,6 +17,8 @@ export function contextOf(cmd: Command): CliContext {
     defaults[key] = opt.defaultValue;
     if (cmd.getOptionValueSource(key) === 'cli') given.add(key);
   }
+  // Defaults that depend on other options (--model on --dataset) are resolved by the command's action.
+  for (const [key, value] of Object.entries(resolved)) if (defaults[key] === undefined) defaults[key] = value;
   return { given, defaults };
 }
 

@@ -13,9 +13,12 @@ import { datasetName, deriveRunName } from './naming.js';
 import { writeResults } from './results.js';
 import { checkRunDir, openRunDir } from './runDir.js';
 import { formatTable, pm } from './table.js';
+import { UsageError } from './usage.js';
 
 /** Options of `labelsmooth distill`: the stored settings plus where and how to write. */
 export interface DistillOptions extends DistillConfig {
+  /** An option of every training command; distill refuses anything but 'uniform'. */
+  noise: string;
   backend: BackendName;
   name?: string;
   runsDir: string;
@@ -73,6 +76,13 @@ export function distillTable(rows: DistillSummary[]): string {
 export async function distill(o: DistillOptions, cli: CliContext = DEFAULT_CONTEXT): Promise<DistillResults> {
   const name = o.name ?? deriveRunName('distill', datasetName(o.dataset), { ...o }, cli.defaults);
   checkRunDir(o.runsDir, name, { mode: 'new', force: o.force });
+  // Options shared with compare that distill has no use for are refused, not silently ignored.
+  if (o.noise !== 'uniform')
+    throw new UsageError(
+      `--noise ${o.noise}: distill's smoothed teacher uses uniform noise; leave --noise out`,
+    );
+  if (o.validation > 0)
+    throw new UsageError(`--validation ${o.validation}: distill fits no temperature; leave --validation out`);
   checkModelBackend(o.model, o.backend);
   const backend = await useBackend(o.backend);
   const log = (s: string) => {

@@ -78,12 +78,16 @@ function oneLine(s: string): string {
   return `labelsmooth: error: ${text} (see labelsmooth --help)\n`;
 }
 
-/** The commander program with its four commands (exported for tests and embedding). */
+/**
+ * The commander program with its commands (exported for tests and embedding). Errors throw instead of
+ * exiting the process, in every subcommand (they inherit the setting when created).
+ */
 export function program(): Command {
   const p = new Command('labelsmooth')
     .description('Label smoothing experiments: train, compare ε, evaluate calibration, report')
     .version(version(), '-V, --version')
-    .configureOutput({ outputError: (s, write) => write(oneLine(s)) });
+    .configureOutput({ outputError: (s, write) => write(oneLine(s)) })
+    .exitOverride();
 
   trainingOptions(
     p
@@ -100,7 +104,10 @@ export function program(): Command {
   ).action(async (opts, cmd: Command) => {
     const { compare } = await import('./compare.js');
     const model = opts.model ?? defaultModel(opts.dataset);
-    await compare({ ...opts, model, seed: opts.seeds[0] }, contextOf(cmd));
+    await compare(
+      { ...opts, model, seed: opts.seeds[0] },
+      contextOf(cmd, { model: defaultModel(opts.dataset) }),
+    );
   });
 
   trainingOptions(
@@ -123,9 +130,13 @@ export function program(): Command {
       .option('--queue <url>', 'redis://[:PASSWORD@]HOST:PORT: enqueue the trials for `labelsmooth worker`s')
       .option('--insecure', 'allow a Redis without a password on a non-loopback host', false),
     COMPARE_DEFAULTS,
-  ).action(async (opts) => {
+  ).action(async (opts, cmd: Command) => {
     const { sweep } = await import('./sweep.js');
-    await sweep({ ...opts, model: opts.model ?? defaultModel(opts.dataset), seed: opts.seeds[0] });
+    const model = opts.model ?? defaultModel(opts.dataset);
+    await sweep(
+      { ...opts, model, seed: opts.seeds[0] },
+      contextOf(cmd, { model: defaultModel(opts.dataset) }),
+    );
   });
 
   p.command('worker')
@@ -186,7 +197,10 @@ export function program(): Command {
   ).action(async (opts, cmd: Command) => {
     const { distill } = await import('./distill.js');
     const model = opts.model ?? defaultModel(opts.dataset);
-    await distill({ ...opts, model, seed: opts.seeds[0] }, contextOf(cmd));
+    await distill(
+      { ...opts, model, seed: opts.seeds[0] },
+      contextOf(cmd, { model: defaultModel(opts.dataset) }),
+    );
   });
 
   p.command('evaluate')
@@ -213,7 +227,7 @@ export function program(): Command {
 
   p.command('report')
     .description('regenerate <run-dir>/report.html from <run-dir>/results.json')
-    .argument('<run-dir>', 'a directory written by compare, train or evaluate')
+    .argument('<run-dir>', 'a directory written by compare, sweep, train, distill or evaluate')
     .action(async (dir: string) => {
       const { reportCommand } = await import('./results.js');
       await reportCommand(dir);
@@ -225,7 +239,7 @@ export function program(): Command {
 /** Run the CLI; returns the exit code. Every error is one line on stderr (stack with LABELSMOOTH_DEBUG=1). */
 export async function main(argv: string[]): Promise<number> {
   try {
-    await program().exitOverride().parseAsync(argv, { from: 'user' });
+    await program().parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
     const err = e as { code?: string; exitCode?: number };

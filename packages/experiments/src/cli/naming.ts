@@ -25,6 +25,11 @@ const PARTS: Record<string, (v: unknown) => string> = {
   backend: (v) => String(v),
   from: (v) => String(v),
   bins: (v) => `bins${v}`,
+  resamples: (v) => `resamples${v}`,
+  ignoreIndex: (v) => `ignore${v}`,
+  temperature: (v) => `T${v}`,
+  studentEpochs: (v) => `student-epochs${v}`,
+  studentHidden: (v) => `student-hidden${v}`,
 };
 
 /** Longest derived name; longer ones keep their start and end in a short hash of the whole. */

@@ -3,7 +3,7 @@ import { suggestOption } from 'labelsmooth';
 
 // Numbers on the command line are read by strict patterns, not Number(): Number('0x10') = 16,
 // Number('1e3') = 1000, Number(' 7 ') = 7 and Number('') = 0 would each be a silent surprise.
-const INTEGER = /^\d+$/;
+const INTEGER = /^-?\d+$/;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** Commander parsers that reject bad values with a message naming the value. */
@@ -11,7 +11,9 @@ export function int(min: number) {
   return (v: string): number => {
     const n = INTEGER.test(v) ? Number(v) : Number.NaN;
     if (!Number.isSafeInteger(n) || n < min)
-      throw new InvalidArgumentError(`expected a whole number ≥ ${min} (digits only), got '${v}'`);
+      throw new InvalidArgumentError(
+        `expected a whole number ≥ ${min} (${min < 0 ? 'a minus sign and ' : ''}digits only), got '${v}'`,
+      );
     return n;
   };
 }

@@ -13,6 +13,7 @@ export const RUN_FILES = [
   'checkpoint.json',
   'checkpoints',
   'model',
+  'trials.jsonl',
 ] as const;
 
 /** A run directory held by this process. */
@@ -25,8 +26,11 @@ export interface RunDir {
 
 /** How a command opens its run directory. */
 export interface OpenOptions {
-  /** `new`: a fresh run (refused over an existing one without force); `resume`: continue a started run. */
-  mode: 'new' | 'resume';
+  /**
+   * `new`: a fresh run (refused over an existing one without force); `resume`: continue a started run;
+   * `ledger`: a sweep, which continues its own trial ledger (trials.jsonl) but not another command's run.
+   */
+  mode: 'new' | 'resume' | 'ledger';
   force?: boolean;
 }
 
@@ -54,6 +58,12 @@ function stateOf(dir: string): RunDir['state'] {
 
 /** Whether this command may write in a directory in `state`; throws a {@link UsageError} saying what to do. */
 function decide(dir: string, state: RunDir['state'], o: OpenOptions): void {
+  if (o.mode === 'ledger') {
+    if (state === 'empty' || o.force || existsSync(join(dir, 'trials.jsonl'))) return;
+    throw new UsageError(
+      `${dir} holds a run of another command (no trials.jsonl): give the sweep another --name, or add --force to replace it`,
+    );
+  }
   if (o.mode === 'resume') {
     if (state === 'empty') {
       const others = unfinishedRuns(dirname(dir));
@@ -116,7 +126,7 @@ export function openRunDir(runsDir: string, name: string, o: OpenOptions): RunDi
     for (const d of [dir, join(dir, 'checkpoints')]) recoverLeftovers(d);
     const state = stateOf(dir);
     decide(dir, state, o);
-    if (o.mode === 'new' && state !== 'empty') clearRun(dir);
+    if ((o.mode === 'new' || (o.mode === 'ledger' && o.force)) && state !== 'empty') clearRun(dir);
     return { dir, state, release };
   } catch (e) {
     release();

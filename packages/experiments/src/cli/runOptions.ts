@@ -1,5 +1,6 @@
 // Options shared by the commands that train (`compare`, `train`): a module of its own, since commands do not
 // import each other.
+import type { ExperimentConfig } from '../results/schema.js';
 import type { ModelKind } from '../train/model.js';
 import type { NoiseKind } from '../train/trainer.js';
 import type { BackendName } from './backend.js';
@@ -25,4 +26,14 @@ export interface RunOptions extends DataOptions {
 export interface CompareOptions extends RunOptions {
   epsilons: number[];
   seeds: number[];
+}
+
+/** Options that say where and how to write, not what was computed: never stored in results.json. */
+const OUTPUT_OPTIONS = new Set(['json', 'quiet', 'runsDir', 'name', 'force', 'workers', 'queue', 'insecure']);
+
+/** The settings a comparison stores in results.json: every option but the output ones. */
+export function storedConfig(o: CompareOptions): ExperimentConfig {
+  return Object.fromEntries(
+    Object.entries(o).filter(([key]) => !OUTPUT_OPTIONS.has(key)),
+  ) as unknown as ExperimentConfig;
 }

@@ -1,8 +1,10 @@
-// Console and results.json output shared by `compare` and `train` (not a command: commands do not import
-// each other).
+// Console and results.json output shared by `compare`, `sweep` and `train` (not a command: commands do
+// not import each other).
 import { join } from 'node:path';
+import type { Dataset } from '../data/dataset.js';
 import { methodName, tableOrder } from '../report/report.js';
 import type { CompareResults } from '../results/schema.js';
+import type { PairedAnalysis } from '../train/analysis.js';
 import { type RunResult, type SummaryRow, summarize } from '../train/experiment.js';
 import type { Splits } from './datasets.js';
 import { writeResults } from './results.js';
@@ -33,8 +35,9 @@ export function experimentResults(
   splits: Splits,
   config: CompareResults['config'],
   runs: RunResult[],
+  extras: { monitor?: Dataset; paired?: PairedAnalysis[] } = {},
 ): CompareResults {
-  return {
+  const results: CompareResults = {
     kind,
     name,
     createdAt: new Date().toISOString(),
@@ -50,6 +53,11 @@ export function experimentResults(
     runs,
     summary: summarize(runs),
   };
+  // The per-epoch test metrics were measured on a subset: say how large, so the report does not call it
+  // the test set.
+  if (extras.monitor && extras.monitor.rows !== splits.test.rows) results.monitor = extras.monitor.rows;
+  if (extras.paired?.length) results.paired = extras.paired;
+  return results;
 }
 
 /**

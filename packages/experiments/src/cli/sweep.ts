@@ -1,9 +1,12 @@
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { CompareResults } from '../results/schema.js';
+import { monitorSet } from '../train/experiment.js';
 import { checkModelBackend, checkModelData, useBackend } from './backend.js';
+import { type CliContext, DEFAULT_CONTEXT } from './context.js';
 import { loadSplits } from './datasets.js';
-import type { CompareOptions } from './runOptions.js';
+import { datasetName, deriveRunName } from './naming.js';
+import { checkRunDir, openRunDir } from './runDir.js';
+import { type CompareOptions, storedConfig } from './runOptions.js';
 import { experimentResults, publishResults } from './runOutput.js';
 import type { TrialOutcome } from './sweep/execute.js';
 import { dataHash, packageVersion } from './sweep/fingerprint.js';
@@ -30,16 +33,17 @@ export interface SweepOptions extends CompareOptions {
  * `<run-dir>/trials.jsonl` first, then write results.json and report.html exactly as `compare` does.
  * Run again, the same command trains only the trials the ledger does not hold.
  */
-export async function sweep(o: SweepOptions): Promise<CompareResults> {
+export async function sweep(o: SweepOptions, cli: CliContext = DEFAULT_CONTEXT): Promise<CompareResults> {
+  const name = o.name ?? deriveRunName('sweep', datasetName(o.dataset), { ...o }, cli.defaults);
+  checkRunDir(o.runsDir, name, { mode: 'ledger', force: o.force });
   checkModelBackend(o.model, o.backend);
   const target = o.queue ? checkQueueUrl(o.queue, o.insecure) : null;
   const log = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };
   const backend = await useBackend(o.backend);
-  const splits = loadSplits(o);
+  const splits = loadSplits(o, cli.given);
   checkModelData(o.model, splits.train);
-  const name = o.name ?? `sweep-${o.dataset.replace(/[^\w.-]+/g, '_')}`;
   const spec: SweepSpec = {
     data: {
       dataset: o.dataset,
@@ -49,6 +53,7 @@ export async function sweep(o: SweepOptions): Promise<CompareResults> {
       seed: o.seed,
       labelColumn: o.labelColumn,
     },
+    monitorSeed: o.seeds[0],
     model: o.model,
     epochs: o.epochs,
     batchSize: o.batchSize,
@@ -65,7 +70,8 @@ export async function sweep(o: SweepOptions): Promise<CompareResults> {
     losses: ['cross-entropy'],
     seeds: o.seeds,
   });
-  const dir = join(o.runsDir, name);
+  const run = openRunDir(o.runsDir, name, { mode: 'ledger', force: o.force });
+  const dir = run.dir;
   const ledger = new TrialLedger(dir, specHash(spec));
   try {
     const todo = trials.filter((t) => !ledger.done.has(trialKey(t)));
@@ -103,9 +109,11 @@ export async function sweep(o: SweepOptions): Promise<CompareResults> {
     if (!entry) throw new Error(`sweep: trial ${trialKey(t)} finished without a result`);
     return entry.result;
   });
-  const { json: _j, quiet: _q, runsDir: _r, name: _n, workers: _w, queue: _u, insecure: _i, ...config } = o;
-  const results = experimentResults('compare', name, backend, splits, config, runs);
-  await publishResults(join(o.runsDir, name), results, o.json);
+  // No paired differences: those need every trial's test logits, which stay with the workers.
+  const monitor = monitorSet(splits.test, o.seeds[0]);
+  const results = experimentResults('compare', name, backend, splits, storedConfig(o), runs, { monitor });
+  await publishResults(dir, results, o.json);
+  run.release();
   tf.disposeVariables();
   return results;
 }

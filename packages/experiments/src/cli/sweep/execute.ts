@@ -80,7 +80,7 @@ export async function executeTrial(
   const label = runLabel(config);
   const t0 = performance.now();
   // The same per-epoch test subset and metrics as compare (its monitor is drawn with the first seed).
-  const monitor = monitorSet(splits.test, spec.data.seed);
+  const monitor = monitorSet(splits.test, spec.monitorSeed);
   const { result } = await runTrial(
     config,
     { ...splits, monitor },
