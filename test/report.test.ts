@@ -88,8 +88,9 @@ describe('report', () => {
     assert.equal(await page.locator('img').count(), 0);
     assert.equal(await page.locator('body script').count(), 0);
     // One SVG per panel; 2 ε (compare's default 0 and 0.1) and a temperature-scaled twin of each: 4
-    // reliability panels, 4 histograms, 2 × 2 loss panels, 3 against ε, 2 projections, 2 test curves.
-    assert.equal(await page.locator('section svg.marks').count(), 19);
+    // reliability panels, 4 histograms, 2 × 2 loss panels, 3 against ε, 2 projections, 2 test curves, and
+    // the risk–coverage curves (the runs carry the calibration metrics' analysis).
+    assert.equal(await page.locator('section svg.marks').count(), 20);
     // Reliability bars + histogram bars, projection points, epoch lines.
     assert.ok((await page.locator('.mark-rect path').count()) >= 10);
     assert.ok((await page.locator('.mark-symbol path').count()) >= 50);
