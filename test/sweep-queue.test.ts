@@ -96,7 +96,7 @@ describe('labelsmooth sweep --queue (BullMQ on a real Redis)', { skip }, () => {
       const w2 = worker('--quiet');
       await Promise.all([w1.waitFor(/waiting for trials/), w2.waitFor(/waiting for trials/)]);
       const s = sweep('worker-killed');
-      await w1.waitFor(/seed \d+ epoch 1:/);
+      await w1.waitFor(/seed \d+ epoch 1(\/\d+)?:/);
       w1.child.kill('SIGKILL');
       await w1.exited;
       // The trial w1 was training: its last one without a "done" line.
@@ -194,7 +194,7 @@ describe('labelsmooth sweep --queue (BullMQ on a real Redis)', { skip }, () => {
       assert.equal(await first.exited, 1);
       assert.match(
         first.stderr,
-        /labelsmooth: error: 4 of 4 trials failed on the queue .*run the same command again to retry\):\n {2}dataset=\S+: worker \S+ refuses the trial: its data 'csv:\S+changing\.csv' hashes to [0-9a-f]{16}, the coordinator's to [0-9a-f]{16}/,
+        /labelsmooth: error: 4 of 4 trials failed on the queue .*run the same command again to retry\):\s+dataset=\S+: worker \S+ refuses the trial: its data 'csv:\S+changing\.csv' hashes to [0-9a-f]{16}, the coordinator's to [0-9a-f]{16}/,
       );
       writeCsv(csv2); // fixed: the same command retries the failed trials
       const second = start(args('refused'));

@@ -76,12 +76,33 @@ describe('--queue URL check', () => {
   });
 });
 
+describe('trial logits', () => {
+  it('travel as base64 and come back bit for bit', async () => {
+    const { decodeLogits, encodeLogits } = await import('../packages/experiments/src/cli/sweep/execute.js');
+    const test = Float32Array.of(1.5, -0, Number.MIN_VALUE, 3.4e38, -7.25);
+    const scaled = test.map((v) => v / 3);
+    const enc = encodeLogits({ label: 'ε=0', seed: 2, test, scaled });
+    const back = decodeLogits({
+      key: 'k',
+      worker: 'w',
+      seconds: 0,
+      logits: JSON.parse(JSON.stringify(enc)),
+      result: { label: 'ε=0', seed: 2 } as never,
+    });
+    assert.deepEqual(new Uint8Array(back.test.buffer), new Uint8Array(test.buffer));
+    assert.deepEqual(new Uint8Array(back.scaled!.buffer), new Uint8Array(scaled.buffer));
+    assert.equal(back.label, 'ε=0');
+    assert.equal(back.seed, 2);
+  });
+});
+
 describe('trial ledger', () => {
   const outcome = (key: string) => ({
     key,
     worker: 'host/1',
     seconds: 0.5,
     result: { label: 'ε=0', epsilon: 0, seed: 1, epochs: [], test: { accuracy: 0.25 } } as never,
+    logits: { test: Buffer.from(Float32Array.of(1, -2).buffer).toString('base64') },
   });
 
   it('keeps recorded trials across reopen, ignores other specs, cuts a torn last line', () => {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CompareResults } from '../results/schema.js';
-import { monitorSet } from '../train/experiment.js';
+import { metricsAnalyzer, monitorSet, pairedAnalyses } from '../train/experiment.js';
 import { checkModelBackend, checkModelData, useBackend } from './backend.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
 import { loadSplits } from './datasets.js';
@@ -8,7 +8,7 @@ import { datasetName, deriveRunName } from './naming.js';
 import { checkRunDir, openRunDir } from './runDir.js';
 import { type CompareOptions, storedConfig } from './runOptions.js';
 import { experimentResults, publishResults } from './runOutput.js';
-import type { TrialOutcome } from './sweep/execute.js';
+import { decodeLogits, type TrialOutcome } from './sweep/execute.js';
 import { dataHash, packageVersion } from './sweep/fingerprint.js';
 import { expandGrid, trialKey } from './sweep/grid.js';
 import { TrialLedger } from './sweep/ledger.js';
@@ -104,14 +104,20 @@ export async function sweep(o: SweepOptions, cli: CliContext = DEFAULT_CONTEXT):
   } finally {
     ledger.close();
   }
-  const runs = trials.map((t) => {
+  const entries = trials.map((t) => {
     const entry = ledger.done.get(trialKey(t));
     if (!entry) throw new Error(`sweep: trial ${trialKey(t)} finished without a result`);
-    return entry.result;
+    return entry;
   });
-  // No paired differences: those need every trial's test logits, which stay with the workers.
+  const runs = entries.map((e) => e.result);
+  // The paired differences as compare computes them, from every trial's recorded test logits.
   const monitor = monitorSet(splits.test, o.seeds[0]);
-  const results = experimentResults('compare', name, backend, splits, storedConfig(o), runs, { monitor });
+  const k = splits.test.classNames.length;
+  const paired = pairedAnalyses(entries.map(decodeLogits), splits.test.y, k, metricsAnalyzer());
+  const results = experimentResults('compare', name, backend, splits, storedConfig(o), runs, {
+    monitor,
+    paired,
+  });
   await publishResults(dir, results, o.json);
   run.release();
   tf.disposeVariables();

@@ -1,5 +1,11 @@
 import { hostname } from 'node:os';
-import { metricsAnalyzer, monitorSet, type RunResult, runLabel } from '../../train/experiment.js';
+import {
+  metricsAnalyzer,
+  monitorSet,
+  type RunLogits,
+  type RunResult,
+  runLabel,
+} from '../../train/experiment.js';
 import { runTrial } from '../../train/trial.js';
 import { useBackend } from '../backend.js';
 import { loadSplits, type Splits } from '../datasets.js';
@@ -12,6 +18,8 @@ import { type SweepSpec, specHash, trainConfig } from './spec.js';
 export interface TrialOutcome {
   key: string;
   result: RunResult;
+  /** The test logits (and the temperature-scaled ones): the coordinator pairs the trials with them. */
+  logits: EncodedLogits;
   /** `host/pid` of the process that trained it. */
   worker: string;
   /** Wall time of the training and evaluation (not of the data loading). */
@@ -81,7 +89,7 @@ export async function executeTrial(
   const t0 = performance.now();
   // The same per-epoch test subset and metrics as compare (its monitor is drawn with the first seed).
   const monitor = monitorSet(splits.test, spec.monitorSeed);
-  const { result } = await runTrial(
+  const { result, logits } = await runTrial(
     config,
     { ...splits, monitor },
     {
@@ -90,5 +98,35 @@ export async function executeTrial(
     },
     metricsAnalyzer(),
   );
-  return { key: trialKey(trial), result, worker: workerId(), seconds: (performance.now() - t0) / 1000 };
+  return {
+    key: trialKey(trial),
+    result,
+    logits: encodeLogits(logits),
+    worker: workerId(),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** A trial's float32 logits as base64 text (exact bits), for IPC, the queue and the ledger. */
+export interface EncodedLogits {
+  test: string;
+  scaled?: string;
+}
+
+const toBase64 = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('base64');
+const fromBase64 = (s: string) => {
+  const bytes = Buffer.from(s, 'base64');
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+};
+
+/** {@link EncodedLogits} of a trained run. */
+export function encodeLogits(l: RunLogits): EncodedLogits {
+  return l.scaled ? { test: toBase64(l.test), scaled: toBase64(l.scaled) } : { test: toBase64(l.test) };
+}
+
+/** The run's logits back from a recorded outcome. */
+export function decodeLogits(out: TrialOutcome): RunLogits {
+  const l: RunLogits = { label: out.result.label, seed: out.result.seed, test: fromBase64(out.logits.test) };
+  if (out.logits.scaled) l.scaled = fromBase64(out.logits.scaled);
+  return l;
 }
