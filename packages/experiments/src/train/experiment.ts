@@ -1,5 +1,6 @@
 import { type CalibrationReport, calibration, fitTemperature } from 'labelsmooth';
 import type { Dataset } from '../data/dataset.js';
+import type { LossName } from './losses.js';
 import { type Projection, projectPenultimate } from './projection.js';
 import type { EpochMetrics, TrainConfig, Trainer } from './trainer.js';
 
@@ -7,6 +8,8 @@ import type { EpochMetrics, TrainConfig, Trainer } from './trainer.js';
 export interface RunResult {
   label: string;
   epsilon: number;
+  /** The loss (absent: label smoothing with ε, as before the option existed). */
+  loss?: LossName;
   seed: number;
   /** Per-epoch metrics. */
   epochs: EpochMetrics[];
@@ -17,9 +20,27 @@ export interface RunResult {
   projection?: Projection;
 }
 
-/** Label of a run: ε=0.1, or with its noise when not uniform. */
-export function runLabel(config: Pick<TrainConfig, 'epsilon' | 'noise'>): string {
-  return `ε=${config.epsilon}${config.noise !== 'uniform' && config.epsilon > 0 ? ` (${config.noise})` : ''}`;
+type LabelFields = 'epsilon' | 'noise' | 'loss' | 'confidencePenalty' | 'focalGamma' | 'focalAlpha';
+
+/**
+ * Label of a run: `ε=0.1`, with its noise when not uniform and its ε schedule (`ε=0.1→0 cosine`); with a
+ * loss, the loss and its parameters first: `ce`, `ls ε=0.1`, `cp β=0.1`, `focal γ=3 α=0.25`, `flsd53`,
+ * `ols ε=0.5` (ε shown when > 0).
+ */
+export function runLabel(
+  config: Pick<TrainConfig, LabelFields> & Partial<Pick<TrainConfig, 'epsilonSchedule' | 'epsilonFinal'>>,
+): string {
+  const scheduled = (config.epsilonSchedule ?? 'constant') !== 'constant';
+  const eps = `ε=${config.epsilon}${scheduled ? `→${config.epsilonFinal} ${config.epsilonSchedule}` : ''}`;
+  const smoothed = config.epsilon > 0 || (scheduled && (config.epsilonFinal ?? 0) > 0);
+  const noise = config.noise !== 'uniform' && smoothed ? ` (${config.noise})` : '';
+  if (config.loss === undefined) return `${eps}${noise}`;
+  const parts: string[] = [config.loss];
+  if (config.confidencePenalty !== undefined) parts.push(`β=${config.confidencePenalty}`);
+  if (config.focalGamma !== undefined) parts.push(`γ=${config.focalGamma}`);
+  if (config.focalAlpha !== undefined && config.focalAlpha !== 1) parts.push(`α=${config.focalAlpha}`);
+  if (smoothed) parts.push(`${eps}${noise}`);
+  return parts.join(' ');
 }
 
 /** Final evaluation of a trained model: test calibration, temperature scaling on validation, projection. */
@@ -30,6 +51,7 @@ export function evaluateRun(trainer: Trainer, validation: Dataset | null): RunRe
   const result: RunResult = {
     label: runLabel(config),
     epsilon: config.epsilon,
+    ...(config.loss === undefined ? {} : { loss: config.loss }),
     seed: config.seed,
     epochs: [...trainer.history],
     test: calibration(logits, test.y, { classes }),

@@ -2,6 +2,7 @@
 // (in process) and `sweep` (in worker processes), so that both give the same result bit for bit.
 import type { Dataset } from '../data/dataset.js';
 import { evaluateRun, type RunResult } from './experiment.js';
+import { isPlainCrossEntropy } from './losses.js';
 import { type EpochMetrics, type TrainConfig, Trainer } from './trainer.js';
 
 /** What a caller hears while a trial trains. */
@@ -14,7 +15,7 @@ export interface TrialHooks {
 
 /**
  * Train `config.epochs` epochs on `data.train`, then measure the test calibration (with temperature
- * scaling fitted on `data.validation` for ε = 0). Deterministic given the config and the data. The
+ * scaling fitted on `data.validation` for plain cross-entropy, ε = 0). Deterministic given the config and the data. The
  * trainer's tensors are freed even when training throws.
  */
 export async function runTrial(
@@ -28,7 +29,7 @@ export async function runTrial(
       const m = await trainer.runEpoch((done) => hooks.onBatch?.(e, done));
       hooks.onEpoch?.(m);
     }
-    return evaluateRun(trainer, config.epsilon === 0 ? data.validation : null);
+    return evaluateRun(trainer, isPlainCrossEntropy(config) ? data.validation : null);
   } finally {
     trainer.dispose();
   }
