@@ -3,13 +3,17 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
+import { LOSSES } from '../train/losses.js';
+import { SCHEDULES } from '../train/schedule.js';
 import { contextOf } from './context.js';
 import { errorLine } from './errorLine.js';
+import { FAMILY_DEFAULTS, loss, losses } from './family.js';
 import { dataset, epsilons, float, int, runName, seeds, sizeOrAll } from './options.js';
 import { BACKENDS } from './usage.js';
 
 const NOISES = ['uniform', 'non-target', 'prior'] as const;
 const MODELS = ['mlp', 'cnn'] as const;
+const LOSS_LIST = LOSSES.join('|');
 
 /** Options shared by `compare` and `train`. */
 function trainingOptions(cmd: Command): Command {
@@ -34,6 +38,26 @@ function trainingOptions(cmd: Command): Command {
     .option('--force', 'replace an existing run of the same name', false)
     .option('--json', 'print the results as JSON on stdout', false)
     .option('--quiet', 'no progress or per-epoch lines', false);
+}
+
+/** The label-smoothing family's parameters and the ε schedule (compare and train). */
+function familyOptions(cmd: Command): Command {
+  const d = FAMILY_DEFAULTS;
+  return cmd
+    .option('--confidence-penalty <β>', 'β of loss cp: loss − β·H(q)', float(0, 100), d.confidencePenalty)
+    .option('--focal-gamma <γ>', 'γ of loss focal: −α·Σ p′·(1 − q)^γ·log q', float(0, 100), d.focalGamma)
+    .option('--focal-alpha <α>', 'α of losses focal and flsd53', float(0, 100, { open: true }), d.focalAlpha)
+    .addOption(
+      new Option('--epsilon-schedule <kind>', 'ε per epoch: constant, or decay from ε to --epsilon-final')
+        .choices(SCHEDULES)
+        .default(d.epsilonSchedule),
+    )
+    .option(
+      '--epsilon-final <ε>',
+      'ε of the last epoch (linear or cosine schedule)',
+      float(0, 1),
+      d.epsilonFinal,
+    );
 }
 
 /** The version in package.json (two folders up from both src/cli and dist/cli). */
@@ -61,12 +85,21 @@ export function program(): Command {
     .version(version(), '-V, --version')
     .configureOutput({ outputError: (s, write) => write(oneLine(s)) });
 
-  trainingOptions(
-    p
-      .command('compare')
-      .description('train the same model for each ε (and seed) and compare accuracy and calibration')
-      .option('--epsilons <list>', 'comma-separated ε values', epsilons, [0, 0.1])
-      .option('--seeds <n|list>', 'number of seeds (1..n) or a comma-separated list', seeds, [1]),
+  familyOptions(
+    trainingOptions(
+      p
+        .command('compare')
+        .description('train the same model for each ε (and seed) and compare accuracy and calibration')
+        .option('--epsilons <list>', 'comma-separated ε values', epsilons, [0, 0.1])
+        .option('--seeds <n|list>', 'number of seeds (1..n) or a comma-separated list', seeds, [1])
+        .option('--losses <list>', `losses to compare: ${LOSS_LIST} (ls: each ε > 0 of --epsilons)`, losses)
+        .option(
+          '--ols-epsilon <ε>',
+          'ε of loss ols: weight of the learned soft labels S[y]',
+          float(0, 1, { open: true }),
+          FAMILY_DEFAULTS.olsEpsilon,
+        ),
+    ),
   ).action(async (opts, cmd: Command) => {
     const { compare } = await import('./compare.js');
     await compare({ ...opts, seed: opts.seeds[0] }, contextOf(cmd));
@@ -109,13 +142,16 @@ export function program(): Command {
       await workerCommand(opts);
     });
 
-  trainingOptions(
-    p
-      .command('train')
-      .description('one training run with checkpoints; saves the model in TF.js format')
-      .option('--epsilon <ε>', 'label smoothing ε', float(0, 1), 0.1)
-      .option('--seed <n>', 'random seed', int(0), 1)
-      .option('--resume', 'continue the run in <runs-dir>/<name> from its last checkpoint', false),
+  familyOptions(
+    trainingOptions(
+      p
+        .command('train')
+        .description('one training run with checkpoints; saves the model in TF.js format')
+        .option('--epsilon <ε>', 'label smoothing ε', float(0, 1), 0.1)
+        .option('--seed <n>', 'random seed', int(0), 1)
+        .option('--resume', 'continue the run in <runs-dir>/<name> from its last checkpoint', false)
+        .option('--loss <name>', `${LOSS_LIST} (default: label smoothing with --epsilon)`, loss),
+    ),
   ).action(async (opts, cmd: Command) => {
     const { trainCommand } = await import('./train.js');
     await trainCommand(opts, contextOf(cmd));
