@@ -1,4 +1,4 @@
-import type { LossName } from '../train/losses.js';
+import { isFocal, type LossName } from '../train/losses.js';
 import type { EpochMetrics } from '../train/trainer.js';
 import { WIDTH } from './progress.js';
 
@@ -44,7 +44,7 @@ export function epochLine(
   loss?: LossName,
 ): string {
   const sign = m.testOverconfidence >= 0 ? '+' : '−';
-  const focal = loss === 'focal' || loss === 'flsd53';
+  const focal = isFocal({ loss });
   return wrapGroups([
     [
       `${label} seed ${seed} epoch ${m.epoch}${epochs ? `/${epochs}` : ''}:`,

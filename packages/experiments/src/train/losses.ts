@@ -1,8 +1,7 @@
 // The label-smoothing family in the trainer (issue #14): which loss a run trains with and its parameters.
 import type { TfCrossEntropyOptions } from 'labelsmooth/tfjs';
 import { TrainConfigError } from './configError.js';
-import { SCHEDULES } from './schedule.js';
-import type { TrainConfig } from './trainer.js';
+import { type EpsilonSchedule, SCHEDULES } from './schedule.js';
 
 /**
  * The losses: `ce` plain cross-entropy (ε = 0); `ls` label smoothing (ε); `cp` confidence penalty −β·H(q)
@@ -13,6 +12,24 @@ import type { TrainConfig } from './trainer.js';
 export const LOSSES = ['ce', 'ls', 'cp', 'focal', 'flsd53', 'ols'] as const;
 /** One of {@link LOSSES}. */
 export type LossName = (typeof LOSSES)[number];
+
+/** The loss settings of a training configuration (`TrainConfig` extends them). */
+export interface LossSettings {
+  /** ε: the label-smoothing weight (the first epoch's, with a schedule). */
+  epsilon: number;
+  noise: string;
+  /** The loss; absent = label smoothing with ε, exactly as before the option existed. */
+  loss?: LossName;
+  /** β of loss `cp`. */
+  confidencePenalty?: number;
+  /** γ of loss `focal`. */
+  focalGamma?: number;
+  /** α of the focal losses (default 1). */
+  focalAlpha?: number;
+  /** ε per epoch: absent = constant; `linear` / `cosine` go from `epsilon` to `epsilonFinal`. */
+  epsilonSchedule?: EpsilonSchedule;
+  epsilonFinal?: number;
+}
 
 /** The parameters each loss takes (besides ε). */
 const PARAMETERS: Record<LossName, readonly string[]> = {
@@ -41,7 +58,7 @@ const bad = (problem: string): never => {
  * range, ε = 0 for `ce`, ε > 0 and uniform noise for `ols` (S replaces the noise). Throws
  * {@link TrainConfigError} naming the setting; a parameter that would be ignored is an error too.
  */
-export function checkLossConfig(c: TrainConfig): void {
+export function checkLossConfig(c: LossSettings): void {
   const loss = c.loss ?? 'ls';
   if (!(LOSSES as readonly string[]).includes(loss))
     bad(`unknown loss '${loss}' (expected one of ${LOSSES.join(', ')})`);
@@ -80,7 +97,7 @@ export function checkLossConfig(c: TrainConfig): void {
 
 /** The options a loss adds to `softmaxCrossEntropy` (besides ε and the noise): none for ce, ls and ols. */
 export function lossOptions(
-  c: TrainConfig,
+  c: LossSettings,
 ): Pick<TfCrossEntropyOptions, 'confidencePenalty' | 'focalGamma' | 'focalAlpha'> {
   const alpha = c.focalAlpha === undefined ? {} : { focalAlpha: c.focalAlpha };
   if (c.loss === 'cp') return { confidencePenalty: c.confidencePenalty };
@@ -90,7 +107,7 @@ export function lossOptions(
 }
 
 /** Focal losses report F(p) and F(u) in place of H(p,q) and H(u,q). */
-export function isFocal(c: Pick<TrainConfig, 'loss'>): boolean {
+export function isFocal(c: Pick<LossSettings, 'loss'>): boolean {
   return c.loss === 'focal' || c.loss === 'flsd53';
 }
 
@@ -98,7 +115,7 @@ export function isFocal(c: Pick<TrainConfig, 'loss'>): boolean {
  * Plain cross-entropy: no regularizer at all (ε = 0 throughout, loss absent, ce or ls). Only these runs get
  * the temperature-scaling baseline, as before #14.
  */
-export function isPlainCrossEntropy(c: TrainConfig): boolean {
+export function isPlainCrossEntropy(c: LossSettings): boolean {
   const loss = c.loss ?? 'ls';
   const constant = (c.epsilonSchedule ?? 'constant') === 'constant' || c.epsilonFinal === 0;
   return (loss === 'ce' || loss === 'ls') && c.epsilon === 0 && constant;

@@ -8,33 +8,21 @@ import { softmaxCrossEntropy } from 'labelsmooth/tfjs';
 import { classFrequencies, type Dataset, permutation } from '../data/dataset.js';
 import { DataFileError } from '../data/errors.js';
 import { writeDirAtomic, writeFileAtomic, writeFileDurable } from './files.js';
-import { checkLossConfig, type LossName, lossOptions } from './losses.js';
+import { checkLossConfig, type LossSettings, lossOptions } from './losses.js';
 import { buildModel, type ModelKind } from './model.js';
-import { type EpsilonSchedule, epsilonAt } from './schedule.js';
+import { epsilonAt } from './schedule.js';
 
 /** Noise choices of the CLI (`prior` = class frequencies of the training set). */
 export type NoiseKind = 'uniform' | 'non-target' | 'prior';
 
 /** Everything that determines a training run. */
-export interface TrainConfig {
-  epsilon: number;
+export interface TrainConfig extends LossSettings {
   noise: NoiseKind;
   seed: number;
   model: ModelKind;
   epochs: number;
   batchSize: number;
   lr: number;
-  /** The loss (issue #14); absent = label smoothing with ε, exactly as before the option existed. */
-  loss?: LossName;
-  /** β of loss `cp`. */
-  confidencePenalty?: number;
-  /** γ of loss `focal`. */
-  focalGamma?: number;
-  /** α of the focal losses (default 1). */
-  focalAlpha?: number;
-  /** ε per epoch: absent = constant; `linear` / `cosine` go from `epsilon` to `epsilonFinal`. */
-  epsilonSchedule?: EpsilonSchedule;
-  epsilonFinal?: number;
 }
 
 /** What is logged for every epoch. */
