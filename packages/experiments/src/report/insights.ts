@@ -2,6 +2,7 @@
 
 import type { CalibrationReport } from 'labelsmooth';
 import type { CompareResults } from '../results/schema.js';
+import { isFocal } from '../train/losses.js';
 
 const f4 = (x: number) => x.toFixed(4);
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -17,7 +18,8 @@ export function confidenceWord(overconfidence: number): string {
 export function compareInsights(r: CompareResults): string[] {
   const out: string[] = [];
   const rows = new Map(r.summary.map((s) => [s.label, s]));
-  const base = rows.get('ε=0');
+  // The unregularized baseline: ε=0, or `ce` in a comparison of losses.
+  const base = rows.get('ε=0') ?? rows.get('ce');
   for (const s of r.summary) {
     if (s.label.includes('temperature')) continue;
     out.push(
@@ -26,7 +28,7 @@ export function compareInsights(r: CompareResults): string[] {
     if (base && s !== base) {
       const dir = (a: number, b: number) => (b < a ? 'lowered' : b > a ? 'raised' : 'kept');
       out.push(
-        `${s.label} ${dir(base.ece.mean, s.ece.mean)} ECE from ${f4(base.ece.mean)} to ${f4(s.ece.mean)}, ${dir(base.nll.mean, s.nll.mean)} NLL from ${f4(base.nll.mean)} to ${f4(s.nll.mean)}, moved mean confidence from ${f4(base.meanConfidence.mean)} to ${f4(s.meanConfidence.mean)} and accuracy from ${pct(base.accuracy.mean)} to ${pct(s.accuracy.mean)} (relative to ε=0).`,
+        `${s.label} ${dir(base.ece.mean, s.ece.mean)} ECE from ${f4(base.ece.mean)} to ${f4(s.ece.mean)}, ${dir(base.nll.mean, s.nll.mean)} NLL from ${f4(base.nll.mean)} to ${f4(s.nll.mean)}, moved mean confidence from ${f4(base.meanConfidence.mean)} to ${f4(s.meanConfidence.mean)} and accuracy from ${pct(base.accuracy.mean)} to ${pct(s.accuracy.mean)} (relative to ${base.label}).`,
       );
     }
   }
@@ -34,7 +36,7 @@ export function compareInsights(r: CompareResults): string[] {
   const tRun = r.runs.find((x) => x.temperature);
   if (ts && base && tRun?.temperature) {
     out.push(
-      `Temperature scaling of ε=0 (T = ${tRun.temperature.temperature.toFixed(3)}, fitted on the validation split) took ECE from ${f4(base.ece.mean)} to ${f4(ts.ece.mean)} and NLL from ${f4(base.nll.mean)} to ${f4(ts.nll.mean)}, accuracy unchanged.`,
+      `Temperature scaling of ${base.label} (T = ${tRun.temperature.temperature.toFixed(3)}, fitted on the validation split) took ECE from ${f4(base.ece.mean)} to ${f4(ts.ece.mean)} and NLL from ${f4(base.nll.mean)} to ${f4(ts.nll.mean)}, accuracy unchanged.`,
     );
   }
   for (const run of r.runs.filter((x) => x.seed === r.runs[0].seed)) {
@@ -42,8 +44,9 @@ export function compareInsights(r: CompareResults): string[] {
     if (e.length < 2) continue;
     const a = e[0];
     const b = e[e.length - 1];
+    const [hp, hu] = isFocal(run) ? ['F(p)', 'F(u)'] : ['H(p,q)', 'H(u,q)'];
     out.push(
-      `${run.label}, epochs 1 → ${b.epoch}: H(p,q) on the training set went from ${f4(a.trainNll)} to ${f4(b.trainNll)} while H(u,q) went from ${f4(a.trainSmoothing)} to ${f4(b.trainSmoothing)}${b.trainSmoothing > a.trainSmoothing && b.trainNll < a.trainNll ? ' — the logits spread apart as the fit tightens, the mark of growing confidence' : ''}.`,
+      `${run.label}, epochs 1 → ${b.epoch}: ${hp} on the training set went from ${f4(a.trainNll)} to ${f4(b.trainNll)} while ${hu} went from ${f4(a.trainSmoothing)} to ${f4(b.trainSmoothing)}${b.trainSmoothing > a.trainSmoothing && b.trainNll < a.trainNll ? ' — the logits spread apart as the fit tightens, the mark of growing confidence' : ''}.`,
     );
   }
   return out;

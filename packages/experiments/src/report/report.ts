@@ -1,6 +1,7 @@
 import type { CalibrationBin } from 'labelsmooth';
 import type { CompareResults, EvaluateResults, ReportInput } from '../results/schema.js';
 import type { RunResult } from '../train/experiment.js';
+import { isFocal } from '../train/losses.js';
 import {
   confidenceHistogramSpec,
   type EpochPoint,
@@ -114,12 +115,13 @@ async function compareReport(r: CompareResults): Promise<string> {
   const spread: EpochPoint[] = [];
   const test: EpochPoint[] = [];
   for (const [label, runs] of groups) {
-    for (const p of epochMeans(runs, 'trainNllPart'))
-      parts.push({ run: label, series: '(1−ε)·H(p,q)', ...p });
+    // The focal losses' parts are F(p) and F(u), not cross-entropies (issue #14).
+    const [hp, hu] = isFocal(runs[0]) ? ['F(p)', 'F(u)'] : ['H(p,q)', 'H(u,q)'];
+    for (const p of epochMeans(runs, 'trainNllPart')) parts.push({ run: label, series: `(1−ε)·${hp}`, ...p });
     for (const p of epochMeans(runs, 'trainSmoothingPart'))
-      parts.push({ run: label, series: 'ε·H(u,q)', ...p });
-    for (const p of epochMeans(runs, 'trainNll')) spread.push({ run: label, series: 'H(p,q)', ...p });
-    for (const p of epochMeans(runs, 'trainSmoothing')) spread.push({ run: label, series: 'H(u,q)', ...p });
+      parts.push({ run: label, series: `ε·${hu}`, ...p });
+    for (const p of epochMeans(runs, 'trainNll')) spread.push({ run: label, series: hp, ...p });
+    for (const p of epochMeans(runs, 'trainSmoothing')) spread.push({ run: label, series: hu, ...p });
     for (const p of epochMeans(runs, 'testAccuracy'))
       test.push({ run: label, series: 'test accuracy', ...p });
     for (const p of epochMeans(runs, 'testEce')) test.push({ run: label, series: 'test ECE', ...p });
