@@ -7,7 +7,7 @@ import { checkModelBackend, checkModelData, useBackend } from './backend.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
 import { loadSplits, type Splits } from './datasets.js';
 import { epochLine, wrapParts } from './epochLine.js';
-import { compareVariants, gridText, type Variant } from './family.js';
+import { compareVariants, gridText, type Variant, withFamilyConfig } from './family.js';
 import { datasetName, deriveRunName } from './naming.js';
 import { type Progress, progress } from './progress.js';
 import { checkRunDir, openRunDir } from './runDir.js';
@@ -95,7 +95,8 @@ export async function compare(o: CompareOptions, cli: CliContext = DEFAULT_CONTE
     }
   }
   job.bar.stop();
-  const results = experimentResults('compare', name, backend, splits, resultsConfig(o), runs);
+  const config = withFamilyConfig(resultsConfig(o), o, variants);
+  const results = experimentResults('compare', name, backend, splits, config, runs);
   await publishResults(dir, results, o.json);
   run.release();
   tf.disposeVariables();

@@ -167,3 +167,36 @@ export function storedVariant(o: Partial<FamilyOptions> & { epsilon: number }): 
 export function gridText(o: { losses?: LossName[]; epsilons: number[] }, labels: string[]): string {
   return o.losses === undefined ? `ε ∈ {${o.epsilons.join(', ')}}` : `losses {${labels.join(', ')}}`;
 }
+
+/** The family's option names (camelCase). */
+const FAMILY_KEYS = [
+  'losses',
+  'loss',
+  'confidencePenalty',
+  'focalGamma',
+  'focalAlpha',
+  'olsEpsilon',
+  'epsilonSchedule',
+  'epsilonFinal',
+] as const;
+
+/**
+ * `config` as stored in results.json: without the family's options, plus those that shaped a run (the
+ * losses, the parameters of the losses trained, a schedule other than constant). A run without them
+ * stores exactly the configuration it stored before #14 (and the same as `sweep`'s).
+ */
+export function withFamilyConfig<T extends object>(config: T, o: FamilyOptions, variants: Variant[]): T {
+  const out = { ...config } as Record<string, unknown>;
+  for (const k of FAMILY_KEYS) delete out[k];
+  if (o.losses) out.losses = o.losses;
+  if (o.loss) out.loss = o.loss;
+  if (variants.some((v) => v.confidencePenalty !== undefined)) out.confidencePenalty = o.confidencePenalty;
+  if (variants.some((v) => v.focalGamma !== undefined)) out.focalGamma = o.focalGamma;
+  if (variants.some((v) => v.loss === 'focal' || v.loss === 'flsd53')) out.focalAlpha = o.focalAlpha;
+  if (variants.some((v) => v.loss === 'ols')) out.olsEpsilon = o.olsEpsilon;
+  if (variants.some((v) => v.epsilonSchedule !== undefined)) {
+    out.epsilonSchedule = o.epsilonSchedule;
+    out.epsilonFinal = o.epsilonFinal;
+  }
+  return out as T;
+}

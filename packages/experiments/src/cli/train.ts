@@ -11,7 +11,7 @@ import { checkModelBackend, checkModelData, UsageError, useBackend } from './bac
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
 import { dataHash, loadSplits, type Splits } from './datasets.js';
 import { epochLine, wrapParts } from './epochLine.js';
-import { storedVariant, trainVariant } from './family.js';
+import { FAMILY_DEFAULTS, storedVariant, trainVariant, withFamilyConfig } from './family.js';
 import { datasetName, deriveRunName } from './naming.js';
 import { progress } from './progress.js';
 import { writeResults } from './results.js';
@@ -131,7 +131,8 @@ export async function trainCommand(
   const { run, saved, splits } = opened;
   const dir = run.dir;
   const backend = await useBackend(saved.backend);
-  const { epsilon, ...loss } = storedVariant(saved);
+  const variant = storedVariant(saved);
+  const { epsilon, ...loss } = variant;
   const config = {
     epsilon,
     noise: saved.noise,
@@ -189,7 +190,11 @@ export async function trainCommand(
     name,
     backend,
     splits,
-    { ...resultConfig, epsilons: [saved.epsilon], seeds: [saved.seed] },
+    withFamilyConfig(
+      { ...resultConfig, epsilons: [saved.epsilon], seeds: [saved.seed] },
+      { ...FAMILY_DEFAULTS, ...saved },
+      [variant],
+    ),
     [result],
   );
   const reportFile = await writeResults(dir, results);
