@@ -103,7 +103,17 @@ export async function sweep(o: SweepOptions): Promise<CompareResults> {
     if (!entry) throw new Error(`sweep: trial ${trialKey(t)} finished without a result`);
     return entry.result;
   });
-  const { json: _j, quiet: _q, runsDir: _r, name: _n, workers: _w, queue: _u, insecure: _i, ...config } = o;
+  const {
+    json: _j,
+    quiet: _q,
+    runsDir: _r,
+    name: _n,
+    force: _f,
+    workers: _w,
+    queue: _u,
+    insecure: _i,
+    ...config
+  } = o;
   const results = experimentResults('compare', name, backend, splits, config, runs);
   await publishResults(join(o.runsDir, name), results, o.json);
   tf.disposeVariables();
