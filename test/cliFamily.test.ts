@@ -22,7 +22,7 @@ function toyCsv(file: string, rows = 90): string {
   return file;
 }
 
-const OPTS = { ...FAMILY_DEFAULTS, epsilons: [0, 0.1] };
+const OPTS = { ...FAMILY_DEFAULTS, epsilons: [0, 0.1], noise: 'uniform' };
 
 describe('compareVariants / trainVariant: the runs of the family flags', () => {
   it('without --losses: one run per ε, exactly the configuration of before', () => {
@@ -92,13 +92,15 @@ describe('compareVariants / trainVariant: the runs of the family flags', () => {
       /--epsilon-schedule linear applies to runs with ε > 0, and this command trains none/,
     );
     assert.throws(
-      () => trainVariant({ ...FAMILY_DEFAULTS, epsilon: 0.1, loss: 'ce' }, new Set()),
+      () => trainVariant({ ...FAMILY_DEFAULTS, noise: 'uniform', epsilon: 0.1, loss: 'ce' }, new Set()),
       /--loss ce is plain cross-entropy: give --epsilon 0 \(ε is 0\.1, the default\)/,
     );
-    assert.deepEqual(trainVariant({ ...FAMILY_DEFAULTS, epsilon: 0.1 }, new Set()), { epsilon: 0.1 });
+    assert.deepEqual(trainVariant({ ...FAMILY_DEFAULTS, noise: 'uniform', epsilon: 0.1 }, new Set()), {
+      epsilon: 0.1,
+    });
     assert.deepEqual(
       trainVariant(
-        { ...FAMILY_DEFAULTS, epsilon: 0.1, loss: 'focal', focalGamma: 2 },
+        { ...FAMILY_DEFAULTS, noise: 'uniform', epsilon: 0.1, loss: 'focal', focalGamma: 2 },
         new Set(['focalGamma']),
       ),
       {
@@ -107,6 +109,12 @@ describe('compareVariants / trainVariant: the runs of the family flags', () => {
         focalGamma: 2,
       },
     );
+  });
+  it('checks every run before the first trains: ols with a non-uniform noise is refused up front', () => {
+    assert.throws(() => compareVariants({ ...OPTS, noise: 'prior', losses: losses('ce,ols') }, new Set()), {
+      name: 'TrainConfigError',
+      message: /loss 'ols' learns its noise S\[y\]: --noise must be uniform, got prior/,
+    });
   });
   it('losses: unknown names get a suggestion, repeats are refused', () => {
     assert.throws(

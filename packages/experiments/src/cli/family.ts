@@ -3,7 +3,7 @@
 // TF.js imports, like options.ts: main.ts loads it to parse.
 import { InvalidArgumentError } from 'commander';
 import { suggestOption } from 'labelsmooth';
-import { LOSSES, type LossName } from '../train/losses.js';
+import { checkLossConfig, LOSSES, type LossName } from '../train/losses.js';
 import type { EpsilonSchedule } from '../train/schedule.js';
 import type { TrainConfig } from '../train/trainer.js';
 import { UsageError } from './usage.js';
@@ -106,7 +106,7 @@ function checkParameters(chosen: readonly LossName[], given: ReadonlySet<string>
  * `--epsilons`, cp (β), focal (γ, α), flsd53 (α) unsmoothed as in their papers, ols with `--ols-epsilon`.
  */
 export function compareVariants(
-  o: FamilyOptions & { epsilons: number[] },
+  o: FamilyOptions & { epsilons: number[]; noise: string },
   given: ReadonlySet<string>,
 ): Variant[] {
   checkParameters(o.losses ?? [], given, '--losses');
@@ -126,6 +126,8 @@ export function compareVariants(
     );
   }
   checkSchedule(variants, o, given);
+  // Every run is checked before the first one trains (ols with --noise prior would fail mid-job).
+  for (const v of variants) checkLossConfig({ noise: o.noise, ...v });
   return variants;
 }
 
@@ -140,7 +142,10 @@ function checkSchedule(variants: Variant[], o: FamilyOptions, given: ReadonlySet
 }
 
 /** The loss fields of `train` (none without `--loss`: label smoothing with `--epsilon`, as before #14). */
-export function trainVariant(o: FamilyOptions & { epsilon: number }, given: ReadonlySet<string>): Variant {
+export function trainVariant(
+  o: FamilyOptions & { epsilon: number; noise: string },
+  given: ReadonlySet<string>,
+): Variant {
   checkParameters(o.loss ? [o.loss] : [], given, '--loss');
   if (o.loss === 'ce' && o.epsilon !== 0)
     throw new UsageError(
@@ -150,6 +155,7 @@ export function trainVariant(o: FamilyOptions & { epsilon: number }, given: Read
     ? lossVariant(o.loss, o.epsilon, o)
     : { epsilon: o.epsilon, ...(o.epsilon > 0 ? scheduleOf(o) : {}) };
   checkSchedule([v], o, given);
+  checkLossConfig({ noise: o.noise, ...v });
   return v;
 }
 
