@@ -8,11 +8,13 @@ import {
   type RunResult,
   runLabel,
 } from '../train/experiment.js';
+import type { TrainConfig } from '../train/trainer.js';
 import { runTrial } from '../train/trial.js';
 import { checkModelBackend, checkModelData, useBackend } from './backend.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
 import { loadSplits, type Splits } from './datasets.js';
 import { epochLine, wrapParts } from './epochLine.js';
+import { compareVariants, gridText, type Variant, withFamilyConfig } from './family.js';
 import { datasetName, deriveRunName } from './naming.js';
 import { type Progress, progress } from './progress.js';
 import { checkRunDir, openRunDir } from './runDir.js';
@@ -25,8 +27,8 @@ export function compareRunName(o: CompareOptions, cli: CliContext): string {
 }
 
 /** Job-wide progress: `run 2/8 ε=0.1 seed 1 epoch 3/12`, steps = batches over every run and epoch. */
-function jobProgress(o: CompareOptions, batches: number) {
-  const runs = o.seeds.length * o.epsilons.length;
+function jobProgress(o: CompareOptions, batches: number, perSeed: number) {
+  const runs = o.seeds.length * perSeed;
   const bar = progress(o.quiet ? 'quiet' : 'auto', runs * o.epochs * batches);
   let run = 0;
   return {
@@ -39,9 +41,25 @@ function jobProgress(o: CompareOptions, batches: number) {
   };
 }
 
+/** The training configuration of one run: the shared options, the seed, then the run's ε and loss. */
+function runConfig(o: CompareOptions, seed: number, variant: Variant): TrainConfig {
+  const { epsilon, ...loss } = variant;
+  return {
+    epsilon,
+    noise: o.noise,
+    seed,
+    model: o.model,
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    lr: o.lr,
+    ...loss,
+  };
+}
+
 /** Train one model per (seed, ε) and compare their calibration; writes runs/<name>/results.json. */
 export async function compare(o: CompareOptions, cli: CliContext = DEFAULT_CONTEXT): Promise<CompareResults> {
   const name = compareRunName(o, cli);
+  const variants = compareVariants(o, cli.given);
   checkRunDir(o.runsDir, name, { mode: 'new', force: o.force });
   checkModelBackend(o.model, o.backend);
   const backend = await useBackend(o.backend);
@@ -57,25 +75,20 @@ export async function compare(o: CompareOptions, cli: CliContext = DEFAULT_CONTE
       `labelsmooth compare → ${dir}:`,
       `${splits.dataset} (train ${splits.train.rows}, validation ${splits.validation?.rows ?? 0}, test ${splits.test.rows}),`,
       `${o.model}, ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}, batch ${o.batchSize}, lr ${o.lr}, noise ${o.noise},`,
-      `ε ∈ {${o.epsilons.join(', ')}}, seeds {${o.seeds.join(', ')}}, backend ${backend}`,
+      `${gridText(
+        o,
+        variants.map((v) => runLabel(runConfig(o, 0, v))),
+      )}, seeds {${o.seeds.join(', ')}}, backend ${backend}`,
     ]),
   );
-  const job = jobProgress(o, Math.ceil(splits.train.rows / o.batchSize));
+  const job = jobProgress(o, Math.ceil(splits.train.rows / o.batchSize), variants.length);
   const monitor = monitorSet(splits.test, o.seeds[0]);
   const analyzer = metricsAnalyzer();
   const runs: RunResult[] = [];
   const logits: RunLogits[] = [];
   for (const seed of o.seeds) {
-    for (const epsilon of o.epsilons) {
-      const config = {
-        epsilon,
-        noise: o.noise,
-        seed,
-        model: o.model,
-        epochs: o.epochs,
-        batchSize: o.batchSize,
-        lr: o.lr,
-      };
+    for (const variant of variants) {
+      const config = runConfig(o, seed, variant);
       const label = runLabel(config);
       job.nextRun();
       const done = await runTrial(
@@ -83,7 +96,7 @@ export async function compare(o: CompareOptions, cli: CliContext = DEFAULT_CONTE
         { ...splits, monitor },
         {
           onBatch: (e, batch) => job.tick(`${label} seed ${seed}`, e, batch),
-          onEpoch: (m) => job.bar.log(epochLine(label, seed, m, o.epochs)),
+          onEpoch: (m) => job.bar.log(epochLine(label, seed, m, o.epochs, config.loss)),
         },
         analyzer,
       );
@@ -93,10 +106,8 @@ export async function compare(o: CompareOptions, cli: CliContext = DEFAULT_CONTE
   }
   job.bar.stop();
   const paired = pairedAnalyses(logits, splits.test.y, splits.test.classNames.length, analyzer);
-  const results = experimentResults('compare', name, backend, splits, storedConfig(o), runs, {
-    monitor,
-    paired,
-  });
+  const config = withFamilyConfig(storedConfig(o), o, variants);
+  const results = experimentResults('compare', name, backend, splits, config, runs, { monitor, paired });
   await publishResults(dir, results, o.json);
   run.release();
   tf.disposeVariables();

@@ -1,3 +1,4 @@
+import { isFocal, type LossName } from '../train/losses.js';
 import type { EpochMetrics } from '../train/trainer.js';
 import { WIDTH } from './progress.js';
 
@@ -32,16 +33,26 @@ export function wrapGroups(groups: string[][], width = WIDTH): string {
 /**
  * The lines of one finished epoch: the training loss with the raw cross-entropies H(p,q) and H(u,q) (so
  * loss = (1−ε)·H(p,q) + ε·H(u,q), as in the README), train accuracy, then the test calibration. One line
- * when it fits in 100 columns, else the test part on a second line.
+ * when it fits in 100 columns, else the test part on a second line. The focal losses show their parts
+ * F(p) and F(u) instead; a scheduled ε shows this epoch's ε, and the confidence penalty the mean H(q).
  */
-export function epochLine(label: string, seed: number, m: EpochMetrics, epochs?: number): string {
+export function epochLine(
+  label: string,
+  seed: number,
+  m: EpochMetrics,
+  epochs?: number,
+  loss?: LossName,
+): string {
   const sign = m.testOverconfidence >= 0 ? '+' : '−';
+  const focal = isFocal({ loss });
   return wrapGroups([
     [
       `${label} seed ${seed} epoch ${m.epoch}${epochs ? `/${epochs}` : ''}:`,
+      ...(m.epsilon === undefined ? [] : [`ε ${m.epsilon.toFixed(4)}`]),
       `loss ${m.trainLoss.toFixed(4)}`,
-      `H(p,q) ${m.trainNll.toFixed(4)}`,
-      `H(u,q) ${m.trainSmoothing.toFixed(3)}`,
+      `${focal ? 'F(p)' : 'H(p,q)'} ${m.trainNll.toFixed(4)}`,
+      `${focal ? 'F(u)' : 'H(u,q)'} ${m.trainSmoothing.toFixed(3)}`,
+      ...(m.trainEntropy === undefined ? [] : [`H(q) ${m.trainEntropy.toFixed(4)}`]),
       `train acc ${m.trainAccuracy.toFixed(4)}`,
       `(${m.seconds.toFixed(1)} s)`,
     ],

@@ -1,5 +1,6 @@
 import { LabelSmoothingError } from 'labelsmooth';
 import { DataFileError } from '../data/errors.js';
+import { TrainConfigError } from '../train/configError.js';
 import { UsageError } from './usage.js';
 
 /** What a system error code means to a user. */
@@ -22,7 +23,12 @@ const SYSTEM: Record<string, string> = {
  */
 export function errorLine(e: unknown, debug = false): string {
   const prefix = 'labelsmooth: error:';
-  if (e instanceof DataFileError || e instanceof LabelSmoothingError || e instanceof UsageError)
+  if (
+    e instanceof DataFileError ||
+    e instanceof LabelSmoothingError ||
+    e instanceof UsageError ||
+    e instanceof TrainConfigError
+  )
     return `${prefix} ${oneLine(e.message)}${debug ? `\n${e.stack}` : ''}`;
   const sys = e as NodeJS.ErrnoException;
   if (typeof sys?.code === 'string' && SYSTEM[sys.code] && typeof sys.path === 'string')

@@ -3,14 +3,18 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
+import { LOSSES } from '../train/losses.js';
+import { SCHEDULES } from '../train/schedule.js';
 import { contextOf } from './context.js';
 import { COMPARE_DEFAULTS, DISTILL_DEFAULTS, defaultModel, type TrainingDefaults } from './defaults.js';
 import { errorLine } from './errorLine.js';
+import { FAMILY_DEFAULTS, loss, losses } from './family.js';
 import { dataset, epsilons, float, int, runName, seeds, sizeOrAll } from './options.js';
 import { BACKENDS } from './usage.js';
 
 const NOISES = ['uniform', 'non-target', 'prior'] as const;
 const MODELS = ['mlp', 'pooled-mlp', 'cnn'] as const;
+const LOSS_LIST = LOSSES.join('|');
 
 /** Defaults of the data and training options (`compare` has its own: see COMPARE_DEFAULTS). */
 const TRAIN_DEFAULTS: TrainingDefaults = {
@@ -60,6 +64,26 @@ function trainingOptions(cmd: Command, d: TrainingDefaults = TRAIN_DEFAULTS): Co
     .option('--quiet', 'no progress or per-epoch lines', false);
 }
 
+/** The label-smoothing family's parameters and the ε schedule (compare and train). */
+function familyOptions(cmd: Command): Command {
+  const d = FAMILY_DEFAULTS;
+  return cmd
+    .option('--confidence-penalty <β>', 'β of loss cp: loss − β·H(q)', float(0, 100), d.confidencePenalty)
+    .option('--focal-gamma <γ>', 'γ of loss focal: −α·Σ p′·(1 − q)^γ·log q', float(0, 100), d.focalGamma)
+    .option('--focal-alpha <α>', 'α of losses focal and flsd53', float(0, 100, { open: true }), d.focalAlpha)
+    .addOption(
+      new Option('--epsilon-schedule <kind>', 'ε per epoch: constant, or decay from ε to --epsilon-final')
+        .choices(SCHEDULES)
+        .default(d.epsilonSchedule),
+    )
+    .option(
+      '--epsilon-final <ε>',
+      'ε of the last epoch (linear or cosine schedule)',
+      float(0, 1),
+      d.epsilonFinal,
+    );
+}
+
 /** The version in package.json (two folders up from both src/cli and dist/cli). */
 function version(): string {
   try {
@@ -89,18 +113,27 @@ export function program(): Command {
     .configureOutput({ outputError: (s, write) => write(oneLine(s)) })
     .exitOverride();
 
-  trainingOptions(
-    p
-      .command('compare')
-      .description('train the same model for each ε (and seed) and compare accuracy and calibration')
-      .option('--epsilons <list>', 'comma-separated ε values', epsilons, COMPARE_DEFAULTS.epsilons)
-      .option(
-        '--seeds <n|list>',
-        'number of seeds (1..n) or a comma-separated list',
-        seeds,
-        COMPARE_DEFAULTS.seeds,
-      ),
-    COMPARE_DEFAULTS,
+  familyOptions(
+    trainingOptions(
+      p
+        .command('compare')
+        .description('train the same model for each ε (and seed) and compare accuracy and calibration')
+        .option('--epsilons <list>', 'comma-separated ε values', epsilons, COMPARE_DEFAULTS.epsilons)
+        .option(
+          '--seeds <n|list>',
+          'number of seeds (1..n) or a comma-separated list',
+          seeds,
+          COMPARE_DEFAULTS.seeds,
+        )
+        .option('--losses <list>', `losses to compare: ${LOSS_LIST} (ls: each ε > 0 of --epsilons)`, losses)
+        .option(
+          '--ols-epsilon <ε>',
+          'ε of loss ols: weight of the learned soft labels S[y]',
+          float(0, 1, { open: true }),
+          FAMILY_DEFAULTS.olsEpsilon,
+        ),
+      COMPARE_DEFAULTS,
+    ),
   ).action(async (opts, cmd: Command) => {
     const { compare } = await import('./compare.js');
     const model = opts.model ?? defaultModel(opts.dataset);
@@ -157,13 +190,16 @@ export function program(): Command {
       await workerCommand(opts);
     });
 
-  trainingOptions(
-    p
-      .command('train')
-      .description('one training run with checkpoints; saves the model in TF.js format')
-      .option('--epsilon <ε>', 'label smoothing ε', float(0, 1), 0.1)
-      .option('--seed <n>', 'random seed', int(0), 1)
-      .option('--resume', 'continue the run in <runs-dir>/<name> from its last checkpoint', false),
+  familyOptions(
+    trainingOptions(
+      p
+        .command('train')
+        .description('one training run with checkpoints; saves the model in TF.js format')
+        .option('--epsilon <ε>', 'label smoothing ε', float(0, 1), 0.1)
+        .option('--seed <n>', 'random seed', int(0), 1)
+        .option('--resume', 'continue the run in <runs-dir>/<name> from its last checkpoint', false)
+        .option('--loss <name>', `${LOSS_LIST} (default: label smoothing with --epsilon)`, loss),
+    ),
   ).action(async (opts, cmd: Command) => {
     const { trainCommand } = await import('./train.js');
     await trainCommand(opts, contextOf(cmd));

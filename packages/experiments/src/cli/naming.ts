@@ -10,6 +10,14 @@ const PARTS: Record<string, (v: unknown) => string> = {
   epsilons: (v) => `eps${(v as number[]).join('_')}`,
   epsilon: (v) => `eps${v}`,
   noise: (v) => String(v),
+  losses: (v) => (v as string[]).join('_'),
+  loss: (v) => String(v),
+  confidencePenalty: (v) => `beta${v}`,
+  focalGamma: (v) => `gamma${v}`,
+  focalAlpha: (v) => `alpha${v}`,
+  olsEpsilon: (v) => `ols${v}`,
+  epsilonSchedule: (v) => String(v),
+  epsilonFinal: (v) => `to${v}`,
   seeds: (v) => {
     const s = v as number[];
     return s.every((x, i) => x === i + 1) ? `seeds${s.length}` : `seeds${s.join('_')}`;

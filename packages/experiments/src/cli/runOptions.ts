@@ -5,9 +5,10 @@ import type { ModelKind } from '../train/model.js';
 import type { NoiseKind } from '../train/trainer.js';
 import type { BackendName } from './backend.js';
 import type { DataOptions } from './datasets.js';
+import type { FamilyOptions } from './family.js';
 
 /** Options shared by `labelsmooth compare` and `labelsmooth train`. */
-export interface RunOptions extends DataOptions {
+export interface RunOptions extends DataOptions, FamilyOptions {
   model: ModelKind;
   epochs: number;
   batchSize: number;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { DataFileError } from '../data/errors.js';
 import type { CompareResults } from '../results/schema.js';
-import { evaluateRun, metricsAnalyzer } from '../train/experiment.js';
+import { evaluateRun, metricsAnalyzer, runLabel } from '../train/experiment.js';
 import { writeFileAtomic } from '../train/files.js';
 import { directoryHandler } from '../train/io.js';
 import { checkpoints, Trainer } from '../train/trainer.js';
@@ -11,6 +11,7 @@ import { checkModelBackend, checkModelData, UsageError, useBackend } from './bac
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
 import { dataHash, loadSplits, type Splits } from './datasets.js';
 import { epochLine, wrapParts } from './epochLine.js';
+import { FAMILY_DEFAULTS, storedVariant, trainVariant, withFamilyConfig } from './family.js';
 import { datasetName, deriveRunName } from './naming.js';
 import { progress } from './progress.js';
 import { writeResults } from './results.js';
@@ -101,6 +102,7 @@ function openResume(o: TrainOptions, cli: CliContext, name: string) {
 
 /** Open a new run: every refusal (name taken, bad data) comes before anything is written. */
 function openNew(o: TrainOptions, cli: CliContext, name: string) {
+  trainVariant(o, cli.given);
   checkRunDir(o.runsDir, name, { mode: 'new', force: o.force });
   checkModelBackend(o.model, o.backend);
   const splits: Splits = loadSplits(o, cli.given);
@@ -129,15 +131,19 @@ export async function trainCommand(
   const { run, saved, splits } = opened;
   const dir = run.dir;
   const backend = await useBackend(saved.backend);
+  const variant = storedVariant(saved);
+  const { epsilon, ...loss } = variant;
   const config = {
-    epsilon: saved.epsilon,
+    epsilon,
     noise: saved.noise,
     seed: saved.seed,
     model: saved.model,
     epochs: saved.epochs,
     batchSize: saved.batchSize,
     lr: saved.lr,
+    ...loss,
   };
+  const label = runLabel(config);
   const trainer = new Trainer(config, splits.train, splits.test);
   if (o.resume) {
     if (!opened.verified) log(`note: ${dir}/config.json has no data hash (older version): data not verified`);
@@ -159,21 +165,18 @@ export async function trainCommand(
     wrapParts([
       `labelsmooth train → ${dir}:`,
       `${splits.dataset} (train ${splits.train.rows}, test ${splits.test.rows}),`,
-      `${config.model}, ε=${config.epsilon}, seed ${config.seed}, backend ${backend}`,
+      `${config.model}, ${label}, seed ${config.seed}, backend ${backend}`,
     ]),
   );
   const batches = Math.ceil(splits.train.rows / config.batchSize);
   const bar = progress(o.quiet ? 'quiet' : 'auto', config.epochs * batches, trainer.epoch * batches);
   for (let e = trainer.epoch; e < config.epochs; e++) {
     const m = await trainer.runEpoch((done) =>
-      bar.update(
-        e * batches + done,
-        `run 1/1 ε=${config.epsilon} seed ${config.seed} epoch ${e + 1}/${config.epochs}`,
-      ),
+      bar.update(e * batches + done, `run 1/1 ${label} seed ${config.seed} epoch ${e + 1}/${config.epochs}`),
     );
     await checkpoints.save(dir, trainer);
     writeMetrics();
-    bar.log(epochLine(`ε=${config.epsilon}`, config.seed, m, config.epochs));
+    bar.log(epochLine(label, config.seed, m, config.epochs, config.loss));
   }
   bar.stop();
   // The model directory is written once, in one rename; a resume after it was written finds the same
@@ -187,7 +190,11 @@ export async function trainCommand(
     name,
     backend,
     splits,
-    { ...resultConfig, epsilons: [saved.epsilon], seeds: [saved.seed] },
+    withFamilyConfig(
+      { ...resultConfig, epsilons: [saved.epsilon], seeds: [saved.seed] },
+      { ...FAMILY_DEFAULTS, ...saved },
+      [variant],
+    ),
     [result],
   );
   const reportFile = await writeResults(dir, results);

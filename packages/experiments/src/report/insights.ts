@@ -40,13 +40,19 @@ export interface StoryRows {
 
 /** Baseline = ε = 0; label smoothing = ε = 0.1 when it was run, else the smallest ε > 0. */
 export function storyRows(summary: SummaryRow[]): StoryRows {
-  const raw = summary.filter((s) => !s.scaled);
+  // The story is cross-entropy against label smoothing; the other regularizers of a loss comparison
+  // (which also train at ε = 0) are not its baseline.
+  const raw = summary.filter((s) => !s.scaled && isCrossEntropy(s));
   const base = raw.find((s) => s.epsilon === 0);
   const smoothed = raw.filter((s) => s.epsilon > 0).sort((a, b) => a.epsilon - b.epsilon);
   const ls = smoothed.find((s) => s.epsilon === 0.1) ?? smoothed[0];
-  const scaled = (row?: SummaryRow) => row && summary.find((s) => s.scaled && s.epsilon === row.epsilon);
+  const scaled = (row?: SummaryRow) =>
+    row && summary.find((s) => s.scaled && isCrossEntropy(s) && s.epsilon === row.epsilon);
   return { base, ls, baseTs: scaled(base), lsTs: scaled(ls) };
 }
+
+/** Rows of cross-entropy with or without label smoothing (no loss given, `ce` or `ls`). */
+export const isCrossEntropy = (s: SummaryRow) => s.loss === undefined || s.loss === 'ce' || s.loss === 'ls';
 
 /** Name of a row in prose. */
 const eps = (row: SummaryRow) => `ε = ${row.epsilon}`;

@@ -82,6 +82,7 @@ export function tableOrder(summary: SummaryRow[]): SummaryRow[] {
 
 /** Name of a summary row in Müller et al.'s terms: baseline, label smoothing, + temperature scaling. */
 export function methodName(s: SummaryRow): string {
+  if (s.loss !== undefined && s.loss !== 'ce' && s.loss !== 'ls') return s.label;
   const core = s.epsilon === 0 ? 'baseline (ε = 0)' : `label smoothing (ε = ${s.epsilon})`;
   return s.scaled ? `${core} + temperature scaling` : core;
 }

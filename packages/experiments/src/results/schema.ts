@@ -3,7 +3,9 @@
 import type { CalibrationReport } from 'labelsmooth';
 import type { Interval, IntervalMetric, ModelAnalysis, PairedAnalysis } from '../train/analysis.js';
 import type { RunResult, Stat, SummaryRow } from '../train/experiment.js';
+import type { LossName } from '../train/losses.js';
 import type { ModelKind } from '../train/model.js';
+import type { EpsilonSchedule } from '../train/schedule.js';
 import type { NoiseKind } from '../train/trainer.js';
 
 /** Options that choose the data. */
@@ -26,6 +28,15 @@ export interface ExperimentConfig extends DataOptions {
   backend: string;
   epsilons: number[];
   seeds: number[];
+  /** The label-smoothing family (issue #14): `compare --losses`, `train --loss`, their parameters. */
+  losses?: LossName[];
+  loss?: LossName;
+  confidencePenalty?: number;
+  focalGamma?: number;
+  focalAlpha?: number;
+  olsEpsilon?: number;
+  epsilonSchedule?: EpsilonSchedule;
+  epsilonFinal?: number;
 }
 
 /** The results.json of a `compare` (and, with one run, of a `train`). */

@@ -9,6 +9,7 @@ import {
   type PairedAnalysis,
 } from './analysis.js';
 import { METRICS_ANALYZER } from './analyzer.js';
+import type { LossName } from './losses.js';
 import { type Projection, projectPenultimate } from './projection.js';
 import type { EpochMetrics, TrainConfig, Trainer } from './trainer.js';
 
@@ -16,6 +17,8 @@ import type { EpochMetrics, TrainConfig, Trainer } from './trainer.js';
 export interface RunResult {
   label: string;
   epsilon: number;
+  /** The loss (absent: label smoothing with ε, as before the option existed). */
+  loss?: LossName;
   seed: number;
   /** Per-epoch metrics. */
   epochs: EpochMetrics[];
@@ -42,9 +45,27 @@ export interface RunLogits {
   scaled?: Float32Array;
 }
 
-/** Label of a run: ε=0.1, or with its noise when not uniform. */
-export function runLabel(config: Pick<TrainConfig, 'epsilon' | 'noise'>): string {
-  return `ε=${config.epsilon}${config.noise !== 'uniform' && config.epsilon > 0 ? ` (${config.noise})` : ''}`;
+type LabelFields = 'epsilon' | 'noise' | 'loss' | 'confidencePenalty' | 'focalGamma' | 'focalAlpha';
+
+/**
+ * Label of a run: `ε=0.1`, with its noise when not uniform and its ε schedule (`ε=0.1→0 cosine`); with a
+ * loss, the loss and its parameters first: `ce`, `ls ε=0.1`, `cp β=0.1`, `focal γ=3 α=0.25`, `flsd53`,
+ * `ols ε=0.5` (ε shown when > 0).
+ */
+export function runLabel(
+  config: Pick<TrainConfig, LabelFields> & Partial<Pick<TrainConfig, 'epsilonSchedule' | 'epsilonFinal'>>,
+): string {
+  const scheduled = (config.epsilonSchedule ?? 'constant') !== 'constant';
+  const eps = `ε=${config.epsilon}${scheduled ? `→${config.epsilonFinal} ${config.epsilonSchedule}` : ''}`;
+  const smoothed = config.epsilon > 0 || (scheduled && (config.epsilonFinal ?? 0) > 0);
+  const noise = config.noise !== 'uniform' && smoothed ? ` (${config.noise})` : '';
+  if (config.loss === undefined) return `${eps}${noise}`;
+  const parts: string[] = [config.loss];
+  if (config.confidencePenalty !== undefined) parts.push(`β=${config.confidencePenalty}`);
+  if (config.focalGamma !== undefined) parts.push(`γ=${config.focalGamma}`);
+  if (config.focalAlpha !== undefined && config.focalAlpha !== 1) parts.push(`α=${config.focalAlpha}`);
+  if (smoothed) parts.push(`${eps}${noise}`);
+  return parts.join(' ');
 }
 
 /** Label of a run after temperature scaling. */
@@ -67,6 +88,7 @@ export function evaluateRun(
   const result: RunResult = {
     label: runLabel(config),
     epsilon: config.epsilon,
+    ...(config.loss === undefined ? {} : { loss: config.loss }),
     seed: config.seed,
     epochs: [...trainer.history],
     test: calibration(z, test.y, { classes }),
@@ -95,7 +117,8 @@ export function pairedAnalyses(
   analyzer: Analyzer,
 ): PairedAnalysis[] {
   const out: PairedAnalysis[] = [];
-  for (const base of runs.filter((r) => r.label === 'ε=0')) {
+  // The unregularized baseline: ε=0, or `ce` in a comparison of losses.
+  for (const base of runs.filter((r) => r.label === 'ε=0' || r.label === 'ce')) {
     for (const other of runs.filter((r) => r.seed === base.seed && r !== base)) {
       out.push({
         a: base.label,
@@ -124,6 +147,8 @@ export interface Stat {
 /** One row of the summary table. */
 export interface SummaryRow {
   label: string;
+  /** The runs' loss (absent: label smoothing with ε). */
+  loss?: LossName;
   /** ε of the runs, and whether the row is after temperature scaling. */
   epsilon: number;
   scaled: boolean;
@@ -169,21 +194,23 @@ function meanIntervals(members: Member[]): SummaryRow['intervals'] {
 
 /** Summary per ε (over seeds), then one "+ temperature scaling" row per ε that has it. */
 export function summarize(runs: RunResult[]): SummaryRow[] {
-  const groups = new Map<string, { epsilon: number; scaled: boolean; members: Member[] }>();
-  const add = (label: string, epsilon: number, scaled: boolean, m: Member) => {
-    const g = groups.get(label) ?? { epsilon, scaled, members: [] };
+  type Group = { epsilon: number; scaled: boolean; loss?: LossName; members: Member[] };
+  const groups = new Map<string, Group>();
+  const add = (label: string, r: RunResult, scaled: boolean, m: Member) => {
+    const g: Group = groups.get(label) ?? { epsilon: r.epsilon, scaled, loss: r.loss, members: [] };
     g.members.push(m);
     groups.set(label, g);
   };
-  for (const r of runs) add(r.label, r.epsilon, false, { report: r.test, analysis: r.analysis });
+  for (const r of runs) add(r.label, r, false, { report: r.test, analysis: r.analysis });
   for (const r of runs)
     if (r.temperature)
-      add(scaledLabel(r.label), r.epsilon, true, {
+      add(scaledLabel(r.label), r, true, {
         report: r.temperature.test,
         analysis: r.temperature.analysis,
       });
-  return [...groups].map(([label, { epsilon, scaled, members }]) => {
+  return [...groups].map(([label, { epsilon, scaled, loss, members }]) => {
     const row = { label, epsilon, scaled, runs: members.length } as SummaryRow;
+    if (loss !== undefined) row.loss = loss;
     for (const m of METRICS) row[m] = stat(members.map((x) => x.report[m]));
     const smooth = members.map((x) => x.analysis?.smoothEce?.value);
     if (smooth.every((v) => v !== undefined)) row.smoothEce = stat(smooth as number[]);

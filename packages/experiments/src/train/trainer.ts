@@ -3,19 +3,20 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { calibration } from 'labelsmooth';
+import { calibration, OnlineLabelSmoothing, type OnlineLabelSmoothingState } from 'labelsmooth';
 import { softmaxCrossEntropy } from 'labelsmooth/tfjs';
 import { classFrequencies, type Dataset, permutation } from '../data/dataset.js';
 import { DataFileError } from '../data/errors.js';
 import { writeDirAtomic, writeFileAtomic, writeFileDurable } from './files.js';
+import { checkLossConfig, type LossSettings, lossOptions } from './losses.js';
 import { buildModel, type ModelKind } from './model.js';
+import { epsilonAt } from './schedule.js';
 
 /** Noise choices of the CLI (`prior` = class frequencies of the training set). */
 export type NoiseKind = 'uniform' | 'non-target' | 'prior';
 
 /** Everything that determines a training run. */
-export interface TrainConfig {
-  epsilon: number;
+export interface TrainConfig extends LossSettings {
   noise: NoiseKind;
   seed: number;
   model: ModelKind;
@@ -41,6 +42,10 @@ export interface EpochMetrics {
   testEce: number;
   testMeanConfidence: number;
   testOverconfidence: number;
+  /** ε of this epoch (recorded when an ε schedule other than constant is set). */
+  epsilon?: number;
+  /** Mean training entropy H(q) (recorded for the confidence penalty: loss = … − β·H(q)). */
+  trainEntropy?: number;
   /** Wall time of the epoch (not part of the deterministic result). */
   seconds: number;
 }
@@ -59,13 +64,17 @@ export class Trainer {
   readonly history: EpochMetrics[] = [];
   private readonly optimizer: tf.AdamOptimizer;
   private readonly noise: 'uniform' | 'non-target' | Float64Array;
+  /** Online label smoothing's S (loss `ols`): fed each batch's training logits, S_t used in epoch t. */
+  private ols: OnlineLabelSmoothing | null;
 
   constructor(
     readonly config: TrainConfig,
     readonly train: Dataset,
     readonly test: Dataset,
   ) {
+    checkLossConfig(config);
     const classes = train.classNames.length;
+    this.ols = config.loss === 'ols' ? new OnlineLabelSmoothing(classes) : null;
     this.model = buildModel(config.model, train.features, classes, config.seed, train.imageShape);
     this.optimizer = tf.train.adam(config.lr);
     this.noise = config.noise === 'prior' ? classFrequencies(train.y, classes) : config.noise;
@@ -88,7 +97,14 @@ export class Trainer {
     let nll = 0;
     let smoothing = 0;
     let correct = 0;
-    const eps = config.epsilon;
+    let entropy = 0;
+    const schedule = config.epsilonSchedule ?? 'constant';
+    const eps = epsilonAt(schedule, config.epsilon, config.epsilonFinal ?? 0, this.epoch, config.epochs);
+    const ols = this.ols;
+    const k = train.classNames.length;
+    // S_t is fixed for the whole epoch; the batches' predictions build S_{t+1}.
+    const noise = ols ? { matrix: ols.matrix } : this.noise;
+    const extra = lossOptions(config);
     for (let b = 0; b < batches; b++) {
       const rows = order.subarray(b * bs, Math.min(n, (b + 1) * bs));
       const m = rows.length;
@@ -104,8 +120,11 @@ export class Trainer {
           const logits = this.model.apply(xt, { training: true }) as tf.Tensor2D;
           return softmaxCrossEntropy(yb, logits, {
             labelSmoothing: eps,
-            noise: this.noise,
+            noise,
+            ...extra,
             onLoss: (r, z) => {
+              if (r.entropy !== undefined) entropy += (r.entropy as number) * m;
+              ols?.update(z, yb, { classes: k });
               loss += (r.loss as number) * m;
               nll += (r.nll as number) * m;
               smoothing += (r.smoothing as number) * m;
@@ -116,6 +135,7 @@ export class Trainer {
       });
       onBatch?.(b + 1, batches);
     }
+    ols?.nextEpoch();
     const logits = this.predict(this.test);
     const report = calibration(logits, this.test.y, { classes: this.test.classNames.length });
     const metrics: EpochMetrics = {
@@ -131,6 +151,8 @@ export class Trainer {
       testEce: report.ece,
       testMeanConfidence: report.meanConfidence,
       testOverconfidence: report.overconfidence,
+      ...(schedule === 'constant' ? {} : { epsilon: eps }),
+      ...(config.loss === 'cp' ? { trainEntropy: entropy / n } : {}),
       seconds: (performance.now() - t0) / 1000,
     };
     this.history.push(metrics);
@@ -177,6 +199,7 @@ export class Trainer {
       // the running product an uninterrupted run holds.
       accBeta1: internals.accBeta1.dataSync()[0],
       accBeta2: internals.accBeta2.dataSync()[0],
+      ...(this.ols ? { ols: this.ols.state() } : {}),
       // Checked on load: a damaged checkpoint is refused instead of resuming from wrong weights.
       sha256: { 'weights.bin': sha256(weightBytes), 'optimizer.bin': sha256(optBytes) },
     };
@@ -193,7 +216,7 @@ export class Trainer {
    * SHA-256): a damaged checkpoint is a {@link DataFileError}, never a silent restart or wrong weights.
    */
   async loadCheckpoint(dir: string, epoch?: number): Promise<void> {
-    const { state, weights, optimizer } = readCheckpoint(dir, this.config, epoch);
+    const { state, weights, optimizer, ols } = readCheckpoint(dir, this.config, epoch);
     const decoded = tf.io.decodeWeights(weights, state.weightSpecs);
     this.model.setWeights(state.weightSpecs.map((s) => decoded[s.name]));
     tf.dispose(Object.values(decoded));
@@ -211,6 +234,7 @@ export class Trainer {
     internals.accBeta1.assign(tf.scalar(state.accBeta1));
     internals.accBeta2.assign(tf.scalar(state.accBeta2));
     this.history.splice(0, this.history.length, ...state.history);
+    if (ols) this.ols = ols;
   }
 
   dispose(): void {
@@ -228,6 +252,8 @@ interface CheckpointState {
   optimizer: { name: string; shape: number[] }[];
   accBeta1: number;
   accBeta2: number;
+  /** Online label smoothing's complete state (loss `ols` only). */
+  ols?: OnlineLabelSmoothingState;
   sha256?: Record<string, string>;
 }
 
@@ -242,7 +268,12 @@ function readCheckpoint(
   dir: string,
   config: TrainConfig,
   epoch: number | undefined,
-): { state: CheckpointState; weights: ArrayBuffer; optimizer: ArrayBuffer } {
+): {
+  state: CheckpointState;
+  weights: ArrayBuffer;
+  optimizer: ArrayBuffer;
+  ols: OnlineLabelSmoothing | null;
+} {
   const file = join(dir, 'state.json');
   let state: CheckpointState;
   try {
@@ -266,6 +297,18 @@ function readCheckpoint(
     throw new DataFileError(file, undefined, `holds epoch ${state.epoch}, expected ${epoch}; ${DAMAGED}`);
   if (JSON.stringify(state.config) !== JSON.stringify(config))
     throw new DataFileError(file, undefined, `written for another configuration; ${DAMAGED}`);
+  let ols: OnlineLabelSmoothing | null = null;
+  if (config.loss === 'ols') {
+    try {
+      ols = OnlineLabelSmoothing.restore(state.ols as OnlineLabelSmoothingState);
+    } catch (e) {
+      throw new DataFileError(
+        file,
+        undefined,
+        `online label smoothing state: ${(e as Error).message}; ${DAMAGED}`,
+      );
+    }
+  }
   const floats = (shapes: { shape: number[] }[]) =>
     4 * shapes.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);
   const read = (name: string, bytes: number): ArrayBuffer => {
@@ -283,6 +326,7 @@ function readCheckpoint(
     state,
     weights: read('weights.bin', floats(state.weightSpecs)),
     optimizer: read('optimizer.bin', floats(state.optimizer)),
+    ols,
   };
 }
 

@@ -3,6 +3,7 @@
 import type { Dataset } from '../data/dataset.js';
 import type { Analyzer } from './analysis.js';
 import { evaluateRun, type RunLogits, type RunResult } from './experiment.js';
+import { fitsTemperature } from './losses.js';
 import { type EpochMetrics, type TrainConfig, Trainer } from './trainer.js';
 
 /** What a caller hears while a trial trains. */
@@ -16,7 +17,7 @@ export interface TrialHooks {
 /**
  * Train `config.epochs` epochs on `data.train` (per-epoch test metrics on `data.monitor`, a subset of the
  * test set, or the whole of it), then measure the test calibration, with temperature scaling fitted on
- * `data.validation`, and the analyzer's metrics when one is given. Deterministic given the config and the
+ * `data.validation` (for cross-entropy and label smoothing runs), and the analyzer's metrics when one is given. Deterministic given the config and the
  * data. The trainer's tensors are freed even when training throws. Returns the result and the test logits
  * (for paired comparisons).
  */
@@ -32,7 +33,7 @@ export async function runTrial(
       const m = await trainer.runEpoch((done) => hooks.onBatch?.(e, done));
       hooks.onEpoch?.(m);
     }
-    return evaluateRun(trainer, data.test, data.validation, analyzer);
+    return evaluateRun(trainer, data.test, fitsTemperature(config) ? data.validation : null, analyzer);
   } finally {
     trainer.dispose();
   }

@@ -19,6 +19,10 @@ export { binaryCrossEntropy } from './binaryCrossEntropy.js';
 export { crossEntropy } from './crossEntropy.js';
 export { crossEntropyAsync } from './crossEntropyAsync.js';
 export { LabelSmoothingError } from './errors.js';
-export { OnlineLabelSmoothing, type OnlineUpdateOptions } from './onlineLabelSmoothing.js';
+export {
+  OnlineLabelSmoothing,
+  type OnlineLabelSmoothingState,
+  type OnlineUpdateOptions,
+} from './onlineLabelSmoothing.js';
 export { smoothLabels } from './smoothLabels.js';
 export type * from './types.js';

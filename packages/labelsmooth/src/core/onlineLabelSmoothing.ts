@@ -13,6 +13,17 @@ export interface OnlineUpdateOptions {
   ignoreIndex?: number;
 }
 
+/** Everything an {@link OnlineLabelSmoothing} holds (JSON-safe: float64 numbers round-trip exactly). */
+export interface OnlineLabelSmoothingState {
+  classes: number;
+  /** S_t, K×K row-major. */
+  matrix: number[];
+  /** This epoch's running sums of q per class, K×K. */
+  sums: number[];
+  /** This epoch's counts of correctly classified examples per class, length K. */
+  counts: number[];
+}
+
 /**
  * The soft-label matrix of online label smoothing. S_t is K×K; row y is the mean predicted distribution
  * q = softmax(z) over the training examples of class y that the model classified correctly (argmax q = y)
@@ -104,5 +115,44 @@ export class OnlineLabelSmoothing {
     this.sums.fill(0);
     this.counts.fill(0);
     return this.matrix;
+  }
+
+  /** The complete state (S_t, the running sums and counts), for checkpoints; see {@link restore}. */
+  state(): OnlineLabelSmoothingState {
+    return {
+      classes: this.classes,
+      matrix: Array.from(this.current),
+      sums: Array.from(this.sums),
+      counts: Array.from(this.counts),
+    };
+  }
+
+  /** An instance holding exactly `state` (from {@link state}): a resumed run continues bit for bit. */
+  static restore(state: OnlineLabelSmoothingState): OnlineLabelSmoothing {
+    const fn = 'OnlineLabelSmoothing.restore';
+    if (state === null || typeof state !== 'object')
+      fail(fn, 'state', undefined, state, 'expected an object');
+    const ols = new OnlineLabelSmoothing(state.classes);
+    const k = ols.classes;
+    const copy = (name: 'matrix' | 'sums' | 'counts', into: Float64Array, integers: boolean) => {
+      const v = state[name];
+      if (!Array.isArray(v) || v.length !== into.length)
+        fail(fn, `state.${name}`, undefined, v, `expected ${into.length} numbers`);
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i];
+        if (typeof x !== 'number' || !(x >= 0 && x < Infinity) || (integers && !Number.isInteger(x)))
+          fail(fn, `state.${name}`, i, x, integers ? 'must be a whole number ≥ 0' : 'must be finite and ≥ 0');
+        into[i] = x;
+      }
+    };
+    copy('matrix', ols.current, false);
+    copy('sums', ols.sums, false);
+    copy('counts', ols.counts, true);
+    for (let y = 0; y < k; y++) {
+      let s = 0;
+      for (let c = 0; c < k; c++) s += ols.current[y * k + c];
+      if (Math.abs(s - 1) > 1e-9) fail(fn, 'state.matrix', y * k, s, `row ${y} sums to ${s}, not 1`);
+    }
+    return ols;
   }
 }

@@ -1,0 +1,208 @@
+// The label-smoothing family on the command line (issue #14): `compare --losses …`, `train --loss …`, their
+// parameters and the ε schedule, shared by both commands (commands do not import each other). Free of
+// TF.js imports, like options.ts: main.ts loads it to parse.
+import { InvalidArgumentError } from 'commander';
+import { suggestOption } from 'labelsmooth';
+import { checkLossConfig, LOSSES, type LossName } from '../train/losses.js';
+import type { EpsilonSchedule } from '../train/schedule.js';
+import type { TrainConfig } from '../train/trainer.js';
+import { UsageError } from './usage.js';
+
+/** The family's options (on compare and train; `losses`, `olsEpsilon` on compare only, `loss` on train). */
+export interface FamilyOptions {
+  losses?: LossName[];
+  loss?: LossName;
+  confidencePenalty: number;
+  focalGamma: number;
+  focalAlpha: number;
+  olsEpsilon?: number;
+  epsilonSchedule: EpsilonSchedule;
+  epsilonFinal: number;
+}
+
+/** Defaults of the family's flags (documented in `--help` and the README). */
+export const FAMILY_DEFAULTS = {
+  confidencePenalty: 0.1,
+  focalGamma: 3,
+  focalAlpha: 1,
+  olsEpsilon: 0.5,
+  epsilonSchedule: 'constant',
+  epsilonFinal: 0,
+} as const;
+
+/** `--loss`: one of {@link LOSSES}; a typo gets a suggestion. */
+export function loss(v: string): LossName {
+  if ((LOSSES as readonly string[]).includes(v)) return v as LossName;
+  const guess = suggestOption(v, LOSSES) ?? suggestOption(v.toLowerCase(), LOSSES);
+  throw new InvalidArgumentError(
+    `unknown loss '${v}'${guess ? `; did you mean ${guess}?` : ''} (expected ${LOSSES.join(', ')})`,
+  );
+}
+
+/** `--losses ce,ls,…`: distinct names of {@link LOSSES}. */
+export function losses(v: string): LossName[] {
+  const list = v.split(',').map((s) => loss(s.trim()));
+  const twice = list.find((s, i) => list.indexOf(s) !== i);
+  if (twice !== undefined) throw new InvalidArgumentError(`loss ${twice} appears twice in '${v}'`);
+  return list;
+}
+
+/** The training-configuration fields a loss run adds to (epsilon, noise, seed, model, …). */
+export type Variant = Pick<TrainConfig, 'epsilon'> &
+  Partial<
+    Pick<
+      TrainConfig,
+      'loss' | 'confidencePenalty' | 'focalGamma' | 'focalAlpha' | 'epsilonSchedule' | 'epsilonFinal'
+    >
+  >;
+
+/** The schedule fields of a run that smooths (none for a constant schedule: the config stays as before). */
+function scheduleOf(o: FamilyOptions): Pick<Variant, 'epsilonSchedule' | 'epsilonFinal'> {
+  return o.epsilonSchedule === 'constant'
+    ? {}
+    : { epsilonSchedule: o.epsilonSchedule, epsilonFinal: o.epsilonFinal };
+}
+
+const alphaOf = (o: FamilyOptions) => (o.focalAlpha === 1 ? {} : { focalAlpha: o.focalAlpha });
+
+/** The fields of one loss with the options' parameters, ε = `epsilon` (0 for ce). */
+export function lossVariant(name: LossName, epsilon: number, o: FamilyOptions): Variant {
+  const smooth = epsilon > 0 ? scheduleOf(o) : {};
+  switch (name) {
+    case 'ce':
+      return { epsilon: 0, loss: 'ce' };
+    case 'ls':
+    case 'ols':
+      return { epsilon, loss: name, ...smooth };
+    case 'cp':
+      return { epsilon, loss: 'cp', confidencePenalty: o.confidencePenalty, ...smooth };
+    case 'focal':
+      return { epsilon, loss: 'focal', focalGamma: o.focalGamma, ...alphaOf(o), ...smooth };
+    case 'flsd53':
+      return { epsilon, loss: 'flsd53', ...alphaOf(o), ...smooth };
+  }
+}
+
+const FLAGS: Record<string, { flag: string; losses: readonly LossName[] }> = {
+  confidencePenalty: { flag: '--confidence-penalty', losses: ['cp'] },
+  focalGamma: { flag: '--focal-gamma', losses: ['focal'] },
+  focalAlpha: { flag: '--focal-alpha', losses: ['focal', 'flsd53'] },
+  olsEpsilon: { flag: '--ols-epsilon', losses: ['ols'] },
+};
+
+/** A parameter flag given for a loss that is not trained would be ignored: refuse it, naming both. */
+function checkParameters(chosen: readonly LossName[], given: ReadonlySet<string>, lossFlag: string): void {
+  for (const [key, { flag, losses: owners }] of Object.entries(FLAGS)) {
+    if (given.has(key) && !owners.some((l) => chosen.includes(l)))
+      throw new UsageError(
+        `${flag} applies to ${lossFlag} ${owners.join(' or ')}, which this command does not train; add it to ${lossFlag} or drop ${flag}`,
+      );
+  }
+}
+
+/**
+ * The runs `compare` trains per seed: without `--losses`, one per ε of `--epsilons` (as before #14, with
+ * the ε schedule on the ε > 0 ones); with `--losses`, each loss once — ce (ε = 0), ls once per ε > 0 of
+ * `--epsilons`, cp (β), focal (γ, α), flsd53 (α) unsmoothed as in their papers, ols with `--ols-epsilon`.
+ */
+export function compareVariants(
+  o: FamilyOptions & { epsilons: number[]; noise: string },
+  given: ReadonlySet<string>,
+): Variant[] {
+  checkParameters(o.losses ?? [], given, '--losses');
+  let variants: Variant[];
+  if (o.losses === undefined) {
+    variants = o.epsilons.map((epsilon) => ({ epsilon, ...(epsilon > 0 ? scheduleOf(o) : {}) }));
+  } else {
+    const smoothed = o.epsilons.filter((e) => e > 0);
+    if (o.losses.includes('ls') && smoothed.length === 0)
+      throw new UsageError(
+        `--losses ls trains each ε > 0 of --epsilons, and --epsilons ${o.epsilons.join(',')} has none`,
+      );
+    variants = o.losses.flatMap((name) =>
+      name === 'ls'
+        ? smoothed.map((e) => lossVariant('ls', e, o))
+        : [lossVariant(name, name === 'ols' ? (o.olsEpsilon ?? FAMILY_DEFAULTS.olsEpsilon) : 0, o)],
+    );
+  }
+  checkSchedule(variants, o, given);
+  // Every run is checked before the first one trains (ols with --noise prior would fail mid-job).
+  for (const v of variants) checkLossConfig({ noise: o.noise, ...v });
+  return variants;
+}
+
+/** `--epsilon-final` needs a decaying schedule, and a schedule needs a run that smooths. */
+function checkSchedule(variants: Variant[], o: FamilyOptions, given: ReadonlySet<string>): void {
+  if (o.epsilonSchedule === 'constant' && given.has('epsilonFinal'))
+    throw new UsageError('--epsilon-final needs --epsilon-schedule linear or cosine');
+  if (o.epsilonSchedule !== 'constant' && !variants.some((v) => v.epsilonSchedule !== undefined))
+    throw new UsageError(
+      `--epsilon-schedule ${o.epsilonSchedule} applies to runs with ε > 0, and this command trains none`,
+    );
+}
+
+/** The loss fields of `train` (none without `--loss`: label smoothing with `--epsilon`, as before #14). */
+export function trainVariant(
+  o: FamilyOptions & { epsilon: number; noise: string },
+  given: ReadonlySet<string>,
+): Variant {
+  checkParameters(o.loss ? [o.loss] : [], given, '--loss');
+  if (o.loss === 'ce' && o.epsilon !== 0)
+    throw new UsageError(
+      `--loss ce is plain cross-entropy: give --epsilon 0 (ε is ${o.epsilon}${given.has('epsilon') ? '' : ', the default'}), or --loss ls to smooth`,
+    );
+  const v = o.loss
+    ? lossVariant(o.loss, o.epsilon, o)
+    : { epsilon: o.epsilon, ...(o.epsilon > 0 ? scheduleOf(o) : {}) };
+  checkSchedule([v], o, given);
+  checkLossConfig({ noise: o.noise, ...v });
+  return v;
+}
+
+/**
+ * The same fields from a run's stored settings (config.json of `train`, possibly from before #14: then
+ * none), without the flag checks (they were made when the run started).
+ */
+export function storedVariant(o: Partial<FamilyOptions> & { epsilon: number }): Variant {
+  const full: FamilyOptions = { ...FAMILY_DEFAULTS, ...o };
+  if (!o.loss) return { epsilon: o.epsilon, ...(o.epsilon > 0 ? scheduleOf(full) : {}) };
+  return lossVariant(o.loss, o.epsilon, full);
+}
+
+/** `ε ∈ {0, 0.1}`, or the losses' labels: how the header line states the grid. */
+export function gridText(o: { losses?: LossName[]; epsilons: number[] }, labels: string[]): string {
+  return o.losses === undefined ? `ε ∈ {${o.epsilons.join(', ')}}` : `losses {${labels.join(', ')}}`;
+}
+
+/** The family's option names (camelCase). */
+const FAMILY_KEYS = [
+  'losses',
+  'loss',
+  'confidencePenalty',
+  'focalGamma',
+  'focalAlpha',
+  'olsEpsilon',
+  'epsilonSchedule',
+  'epsilonFinal',
+] as const;
+
+/**
+ * `config` as stored in results.json: without the family's options, plus those that shaped a run (the
+ * losses, the parameters of the losses trained, a schedule other than constant). A run without them
+ * stores exactly the configuration it stored before #14 (and the same as `sweep`'s).
+ */
+export function withFamilyConfig<T extends object>(config: T, o: FamilyOptions, variants: Variant[]): T {
+  const out = { ...config } as Record<string, unknown>;
+  for (const k of FAMILY_KEYS) delete out[k];
+  if (o.losses) out.losses = o.losses;
+  if (o.loss) out.loss = o.loss;
+  if (variants.some((v) => v.confidencePenalty !== undefined)) out.confidencePenalty = o.confidencePenalty;
+  if (variants.some((v) => v.focalGamma !== undefined)) out.focalGamma = o.focalGamma;
+  if (variants.some((v) => v.loss === 'focal' || v.loss === 'flsd53')) out.focalAlpha = o.focalAlpha;
+  if (variants.some((v) => v.loss === 'ols')) out.olsEpsilon = o.olsEpsilon;
+  if (variants.some((v) => v.epsilonSchedule !== undefined)) {
+    out.epsilonSchedule = o.epsilonSchedule;
+    out.epsilonFinal = o.epsilonFinal;
+  }
+  return out as T;
+}
