@@ -6,26 +6,20 @@ import type { Interval, IntervalMetric } from '../train/analysis.js';
 import { predictLogits, softTargets, trainStudent } from '../train/distillation.js';
 import { metricsAnalyzer, monitorSet, stat } from '../train/experiment.js';
 import { Trainer } from '../train/trainer.js';
-import { type BackendName, checkModelBackend, checkModelData, useBackend } from './backend.js';
+import { checkModelBackend, checkModelData, useBackend } from './backend.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
 import { loadSplits } from './datasets.js';
 import { datasetName, deriveRunName } from './naming.js';
 import { writeResults } from './results.js';
 import { checkRunDir, openRunDir } from './runDir.js';
+import type { OutputOptions } from './runOptions.js';
 import { formatTable, pm } from './table.js';
 import { UsageError } from './usage.js';
 
 /** Options of `labelsmooth distill`: the stored settings plus where and how to write. */
-export interface DistillOptions extends DistillConfig {
+export interface DistillOptions extends Omit<DistillConfig, 'backend'>, OutputOptions {
   /** An option of every training command; distill refuses anything but 'uniform'. */
   noise: string;
-  backend: BackendName;
-  name?: string;
-  runsDir: string;
-  /** Replace an existing run of the same name. */
-  force?: boolean;
-  json: boolean;
-  quiet: boolean;
 }
 
 /** Summary per (role, teacher ε), teachers first, ε ascending. */

@@ -27,6 +27,18 @@ const TRAIN_DEFAULTS: TrainingDefaults = {
   validation: 0.1,
 };
 
+/** The grid of `compare` and `sweep`: the ε values and the seeds. */
+function gridOptions(cmd: Command): Command {
+  return cmd
+    .option('--epsilons <list>', 'comma-separated ε values', epsilons, COMPARE_DEFAULTS.epsilons)
+    .option(
+      '--seeds <n|list>',
+      'number of seeds (1..n) or a comma-separated list',
+      seeds,
+      COMPARE_DEFAULTS.seeds,
+    );
+}
+
 /** Options shared by `compare`, `sweep`, `train` and `distill`. */
 function trainingOptions(cmd: Command, d: TrainingDefaults = TRAIN_DEFAULTS): Command {
   return cmd
@@ -115,16 +127,11 @@ export function program(): Command {
 
   familyOptions(
     trainingOptions(
-      p
-        .command('compare')
-        .description('train the same model for each ε (and seed) and compare accuracy and calibration')
-        .option('--epsilons <list>', 'comma-separated ε values', epsilons, COMPARE_DEFAULTS.epsilons)
-        .option(
-          '--seeds <n|list>',
-          'number of seeds (1..n) or a comma-separated list',
-          seeds,
-          COMPARE_DEFAULTS.seeds,
-        )
+      gridOptions(
+        p
+          .command('compare')
+          .description('train the same model for each ε (and seed) and compare accuracy and calibration'),
+      )
         .option('--losses <list>', `losses to compare: ${LOSS_LIST} (ls: each ε > 0 of --epsilons)`, losses)
         .option(
           '--ols-epsilon <ε>',
@@ -144,16 +151,13 @@ export function program(): Command {
   });
 
   trainingOptions(
-    p
-      .command('sweep')
-      .description("run compare's grid as independent trials: local processes, or a Redis queue of workers")
-      .option('--epsilons <list>', 'comma-separated ε values', epsilons, COMPARE_DEFAULTS.epsilons)
-      .option(
-        '--seeds <n|list>',
-        'number of seeds (1..n) or a comma-separated list',
-        seeds,
-        COMPARE_DEFAULTS.seeds,
-      )
+    gridOptions(
+      p
+        .command('sweep')
+        .description(
+          "run compare's grid as independent trials: local processes, or a Redis queue of workers",
+        ),
+    )
       .option(
         '--workers <n>',
         'local trial processes (default: the number of cores)',

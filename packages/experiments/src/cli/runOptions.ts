@@ -7,13 +7,8 @@ import type { BackendName } from './backend.js';
 import type { DataOptions } from './datasets.js';
 import type { FamilyOptions } from './family.js';
 
-/** Options shared by `labelsmooth compare` and `labelsmooth train`. */
-export interface RunOptions extends DataOptions, FamilyOptions {
-  model: ModelKind;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  noise: NoiseKind;
+/** Where and how every training command writes (and its TF.js backend). */
+export interface OutputOptions {
   backend: BackendName;
   name?: string;
   runsDir: string;
@@ -21,6 +16,15 @@ export interface RunOptions extends DataOptions, FamilyOptions {
   force?: boolean;
   json: boolean;
   quiet: boolean;
+}
+
+/** Options shared by `labelsmooth compare` and `labelsmooth train`. */
+export interface RunOptions extends DataOptions, FamilyOptions, OutputOptions {
+  model: ModelKind;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  noise: NoiseKind;
 }
 
 /** Options of `labelsmooth compare`. */

@@ -1,12 +1,3 @@
-import {
-  type FallbackReason,
-  type KernelEvent,
-  type KernelInfo,
-  type KernelPath,
-  kernelInfo,
-  onKernelEvent,
-  resetKernelInfo,
-} from './events.js';
 import { threadsReady } from './threads.js';
 import { loadKernel } from './wasm.js';
 
@@ -18,7 +9,7 @@ export {
   kernelInfo,
   onKernelEvent,
   resetKernelInfo,
-};
+} from './events.js';
 
 /** What {@link initKernels} found. */
 export interface KernelStatus {
