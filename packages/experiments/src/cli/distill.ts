@@ -94,7 +94,7 @@ export async function distill(o: DistillOptions, cli: CliContext = DEFAULT_CONTE
   const evaluate = (role: DistillModel['role'], teacherEpsilon: number, seed: number, z: Float32Array) => {
     const { bins: _b, ...report } = calibration(z, test.y, { classes: k });
     const m: DistillModel = { role, teacherEpsilon, seed, test: report };
-    if (analyzer) m.analysis = analyzer.model(z, test.y, k);
+    m.analysis = analyzer.model(z, test.y, k);
     const who =
       role === 'teacher' ? `teacher ε=${teacherEpsilon}` : `student of the ε=${teacherEpsilon} teacher`;
     log(

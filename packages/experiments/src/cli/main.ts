@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 // The labelsmooth command line: compare | sweep | worker | train | distill | evaluate | report.
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import { LOSSES } from '../train/losses.js';
@@ -10,6 +9,7 @@ import { COMPARE_DEFAULTS, DISTILL_DEFAULTS, defaultModel, type TrainingDefaults
 import { errorLine } from './errorLine.js';
 import { FAMILY_DEFAULTS, loss, losses } from './family.js';
 import { dataset, epsilons, float, int, runName, seeds, sizeOrAll } from './options.js';
+import { packageVersion } from './sweep/fingerprint.js';
 import { BACKENDS } from './usage.js';
 
 const NOISES = ['uniform', 'non-target', 'prior'] as const;
@@ -96,10 +96,10 @@ function familyOptions(cmd: Command): Command {
     );
 }
 
-/** The version in package.json (two folders up from both src/cli and dist/cli). */
+/** The version of this package (the nearest package.json above the CLI; the one a sweep checks). */
 function version(): string {
   try {
-    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+    return packageVersion();
   } catch {
     return 'unknown';
   }

@@ -31,7 +31,7 @@ export interface FusedJob {
 }
 
 /** Bytes of logits processed per kernel call: a few rows that stay in the L2 cache. */
-const CHUNK_BYTES = 1 << 18;
+export const CHUNK_BYTES = 1 << 18;
 
 const align = (x: number) => (x + 15) & ~15;
 

@@ -19,7 +19,7 @@
 // same to the last bit as on one thread.
 import { emitKernelEvent } from './events.js';
 import type { FusedJob } from './fused.js';
-import { runRows } from './fused.js';
+import { CHUNK_BYTES, runRows } from './fused.js';
 import type { KernelInstance } from './wasm.js';
 
 /** What a worker gets at the start of a call (the chunks then come through its ring). */
@@ -59,8 +59,6 @@ export const THREAD_MIN_SIZE = 1 << 20;
 export const RING = 4;
 /** Set in the published counter when the caller will publish no more chunks in this call. */
 export const CLOSED = 1 << 30;
-/** Bytes of logits per chunk (a few rows, L2-sized). */
-const CHUNK_BYTES = 1 << 18;
 
 /**
  * Byte offsets inside one ring slot: [r0, rows, claim, status] i32, labels i32, row weights f64, logits /
