@@ -1,0 +1,49 @@
+// Shared SIMD math of the AssemblyScript kernels: exp over 4 lanes, horizontal sums and maxima, f32 → f64
+// widening. Instruction choices are for V8's x64 code (see rows.ts).
+
+const MAGIC: f32 = 12582912.0; // 1.5·2²³: x + MAGIC rounds x to an integer held in the low mantissa bits
+
+/**
+ * exp(x) for x ≤ 0, 4 lanes, relative error < 2e−7 (x ≥ −87.3; below, ~1e−38 instead of 0). x = n·ln2 + r,
+ * |r| ≤ ln2/2 (Cody–Waite, two constants), exp(r) by a degree-5 minimax polynomial with p(0) = 1 exactly
+ * (so the row max gives exp(0) = 1), 2ⁿ by building the exponent bits.
+ */
+@inline
+export function exp4(x: v128): v128 {
+  x = f32x4.pmax(x, f32x4.splat(-87.3));
+  const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504)), f32x4.splat(MAGIC));
+  const n = f32x4.sub(t, f32x4.splat(MAGIC));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(8.325711824e-3);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.190902039e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.666694134e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.99990344e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  // The low 9 bits of t's bit pattern are n (mod 512): shifted into the exponent field, plus the bias.
+  const pow2n = i32x4.add(i32x4.shl(t, 23), i32x4.splat(127 << 23));
+  return f32x4.mul(p, pow2n);
+}
+
+@inline
+export function exp1(x: f32): f32 {
+  return f32x4.extract_lane(exp4(f32x4.splat(x)), 0);
+}
+
+/** Sum of the 2 f64 lanes. */
+@inline
+export function hsum2(a: v128): f64 {
+  return f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1);
+}
+
+/** The 4 f32 lanes of a, widened to f64 and added pairwise: f64x2 (a0 + a2, a1 + a3). */
+@inline
+export function widen(a: v128): v128 {
+  return f64x2.add(f64x2.promote_low_f32x4(a), f64x2.promote_low_f32x4(v128.shuffle<i32>(a, a, 2, 3, 0, 1)));
+}
+
+@inline
+export function hmax4(a: v128): f32 {
+  return max(max(f32x4.extract_lane(a, 0), f32x4.extract_lane(a, 1)), max(f32x4.extract_lane(a, 2), f32x4.extract_lane(a, 3)));
+}
