@@ -21,6 +21,8 @@ import { exp1, exp4, hmax4, hsum2, widen } from './math';
 const BLOCK: i32 = 2048;
 /** f32 partial sums of (z − z_y) are moved into the f64 accumulator every GROUP floats (8 terms a lane). */
 const GROUP: i32 = 64;
+/** Pass B's f32 partial sums of exp values are moved into f64 every GROUP_B floats (4 terms a lane). */
+const GROUP_B: i32 = 32;
 
 // Block results of pass A / B (module globals: AssemblyScript has no multiple return values).
 let blockSvz: v128 = f64x2.splat(0.0);
@@ -89,7 +91,8 @@ function passB(row: usize, b0: i32, v1: i32, b1: i32, bmax: f32): f64 {
   const bv = f32x4.splat(bmax);
   const one = f32x4.splat(1.0);
   let se = f64x2.splat(0.0);
-  let se2 = f64x2.splat(0.0); // two accumulators: independent add chains
+  let a = f32x4.splat(0);
+  let a2 = f32x4.splat(0); // two accumulators: independent add chains
   let ones = i32x4.splat(0);
   for (let c = b0; c < v1; c += 8) {
     const p = row + (<usize>c << 2);
@@ -99,13 +102,19 @@ function passB(row: usize, b0: i32, v1: i32, b1: i32, bmax: f32): f64 {
     v128.store(p, eb, 16);
     const qa = f32x4.eq(ea, one);
     const qb = f32x4.eq(eb, one);
-    // Each exp value is widened to f64 before it is added (an f32 partial sum would round tiny terms away
-    // next to a large one); the exact ones are counted instead (the lanes of qa are −1 there).
-    se = f64x2.add(se, widen(v128.andnot(ea, qa)));
-    se2 = f64x2.add(se2, widen(v128.andnot(eb, qb)));
+    // The exact ones are counted, not added (the lanes of qa are −1 there): a partial sum holding a 1
+    // would round the tiny terms of a confident row away. The other terms (all < 1, positive) are added
+    // in f32 for at most GROUP_B floats, then moved into the f64 accumulator.
+    a = f32x4.add(a, v128.andnot(ea, qa));
+    a2 = f32x4.add(a2, v128.andnot(eb, qb));
     ones = i32x4.add(ones, i32x4.add(qa, qb));
+    if (((c + 8 - b0) & (GROUP_B - 1)) == 0) {
+      se = f64x2.add(se, widen(f32x4.add(a, a2)));
+      a = f32x4.splat(0);
+      a2 = f32x4.splat(0);
+    }
   }
-  let sb = hsum2(f64x2.add(se, se2));
+  let sb = hsum2(f64x2.add(se, widen(f32x4.add(a, a2))));
   let count = -(i32x4.extract_lane(ones, 0) + i32x4.extract_lane(ones, 1) + i32x4.extract_lane(ones, 2) + i32x4.extract_lane(ones, 3));
   for (let c = v1; c < b1; c++) {
     const p = row + (<usize>c << 2);
