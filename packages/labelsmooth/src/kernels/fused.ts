@@ -84,6 +84,8 @@ function rowsLayout(k: number, chunk: number): RowsLayout {
 function callRowsKernel(kernel: KernelInstance, job: FusedJob, at: RowsLayout, n: number): void {
   kernel.exports.rows(
     at.z,
+    at.z, // in place: the staged logits become the gradient
+    4 * job.classes,
     n,
     job.classes,
     at.labels,

@@ -8,6 +8,8 @@ export interface KernelExports {
   memory: WebAssembly.Memory;
   rows(
     z: number,
+    g: number,
+    gStride: number,
     n: number,
     k: number,
     labels: number,

@@ -8,10 +8,11 @@
 //   nll  = w_y·ℓ
 //   smooth = V·ℓ − Σ v_c (z_c − z_y) + δ·ℓ                  (V = Σ v_c)
 //   grad_c = g_i·(Γ·q_c − ε·v_c) − g_i·((1−ε)·w_y + ε·δ)·[c = y],   Γ = (1−ε)·w_y + ε·(V + δ)
-// Layout: z: (N,K) row-major f32, overwritten in place by the gradient; out: (N,2) f64 (nll, smooth).
+// Layout: z: (N,K) row-major f32 (read); the gradient goes to g (N,K) f32, which may be z itself (in place);
+// out: (N,2) f64 (nll, smooth).
 //
 // Each row is processed in blocks of BLOCK floats (L1-resident): pass A takes the block max and
-// Σ v·(z − z_y); pass B stores e = exp(z − blockmax) in place and sums it; after the row, pass C turns the
+// Σ v·(z − z_y); pass B stores e = exp(z − blockmax) into g and sums it; after the row, pass C turns the
 // stored e into the gradient with one multiply-subtract (exp is computed once per logit). Instruction
 // choices are for V8's x64 code: f32x4.pmax (one maxps; f32x4.max is a NaN-propagating ~8-instruction
 // sequence), and exp rounds with the 1.5·2²³ trick instead of floor + trunc_sat (both emulated).
@@ -87,7 +88,7 @@ function passA(row: usize, b0: i32, v1: i32, b1: i32, v: usize, zyv: v128, zy: f
  * confident row Σ e = 1 + δ with δ tiny, and 1 + δ in f64 would keep only ~16 − log10(1/δ) digits of δ.
  */
 @inline
-function passB(row: usize, b0: i32, v1: i32, b1: i32, bmax: f32): f64 {
+function passB(row: usize, grow: usize, b0: i32, v1: i32, b1: i32, bmax: f32): f64 {
   const bv = f32x4.splat(bmax);
   const one = f32x4.splat(1.0);
   let se = f64x2.splat(0.0);
@@ -96,10 +97,11 @@ function passB(row: usize, b0: i32, v1: i32, b1: i32, bmax: f32): f64 {
   let ones = i32x4.splat(0);
   for (let c = b0; c < v1; c += 8) {
     const p = row + (<usize>c << 2);
+    const o = grow + (<usize>c << 2);
     const ea = exp4(f32x4.sub(v128.load(p), bv));
     const eb = exp4(f32x4.sub(v128.load(p, 16), bv));
-    v128.store(p, ea);
-    v128.store(p, eb, 16);
+    v128.store(o, ea);
+    v128.store(o, eb, 16);
     const qa = f32x4.eq(ea, one);
     const qb = f32x4.eq(eb, one);
     // The exact ones are counted, not added (the lanes of qa are −1 there): a partial sum holding a 1
@@ -117,9 +119,8 @@ function passB(row: usize, b0: i32, v1: i32, b1: i32, bmax: f32): f64 {
   let sb = hsum2(f64x2.add(se, widen(f32x4.add(a, a2))));
   let count = -(i32x4.extract_lane(ones, 0) + i32x4.extract_lane(ones, 1) + i32x4.extract_lane(ones, 2) + i32x4.extract_lane(ones, 3));
   for (let c = v1; c < b1; c++) {
-    const p = row + (<usize>c << 2);
-    const e = exp1(load<f32>(p) - bmax);
-    store<f32>(p, e);
+    const e = exp1(load<f32>(row + (<usize>c << 2)) - bmax);
+    store<f32>(grow + (<usize>c << 2), e);
     if (e == 1) count++;
     else sb += <f64>e;
   }
@@ -128,7 +129,7 @@ function passB(row: usize, b0: i32, v1: i32, b1: i32, bmax: f32): f64 {
 }
 
 /** Passes A and B with a class mask (f32, 0 = excluded): masked classes are out of every sum and get e = 0. */
-function passesMasked(row: usize, b0: i32, v1: i32, b1: i32, v: usize, mask: usize, zyv: v128, zy: f64, bm: usize, nb: i32, writeGrad: i32): f64 {
+function passesMasked(row: usize, grow: usize, b0: i32, v1: i32, b1: i32, v: usize, mask: usize, zyv: v128, zy: f64, bm: usize, nb: i32, writeGrad: i32): f64 {
   const neg = f32x4.splat(-Infinity);
   const zero = f32x4.splat(0);
   let mx = neg;
@@ -155,7 +156,7 @@ function passesMasked(row: usize, b0: i32, v1: i32, b1: i32, v: usize, mask: usi
   store<f32>(bm + (<usize>nb << 2), bmax);
   if (bmax == -Infinity) {
     // every class of the block is masked
-    if (writeGrad) memory.fill(row + (<usize>b0 << 2), 0, <usize>(b1 - b0) << 2);
+    if (writeGrad) memory.fill(grow + (<usize>b0 << 2), 0, <usize>(b1 - b0) << 2);
     blockOnes = 0;
     return 0.0;
   }
@@ -167,7 +168,7 @@ function passesMasked(row: usize, b0: i32, v1: i32, b1: i32, v: usize, mask: usi
     const p = row + (<usize>c << 2);
     const ok = f32x4.ne(v128.load(mask + (<usize>c << 2)), zero);
     const e = v128.and(exp4(f32x4.sub(v128.bitselect(v128.load(p), bv, ok), bv)), ok);
-    v128.store(p, e);
+    v128.store(grow + (<usize>c << 2), e);
     const q = f32x4.eq(e, one);
     se = f64x2.add(se, widen(v128.andnot(e, q)));
     ones = i32x4.add(ones, q);
@@ -175,12 +176,12 @@ function passesMasked(row: usize, b0: i32, v1: i32, b1: i32, v: usize, mask: usi
   let sb = hsum2(se);
   let count = -(i32x4.extract_lane(ones, 0) + i32x4.extract_lane(ones, 1) + i32x4.extract_lane(ones, 2) + i32x4.extract_lane(ones, 3));
   for (let c = v1; c < b1; c++) {
-    const p = row + (<usize>c << 2);
+    const p = grow + (<usize>c << 2);
     if (load<f32>(mask + (<usize>c << 2)) == 0) {
       store<f32>(p, 0);
       continue;
     }
-    const e = exp1(load<f32>(p) - bmax);
+    const e = exp1(load<f32>(row + (<usize>c << 2)) - bmax);
     store<f32>(p, e);
     if (e == 1) count++;
     else sb += <f64>e;
@@ -193,9 +194,13 @@ function passesMasked(row: usize, b0: i32, v1: i32, b1: i32, v: usize, mask: usi
  * Process `rows` rows. Pointers of 0 mean "absent": w (class weights, f32 K), v (noise vector, f32 K; else
  * vConst), mask (f32 K, 1 = allowed). scale: f64 per row, the gradient factor g_i (row weight / denominator).
  * labels: i32 per row (−1 = ignored). out: f64 (nll, smooth) per row. bm: scratch for block maxima.
+ * g: where row i's exp values and then its gradient go, at g + i·gStride bytes (g = z, gStride = 4K: in
+ * place; gStride = 0: one scratch row, when no gradient is wanted). z is only read when g ≠ z.
  */
 export function rows(
   z: usize,
+  g: usize,
+  gStride: usize,
   n: i32,
   k: i32,
   labels: usize,
@@ -215,9 +220,10 @@ export function rows(
   const rowBytes = <usize>k << 2;
   for (let i = 0; i < n; i++) {
     const row = z + <usize>i * rowBytes;
+    const grow = g + <usize>i * gStride;
     const y = load<i32>(labels + (<usize>i << 2));
     if (y < 0) {
-      if (writeGrad) memory.fill(row, 0, rowBytes);
+      if (writeGrad) memory.fill(grow, 0, rowBytes);
       store<f64>(out + (<usize>i << 4), 0.0);
       store<f64>(out + (<usize>i << 4), 0.0, 8);
       continue;
@@ -236,13 +242,13 @@ export function rows(
       let sb: f64;
       let bmax: f32;
       if (mask) {
-        sb = passesMasked(row, b0, b0 + ((b1 - b0) & ~3), b1, v, mask, zyv, zy, bm, nb, writeGrad);
+        sb = passesMasked(row, grow, b0, b0 + ((b1 - b0) & ~3), b1, v, mask, zyv, zy, bm, nb, writeGrad);
         bmax = load<f32>(bm + (<usize>nb << 2));
       } else {
         const v1 = b0 + ((b1 - b0) & ~7); // 8 floats per iteration: two independent vectors
         bmax = passA(row, b0, v1, b1, v, zyv, zy);
         store<f32>(bm + (<usize>nb << 2), bmax);
-        sb = passB(row, b0, v1, b1, bmax);
+        sb = passB(row, grow, b0, v1, b1, bmax);
       }
       nb++;
       svz = f64x2.add(svz, f64x2.add(blockSvz, f64x2.splat(blockTail * 0.5)));
@@ -273,35 +279,35 @@ export function rows(
     store<f64>(out + (<usize>i << 4), vSum * ly - sumVz + delta * ly, 8);
     if (!writeGrad) continue;
     // Pass C: grad_c = g·Γ/s·exp(bm − m)·e_c − g·ε·v_c, then the target correction.
-    const g = load<f64>(scale + (<usize>i << 3));
+    const gi = load<f64>(scale + (<usize>i << 3));
     const gamma = (1.0 - eps) * wy + eps * (vSum + delta);
-    const ev = f32x4.splat(<f32>(g * eps * vConst));
-    const gev = f32x4.splat(<f32>(g * eps));
+    const ev = f32x4.splat(<f32>(gi * eps * vConst));
+    const gev = f32x4.splat(<f32>(gi * eps));
     nb = 0;
     for (let b0 = 0; b0 < k; b0 += BLOCK) {
       const b1 = min(b0 + BLOCK, k);
       const bmax = <f64>load<f32>(bm + (<usize>nb << 2));
       nb++;
       if (bmax == -Infinity) continue;
-      const f = <f32>(((g * gamma) / s) * (bmax == m ? 1.0 : Math.exp(bmax - m)));
+      const f = <f32>(((gi * gamma) / s) * (bmax == m ? 1.0 : Math.exp(bmax - m)));
       const fv = f32x4.splat(f);
       const v1 = b0 + ((b1 - b0) & ~7);
       if (v) {
         for (let c = b0; c < v1; c += 8) {
-          const p = row + (<usize>c << 2);
+          const p = grow + (<usize>c << 2);
           const q = v + (<usize>c << 2);
           v128.store(p, f32x4.sub(f32x4.mul(v128.load(p), fv), f32x4.mul(v128.load(q), gev)));
           v128.store(p, f32x4.sub(f32x4.mul(v128.load(p, 16), fv), f32x4.mul(v128.load(q, 16), gev)), 16);
         }
       } else {
         for (let c = b0; c < v1; c += 8) {
-          const p = row + (<usize>c << 2);
+          const p = grow + (<usize>c << 2);
           v128.store(p, f32x4.sub(f32x4.mul(v128.load(p), fv), ev));
           v128.store(p, f32x4.sub(f32x4.mul(v128.load(p, 16), fv), ev), 16);
         }
       }
       for (let c = v1; c < b1; c++) {
-        const p = row + (<usize>c << 2);
+        const p = grow + (<usize>c << 2);
         const t: f32 = v ? load<f32>(v + (<usize>c << 2)) * f32x4.extract_lane(gev, 0) : f32x4.extract_lane(ev, 0);
         store<f32>(p, load<f32>(p) * f - t);
       }
@@ -310,17 +316,17 @@ export function rows(
         const zero = f32x4.splat(0);
         const m1 = b0 + ((b1 - b0) & ~3);
         for (let c = b0; c < m1; c += 4) {
-          const p = row + (<usize>c << 2);
+          const p = grow + (<usize>c << 2);
           v128.store(p, v128.and(v128.load(p), f32x4.ne(v128.load(mask + (<usize>c << 2)), zero)));
         }
         for (let c = m1; c < b1; c++) {
-          if (load<f32>(mask + (<usize>c << 2)) == 0) store<f32>(row + (<usize>c << 2), 0);
+          if (load<f32>(mask + (<usize>c << 2)) == 0) store<f32>(grow + (<usize>c << 2), 0);
         }
       }
     }
     // The target entry is where q_y ≈ 1 cancels against the target mass: in f64, as
     // g·(Γ·(q_y − 1) + ε·(V − v_y)) (since Γ − (1−ε)·w_y − ε·δ = ε·V), with q_y − 1 = expm1(−ℓ).
     const vy: f64 = v ? <f64>load<f32>(v + (<usize>y << 2)) : vConst;
-    store<f32>(row + (<usize>y << 2), <f32>(g * (gamma * Math.expm1(-ly) + eps * (vSum - vy))));
+    store<f32>(grow + (<usize>y << 2), <f32>(gi * (gamma * Math.expm1(-ly) + eps * (vSum - vy))));
   }
 }
