@@ -26,3 +26,4 @@ export {
 } from './onlineLabelSmoothing.js';
 export { smoothLabels } from './smoothLabels.js';
 export type * from './types.js';
+export { type KernelWorkspace, kernelWorkspace } from './workspace.js';

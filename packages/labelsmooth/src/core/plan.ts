@@ -2,6 +2,7 @@
 // options) into a plan — validated, normalized, plain data — and every compute path (the reference in
 // reference.ts, the WASM kernels behind kernels/dispatch.ts, the browser workers) consumes only the plan.
 // A plan is structured-cloneable (no functions), so a shard of it can be posted to a Web Worker.
+import { memoryRegion } from '../kernels/workspace.js';
 import { fail } from './errors.js';
 import {
   checkDistribution,
@@ -333,6 +334,12 @@ export function badLogit(fn: string, i: number, c: number, k: number, v: number,
   return fail(fn, 'logits', i * k + c, v, `must be finite (row ${i}, class ${c})${hint}`);
 }
 
+/** A disposed kernelWorkspace's arrays may alias another workspace's memory: refuse them. */
+function refuseFreed(fn: string, argument: string, a: FloatArray): void {
+  if (memoryRegion(a) === 'freed')
+    fail(fn, argument, undefined, a, 'is a buffer of a disposed kernelWorkspace (its memory may be reused)');
+}
+
 /**
  * The plan of a {@link crossEntropy} / {@link crossEntropyAsync} call: every option checked (unknown keys
  * with a suggestion, every type, every value), weights split by `weightMode`. Ignored rows' logits are
@@ -360,6 +367,8 @@ export function planCrossEntropy(
   const reduction = parseReduction(fn, o.reduction);
   const normalizer = parseNormalizer(fn, o.normalizer, reduction);
   const grad = parseGrad(fn, o.grad, z, n * k);
+  refuseFreed(fn, 'logits', z);
+  if (grad) refuseFreed(fn, 'options.grad', grad);
   const kernel = o.kernel ?? 'auto';
   if (kernel !== 'auto' && kernel !== 'wasm' && kernel !== 'js')
     fail(fn, 'options.kernel', undefined, kernel, "must be 'auto', 'wasm' or 'js'");

@@ -6,11 +6,17 @@ import type { CrossEntropyPlan } from '../core/plan.js';
 import { emitKernelEvent, type FallbackReason, recordPath } from './events.js';
 import { type FusedJob, mainKernel, runRows } from './fused.js';
 import { fusedJob, unsupportedShape } from './job.js';
-import { runThreaded, THREAD_MIN_SIZE, warmThreads } from './threads.js';
+import { runThreaded, runWorkspaceThreaded, THREAD_MIN_SIZE, warmThreads } from './threads.js';
 import { kernelModule } from './wasm.js';
+import { collectCall, layoutCall, memoryRegion, release, sharedKernel, workChunks } from './workspace.js';
 
 /** Below this many logits (`kernel: 'auto'`) the reference is as fast as a kernel call. */
 export const KERNEL_MIN_SIZE = 2048;
+/**
+ * Minimum logits per call before a workspace call is shared with the worker threads: without staging
+ * copies the only cost is waking them (tens of µs).
+ */
+export const WORKSPACE_THREAD_MIN_SIZE = 1 << 16;
 
 /** What {@link runKernel} did. */
 export type KernelOutcome =
@@ -58,6 +64,8 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
   if (job === 'float32-range')
     return decline('a class weight or noise value is outside the float32 kernel’s range', 'float32-range', n);
 
+  if (onWorkspace(plan)) return runOnWorkspace(plan, job);
+
   const wantThreads = plan.threads && !plan.inPlace && n >= 2 && size >= THREAD_MIN_SIZE;
   if (wantThreads) {
     const threaded = runThreaded(kernel, job);
@@ -93,4 +101,64 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
     recordPath('wasm+js', `${declined.length} of ${n} rows on the reference`);
   } else recordPath('wasm', `${n} rows on the calling thread`);
   return { ran: true, nll: sums!.nll, smoothing: sums!.smoothing, declined };
+}
+
+/**
+ * Whether the call can run in place in the shared kernel memory: logits in a live workspace, and the
+ * gradient there too (or not wanted), not the logits themselves (the in-place mode keeps its own path:
+ * declined rows must still hold their logits) and not overlapping them.
+ */
+function onWorkspace(plan: CrossEntropyPlan): boolean {
+  if (memoryRegion(plan.logits) !== 'live') return false;
+  const g = plan.grad;
+  if (g === null) return true;
+  if (plan.inPlace || !(g instanceof Float32Array) || memoryRegion(g) !== 'live') return false;
+  const z = plan.logits as Float32Array;
+  return g.byteOffset >= z.byteOffset + z.byteLength || z.byteOffset >= g.byteOffset + g.byteLength;
+}
+
+/** Run a call whose logits (and gradient) are in workspace memory, on every thread at once when it is large. */
+function runOnWorkspace(plan: CrossEntropyPlan, job: FusedJob): KernelOutcome {
+  const shared = sharedKernel()!;
+  const n = plan.rows;
+  const threads = plan.threads && n >= 2 && n * plan.classes >= WORKSPACE_THREAD_MIN_SIZE;
+  const { call, region } = layoutCall(job, threads ? 4 : 1);
+  let path: 'wasm' | 'wasm-threads' = 'wasm';
+  let ok = true;
+  try {
+    const pooled = threads ? runWorkspaceThreaded(shared, call) : 'no-pool';
+    if (pooled === 'no-pool') {
+      if (threads) warmThreads(kernelModule()!); // the pool starts in the background for next time
+      workChunks(shared.kernel, call, 0);
+    } else {
+      path = 'wasm-threads';
+      ok = pooled;
+    }
+  } catch (error) {
+    release(region);
+    return decline(`the kernel threw: ${error instanceof Error ? error.message : error}`, 'kernel-error', n);
+  }
+  const sums = collectCall(job, call);
+  release(region);
+  if (!ok)
+    emitKernelEvent({
+      type: 'fallback',
+      reason: 'threads-failed',
+      detail: 'a worker thread failed; the rows it had not finished were recomputed by the reference',
+      rows: sums.declined.length,
+    });
+  if (sums.declined.length > 0) {
+    emitKernelEvent({
+      type: 'fallback',
+      reason: 'rows-declined',
+      detail: `the float32 kernel could not finish ${sums.declined.length} row(s) (first: row ${sums.declined[0]}); the float64 reference recomputed them`,
+      rows: sums.declined.length,
+    });
+    recordPath('wasm+js', `${sums.declined.length} of ${n} rows on the reference`);
+  } else
+    recordPath(
+      path,
+      `${n} rows in place in the kernel's memory${path === 'wasm-threads' ? ', on every thread' : ''}`,
+    );
+  return { ran: true, ...sums };
 }

@@ -15,7 +15,9 @@ export type KernelPath = 'wasm' | 'wasm-threads' | 'wasm+js' | 'js' | 'workers';
  *   those rows — only those — were recomputed by the reference;
  * - `'kernel-error'`: the kernel threw (an abort); the call ran on the reference;
  * - `'threads-failed'`: a worker thread failed or declined its rows; the call was rerun on one thread;
- * - `'workers-failed'`: crossEntropyAsync's Web Workers failed; the batch ran on the page's thread.
+ * - `'workers-failed'`: crossEntropyAsync's Web Workers failed; the batch ran on the page's thread;
+ * - `'shared-memory-unavailable'`: kernelWorkspace could not use shared WebAssembly memory here; its
+ *   buffers are ordinary arrays and calls on them take the usual path (with its copies).
  */
 export type FallbackReason =
   | 'wasm-unavailable'
@@ -23,7 +25,8 @@ export type FallbackReason =
   | 'rows-declined'
   | 'kernel-error'
   | 'threads-failed'
-  | 'workers-failed';
+  | 'workers-failed'
+  | 'shared-memory-unavailable';
 
 /** What onKernelEvent listeners receive. */
 export type KernelEvent =
@@ -64,6 +67,7 @@ function emptyFallbacks(): Record<FallbackReason, number> {
     'kernel-error': 0,
     'threads-failed': 0,
     'workers-failed': 0,
+    'shared-memory-unavailable': 0,
   };
 }
 

@@ -134,12 +134,7 @@ export function runRows(
     const e = Math.min(r1, s + chunk);
     const n = e - s;
     f32.set(job.z.subarray(s * k, e * k), at.z >> 2);
-    for (let i = 0; i < n; i++) {
-      const y = job.labels[s + i];
-      const ignored = y === job.ignoreIndex;
-      i32[(at.labels >> 2) + i] = ignored ? -1 : y;
-      f64[(at.scale >> 3) + i] = ignored ? 0 : job.scale * job.rowWeight(s + i);
-    }
+    fillRows(job, s, n, i32, at.labels >> 2, f64, at.scale >> 3);
     callRowsKernel(kernel, job, at, n);
     const weight = (i: number) => (i32[(at.labels >> 2) + i] < 0 ? 0 : job.rowWeight(s + i));
     const before = declined ? declined.length : 0;
@@ -161,11 +156,33 @@ export function runRows(
 }
 
 /**
+ * The kernel's per-row inputs for rows [first, first + n) of `job`: the label (−1 when ignored) into
+ * `labels` from index `labelsAt`, the gradient factor (the reduction's scale × the row's weight, 0 when
+ * ignored) into `scale` from index `scaleAt`.
+ */
+export function fillRows(
+  job: FusedJob,
+  first: number,
+  n: number,
+  labels: Int32Array,
+  labelsAt: number,
+  scale: Float64Array,
+  scaleAt: number,
+): void {
+  for (let i = 0; i < n; i++) {
+    const y = job.labels[first + i];
+    const ignored = y === job.ignoreIndex;
+    labels[labelsAt + i] = ignored ? -1 : y;
+    scale[scaleAt + i] = ignored ? 0 : job.scale * job.rowWeight(first + i);
+  }
+}
+
+/**
  * Take a chunk's per-row (nll, smoothing) from the kernel's output (`stride` f64 per row from `out`), times
  * each row's weight, into `perRow` (rows from `first`) or the running `sums`. A row that is not finite is
  * pushed to `declined` (rows counted from `first`), or, without that list, makes the result false.
  */
-function collectRows(
+export function collectRows(
   f64: Float64Array,
   out: number,
   stride: number,

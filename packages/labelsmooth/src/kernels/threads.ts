@@ -21,6 +21,7 @@ import { emitKernelEvent } from './events.js';
 import type { FusedJob } from './fused.js';
 import { CHUNK_BYTES, runRows } from './fused.js';
 import type { KernelInstance } from './wasm.js';
+import { type WorkspaceCall, workChunks } from './workspace.js';
 
 /** What a worker gets at the start of a call (the chunks then come through its ring). */
 export interface WorkerJob {
@@ -51,6 +52,8 @@ interface PoolWorker {
   flags: Int32Array;
   port: MessagePort & { postMessage(m: unknown): void };
   seq: number;
+  /** The shared kernel memory this worker has an instance on (workspace calls). */
+  memory?: WebAssembly.Memory;
 }
 
 /** Minimum logits per call before threads pay for themselves. */
@@ -191,6 +194,70 @@ function steal(
 }
 
 /**
+ * Start a call on worker `w`: wait until it has finished the previous one (a call may end before a worker
+ * has skipped the chunks taken back from it), reset its flags, hand it `message` and wake it.
+ */
+function begin(w: PoolWorker, message: WorkerJob | WorkspaceJob): void {
+  for (let done = Atomics.load(w.flags, 1); done !== w.seq; done = Atomics.load(w.flags, 1))
+    Atomics.wait(w.flags, 1, done);
+  w.seq++;
+  Atomics.store(w.flags, 3, 0);
+  Atomics.store(w.flags, 4, 0);
+  Atomics.store(w.flags, 2, 0);
+  w.port.postMessage(message);
+  Atomics.store(w.flags, 0, w.seq);
+  Atomics.notify(w.flags, 0);
+}
+
+/** What a worker gets for a call on workspace memory (see workspace.ts). */
+export interface WorkspaceJob {
+  kind: 'workspace';
+  call: WorkspaceCall;
+  /** The worker's thread index (its scratch area); the calling thread is 0. */
+  thread: number;
+  /** The shared kernel and its memory, sent with a worker's first workspace call only. */
+  module?: WebAssembly.Module;
+  memory?: WebAssembly.Memory;
+}
+
+/**
+ * Run a workspace call on the calling thread and every worker at once: each claims chunks of rows from
+ * the call's shared counter and works in place in the shared memory (no ring, no copies). Returns
+ * 'no-pool' when the pool is not running, else whether every worker finished without an error (rows a
+ * failed worker had claimed keep their NaN outputs and are recomputed by the caller's reference).
+ */
+export function runWorkspaceThreaded(kernel: SharedKernelLike, call: WorkspaceCall): boolean | 'no-pool' {
+  if (!pool) return 'no-pool';
+  pool.forEach((w, p) => {
+    const first = w.memory !== kernel.memory;
+    w.memory = kernel.memory;
+    begin(w, {
+      kind: 'workspace',
+      call,
+      thread: p + 1,
+      ...(first ? { module: kernel.module, memory: kernel.memory } : {}),
+    });
+  });
+  const chunks = [workChunks(kernel.kernel, call, 0)];
+  let ok = true;
+  for (const w of pool) {
+    for (let done = Atomics.load(w.flags, 1); done !== w.seq; done = Atomics.load(w.flags, 1))
+      Atomics.wait(w.flags, 1, done);
+    if (Atomics.load(w.flags, 2) !== 0) ok = false;
+    chunks.push(Atomics.load(w.flags, 4)); // the worker's count of chunks (see worker.ts)
+  }
+  threadStats.chunks = chunks;
+  return ok;
+}
+
+/** The parts of workspace.ts's shared kernel the pool needs. */
+interface SharedKernelLike {
+  memory: WebAssembly.Memory;
+  module: WebAssembly.Module;
+  kernel: KernelInstance;
+}
+
+/**
  * Run `job` with the rows split between the calling thread (on `kernel`) and the pool's workers.
  * Returns 'no-pool' when the pool is not running (the caller runs single-threaded), null when a row is
  * not finite.
@@ -215,15 +282,8 @@ export function runThreaded(
   const perRow = { nll: new Float64Array(perRowBuf, 0, n), smoothing: new Float64Array(perRowBuf, 8 * n, n) };
   const { z: _z, grad: _g, perRow: _p, rowWeight: _r, labels: _l, rows: _n, ...common } = job;
   const workers = pool.map((w, p) => {
-    // The previous call may have ended before this worker skipped the chunks taken back from it.
-    for (let done = Atomics.load(w.flags, 1); done !== w.seq; done = Atomics.load(w.flags, 1))
-      Atomics.wait(w.flags, 1, done);
     const buf = ring(p, RING * layout.bytes);
-    w.seq++;
-    Atomics.store(w.flags, 3, 0);
-    Atomics.store(w.flags, 4, 0);
-    Atomics.store(w.flags, 2, 0);
-    w.port.postMessage({
+    begin(w, {
       job: common,
       classes: k,
       ring: buf,
@@ -242,8 +302,6 @@ export function runThreaded(
       perRow: perRowBuf,
       rows: n,
     } satisfies WorkerJob);
-    Atomics.store(w.flags, 0, w.seq);
-    Atomics.notify(w.flags, 0);
     return {
       w,
       buf,

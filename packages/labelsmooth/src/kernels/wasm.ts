@@ -1,6 +1,6 @@
 // Loading the WASM SIMD kernel: synchronously where the runtime allows it (Node), asynchronously otherwise
 // (browser main threads refuse synchronous compilation of modules over 4 KB).
-import { KERNEL_WASM_BASE64 } from './binary.generated.js';
+import { KERNEL_SHARED_WASM_BASE64, KERNEL_WASM_BASE64 } from './binary.generated.js';
 import { emitKernelEvent } from './events.js';
 
 /** The kernel's exports. */
@@ -28,8 +28,8 @@ export interface KernelExports {
   ): void;
 }
 
-function bytes(): Uint8Array {
-  const s = atob(KERNEL_WASM_BASE64);
+function bytes(base64 = KERNEL_WASM_BASE64): Uint8Array {
+  const s = atob(base64);
   const b = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
   return b;
@@ -72,19 +72,37 @@ export function loadKernel(): Promise<WebAssembly.Module | null> {
   return pending;
 }
 
-/** A kernel instance with its own memory, grown on demand. */
+let sharedModule: WebAssembly.Module | null | undefined;
+
+/**
+ * The build of the kernel that imports a shared memory (see workspace.ts), compiled on first use; null
+ * where WASM threads (shared memory) or synchronous compilation are unavailable.
+ */
+export function sharedKernelModule(): WebAssembly.Module | null {
+  if (sharedModule !== undefined) return sharedModule;
+  try {
+    sharedModule = new WebAssembly.Module(bytes(KERNEL_SHARED_WASM_BASE64) as BufferSource);
+  } catch {
+    sharedModule = null;
+  }
+  return sharedModule;
+}
+
+/** A kernel instance with its own memory (grown on demand), or on an imported shared memory. */
 export class KernelInstance {
   readonly exports: KernelExports;
   /** First byte the JS side lays out data at (the kernel's own static data lives below). */
   static readonly BASE = 65536;
 
-  constructor(mod: WebAssembly.Module) {
+  constructor(mod: WebAssembly.Module, memory?: WebAssembly.Memory) {
     // An AssemblyScript abort (it should never happen: the kernel is built without assertions) becomes
     // an exception, which the dispatch reports as a 'kernel-error' fallback.
     const abort = (_message: number, _file: number, line: number, column: number) => {
       throw new Error(`WASM kernel abort at line ${line}:${column}`);
     };
-    this.exports = new WebAssembly.Instance(mod, { env: { abort } }).exports as unknown as KernelExports;
+    const env: WebAssembly.ModuleImports = memory ? { abort, memory } : { abort };
+    const exports = new WebAssembly.Instance(mod, { env }).exports as unknown as KernelExports;
+    this.exports = memory ? { ...exports, memory } : exports;
   }
 
   /** Make sure the memory holds `bytes` bytes from BASE. */

@@ -3,8 +3,9 @@
 // its own kernel instance until the caller closes the ring, and wakes the caller. No messages per chunk.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { type FusedJob, runRows } from './fused.js';
-import { CLOSED, RING, slotLayout, type WorkerJob } from './threads.js';
+import { CLOSED, RING, slotLayout, type WorkerJob, type WorkspaceJob } from './threads.js';
 import { KernelInstance } from './wasm.js';
+import { workChunks } from './workspace.js';
 
 const { module, control, port } = workerData as {
   module: WebAssembly.Module;
@@ -14,6 +15,8 @@ const { module, control, port } = workerData as {
 const kernel = new KernelInstance(module);
 const flags = new Int32Array(control); // see PoolWorker.flags in threads.ts
 let seen = 0;
+/** This worker's instance on the shared kernel memory (workspace calls), made on the first one. */
+let shared: KernelInstance | null = null;
 parentPort?.postMessage('ready');
 
 /** Run chunk `j` of the ring; false if a row is not finite. */
@@ -46,8 +49,25 @@ for (;;) {
   seen = Atomics.load(flags, 0);
   if (seen < 0) break; // shutdown
   const msg = receiveMessageOnPort(port as unknown as import('node:worker_threads').MessagePort);
-  const w = msg?.message as WorkerJob;
   let status = 0;
+  if (msg && (msg.message as WorkspaceJob).kind === 'workspace') {
+    // Chunks claimed from the call's counter, run in place in the shared memory; the count goes back in
+    // the consumed slot.
+    const job = msg.message as WorkspaceJob;
+    let done = 0;
+    try {
+      if (job.module && job.memory) shared = new KernelInstance(job.module, job.memory);
+      done = workChunks(shared!, job.call, job.thread);
+    } catch {
+      status = 2;
+    }
+    Atomics.store(flags, 4, done);
+    Atomics.store(flags, 2, status);
+    Atomics.store(flags, 1, seen);
+    Atomics.notify(flags, 1);
+    continue;
+  }
+  const w = msg?.message as WorkerJob;
   try {
     const layout = slotLayout(w.chunkRows, w.classes, w.slotArea);
     for (let j = 0; ; ) {

@@ -1,0 +1,258 @@
+// Kernel-owned memory (`kernelWorkspace`). The logits and the gradient buffer of a workspace live inside one
+// WebAssembly.Memory that is shared by the calling thread's kernel instance and every worker's: the caller
+// writes its logits there, and the kernel reads them and writes the gradient in place, on all threads at
+// once. No staging copy in, none out, no N×K allocation per call: the only N×K traffic left is the kernel's
+// own (read the logits, write the gradient). The ordinary path copies each chunk into a thread's private
+// memory and the gradient back out, which costs as much as the kernel's arithmetic at large N×K.
+//
+// Memory: [0, 64 KB) is the kernel's static data; above, workspaces and the per-call area are regions
+// handed out first-fit from a free list (64-byte aligned); the memory grows on demand (up to 4 GB, the
+// WASM32 limit) and never shrinks.
+import { CHUNK_BYTES, collectRows, type FusedJob, fillRows } from './fused.js';
+import { KernelInstance, sharedKernelModule } from './wasm.js';
+
+const PAGE = 65536;
+/** The WASM32 limit: 65536 pages of 64 KB. */
+const MAX_BYTES = 65536 * PAGE;
+
+interface SharedKernel {
+  memory: WebAssembly.Memory;
+  module: WebAssembly.Module;
+  /** The calling thread's instance on the shared memory. */
+  kernel: KernelInstance;
+}
+
+let shared: SharedKernel | null | undefined;
+/** Every SharedArrayBuffer of the memory that views were made on (a grow makes a new one). */
+const buffers = new WeakSet<ArrayBufferLike>();
+/** Free regions, sorted by address; `top` is the end of the regions handed out. */
+const free: { at: number; size: number }[] = [];
+let top = PAGE;
+/** Live regions (start → size): workspaces and the running call's area. */
+const live = new Map<number, number>();
+
+/** The shared kernel memory and instance, created on first use; null where shared WASM memory is unavailable. */
+export function sharedKernel(): SharedKernel | null {
+  if (shared !== undefined) return shared;
+  shared = null;
+  const module = sharedKernelModule();
+  if (module === null || typeof SharedArrayBuffer === 'undefined') return null;
+  try {
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: MAX_BYTES / PAGE, shared: true });
+    shared = { memory, module, kernel: new KernelInstance(module, memory) };
+  } catch {
+    shared = null; // e.g. a browser page that is not cross-origin isolated
+  }
+  return shared;
+}
+
+/** The memory's current buffer, remembered as one of ours. */
+function buffer(memory: WebAssembly.Memory): ArrayBufferLike {
+  const b = memory.buffer;
+  buffers.add(b);
+  return b;
+}
+
+/** Hand out a region of at least `bytes` bytes (64-byte aligned); throws a RangeError beyond 4 GB. */
+export function allocate(bytes: number): number {
+  const s = sharedKernel()!;
+  const size = Math.ceil(Math.max(bytes, 1) / 64) * 64;
+  let at = -1;
+  const j = free.findIndex((r) => r.size >= size);
+  if (j >= 0) {
+    at = free[j].at;
+    free[j].at += size;
+    free[j].size -= size;
+    if (free[j].size === 0) free.splice(j, 1);
+  } else {
+    if (top + size > MAX_BYTES)
+      throw new RangeError(`${top + size} bytes exceed the 4 GB a WASM32 memory can hold`);
+    at = top;
+    top += size;
+    const have = s.memory.buffer.byteLength;
+    if (top > have) s.memory.grow(Math.ceil((top - have) / PAGE));
+  }
+  live.set(at, size);
+  return at;
+}
+
+/** Give a region back (merged with free neighbours). */
+export function release(at: number): void {
+  const size = live.get(at);
+  if (size === undefined) return;
+  live.delete(at);
+  let j = free.findIndex((r) => r.at > at);
+  if (j < 0) j = free.length;
+  free.splice(j, 0, { at, size });
+  // merge with the next, then with the previous region
+  if (j + 1 < free.length && free[j].at + free[j].size === free[j + 1].at) {
+    free[j].size += free[j + 1].size;
+    free.splice(j + 1, 1);
+  }
+  if (j > 0 && free[j - 1].at + free[j - 1].size === free[j].at) {
+    free[j - 1].size += free[j].size;
+    free.splice(j, 1);
+    j--;
+  }
+  if (free[j].at + free[j].size === top) {
+    top = free[j].at;
+    free.splice(j, 1);
+  }
+}
+
+/** A Float32Array of `length` floats at byte `at` of the shared memory. */
+export function floats(at: number, length: number): Float32Array {
+  return new Float32Array(buffer(sharedKernel()!.memory), at, length);
+}
+
+/** Where an array lies relative to the shared kernel memory: outside it, inside a live region, or in freed memory. */
+export function memoryRegion(a: ArrayLike<number>): 'outside' | 'live' | 'freed' {
+  if (!ArrayBuffer.isView(a) || !buffers.has(a.buffer)) return 'outside';
+  const start = a.byteOffset;
+  const end = start + a.byteLength;
+  for (const [at, size] of live) if (start >= at && end <= at + size) return 'live';
+  return 'freed';
+}
+
+/** One call's layout in the shared memory (byte addresses) and its scalar parameters, as the threads see it. */
+export interface WorkspaceCall {
+  z: number;
+  /** The gradient (stride 4K per row), or 0: each thread then writes its exp values into its scratch row. */
+  grad: number;
+  rows: number;
+  classes: number;
+  chunkRows: number;
+  chunks: number;
+  labels: number;
+  scale: number;
+  out: number;
+  w: number;
+  v: number;
+  mask: number;
+  /** Per thread: block maxima, then (without a gradient) one scratch row. */
+  scratch: number;
+  scratchBytes: number;
+  /** An i32 counter of the chunks claimed so far. */
+  counter: number;
+  vConst: number;
+  eps: number;
+  nonTarget: number;
+  allowed: number;
+  vSum: number;
+}
+
+/**
+ * Claim chunks of rows from the call's shared counter and run them on `kernel` until none is left: the
+ * same loop on the calling thread and on every worker (thread index `t` picks its scratch). The rows of
+ * a chunk are contiguous, so each thread reads its logits and writes its gradient in place. Returns the
+ * number of chunks this thread ran.
+ */
+export function workChunks(kernel: KernelInstance, c: WorkspaceCall, t: number): number {
+  const counter = new Int32Array(kernel.exports.memory.buffer, c.counter, 1);
+  const k = c.classes;
+  const scratch = c.scratch + t * c.scratchBytes;
+  const bmBytes = 4 * Math.ceil(k / 2048) + 16;
+  const g = c.grad ? c.grad : scratch + bmBytes;
+  const stride = c.grad ? 4 * k : 0;
+  for (let done = 0; ; done++) {
+    const chunk = Atomics.add(counter, 0, 1);
+    if (chunk >= c.chunks) return done;
+    const r0 = chunk * c.chunkRows;
+    const n = Math.min(c.rows - r0, c.chunkRows);
+    kernel.exports.rows(
+      c.z + 4 * r0 * k,
+      g + r0 * stride,
+      stride,
+      n,
+      k,
+      c.labels + 4 * r0,
+      c.scale + 8 * r0,
+      c.w,
+      c.v,
+      c.vConst,
+      c.mask,
+      c.eps,
+      c.nonTarget,
+      c.allowed,
+      c.vSum,
+      c.out + 16 * r0,
+      scratch,
+      c.grad ? 1 : 0,
+    );
+  }
+}
+
+/**
+ * Lay out a call of `job` (its logits, and gradient if any, in live workspace memory) for `threads`
+ * threads: the per-row labels and gradient factors, the noise / mask / class weights, the outputs and
+ * every thread's scratch go into one region of the shared memory. Returns the call and its region.
+ */
+export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCall; region: number } {
+  const s = sharedKernel()!;
+  const n = job.rows;
+  const k = job.classes;
+  const bmBytes = 4 * Math.ceil(k / 2048) + 16;
+  const scratchBytes = Math.ceil((bmBytes + (job.grad ? 0 : 4 * k)) / 64) * 64;
+  const a16 = (x: number) => Math.ceil(x / 64) * 64;
+  const sizes = [64, 4 * n, 8 * n, 16 * n, 4 * k, 4 * k, 4 * k, threads * scratchBytes].map(a16);
+  const region = allocate(sizes.reduce((a, b) => a + b, 0));
+  const starts: number[] = [];
+  let at = region;
+  for (const size of sizes) {
+    starts.push(at);
+    at += size;
+  }
+  const [counter, labels, scale, out, v, mask, w, scratch] = starts;
+  const mem = buffer(s.memory);
+  new Int32Array(mem, counter, 1)[0] = 0;
+  // NaN until a thread writes a row: rows a failed worker claimed but did not finish are declined, never
+  // taken from an earlier call's outputs.
+  new Float64Array(mem, out, 2 * n).fill(Number.NaN);
+  fillRows(job, 0, n, new Int32Array(mem), labels >> 2, new Float64Array(mem), scale >> 3);
+  const f32 = new Float32Array(mem);
+  if (job.v) f32.set(job.v, v >> 2);
+  if (job.mask) f32.set(job.mask, mask >> 2);
+  if (job.classWeight) f32.set(job.classWeight, w >> 2);
+  const chunkRows = Math.max(1, Math.min(n, Math.floor(CHUNK_BYTES / (4 * k))));
+  const call: WorkspaceCall = {
+    z: job.z.byteOffset,
+    grad: job.grad ? job.grad.byteOffset : 0,
+    rows: n,
+    classes: k,
+    chunkRows,
+    chunks: Math.ceil(n / chunkRows),
+    labels,
+    scale,
+    out,
+    w: job.classWeight ? w : 0,
+    v: job.v ? v : 0,
+    mask: job.mask ? mask : 0,
+    scratch,
+    scratchBytes,
+    counter,
+    vConst: job.vConst,
+    eps: job.eps,
+    nonTarget: job.nonTarget ? 1 : 0,
+    allowed: job.allowed,
+    vSum: job.vSum,
+  };
+  return { call, region };
+}
+
+/**
+ * After every thread has run out of chunks: the weighted per-row parts into job.perRow or summed in row
+ * order (the same sums to the last bit whatever the number of threads), and the rows that were not finite
+ * (declined: the reference recomputes them; the logits are intact, the kernel only wrote the gradient).
+ */
+export function collectCall(
+  job: FusedJob,
+  call: WorkspaceCall,
+): { nll: number; smoothing: number; declined: number[] } {
+  const mem = buffer(sharedKernel()!.memory);
+  const labels = new Int32Array(mem, call.labels, call.rows);
+  const weight = (i: number) => (labels[i] < 0 ? 0 : job.rowWeight(i));
+  const sums = { nll: 0, smoothing: 0 };
+  const declined: number[] = [];
+  collectRows(new Float64Array(mem), call.out >> 3, 2, call.rows, 0, weight, job.perRow, sums, declined);
+  return { ...sums, declined };
+}

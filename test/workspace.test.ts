@@ -1,0 +1,235 @@
+// kernelWorkspace: logits and gradient in the kernel's shared memory, computed in place on every thread.
+// The results must be those of the ordinary path to the last bit (same kernel, same row order), the
+// logits must stay intact, and misuse (disposed buffers, bad sizes) must be an error.
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import {
+  type CrossEntropyOptions,
+  crossEntropy,
+  initKernels,
+  kernelInfo,
+  kernelWorkspace,
+  LabelSmoothingError,
+  onKernelEvent,
+} from '../packages/labelsmooth/src/index.js';
+import { threadStats } from '../packages/labelsmooth/src/kernels/threads.js';
+
+/** A workspace of N×K filled with deterministic logits, and labels with some ignored rows. */
+function filled(n: number, k: number, seed = 1, allowed: (c: number) => boolean = () => true) {
+  const ws = kernelWorkspace(n, k);
+  for (let j = 0; j < n * k; j++) ws.logits[j] = Math.sin(j * 0.37 + seed) * 6;
+  const labels = Int32Array.from({ length: n }, (_, i) => {
+    if (i % 7 === 3) return -100;
+    let y = (i * 131 + seed) % k;
+    while (!allowed(y)) y = (y + 1) % k;
+    return y;
+  });
+  return { ws, labels };
+}
+
+/** The workspace call and the ordinary call on copies of the same values; asserts bit-identical results. */
+function sameAsOrdinary(
+  n: number,
+  k: number,
+  options: CrossEntropyOptions,
+  seed = 1,
+  allowed?: (c: number) => boolean,
+): string {
+  const { ws, labels } = filled(n, k, seed, allowed);
+  try {
+    const logits = ws.logits.slice();
+    const onWs = crossEntropy(ws.logits, labels, { ...options, classes: k, grad: ws.grad });
+    const path = kernelInfo().last!.reason;
+    const plain = crossEntropy(logits, labels, { ...options, classes: k, grad: true });
+    assert.deepEqual(onWs.loss, plain.loss);
+    assert.equal(onWs.nll.toString(), plain.nll.toString());
+    assert.equal(onWs.smoothing.toString(), plain.smoothing.toString());
+    assert.ok(onWs.grad === ws.grad, 'the gradient is the workspace buffer');
+    assert.deepEqual(ws.grad, plain.grad);
+    assert.deepEqual(ws.logits, logits, 'the logits are intact');
+    return path;
+  } finally {
+    ws.dispose();
+  }
+}
+
+describe('kernelWorkspace', () => {
+  before(async () => {
+    assert.equal((await initKernels()).threads, true, 'the worker pool runs on this machine');
+  });
+
+  it('buffers in shared memory, of N×K floats', () => {
+    const ws = kernelWorkspace(3, 5);
+    assert.equal(ws.shared, true);
+    assert.equal(ws.logits.length, 15);
+    assert.equal(ws.grad.length, 15);
+    assert.ok(ws.logits.buffer instanceof SharedArrayBuffer);
+    ws.dispose();
+  });
+
+  it('large batch: every thread, in place, bit-identical to the ordinary path (mean, sum, none)', () => {
+    for (const reduction of ['mean', 'sum', 'none'] as const) {
+      const path = sameAsOrdinary(96, 12000, { labelSmoothing: 0.1, reduction });
+      assert.match(path, /in place in the kernel's memory, on every thread/);
+      assert.equal(kernelInfo().last!.path, 'wasm-threads');
+      assert.ok(threadStats.chunks.length >= 2, 'the workers took part');
+      assert.equal(
+        threadStats.chunks.reduce((a, b) => a + b, 0),
+        Math.ceil(96 / Math.floor((1 << 18) / (4 * 12000))),
+        'every chunk ran exactly once',
+      );
+    }
+  });
+
+  it('small batch: the calling thread alone, in place', () => {
+    const path = sameAsOrdinary(40, 300, { labelSmoothing: 0.2 });
+    assert.match(path, /in place in the kernel's memory$/);
+    assert.equal(kernelInfo().last!.path, 'wasm');
+  });
+
+  it('every option of the kernel: random shapes and options give the ordinary path’s bits', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 70 }),
+        fc.integer({ min: 2, max: 3000 }),
+        fc.constantFrom('uniform', 'non-target', 'prior'),
+        fc.boolean(),
+        fc.boolean(),
+        fc.boolean(),
+        fc.constantFrom('mean', 'sum', 'none'),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 1000 }),
+        (n, k, noiseKind, weighted, sampleWeighted, masked, reduction, threads, seed) => {
+          if (n * k < 2048) return; // the reference's territory (kernel: 'auto')
+          const prior = Array.from({ length: k }, (_, c) => 1 + (c % 5));
+          const mass = prior.reduce((a, b) => a + b, 0);
+          const noise = noiseKind === 'prior' ? prior.map((p) => p / mass) : noiseKind;
+          const options: CrossEntropyOptions = {
+            labelSmoothing: 0.15,
+            noise,
+            reduction,
+            threads,
+            weight: weighted ? Array.from({ length: k }, (_, c) => 0.5 + (c % 3)) : undefined,
+            sampleWeight: sampleWeighted ? Array.from({ length: n }, (_, i) => 1 + (i % 4)) : undefined,
+            classMask: masked ? Array.from({ length: k }, (_, c) => (c % 11 === 5 ? 0 : 1)) : undefined,
+          };
+          // a label on a masked class is an error: the labels avoid them
+          const path = sameAsOrdinary(n, k, options, seed, (c) => !masked || c % 11 !== 5);
+          assert.match(path, /in place in the kernel's memory/);
+        },
+      ),
+      { numRuns: 40, seed: 7 },
+    );
+  });
+
+  it('without a gradient: the loss, and the workspace gradient buffer is not touched', () => {
+    const { ws, labels } = filled(64, 4096);
+    ws.grad.fill(7);
+    const a = crossEntropy(ws.logits, labels, { classes: 4096, labelSmoothing: 0.1 });
+    const b = crossEntropy(ws.logits.slice(), labels, { classes: 4096, labelSmoothing: 0.1 });
+    assert.equal(a.loss, b.loss);
+    assert.ok(ws.grad.every((x) => x === 7));
+    ws.dispose();
+  });
+
+  it('views on fewer rows (a last, smaller batch) stay in place', () => {
+    const { ws, labels } = filled(64, 4096);
+    const n = 40;
+    const z = ws.logits.subarray(0, n * 4096);
+    const g = ws.grad.subarray(0, n * 4096);
+    const a = crossEntropy(z, labels.subarray(0, n), { classes: 4096, labelSmoothing: 0.1, grad: g });
+    assert.match(kernelInfo().last!.reason, /in place/);
+    const b = crossEntropy(z.slice(), labels.subarray(0, n), {
+      classes: 4096,
+      labelSmoothing: 0.1,
+      grad: true,
+    });
+    assert.equal(a.loss, b.loss);
+    assert.deepEqual(g, b.grad);
+    ws.dispose();
+  });
+
+  it('rows the float32 kernel cannot finish are recomputed by the reference, from intact logits', () => {
+    const k = 4096;
+    const { ws, labels } = filled(32, k);
+    ws.logits[5 * k + 1] = 3e38; // |z_c − z_y| beyond float32 in rows 5 and 9
+    ws.logits[9 * k + 2] = -3e38;
+    labels[5] = 0;
+    labels[9] = 2;
+    const events: string[] = [];
+    const off = onKernelEvent((e) => e.type === 'fallback' && events.push(e.reason));
+    const logits = ws.logits.slice();
+    const a = crossEntropy(ws.logits, labels, {
+      classes: k,
+      labelSmoothing: 0.1,
+      grad: ws.grad,
+      reduction: 'none',
+    });
+    off();
+    const b = crossEntropy(logits, labels, {
+      classes: k,
+      labelSmoothing: 0.1,
+      grad: true,
+      reduction: 'none',
+    });
+    assert.deepEqual(events, ['rows-declined']);
+    assert.equal(kernelInfo().last!.path, 'wasm+js');
+    assert.deepEqual(a.loss, b.loss);
+    assert.deepEqual(ws.grad, b.grad);
+    assert.ok(Number.isFinite(a.loss[5]) && a.loss[5] > 1e38);
+    ws.dispose();
+  });
+
+  it('in-place mode (grad: the workspace logits) and an ordinary gradient buffer take the ordinary path', () => {
+    const { ws, labels } = filled(16, 4096);
+    const logits = ws.logits.slice();
+    const plain = crossEntropy(logits, labels, { classes: 4096, labelSmoothing: 0.1, grad: true });
+    const grad = new Float32Array(16 * 4096);
+    const a = crossEntropy(ws.logits, labels, { classes: 4096, labelSmoothing: 0.1, grad });
+    assert.doesNotMatch(kernelInfo().last!.reason, /in place in the kernel/);
+    assert.equal(a.loss, plain.loss);
+    assert.deepEqual(grad, plain.grad);
+    const b = crossEntropy(ws.logits, labels, { classes: 4096, labelSmoothing: 0.1, grad: ws.logits });
+    assert.equal(b.loss, plain.loss);
+    assert.deepEqual(ws.logits, plain.grad);
+    ws.dispose();
+  });
+
+  it('a disposed workspace’s buffers are refused by name; its memory is reused', () => {
+    const ws = kernelWorkspace(8, 512);
+    const { logits, grad } = ws;
+    ws.dispose();
+    ws.dispose(); // twice is harmless
+    const labels = new Int32Array(8);
+    assert.throws(
+      () => crossEntropy(logits, labels, { classes: 512 }),
+      (e: unknown) =>
+        e instanceof LabelSmoothingError && /crossEntropy: logits .*disposed kernelWorkspace/.test(e.message),
+    );
+    // A smaller workspace takes the start of the freed memory (an old view that falls inside a live
+    // workspace cannot be told apart from it: the TSDoc says not to keep them).
+    const other = kernelWorkspace(8, 256);
+    assert.equal(other.logits.byteOffset, logits.byteOffset, 'the freed region is handed out again');
+    assert.ok(grad.byteOffset >= other.grad.byteOffset + other.grad.byteLength);
+    assert.throws(
+      () => crossEntropy(other.logits, labels, { classes: 256, grad: grad.subarray(0, 8 * 256) }),
+      (e: unknown) => e instanceof LabelSmoothingError && /options\.grad/.test(e.message),
+    );
+    other.dispose();
+  });
+
+  it('bad sizes are LabelSmoothingErrors naming the argument', () => {
+    const cases: [number, number, RegExp][] = [
+      [0, 10, /kernelWorkspace: rows = 0: must be an integer ≥ 1/],
+      [10, 1.5, /kernelWorkspace: classes = 1\.5: must be an integer ≥ 1/],
+      [Number.NaN, 10, /kernelWorkspace: rows = NaN/],
+      [100000, 100000, /kernelWorkspace: rows = 100000: 100000×100000 logits and gradient do not fit/],
+    ];
+    for (const [n, k, message] of cases)
+      assert.throws(
+        () => kernelWorkspace(n, k),
+        (e: unknown) => e instanceof LabelSmoothingError && message.test(e.message),
+      );
+  });
+});
