@@ -56,7 +56,7 @@ function buffer(memory: WebAssembly.Memory): ArrayBufferLike {
 /** Hand out a region of at least `bytes` bytes (64-byte aligned); throws a RangeError beyond 4 GB. */
 export function allocate(bytes: number): number {
   const s = sharedKernel()!;
-  const size = Math.ceil(Math.max(bytes, 1) / 64) * 64;
+  const size = align64(Math.max(bytes, 1));
   let at = -1;
   const j = free.findIndex((r) => r.size >= size);
   if (j >= 0) {
@@ -114,6 +114,11 @@ export function memoryRegion(a: ArrayLike<number>): 'outside' | 'live' | 'freed'
   return 'freed';
 }
 
+const align64 = (x: number) => Math.ceil(x / 64) * 64;
+
+/** Bytes of a thread's scratch for the block maxima of a row of K (blocks of 2048 in rows.ts), aligned. */
+const blockMaxBytes = (k: number) => align64(4 * Math.ceil(k / 2048) + 16);
+
 /** One call's layout in the shared memory (byte addresses) and its scalar parameters, as the threads see it. */
 export interface WorkspaceCall {
   z: number;
@@ -151,8 +156,7 @@ export function workChunks(kernel: KernelInstance, c: WorkspaceCall, t: number):
   const counter = new Int32Array(kernel.exports.memory.buffer, c.counter, 1);
   const k = c.classes;
   const scratch = c.scratch + t * c.scratchBytes;
-  const bmBytes = 4 * Math.ceil(k / 2048) + 16;
-  const g = c.grad ? c.grad : scratch + bmBytes;
+  const g = c.grad ? c.grad : scratch + blockMaxBytes(k);
   const stride = c.grad ? 4 * k : 0;
   for (let done = 0; ; done++) {
     const chunk = Atomics.add(counter, 0, 1);
@@ -191,10 +195,8 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
   const s = sharedKernel()!;
   const n = job.rows;
   const k = job.classes;
-  const bmBytes = 4 * Math.ceil(k / 2048) + 16;
-  const scratchBytes = Math.ceil((bmBytes + (job.grad ? 0 : 4 * k)) / 64) * 64;
-  const a16 = (x: number) => Math.ceil(x / 64) * 64;
-  const sizes = [64, 4 * n, 8 * n, 16 * n, 4 * k, 4 * k, 4 * k, threads * scratchBytes].map(a16);
+  const scratchBytes = align64(blockMaxBytes(k) + (job.grad ? 0 : 4 * k));
+  const sizes = [64, 4 * n, 8 * n, 16 * n, 4 * k, 4 * k, 4 * k, threads * scratchBytes].map(align64);
   const region = allocate(sizes.reduce((a, b) => a + b, 0));
   const starts: number[] = [];
   let at = region;
