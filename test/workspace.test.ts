@@ -196,6 +196,42 @@ describe('kernelWorkspace', () => {
     ws.dispose();
   });
 
+  it('mid-size ordinary arrays (2¹⁶ to 2²⁰ logits) are staged through the shared memory, on every thread', () => {
+    for (const [n, k] of [
+      [8192, 10],
+      [512, 1000],
+    ]) {
+      const z = Float32Array.from({ length: n * k }, (_, j) => Math.sin(j * 0.37) * 6);
+      z[7 * k + 3] = -3e38; // row 7: z_4 − z_y = 6e38 overflows float32, the reference recomputes the row
+      z[7 * k + 4] = 3e38;
+      const y = Int32Array.from({ length: n }, (_, i) => (i % 9 === 4 ? -100 : (i * 131) % k));
+      y[7] = 3;
+      const before = z.slice();
+      for (const reduction of ['mean', 'none'] as const) {
+        const o = {
+          classes: k,
+          labelSmoothing: 0.1,
+          reduction,
+          weight: Array.from({ length: k }, (_, c) => 1 + (c % 3)),
+        };
+        const grad = new Float64Array(n * k); // a float64 gradient buffer for float32 logits
+        const many = crossEntropy(z, y, { ...o, grad });
+        assert.equal(kernelInfo().last!.path, 'wasm+js');
+        const one = crossEntropy(z, y, { ...o, grad: new Float64Array(n * k), threads: false });
+        assert.deepEqual(many.loss, one.loss);
+        assert.deepEqual(grad, one.grad);
+        assert.deepEqual(z, before, 'the logits are intact');
+      }
+      z[7 * k + 3] = 0;
+      z[7 * k + 4] = 0;
+      crossEntropy(z, y, { classes: k, labelSmoothing: 0.1, grad: true });
+      assert.equal(
+        kernelInfo().last!.reason,
+        `${n} rows staged through the kernel's shared memory, on every thread`,
+      );
+    }
+  });
+
   it('a disposed workspace’s buffers are refused by name; its memory is reused', () => {
     const ws = kernelWorkspace(8, 512);
     const { logits, grad } = ws;

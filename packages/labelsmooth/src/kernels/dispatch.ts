@@ -8,7 +8,16 @@ import { type FusedJob, mainKernel, runRows } from './fused.js';
 import { fusedJob, unsupportedShape } from './job.js';
 import { runThreaded, runWorkspaceThreaded, THREAD_MIN_SIZE, warmThreads } from './threads.js';
 import { kernelModule } from './wasm.js';
-import { collectCall, layoutCall, memoryRegion, release, sharedKernel, workChunks } from './workspace.js';
+import {
+  allocate,
+  collectCall,
+  floats,
+  layoutCall,
+  memoryRegion,
+  release,
+  sharedKernel,
+  workChunks,
+} from './workspace.js';
 
 /** Below this many logits (`kernel: 'auto'`) the reference is as fast as a kernel call. */
 export const KERNEL_MIN_SIZE = 2048;
@@ -64,7 +73,9 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
   if (job === 'float32-range')
     return decline('a class weight or noise value is outside the float32 kernel’s range', 'float32-range', n);
 
-  if (onWorkspace(plan)) return runOnWorkspace(plan, job);
+  if (onWorkspace(plan)) return runOnWorkspace(plan, job, false);
+  const midsize = plan.threads && !plan.inPlace && n >= 2 && size >= WORKSPACE_THREAD_MIN_SIZE;
+  if (midsize && size < THREAD_MIN_SIZE && sharedKernel()) return runStaged(plan, job);
 
   const wantThreads = plan.threads && !plan.inPlace && n >= 2 && size >= THREAD_MIN_SIZE;
   if (wantThreads) {
@@ -117,8 +128,34 @@ function onWorkspace(plan: CrossEntropyPlan): boolean {
   return g.byteOffset >= z.byteOffset + z.byteLength || z.byteOffset >= g.byteOffset + g.byteLength;
 }
 
-/** Run a call whose logits (and gradient) are in workspace memory, on every thread at once when it is large. */
-function runOnWorkspace(plan: CrossEntropyPlan, job: FusedJob): KernelOutcome {
+/**
+ * A mid-size call on ordinary arrays (2¹⁶ to 2²⁰ logits, too small for the ring's pipelined copies to pay):
+ * the logits copied into the shared kernel memory at once, run there on every thread, the gradient copied
+ * back. The two copies are a few MB, cached, and reuse the same kernel memory on every call.
+ */
+function runStaged(plan: CrossEntropyPlan, job: FusedJob): KernelOutcome {
+  const size = plan.rows * plan.classes;
+  const zAt = allocate(4 * size);
+  const gAt = job.grad ? allocate(4 * size) : 0;
+  try {
+    const z = floats(zAt, size);
+    z.set(job.z);
+    const grad = job.grad ? floats(gAt, size) : null;
+    const outcome = runOnWorkspace(plan, { ...job, z, grad }, true);
+    // Declined rows are copied too: the reference overwrites them whole.
+    if (outcome.ran && job.grad && grad) job.grad.set(grad);
+    return outcome;
+  } finally {
+    release(zAt);
+    if (gAt) release(gAt);
+  }
+}
+
+/**
+ * Run a call whose logits (and gradient) are in the shared kernel memory (a workspace, or `staged` by
+ * {@link runStaged}), on every thread at once when it is large.
+ */
+function runOnWorkspace(plan: CrossEntropyPlan, job: FusedJob, staged: boolean): KernelOutcome {
   const shared = sharedKernel()!;
   const n = plan.rows;
   const threads = plan.threads && n >= 2 && n * plan.classes >= WORKSPACE_THREAD_MIN_SIZE;
@@ -158,7 +195,7 @@ function runOnWorkspace(plan: CrossEntropyPlan, job: FusedJob): KernelOutcome {
   } else
     recordPath(
       path,
-      `${n} rows in place in the kernel's memory${path === 'wasm-threads' ? ', on every thread' : ''}`,
+      `${n} rows ${staged ? "staged through the kernel's shared memory" : "in place in the kernel's memory"}${path === 'wasm-threads' ? ', on every thread' : ''}`,
     );
   return { ran: true, ...sums };
 }
