@@ -361,3 +361,77 @@ describe('labelsmooth sweep --losses (issue #14, local processes)', () => {
     );
   });
 });
+
+describe('a failed trial in the local pool', () => {
+  const dir = tempDir('labelsmooth-sweep-fail-');
+  const csv = join(dir, 'data.csv');
+  writeCsv(csv);
+
+  /** A spec every trial process accepts (its version, data hash and backend), with `over` on top. */
+  const specWith = async (over: Record<string, unknown>) => {
+    const { useBackend } = await import('../packages/experiments/src/cli/backend.js');
+    const { loadSplits } = await import('../packages/experiments/src/cli/datasets.js');
+    const { dataHash, packageVersion } = await import('../packages/experiments/src/cli/sweep/fingerprint.js');
+    const { FAMILY_DEFAULTS } = await import('../packages/experiments/src/cli/family.js');
+    const data = { dataset: `csv:${csv}`, validation: 0.1, seed: 1 };
+    return {
+      data,
+      monitorSeed: 1,
+      model: 'mlp',
+      epochs: 1,
+      batchSize: 64,
+      lr: 0.003,
+      family: { ...FAMILY_DEFAULTS },
+      backend: 'wasm',
+      backendName: await useBackend('wasm'),
+      version: packageVersion(),
+      dataHash: dataHash(loadSplits(data)),
+      ...over,
+    } as never;
+  };
+  const trial = {
+    dataset: `csv:${csv}`,
+    epsilon: 0.1,
+    noise: 'uniform',
+    loss: 'cross-entropy',
+    seed: 1,
+  } as const;
+  const fail = async (over: Record<string, unknown>) => {
+    const { runLocalPool } = await import('../packages/experiments/src/cli/sweep/pool.js');
+    const outcomes: unknown[] = [];
+    const err = await runLocalPool(await specWith(over), [trial], {
+      workers: 1,
+      quiet: true,
+      log: () => {},
+      onOutcome: (x) => outcomes.push(x),
+    }).then(
+      () => assert.fail('the trial did not fail'),
+      (e: Error) => e,
+    );
+    assert.deepEqual(outcomes, []);
+    return err;
+  };
+
+  it("is printed with the trial's key and the cause the trial process saw, not as an internal error", async () => {
+    const { errorLine } = await import('../packages/experiments/src/cli/errorLine.js');
+    const line = errorLine(await fail({ version: '0.0.0-other' }));
+    assert.match(
+      line,
+      /^labelsmooth: error: trial dataset=csv%3A\S+data\.csv,epsilon=0\.1,noise=uniform,loss=cross-entropy,seed=1 failed in trial process \d+: worker \S+ refuses the trial: its labelsmooth is version \S+, the coordinator's is 0\.0\.0-other; the trials finished before it are recorded: run the same command again/,
+    );
+    assert.ok(!line.includes('internal error'), line);
+  });
+
+  it('an internal error in the trial process says so, and LABELSMOOTH_DEBUG shows its stack there', async () => {
+    const { errorLine } = await import('../packages/experiments/src/cli/errorLine.js');
+    const e = await fail({ model: 'pooled-mlp' }); // the coordinator refuses this; a trial process does not
+    assert.match(
+      errorLine(e),
+      /^labelsmooth: error: trial \S+seed=1 failed in trial process \d+: internal error: --model pooled-mlp needs image data .* \(LABELSMOOTH_DEBUG=1 prints its stack; please report it\); the trials finished/,
+    );
+    assert.match(
+      errorLine(e, true),
+      /\nin the trial process: Error: --model pooled-mlp needs image data[^\n]*\n\s+at buildModel/,
+    );
+  });
+});
