@@ -14,10 +14,9 @@ import { FAMILY_DEFAULTS, runConfig, storedVariant, trainVariant, withFamilyConf
 import { datasetName, deriveRunName } from './naming.js';
 import { flagName } from './options.js';
 import { progress } from './progress.js';
-import { writeResults } from './results.js';
 import { checkRunDir, openRunDir, readRunConfig } from './runDir.js';
 import type { RunOptions } from './runOptions.js';
-import { experimentResults, summaryTable } from './runOutput.js';
+import { experimentResults, publishResults } from './runOutput.js';
 
 /** Options of `labelsmooth train`. */
 export interface TrainOptions extends RunOptions {
@@ -178,14 +177,9 @@ export async function trainCommand(
     ),
     [result],
   );
-  const reportFile = await writeResults(dir, results);
+  await publishResults(dir, results, o.json, { model: join(dir, 'model', 'model.json') });
   run.release();
   trainer.dispose();
   tf.disposeVariables();
-  if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);
-  else
-    process.stdout.write(
-      `\n${summaryTable(results.summary)}\n\nmodel: ${join(dir, 'model', 'model.json')}\nresults: ${join(dir, 'results.json')}\nreport: ${reportFile}\n`,
-    );
   return results;
 }
