@@ -1,9 +1,10 @@
 // labelsmooth distill end to end, tiny: two teachers per seed, a student of each, results and report.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli, tempDir } from './helpers/cli.js';
+import { writeCsv } from './helpers/sweep.js';
 
 describe('labelsmooth distill', () => {
   it('trains ε = 0 and ε > 0 teachers, distills each into a student, reports all four per seed', () => {
@@ -93,14 +94,6 @@ describe('labelsmooth distill', () => {
 });
 
 describe('distill frees its models when a step throws', () => {
-  /** A CSV of 3 classes, 90 rows: one batch per epoch at --batch-size 128. */
-  const toy = (file: string) => {
-    const lines = ['f1,f2,label'];
-    for (let i = 0; i < 90; i++)
-      lines.push(`${(i % 3) + ((i * 13) % 7) / 7},${((i * 37) % 11) / 11},c${i % 3}`);
-    writeFileSync(file, `${lines.join('\n')}\n`);
-  };
-
   /**
    * Run distill with the n-th optimizer step (1-based, over teacher and student) throwing, and return the
    * tensors alive after it failed minus before it started. With --epochs 2 and one batch per epoch, steps
@@ -112,7 +105,7 @@ describe('distill frees its models when a step throws', () => {
     const { distill } = await import('../packages/experiments/src/cli/distill.js');
     await useBackend('wasm');
     const dir = tempDir();
-    toy(join(dir, 'toy.csv'));
+    writeCsv(join(dir, 'toy.csv'), 90); // one batch per epoch at --batch-size 128
     const proto = tf.AdamOptimizer.prototype;
     const minimize = proto.minimize;
     let steps = 0;
