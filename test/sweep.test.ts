@@ -342,6 +342,29 @@ describe('labelsmooth sweep --losses (issue #14, local processes)', () => {
     assert.match(more.stderr, /sweep: dataset=\S+,loss=flsd53,seed=1 done by/);
   });
 
+  it("one data hash: the sweep's is the start of the SHA-256 train keeps for the same splits", () => {
+    const t = cli([
+      'train',
+      '--dataset',
+      `csv:${csv}`,
+      '--validation',
+      '0.02',
+      '--epochs',
+      '1',
+      '--runs-dir',
+      runs,
+      '--name',
+      't',
+      '--quiet',
+      '--json',
+    ]);
+    assert.equal(t.code, 0, t.stderr);
+    const sha = JSON.parse(readFileSync(join(runs, 't', 'config.json'), 'utf8')).dataSha256;
+    const spec = JSON.parse(readFileSync(join(runs, 'sw', 'sweep.json'), 'utf8'));
+    assert.match(sha, /^[0-9a-f]{64}$/);
+    assert.equal(spec.dataHash, sha.slice(0, 16));
+  });
+
   it('a parameter flag for a loss the sweep does not train is refused, as in compare', () => {
     const r = cli([
       'sweep',
@@ -371,7 +394,9 @@ describe('a failed trial in the local pool', () => {
   const specWith = async (over: Record<string, unknown>) => {
     const { useBackend } = await import('../packages/experiments/src/cli/backend.js');
     const { loadSplits } = await import('../packages/experiments/src/cli/datasets.js');
-    const { dataHash, packageVersion } = await import('../packages/experiments/src/cli/sweep/fingerprint.js');
+    const { sweepDataHash, packageVersion } = await import(
+      '../packages/experiments/src/cli/sweep/fingerprint.js'
+    );
     const { FAMILY_DEFAULTS } = await import('../packages/experiments/src/cli/family.js');
     const data = { dataset: `csv:${csv}`, validation: 0.1, seed: 1 };
     return {
@@ -385,7 +410,7 @@ describe('a failed trial in the local pool', () => {
       backend: 'wasm',
       backendName: await useBackend('wasm'),
       version: packageVersion(),
-      dataHash: dataHash(loadSplits(data)),
+      dataHash: sweepDataHash(loadSplits(data)),
       ...over,
     } as never;
   };

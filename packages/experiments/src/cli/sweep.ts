@@ -10,7 +10,7 @@ import { checkRunDir, openRunDir } from './runDir.js';
 import { type CompareOptions, storedConfig } from './runOptions.js';
 import { experimentResults, publishResults } from './runOutput.js';
 import { decodeLogits, type TrialOutcome } from './sweep/execute.js';
-import { dataHash, packageVersion } from './sweep/fingerprint.js';
+import { packageVersion, sweepDataHash } from './sweep/fingerprint.js';
 import { expandGrid, trialKey, trialLoss } from './sweep/grid.js';
 import { TrialLedger } from './sweep/ledger.js';
 import { runLocalPool } from './sweep/pool.js';
@@ -65,7 +65,7 @@ export async function sweep(o: SweepOptions, cli: CliContext = DEFAULT_CONTEXT):
     backend: o.backend,
     backendName: backend,
     version: packageVersion(),
-    dataHash: dataHash(splits),
+    dataHash: sweepDataHash(splits),
   };
   const trials = expandGrid({
     datasets: [o.dataset],

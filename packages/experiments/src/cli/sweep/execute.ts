@@ -10,7 +10,7 @@ import { runTrial } from '../../train/trial.js';
 import { useBackend } from '../backend.js';
 import { loadSplits, type Splits } from '../datasets.js';
 import { epochLine } from '../epochLine.js';
-import { dataHash, packageVersion } from './fingerprint.js';
+import { packageVersion, sweepDataHash } from './fingerprint.js';
 import { TRIAL_LOSSES, type Trial, trialKey } from './grid.js';
 import { type SweepSpec, specHash, trainConfig } from './spec.js';
 
@@ -54,7 +54,7 @@ async function prepare(spec: SweepSpec): Promise<Splits> {
   if (cached?.hash !== hash) {
     cached = null;
     const splits = loadSplits(spec.data);
-    cached = { hash, splits, dataHash: dataHash(splits) };
+    cached = { hash, splits, dataHash: sweepDataHash(splits) };
   }
   if (cached.dataHash !== spec.dataHash) {
     const theirs = cached.dataHash;
