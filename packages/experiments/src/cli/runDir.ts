@@ -128,7 +128,8 @@ export function openRunDir(runsDir: string, name: string, o: OpenOptions): RunDi
     for (const d of [dir, join(dir, 'checkpoints')]) recoverLeftovers(d);
     const state = stateOf(dir);
     decide(dir, state, o);
-    if ((o.mode === 'new' || (o.mode === 'ledger' && o.force)) && state !== 'empty') clearRun(dir);
+    // A sweep's --force also clears an unfinished sweep (its trials.jsonl and sweep.json: state 'empty').
+    if ((o.mode === 'new' && state !== 'empty') || (o.mode === 'ledger' && o.force)) clearRun(dir);
     return { dir, state, release };
   } catch (e) {
     release();
