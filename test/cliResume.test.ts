@@ -82,3 +82,35 @@ describe('train --resume verifies before it continues', () => {
     refusal(cli(resume), /is finished \(results\.json\): nothing to resume; to train it again, use --force/);
   });
 });
+
+describe('train prints its results as compare and sweep do', () => {
+  it("the summary, Müller et al.'s table, the fitted temperature, then the model, results and report", () => {
+    const dir = tempDir();
+    const data = toyCsv(join(dir, 'toy.csv'));
+    const r = cli([
+      'train',
+      '--dataset',
+      `csv:${data}`,
+      '--epochs',
+      '1',
+      '--runs-dir',
+      dir,
+      '--quiet',
+      '--name',
+      't',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const run = join(dir, 't');
+    const at = [
+      /run +accuracy +NLL +ECE/,
+      /method +ECE +NLL +accuracy/,
+      /ε=0\.1 seed 1: temperature T = \d+\.\d{3} fitted on validation/,
+      new RegExp(`model: ${join(run, 'model', 'model.json')}`),
+      new RegExp(`results: ${join(run, 'results.json')}\\nreport: ${join(run, 'report.html')}\\n$`),
+    ].map((re) => r.stdout.search(re));
+    assert.ok(
+      at.every((x, i) => x >= 0 && (i === 0 || x > at[i - 1])),
+      `${at}\n${r.stdout}`,
+    );
+  });
+});

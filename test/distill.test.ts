@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli, tempDir } from './helpers/cli.js';
+import { writeCsv } from './helpers/sweep.js';
 
 describe('labelsmooth distill', () => {
   it('trains ε = 0 and ε > 0 teachers, distills each into a student, reports all four per seed', () => {
@@ -89,5 +90,66 @@ describe('labelsmooth distill', () => {
       res.models.map((m: { test: { nll: number } }) => m.test.nll),
     );
     assert.equal(cli(['report', join(dir, 'd')]).code, 0);
+  });
+});
+
+describe('distill frees its models when a step throws', () => {
+  /**
+   * Run distill with the n-th optimizer step (1-based, over teacher and student) throwing, and return the
+   * tensors alive after it failed minus before it started. With --epochs 2 and one batch per epoch, steps
+   * 1–2 train the first teacher and 3–4 its student.
+   */
+  const leakedWhenStepThrows = async (n: number) => {
+    const tf = await import('@tensorflow/tfjs-core');
+    const { useBackend } = await import('../packages/experiments/src/cli/backend.js');
+    const { distill } = await import('../packages/experiments/src/cli/distill.js');
+    await useBackend('wasm');
+    const dir = tempDir();
+    writeCsv(join(dir, 'toy.csv'), 90); // one batch per epoch at --batch-size 128
+    const proto = tf.AdamOptimizer.prototype;
+    const minimize = proto.minimize;
+    let steps = 0;
+    proto.minimize = function (this: typeof proto, ...args: Parameters<typeof minimize>) {
+      if (++steps === n) throw new Error(`forced failure of step ${n}`);
+      return minimize.apply(this, args);
+    };
+    const before = tf.memory().numTensors;
+    try {
+      await assert.rejects(
+        distill({
+          dataset: `csv:${join(dir, 'toy.csv')}`,
+          model: 'mlp',
+          epochs: 2,
+          batchSize: 128,
+          lr: 0.003,
+          validation: 0,
+          seed: 1,
+          seeds: [1],
+          epsilon: 0.1,
+          temperature: 2,
+          studentEpochs: 2,
+          studentHidden: 8,
+          noise: 'uniform',
+          backend: 'wasm',
+          runsDir: dir,
+          name: `fail${n}`,
+          json: false,
+          quiet: true,
+        }),
+        new RegExp(`forced failure of step ${n}`),
+      );
+    } finally {
+      proto.minimize = minimize;
+    }
+    assert.equal(steps, n, 'the failure was forced where intended');
+    return tf.memory().numTensors - before;
+  };
+
+  it('a teacher step: no tensor outlives the failure', async () => {
+    assert.equal(await leakedWhenStepThrows(2), 0);
+  });
+
+  it('a student step: no tensor outlives the failure (the teacher, the student, its optimizer)', async () => {
+    assert.equal(await leakedWhenStepThrows(4), 0);
   });
 });

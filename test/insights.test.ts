@@ -10,6 +10,7 @@ import {
   takeaway,
 } from '../packages/experiments/src/report/insights.js';
 import type { PairedAnalysis } from '../packages/experiments/src/train/analysis.js';
+import { summarize } from '../packages/experiments/src/train/experiment.js';
 import { results, row, run, st } from './helpers/results.js';
 
 const BASE_OVER = row(0, false, { acc: 0.82, conf: 0.94, ece: 0.118, nll: 0.89 });
@@ -244,5 +245,95 @@ describe('the report around the sentences', () => {
     );
     assert.match(cmp, /Risk–coverage curves and AURC were not computed/);
     assert.ok(!cmp.includes('under-confident by −'), 'no double negative');
+  });
+});
+
+describe("each loss's formula in the report (issue #14)", () => {
+  /** A run of `loss` labelled `label`; cp runs record H(q), as the trainer does. */
+  const lossRun = (label: string, loss: string | undefined, epsilon: number) => {
+    const r = run(epsilon, 1, { nll: [0.6, 0.3], spread: [5, 7], ts: false });
+    r.label = label;
+    if (loss) r.loss = loss as never;
+    if (loss === 'cp') r.epochs = r.epochs.map((m) => ({ ...m, trainEntropy: 0.4 }));
+    return r;
+  };
+  /** The rendered page as text: tags removed, entities decoded. */
+  const text = (html: string) =>
+    html
+      .replace(/<[^>]*>/g, ' ')
+      .replace(/&#39;/g, "'")
+      .replace(/&quot;/g, '"')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&');
+  const family = () => {
+    const runs = [
+      lossRun('ce', 'ce', 0),
+      lossRun('ls ε=0.1', 'ls', 0.1),
+      lossRun('cp β=0.2', 'cp', 0),
+      lossRun('focal γ=3', 'focal', 0),
+      lossRun('flsd53', 'flsd53', 0),
+      lossRun('ols ε=0.5', 'ols', 0.5),
+    ];
+    const r = results(summarize(runs), runs);
+    r.config = { ...r.config, losses: ['ce', 'ls', 'cp', 'focal', 'flsd53', 'ols'], confidencePenalty: 0.2 };
+    return r;
+  };
+
+  it("the mechanism caption gives each loss the formula the trainer trains, cp's −β·H(q) included", async () => {
+    const { renderReport } = await import('../packages/experiments/src/report/report.js');
+    const page = text(await renderReport(family()));
+    for (const formula of [
+      'ce: L = H(p,q) (ε = 0).',
+      'ls ε=0.1: L = (1−ε)·H(p,q) + ε·H(u,q), u uniform over the K classes.',
+      'cp β=0.2: L = (1−ε)·H(p,q) + ε·H(u,q) − β·H(q), H(q) = −Σ_c q_c·log q_c the entropy of the prediction',
+      'focal γ=3: L = (1−ε)·F(p) + ε·F(u), F(t) = −α·Σ_c t_c·(1 − q_c)^γ·log q_c, u uniform over the K classes.',
+      'flsd53: L = (1−ε)·F(p) + ε·F(u), F(t) = −α·Σ_c t_c·(1 − q_c)^γ·log q_c with γ = 5 on rows where q_y < 0.2, else γ = 3',
+      'ols ε=0.5: L = (1−ε)·H(p,q) + ε·H(S[y],q), S[y] the mean prediction on the training examples of class y',
+    ])
+      assert.ok(page.includes(formula), formula);
+    // The legends name each loss's own parts, and cp's panel has the third one.
+    for (const legend of [
+      '−β·H(q)',
+      'H(q), raw: entropy of q',
+      'F(p), raw: to the labels',
+      'ε·F(u)',
+      'H(S[y],q), raw: to the learned S[y]',
+      'ε·H(S[y],q)',
+    ])
+      assert.ok(page.includes(legend), legend);
+    // The old caption, which gave every run the label-smoothing loss, is gone.
+    assert.ok(!page.includes('L = (1−ε)·H(p,q) + ε·H(u,q): H(p,q)'));
+  });
+
+  it('an ε grid gets the label-smoothing formula only; another noise is named, not called uniform', async () => {
+    const { mechanismNote } = await import('../packages/experiments/src/report/report.js');
+    const grid = results([], [run(0, 1), run(0.1, 1)]);
+    const note = mechanismNote(grid);
+    assert.match(note, /ε=0, ε=0\.1: L = \(1−ε\)·H\(p,q\) \+ ε·H\(u,q\), u uniform over the K classes\./);
+    assert.match(note, /H\(u,q\) = log Σ exp z − mean z is the cross-entropy to the uniform distribution/);
+    assert.ok(!/β|F\(p\)|S\[y\]/.test(note), note);
+    const prior = mechanismNote({ ...grid, config: { ...grid.config, noise: 'prior' } });
+    assert.match(prior, /u the training class frequencies/);
+    assert.ok(!prior.includes('uniform'), prior);
+    // Only focal runs: no sentence about H(u,q), which none of them has.
+    const focal = family();
+    focal.runs = focal.runs.filter((x) => x.loss === 'focal');
+    assert.ok(!mechanismNote(focal).includes('H(u,q)'), mechanismNote(focal));
+  });
+
+  it('the mechanism sentences name the focal and ols parts by their own names, and compare ls with ce', () => {
+    const s = mechanism(family());
+    assert.match(s[0], /^ce, epochs 1 → 2: the training H\(p,q\) fell .* — the logits spread apart/);
+    assert.match(
+      s[1],
+      /^ls ε=0\.1, .* H\(u,q\) rose from 5\.000 to 7\.000 — a change of 2\.000 against 2\.000 for ε = 0/,
+    );
+    assert.match(
+      s[3],
+      /^focal γ=3, epochs 1 → 2: the training F\(p\) fell from 0\.600 to 0\.300 and F\(u\) rose from 5\.000 to 7\.000\.$/,
+    );
+    assert.match(s[5], /^ols ε=0\.5, .*H\(S\[y\],q\) rose/);
+    for (const x of [s[2], s[3], s[4], s[5]]) assert.ok(!x.includes('holds the spread'), x);
   });
 });

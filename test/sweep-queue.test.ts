@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
+import { FAMILY_DEFAULTS } from '../packages/experiments/src/cli/family.js';
 import { packageVersion } from '../packages/experiments/src/cli/sweep/fingerprint.js';
 import { QUEUE_NAME } from '../packages/experiments/src/cli/sweep/queue.js';
 import type { SweepSpec } from '../packages/experiments/src/cli/sweep/spec.js';
@@ -90,6 +91,48 @@ describe('labelsmooth sweep --queue (BullMQ on a real Redis)', { skip }, () => {
     }
   });
 
+  it('--losses with parameters and a schedule (issue #14): the queue trains what the local pool trains', async () => {
+    const family = [
+      '--losses',
+      'ce,ls,cp,flsd53',
+      '--epsilons',
+      '0.2',
+      '--seeds',
+      '1',
+      '--confidence-penalty',
+      '0.25',
+    ];
+    const family2 = [
+      ...family,
+      '--focal-alpha',
+      '0.5',
+      '--epsilon-schedule',
+      'cosine',
+      '--epsilon-final',
+      '0',
+    ];
+    const args = ['sweep', '--dataset', `csv:${csv}`, '--epochs', '2', '--runs-dir', runs, ...family2];
+    const local = cli([...args, '--name', 'family-local', '--workers', '2', '--quiet']);
+    assert.equal(local.code, 0, local.stderr);
+    try {
+      const w1 = worker('--quiet');
+      const w2 = worker('--quiet');
+      await Promise.all([w1.waitFor(/waiting for trials/), w2.waitFor(/waiting for trials/)]);
+      const s = start([...args, '--name', 'family-queue', '--queue', redis.url]);
+      started.push(s);
+      assert.equal(await s.exited, 0, s.stderr);
+      assert.match(s.stderr, /4 trials enqueued/);
+      const results = deterministicResults(join(runs, 'family-queue')) as { runs: { label: string }[] };
+      assert.deepEqual(
+        results.runs.map((r) => r.label),
+        ['ce', 'ls ε=0.2→0 cosine', 'cp β=0.25', 'flsd53 α=0.5'],
+      );
+      assert.deepEqual(results, deterministicResults(join(runs, 'family-local')));
+    } finally {
+      await stopAll();
+    }
+  });
+
   it('kill -9 of a worker mid-trial: only that trial is lost, and another worker trains it', async () => {
     try {
       const w1 = worker(); // not quiet: its trial process's epoch lines show it is mid-training
@@ -169,6 +212,7 @@ describe('labelsmooth sweep --queue (BullMQ on a real Redis)', { skip }, () => {
         epochs: 1,
         batchSize: 128,
         lr: 0.001,
+        family: { ...FAMILY_DEFAULTS },
         backend: 'wasm',
         backendName: 'wasm (SIMD)',
         version: '0.0.0-other',

@@ -1,7 +1,7 @@
 // labelsmooth sweep with local trial processes: the grid, the ledger, the URL check, results equal to
 // compare's, and resuming after kill -9 of the coordinator without re-running a finished trial.
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { expandGrid, trialKey } from '../packages/experiments/src/cli/sweep/grid.js';
@@ -17,10 +17,12 @@ describe('sweep grid', () => {
   it('expands in compare order (seed outer, ε inner) with one distinct key per trial', () => {
     const trials = expandGrid({
       datasets: ['csv:/data/x:y.csv'],
-      epsilons: [0, 0.1],
       noises: ['uniform'],
-      losses: ['cross-entropy'],
       seeds: [3, 7],
+      runs: [
+        { loss: 'cross-entropy', epsilon: 0 },
+        { loss: 'cross-entropy', epsilon: 0.1 },
+      ],
     });
     assert.deepEqual(
       trials.map((t) => [t.seed, t.epsilon]),
@@ -197,5 +199,280 @@ describe('labelsmooth sweep (local processes)', () => {
       first.child.kill('SIGKILL');
       for (const pid of pids) killIfAlive(pid);
     }
+  });
+});
+
+describe('sweep trial configurations (issue #14)', () => {
+  it("a trial trains compare's configuration for the same variant: loss, ε, parameters, schedule", async () => {
+    const { compareVariants, FAMILY_DEFAULTS, losses, runConfig, familyParameters } = await import(
+      '../packages/experiments/src/cli/family.js'
+    );
+    const { trainConfig } = await import('../packages/experiments/src/cli/sweep/spec.js');
+    const o = {
+      ...FAMILY_DEFAULTS,
+      epsilons: [0, 0.2],
+      noise: 'uniform' as const,
+      losses: losses('ce,ls,cp,focal,flsd53,ols'),
+      confidencePenalty: 0.3,
+      focalGamma: 2,
+      focalAlpha: 0.25,
+      olsEpsilon: 0.4,
+      epsilonSchedule: 'cosine' as const,
+      epsilonFinal: 0.05,
+    };
+    const base = { model: 'mlp' as const, epochs: 3, batchSize: 32, lr: 0.01, noise: o.noise };
+    const spec = { ...base, family: familyParameters(o) } as never;
+    for (const v of [
+      ...compareVariants(o, new Set()),
+      ...compareVariants({ ...o, losses: undefined }, new Set()),
+    ]) {
+      const trial = {
+        dataset: 'd',
+        noise: o.noise,
+        seed: 4,
+        epsilon: v.epsilon,
+        loss: v.loss ?? 'cross-entropy',
+      };
+      assert.deepEqual(trainConfig(spec, trial as never), runConfig(base, 4, v));
+    }
+  });
+
+  it('a changed setting is named, once per setting, with both values', async () => {
+    const { specConflicts } = await import('../packages/experiments/src/cli/sweep/specFile.js');
+    const { FAMILY_DEFAULTS } = await import('../packages/experiments/src/cli/family.js');
+    const spec = {
+      data: { dataset: 'csv:x.csv', validation: 0.1, seed: 1, trainSize: 100 },
+      monitorSeed: 1,
+      model: 'mlp',
+      epochs: 2,
+      batchSize: 64,
+      lr: 0.003,
+      family: { ...FAMILY_DEFAULTS },
+      backend: 'wasm',
+      backendName: 'wasm (SIMD)',
+      version: '1.0.0',
+      dataHash: 'aaaa',
+    } as never as import('../packages/experiments/src/cli/sweep/spec.js').SweepSpec;
+    assert.deepEqual(specConflicts(spec, structuredClone(spec)), []);
+    const now = structuredClone(spec);
+    now.family.confidencePenalty = 0.3;
+    now.family.epsilonSchedule = 'linear';
+    now.data.seed = 2;
+    now.monitorSeed = 2;
+    now.data.trainSize = undefined;
+    assert.deepEqual(specConflicts(spec, now), [
+      'the first of --seeds 2 (the sweep has 1)',
+      '--train-size all (the sweep has 100)',
+      '--confidence-penalty 0.3 (the sweep has 0.1)',
+      '--epsilon-schedule linear (the sweep has constant)',
+    ]);
+  });
+});
+
+describe('labelsmooth sweep --losses (issue #14, local processes)', () => {
+  const dir = tempDir('labelsmooth-sweep-family-');
+  const csv = join(dir, 'data.csv');
+  writeCsv(csv);
+  const runs = join(dir, 'runs');
+  const family = [
+    '--losses',
+    'ce,ls,cp,focal',
+    '--epsilons',
+    '0.2',
+    '--seeds',
+    '1',
+    '--confidence-penalty',
+    '0.2',
+    '--focal-gamma',
+    '2',
+    '--epsilon-schedule',
+    'linear',
+    '--epsilon-final',
+    '0.05',
+  ];
+  const args = ['--dataset', `csv:${csv}`, '--epochs', '2', '--runs-dir', runs, ...family];
+
+  it("trains each loss with its parameters and schedule, equal to compare's results, labelled per loss", () => {
+    const c = cli(['compare', ...args, '--name', 'cmp', '--quiet']);
+    assert.equal(c.code, 0, c.stderr);
+    const s = cli(['sweep', ...args, '--name', 'sw', '--workers', '2']);
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stderr, /losses \{ce, ls ε=0\.2→0\.05 linear, cp β=0\.2, focal γ=2\}, seeds \{1\}/);
+    assert.match(s.stderr, /4 trials, 0 already in .*, 4 to train in 2 local processes/);
+    // The focal trial's epoch lines show its parts F(p), F(u), as compare's do.
+    assert.match(s.stderr, /focal γ=2 seed 1 epoch 1\/2: .*F\(p\)/);
+    const results = JSON.parse(readFileSync(join(runs, 'sw', 'results.json'), 'utf8'));
+    assert.deepEqual(
+      results.runs.map((r: { label: string }) => r.label),
+      ['ce', 'ls ε=0.2→0.05 linear', 'cp β=0.2', 'focal γ=2'],
+    );
+    assert.deepEqual(
+      results.runs[1].epochs.map((m: { epsilon: number }) => m.epsilon),
+      [0.2, 0.05],
+    );
+    assert.deepEqual(results.config.losses, ['ce', 'ls', 'cp', 'focal']);
+    assert.equal(results.config.confidencePenalty, 0.2);
+    assert.equal(results.config.focalGamma, 2);
+    assert.equal(results.config.epsilonSchedule, 'linear');
+    assert.deepEqual(deterministicResults(join(runs, 'sw')), deterministicResults(join(runs, 'cmp')));
+    for (const label of ['cp β=0.2', 'focal γ=2', 'ls ε=0.2→0.05 linear'])
+      assert.ok(s.stdout.includes(label), label);
+    const report = readFileSync(join(runs, 'sw', 'report.html'), 'utf8');
+    for (const label of ['cp β=0.2', 'focal γ=2']) assert.ok(report.includes(label), label);
+    assert.deepEqual(
+      ledgerLines(join(runs, 'sw'))
+        .map((l) => l.key.match(/loss=([^,]+)/)?.[1])
+        .sort(),
+      ['ce', 'cp', 'focal', 'ls'],
+    );
+  });
+
+  it('run again with a changed family setting: refused by name; with a loss added: only that one trains', () => {
+    const changed = cli(['sweep', ...args, '--confidence-penalty', '0.3', '--name', 'sw', '--workers', '1']);
+    assert.equal(changed.code, 1, changed.stderr);
+    assert.equal(changed.stderr.trimEnd().split('\n').length, 1, changed.stderr);
+    assert.match(
+      changed.stderr,
+      /labelsmooth: error: .*sw is a sweep started with other settings \(sweep\.json\); these differ: --confidence-penalty 0\.3 \(the sweep has 0\.2\)\. Run it with its settings, give another --name, or add --force/,
+    );
+    const wider = args.map((a) => (a === 'ce,ls,cp,focal' ? 'ce,ls,cp,focal,flsd53' : a));
+    const more = cli(['sweep', ...wider, '--name', 'sw', '--workers', '1']);
+    assert.equal(more.code, 0, more.stderr);
+    assert.match(more.stderr, /5 trials, 4 already in .*, 1 to train/);
+    assert.match(more.stderr, /sweep: dataset=\S+,loss=flsd53,seed=1 done by/);
+  });
+
+  it("one data hash: the sweep's is the start of the SHA-256 train keeps for the same splits", () => {
+    const t = cli([
+      'train',
+      '--dataset',
+      `csv:${csv}`,
+      '--validation',
+      '0.02',
+      '--epochs',
+      '1',
+      '--runs-dir',
+      runs,
+      '--name',
+      't',
+      '--quiet',
+      '--json',
+    ]);
+    assert.equal(t.code, 0, t.stderr);
+    const sha = JSON.parse(readFileSync(join(runs, 't', 'config.json'), 'utf8')).dataSha256;
+    const spec = JSON.parse(readFileSync(join(runs, 'sw', 'sweep.json'), 'utf8'));
+    assert.match(sha, /^[0-9a-f]{64}$/);
+    assert.equal(spec.dataHash, sha.slice(0, 16));
+  });
+
+  it('a parameter flag for a loss the sweep does not train is refused, as in compare', () => {
+    const r = cli([
+      'sweep',
+      '--dataset',
+      `csv:${csv}`,
+      '--runs-dir',
+      runs,
+      '--losses',
+      'ce,cp',
+      '--focal-gamma',
+      '2',
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /labelsmooth: error: --focal-gamma applies to --losses focal, which this command does not train/,
+    );
+  });
+});
+
+describe('a failed trial in the local pool', () => {
+  const dir = tempDir('labelsmooth-sweep-fail-');
+  const csv = join(dir, 'data.csv');
+  writeCsv(csv);
+
+  /** A spec every trial process accepts (its version, data hash and backend), with `over` on top. */
+  const specWith = async (over: Record<string, unknown>) => {
+    const { useBackend } = await import('../packages/experiments/src/cli/backend.js');
+    const { loadSplits } = await import('../packages/experiments/src/cli/datasets.js');
+    const { sweepDataHash, packageVersion } = await import(
+      '../packages/experiments/src/cli/sweep/fingerprint.js'
+    );
+    const { FAMILY_DEFAULTS } = await import('../packages/experiments/src/cli/family.js');
+    const data = { dataset: `csv:${csv}`, validation: 0.1, seed: 1 };
+    return {
+      data,
+      monitorSeed: 1,
+      model: 'mlp',
+      epochs: 1,
+      batchSize: 64,
+      lr: 0.003,
+      family: { ...FAMILY_DEFAULTS },
+      backend: 'wasm',
+      backendName: await useBackend('wasm'),
+      version: packageVersion(),
+      dataHash: sweepDataHash(loadSplits(data)),
+      ...over,
+    } as never;
+  };
+  const trial = {
+    dataset: `csv:${csv}`,
+    epsilon: 0.1,
+    noise: 'uniform',
+    loss: 'cross-entropy',
+    seed: 1,
+  } as const;
+  const fail = async (over: Record<string, unknown>) => {
+    const { runLocalPool } = await import('../packages/experiments/src/cli/sweep/pool.js');
+    const outcomes: unknown[] = [];
+    const err = await runLocalPool(await specWith(over), [trial], {
+      workers: 1,
+      quiet: true,
+      log: () => {},
+      onOutcome: (x) => outcomes.push(x),
+    }).then(
+      () => assert.fail('the trial did not fail'),
+      (e: Error) => e,
+    );
+    assert.deepEqual(outcomes, []);
+    return err;
+  };
+
+  it("is printed with the trial's key and the cause the trial process saw, not as an internal error", async () => {
+    const { errorLine } = await import('../packages/experiments/src/cli/errorLine.js');
+    const line = errorLine(await fail({ version: '0.0.0-other' }));
+    assert.match(
+      line,
+      /^labelsmooth: error: trial dataset=csv%3A\S+data\.csv,epsilon=0\.1,noise=uniform,loss=cross-entropy,seed=1 failed in trial process \d+: worker \S+ refuses the trial: its labelsmooth is version \S+, the coordinator's is 0\.0\.0-other; the trials finished before it are recorded: run the same command again/,
+    );
+    assert.ok(!line.includes('internal error'), line);
+  });
+
+  it('an internal error in the trial process says so, and LABELSMOOTH_DEBUG shows its stack there', async () => {
+    const { errorLine } = await import('../packages/experiments/src/cli/errorLine.js');
+    const e = await fail({ model: 'pooled-mlp' }); // the coordinator refuses this; a trial process does not
+    assert.match(
+      errorLine(e),
+      /^labelsmooth: error: trial \S+seed=1 failed in trial process \d+: internal error: --model pooled-mlp needs image data .* \(LABELSMOOTH_DEBUG=1 prints its stack; please report it\); the trials finished/,
+    );
+    assert.match(
+      errorLine(e, true),
+      /\nin the trial process: Error: --model pooled-mlp needs image data[^\n]*\n\s+at buildModel/,
+    );
+  });
+});
+
+describe('sweep --force', () => {
+  it('replaces an unfinished sweep too: its trials.jsonl and sweep.json go, other files stay', async () => {
+    const { openRunDir } = await import('../packages/experiments/src/cli/runDir.js');
+    const runs = tempDir();
+    const dir = join(runs, 'sw');
+    const kept = join(dir, 'notes.txt');
+    new TrialLedger(dir, 'old').close();
+    writeFileSync(join(dir, 'sweep.json'), '{}\n');
+    writeFileSync(kept, 'mine\n');
+    const run = openRunDir(runs, 'sw', { mode: 'ledger', force: true });
+    run.release();
+    assert.ok(!existsSync(join(dir, 'trials.jsonl')) && !existsSync(join(dir, 'sweep.json')));
+    assert.equal(readFileSync(kept, 'utf8'), 'mine\n');
   });
 });

@@ -8,13 +8,12 @@ import {
   type RunResult,
   runLabel,
 } from '../train/experiment.js';
-import type { TrainConfig } from '../train/trainer.js';
 import { runTrial } from '../train/trial.js';
 import { checkModelBackend, checkModelData, useBackend } from './backend.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
 import { loadSplits, type Splits } from './datasets.js';
 import { epochLine, wrapParts } from './epochLine.js';
-import { compareVariants, gridText, type Variant, withFamilyConfig } from './family.js';
+import { compareVariants, gridText, runConfig, withFamilyConfig } from './family.js';
 import { datasetName, deriveRunName } from './naming.js';
 import { type Progress, progress } from './progress.js';
 import { checkRunDir, openRunDir } from './runDir.js';
@@ -38,21 +37,6 @@ function jobProgress(o: CompareOptions, batches: number, perSeed: number) {
       const done = ((run - 1) * o.epochs + epoch) * batches + batch;
       bar.update(done, `run ${run}/${runs} ${label} epoch ${epoch + 1}/${o.epochs}`);
     },
-  };
-}
-
-/** The training configuration of one run: the shared options, the seed, then the run's ε and loss. */
-function runConfig(o: CompareOptions, seed: number, variant: Variant): TrainConfig {
-  const { epsilon, ...loss } = variant;
-  return {
-    epsilon,
-    noise: o.noise,
-    seed,
-    model: o.model,
-    epochs: o.epochs,
-    batchSize: o.batchSize,
-    lr: o.lr,
-    ...loss,
   };
 }
 

@@ -115,11 +115,16 @@ export async function distill(o: DistillOptions, cli: CliContext = DEFAULT_CONTE
         batchSize: o.batchSize,
         lr: o.lr,
       };
+      // Each model is freed when its step is done, also when the step throws.
       const teacher = new Trainer(config, train, monitor);
-      for (let e = 0; e < o.epochs; e++) await teacher.runEpoch();
-      models.push(evaluate('teacher', epsilon, seed, predictLogits(teacher.model, test)));
-      const targets = softTargets(predictLogits(teacher.model, train), k, o.temperature);
-      teacher.dispose();
+      let targets: Float32Array;
+      try {
+        for (let e = 0; e < o.epochs; e++) await teacher.runEpoch();
+        models.push(evaluate('teacher', epsilon, seed, predictLogits(teacher.model, test)));
+        targets = softTargets(predictLogits(teacher.model, train), k, o.temperature);
+      } finally {
+        teacher.dispose();
+      }
       const student = await trainStudent(train, targets, {
         temperature: o.temperature,
         epochs: o.studentEpochs,
@@ -128,8 +133,11 @@ export async function distill(o: DistillOptions, cli: CliContext = DEFAULT_CONTE
         seed,
         hidden: o.studentHidden,
       });
-      models.push(evaluate('student', epsilon, seed, predictLogits(student, test)));
-      student.dispose();
+      try {
+        models.push(evaluate('student', epsilon, seed, predictLogits(student, test)));
+      } finally {
+        student.dispose();
+      }
     }
   }
   const { json: _j, quiet: _q, runsDir: _r, name: _n, force: _f, ...config } = o;

@@ -159,6 +159,34 @@ export function trainVariant(
   return v;
 }
 
+/** The settings of a run besides its seed and its loss variant. */
+export type RunBase = Pick<TrainConfig, 'noise' | 'model' | 'epochs' | 'batchSize' | 'lr'>;
+
+/** The training configuration of one run: the shared settings, the seed, then the variant's ε and loss. */
+export function runConfig(base: RunBase, seed: number, variant: Variant): TrainConfig {
+  const { epsilon, ...loss } = variant;
+  const { noise, model, epochs, batchSize, lr } = base;
+  return { epsilon, noise, seed, model, epochs, batchSize, lr, ...loss };
+}
+
+/**
+ * The family's parameters, all of them (a sweep's spec holds them: a trial's loss and ε come from its
+ * grid cell, the rest from here, so adding a loss to the grid keeps the trials already trained).
+ */
+export type FamilyParameters = Required<
+  Pick<
+    FamilyOptions,
+    'confidencePenalty' | 'focalGamma' | 'focalAlpha' | 'olsEpsilon' | 'epsilonSchedule' | 'epsilonFinal'
+  >
+>;
+
+/** {@link FamilyParameters} of the parsed options. */
+export function familyParameters(o: FamilyOptions): FamilyParameters {
+  const { confidencePenalty, focalGamma, focalAlpha, epsilonSchedule, epsilonFinal } = o;
+  const olsEpsilon = o.olsEpsilon ?? FAMILY_DEFAULTS.olsEpsilon;
+  return { confidencePenalty, focalGamma, focalAlpha, olsEpsilon, epsilonSchedule, epsilonFinal };
+}
+
 /**
  * The same fields from a run's stored settings (config.json of `train`, possibly from before #14: then
  * none), without the flag checks (they were made when the run started).

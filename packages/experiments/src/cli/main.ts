@@ -27,7 +27,7 @@ const TRAIN_DEFAULTS: TrainingDefaults = {
   validation: 0.1,
 };
 
-/** The grid of `compare` and `sweep`: the ε values and the seeds. */
+/** The grid of `compare` and `sweep`: the ε values, the seeds, the losses (and ols' ε). */
 function gridOptions(cmd: Command): Command {
   return cmd
     .option('--epsilons <list>', 'comma-separated ε values', epsilons, COMPARE_DEFAULTS.epsilons)
@@ -36,6 +36,13 @@ function gridOptions(cmd: Command): Command {
       'number of seeds (1..n) or a comma-separated list',
       seeds,
       COMPARE_DEFAULTS.seeds,
+    )
+    .option('--losses <list>', `losses to compare: ${LOSS_LIST} (ls: each ε > 0 of --epsilons)`, losses)
+    .option(
+      '--ols-epsilon <ε>',
+      'ε of loss ols: weight of the learned soft labels S[y]',
+      float(0, 1, { open: true }),
+      FAMILY_DEFAULTS.olsEpsilon,
     );
 }
 
@@ -76,7 +83,7 @@ function trainingOptions(cmd: Command, d: TrainingDefaults = TRAIN_DEFAULTS): Co
     .option('--quiet', 'no progress or per-epoch lines', false);
 }
 
-/** The label-smoothing family's parameters and the ε schedule (compare and train). */
+/** The label-smoothing family's parameters and the ε schedule (compare, sweep and train). */
 function familyOptions(cmd: Command): Command {
   const d = FAMILY_DEFAULTS;
   return cmd
@@ -131,14 +138,7 @@ export function program(): Command {
         p
           .command('compare')
           .description('train the same model for each ε (and seed) and compare accuracy and calibration'),
-      )
-        .option('--losses <list>', `losses to compare: ${LOSS_LIST} (ls: each ε > 0 of --epsilons)`, losses)
-        .option(
-          '--ols-epsilon <ε>',
-          'ε of loss ols: weight of the learned soft labels S[y]',
-          float(0, 1, { open: true }),
-          FAMILY_DEFAULTS.olsEpsilon,
-        ),
+      ),
       COMPARE_DEFAULTS,
     ),
   ).action(async (opts, cmd: Command) => {
@@ -150,23 +150,28 @@ export function program(): Command {
     );
   });
 
-  trainingOptions(
-    gridOptions(
-      p
-        .command('sweep')
-        .description(
-          "run compare's grid as independent trials: local processes, or a Redis queue of workers",
-        ),
-    )
-      .option(
-        '--workers <n>',
-        'local trial processes (default: the number of cores)',
-        int(1),
-        availableParallelism(),
+  familyOptions(
+    trainingOptions(
+      gridOptions(
+        p
+          .command('sweep')
+          .description(
+            "run compare's grid as independent trials: local processes, or a Redis queue of workers",
+          ),
       )
-      .option('--queue <url>', 'redis://[:PASSWORD@]HOST:PORT: enqueue the trials for `labelsmooth worker`s')
-      .option('--insecure', 'allow a Redis without a password on a non-loopback host', false),
-    COMPARE_DEFAULTS,
+        .option(
+          '--workers <n>',
+          'local trial processes (default: the number of cores)',
+          int(1),
+          availableParallelism(),
+        )
+        .option(
+          '--queue <url>',
+          'redis://[:PASSWORD@]HOST:PORT: enqueue the trials for `labelsmooth worker`s',
+        )
+        .option('--insecure', 'allow a Redis without a password on a non-loopback host', false),
+      COMPARE_DEFAULTS,
+    ),
   ).action(async (opts, cmd: Command) => {
     const { sweep } = await import('./sweep.js');
     const model = opts.model ?? defaultModel(opts.dataset);

@@ -81,3 +81,6 @@ export function dataset(v: string): string {
     `unknown dataset${guess ? `; did you mean ${guess}?` : ''} (expected mnist, fashion-mnist or csv:PATH)`,
   );
 }
+
+/** The flag of an option's camelCase name: `batchSize` → `--batch-size`. */
+export const flagName = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;

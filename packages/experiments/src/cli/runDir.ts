@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { DataFileError } from '../data/errors.js';
 import { recoverLeftovers } from '../train/files.js';
 import { acquireLock, lockedError, lockHolder } from './lock.js';
 import { UsageError } from './usage.js';
@@ -14,6 +15,7 @@ export const RUN_FILES = [
   'checkpoints',
   'model',
   'trials.jsonl',
+  'sweep.json',
 ] as const;
 
 /** A run directory held by this process. */
@@ -126,7 +128,8 @@ export function openRunDir(runsDir: string, name: string, o: OpenOptions): RunDi
     for (const d of [dir, join(dir, 'checkpoints')]) recoverLeftovers(d);
     const state = stateOf(dir);
     decide(dir, state, o);
-    if ((o.mode === 'new' || (o.mode === 'ledger' && o.force)) && state !== 'empty') clearRun(dir);
+    // A sweep's --force also clears an unfinished sweep (its trials.jsonl and sweep.json: state 'empty').
+    if ((o.mode === 'new' && state !== 'empty') || (o.mode === 'ledger' && o.force)) clearRun(dir);
     return { dir, state, release };
   } catch (e) {
     release();
@@ -138,4 +141,26 @@ export function openRunDir(runsDir: string, name: string, o: OpenOptions): RunDi
 /** Remove a previous run's files (not the lock, not foreign files). */
 function clearRun(dir: string): void {
   for (const f of RUN_FILES) rmSync(join(dir, f), { recursive: true, force: true });
+}
+
+/**
+ * Read the JSON configuration a run started with (train's config.json, a sweep's sweep.json): unreadable,
+ * not JSON, or not `what` (by `looksRight`) is a {@link DataFileError} naming the file, with the way out.
+ */
+export function readRunConfig<T>(
+  file: string,
+  what: string,
+  looksRight: (v: Record<string, unknown>) => boolean,
+): T {
+  try {
+    const v = JSON.parse(readFileSync(file, 'utf8'));
+    if (v && typeof v === 'object' && looksRight(v)) return v as T;
+    throw new Error(`not a ${what}`);
+  } catch (e) {
+    throw new DataFileError(
+      file,
+      undefined,
+      `corrupt run configuration (${(e as Error).message}); start over with --force`,
+    );
+  }
 }

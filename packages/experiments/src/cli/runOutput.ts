@@ -78,10 +78,16 @@ export function mullerTable(rows: SummaryRow[]): string {
 }
 
 /**
- * Write `<dir>/results.json` and report.html, then print the summary table and fitted temperatures (or the
- * results as one JSON line with `json`), then the table in Müller et al.'s shape. Shared by `compare` and `sweep`.
+ * Write `<dir>/results.json` and report.html, then print the summary table, the table in Müller et al.'s
+ * shape and the fitted temperatures (or the results as one JSON line with `json`), then where the files
+ * are (`model`: the saved model's path, for `train`). Shared by `compare`, `sweep` and `train`.
  */
-export async function publishResults(dir: string, results: CompareResults, json: boolean): Promise<void> {
+export async function publishResults(
+  dir: string,
+  results: CompareResults,
+  json: boolean,
+  files: { model?: string } = {},
+): Promise<void> {
   const reportFile = await writeResults(dir, results);
   if (json) {
     process.stdout.write(`${JSON.stringify(results)}\n`);
@@ -95,5 +101,6 @@ export async function publishResults(dir: string, results: CompareResults, json:
         `${r.label} seed ${r.seed}: temperature T = ${r.temperature.temperature.toFixed(3)} fitted on validation\n`,
       );
   }
+  if (files.model) process.stdout.write(`model: ${files.model}\n`);
   process.stdout.write(`results: ${join(dir, 'results.json')}\nreport: ${reportFile}\n`);
 }

@@ -1,21 +1,23 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CompareResults } from '../results/schema.js';
-import { metricsAnalyzer, monitorSet, pairedAnalyses } from '../train/experiment.js';
+import { metricsAnalyzer, monitorSet, pairedAnalyses, runLabel } from '../train/experiment.js';
 import { checkModelBackend, checkModelData, useBackend } from './backend.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
 import { loadSplits } from './datasets.js';
+import { compareVariants, familyParameters, gridText, withFamilyConfig } from './family.js';
 import { datasetName, deriveRunName } from './naming.js';
 import { checkRunDir, openRunDir } from './runDir.js';
 import { type CompareOptions, storedConfig } from './runOptions.js';
 import { experimentResults, publishResults } from './runOutput.js';
 import { decodeLogits, type TrialOutcome } from './sweep/execute.js';
-import { dataHash, packageVersion } from './sweep/fingerprint.js';
-import { expandGrid, trialKey } from './sweep/grid.js';
+import { packageVersion, sweepDataHash } from './sweep/fingerprint.js';
+import { expandGrid, trialKey, trialLoss } from './sweep/grid.js';
 import { TrialLedger } from './sweep/ledger.js';
 import { runLocalPool } from './sweep/pool.js';
 import { runOnQueue } from './sweep/queue.js';
 import { checkQueueUrl } from './sweep/redisUrl.js';
-import { type SweepSpec, specHash } from './sweep/spec.js';
+import { type SweepSpec, specHash, trainConfig } from './sweep/spec.js';
+import { checkSpecFile } from './sweep/specFile.js';
 
 /** Options of `labelsmooth sweep`: compare's grid, and where the trials run. */
 export interface SweepOptions extends CompareOptions {
@@ -35,6 +37,7 @@ export interface SweepOptions extends CompareOptions {
  */
 export async function sweep(o: SweepOptions, cli: CliContext = DEFAULT_CONTEXT): Promise<CompareResults> {
   const name = o.name ?? deriveRunName('sweep', datasetName(o.dataset), { ...o }, cli.defaults);
+  const variants = compareVariants(o, cli.given);
   checkRunDir(o.runsDir, name, { mode: 'ledger', force: o.force });
   checkModelBackend(o.model, o.backend);
   const target = o.queue ? checkQueueUrl(o.queue, o.insecure) : null;
@@ -58,26 +61,33 @@ export async function sweep(o: SweepOptions, cli: CliContext = DEFAULT_CONTEXT):
     epochs: o.epochs,
     batchSize: o.batchSize,
     lr: o.lr,
+    family: familyParameters(o),
     backend: o.backend,
     backendName: backend,
     version: packageVersion(),
-    dataHash: dataHash(splits),
+    dataHash: sweepDataHash(splits),
   };
   const trials = expandGrid({
     datasets: [o.dataset],
-    epsilons: o.epsilons,
     noises: [o.noise],
-    losses: ['cross-entropy'],
     seeds: o.seeds,
+    runs: variants.map((v) => ({ loss: trialLoss(v.loss), epsilon: v.epsilon })),
   });
+  const labels = trials.slice(0, variants.length).map((t) => runLabel(trainConfig(spec, t)));
   const run = openRunDir(o.runsDir, name, { mode: 'ledger', force: o.force });
   const dir = run.dir;
+  try {
+    checkSpecFile(dir, spec);
+  } catch (e) {
+    run.release();
+    throw e;
+  }
   const ledger = new TrialLedger(dir, specHash(spec));
   try {
     const todo = trials.filter((t) => !ledger.done.has(trialKey(t)));
     log(
       `labelsmooth sweep: ${splits.dataset} (train ${splits.train.rows}, validation ${splits.validation?.rows ?? 0}, test ${splits.test.rows}, data ${spec.dataHash}), ` +
-        `${o.model}, ${o.epochs} epochs, batch ${o.batchSize}, lr ${o.lr}, noise ${o.noise}, ε ∈ {${o.epsilons.join(', ')}}, seeds {${o.seeds.join(', ')}}, backend ${backend}: ` +
+        `${o.model}, ${o.epochs} epochs, batch ${o.batchSize}, lr ${o.lr}, noise ${o.noise}, ${gridText(o, labels)}, seeds {${o.seeds.join(', ')}}, backend ${backend}: ` +
         `${trials.length} trials, ${trials.length - todo.length} already in ${ledger.file}, ${todo.length} to train` +
         (todo.length === 0
           ? ''
@@ -114,7 +124,8 @@ export async function sweep(o: SweepOptions, cli: CliContext = DEFAULT_CONTEXT):
   const monitor = monitorSet(splits.test, o.seeds[0]);
   const k = splits.test.classNames.length;
   const paired = pairedAnalyses(entries.map(decodeLogits), splits.test.y, k, metricsAnalyzer());
-  const results = experimentResults('compare', name, backend, splits, storedConfig(o), runs, {
+  const config = withFamilyConfig(storedConfig(o), o, variants);
+  const results = experimentResults('compare', name, backend, splits, config, runs, {
     monitor,
     paired,
   });

@@ -1,7 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { DataFileError } from '../data/errors.js';
 import type { CompareResults } from '../results/schema.js';
 import { evaluateRun, metricsAnalyzer, runLabel } from '../train/experiment.js';
 import { writeFileAtomic } from '../train/files.js';
@@ -11,13 +10,13 @@ import { checkModelBackend, checkModelData, UsageError, useBackend } from './bac
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
 import { dataHash, loadSplits, type Splits } from './datasets.js';
 import { epochLine, wrapParts } from './epochLine.js';
-import { FAMILY_DEFAULTS, storedVariant, trainVariant, withFamilyConfig } from './family.js';
+import { FAMILY_DEFAULTS, runConfig, storedVariant, trainVariant, withFamilyConfig } from './family.js';
 import { datasetName, deriveRunName } from './naming.js';
+import { flagName } from './options.js';
 import { progress } from './progress.js';
-import { writeResults } from './results.js';
-import { checkRunDir, openRunDir } from './runDir.js';
+import { checkRunDir, openRunDir, readRunConfig } from './runDir.js';
 import type { RunOptions } from './runOptions.js';
-import { experimentResults, summaryTable } from './runOutput.js';
+import { experimentResults, publishResults } from './runOutput.js';
 
 /** Options of `labelsmooth train`. */
 export interface TrainOptions extends RunOptions {
@@ -36,8 +35,6 @@ function settings(o: TrainOptions): Omit<Saved, 'dataSha256'> {
   return rest;
 }
 
-const kebab = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-
 /**
  * `--resume` continues a run with the settings it was started with. A setting given again with another
  * value is refused, naming each one, instead of being ignored.
@@ -48,22 +45,15 @@ export function resumeConflicts(saved: Saved, o: TrainOptions, given: ReadonlySe
   return [...given]
     .filter((k) => !(META as readonly string[]).includes(k))
     .filter((k) => JSON.stringify(now[k]) !== JSON.stringify(was[k]))
-    .map((k) => `${kebab(k)} ${now[k] ?? 'all'} (the run has ${was[k] ?? 'all'})`);
+    .map((k) => `${flagName(k)} ${now[k] ?? 'all'} (the run has ${was[k] ?? 'all'})`);
 }
 
-function readConfig(file: string): Saved {
-  try {
-    const v = JSON.parse(readFileSync(file, 'utf8'));
-    if (v && typeof v === 'object' && typeof v.dataset === 'string' && Number.isFinite(v.epsilon)) return v;
-    throw new Error('not a labelsmooth train configuration');
-  } catch (e) {
-    throw new DataFileError(
-      file,
-      undefined,
-      `corrupt run configuration (${(e as Error).message}); start over with --force`,
-    );
-  }
-}
+const readConfig = (file: string) =>
+  readRunConfig<Saved>(
+    file,
+    'labelsmooth train configuration',
+    (v) => typeof v.dataset === 'string' && Number.isFinite(v.epsilon),
+  );
 
 /** The run name: `--name`, or derived from the options that differ from their defaults. */
 export function trainRunName(o: TrainOptions, cli: CliContext): string {
@@ -132,17 +122,7 @@ export async function trainCommand(
   const dir = run.dir;
   const backend = await useBackend(saved.backend);
   const variant = storedVariant(saved);
-  const { epsilon, ...loss } = variant;
-  const config = {
-    epsilon,
-    noise: saved.noise,
-    seed: saved.seed,
-    model: saved.model,
-    epochs: saved.epochs,
-    batchSize: saved.batchSize,
-    lr: saved.lr,
-    ...loss,
-  };
+  const config = runConfig(saved, saved.seed, variant);
   const label = runLabel(config);
   const trainer = new Trainer(config, splits.train, splits.test);
   if (o.resume) {
@@ -197,14 +177,9 @@ export async function trainCommand(
     ),
     [result],
   );
-  const reportFile = await writeResults(dir, results);
+  await publishResults(dir, results, o.json, { model: join(dir, 'model', 'model.json') });
   run.release();
   trainer.dispose();
   tf.disposeVariables();
-  if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);
-  else
-    process.stdout.write(
-      `\n${summaryTable(results.summary)}\n\nmodel: ${join(dir, 'model', 'model.json')}\nresults: ${join(dir, 'results.json')}\nreport: ${reportFile}\n`,
-    );
   return results;
 }

@@ -4,6 +4,7 @@
 import type { CalibrationReport } from 'labelsmooth';
 import type { CompareResults } from '../results/schema.js';
 import type { RunResult, SummaryRow } from '../train/experiment.js';
+import { lossParts } from './lossFormula.js';
 
 const f3 = (x: number) => x.toFixed(3);
 const f4 = (x: number) => x.toFixed(4);
@@ -118,7 +119,8 @@ function epochMean(runs: RunResult[], e: number, key: 'trainNll' | 'trainSmoothi
 /**
  * The mechanism in the numbers: the raw training cross-entropies H(p,q) (to the labels) and H(u,q) (to
  * the uniform distribution, which grows as the logits spread apart), first epoch → last, mean over seeds;
- * each ε > 0 compared with ε = 0.
+ * each label-smoothing run compared with ε = 0 (`ε=0` or `ce`). The other losses' parts go by their own
+ * names (the focal F(p), F(u); ols' H(S[y],q)) and are not read as that mechanism.
  */
 export function mechanism(r: CompareResults): string[] {
   const groups = new Map<string, RunResult[]>();
@@ -135,12 +137,18 @@ export function mechanism(r: CompareResults): string[] {
     });
   }
   const out: string[] = [];
-  const base = change.get('ε=0');
+  const lossOf = (label: string) => groups.get(label)?.[0].loss;
+  const isBase = (label: string) => label === 'ε=0' || lossOf(label) === 'ce';
+  const baseLabel = [...change.keys()].find(isBase);
+  const base = baseLabel === undefined ? undefined : change.get(baseLabel);
   for (const [label, c] of change) {
+    const loss = lossOf(label);
+    const parts = lossParts(loss, r.config.noise);
     const spread = c.last > c.first ? 'rose' : c.last < c.first ? 'fell' : 'stayed';
     const fit = c.nll[1] < c.nll[0] ? 'fell' : c.nll[1] > c.nll[0] ? 'rose' : 'stayed';
-    let s = `${label}, epochs 1 → ${c.epochs}: the training H(p,q) ${fit} from ${f3(c.nll[0])} to ${f3(c.nll[1])} and H(u,q) ${spread} from ${f3(c.first)} to ${f3(c.last)}`;
-    if (label === 'ε=0') {
+    let s = `${label}, epochs 1 → ${c.epochs}: the training ${parts.p} ${fit} from ${f3(c.nll[0])} to ${f3(c.nll[1])} and ${parts.u} ${spread} from ${f3(c.first)} to ${f3(c.last)}`;
+    if (loss !== undefined && loss !== 'ce' && loss !== 'ls') s += '.';
+    else if (isBase(label)) {
       s +=
         c.last > c.first
           ? ' — the logits spread apart, and nothing in the loss charges for it.'

@@ -2,6 +2,7 @@ import type { CalibrationBin } from 'labelsmooth';
 import type { CompareResults, EvaluateResults, ReportInput } from '../results/schema.js';
 import { INTERVAL_METRICS, type IntervalMetric, type RiskCoveragePoint } from '../train/analysis.js';
 import type { RunResult, SummaryRow } from '../train/experiment.js';
+import { isFocal } from '../train/losses.js';
 import {
   confidenceHistogramSpec,
   type EpochPoint,
@@ -18,6 +19,7 @@ import { distillReport } from './distillReport.js';
 import { escapeHtml } from './escape.js';
 import { cell, page, panels, section, sentences, table } from './html.js';
 import { evaluateInsights, mechanism, selectiveSentence, storyRows, takeaway } from './insights.js';
+import { lossFormula, lossParts } from './lossFormula.js';
 import { toSvg } from './svg.js';
 
 /** Results a report can be made of. */
@@ -56,6 +58,7 @@ type EpochKey =
   | 'trainSmoothingPart'
   | 'trainSmoothing'
   | 'trainNll'
+  | 'trainEntropy'
   | 'testAccuracy'
   | 'testEce';
 
@@ -64,7 +67,7 @@ function epochMeans(runs: RunResult[], key: EpochKey) {
   const n = Math.min(...runs.map((r) => r.epochs.length));
   return Array.from({ length: n }, (_, e) => ({
     epoch: e + 1,
-    value: runs.reduce((a, r) => a + r.epochs[e][key], 0) / runs.length,
+    value: runs.reduce((a, r) => a + (r.epochs[e][key] as number), 0) / runs.length,
   }));
 }
 
@@ -212,32 +215,49 @@ async function evidenceReliability(r: CompareResults): Promise<string> {
   );
 }
 
-/** The raw H(p,q) and H(u,q) per epoch, and the weighted parts of the loss, one panel per ε. */
+/** One panel's points and the order of its series (the legend). */
+interface Panel {
+  points: EpochPoint[];
+  order: string[];
+}
+
+/**
+ * A run's recorded parts per epoch, named for its loss: raw (H(p,q) and H(u,q), the focal F(p) and F(u),
+ * ols' H(S[y],q); cp adds H(q)) and weighted as in the loss, so that each panel's weighted parts add up to
+ * the training loss (cp's −β·H(q) when β is in the configuration).
+ */
+function partPanels(label: string, runs: RunResult[], noise: string, beta?: number) {
+  const names = lossParts(runs[0].loss, noise);
+  const raw: Panel = { points: [], order: [] };
+  const weighted: Panel = { points: [], order: [] };
+  const add = (panel: Panel, key: EpochKey, series: string, factor = 1) => {
+    panel.order.push(series);
+    for (const p of epochMeans(runs, key))
+      panel.points.push({ run: label, series, ...p, value: p.value * factor });
+  };
+  add(raw, 'trainNll', `${names.p}, raw: to the labels`);
+  add(raw, 'trainSmoothing', `${names.u}, raw: ${names.to}`);
+  add(weighted, 'trainNllPart', `(1−ε)·${names.p}`);
+  add(weighted, 'trainSmoothingPart', `ε·${names.u}`);
+  if (runs.every((r) => r.epochs.every((m) => m.trainEntropy !== undefined))) {
+    add(raw, 'trainEntropy', 'H(q), raw: entropy of q');
+    if (beta !== undefined) add(weighted, 'trainEntropy', '−β·H(q)', -beta);
+  }
+  return { raw, weighted };
+}
+
+/** The raw parts per epoch, and the weighted parts of the loss, one panel per run label. */
 async function mechanismCharts(r: CompareResults): Promise<string> {
   const groups = byLabel(r.runs);
-  const labels = [...groups.keys()];
-  const raw = new Map<string, EpochPoint[]>();
-  const parts = new Map<string, EpochPoint[]>();
+  const raw = new Map<string, Panel>();
+  const weighted = new Map<string, Panel>();
   for (const [label, runs] of groups) {
-    raw.set(label, [
-      ...epochMeans(runs, 'trainNll').map((p) => ({
-        run: label,
-        series: 'H(p,q), raw: to the labels',
-        ...p,
-      })),
-      ...epochMeans(runs, 'trainSmoothing').map((p) => ({
-        run: label,
-        series: 'H(u,q), raw: to uniform',
-        ...p,
-      })),
-    ]);
-    parts.set(label, [
-      ...epochMeans(runs, 'trainNllPart').map((p) => ({ run: label, series: '(1−ε)·H(p,q)', ...p })),
-      ...epochMeans(runs, 'trainSmoothingPart').map((p) => ({ run: label, series: 'ε·H(u,q)', ...p })),
-    ]);
+    const p = partPanels(label, runs, r.config.noise, r.config.confidencePenalty);
+    raw.set(label, p.raw);
+    weighted.set(label, p.weighted);
   }
-  const svg = async (m: Map<string, EpochPoint[]>, yTitle: string, order: string[]) => {
-    const all = [...m.values()].flat();
+  const svg = async (m: Map<string, Panel>, yTitle: string) => {
+    const all = [...m.values()].flatMap((p) => p.points);
     if (!all.length) return '';
     const dom = paddedDomain(
       all.map((p) => p.value),
@@ -245,15 +265,43 @@ async function mechanismCharts(r: CompareResults): Promise<string> {
       0,
     );
     return panels(
-      await Promise.all(labels.map((l) => toSvg(epochPanelSpec(l, m.get(l)!, yTitle, dom, 'series', order)))),
+      await Promise.all(
+        [...m].map(([l, p]) => toSvg(epochPanelSpec(l, p.points, yTitle, dom, 'series', p.order))),
+      ),
     );
   };
   return (
-    '<h3>Raw cross-entropies on the training set</h3>' +
-    (await svg(raw, 'nats', ['H(p,q), raw: to the labels', 'H(u,q), raw: to uniform'])) +
-    '<h3>The two weighted parts of the training loss</h3>' +
-    (await svg(parts, 'loss part (nats)', ['(1−ε)·H(p,q)', 'ε·H(u,q)']))
+    '<h3>The raw parts on the training set</h3>' +
+    (await svg(raw, 'nats')) +
+    '<h3>The weighted parts of the training loss (they add up to it)</h3>' +
+    (await svg(weighted, 'loss part (nats)'))
   );
+}
+
+/**
+ * The caption of the mechanism section: each loss of the run with its formula (naming the runs that
+ * trained it), then what the parts measure.
+ */
+export function mechanismNote(r: CompareResults): string {
+  const byLoss = new Map<string, { formula: string; labels: string[] }>();
+  for (const [label, runs] of byLabel(r.runs)) {
+    const formula = lossFormula(runs[0].loss, r.config.noise);
+    const entry = byLoss.get(formula) ?? { formula, labels: [] };
+    entry.labels.push(label);
+    byLoss.set(formula, entry);
+  }
+  const losses = [...byLoss.values()].map((e) => `${e.labels.join(', ')}: ${e.formula}.`);
+  const crossEntropy = r.runs.some((x) => !isFocal(x) && x.loss !== 'ols');
+  const spread =
+    r.config.noise === 'uniform'
+      ? 'H(u,q) = log Σ exp z − mean z is the cross-entropy to the uniform distribution, which grows as the logits spread apart: without smoothing nothing charges for that spread; with ε > 0 the ε·H(u,q) part does.'
+      : 'H(u,q) is the cross-entropy to u; with ε > 0 the ε·H(u,q) part charges for predictions far from u.';
+  return [
+    "The training loss of each run (p the one-hot label, q = softmax(z), ε the run's, per epoch with a schedule):",
+    ...losses,
+    ...(crossEntropy ? [spread] : []),
+    'Curves: training-set means over seeds.',
+  ].join(' ');
 }
 
 /** Accuracy and ECE (with and without temperature scaling) against ε, when there are ≥ 2 ε values. */
@@ -417,8 +465,8 @@ async function compareReport(r: CompareResults): Promise<string> {
       summaryTable(r) + pairedTable(r),
     ),
     section(
-      'The mechanism: the two parts of the loss',
-      'L = (1−ε)·H(p,q) + ε·H(u,q): H(p,q) is the cross-entropy to the labels, H(u,q) = log Σ exp z − mean z the cross-entropy to the uniform distribution, which grows as the logits spread apart. Without smoothing nothing charges for that spread; with ε > 0 the second part does. Curves: training-set means over seeds.',
+      'The mechanism: the parts of the loss',
+      mechanismNote(r),
       (mech.length ? sentences(mech) : '') + (await mechanismCharts(r)),
     ),
     await evidenceReliability(r),

@@ -59,10 +59,31 @@ export async function trainStudent(
   const k = train.classNames.length;
   const model = buildStudent(train.features, k, o.seed, train.imageShape, o.hidden);
   const optimizer = tf.train.adam(o.lr);
-  const f = train.features;
-  const t2 = o.temperature * o.temperature;
   // Only the student's weights: the teachers' variables are alive too.
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  try {
+    fitStudent(model, optimizer, vars, train, targets, o);
+  } catch (e) {
+    model.dispose(); // a half-trained student is of no use to the caller, who never gets it
+    throw e;
+  } finally {
+    optimizer.dispose();
+  }
+  return model;
+}
+
+/** The epochs of {@link trainStudent}: seeded batches, Adam on the student's weights only. */
+function fitStudent(
+  model: tfl.Sequential,
+  optimizer: tf.Optimizer,
+  vars: tf.Variable[],
+  train: Dataset,
+  targets: Float32Array,
+  o: StudentConfig,
+): void {
+  const k = train.classNames.length;
+  const f = train.features;
+  const t2 = o.temperature * o.temperature;
   for (let epoch = 0; epoch < o.epochs; epoch++) {
     const order = permutation(train.rows, (Math.imul(o.seed + 7, 0x9e3779b1) ^ (epoch + 1)) >>> 0);
     for (let b = 0; b < train.rows; b += o.batchSize) {
@@ -87,6 +108,4 @@ export async function trainStudent(
       });
     }
   }
-  optimizer.dispose();
-  return model;
 }

@@ -1,5 +1,6 @@
 // A trial process: forked by the local pool (`sweep --workers N`) and by `labelsmooth worker`. It trains
 // the trials its parent sends over IPC, one at a time, and exits when its parent goes away.
+import { describeError } from '../errorLine.js';
 import { executeTrial, TrialRefused } from './execute.js';
 import type { TrialReply, TrialRequest } from './protocol.js';
 
@@ -22,10 +23,14 @@ process.on('message', async (m: TrialRequest) => {
     const outcome = await executeTrial(m.spec, m.trial, log, checkParent);
     send({ type: 'done', outcome });
   } catch (e) {
+    const refused = e instanceof TrialRefused;
+    const { text, internal } = describeError(e);
     send({
       type: 'failed',
-      refused: e instanceof TrialRefused,
-      message: e instanceof Error ? e.message : String(e),
+      refused,
+      internal: internal && !refused,
+      message: internal && !refused ? `internal error: ${text}` : text,
+      stack: e instanceof Error ? e.stack : undefined,
     });
   }
 });

@@ -10,8 +10,8 @@ import { runTrial } from '../../train/trial.js';
 import { useBackend } from '../backend.js';
 import { loadSplits, type Splits } from '../datasets.js';
 import { epochLine } from '../epochLine.js';
-import { dataHash, packageVersion } from './fingerprint.js';
-import { LOSSES, type Trial, trialKey } from './grid.js';
+import { packageVersion, sweepDataHash } from './fingerprint.js';
+import { TRIAL_LOSSES, type Trial, trialKey } from './grid.js';
 import { type SweepSpec, specHash, trainConfig } from './spec.js';
 
 /** What a worker sends back for a trial. */
@@ -54,7 +54,7 @@ async function prepare(spec: SweepSpec): Promise<Splits> {
   if (cached?.hash !== hash) {
     cached = null;
     const splits = loadSplits(spec.data);
-    cached = { hash, splits, dataHash: dataHash(splits) };
+    cached = { hash, splits, dataHash: sweepDataHash(splits) };
   }
   if (cached.dataHash !== spec.dataHash) {
     const theirs = cached.dataHash;
@@ -77,7 +77,7 @@ export async function executeTrial(
   log: (line: string) => void,
   onBatch: () => void = () => {},
 ): Promise<TrialOutcome> {
-  if (!(LOSSES as readonly string[]).includes(trial.loss))
+  if (!(TRIAL_LOSSES as readonly string[]).includes(trial.loss))
     throw new TrialRefused(`worker ${workerId()} refuses the trial: it has no loss '${trial.loss}'`);
   if (trial.dataset !== spec.data.dataset)
     throw new TrialRefused(
@@ -94,7 +94,7 @@ export async function executeTrial(
     { ...splits, monitor },
     {
       onBatch: () => onBatch(),
-      onEpoch: (m) => log(epochLine(label, config.seed, m, config.epochs)),
+      onEpoch: (m) => log(epochLine(label, config.seed, m, config.epochs, config.loss)),
     },
     metricsAnalyzer(),
   );

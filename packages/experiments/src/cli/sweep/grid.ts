@@ -1,39 +1,53 @@
+import { LOSSES, type LossName } from '../../train/losses.js';
 import type { NoiseKind } from '../../train/trainer.js';
 
-/** Loss families a trial can train with (issue #14 adds more; the trial key already carries the axis). */
-export const LOSSES = ['cross-entropy'] as const;
-/** A loss family of the sweep grid. */
-export type LossKind = (typeof LOSSES)[number];
+/**
+ * The loss axis of a sweep: `cross-entropy` is compare without `--losses` (label smoothing with the trial's
+ * ε, a configuration without a loss field, as before #14); the others are `--losses` names (issue #14).
+ */
+export const TRIAL_LOSSES = ['cross-entropy', ...LOSSES] as const;
+/** A loss of the sweep grid. */
+export type TrialLoss = (typeof TRIAL_LOSSES)[number];
 
 /** One cell of a sweep grid: one model trained on one dataset with one (ε, noise, loss, seed). */
 export interface Trial {
   dataset: string;
   epsilon: number;
   noise: NoiseKind;
-  loss: LossKind;
+  loss: TrialLoss;
   seed: number;
+}
+
+/** One run per seed: a loss and its ε (compare's variants; the loss parameters are in the sweep's spec). */
+export interface GridRun {
+  loss: TrialLoss;
+  epsilon: number;
 }
 
 /** The axes of a sweep grid (the options `compare` takes). */
 export interface Grid {
   datasets: string[];
-  epsilons: number[];
   noises: NoiseKind[];
-  losses: LossKind[];
   seeds: number[];
+  /** The runs of each seed, in compare's order (its variants: ε grid, or losses). */
+  runs: GridRun[];
+}
+
+/** The grid loss of a compare variant: its loss, or `cross-entropy` when it has none. */
+export function trialLoss(loss: LossName | undefined): TrialLoss {
+  return loss ?? 'cross-entropy';
 }
 
 /**
- * Every trial of the grid, in the order `compare` trains them (dataset, noise, loss, then seed, then ε
+ * Every trial of the grid, in the order `compare` trains them (dataset, noise, then seed, then its runs
  * innermost), so that a sweep's results.json lists its runs exactly as compare's does.
  */
 export function expandGrid(g: Grid): Trial[] {
   const out: Trial[] = [];
   for (const dataset of g.datasets)
     for (const noise of g.noises)
-      for (const loss of g.losses)
-        for (const seed of g.seeds)
-          for (const epsilon of g.epsilons) out.push({ dataset, epsilon, noise, loss, seed });
+      for (const seed of g.seeds)
+        for (const { loss, epsilon } of g.runs) out.push({ dataset, epsilon, noise, loss, seed });
   return out;
 }
 

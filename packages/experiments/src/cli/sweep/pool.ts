@@ -1,7 +1,24 @@
+import { UsageError } from '../usage.js';
 import type { TrialOutcome } from './execute.js';
-import type { Trial } from './grid.js';
+import { type Trial, trialKey } from './grid.js';
 import type { SweepSpec } from './spec.js';
-import { TrialProcess } from './trialProcess.js';
+import { TrialFailure, TrialProcess } from './trialProcess.js';
+
+/**
+ * The error a failed trial stops the sweep with, on one line: the trial, the trial process, the cause as
+ * the trial process saw it (an internal error says so), and what to do; the trial process's stack goes
+ * after the sweep's (printed with LABELSMOOTH_DEBUG=1).
+ */
+export function failedTrial(key: string, pid: number | undefined, e: Error): UsageError {
+  const failure = e instanceof TrialFailure;
+  const report = failure && e.internal ? ' (LABELSMOOTH_DEBUG=1 prints its stack; please report it)' : '';
+  const err = new UsageError(
+    `trial ${key} failed${failure ? ` in trial process ${pid}` : ''}: ${e.message}${report}; ` +
+      'the trials finished before it are recorded: run the same command again to train the rest',
+  );
+  if (failure && e.trialStack) err.stack = `${err.stack}\nin the trial process: ${e.trialStack}`;
+  return err;
+}
 
 /** Options of {@link runLocalPool}. */
 export interface PoolOptions {
@@ -31,7 +48,13 @@ export async function runLocalPool(spec: SweepSpec, trials: Trial[], o: PoolOpti
   const loop = async (p: TrialProcess) => {
     while (!failure && next < trials.length) {
       const trial = trials[next++];
-      o.onOutcome(await p.run(spec, trial, o.quiet));
+      let outcome: TrialOutcome;
+      try {
+        outcome = await p.run(spec, trial, o.quiet);
+      } catch (e) {
+        throw failedTrial(trialKey(trial), p.pid, e as Error);
+      }
+      o.onOutcome(outcome);
     }
   };
   try {

@@ -14,4 +14,14 @@ export interface TrialRequest {
 export type TrialReply =
   | { type: 'ready' }
   | { type: 'done'; outcome: TrialOutcome }
-  | { type: 'failed'; refused: boolean; message: string };
+  | {
+      type: 'failed';
+      /** The worker would not reproduce the coordinator's trial (version, data, backend). */
+      refused: boolean;
+      /** A bug rather than an error that names its file, flag or argument. */
+      internal: boolean;
+      /** What went wrong, on one line (prefixed `internal error:` for a bug). */
+      message: string;
+      /** The trial process's stack of the error. */
+      stack?: string;
+    };

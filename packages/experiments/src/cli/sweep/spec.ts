@@ -3,6 +3,7 @@ import type { ModelKind } from '../../train/model.js';
 import type { TrainConfig } from '../../train/trainer.js';
 import type { BackendName } from '../backend.js';
 import type { DataOptions } from '../datasets.js';
+import { type FamilyParameters, runConfig, storedVariant } from '../family.js';
 import type { Trial } from './grid.js';
 
 /**
@@ -18,6 +19,8 @@ export interface SweepSpec {
   epochs: number;
   batchSize: number;
   lr: number;
+  /** The loss parameters and the ε schedule (issue #14): a trial's loss and ε come from the trial. */
+  family: FamilyParameters;
   backend: BackendName;
   backendName: string;
   version: string;
@@ -41,15 +44,15 @@ export function specHash(spec: SweepSpec): string {
   return createHash('sha256').update(canonicalJson(spec)).digest('hex').slice(0, 16);
 }
 
-/** The training configuration of one trial. */
+/**
+ * The training configuration of one trial: compare's for the same variant (the loss and ε of the trial,
+ * the loss parameters and schedule of the spec).
+ */
 export function trainConfig(spec: SweepSpec, t: Trial): TrainConfig {
-  return {
-    epsilon: t.epsilon,
-    noise: t.noise,
-    seed: t.seed,
-    model: spec.model,
-    epochs: spec.epochs,
-    batchSize: spec.batchSize,
-    lr: spec.lr,
-  };
+  const loss = t.loss === 'cross-entropy' ? undefined : t.loss;
+  return runConfig(
+    { ...spec, noise: t.noise },
+    t.seed,
+    storedVariant({ ...spec.family, epsilon: t.epsilon, loss }),
+  );
 }

@@ -11,6 +11,10 @@ export class TrialFailure extends Error {
   constructor(
     message: string,
     readonly refused: boolean,
+    /** A bug in the trial process (its message starts `internal error:`). */
+    readonly internal = false,
+    /** The stack in the trial process. */
+    readonly trialStack?: string,
   ) {
     super(message);
   }
@@ -56,7 +60,7 @@ export class TrialProcess {
       this.pending = null;
       if (!p) return;
       if (m.type === 'done') p.resolve(m.outcome);
-      else p.reject(new TrialFailure(m.message, m.refused));
+      else p.reject(new TrialFailure(m.message, m.refused, m.internal, m.stack));
     });
     this.child.on('exit', (code, signal) => {
       this.exited = `trial process ${this.child.pid} exited (${signal ?? `code ${code}`})`;
