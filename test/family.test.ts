@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import {
   type CrossEntropyOptions,
   crossEntropy,
+  kernelInfo,
   LabelSmoothingError,
   OnlineLabelSmoothing,
   smoothLabels,
@@ -201,12 +202,16 @@ describe('options of the family are validated', () => {
         (e: unknown) => e instanceof LabelSmoothingError && re.test(e.message),
       ),
     );
-  it("kernel: 'wasm' refuses them (they run on the float64 reference)", () => {
+  it("kernel: 'wasm' runs them on the SIMD kernel (test/kernelFamily.test.ts checks its numbers)", () => {
     const z = new Float32Array(4096);
-    assert.throws(
-      () => crossEntropy(z, new Int32Array(512), { classes: 8, focalGamma: 2, kernel: 'wasm' }),
-      /options.kernel = "wasm": the confidence penalty and focal loss take the float64 reference/,
-    );
+    for (const o of [
+      { focalGamma: 2 },
+      { confidencePenalty: 0.1 },
+      { noise: { matrix: Array(64).fill(1 / 8) } },
+    ]) {
+      crossEntropy(z, new Int32Array(512), { classes: 8, ...o, kernel: 'wasm' });
+      assert.equal(kernelInfo().last?.path, 'wasm');
+    }
   });
 });
 

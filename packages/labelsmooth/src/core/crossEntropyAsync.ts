@@ -120,10 +120,12 @@ export async function crossEntropyAsync(
     }
     sums.nll += o.nll;
     sums.smoothing += o.smoothing;
+    sums.entropy += o.entropy;
     for (const d of o.declined) declined.push(r0 + d);
     if (perRow && reply.perRow) {
       perRow.nll.set(reply.perRow.nll, r0);
       perRow.smoothing.set(reply.perRow.smoothing, r0);
+      if (reply.perRow.entropy) perRow.entropy.set(reply.perRow.entropy, r0);
     }
     if (plan.grad && reply.grad) plan.grad.set(reply.grad, r0 * k);
   });
