@@ -314,7 +314,8 @@ describe('family on the kernel: paths, threads, declines', () => {
     for (let c = 0; c < k; c++) S[7 * k + c] = c < 300 ? 1e-40 / 300 : 1 / 300;
     for (const o of [
       { confidencePenalty: 0.3, focalGamma: 2, labelSmoothing: 0.1 },
-      { labelSmoothing: 0.3, noise: { matrix: S }, classMask: mask },
+      { labelSmoothing: 0.3, noise: { matrix: S }, classMask: mask }, // S[y] used raw, mass in pass 1
+      { labelSmoothing: 0.3, noise: { matrix: S }, classMask: mask, focalGamma: 2 }, // S[y] normalized first
     ]) {
       const withMask = 'classMask' in o;
       const zi = zz.slice();

@@ -35,6 +35,7 @@ const GROUP: i32 = 64;
 let blockOnes: i32 = 0;
 let blockA: f64 = 0.0;
 let blockW: f64 = 0.0;
+let blockMass: f64 = 0.0;
 // Row results of the focal pass.
 let rowS: f64 = 0.0;
 let rowT: f64 = 0.0;
@@ -113,6 +114,40 @@ function pass1Fast(row: usize, b0: i32, v1: i32, v: usize, zyv: v128, svz: bool)
 }
 
 /**
+ * {@link pass1Fast} for a class-conditional noise row taken raw (S[y], not yet divided by its mass): also
+ * Σ S into blockMass.
+ */
+function pass1FastMass(row: usize, b0: i32, v1: i32, v: usize, zyv: v128): f32 {
+  const neg = f32x4.splat(-Infinity);
+  let mx = neg;
+  let mx2 = neg;
+  let a = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let acc = f64x2.splat(0.0);
+  let mass = f64x2.splat(0.0);
+  for (let c = b0; c < v1; c += 8) {
+    const p = row + (<usize>c << 2);
+    const za = v128.load(p);
+    const zb = v128.load(p, 16);
+    const va = v128.load(v + (<usize>c << 2));
+    const vb = v128.load(v + (<usize>c << 2), 16);
+    mx = f32x4.pmax(mx, za);
+    mx2 = f32x4.pmax(mx2, zb);
+    a = f32x4.add(a, f32x4.mul(va, f32x4.sub(za, zyv)));
+    a2 = f32x4.add(a2, f32x4.mul(vb, f32x4.sub(zb, zyv)));
+    mass = f64x2.add(mass, widen(f32x4.add(va, vb)));
+    if (((c + 8 - b0) & (GROUP - 1)) == 0) {
+      acc = f64x2.add(acc, widen(f32x4.add(a, a2)));
+      a = f32x4.splat(0);
+      a2 = f32x4.splat(0);
+    }
+  }
+  blockA = hsum2(f64x2.add(acc, widen(f32x4.add(a, a2))));
+  blockMass = hsum2(mass);
+  return hmax4(f32x4.pmax(mx, mx2));
+}
+
+/**
  * Pass 2 without a mask over [b0, v1) (a multiple of 8 floats): as {@link pass2}, two vectors a step.
  * Inlined with a constant `cp`, so that the plain loop carries no penalty accumulators (register pressure).
  */
@@ -168,12 +203,14 @@ function pass1(row: usize, b0: i32, b1: i32, k: i32, v: usize, mask: usize, zyv:
   let mx = neg;
   let a = f32x4.splat(0);
   let acc = f64x2.splat(0.0);
+  let mass = f64x2.splat(0.0);
   for (let c = b0; c < b1; c += 4) {
     const ok = allowedAt(mask, c, k);
     const za = v128.load(row + (<usize>c << 2));
     mx = f32x4.pmax(mx, v128.bitselect(za, neg, ok));
     if (svz) {
       const vl = v ? v128.load(v + (<usize>c << 2)) : f32x4.splat(1.0);
+      if (v) mass = f64x2.add(mass, widen(v128.and(vl, ok)));
       a = f32x4.add(a, v128.and(f32x4.mul(vl, f32x4.sub(za, zyv)), ok));
       if (((c + 4 - b0) & (GROUP - 1)) == 0) {
         acc = f64x2.add(acc, widen(a));
@@ -182,6 +219,7 @@ function pass1(row: usize, b0: i32, b1: i32, k: i32, v: usize, mask: usize, zyv:
     }
   }
   blockA = hsum2(f64x2.add(acc, widen(a)));
+  blockMass = hsum2(mass);
   return hmax4(mx);
 }
 
@@ -390,8 +428,13 @@ export function familyRows(
     }
     let vp = v;
     let vs = vSum;
-    if (vRows) {
-      vp = vRows + <usize>i * rowBytes;
+    // Class-conditional noise without class weights or focal loss: S[y] is used raw and its mass taken in
+    // pass 1 (ρ = 1/mass folds into the row's constants); otherwise normalized (and weighted) first.
+    const fold = vRows != 0 && !w && !focal;
+    let rho: f64 = 1.0;
+    let mass: f64 = 0.0;
+    if (vRows) vp = vRows + <usize>i * rowBytes;
+    if (vRows && !fold) {
       vs = noiseRow(vp, k, w, mask);
       if (vs != vs) {
         store<f64>(o, NaN);
@@ -418,12 +461,16 @@ export function familyRows(
       const v1 = mask ? b0 : b0 + ((min(b1, k) - b0) & ~7);
       let bmax: f32 = -Infinity;
       if (v1 > b0) {
-        bmax = pass1Fast(row, b0, v1, vp, zyv, !focal);
+        if (fold) {
+          bmax = pass1FastMass(row, b0, v1, vp, zyv);
+          mass += blockMass;
+        } else bmax = pass1Fast(row, b0, v1, vp, zyv, !focal);
         svz += blockA;
       }
       if (v1 < b1) {
         bmax = max(bmax, pass1(row, v1, b1, k, vp, mask, zyv, !focal));
         svz += blockA;
+        mass += blockMass;
       }
       store<f32>(bm + (<usize>nb << 2), bmax);
       nb++;
@@ -476,13 +523,25 @@ export function familyRows(
         wSum += rf * blockW;
       }
     }
+    if (fold) {
+      if (!(mass > 1e-30 && mass < Infinity)) {
+        // no float32 mass on the allowed classes: the reference takes the row
+        store<f64>(o, NaN);
+        store<f64>(o, NaN, 8);
+        store<f64>(o, NaN, 16);
+        continue;
+      }
+      rho = 1.0 / mass;
+      svz *= rho;
+      vs = mass * rho;
+    }
     const s = ones + rest;
     const ls = Math.log1p(ones - 1.0 + rest); // log s, with the digits of a tiny rest
     const ly = m - zy + ls; // ℓ = −log q_y
     const qy = Math.exp(-ly);
     const ry = -Math.expm1(-ly); // 1 − q_y
     const wy: f64 = w ? <f64>load<f32>(w + (<usize>y << 2)) : 1.0;
-    const vy: f64 = vp ? <f64>load<f32>(vp + (<usize>y << 2)) : vConst;
+    const vy: f64 = vp ? <f64>load<f32>(vp + (<usize>y << 2)) * rho : vConst;
     if (!vp) svz *= vConst; // Σ (z − z_y) was taken unscaled
     // H_w(q) and P = Σ w·q·(lq + 1) (the penalty's gradient)
     const entropy = cp ? (ls * wSum - aSum) / s : 0.0;
@@ -541,7 +600,7 @@ export function familyRows(
     store<f64>(o, smooth, 8);
     store<f64>(o, entropy, 16);
     if (!writeGrad) continue;
-    gradientPass(row, eb, k, kv, w, vp, vConst, mask, bm, m, s, ls, g, gammaRow, eps, focal != 0, cp != 0, beta, pen);
+    gradientPass(row, eb, k, kv, w, vp, vConst, rho, mask, bm, m, s, ls, g, gammaRow, eps, focal != 0, cp != 0, beta, pen);
     let gy = g * (gammaRow * Math.expm1(-ly) + other);
     if (cp) gy += g * beta * qy * (wy * (1.0 - ly) - pen);
     store<f32>(row + (<usize>y << 2), <f32>gy);
@@ -582,7 +641,7 @@ function noiseRow(vp: usize, k: i32, w: usize, mask: usize): f64 {
  * Without a mask the blocks run the fast loops up to the row's last full vector.
  */
 function gradientPass(
-  row: usize, e: usize, k: i32, kv: i32, w: usize, v: usize, vConst: f64, mask: usize, bm: usize,
+  row: usize, e: usize, k: i32, kv: i32, w: usize, v: usize, vConst: f64, rho: f64, mask: usize, bm: usize,
   m: f64, s: f64, ls: f64, g: f64, gammaRow: f64, eps: f64, focal: bool, cp: bool, beta: f64, pen: f64,
 ): void {
   let nb = 0;
@@ -596,8 +655,8 @@ function gradientPass(
     }
     const f = (bmax == m ? 1.0 : Math.exp(bmax - m)) / s;
     const v4 = mask ? b0 : b0 + ((min(b1, k) - b0) & ~3);
-    if (v4 > b0) gradRange(row, e, b0, v4, k, w, v, vConst, mask, bmax, f, m, ls, g, gammaRow, eps, focal, cp, beta, pen, false);
-    if (v4 < b1) gradTail(row, e, v4, b1, k, w, v, vConst, mask, bmax, f, m, ls, g, gammaRow, eps, focal, cp, beta, pen);
+    if (v4 > b0) gradRange(row, e, b0, v4, k, w, v, vConst, rho, mask, bmax, f, m, ls, g, gammaRow, eps, focal, cp, beta, pen, false);
+    if (v4 < b1) gradTail(row, e, v4, b1, k, w, v, vConst, rho, mask, bmax, f, m, ls, g, gammaRow, eps, focal, cp, beta, pen);
   }
 }
 
@@ -607,13 +666,13 @@ function gradientPass(
  */
 @inline
 function gradRange(
-  row: usize, e: usize, c0: i32, c1: i32, k: i32, w: usize, v: usize, vConst: f64, mask: usize,
+  row: usize, e: usize, c0: i32, c1: i32, k: i32, w: usize, v: usize, vConst: f64, rho: f64, mask: usize,
   bmax: f64, f: f64, m: f64, ls: f64, g: f64, gammaRow: f64, eps: f64, focal: bool, cp: bool, beta: f64,
   pen: f64, generic: bool,
 ): void {
   const one = f32x4.splat(1.0);
   const fg = f32x4.splat(<f32>(g * gammaRow * f));
-  const gev = f32x4.splat(<f32>(g * eps));
+  const gev = f32x4.splat(<f32>(g * eps * rho)); // ρ: a raw noise row's 1/mass (else 1)
   const ev = f32x4.splat(<f32>(g * eps * vConst));
   if (focal) {
     for (let c = c0; c < c1; c += 4) {
@@ -656,9 +715,9 @@ function gradRange(
 
 /** {@link gradRange} with the mask and the row end applied (a masked block, or the row's last vector). */
 function gradTail(
-  row: usize, e: usize, c0: i32, c1: i32, k: i32, w: usize, v: usize, vConst: f64, mask: usize,
+  row: usize, e: usize, c0: i32, c1: i32, k: i32, w: usize, v: usize, vConst: f64, rho: f64, mask: usize,
   bmax: f64, f: f64, m: f64, ls: f64, g: f64, gammaRow: f64, eps: f64, focal: bool, cp: bool, beta: f64,
   pen: f64,
 ): void {
-  gradRange(row, e, c0, c1, k, w, v, vConst, mask, bmax, f, m, ls, g, gammaRow, eps, focal, cp, beta, pen, true);
+  gradRange(row, e, c0, c1, k, w, v, vConst, rho, mask, bmax, f, m, ls, g, gammaRow, eps, focal, cp, beta, pen, true);
 }
