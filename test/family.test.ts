@@ -174,6 +174,16 @@ describe('class-conditional noise u(·|y) = S[y]', () => {
   it('rejects rows that are not distributions, wrong shapes and unknown keys', () => {
     const bad: [unknown, RegExp][] = [
       [{ matrix: [0.5, 0.5, 0.5, 0.6] }, /options.noise.matrix\[1\] = 1.1: row 1 must sum to 1/],
+      // float arrays are read in place and checked by a fast loop first: the same errors
+      [
+        { matrix: Float64Array.of(0.5, 0.5, 0.5, 0.6) },
+        /options.noise.matrix\[1\] = 1.1: row 1 must sum to 1/,
+      ],
+      [
+        { matrix: Float32Array.of(0.5, 0.5, -0.5, 1.5) },
+        /options.noise.matrix\[2\] = -0.5: must be finite and ≥ 0/,
+      ],
+      [{ matrix: Float64Array.of(1, 0, Number.NaN, 1) }, /options.noise.matrix\[2\] = NaN: must be finite/],
       [{ matrix: [1, 0, 0] }, /options.noise.matrix = Array\(length 3\): expected K×K = 4/],
       [{ matrix: [1, 0, 0, 1], prior: 1 }, /options.noise.prior = 1: unknown key/],
       [{}, /options.noise.matrix = undefined/],

@@ -262,6 +262,13 @@ function pass2(row: usize, e: usize, b0: i32, b1: i32, k: i32, w: usize, mask: u
   return sb;
 }
 
+/** exp(x) for |x| ≤ 1/64, 4 lanes: 1 + x + x²/2 + x³/6 (the dropped x⁴/24 is < 3e−9). */
+@inline
+function expSmall(x: v128): v128 {
+  const t = f32x4.add(f32x4.splat(0.5), f32x4.mul(x, f32x4.splat(<f32>(1.0 / 6))));
+  return f32x4.add(f32x4.splat(1.0), f32x4.mul(x, f32x4.add(f32x4.splat(1.0), f32x4.mul(x, t))));
+}
+
 /** r^(γ−1) for an integer γ ≥ 1 (1 for γ = 0, where it is multiplied by γ): constant γ folds to its
  * products. */
 @inline
@@ -299,6 +306,12 @@ function focalPass(
   const gn = f32x4.splat(gNoise);
   const gb = f32x4.splat(gBeta);
   const pv = f32x4.splat(pen);
+  // General γ: below q < qs, log(1 − q) = −q·(1 + q/2 + q²/3) + O(q⁴) and exp(x) = 1 + x + x²/2 + x³/6 +
+  // O(x⁴) with |x| ≤ max(γ, |γ − 1|, 1)·q ≤ 1/64 are exact to float32 (relative < 3e−9 dropped).
+  const qs = f32x4.splat(<f32>min(1.0 / 1024, 1.0 / (64.0 * max(max(Math.abs(<f64>gamma), Math.abs(<f64>gamma - 1)), 1.0))));
+  const gm1 = f32x4.splat(gamma - 1);
+  const half = f32x4.splat(0.5);
+  const third = f32x4.splat(<f32>(1.0 / 3));
   let s = f32x4.splat(0);
   let t = f32x4.splat(0);
   let accS = f64x2.splat(0.0);
@@ -316,6 +329,11 @@ function focalPass(
     if (gi >= 0) {
       pw1 = powBelow(r, gi);
       pw = gi == 0 ? one : f32x4.mul(pw1, r);
+    } else if (i32x4.all_true(f32x4.lt(q, qs))) {
+      // every lane has a small q (most of a long row): log(1 − q) and exp by their series
+      const lr = f32x4.neg(f32x4.mul(q, f32x4.add(one, f32x4.mul(q, f32x4.add(half, f32x4.mul(q, third))))));
+      pw = expSmall(f32x4.mul(gv, lr));
+      pw1 = expSmall(f32x4.mul(gm1, lr));
     } else {
       // r = 0 (q = 1 in float32): r^γ = 0 and the decay's limit is 0
       const live = f32x4.gt(r, zero);
