@@ -1,6 +1,7 @@
 // The WASM path of crossEntropy: index targets with uniform / non-target / prior noise, a shared class mask,
-// class weights (either mode), sample weights, ignoreIndex, every reduction. Rows stream through a fixed
-// scratch area of the kernel's memory in chunks: no N×K temporary is allocated.
+// class weights (either mode), sample weights, ignoreIndex, every reduction — and, through the
+// `familyRows` export (family.ts), the confidence penalty, focal loss and class-conditional noise. Rows
+// stream through a fixed scratch area of the kernel's memory in chunks: no N×K temporary is allocated.
 import { emitKernelEvent } from './events.js';
 import { callFamilyKernel, type FamilyJob, familyLayout, stageNoiseRows } from './family.js';
 import { KernelInstance, kernelModule } from './wasm.js';
