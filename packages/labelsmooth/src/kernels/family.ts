@@ -23,7 +23,7 @@ export interface FamilyCall {
   eps: number;
   nonTarget: boolean;
   vSum: number;
-  /** The shared noise vector (null: the constant vConst; focal jobs always have one). */
+  /** The shared noise vector (null: the constant vConst). */
   v: Float32Array | null;
   vConst: number;
   grad: unknown;
@@ -47,8 +47,9 @@ export interface FamilyLayout {
 
 const align = (x: number) => (x + 15) & ~15;
 
-/** Vector loops read up to 3 floats past a row's end (masked out): every K-float area gets 16 bytes more. */
-const SLACK = 16;
+/** Vector loops read up to 3 floats past a row's end (masked out): every K-float area gets 32 bytes more
+ * (the row scratch also holds a 16-byte vector after K rounded up to 4). */
+const SLACK = 32;
 
 /** The layout of a family chunk; the logits come last, as in the plain layout (see runRows' reserve). */
 export function familyLayout(k: number, chunk: number, matrix: boolean): FamilyLayout {

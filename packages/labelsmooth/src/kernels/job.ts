@@ -77,8 +77,7 @@ export function fusedJob(
   let vSum = 0;
   if (kind === 'class-conditional') {
     // no shared vector
-  } else if (kind !== 'prior' && !classWeight && !plan.focal) {
-    // (the focal kernel takes the target's term out of its sums by zeroing v_y: it needs a vector)
+  } else if (kind !== 'prior' && !classWeight) {
     vConst = u(0);
     vSum = allowed * vConst;
   } else {

@@ -289,11 +289,12 @@ function powBelow(r: v128, gi: i32): v128 {
  * The focal pass over [b0, b1) of a block (f = e^(bmax − m)/s: q = E·f; cb = bmax − m − log s:
  * lq = (z − bmax) + cb): adds Σ v·r^γ·lq and Σ v·h into rowS / rowT, and (writeGrad) writes
  * −g·α·ε·v·h (+ the penalty's g·β·q·(w·(lq + 1) − P)) over z. γ: an integer `gi` ≥ 0 by multiplication,
- * else (gi < 0) r^γ = exp(γ·log r). Inlined with constant `cp` and `generic` (see focalBlock).
+ * else (gi < 0) r^γ = exp(γ·log r). v = 0: the constant noise vc (hasV false). Inlined with constant `cp`,
+ * `generic`, `hasV` (and γ) by the wrappers below.
  */
 @inline
 function focalPass(
-  row: usize, e: usize, b0: i32, b1: i32, k: i32, w: usize, v: usize, mask: usize,
+  row: usize, e: usize, b0: i32, b1: i32, k: i32, w: usize, v: usize, hasV: bool, vc: f32, mask: usize,
   bmax: f32, f: f32, cb: f32, gamma: f32, gi: i32,
   gNoise: f32, cp: bool, gBeta: f32, pen: f32, writeGrad: bool, generic: bool,
 ): void {
@@ -341,7 +342,8 @@ function focalPass(
       pw = v128.and(exp4(f32x4.mul(gv, log4(safe))), live);
       pw1 = v128.and(f32x4.div(pw, safe), live);
     }
-    const vv = generic ? v128.and(v128.load(v + off), ok) : v128.load(v + off);
+    let vv = hasV ? v128.load(v + off) : f32x4.splat(vc);
+    if (generic) vv = v128.and(vv, ok);
     const h = f32x4.sub(pw, f32x4.mul(f32x4.mul(gv, q), f32x4.mul(pw1, lq)));
     const tau = f32x4.mul(vv, h);
     s = f32x4.add(s, f32x4.mul(f32x4.mul(vv, pw), lq));
@@ -367,35 +369,66 @@ function focalPass(
   rowT += hsum2(f64x2.add(accT, widen(t)));
 }
 
-/** {@link focalPass} without mask, row end or penalty. */
+/** {@link focalPass} without mask, row end or penalty; a noise vector v. */
 function focalFast(
   row: usize, e: usize, b0: i32, b1: i32, k: i32, v: usize, bmax: f32, f: f32, cb: f32, gamma: f32, gi: i32,
   gNoise: f32, writeGrad: bool,
 ): void {
-  focalPass(row, e, b0, b1, k, 0, v, 0, bmax, f, cb, gamma, gi, gNoise, false, 0, 0, writeGrad, false);
+  focalPass(row, e, b0, b1, k, 0, v, true, 0, 0, bmax, f, cb, gamma, gi, gNoise, false, 0, 0, writeGrad, false);
 }
 
-/** {@link focalFast} for γ = 2 (focal loss' usual γ): the powers fold to one product. */
+/** {@link focalFast} with the constant noise vc (no vector stream). */
+function focalFastC(
+  row: usize, e: usize, b0: i32, b1: i32, k: i32, vc: f32, bmax: f32, f: f32, cb: f32, gamma: f32, gi: i32,
+  gNoise: f32, writeGrad: bool,
+): void {
+  focalPass(row, e, b0, b1, k, 0, 0, false, vc, 0, bmax, f, cb, gamma, gi, gNoise, false, 0, 0, writeGrad, false);
+}
+
+/** {@link focalFast} for γ = 2 (focal loss' usual γ): the powers fold to products. */
 function focalFast2(row: usize, e: usize, b0: i32, b1: i32, k: i32, v: usize, bmax: f32, f: f32, cb: f32, gNoise: f32, writeGrad: bool): void {
-  focalPass(row, e, b0, b1, k, 0, v, 0, bmax, f, cb, 2, 2, gNoise, false, 0, 0, writeGrad, false);
+  focalPass(row, e, b0, b1, k, 0, v, true, 0, 0, bmax, f, cb, 2, 2, gNoise, false, 0, 0, writeGrad, false);
 }
 
-/** {@link focalFast} for γ = 3 (FLSD-53 on rows with q_y ≥ 0.2). */
+/** {@link focalFastC} for γ = 2. */
+function focalFast2C(row: usize, e: usize, b0: i32, b1: i32, k: i32, vc: f32, bmax: f32, f: f32, cb: f32, gNoise: f32, writeGrad: bool): void {
+  focalPass(row, e, b0, b1, k, 0, 0, false, vc, 0, bmax, f, cb, 2, 2, gNoise, false, 0, 0, writeGrad, false);
+}
+
+/** {@link focalFast} for γ = 3 (FLSD-53 on rows with q_y ≥ 0.2): the powers fold to products. */
 function focalFast3(row: usize, e: usize, b0: i32, b1: i32, k: i32, v: usize, bmax: f32, f: f32, cb: f32, gNoise: f32, writeGrad: bool): void {
-  focalPass(row, e, b0, b1, k, 0, v, 0, bmax, f, cb, 3, 3, gNoise, false, 0, 0, writeGrad, false);
+  focalPass(row, e, b0, b1, k, 0, v, true, 0, 0, bmax, f, cb, 3, 3, gNoise, false, 0, 0, writeGrad, false);
 }
 
-/** {@link focalFast} for γ = 5 (FLSD-53 on rows with q_y < 0.2). */
+/** {@link focalFastC} for γ = 3. */
+function focalFast3C(row: usize, e: usize, b0: i32, b1: i32, k: i32, vc: f32, bmax: f32, f: f32, cb: f32, gNoise: f32, writeGrad: bool): void {
+  focalPass(row, e, b0, b1, k, 0, 0, false, vc, 0, bmax, f, cb, 3, 3, gNoise, false, 0, 0, writeGrad, false);
+}
+
+/** {@link focalFast} for γ = 5 (FLSD-53 on rows with q_y < 0.2): the powers fold to products. */
 function focalFast5(row: usize, e: usize, b0: i32, b1: i32, k: i32, v: usize, bmax: f32, f: f32, cb: f32, gNoise: f32, writeGrad: bool): void {
-  focalPass(row, e, b0, b1, k, 0, v, 0, bmax, f, cb, 5, 5, gNoise, false, 0, 0, writeGrad, false);
+  focalPass(row, e, b0, b1, k, 0, v, true, 0, 0, bmax, f, cb, 5, 5, gNoise, false, 0, 0, writeGrad, false);
+}
+
+/** {@link focalFastC} for γ = 5. */
+function focalFast5C(row: usize, e: usize, b0: i32, b1: i32, k: i32, vc: f32, bmax: f32, f: f32, cb: f32, gNoise: f32, writeGrad: bool): void {
+  focalPass(row, e, b0, b1, k, 0, 0, false, vc, 0, bmax, f, cb, 5, 5, gNoise, false, 0, 0, writeGrad, false);
+}
+
+/** {@link focalPass} with the mask and the row end applied (a masked block, the row's last vector). */
+function focalTail(
+  row: usize, e: usize, b0: i32, b1: i32, k: i32, w: usize, v: usize, vc: f32, mask: usize, bmax: f32, f: f32,
+  cb: f32, gamma: f32, gi: i32, gNoise: f32, cp: bool, gBeta: f32, pen: f32, writeGrad: bool,
+): void {
+  focalPass(row, e, b0, b1, k, w, v, v != 0, vc, mask, bmax, f, cb, gamma, gi, gNoise, cp, gBeta, pen, writeGrad, true);
 }
 
 /** {@link focalPass} without mask or row end, with the penalty. */
 function focalFastCp(
-  row: usize, e: usize, b0: i32, b1: i32, k: i32, w: usize, v: usize, bmax: f32, f: f32, cb: f32,
+  row: usize, e: usize, b0: i32, b1: i32, k: i32, w: usize, v: usize, vc: f32, bmax: f32, f: f32, cb: f32,
   gamma: f32, gi: i32, gNoise: f32, gBeta: f32, pen: f32, writeGrad: bool,
 ): void {
-  focalPass(row, e, b0, b1, k, w, v, 0, bmax, f, cb, gamma, gi, gNoise, true, gBeta, pen, writeGrad, false);
+  focalPass(row, e, b0, b1, k, w, v, v != 0, vc, 0, bmax, f, cb, gamma, gi, gNoise, true, gBeta, pen, writeGrad, false);
 }
 
 /**
@@ -575,10 +608,29 @@ export function familyRows(
       const pwy = Math.pow(ry, gr); // 0^0 = 1
       const hy = pwy + (gr == 0 || ry == 0 ? 0.0 : gr * qy * Math.pow(ry, gr - 1) * ly);
       const vyTarget = nonTarget ? 0.0 : vy;
-      // The target's terms are taken in f64 below: out of the vector sums (u_y = 0 meanwhile).
-      store<f32>(vp + (<usize>y << 2), 0);
+      // The target's terms are taken in f64 below: out of the vector sums (u_y = 0 meanwhile; with the
+      // constant noise, y's lane is recomputed after the row and subtracted).
+      if (vp) store<f32>(vp + (<usize>y << 2), 0);
+      const vc = <f32>vConst;
       rowS = 0.0;
       rowT = 0.0;
+      let yS: f64 = 0.0;
+      let yT: f64 = 0.0;
+      if (!vp) {
+        // y's lane as the loops will take it (before they overwrite z): its vector with the noise one-hot
+        // at y (a scratch vector past E), through the same arithmetic
+        const y0 = y & ~3;
+        const oneHot = ework + (<usize>kv << 2);
+        v128.store(oneHot, f32x4.splat(0));
+        store<f32>(oneHot + (<usize>(y - y0) << 2), vc);
+        const bmy = <f64>load<f32>(bm + (<usize>(y / BLOCK) << 2));
+        const fy = <f32>((bmy == m ? 1.0 : Math.exp(bmy - m)) / s);
+        focalTail(row, ework, y0, y0 + 4, k, 0, oneHot - (<usize>y0 << 2), 0, mask, <f32>bmy, fy, <f32>(bmy - m - ls), <f32>gr, gi, 0, false, 0, 0, false);
+        yS = rowS;
+        yT = rowT;
+        rowS = 0.0;
+        rowT = 0.0;
+      }
       nb = 0;
       const gNoise = <f32>(-g * alpha * eps);
       for (let b0 = 0; b0 < kv; b0 += BLOCK) {
@@ -594,15 +646,26 @@ export function familyRows(
         const v4 = mask ? b0 : b0 + ((min(b1, k) - b0) & ~3);
         const gb = <f32>(g * beta);
         if (v4 > b0) {
-          if (cp) focalFastCp(row, ework, b0, v4, k, w, vp, <f32>bmax, f, cb, <f32>gr, gi, gNoise, gb, <f32>pen, writeGrad != 0);
-          else if (gi == 2) focalFast2(row, ework, b0, v4, k, vp, <f32>bmax, f, cb, gNoise, writeGrad != 0);
-          else if (gi == 3) focalFast3(row, ework, b0, v4, k, vp, <f32>bmax, f, cb, gNoise, writeGrad != 0);
-          else if (gi == 5) focalFast5(row, ework, b0, v4, k, vp, <f32>bmax, f, cb, gNoise, writeGrad != 0);
-          else focalFast(row, ework, b0, v4, k, vp, <f32>bmax, f, cb, <f32>gr, gi, gNoise, writeGrad != 0);
+          const bf = <f32>bmax;
+          const wg = writeGrad != 0;
+          if (cp) focalFastCp(row, ework, b0, v4, k, w, vp, vc, bf, f, cb, <f32>gr, gi, gNoise, gb, <f32>pen, wg);
+          else if (vp) {
+            if (gi == 2) focalFast2(row, ework, b0, v4, k, vp, bf, f, cb, gNoise, wg);
+            else if (gi == 3) focalFast3(row, ework, b0, v4, k, vp, bf, f, cb, gNoise, wg);
+            else if (gi == 5) focalFast5(row, ework, b0, v4, k, vp, bf, f, cb, gNoise, wg);
+            else focalFast(row, ework, b0, v4, k, vp, bf, f, cb, <f32>gr, gi, gNoise, wg);
+          } else if (gi == 2) focalFast2C(row, ework, b0, v4, k, vc, bf, f, cb, gNoise, wg);
+          else if (gi == 3) focalFast3C(row, ework, b0, v4, k, vc, bf, f, cb, gNoise, wg);
+          else if (gi == 5) focalFast5C(row, ework, b0, v4, k, vc, bf, f, cb, gNoise, wg);
+          else focalFastC(row, ework, b0, v4, k, vc, bf, f, cb, <f32>gr, gi, gNoise, wg);
         }
-        if (v4 < b1) focalPass(row, ework, v4, b1, k, w, vp, mask, <f32>bmax, f, cb, <f32>gr, gi, gNoise, cp != 0, gb, <f32>pen, writeGrad != 0, true);
+        if (v4 < b1) focalTail(row, ework, v4, b1, k, w, vp, vc, mask, <f32>bmax, f, cb, <f32>gr, gi, gNoise, cp != 0, gb, <f32>pen, writeGrad != 0);
       }
-      store<f32>(vp + (<usize>y << 2), <f32>vy);
+      if (vp) store<f32>(vp + (<usize>y << 2), <f32>vy);
+      else {
+        rowS -= yS;
+        rowT -= yT;
+      }
       nll = alpha * wy * pwy * ly;
       smooth = alpha * (vyTarget * pwy * ly - rowS);
       gammaRow = alpha * ((1.0 - eps) * wy * hy + eps * (rowT + vyTarget * hy));
