@@ -21,9 +21,14 @@
 // Blocks of BLOCK floats, as in rows.ts: pass 1 takes the block max (and Σ v·(z − z_y) for cross-entropy),
 // pass 2 stores e = exp(z − blockmax) in the row scratch `ework` (the logits stay: the penalty and focal
 // passes need lq_c = (z_c − blockmax) + (blockmax − m − log s) without a log), then after the row the
-// gradient passes read both. Focal adds one pass (Γ needs Σ v_c·h_c before any gradient entry).
+// gradient passes read both (class-conditional noise alone keeps e in place, as rows.ts). Focal adds one
+// pass (Γ needs Σ v_c·h_c before any gradient entry); its sums leave out the target, whose terms are
+// taken in f64: by zeroing v_y meanwhile, or with the constant noise by recomputing y's vector.
+// Class-conditional noise rows S[y] are normalized (and weighted) first, or, without class weights and
+// focal loss, used raw with their mass taken in pass 1 and 1/mass folded into the row's constants.
 // Every vector loop runs to K rounded up to 4: the last vector's lanes past K are masked out of every sum
-// and written back unchanged (blend), so no scalar tail duplicates the formulas.
+// and written back unchanged (blend), so no scalar tail duplicates the formulas; the unmasked blocks run
+// specialized fast loops up to the row's last full vector.
 
 import { exp4, hmax4, hsum2, log4, widen } from './math';
 
