@@ -80,6 +80,16 @@ describe('labelsmooth/tfjs in chromium', { skip: skip ?? false }, () => {
     assert.deepEqual(errors, []);
   });
 
+  it('crossEntropyAsync with the penalty and FLSD-53: the workers run the family kernel, entropy included', async () => {
+    const r = (await page.evaluate(() => window.runAsync(true))) as Record<string, number>;
+    assert.equal(r.path, 'workers');
+    assert.ok(Math.abs(r.loss - r.reference) <= 1e-5 * Math.abs(r.reference), `${r.loss} vs ${r.reference}`);
+    assert.ok(Math.abs(r.entropy - r.refEntropy) <= 1e-5 * r.refEntropy, `${r.entropy} vs ${r.refEntropy}`);
+    assert.ok(r.maxGradDiff <= 1e-7, `grad diff ${r.maxGradDiff}`);
+    assert.ok(r.maxRowDiff <= 1e-5, `row diff ${r.maxRowDiff}`);
+    assert.deepEqual(errors, []);
+  });
+
   it('crossEntropyAsync: rows the workers decline are recomputed on the page, and say so', async () => {
     const r = (await page.evaluate(() => window.runAsyncDeclined())) as {
       events: string[];

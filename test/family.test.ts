@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import {
   type CrossEntropyOptions,
   crossEntropy,
+  kernelInfo,
   LabelSmoothingError,
   OnlineLabelSmoothing,
   smoothLabels,
@@ -173,6 +174,16 @@ describe('class-conditional noise u(·|y) = S[y]', () => {
   it('rejects rows that are not distributions, wrong shapes and unknown keys', () => {
     const bad: [unknown, RegExp][] = [
       [{ matrix: [0.5, 0.5, 0.5, 0.6] }, /options.noise.matrix\[1\] = 1.1: row 1 must sum to 1/],
+      // float arrays are read in place and checked by a fast loop first: the same errors
+      [
+        { matrix: Float64Array.of(0.5, 0.5, 0.5, 0.6) },
+        /options.noise.matrix\[1\] = 1.1: row 1 must sum to 1/,
+      ],
+      [
+        { matrix: Float32Array.of(0.5, 0.5, -0.5, 1.5) },
+        /options.noise.matrix\[2\] = -0.5: must be finite and ≥ 0/,
+      ],
+      [{ matrix: Float64Array.of(1, 0, Number.NaN, 1) }, /options.noise.matrix\[2\] = NaN: must be finite/],
       [{ matrix: [1, 0, 0] }, /options.noise.matrix = Array\(length 3\): expected K×K = 4/],
       [{ matrix: [1, 0, 0, 1], prior: 1 }, /options.noise.prior = 1: unknown key/],
       [{}, /options.noise.matrix = undefined/],
@@ -201,12 +212,16 @@ describe('options of the family are validated', () => {
         (e: unknown) => e instanceof LabelSmoothingError && re.test(e.message),
       ),
     );
-  it("kernel: 'wasm' refuses them (they run on the float64 reference)", () => {
+  it("kernel: 'wasm' runs them on the SIMD kernel (test/kernelFamily.test.ts checks its numbers)", () => {
     const z = new Float32Array(4096);
-    assert.throws(
-      () => crossEntropy(z, new Int32Array(512), { classes: 8, focalGamma: 2, kernel: 'wasm' }),
-      /options.kernel = "wasm": the confidence penalty and focal loss take the float64 reference/,
-    );
+    for (const o of [
+      { focalGamma: 2 },
+      { confidencePenalty: 0.1 },
+      { noise: { matrix: Array(64).fill(1 / 8) } },
+    ]) {
+      crossEntropy(z, new Int32Array(512), { classes: 8, ...o, kernel: 'wasm' });
+      assert.equal(kernelInfo().last?.path, 'wasm');
+    }
   });
 });
 

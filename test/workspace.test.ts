@@ -232,6 +232,20 @@ describe('kernelWorkspace', () => {
     }
   });
 
+  it('the family options on workspace buffers take the family kernel’s chunked path, with the same results', () => {
+    for (const extra of [{ confidencePenalty: 0.2 }, { focalGamma: 2 }, { focalGamma: 'flsd-53' as const }]) {
+      const { ws, labels } = filled(64, 4096);
+      const o = { classes: 4096, labelSmoothing: 0.1, ...extra };
+      const logits = ws.logits.slice();
+      const a = crossEntropy(ws.logits, labels, { ...o, grad: ws.grad });
+      assert.doesNotMatch(kernelInfo().last!.reason, /kernel's memory/);
+      const b = crossEntropy(logits, labels, { ...o, grad: true });
+      assert.equal(a.loss, b.loss);
+      assert.deepEqual(ws.grad, b.grad);
+      ws.dispose();
+    }
+  });
+
   it('a disposed workspace’s buffers are refused by name; its memory is reused', () => {
     const ws = kernelWorkspace(8, 512);
     const { logits, grad } = ws;

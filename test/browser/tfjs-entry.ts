@@ -15,13 +15,14 @@ import { batches, losses, softmaxCrossEntropy } from '../../packages/labelsmooth
 declare global {
   interface Window {
     runLabelsmooth: (backend: string) => Promise<Record<string, unknown>>;
-    runAsync: () => Promise<Record<string, unknown>>;
+    runAsync: (family?: boolean) => Promise<Record<string, unknown>>;
     runAsyncDeclined: () => Promise<Record<string, unknown>>;
   }
 }
 
-// crossEntropyAsync on the page's main thread: a batch large enough to be split across Web Workers.
-window.runAsync = async () => {
+// crossEntropyAsync on the page's main thread: a batch large enough to be split across Web Workers;
+// `family`: with the confidence penalty and FLSD-53 (the workers' kernels report the entropy too).
+window.runAsync = async (family = false) => {
   let workersMade = 0;
   const NativeWorker = window.Worker;
   window.Worker = class extends NativeWorker {
@@ -35,8 +36,15 @@ window.runAsync = async () => {
   const z = Float32Array.from({ length: n * k }, (_, j) => Math.sin(j * 0.7) * 6);
   const y = Int32Array.from({ length: n }, (_, i) => (i % 7 === 3 ? -100 : (i * 977) % k));
   const sampleWeight = Array.from({ length: n }, (_, i) => 0.5 + (i % 3));
-  const options = { classes: k, labelSmoothing: 0.1, sampleWeight, grad: true } as const;
+  const options = {
+    classes: k,
+    labelSmoothing: 0.1,
+    sampleWeight,
+    grad: true,
+    ...(family ? { confidencePenalty: 0.2, focalGamma: 'flsd-53' as const } : {}),
+  };
   const a = await crossEntropyAsync(z, y, options);
+  const path = kernelInfo().last?.path;
   const b = crossEntropy(z, y, { ...options, kernel: 'js' });
   let maxGradDiff = 0;
   for (let j = 0; j < z.length; j++) maxGradDiff = Math.max(maxGradDiff, Math.abs(a.grad![j] - b.grad![j]));
@@ -44,16 +52,19 @@ window.runAsync = async () => {
   const noneRef = crossEntropy(z, y, { ...options, reduction: 'none', kernel: 'js' });
   let maxRowDiff = 0;
   for (let i = 0; i < n; i++)
-    maxRowDiff = Math.max(
-      maxRowDiff,
-      Math.abs((none.loss as Float64Array)[i] - (noneRef.loss as Float64Array)[i]) /
-        (noneRef.loss as Float64Array)[i] || 0,
-    );
+    for (const part of ['loss', 'entropy'] as const) {
+      const got = (none[part] as Float64Array | undefined)?.[i] ?? 0;
+      const want = (noneRef[part] as Float64Array | undefined)?.[i] ?? 0;
+      maxRowDiff = Math.max(maxRowDiff, Math.abs(got - want) / Math.abs(want) || 0);
+    }
   window.Worker = NativeWorker;
   return {
     workersMade,
+    path,
     loss: a.loss,
     reference: b.loss,
+    entropy: a.entropy ?? null,
+    refEntropy: b.entropy ?? null,
     denominator: a.denominator,
     refDenominator: b.denominator,
     maxGradDiff,

@@ -56,6 +56,7 @@ export function computeCrossEntropy(
   if (kernel.ran) {
     sums.nll = kernel.nll;
     sums.smoothing = kernel.smoothing;
+    sums.entropy = kernel.entropy;
     if (kernel.declined.length > 0) referenceRows(plan, scale, sums, perRow, kernel.declined);
   } else {
     if (plan.kernel === 'wasm' && kernel.fallback !== 'float32-range' && kernel.fallback !== 'kernel-error') {

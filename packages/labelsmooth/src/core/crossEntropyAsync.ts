@@ -57,9 +57,9 @@ function shardPlan(plan: CrossEntropyPlan, r0: number, r1: number): CrossEntropy
 
 /**
  * {@link crossEntropy} for browser main threads, where blocking and synchronous WASM compilation are not
- * allowed. Large batches (≥ 2²⁰ float32 logits with class-index targets and a shared noise and mask) are
- * split by rows across Web Workers, each running the WASM kernel on its shard with the whole batch's
- * reduction factor; rows a worker declines are recomputed here by the reference, and if the workers fail
+ * allowed. Large batches (≥ 2²⁰ float32 logits with class-index targets and a shared noise and mask, not
+ * class-conditional noise) are split by rows across Web Workers, each running the WASM kernel on its shard
+ * with the whole batch's reduction factor; rows a worker declines are recomputed here by the reference, and if the workers fail
  * the batch runs here (a `'workers-failed'` kernel event). Smaller batches compile the kernel
  * asynchronously and run here. In Node it is `crossEntropy` (with its worker_threads), in a promise.
  * Options are validated exactly as by `crossEntropy`.
@@ -74,7 +74,9 @@ export async function crossEntropyAsync(
   const k = plan.classes;
   const big = n >= 2 && n * k >= THREAD_MIN_SIZE && plan.threads && plan.kernel !== 'js';
   const callerBuffer = plan.grad !== null && (options as CrossEntropyOptions).grad !== true;
-  if (!browserMainThread() || !big || callerBuffer || unsupportedShape(plan) !== null) {
+  // Class-conditional noise is not sharded (each worker would get a copy of S, K×K), as it is not threaded.
+  const matrix = plan.noise.kind === 'class-conditional';
+  if (!browserMainThread() || !big || callerBuffer || matrix || unsupportedShape(plan) !== null) {
     await initKernels({ threads: !browserMainThread() });
     return computeCrossEntropy(plan);
   }
@@ -120,10 +122,12 @@ export async function crossEntropyAsync(
     }
     sums.nll += o.nll;
     sums.smoothing += o.smoothing;
+    sums.entropy += o.entropy;
     for (const d of o.declined) declined.push(r0 + d);
     if (perRow && reply.perRow) {
       perRow.nll.set(reply.perRow.nll, r0);
       perRow.smoothing.set(reply.perRow.smoothing, r0);
+      if (reply.perRow.entropy) perRow.entropy.set(reply.perRow.entropy, r0);
     }
     if (plan.grad && reply.grad) plan.grad.set(reply.grad, r0 * k);
   });

@@ -14,7 +14,7 @@ export interface ShardRequest {
 /** The kernel's answer for a shard: its outcome, per-row parts ('none') and the gradient rows. */
 export interface ShardReply {
   outcome: KernelOutcome;
-  perRow: { nll: Float64Array; smoothing: Float64Array } | null;
+  perRow: { nll: Float64Array; smoothing: Float64Array; entropy: Float64Array } | null;
   grad: Float32Array | Float64Array | null;
 }
 
@@ -27,7 +27,11 @@ scope.onmessage = ({ data: { plan, scale } }) => {
   try {
     const perRow =
       plan.reduction === 'none'
-        ? { nll: new Float64Array(plan.rows), smoothing: new Float64Array(plan.rows) }
+        ? {
+            nll: new Float64Array(plan.rows),
+            smoothing: new Float64Array(plan.rows),
+            entropy: new Float64Array(plan.rows),
+          }
         : null;
     const outcome = runKernel(plan, scale, perRow);
     const reply: ShardReply = { outcome, perRow, grad: plan.grad };

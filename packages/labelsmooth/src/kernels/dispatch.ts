@@ -34,6 +34,8 @@ export type KernelOutcome =
       /** Weighted sums over the rows the kernel finished (per-row outputs are filled instead for 'none'). */
       nll: number;
       smoothing: number;
+      /** H_w(q), with a confidence penalty (else 0). */
+      entropy: number;
       /** Rows the kernel declined, ascending: their parts and gradient rows are not written. */
       declined: number[];
     }
@@ -73,11 +75,16 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
   if (job === 'float32-range')
     return decline('a class weight or noise value is outside the float32 kernel’s range', 'float32-range', n);
 
-  if (onWorkspace(plan)) return runOnWorkspace(plan, job, false);
+  // The workspace and the staged path run the plain kernel (`rows`); family jobs take the chunked path.
+  const plain = job.family === null;
+  if (plain && onWorkspace(plan)) return runOnWorkspace(plan, job, false);
   const midsize = plan.threads && !plan.inPlace && n >= 2 && size >= WORKSPACE_THREAD_MIN_SIZE;
-  if (midsize && size < THREAD_MIN_SIZE && sharedKernel()) return runStaged(plan, job);
+  if (plain && midsize && size < THREAD_MIN_SIZE && sharedKernel()) return runStaged(plan, job);
 
-  const wantThreads = plan.threads && !plan.inPlace && n >= 2 && size >= THREAD_MIN_SIZE;
+  // Class-conditional noise is not threaded: each worker would need S (K×K) or the staged rows.
+  const matrix = job.family?.matrix != null;
+  const threadable = plan.threads && !plan.inPlace && n >= 2 && size >= THREAD_MIN_SIZE;
+  const wantThreads = threadable && !matrix;
   if (wantThreads) {
     const threaded = runThreaded(kernel, job);
     if (threaded !== 'no-pool' && threaded !== null) {
@@ -94,7 +101,7 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
     else warmThreads(kernelModule()!); // the pool starts in the background for next time
   }
   const declined: number[] = [];
-  let sums: { nll: number; smoothing: number } | null;
+  let sums: { nll: number; smoothing: number; entropy: number } | null;
   try {
     sums = runRows(kernel, job, 0, n, declined);
   } catch (error) {
@@ -110,8 +117,12 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
       rows: declined.length,
     });
     recordPath('wasm+js', `${declined.length} of ${n} rows on the reference`);
-  } else recordPath('wasm', `${n} rows on the calling thread`);
-  return { ran: true, nll: sums!.nll, smoothing: sums!.smoothing, declined };
+  } else
+    recordPath(
+      'wasm',
+      `${n} rows on the calling thread${threadable && matrix ? ' (class-conditional noise is not threaded)' : ''}`,
+    );
+  return { ran: true, nll: sums!.nll, smoothing: sums!.smoothing, entropy: sums!.entropy, declined };
 }
 
 /**

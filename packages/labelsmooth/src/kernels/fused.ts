@@ -1,7 +1,9 @@
 // The WASM path of crossEntropy: index targets with uniform / non-target / prior noise, a shared class mask,
-// class weights (either mode), sample weights, ignoreIndex, every reduction. Rows stream through a fixed
-// scratch area of the kernel's memory in chunks: no N×K temporary is allocated.
+// class weights (either mode), sample weights, ignoreIndex, every reduction — and, through the
+// `familyRows` export (family.ts), the confidence penalty, focal loss and class-conditional noise. Rows
+// stream through a fixed scratch area of the kernel's memory in chunks: no N×K temporary is allocated.
 import { emitKernelEvent } from './events.js';
+import { callFamilyKernel, type FamilyJob, familyLayout, stageNoiseRows } from './family.js';
 import { KernelInstance, kernelModule } from './wasm.js';
 
 /** A validated problem in the form the kernel takes (built by crossEntropy). */
@@ -26,8 +28,17 @@ export interface FusedJob {
   /** Gradient factor shared by all rows (1/denominator, 1/normalizer or 1). */
   scale: number;
   grad: Float32Array | Float64Array | null;
-  /** Per-row outputs (reduction 'none'), or null to sum. */
-  perRow: { nll: Float64Array; smoothing: Float64Array } | null;
+  /** Per-row outputs (reduction 'none'), or null to sum; `entropy` is filled by family jobs. */
+  perRow: { nll: Float64Array; smoothing: Float64Array; entropy?: Float64Array } | null;
+  /** The issue-14 options (the `familyRows` export, family.ts), or null for the plain loss (`rows`). */
+  family: FamilyJob | null;
+}
+
+/** Weighted sums of a job's parts; entropy only for family jobs with a confidence penalty (else 0). */
+export interface RowSums {
+  nll: number;
+  smoothing: number;
+  entropy: number;
 }
 
 /** Bytes of logits processed per kernel call: a few rows that stay in the L2 cache. */
@@ -82,6 +93,10 @@ function rowsLayout(k: number, chunk: number): RowsLayout {
  * Everything ABI-specific of the `rows` export is here.
  */
 function callRowsKernel(kernel: KernelInstance, job: FusedJob, at: RowsLayout, n: number): void {
+  if (job.family) {
+    callFamilyKernel(kernel, job, at as ReturnType<typeof familyLayout>, n);
+    return;
+  }
   kernel.exports.rows(
     at.z,
     at.z, // in place: the staged logits become the gradient
@@ -117,11 +132,11 @@ export function runRows(
   r0: number,
   r1: number,
   declined?: number[],
-): { nll: number; smoothing: number } | null {
+): RowSums | null {
   const k = job.classes;
   const chunk = Math.max(1, Math.min(r1 - r0, Math.floor(CHUNK_BYTES / (4 * k))));
-  const at = rowsLayout(k, chunk);
-  kernel.reserve(at.z - KernelInstance.BASE + 4 * chunk * k);
+  const at = job.family ? familyLayout(k, chunk, job.family.matrix !== null) : rowsLayout(k, chunk);
+  kernel.reserve(at.z - KernelInstance.BASE + 4 * chunk * k + 16); // + the family's vector tail reads
   const buf = kernel.exports.memory.buffer;
   const f32 = new Float32Array(buf);
   const i32 = new Int32Array(buf);
@@ -129,16 +144,18 @@ export function runRows(
   if (job.v) f32.set(job.v, at.v >> 2);
   if (job.mask) f32.set(job.mask, at.mask >> 2);
   if (job.classWeight) f32.set(job.classWeight, at.w >> 2);
-  const sums = { nll: 0, smoothing: 0 };
+  const sums = { nll: 0, smoothing: 0, entropy: 0 };
   for (let s = r0; s < r1; s += chunk) {
     const e = Math.min(r1, s + chunk);
     const n = e - s;
     f32.set(job.z.subarray(s * k, e * k), at.z >> 2);
+    if (job.family?.matrix) stageNoiseRows(f32, at as ReturnType<typeof familyLayout>, job, s, n);
     fillRows(job, s, n, i32, at.labels >> 2, f64, at.scale >> 3);
     callRowsKernel(kernel, job, at, n);
     const weight = (i: number) => (i32[(at.labels >> 2) + i] < 0 ? 0 : job.rowWeight(s + i));
     const before = declined ? declined.length : 0;
-    if (!collectRows(f64, at.out >> 3, 2, n, s, weight, job.perRow, sums, declined)) return null;
+    const stride = job.family ? 3 : 2; // family rows also carry their entropy
+    if (!collectRows(f64, at.out >> 3, stride, n, s, weight, job.perRow, sums, declined)) return null;
     if (!job.grad) continue;
     const g = f32.subarray(at.z >> 2, (at.z >> 2) + n * k);
     if (!declined || declined.length === before) job.grad.set(g, s * k);
@@ -178,9 +195,10 @@ export function fillRows(
 }
 
 /**
- * Take a chunk's per-row (nll, smoothing) from the kernel's output (`stride` f64 per row from `out`), times
- * each row's weight, into `perRow` (rows from `first`) or the running `sums`. A row that is not finite is
- * pushed to `declined` (rows counted from `first`), or, without that list, makes the result false.
+ * Take a chunk's per-row (nll, smoothing[, entropy with stride 3]) from the kernel's output (`stride` f64
+ * per row from `out`), times each row's weight, into `perRow` (rows from `first`) or the running `sums`.
+ * A row that is not finite is pushed to `declined` (rows counted from `first`), or, without that list,
+ * makes the result false.
  */
 export function collectRows(
   f64: Float64Array,
@@ -190,13 +208,14 @@ export function collectRows(
   first: number,
   weight: (i: number) => number,
   perRow: FusedJob['perRow'],
-  sums: { nll: number; smoothing: number },
+  sums: RowSums,
   declined?: number[],
 ): boolean {
   for (let i = 0; i < n; i++) {
     const a = f64[out + stride * i];
     const b = f64[out + stride * i + 1];
-    if (!(Number.isFinite(a) && Number.isFinite(b))) {
+    const h = stride > 2 ? f64[out + stride * i + 2] : 0;
+    if (!(Number.isFinite(a) && Number.isFinite(b) && Number.isFinite(h))) {
       if (!declined) return false;
       declined.push(first + i);
       continue;
@@ -205,9 +224,11 @@ export function collectRows(
     if (perRow) {
       perRow.nll[first + i] = rw * a;
       perRow.smoothing[first + i] = rw * b;
+      if (perRow.entropy) perRow.entropy[first + i] = rw * h;
     } else {
       sums.nll += rw * a;
       sums.smoothing += rw * b;
+      sums.entropy += rw * h;
     }
   }
   return true;

@@ -18,17 +18,21 @@ export function unsupportedShape(plan: CrossEntropyPlan): string | null {
   if (plan.target.kind !== 'index') return 'probability targets take the float64 reference';
   if (plan.noise.perRow) return 'per-sample noise takes the float64 reference';
   if (plan.mask?.perRow) return 'per-row class masks take the float64 reference';
-  if (plan.noise.kind === 'class-conditional') return 'class-conditional noise takes the float64 reference';
-  if (plan.focal || plan.confidencePenalty !== null)
-    return 'the confidence penalty and focal loss take the float64 reference';
   return null;
+}
+
+/** Whether a plan needs the family kernel (`familyRows`): a penalty, focal loss or class-conditional noise. */
+function isFamily(plan: CrossEntropyPlan): boolean {
+  return plan.focal !== null || plan.confidencePenalty !== null || plan.noise.kind === 'class-conditional';
 }
 
 /**
  * The kernel's job for a plan of a supported shape (see {@link unsupportedShape}), or `'float32-range'`
- * when a class weight or noise value v_c = w_c·u_c lies outside [1e−30, 1e30]: the kernel holds them in
- * float32 (normal from 1.2e−38, finite to 3.4e38) and multiplies them with row factors, so such values
- * would underflow or overflow there (all weights 1e−46 would give a loss of 0).
+ * when a class weight or noise value v_c = w_c·u_c (or β, α) lies outside [1e−30, 1e30]: the kernel holds
+ * them in float32 (normal from 1.2e−38, finite to 3.4e38) and multiplies them with row factors, so such
+ * values would underflow or overflow there (all weights 1e−46 would give a loss of 0). Class-conditional
+ * noise rows are normalized in the kernel, which sends a row whose allowed mass is ≤ 1e−30 back to the
+ * reference.
  *
  * @param scale the reduction's factor (1/denominator, 1/normalizer or 1)
  * @param perRow per-row outputs for reduction 'none', or null to sum
@@ -48,10 +52,17 @@ export function fusedJob(
     allowed = mask.reduce((a, b) => a + b, 0);
   }
   const kind = plan.noise.kind;
+  const family = isFamily(plan);
+  if (family) {
+    const { confidencePenalty: beta, focal } = plan;
+    if ((beta !== null && !float32Safe(beta)) || (focal && !float32Safe(focal.alpha))) return 'float32-range';
+  }
   // u_c on the allowed classes: uniform 1/Kₐ, non-target 1/(Kₐ−1) (+ the correction at y in the kernel),
   // prior n_c/Σ_allowed n. The plan guarantees Kₐ ≥ 2 for non-target and prior mass > 0.
   let u: (c: number) => number;
-  if (kind === 'prior') {
+  if (kind === 'class-conditional') {
+    u = () => 0; // per row, S[y] staged and normalized by the kernel (see FamilyJob.matrix)
+  } else if (kind === 'prior') {
     const prior = plan.noise.data!;
     let mass = 0;
     for (let c = 0; c < k; c++) if (!mask || mask[c]) mass += prior[c];
@@ -64,7 +75,9 @@ export function fusedJob(
   let v: Float32Array | null = null;
   let vConst = 0;
   let vSum = 0;
-  if (kind !== 'prior' && !classWeight) {
+  if (kind === 'class-conditional') {
+    // no shared vector
+  } else if (kind !== 'prior' && !classWeight) {
     vConst = u(0);
     vSum = allowed * vConst;
   } else {
@@ -97,5 +110,12 @@ export function fusedJob(
     scale,
     grad: plan.grad,
     perRow,
+    family: family
+      ? {
+          beta: plan.confidencePenalty,
+          focal: plan.focal,
+          matrix: kind === 'class-conditional' ? plan.noise.data : null,
+        }
+      : null,
   };
 }

@@ -19,7 +19,7 @@
 // same to the last bit as on one thread.
 import { emitKernelEvent } from './events.js';
 import type { FusedJob } from './fused.js';
-import { CHUNK_BYTES, runRows } from './fused.js';
+import { CHUNK_BYTES, type RowSums, runRows } from './fused.js';
 import type { KernelInstance } from './wasm.js';
 import { type WorkspaceCall, workChunks } from './workspace.js';
 
@@ -41,7 +41,7 @@ export interface WorkerJob {
   writeGrad: boolean;
   /** Whether the slots carry a logits / gradient area (see slotLayout). */
   slotArea: boolean;
-  /** (N, 2) f64 per-row weighted (nll, smoothing) for the whole call. */
+  /** Per-row weighted nll, smoothing and entropy (N f64 each, in that order) for the whole call. */
   perRow: SharedArrayBuffer;
   rows: number;
 }
@@ -262,10 +262,7 @@ interface SharedKernelLike {
  * Returns 'no-pool' when the pool is not running (the caller runs single-threaded), null when a row is
  * not finite.
  */
-export function runThreaded(
-  kernel: KernelInstance,
-  job: FusedJob,
-): { nll: number; smoothing: number } | 'no-pool' | null {
+export function runThreaded(kernel: KernelInstance, job: FusedJob): RowSums | 'no-pool' | null {
   if (!pool) return 'no-pool';
   const k = job.classes;
   const n = job.rows;
@@ -278,8 +275,12 @@ export function runThreaded(
   const slotLogits = !zShared && !gradShared;
   const slotArea = slotLogits || (job.grad !== null && !gradShared);
   const layout = slotLayout(chunkRows, k, slotArea);
-  const perRowBuf = new SharedArrayBuffer(16 * n);
-  const perRow = { nll: new Float64Array(perRowBuf, 0, n), smoothing: new Float64Array(perRowBuf, 8 * n, n) };
+  const perRowBuf = new SharedArrayBuffer(24 * n);
+  const perRow = {
+    nll: new Float64Array(perRowBuf, 0, n),
+    smoothing: new Float64Array(perRowBuf, 8 * n, n),
+    entropy: new Float64Array(perRowBuf, 16 * n, n),
+  };
   const { z: _z, grad: _g, perRow: _p, rowWeight: _r, labels: _l, rows: _n, ...common } = job;
   const workers = pool.map((w, p) => {
     const buf = ring(p, RING * layout.bytes);
@@ -401,13 +402,16 @@ export function runThreaded(
   if (job.perRow) {
     job.perRow.nll.set(perRow.nll);
     job.perRow.smoothing.set(perRow.smoothing);
-    return { nll: 0, smoothing: 0 };
+    job.perRow.entropy?.set(perRow.entropy);
+    return { nll: 0, smoothing: 0, entropy: 0 };
   }
   let nll = 0;
   let smoothing = 0;
+  let entropy = 0;
   for (let i = 0; i < n; i++) {
     nll += perRow.nll[i];
     smoothing += perRow.smoothing[i];
+    entropy += perRow.entropy[i];
   }
-  return { nll, smoothing };
+  return { nll, smoothing, entropy };
 }

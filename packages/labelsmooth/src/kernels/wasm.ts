@@ -26,6 +26,31 @@ export interface KernelExports {
     bm: number,
     writeGrad: number,
   ): void;
+  /** The issue-14 options (assembly/family.ts); out holds (nll, smoothing, entropy) per row. */
+  familyRows(
+    z: number,
+    n: number,
+    k: number,
+    labels: number,
+    scale: number,
+    w: number,
+    v: number,
+    vConst: number,
+    vRows: number,
+    mask: number,
+    eps: number,
+    nonTarget: number,
+    vSum: number,
+    cp: number,
+    beta: number,
+    focal: number,
+    gamma: number,
+    alpha: number,
+    out: number,
+    bm: number,
+    ework: number,
+    writeGrad: number,
+  ): void;
 }
 
 function bytes(base64 = KERNEL_WASM_BASE64): Uint8Array {

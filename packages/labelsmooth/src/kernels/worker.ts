@@ -38,6 +38,7 @@ function runChunk(w: WorkerJob, j: number, layout: ReturnType<typeof slotLayout>
     perRow: {
       nll: new Float64Array(w.perRow, 8 * r0, rows),
       smoothing: new Float64Array(w.perRow, 8 * (w.rows + r0), rows),
+      entropy: new Float64Array(w.perRow, 8 * (2 * w.rows + r0), rows),
     },
     rowWeight: (i) => weights[i],
   };

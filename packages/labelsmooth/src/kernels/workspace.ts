@@ -8,7 +8,7 @@
 // Memory: [0, 64 KB) is the kernel's static data; above, workspaces and the per-call area are regions
 // handed out first-fit from a free list (64-byte aligned); the memory grows on demand (up to 4 GB, the
 // WASM32 limit) and never shrinks.
-import { CHUNK_BYTES, collectRows, type FusedJob, fillRows } from './fused.js';
+import { CHUNK_BYTES, collectRows, type FusedJob, fillRows, type RowSums } from './fused.js';
 import { KernelInstance, sharedKernelModule } from './wasm.js';
 
 const PAGE = 65536;
@@ -246,14 +246,11 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
  * order (the same sums to the last bit whatever the number of threads), and the rows that were not finite
  * (declined: the reference recomputes them; the logits are intact, the kernel only wrote the gradient).
  */
-export function collectCall(
-  job: FusedJob,
-  call: WorkspaceCall,
-): { nll: number; smoothing: number; declined: number[] } {
+export function collectCall(job: FusedJob, call: WorkspaceCall): RowSums & { declined: number[] } {
   const mem = buffer(sharedKernel()!.memory);
   const labels = new Int32Array(mem, call.labels, call.rows);
   const weight = (i: number) => (labels[i] < 0 ? 0 : job.rowWeight(i));
-  const sums = { nll: 0, smoothing: 0 };
+  const sums = { nll: 0, smoothing: 0, entropy: 0 };
   const declined: number[] = [];
   collectRows(new Float64Array(mem), call.out >> 3, 2, call.rows, 0, weight, job.perRow, sums, declined);
   return { ...sums, declined };

@@ -47,3 +47,35 @@ export function widen(a: v128): v128 {
 export function hmax4(a: v128): f32 {
   return max(max(f32x4.extract_lane(a, 0), f32x4.extract_lane(a, 1)), max(f32x4.extract_lane(a, 2), f32x4.extract_lane(a, 3)));
 }
+
+/**
+ * log(x) for finite x > 0, 4 lanes, relative error < 3e−7 away from x = 1 and absolute < 1e−7 near it
+ * (Cephes logf: x = 2ᵉ·f with f in [√½, √2), log f by a degree-9 polynomial in f − 1, e·ln2 in two
+ * constants). Denormal x are not supported (they give log of a wrong mantissa); callers keep x normal.
+ */
+@inline
+export function log4(x: v128): v128 {
+  const bits = x;
+  // exponent e and mantissa m in [1, 2)
+  let e = f32x4.convert_i32x4_s(i32x4.sub(i32x4.shr_u(bits, 23), i32x4.splat(127)));
+  let m = v128.or(v128.and(bits, i32x4.splat(0x007fffff)), i32x4.splat(0x3f800000));
+  // m ≥ √2: halve it (e + 1), so that f = m − 1 lies in [√½ − 1, √2 − 1)
+  const big = f32x4.ge(m, f32x4.splat(1.41421356));
+  m = v128.bitselect(f32x4.mul(m, f32x4.splat(0.5)), m, big);
+  e = f32x4.add(e, v128.and(f32x4.splat(1.0), big));
+  const f = f32x4.sub(m, f32x4.splat(1.0));
+  const z = f32x4.mul(f, f);
+  let p = f32x4.splat(7.0376836292e-2);
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(-1.1514610310e-1));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(1.1676998740e-1));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(-1.2420140846e-1));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(1.4249322787e-1));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(-1.6668057665e-1));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(2.0000714765e-1));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(-2.4999993993e-1));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(3.3333331174e-1));
+  let y = f32x4.mul(f32x4.mul(p, f), z);
+  y = f32x4.add(y, f32x4.mul(e, f32x4.splat(-2.12194440e-4)));
+  y = f32x4.sub(y, f32x4.mul(z, f32x4.splat(0.5)));
+  return f32x4.add(f32x4.add(f, y), f32x4.mul(e, f32x4.splat(0.693359375)));
+}

@@ -1,0 +1,90 @@
+// The family kernel alone (development aid, not part of npm run bench): the `familyRows` and `rows`
+// exports called directly on 2 rows of 32000 float32 logits resident in the kernel's memory (re-staged
+// before each call, ~0.1 ns a logit), so that the figure is the kernel without runRows' copies in and out.
+// CPU time (process.cpuUsage) of 10 calls, the minimum over 25 rounds in which every variant runs once:
+// the least disturbed figure on a shared machine. Ratios against `rows` with the constant uniform noise.
+//
+// Usage: node --import tsx bench/familyKernel.ts
+import { KernelInstance, kernelModule } from '../packages/labelsmooth/src/kernels/wasm.js';
+
+const K = 32000;
+const N = 2;
+const kernel = new KernelInstance(kernelModule()!);
+kernel.reserve(8 << 20);
+const at = KernelInstance.BASE;
+const v = at;
+const labels = v + 4 * K + 64;
+const scale = labels + 64;
+const out = scale + 64;
+const bm = out + 128;
+const e = bm + 256;
+const z = e + 4 * K + 64;
+const buf = kernel.exports.memory.buffer;
+let s = 1;
+const rnd = () => {
+  s = (s * 1103515245 + 12345) >>> 0;
+  return s / 2 ** 32;
+};
+const logits = Float32Array.from({ length: N * K }, () => (rnd() - 0.5) * 6);
+new Int32Array(buf).set([5, 77], labels >> 2);
+new Float64Array(buf).set([1e-3, 1e-3], scale >> 3);
+new Float32Array(buf).fill(1 / K, v >> 2, (v >> 2) + K);
+const x = kernel.exports;
+const f32 = new Float32Array(buf);
+
+/** familyRows with ε = 0.1 and the constant uniform noise (or the vector at v), gradient written. */
+const family =
+  (cp: number, focal: number, gamma: number, vector = false) =>
+  () =>
+    x.familyRows(
+      z,
+      N,
+      K,
+      labels,
+      scale,
+      0,
+      vector ? v : 0,
+      1 / K,
+      0,
+      0,
+      0.1,
+      0,
+      1,
+      cp,
+      0.1,
+      focal,
+      gamma,
+      1,
+      out,
+      bm,
+      e,
+      1,
+    );
+const variants: [string, () => void][] = [
+  [
+    'rows (plain LS)',
+    () => x.rows(z, z, 4 * K, N, K, labels, scale, 0, 0, 1 / K, 0, 0.1, 0, K, 1, out, bm, 1),
+  ],
+  ['familyRows, LS only', family(0, 0, 0)],
+  ['confidence penalty', family(1, 0, 0)],
+  ['focal γ = 2', family(0, 1, 2)],
+  ['focal γ = 2, noise vector', family(0, 1, 2, true)],
+  ['FLSD-53', family(0, 1, -1)],
+  ['focal γ = 1.5', family(0, 1, 1.5)],
+  ['focal γ = 2 + penalty', family(1, 1, 2)],
+];
+const best = variants.map(() => Number.POSITIVE_INFINITY);
+for (let r = 0; r < 25; r++)
+  for (let j = 0; j < variants.length; j++) {
+    const c0 = process.cpuUsage();
+    for (let it = 0; it < 10; it++) {
+      f32.set(logits, z >> 2);
+      variants[j][1]();
+    }
+    const c = process.cpuUsage(c0);
+    best[j] = Math.min(best[j], (c.user + c.system) / 1000);
+  }
+for (let j = 0; j < variants.length; j++)
+  console.log(
+    `${variants[j][0].padEnd(28)} ${((best[j] * 1e6) / (10 * N * K)).toFixed(2)} ns CPU a logit  ${(best[j] / best[0]).toFixed(2)}×`,
+  );

@@ -1,0 +1,809 @@
+// The label-smoothing family on the SIMD kernel (issue 14): confidence penalty, focal loss (FLSD-53
+// included) and class-conditional noise, fused with label smoothing, class weights and a shared class
+// mask, for class-index targets. The same row loss and gradient as the float64 reference
+// (src/core/reference.ts); the plain loss stays on `rows` (rows.ts).
+//
+// Per row i with label y, q = softmax(z) over the allowed classes, lq_c = log q_c = (z_c − m) − log s,
+// v_c = w_c·u_c the weighted noise (0 on masked classes; the row's S[y]·w/mass for class-conditional
+// noise), V = Σ v_c minus v_y for non-target noise (u_y = 0 there), ℓ = −lq_y:
+//   cross-entropy: nll = w_y·ℓ,  smooth = V·ℓ − Σ_c v_c·(z_c − z_y),  Γ = (1−ε)·w_y + ε·V
+//                  grad_c = g·(Γ·q_c − ε·v_c)   (c ≠ y)
+//   focal:         with r_c = 1 − q_c, h_c = r_c^γ − γ·q_c·r_c^(γ−1)·lq_c,
+//                  nll = α·w_y·r_y^γ·ℓ,  smooth = −α·Σ_c v_c·r_c^γ·lq_c,
+//                  Γ = α·((1−ε)·w_y·h_y + ε·Σ_c v_c·h_c),  grad_c = g·(Γ·q_c − α·ε·v_c·h_c)   (c ≠ y)
+//   penalty:       entropy H = −Σ_c w_c·q_c·lq_c = log s·W/s − A/s  (A = Σ w_c·e_c·(z_c − m),
+//                  W = Σ w_c·e_c, e_c = exp(z_c − m)), P = Σ w_c·q_c·(lq_c + 1) = W/s − H,
+//                  grad_c += g·β·q_c·(w_c·(lq_c + 1) − P)
+// The target's gradient entry, where Γ·q_y and γ_y cancel on confident rows, is formed in f64 at the end:
+//   g·(Γ·expm1(−ℓ) + (Γ − γ_y)) (+ the penalty's entry), with 1 − q_y = −expm1(−ℓ) exact.
+// Layout: z (N,K) f32, overwritten in place by the gradient; out (N,3) f64 (nll, smooth, entropy).
+//
+// Blocks of BLOCK floats, as in rows.ts: pass 1 takes the block max (and Σ v·(z − z_y) for cross-entropy),
+// pass 2 stores e = exp(z − blockmax) in the row scratch `ework` (the logits stay: the penalty and focal
+// passes need lq_c = (z_c − blockmax) + (blockmax − m − log s) without a log), then after the row the
+// gradient passes read both (class-conditional noise alone keeps e in place, as rows.ts). Focal adds one
+// pass (Γ needs Σ v_c·h_c before any gradient entry); its sums leave out the target, whose terms are
+// taken in f64: by zeroing v_y meanwhile, or with the constant noise by recomputing y's vector.
+// Class-conditional noise rows S[y] are normalized (and weighted) first, or, without class weights and
+// focal loss, used raw with their mass taken in pass 1 and 1/mass folded into the row's constants.
+// Every vector loop runs to K rounded up to 4: the last vector's lanes past K are masked out of every sum
+// and written back unchanged (blend), so no scalar tail duplicates the formulas; the unmasked blocks run
+// specialized fast loops up to the row's last full vector.
+
+import { exp4, hmax4, hsum2, log4, widen } from './math';
+
+const BLOCK: i32 = 2048;
+/** f32 partial sums are moved into the f64 accumulators every GROUP floats. */
+const GROUP: i32 = 64;
+
+// Block results of pass 2 (module globals: AssemblyScript has no multiple return values).
+let blockOnes: i32 = 0;
+let blockA: f64 = 0.0;
+let blockW: f64 = 0.0;
+let blockMass: f64 = 0.0;
+// Row results of the focal pass.
+let rowS: f64 = 0.0;
+let rowT: f64 = 0.0;
+
+/** Lanes [0, rem) set: the part of the last vector that lies inside the row. */
+@inline
+function lanesBelow(rem: i32): v128 {
+  return i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(rem));
+}
+
+/** The allowed lanes of the vector at class c: the class mask (if any) and the row end. */
+@inline
+function allowedAt(mask: usize, c: i32, k: i32): v128 {
+  let ok = mask ? f32x4.ne(v128.load(mask + (<usize>c << 2)), f32x4.splat(0)) : i32x4.splat(-1);
+  if (c + 4 > k) ok = v128.and(ok, lanesBelow(k - c));
+  return ok;
+}
+
+/** Store x at p, keeping the lanes past the row end as they are. */
+@inline
+function storeRow(p: usize, x: v128, c: i32, k: i32): void {
+  if (c + 4 > k) x = v128.bitselect(x, v128.load(p), lanesBelow(k - c));
+  v128.store(p, x);
+}
+
+/**
+ * Pass 1 without a mask over [b0, v1) (v1 − b0 a multiple of 8): two independent max chains (as rows.ts);
+ * with `svz`, Σ v·(z − z_y) (v = 0: the constant noise, the sum taken unscaled) into blockA.
+ */
+function pass1Fast(row: usize, b0: i32, v1: i32, v: usize, zyv: v128, svz: bool): f32 {
+  const neg = f32x4.splat(-Infinity);
+  let mx = neg;
+  let mx2 = neg;
+  let a = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let acc = f64x2.splat(0.0);
+  if (!svz) {
+    for (let c = b0; c < v1; c += 8) {
+      const p = row + (<usize>c << 2);
+      mx = f32x4.pmax(mx, v128.load(p));
+      mx2 = f32x4.pmax(mx2, v128.load(p, 16));
+    }
+  } else if (v) {
+    for (let c = b0; c < v1; c += 8) {
+      const p = row + (<usize>c << 2);
+      const za = v128.load(p);
+      const zb = v128.load(p, 16);
+      mx = f32x4.pmax(mx, za);
+      mx2 = f32x4.pmax(mx2, zb);
+      a = f32x4.add(a, f32x4.mul(v128.load(v + (<usize>c << 2)), f32x4.sub(za, zyv)));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load(v + (<usize>c << 2), 16), f32x4.sub(zb, zyv)));
+      if (((c + 8 - b0) & (GROUP - 1)) == 0) {
+        acc = f64x2.add(acc, widen(f32x4.add(a, a2)));
+        a = f32x4.splat(0);
+        a2 = f32x4.splat(0);
+      }
+    }
+  } else {
+    for (let c = b0; c < v1; c += 8) {
+      const p = row + (<usize>c << 2);
+      const za = v128.load(p);
+      const zb = v128.load(p, 16);
+      mx = f32x4.pmax(mx, za);
+      mx2 = f32x4.pmax(mx2, zb);
+      a = f32x4.add(a, f32x4.sub(za, zyv));
+      a2 = f32x4.add(a2, f32x4.sub(zb, zyv));
+      if (((c + 8 - b0) & (GROUP - 1)) == 0) {
+        acc = f64x2.add(acc, widen(f32x4.add(a, a2)));
+        a = f32x4.splat(0);
+        a2 = f32x4.splat(0);
+      }
+    }
+  }
+  blockA = hsum2(f64x2.add(acc, widen(f32x4.add(a, a2))));
+  return hmax4(f32x4.pmax(mx, mx2));
+}
+
+/**
+ * {@link pass1Fast} for a class-conditional noise row taken raw (S[y], not yet divided by its mass): also
+ * Σ S into blockMass.
+ */
+function pass1FastMass(row: usize, b0: i32, v1: i32, v: usize, zyv: v128): f32 {
+  const neg = f32x4.splat(-Infinity);
+  let mx = neg;
+  let mx2 = neg;
+  let a = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let acc = f64x2.splat(0.0);
+  let mass = f64x2.splat(0.0);
+  for (let c = b0; c < v1; c += 8) {
+    const p = row + (<usize>c << 2);
+    const za = v128.load(p);
+    const zb = v128.load(p, 16);
+    const va = v128.load(v + (<usize>c << 2));
+    const vb = v128.load(v + (<usize>c << 2), 16);
+    mx = f32x4.pmax(mx, za);
+    mx2 = f32x4.pmax(mx2, zb);
+    a = f32x4.add(a, f32x4.mul(va, f32x4.sub(za, zyv)));
+    a2 = f32x4.add(a2, f32x4.mul(vb, f32x4.sub(zb, zyv)));
+    mass = f64x2.add(mass, widen(f32x4.add(va, vb)));
+    if (((c + 8 - b0) & (GROUP - 1)) == 0) {
+      acc = f64x2.add(acc, widen(f32x4.add(a, a2)));
+      a = f32x4.splat(0);
+      a2 = f32x4.splat(0);
+    }
+  }
+  blockA = hsum2(f64x2.add(acc, widen(f32x4.add(a, a2))));
+  blockMass = hsum2(mass);
+  return hmax4(f32x4.pmax(mx, mx2));
+}
+
+/**
+ * Pass 2 without a mask over [b0, v1) (a multiple of 8 floats): as {@link pass2}, two vectors a step.
+ * Inlined with a constant `cp`, so that the plain loop carries no penalty accumulators (register pressure).
+ */
+@inline
+function pass2Fast(row: usize, e: usize, b0: i32, v1: i32, w: usize, bmax: f32, cp: bool): f64 {
+  const bv = f32x4.splat(bmax);
+  const one = f32x4.splat(1.0);
+  let se = f64x2.splat(0.0);
+  let se2 = f64x2.splat(0.0);
+  let ones = i32x4.splat(0);
+  let a = f32x4.splat(0);
+  let accA = f64x2.splat(0.0);
+  let accW = f64x2.splat(0.0);
+  for (let c = b0; c < v1; c += 8) {
+    const off = <usize>c << 2;
+    const da = f32x4.sub(v128.load(row + off), bv);
+    const db = f32x4.sub(v128.load(row + off, 16), bv);
+    const ea = exp4(da);
+    const eb = exp4(db);
+    v128.store(e + off, ea);
+    v128.store(e + off, eb, 16);
+    const qa = f32x4.eq(ea, one);
+    const qb = f32x4.eq(eb, one);
+    se = f64x2.add(se, widen(v128.andnot(ea, qa)));
+    se2 = f64x2.add(se2, widen(v128.andnot(eb, qb)));
+    ones = i32x4.add(ones, i32x4.add(qa, qb));
+    if (cp) {
+      if (w) {
+        const wa = f32x4.mul(ea, v128.load(w + off));
+        const wb = f32x4.mul(eb, v128.load(w + off, 16));
+        a = f32x4.add(a, f32x4.add(f32x4.mul(wa, da), f32x4.mul(wb, db)));
+        accW = f64x2.add(accW, widen(f32x4.add(wa, wb)));
+      } else a = f32x4.add(a, f32x4.add(f32x4.mul(ea, da), f32x4.mul(eb, db)));
+      if (((c + 8 - b0) & (GROUP - 1)) == 0) {
+        accA = f64x2.add(accA, widen(a));
+        a = f32x4.splat(0);
+      }
+    }
+  }
+  blockOnes = -(i32x4.extract_lane(ones, 0) + i32x4.extract_lane(ones, 1) + i32x4.extract_lane(ones, 2) + i32x4.extract_lane(ones, 3));
+  const sb = hsum2(f64x2.add(se, se2));
+  blockA = hsum2(f64x2.add(accA, widen(a)));
+  blockW = w ? hsum2(accW) : <f64>blockOnes + sb;
+  return sb;
+}
+
+/**
+ * Pass 1: the block max of the allowed z over [b0, b1), and (cross-entropy only, `svz`) Σ v·(z − z_y)
+ * into blockA (reused as the block's output).
+ */
+function pass1(row: usize, b0: i32, b1: i32, k: i32, v: usize, mask: usize, zyv: v128, svz: bool): f32 {
+  const neg = f32x4.splat(-Infinity);
+  let mx = neg;
+  let a = f32x4.splat(0);
+  let acc = f64x2.splat(0.0);
+  let mass = f64x2.splat(0.0);
+  for (let c = b0; c < b1; c += 4) {
+    const ok = allowedAt(mask, c, k);
+    const za = v128.load(row + (<usize>c << 2));
+    mx = f32x4.pmax(mx, v128.bitselect(za, neg, ok));
+    if (svz) {
+      const vl = v ? v128.load(v + (<usize>c << 2)) : f32x4.splat(1.0);
+      if (v) mass = f64x2.add(mass, widen(v128.and(vl, ok)));
+      a = f32x4.add(a, v128.and(f32x4.mul(vl, f32x4.sub(za, zyv)), ok));
+      if (((c + 4 - b0) & (GROUP - 1)) == 0) {
+        acc = f64x2.add(acc, widen(a));
+        a = f32x4.splat(0);
+      }
+    }
+  }
+  blockA = hsum2(f64x2.add(acc, widen(a)));
+  blockMass = hsum2(mass);
+  return hmax4(mx);
+}
+
+/**
+ * Pass 2: e = exp(z − bmax) on the allowed classes (0 elsewhere) into the scratch E over [b0, b1).
+ * Returns Σ e over the entries with e < 1 and counts the ones with e = 1 into blockOnes (see rows.ts);
+ * with the penalty also A_b = Σ w·e·(z − bmax) and W_b = Σ w·e (blockA, blockW).
+ */
+function pass2(row: usize, e: usize, b0: i32, b1: i32, k: i32, w: usize, mask: usize, bmax: f32, cp: bool): f64 {
+  const bv = f32x4.splat(bmax);
+  const one = f32x4.splat(1.0);
+  let se = f64x2.splat(0.0);
+  let ones = i32x4.splat(0);
+  let a = f32x4.splat(0);
+  let accA = f64x2.splat(0.0);
+  let accW = f64x2.splat(0.0);
+  for (let c = b0; c < b1; c += 4) {
+    const off = <usize>c << 2;
+    const ok = allowedAt(mask, c, k);
+    const d = v128.and(f32x4.sub(v128.bitselect(v128.load(row + off), bv, ok), bv), ok);
+    const ev = v128.and(exp4(d), ok);
+    storeRow(e + off, ev, c, k); // e may be the row itself (in place): keep what lies past its end
+    const q = f32x4.eq(ev, one);
+    se = f64x2.add(se, widen(v128.andnot(ev, q)));
+    ones = i32x4.add(ones, q);
+    if (cp) {
+      const we = w ? v128.and(f32x4.mul(ev, v128.load(w + off)), ok) : ev;
+      a = f32x4.add(a, f32x4.mul(we, d));
+      if (w) accW = f64x2.add(accW, widen(we));
+      if (((c + 4 - b0) & (GROUP - 1)) == 0) {
+        accA = f64x2.add(accA, widen(a));
+        a = f32x4.splat(0);
+      }
+    }
+  }
+  blockOnes = -(i32x4.extract_lane(ones, 0) + i32x4.extract_lane(ones, 1) + i32x4.extract_lane(ones, 2) + i32x4.extract_lane(ones, 3));
+  const sb = hsum2(se);
+  blockA = hsum2(f64x2.add(accA, widen(a)));
+  blockW = w ? hsum2(accW) : <f64>blockOnes + sb;
+  return sb;
+}
+
+/** exp(x) for |x| ≤ 1/64, 4 lanes: 1 + x + x²/2 + x³/6 (the dropped x⁴/24 is < 3e−9). */
+@inline
+function expSmall(x: v128): v128 {
+  const t = f32x4.add(f32x4.splat(0.5), f32x4.mul(x, f32x4.splat(<f32>(1.0 / 6))));
+  return f32x4.add(f32x4.splat(1.0), f32x4.mul(x, f32x4.add(f32x4.splat(1.0), f32x4.mul(x, t))));
+}
+
+/** r^(γ−1) for an integer γ ≥ 1 (1 for γ = 0, where it is multiplied by γ): constant γ folds to its
+ * products. */
+@inline
+function powBelow(r: v128, gi: i32): v128 {
+  if (gi <= 1) return f32x4.splat(1.0);
+  if (gi == 2) return r;
+  const r2 = f32x4.mul(r, r);
+  if (gi == 3) return r2;
+  if (gi == 4) return f32x4.mul(r2, r);
+  const r4 = f32x4.mul(r2, r2);
+  if (gi == 5) return r4;
+  let x = r4;
+  for (let j = 5; j < gi; j++) x = f32x4.mul(x, r);
+  return x;
+}
+
+/**
+ * The focal pass over [b0, b1) of a block (f = e^(bmax − m)/s: q = E·f; cb = bmax − m − log s:
+ * lq = (z − bmax) + cb): adds Σ v·r^γ·lq and Σ v·h into rowS / rowT, and (writeGrad) writes
+ * −g·α·ε·v·h (+ the penalty's g·β·q·(w·(lq + 1) − P)) over z. γ: an integer `gi` ≥ 0 by multiplication,
+ * else (gi < 0) r^γ = exp(γ·log r). v = 0: the constant noise vc (hasV false). Inlined with constant `cp`,
+ * `generic`, `hasV` (and γ) by the wrappers below.
+ */
+@inline
+function focalPass(
+  row: usize, e: usize, b0: i32, b1: i32, k: i32, w: usize, v: usize, hasV: bool, vc: f32, mask: usize,
+  bmax: f32, f: f32, cb: f32, gamma: f32, gi: i32,
+  gNoise: f32, cp: bool, gBeta: f32, pen: f32, writeGrad: bool, generic: bool,
+): void {
+  const bv = f32x4.splat(bmax);
+  const fv = f32x4.splat(f);
+  const cbv = f32x4.splat(cb);
+  const gv = f32x4.splat(gamma);
+  const one = f32x4.splat(1.0);
+  const zero = f32x4.splat(0);
+  const gn = f32x4.splat(gNoise);
+  const gb = f32x4.splat(gBeta);
+  const pv = f32x4.splat(pen);
+  // General γ: below q < qs, log(1 − q) = −q·(1 + q/2 + q²/3) + O(q⁴) and exp(x) = 1 + x + x²/2 + x³/6 +
+  // O(x⁴) with |x| ≤ max(γ, |γ − 1|, 1)·q ≤ 1/64 are exact to float32 (relative < 3e−9 dropped).
+  const qs = f32x4.splat(<f32>min(1.0 / 1024, 1.0 / (64.0 * max(max(Math.abs(<f64>gamma), Math.abs(<f64>gamma - 1)), 1.0))));
+  const gm1 = f32x4.splat(gamma - 1);
+  const half = f32x4.splat(0.5);
+  const third = f32x4.splat(<f32>(1.0 / 3));
+  let s = f32x4.splat(0);
+  let t = f32x4.splat(0);
+  let accS = f64x2.splat(0.0);
+  let accT = f64x2.splat(0.0);
+  for (let c = b0; c < b1; c += 4) {
+    const off = <usize>c << 2;
+    const p = row + off;
+    const ok = generic ? allowedAt(mask, c, k) : i32x4.splat(-1);
+    let lq = f32x4.add(f32x4.sub(v128.load(p), bv), cbv);
+    if (generic) lq = v128.and(lq, ok);
+    const q = f32x4.mul(v128.load(e + off), fv);
+    const r = f32x4.sub(one, q);
+    let pw: v128;
+    let pw1: v128; // r^(γ−1), used only times γ
+    if (gi >= 0) {
+      pw1 = powBelow(r, gi);
+      pw = gi == 0 ? one : f32x4.mul(pw1, r);
+    } else if (i32x4.all_true(f32x4.lt(q, qs))) {
+      // every lane has a small q (most of a long row): log(1 − q) and exp by their series
+      const lr = f32x4.neg(f32x4.mul(q, f32x4.add(one, f32x4.mul(q, f32x4.add(half, f32x4.mul(q, third))))));
+      pw = expSmall(f32x4.mul(gv, lr));
+      pw1 = expSmall(f32x4.mul(gm1, lr));
+    } else {
+      // r = 0 (q = 1 in float32): r^γ = 0 and the decay's limit is 0
+      const live = f32x4.gt(r, zero);
+      const safe = v128.bitselect(r, one, live);
+      pw = v128.and(exp4(f32x4.mul(gv, log4(safe))), live);
+      pw1 = v128.and(f32x4.div(pw, safe), live);
+    }
+    let vv = hasV ? v128.load(v + off) : f32x4.splat(vc);
+    if (generic) vv = v128.and(vv, ok);
+    const h = f32x4.sub(pw, f32x4.mul(f32x4.mul(gv, q), f32x4.mul(pw1, lq)));
+    const tau = f32x4.mul(vv, h);
+    s = f32x4.add(s, f32x4.mul(f32x4.mul(vv, pw), lq));
+    t = f32x4.add(t, tau);
+    if (((c + 4 - b0) & (GROUP - 1)) == 0) {
+      accS = f64x2.add(accS, widen(s));
+      accT = f64x2.add(accT, widen(t));
+      s = zero;
+      t = zero;
+    }
+    if (writeGrad) {
+      let out = f32x4.mul(tau, gn);
+      if (cp) {
+        const wl = w ? v128.load(w + off) : one;
+        out = f32x4.add(out, f32x4.mul(f32x4.mul(gb, q), f32x4.sub(f32x4.mul(wl, f32x4.add(lq, one)), pv)));
+        if (generic) out = v128.and(out, ok);
+      }
+      if (generic) storeRow(p, out, c, k);
+      else v128.store(p, out);
+    }
+  }
+  rowS += hsum2(f64x2.add(accS, widen(s)));
+  rowT += hsum2(f64x2.add(accT, widen(t)));
+}
+
+/** {@link focalPass} without mask, row end or penalty; a noise vector v. */
+function focalFast(
+  row: usize, e: usize, b0: i32, b1: i32, k: i32, v: usize, bmax: f32, f: f32, cb: f32, gamma: f32, gi: i32,
+  gNoise: f32, writeGrad: bool,
+): void {
+  focalPass(row, e, b0, b1, k, 0, v, true, 0, 0, bmax, f, cb, gamma, gi, gNoise, false, 0, 0, writeGrad, false);
+}
+
+/** {@link focalFast} with the constant noise vc (no vector stream). */
+function focalFastC(
+  row: usize, e: usize, b0: i32, b1: i32, k: i32, vc: f32, bmax: f32, f: f32, cb: f32, gamma: f32, gi: i32,
+  gNoise: f32, writeGrad: bool,
+): void {
+  focalPass(row, e, b0, b1, k, 0, 0, false, vc, 0, bmax, f, cb, gamma, gi, gNoise, false, 0, 0, writeGrad, false);
+}
+
+/** {@link focalFast} for γ = 2 (focal loss' usual γ): the powers fold to products. */
+function focalFast2(row: usize, e: usize, b0: i32, b1: i32, k: i32, v: usize, bmax: f32, f: f32, cb: f32, gNoise: f32, writeGrad: bool): void {
+  focalPass(row, e, b0, b1, k, 0, v, true, 0, 0, bmax, f, cb, 2, 2, gNoise, false, 0, 0, writeGrad, false);
+}
+
+/** {@link focalFastC} for γ = 2. */
+function focalFast2C(row: usize, e: usize, b0: i32, b1: i32, k: i32, vc: f32, bmax: f32, f: f32, cb: f32, gNoise: f32, writeGrad: bool): void {
+  focalPass(row, e, b0, b1, k, 0, 0, false, vc, 0, bmax, f, cb, 2, 2, gNoise, false, 0, 0, writeGrad, false);
+}
+
+/** {@link focalFast} for γ = 3 (FLSD-53 on rows with q_y ≥ 0.2): the powers fold to products. */
+function focalFast3(row: usize, e: usize, b0: i32, b1: i32, k: i32, v: usize, bmax: f32, f: f32, cb: f32, gNoise: f32, writeGrad: bool): void {
+  focalPass(row, e, b0, b1, k, 0, v, true, 0, 0, bmax, f, cb, 3, 3, gNoise, false, 0, 0, writeGrad, false);
+}
+
+/** {@link focalFastC} for γ = 3. */
+function focalFast3C(row: usize, e: usize, b0: i32, b1: i32, k: i32, vc: f32, bmax: f32, f: f32, cb: f32, gNoise: f32, writeGrad: bool): void {
+  focalPass(row, e, b0, b1, k, 0, 0, false, vc, 0, bmax, f, cb, 3, 3, gNoise, false, 0, 0, writeGrad, false);
+}
+
+/** {@link focalFast} for γ = 5 (FLSD-53 on rows with q_y < 0.2): the powers fold to products. */
+function focalFast5(row: usize, e: usize, b0: i32, b1: i32, k: i32, v: usize, bmax: f32, f: f32, cb: f32, gNoise: f32, writeGrad: bool): void {
+  focalPass(row, e, b0, b1, k, 0, v, true, 0, 0, bmax, f, cb, 5, 5, gNoise, false, 0, 0, writeGrad, false);
+}
+
+/** {@link focalFastC} for γ = 5. */
+function focalFast5C(row: usize, e: usize, b0: i32, b1: i32, k: i32, vc: f32, bmax: f32, f: f32, cb: f32, gNoise: f32, writeGrad: bool): void {
+  focalPass(row, e, b0, b1, k, 0, 0, false, vc, 0, bmax, f, cb, 5, 5, gNoise, false, 0, 0, writeGrad, false);
+}
+
+/** {@link focalPass} with the mask and the row end applied (a masked block, the row's last vector). */
+function focalTail(
+  row: usize, e: usize, b0: i32, b1: i32, k: i32, w: usize, v: usize, vc: f32, mask: usize, bmax: f32, f: f32,
+  cb: f32, gamma: f32, gi: i32, gNoise: f32, cp: bool, gBeta: f32, pen: f32, writeGrad: bool,
+): void {
+  focalPass(row, e, b0, b1, k, w, v, v != 0, vc, mask, bmax, f, cb, gamma, gi, gNoise, cp, gBeta, pen, writeGrad, true);
+}
+
+/** {@link focalPass} without mask or row end, with the penalty. */
+function focalFastCp(
+  row: usize, e: usize, b0: i32, b1: i32, k: i32, w: usize, v: usize, vc: f32, bmax: f32, f: f32, cb: f32,
+  gamma: f32, gi: i32, gNoise: f32, gBeta: f32, pen: f32, writeGrad: bool,
+): void {
+  focalPass(row, e, b0, b1, k, w, v, v != 0, vc, 0, bmax, f, cb, gamma, gi, gNoise, true, gBeta, pen, writeGrad, false);
+}
+
+/**
+ * Process `n` rows. Pointers of 0 mean "absent": w (class weights, f32 K), mask (f32 K, 1 = allowed),
+ * vRows (class-conditional noise: n rows of S[y] as f32 K, normalised and weighted here in place; else the
+ * shared noise vector v, f32 K, 0 on masked classes). scale: f64 per row, the gradient factor g_i.
+ * labels: i32 per row (−1 = ignored). cp: the penalty's entropy is wanted (beta its weight in the
+ * gradient). focal: gamma ≥ 0, or < 0 for FLSD-53 (5 if q_y < 0.2 else 3). out: f64 (nll, smooth,
+ * entropy) per row; a row whose class-conditional noise has no float32 mass gets NaN (the caller's
+ * reference recomputes it). bm: scratch for block maxima; ework: scratch of K (+ 4) floats.
+ */
+export function familyRows(
+  z: usize,
+  n: i32,
+  k: i32,
+  labels: usize,
+  scale: usize,
+  w: usize,
+  v: usize,
+  vConst: f64,
+  vRows: usize,
+  mask: usize,
+  eps: f64,
+  nonTarget: i32,
+  vSum: f64,
+  cp: i32,
+  beta: f64,
+  focal: i32,
+  gamma: f64,
+  alpha: f64,
+  out: usize,
+  bm: usize,
+  ework: usize,
+  writeGrad: i32,
+): void {
+  const rowBytes = <usize>k << 2;
+  const kv = (k + 3) & ~3; // vector loops run to K rounded up to 4
+  for (let i = 0; i < n; i++) {
+    const row = z + <usize>i * rowBytes;
+    const o = out + <usize>i * 24;
+    const y = load<i32>(labels + (<usize>i << 2));
+    if (y < 0) {
+      if (writeGrad) memory.fill(row, 0, rowBytes);
+      store<f64>(o, 0.0);
+      store<f64>(o, 0.0, 8);
+      store<f64>(o, 0.0, 16);
+      continue;
+    }
+    let vp = v;
+    let vs = vSum;
+    // Class-conditional noise without class weights or focal loss: S[y] is used raw and its mass taken in
+    // pass 1 (ρ = 1/mass folds into the row's constants); otherwise normalized (and weighted) first.
+    const fold = vRows != 0 && !w && !focal;
+    let rho: f64 = 1.0;
+    let mass: f64 = 0.0;
+    if (vRows) vp = vRows + <usize>i * rowBytes;
+    if (vRows && !fold) {
+      vs = noiseRow(vp, k, w, mask);
+      if (vs != vs) {
+        store<f64>(o, NaN);
+        store<f64>(o, NaN, 8);
+        store<f64>(o, NaN, 16);
+        continue;
+      }
+    }
+    // e = exp(z − blockmax) goes to the scratch when the penalty or focal passes still need z, else in
+    // place (as rows.ts: one stream less)
+    const eb = cp || focal ? ework : row;
+    const zy = <f64>load<f32>(row + (<usize>y << 2));
+    const zyv = f32x4.splat(<f32>zy);
+    let m: f64 = -Infinity;
+    let ones: f64 = 0.0;
+    let rest: f64 = 0.0;
+    let svz: f64 = 0.0;
+    let aSum: f64 = 0.0;
+    let wSum: f64 = 0.0;
+    let nb = 0;
+    for (let b0 = 0; b0 < kv; b0 += BLOCK) {
+      const b1 = min(b0 + BLOCK, kv);
+      // without a mask: the fast loops to the last multiple of 8 inside the row, the generic ones after
+      const v1 = mask ? b0 : b0 + ((min(b1, k) - b0) & ~7);
+      let bmax: f32 = -Infinity;
+      if (v1 > b0) {
+        if (fold) {
+          bmax = pass1FastMass(row, b0, v1, vp, zyv);
+          mass += blockMass;
+        } else bmax = pass1Fast(row, b0, v1, vp, zyv, !focal);
+        svz += blockA;
+      }
+      if (v1 < b1) {
+        bmax = max(bmax, pass1(row, v1, b1, k, vp, mask, zyv, !focal));
+        svz += blockA;
+        mass += blockMass;
+      }
+      store<f32>(bm + (<usize>nb << 2), bmax);
+      nb++;
+      if (bmax == -Infinity) {
+        memory.fill(eb + (<usize>b0 << 2), 0, <usize>(min(b1, k) - b0) << 2);
+        continue;
+      }
+      let sb: f64 = 0.0;
+      let bOnes: f64 = 0.0;
+      let bA: f64 = 0.0;
+      let bW: f64 = 0.0;
+      if (v1 > b0) {
+        sb = cp ? pass2Fast(row, eb, b0, v1, w, bmax, true) : pass2Fast(row, eb, b0, v1, w, bmax, false);
+        bOnes = <f64>blockOnes;
+        bA = blockA;
+        bW = blockW;
+      }
+      if (v1 < b1) {
+        sb += pass2(row, eb, v1, b1, k, w, mask, bmax, cp != 0);
+        bOnes += <f64>blockOnes;
+        bA += blockA;
+        bW += blockW;
+      }
+      blockA = bA;
+      blockW = bW;
+      // merge the block into the running (m, ones, rest, A, W), all relative to m
+      const bm64 = <f64>bmax;
+      if (m == -Infinity) {
+        ones = bOnes;
+        rest = sb;
+        aSum = blockA;
+        wSum = blockW;
+        m = bm64;
+      } else if (bm64 > m) {
+        const rf = Math.exp(m - bm64);
+        rest = (ones + rest) * rf + sb;
+        aSum = rf * (aSum + (m - bm64) * wSum) + blockA;
+        wSum = rf * wSum + blockW;
+        ones = bOnes;
+        m = bm64;
+      } else if (bm64 == m) {
+        ones += bOnes;
+        rest += sb;
+        aSum += blockA;
+        wSum += blockW;
+      } else {
+        const rf = Math.exp(bm64 - m);
+        rest += (bOnes + sb) * rf;
+        aSum += rf * (blockA + (bm64 - m) * blockW);
+        wSum += rf * blockW;
+      }
+    }
+    if (fold) {
+      if (!(mass > 1e-30 && mass < Infinity)) {
+        // no float32 mass on the allowed classes: the reference takes the row
+        store<f64>(o, NaN);
+        store<f64>(o, NaN, 8);
+        store<f64>(o, NaN, 16);
+        continue;
+      }
+      rho = 1.0 / mass;
+      svz *= rho;
+      vs = mass * rho;
+    }
+    const s = ones + rest;
+    const ls = Math.log1p(ones - 1.0 + rest); // log s, with the digits of a tiny rest
+    const ly = m - zy + ls; // ℓ = −log q_y
+    const qy = Math.exp(-ly);
+    const ry = -Math.expm1(-ly); // 1 − q_y
+    const wy: f64 = w ? <f64>load<f32>(w + (<usize>y << 2)) : 1.0;
+    const vy: f64 = vp ? <f64>load<f32>(vp + (<usize>y << 2)) * rho : vConst;
+    if (!vp) svz *= vConst; // Σ (z − z_y) was taken unscaled
+    // H_w(q) and P = Σ w·q·(lq + 1) (the penalty's gradient)
+    const entropy = cp ? (ls * wSum - aSum) / s : 0.0;
+    const pen = wSum / s - entropy;
+    const g = load<f64>(scale + (<usize>i << 3));
+    let gammaRow: f64 = 0.0; // Γ
+    let other: f64 = 0.0; // Γ − γ_y
+    let nll: f64;
+    let smooth: f64;
+    if (focal) {
+      const gr: f64 = gamma < 0 ? (qy < 0.2 ? 5.0 : 3.0) : gamma;
+      const gi: i32 = gr == Math.floor(gr) && gr <= 16 ? <i32>gr : -1;
+      const pwy = Math.pow(ry, gr); // 0^0 = 1
+      const hy = pwy + (gr == 0 || ry == 0 ? 0.0 : gr * qy * Math.pow(ry, gr - 1) * ly);
+      const vyTarget = nonTarget ? 0.0 : vy;
+      // The target's terms are taken in f64 below: out of the vector sums (u_y = 0 meanwhile; with the
+      // constant noise, y's lane is recomputed after the row and subtracted).
+      if (vp) store<f32>(vp + (<usize>y << 2), 0);
+      const vc = <f32>vConst;
+      rowS = 0.0;
+      rowT = 0.0;
+      let yS: f64 = 0.0;
+      let yT: f64 = 0.0;
+      if (!vp) {
+        // y's lane as the loops will take it (before they overwrite z): its vector with the noise one-hot
+        // at y (a scratch vector past E), through the same arithmetic
+        const y0 = y & ~3;
+        const oneHot = ework + (<usize>kv << 2);
+        v128.store(oneHot, f32x4.splat(0));
+        store<f32>(oneHot + (<usize>(y - y0) << 2), vc);
+        const bmy = <f64>load<f32>(bm + (<usize>(y / BLOCK) << 2));
+        const fy = <f32>((bmy == m ? 1.0 : Math.exp(bmy - m)) / s);
+        focalTail(row, ework, y0, y0 + 4, k, 0, oneHot - (<usize>y0 << 2), 0, mask, <f32>bmy, fy, <f32>(bmy - m - ls), <f32>gr, gi, 0, false, 0, 0, false);
+        yS = rowS;
+        yT = rowT;
+        rowS = 0.0;
+        rowT = 0.0;
+      }
+      nb = 0;
+      const gNoise = <f32>(-g * alpha * eps);
+      for (let b0 = 0; b0 < kv; b0 += BLOCK) {
+        const b1 = min(b0 + BLOCK, kv);
+        const bmax = <f64>load<f32>(bm + (<usize>nb << 2));
+        nb++;
+        if (bmax == -Infinity) {
+          if (writeGrad) memory.fill(row + (<usize>b0 << 2), 0, <usize>(min(b1, k) - b0) << 2);
+          continue;
+        }
+        const f = <f32>((bmax == m ? 1.0 : Math.exp(bmax - m)) / s);
+        const cb = <f32>(bmax - m - ls);
+        const v4 = mask ? b0 : b0 + ((min(b1, k) - b0) & ~3);
+        const gb = <f32>(g * beta);
+        if (v4 > b0) {
+          const bf = <f32>bmax;
+          const wg = writeGrad != 0;
+          if (cp) focalFastCp(row, ework, b0, v4, k, w, vp, vc, bf, f, cb, <f32>gr, gi, gNoise, gb, <f32>pen, wg);
+          else if (vp) {
+            if (gi == 2) focalFast2(row, ework, b0, v4, k, vp, bf, f, cb, gNoise, wg);
+            else if (gi == 3) focalFast3(row, ework, b0, v4, k, vp, bf, f, cb, gNoise, wg);
+            else if (gi == 5) focalFast5(row, ework, b0, v4, k, vp, bf, f, cb, gNoise, wg);
+            else focalFast(row, ework, b0, v4, k, vp, bf, f, cb, <f32>gr, gi, gNoise, wg);
+          } else if (gi == 2) focalFast2C(row, ework, b0, v4, k, vc, bf, f, cb, gNoise, wg);
+          else if (gi == 3) focalFast3C(row, ework, b0, v4, k, vc, bf, f, cb, gNoise, wg);
+          else if (gi == 5) focalFast5C(row, ework, b0, v4, k, vc, bf, f, cb, gNoise, wg);
+          else focalFastC(row, ework, b0, v4, k, vc, bf, f, cb, <f32>gr, gi, gNoise, wg);
+        }
+        if (v4 < b1) focalTail(row, ework, v4, b1, k, w, vp, vc, mask, <f32>bmax, f, cb, <f32>gr, gi, gNoise, cp != 0, gb, <f32>pen, writeGrad != 0);
+      }
+      if (vp) store<f32>(vp + (<usize>y << 2), <f32>vy);
+      else {
+        rowS -= yS;
+        rowT -= yT;
+      }
+      nll = alpha * wy * pwy * ly;
+      smooth = alpha * (vyTarget * pwy * ly - rowS);
+      gammaRow = alpha * ((1.0 - eps) * wy * hy + eps * (rowT + vyTarget * hy));
+      other = alpha * eps * rowT;
+    } else {
+      const vRow = vs - (nonTarget ? vy : 0.0);
+      nll = wy * ly;
+      smooth = vRow * ly - svz;
+      gammaRow = (1.0 - eps) * wy + eps * vRow;
+      other = eps * (vs - vy);
+    }
+    store<f64>(o, nll);
+    store<f64>(o, smooth, 8);
+    store<f64>(o, entropy, 16);
+    if (!writeGrad) continue;
+    gradientPass(row, eb, k, kv, w, vp, vConst, rho, mask, bm, m, s, ls, g, gammaRow, eps, focal != 0, cp != 0, beta, pen);
+    let gy = g * (gammaRow * Math.expm1(-ly) + other);
+    if (cp) gy += g * beta * qy * (wy * (1.0 - ly) - pen);
+    store<f32>(row + (<usize>y << 2), <f32>gy);
+  }
+}
+
+/**
+ * The class-conditional noise row at vp (S[y] as f32 K) → v_c = w_c·S[y, c]/mass on the allowed classes,
+ * 0 elsewhere, in place; returns V = Σ v_c, or NaN when the allowed mass is not a normal float32 sum
+ * (≤ 1e−30: the row goes to the reference).
+ */
+function noiseRow(vp: usize, k: i32, w: usize, mask: usize): f64 {
+  let acc = f64x2.splat(0.0);
+  for (let c = 0; c < k; c += 4) {
+    const ok = allowedAt(mask, c, k);
+    acc = f64x2.add(acc, widen(v128.and(v128.load(vp + (<usize>c << 2)), ok)));
+  }
+  const mass = hsum2(acc);
+  if (!(mass > 1e-30 && mass < Infinity)) return NaN;
+  const rho = f32x4.splat(<f32>(1.0 / mass));
+  acc = f64x2.splat(0.0);
+  for (let c = 0; c < k; c += 4) {
+    const p = vp + (<usize>c << 2);
+    const ok = allowedAt(mask, c, k);
+    let x = f32x4.mul(v128.load(p), rho);
+    if (w) x = f32x4.mul(x, v128.load(w + (<usize>c << 2)));
+    x = v128.and(x, ok);
+    acc = f64x2.add(acc, widen(x));
+    storeRow(p, x, c, k);
+  }
+  return hsum2(acc);
+}
+
+/**
+ * After the row's sums: the gradient over z from the stored e (and, for focal rows, the noise terms the
+ * focal pass left in z): per block f = e^(bmax − m)/s, q = E·f,
+ *   cross-entropy: g·(Γ·q − ε·v) (+ g·β·q·(w·(lq + 1) − P));   focal: z += g·Γ·q.
+ * Without a mask the blocks run the fast loops up to the row's last full vector.
+ */
+function gradientPass(
+  row: usize, e: usize, k: i32, kv: i32, w: usize, v: usize, vConst: f64, rho: f64, mask: usize, bm: usize,
+  m: f64, s: f64, ls: f64, g: f64, gammaRow: f64, eps: f64, focal: bool, cp: bool, beta: f64, pen: f64,
+): void {
+  let nb = 0;
+  for (let b0 = 0; b0 < kv; b0 += BLOCK) {
+    const b1 = min(b0 + BLOCK, kv);
+    const bmax = <f64>load<f32>(bm + (<usize>nb << 2));
+    nb++;
+    if (bmax == -Infinity) {
+      if (!focal) memory.fill(row + (<usize>b0 << 2), 0, <usize>(min(b1, k) - b0) << 2);
+      continue;
+    }
+    const f = (bmax == m ? 1.0 : Math.exp(bmax - m)) / s;
+    const v4 = mask ? b0 : b0 + ((min(b1, k) - b0) & ~3);
+    if (v4 > b0) gradRange(row, e, b0, v4, k, w, v, vConst, rho, mask, bmax, f, m, ls, g, gammaRow, eps, focal, cp, beta, pen, false);
+    if (v4 < b1) gradTail(row, e, v4, b1, k, w, v, vConst, rho, mask, bmax, f, m, ls, g, gammaRow, eps, focal, cp, beta, pen);
+  }
+}
+
+/**
+ * The gradient over [c0, c1) of one block (see gradientPass); `generic`: mask and row end applied.
+ * Inlined with a constant `generic`: the fast loops carry no lane masks.
+ */
+@inline
+function gradRange(
+  row: usize, e: usize, c0: i32, c1: i32, k: i32, w: usize, v: usize, vConst: f64, rho: f64, mask: usize,
+  bmax: f64, f: f64, m: f64, ls: f64, g: f64, gammaRow: f64, eps: f64, focal: bool, cp: bool, beta: f64,
+  pen: f64, generic: bool,
+): void {
+  const one = f32x4.splat(1.0);
+  const fg = f32x4.splat(<f32>(g * gammaRow * f));
+  const gev = f32x4.splat(<f32>(g * eps * rho)); // ρ: a raw noise row's 1/mass (else 1)
+  const ev = f32x4.splat(<f32>(g * eps * vConst));
+  if (focal) {
+    for (let c = c0; c < c1; c += 4) {
+      const off = <usize>c << 2;
+      const p = row + off;
+      const x = f32x4.add(v128.load(p), f32x4.mul(v128.load(e + off), fg));
+      if (generic) storeRow(p, x, c, k);
+      else v128.store(p, x);
+    }
+  } else if (!cp) {
+    for (let c = c0; c < c1; c += 4) {
+      const off = <usize>c << 2;
+      const p = row + off;
+      let x = f32x4.sub(f32x4.mul(v128.load(e + off), fg), v ? f32x4.mul(v128.load(v + off), gev) : ev);
+      if (generic) {
+        x = v128.and(x, allowedAt(mask, c, k));
+        storeRow(p, x, c, k);
+      } else v128.store(p, x);
+    }
+  } else {
+    // q·(g·Γ + g·β·(w·(lq + 1) − P)), lq = (z − bmax) + (bmax − m − log s)
+    const bv = f32x4.splat(<f32>bmax);
+    const a2 = f32x4.splat(<f32>(g * f * (gammaRow - beta * pen)));
+    const b2 = f32x4.splat(<f32>(g * f * beta));
+    const c2 = f32x4.splat(<f32>(bmax - m - ls + 1.0));
+    for (let c = c0; c < c1; c += 4) {
+      const off = <usize>c << 2;
+      const p = row + off;
+      let d = f32x4.mul(b2, f32x4.add(f32x4.sub(v128.load(p), bv), c2));
+      if (w) d = f32x4.mul(d, v128.load(w + off));
+      let x = f32x4.mul(v128.load(e + off), f32x4.add(a2, d));
+      x = f32x4.sub(x, v ? f32x4.mul(v128.load(v + off), gev) : ev);
+      if (generic) {
+        x = v128.and(x, allowedAt(mask, c, k));
+        storeRow(p, x, c, k);
+      } else v128.store(p, x);
+    }
+  }
+}
+
+/** {@link gradRange} with the mask and the row end applied (a masked block, or the row's last vector). */
+function gradTail(
+  row: usize, e: usize, c0: i32, c1: i32, k: i32, w: usize, v: usize, vConst: f64, rho: f64, mask: usize,
+  bmax: f64, f: f64, m: f64, ls: f64, g: f64, gammaRow: f64, eps: f64, focal: bool, cp: bool, beta: f64,
+  pen: f64,
+): void {
+  gradRange(row, e, c0, c1, k, w, v, vConst, rho, mask, bmax, f, m, ls, g, gammaRow, eps, focal, cp, beta, pen, true);
+}

@@ -1,0 +1,119 @@
+// The issue-14 options on the SIMD kernel (the `familyRows` export, assembly/family.ts): the job's extra
+// fields, the layout of a chunk in the kernel's memory, the staging of class-conditional noise rows and
+// the call. runRows (fused.ts) drives the chunks exactly as for the plain loss.
+import { KernelInstance } from './wasm.js';
+
+/** The family's options of a kernel job (null fields: not asked for). */
+export interface FamilyJob {
+  /** β of the confidence penalty −β·H_w(q), or null (then no entropy is reported). */
+  beta: number | null;
+  /** The focal loss: γ (a number, or 'flsd-53' per row) and α; null for cross-entropy. */
+  focal: { gamma: number | 'flsd-53'; alpha: number } | null;
+  /** Class-conditional noise S (K×K, row y = u(·|y) before the mask's renormalization), or null. */
+  matrix: ArrayLike<number> | null;
+}
+
+/** The fields of a kernel job (FusedJob in fused.ts, which imports this file) that the family call reads. */
+export interface FamilyCall {
+  classes: number;
+  labels: ArrayLike<number>;
+  ignoreIndex: number;
+  classWeight: Float32Array | null;
+  mask: Float32Array | null;
+  eps: number;
+  nonTarget: boolean;
+  vSum: number;
+  /** The shared noise vector (null: the constant vConst). */
+  v: Float32Array | null;
+  vConst: number;
+  grad: unknown;
+  family: FamilyJob | null;
+}
+
+/** Byte offsets of a family chunk (`chunk` rows of K) in the kernel's memory: the plain layout's areas,
+ * the staged noise rows S[yᵢ] (class-conditional noise) and the row scratch of exp values. */
+export interface FamilyLayout {
+  v: number;
+  mask: number;
+  w: number;
+  labels: number;
+  scale: number;
+  out: number;
+  bm: number;
+  vRows: number;
+  e: number;
+  z: number;
+}
+
+const align = (x: number) => (x + 15) & ~15;
+
+/** Vector loops read up to 3 floats past a row's end (masked out): every K-float area gets 32 bytes more
+ * (the row scratch also holds a 16-byte vector after K rounded up to 4). */
+const SLACK = 32;
+
+/** The layout of a family chunk; the logits come last, as in the plain layout (see runRows' reserve). */
+export function familyLayout(k: number, chunk: number, matrix: boolean): FamilyLayout {
+  const v = KernelInstance.BASE;
+  const mask = align(v + 4 * k + SLACK);
+  const w = align(mask + 4 * k + SLACK);
+  const labels = align(w + 4 * k + SLACK);
+  const scale = align(labels + 4 * chunk);
+  const out = align(scale + 8 * chunk);
+  const bm = align(out + 24 * chunk);
+  const vRows = align(bm + 4 * Math.ceil(k / 2048) + 16);
+  const e = align(vRows + (matrix ? 4 * chunk * k + SLACK : 0));
+  const z = align(e + 4 * k + SLACK);
+  return { v, mask, w, labels, scale, out, bm, vRows, e, z };
+}
+
+/** Copy S[yᵢ] of the chunk's rows [s, s + n) next to their logits (ignored rows: nothing). */
+export function stageNoiseRows(
+  f32: Float32Array,
+  at: FamilyLayout,
+  job: FamilyCall,
+  s: number,
+  n: number,
+): void {
+  const k = job.classes;
+  const S = job.family!.matrix!;
+  const typed = S instanceof Float64Array || S instanceof Float32Array;
+  // (V8 converts float64 → float32 element by element here; staging float64 rows for the kernel to narrow
+  // measured no faster: the rows of S come from memory either way, 1 of 3 streams of the call.)
+  for (let i = 0; i < n; i++) {
+    const y = job.labels[s + i];
+    if (y === job.ignoreIndex) continue;
+    const to = (at.vRows >> 2) + i * k;
+    if (typed) f32.set(S.subarray(y * k, (y + 1) * k), to);
+    else for (let c = 0; c < k; c++) f32[to + c] = S[y * k + c];
+  }
+}
+
+/** The one call of the `familyRows` export: everything ABI-specific of it is here. */
+export function callFamilyKernel(kernel: KernelInstance, job: FamilyCall, at: FamilyLayout, n: number): void {
+  const f = job.family!;
+  const gamma = f.focal ? (f.focal.gamma === 'flsd-53' ? -1 : f.focal.gamma) : 0;
+  kernel.exports.familyRows(
+    at.z,
+    n,
+    job.classes,
+    at.labels,
+    at.scale,
+    job.classWeight ? at.w : 0,
+    f.matrix || !job.v ? 0 : at.v,
+    job.vConst,
+    f.matrix ? at.vRows : 0,
+    job.mask ? at.mask : 0,
+    job.eps,
+    job.nonTarget ? 1 : 0,
+    job.vSum,
+    f.beta !== null ? 1 : 0,
+    f.beta ?? 0,
+    f.focal ? 1 : 0,
+    gamma,
+    f.focal ? f.focal.alpha : 1,
+    at.out,
+    at.bm,
+    at.e,
+    job.grad ? 1 : 0,
+  );
+}
