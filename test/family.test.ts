@@ -190,9 +190,29 @@ describe('class-conditional noise u(·|y) = S[y]', () => {
     ];
     for (const [noise, re] of bad)
       assert.throws(
-        () => crossEntropy([[1, 2]], [0], { noise: noise as never }),
+        () => crossEntropy([[1, 2]], [1], { noise: noise as never }),
         (e: unknown) => e instanceof LabelSmoothingError && re.test(e.message),
       );
+  });
+  it('checks the rows the batch uses: S[y] of each label, each class with target mass', () => {
+    // Row 1 is not a distribution; row 0 is.
+    for (const matrix of [[1, 0, 0.5, 0.6], Float64Array.of(1, 0, 0.5, 0.6)]) {
+      const noise = { matrix };
+      const ok = crossEntropy([[1, 2]], [0], { noise, labelSmoothing: 0.1 }).loss;
+      const plain = crossEntropy([[1, 2]], [0], {
+        noise: { matrix: [1, 0, 0, 1] },
+        labelSmoothing: 0.1,
+      }).loss;
+      assert.equal(ok, plain, 'row 1 does not enter the loss of label 0');
+      assert.equal(crossEntropy([[1, 2]], [-100], { noise, labelSmoothing: 0.1 }).denominator, 0);
+      const bad = /options.noise.matrix\[1\] = 1.1: row 1 must sum to 1/;
+      for (const target of [[1], [[0.5, 0.5]], [[0, 1]]] as const)
+        assert.throws(
+          () => crossEntropy([[1, 2]], target as never, { noise, labelSmoothing: 0.1 }),
+          (e: unknown) => e instanceof LabelSmoothingError && bad.test(e.message),
+        );
+      assert.doesNotThrow(() => crossEntropy([[1, 2]], [[1, 0]], { noise, labelSmoothing: 0.1 }));
+    }
   });
 });
 

@@ -174,18 +174,23 @@ export function parseNonNegative(
   return arr;
 }
 
-/** Check that each of the `rows` rows of `a` (row-major, width K) is a distribution. */
+/**
+ * Check that rows of `a` (row-major, width K) are distributions: all `rows` rows, or only the rows listed
+ * in `which` (ascending). Errors name the flat index of a bad entry, or the row of a bad sum.
+ */
 export function checkDistribution(
   fn: string,
   argument: string,
   a: ArrayLike<number>,
   rows: number,
   k: number,
+  which?: Int32Array,
 ): void {
+  const list = which ?? Int32Array.from({ length: rows }, (_, i) => i);
   // Float arrays first through a loop of one element type (V8 keeps it monomorphic: ~10× faster on a
   // K×K noise matrix); the general loop below names the first bad entry.
-  if ((a instanceof Float64Array || a instanceof Float32Array) && distributions(a, rows, k)) return;
-  for (let i = 0; i < rows; i++) {
+  if ((a instanceof Float64Array || a instanceof Float32Array) && distributions(a, list, k)) return;
+  for (const i of list) {
     let s = 0;
     for (let c = 0; c < k; c++) {
       const v = a[i * k + c];
@@ -199,9 +204,9 @@ export function checkDistribution(
   }
 }
 
-/** Whether every row of the N×K float array is finite, ≥ 0 and sums to 1 (±SUM_TOLERANCE). */
-function distributions(a: Float64Array | Float32Array, rows: number, k: number): boolean {
-  for (let i = 0; i < rows; i++) {
+/** Whether the listed rows of the float array (width K) are finite, ≥ 0 and sum to 1 (±SUM_TOLERANCE). */
+function distributions(a: Float64Array | Float32Array, rows: Int32Array, k: number): boolean {
+  for (const i of rows) {
     let s = 0;
     for (let j = i * k, e = j + k; j < e; j++) {
       const v = a[j];
@@ -216,7 +221,9 @@ function distributions(a: Float64Array | Float32Array, rows: number, k: number):
 /**
  * `{ matrix: S }`: S is K×K (flat or K rows), each row a distribution. A Float32Array / Float64Array is read
  * in place, as the logits are (never written; copying K² entries per call cost more than the loss: 1.1 s at
- * K = 4096); other arrays are copied to a flat Float64Array.
+ * K = 4096); other arrays are copied to a flat Float64Array. Only the shape is checked here: the rows the
+ * batch uses are checked by {@link checkUsedNoiseRows} (checking all K² entries on every call cost 2–5 s
+ * at K = 32000, far more than the loss).
  */
 function parseClassConditional(fn: string, noise: Record<string, unknown>, classes: number): ParsedNoise {
   for (const key of Object.keys(noise))
@@ -239,8 +246,32 @@ function parseClassConditional(fn: string, noise: Record<string, unknown>, class
         return typeof v === 'number' ? v : fail(fn, argument, j, v, 'must be a number');
       });
   } else return fail(fn, argument, undefined, m, 'expected a K×K matrix (flat or rows)');
-  checkDistribution(fn, argument, data, classes, classes);
   return { kind: 'class-conditional', data, perRow: false };
+}
+
+/**
+ * The rows S[y] of a class-conditional noise matrix that enter the loss are distributions: y = each
+ * label that is not ignored (class-index targets), or each class with mass in some row (probability
+ * targets). A row no target uses does not enter the loss and is not read.
+ */
+export function checkUsedNoiseRows(
+  fn: string,
+  noise: ParsedNoise,
+  target: ParsedTarget,
+  ignoreIndex: number,
+  classes: number,
+): void {
+  if (noise.kind !== 'class-conditional') return;
+  const used = new Uint8Array(classes);
+  if (target.kind === 'index') {
+    for (let i = 0; i < target.labels.length; i++) {
+      const y = target.labels[i];
+      if (y !== ignoreIndex) used[y] = 1;
+    }
+  } else for (let j = 0; j < target.probs.length; j++) if (target.probs[j] > 0) used[j % classes] = 1;
+  const rows: number[] = [];
+  for (let y = 0; y < classes; y++) if (used[y]) rows.push(y);
+  checkDistribution(fn, 'options.noise.matrix', noise.data!, classes, classes, Int32Array.from(rows));
 }
 
 /** Validate `options.noise`: a name, a prior (K), a per-sample distribution (N×K) or `{ matrix }` (K×K). */

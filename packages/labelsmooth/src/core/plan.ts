@@ -6,6 +6,7 @@ import { memoryRegion } from '../kernels/workspace.js';
 import { fail } from './errors.js';
 import {
   checkDistribution,
+  checkUsedNoiseRows,
   isFloatArray,
   type ParsedMask,
   type ParsedNoise,
@@ -157,6 +158,7 @@ export function planSmoothing(
   const ignoreIndex = parseIgnoreIndex(fn, options.ignoreIndex);
   const plan: SmoothingPlan = { fn, rows, classes, target: parsed, eps, noise, mask, ignoreIndex };
   checkTargets(plan);
+  checkUsedNoiseRows(fn, noise, parsed, ignoreIndex, classes);
   checkNoiseOnAllowed(plan);
   return plan;
 }
