@@ -8,7 +8,7 @@ import {
   compareCalibration,
   LabelSmoothingError,
 } from '../packages/labelsmooth/src/index.js';
-import { MetricRows, percentileInterval, resample } from '../packages/labelsmooth/src/metrics/bootstrap.js';
+import { MetricRows, percentileInterval, Resampler } from '../packages/labelsmooth/src/metrics/bootstrap.js';
 import { scoreRows } from '../packages/labelsmooth/src/metrics/scores.js';
 import { mulberry32 } from '../packages/labelsmooth/src/random/mulberry32.js';
 import { assertClose } from './helpers/fixtures.js';
@@ -35,10 +35,10 @@ describe('bootstrap: the weighted evaluation equals an explicit resample', () =>
     it(`${n}×${k}, scale ${scale}: every metric of 5 resamples`, () => {
       const { logits, labels } = predictions(n, k, scale, n + k);
       const rows = new MetricRows(scoreRows('test', logits, labels, { classes: k }), 15);
-      const next = mulberry32(9);
+      const draws = new Resampler(9);
       const w = new Float64Array(n);
       for (let b = 0; b < 5; b++) {
-        resample(next, w);
+        draws.draw(w);
         // The resample as data: row i repeated w_i times, in row order.
         const z: number[] = [];
         const y: number[] = [];

@@ -12,35 +12,29 @@ export function binOf(c: number, m: number): number {
   return Math.min(Math.max(b, 0), m - 1);
 }
 
-/** Bin index of every value (for metrics that are recomputed on many row weightings). */
-export function binIndices(values: Float64Array, m: number): Int32Array {
-  const out = new Int32Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = binOf(values[i], m);
-  return out;
+/**
+ * Where the bins change in values ordered by bin (confidences sorted either way): run r of equal bins is
+ * [runs[r], runs[r + 1]), and the last entry is the length. Only non-empty bins have a run.
+ */
+export function binRuns(sorted: Float64Array, m: number): Int32Array {
+  const runs = [0];
+  for (let p = 1; p < sorted.length; p++) if (binOf(sorted[p], m) !== binOf(sorted[p - 1], m)) runs.push(p);
+  runs.push(sorted.length);
+  return Int32Array.from(runs);
 }
 
 /**
- * Binned ECE from per-row bins and gaps d_i = f_i − y_i with row weights w (null: all 1):
+ * Binned ECE of rows ordered by confidence, from the runs of {@link binRuns}, gaps d_p = f_p − y_p and row
+ * weights w (a resample's multiplicities, or all 1):
  *
- *     ECE = Σ_m |B_m|/n · |mean_{B_m} y − mean_{B_m} f| = (1/W) Σ_m |Σ_{i ∈ B_m} w_i·d_i|,   W = Σ w_i.
- *
- * @param sums - scratch of length ≥ M (overwritten)
+ *     ECE = Σ_m |B_m|/n · |mean_{B_m} y − mean_{B_m} f| = (1/W) Σ_m |Σ_{p ∈ B_m} w_p·d_p|,   W = Σ w_p.
  */
-export function binnedEce(
-  bins: Int32Array,
-  gaps: Float64Array,
-  m: number,
-  w: Float64Array | null,
-  sums: Float64Array = new Float64Array(m),
-): number {
-  sums.fill(0, 0, m);
-  let total = 0;
-  for (let i = 0; i < bins.length; i++) {
-    const wi = w === null ? 1 : w[i];
-    sums[bins[i]] += wi * gaps[i];
-    total += wi;
-  }
+export function binnedEce(runs: Int32Array, gaps: Float64Array, w: Float64Array, total: number): number {
   let s = 0;
-  for (let b = 0; b < m; b++) s += Math.abs(sums[b]);
+  for (let r = 0; r + 1 < runs.length; r++) {
+    let sum = 0;
+    for (let p = runs[r]; p < runs[r + 1]; p++) sum += w[p] * gaps[p];
+    s += Math.abs(sum);
+  }
   return s / total;
 }

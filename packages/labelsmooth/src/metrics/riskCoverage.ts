@@ -29,25 +29,22 @@ export function harmonicNumbers(n: number): Float64Array {
 }
 
 /**
- * AURC = (1/N) Σ_{k=1..N} risk(k), risk(k) = (errors among the first k rows in `order`) / k, for row
- * weights w (integer multiplicities; null: all 1): a row of weight c stands for c consecutive copies. With
- * E errors among the first k rows, c copies of a row with error e ∈ {0, 1} add
+ * AURC = (1/N) Σ_{k=1..N} risk(k), risk(k) = (errors among the first k rows) / k, for rows already in
+ * {@link confidenceOrder} with weights w (integer multiplicities): a row of weight c stands for c consecutive
+ * copies. With E errors among the first k rows, c copies of a row with error e ∈ {0, 1} add
  * Σ_{j=1..c} (E + e·j)/(k + j) = E·(H_{k+c} − H_k) + e·(c − k·(H_{k+c} − H_k)), H the harmonic numbers
- * (`harmonic`, length ≥ N + 1).
+ * (`harmonic`, length ≥ Σ w + 1).
+ *
+ * @param correct - 1 = correct, 0 = error, in confidence order
+ * @param w - multiplicities in the same order (all 1: each row once)
  */
-export function aurc(
-  order: Int32Array,
-  correct: Uint8Array,
-  w: Float64Array | null,
-  harmonic: Float64Array,
-): number {
+export function aurc(correct: Uint8Array, w: Float64Array, harmonic: Float64Array): number {
   let k = 0;
   let errors = 0;
   let sum = 0;
-  for (let p = 0; p < order.length; p++) {
-    const i = order[p];
-    const copies = w === null ? 1 : w[i];
-    const e = 1 - correct[i];
+  for (let p = 0; p < correct.length; p++) {
+    const copies = w[p];
+    const e = 1 - correct[p];
     const dh = harmonic[k + copies] - harmonic[k];
     sum += errors * dh + e * (copies - k * dh);
     k += copies;

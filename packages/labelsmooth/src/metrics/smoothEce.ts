@@ -44,6 +44,10 @@ export interface SmoothReliabilityOptions {
 const MIN_BANDWIDTH = 0.001;
 /** relplot's additive floor on the density in smECE_σ (and in the curve's denominator). */
 const DENSITY_FLOOR = 1e-4;
+/** Relative margin by which a column-sum bound must decide "too small" (rounding cannot flip it). */
+const BOUND_MARGIN = 1e-9;
+/** Steps of the lower-bound prediction of a resample's fixed point (it settles in one or two). */
+const PREDICTIONS = 4;
 /** relplot's bisection: σ = 1 first, then 10 halvings of [0, 1]. */
 const HALVINGS = 10;
 /** Taps beyond 9σ weigh < 3·10⁻¹⁸ of the centre tap: dropping them changes no float64 sum. */
@@ -83,7 +87,10 @@ interface Grid {
   left: Int32Array;
   /** Per row: f·(E−1) − left, the share of its mass that goes to the right neighbour. */
   frac: Float64Array;
-  /** For odd E: c_g·cos(πkg/(E−1)) for every occupied cell g and k < SPECTRAL_MAX (c = 1 at the ends, else 2). */
+  /**
+   * For odd E: c_g·cos(πkg/(E−1)) for k < SPECTRAL_MAX and every occupied cell g (c = 1 at the ends, else 2),
+   * frequency by frequency.
+   */
   cosines?: Float64Array;
 }
 
@@ -197,7 +204,6 @@ export class SmoothEceEstimator {
     let op = this.operators.get(key);
     if (op) return op;
     const e = grid.size;
-    const h = Math.floor(e / 2);
     // relplot's kernel_ev: E taps of the N(½, σ²) density at m/(E−1), cut at distance ½, not renormalized.
     const taps = new Float64Array(e);
     const variance = sigma ** 2;
@@ -206,22 +212,6 @@ export class SmoothEceEstimator {
       const d = linspace(m, e) - 0.5;
       taps[m] = Math.exp((-d * d) / (2 * variance)) / norm;
     }
-    // Smoothed grid value at i from grid value at g: the taps of g and of its mirror images about the end
-    // points (v → −v below 0, v → 2(E−1) − v above E−1), as relplot's ReflectedGaussianKernel.convolve.
-    const kernel = (i: number, g: number): number => {
-      let s = 0;
-      let m = i + h - g;
-      if (m >= 0 && m < e) s += taps[m];
-      if (g > 0) {
-        m = i + h + g;
-        if (m < e) s += taps[m];
-      }
-      if (g < e - 1) {
-        m = i + h - (2 * (e - 1) - g);
-        if (m >= 0) s += taps[m];
-      }
-      return s;
-    };
     const width = Math.min(e, Math.ceil(CUTOFF_SIGMAS * sigma * (e - 1)) + 1);
     const { cells } = grid;
     const start = new Int32Array(mesh);
@@ -253,7 +243,7 @@ export class SmoothEceEstimator {
       const colSum = new Float64Array(cells.length);
       for (let c = 0; c < cells.length; c++) {
         let s = 0;
-        for (let f = 0; f < spectral.k; f++) s += rowSum[f] * table[c * SPECTRAL_MAX + f];
+        for (let f = 0; f < spectral.k; f++) s += rowSum[f] * table[f * cells.length + c];
         colSum[c] = s;
       }
       op = { mesh, start, length, offset, weights: new Float64Array(0), colSum, spectral };
@@ -262,11 +252,7 @@ export class SmoothEceEstimator {
       const colSum = new Float64Array(cells.length);
       for (let j = 0; j < mesh; j++) {
         const [g, rho, k0, k1] = spans[j];
-        for (let k = k0, p = offset[j]; k < k1; k++, p++) {
-          const w = (1 - rho) * kernel(g, cells[k]) + rho * kernel(g + 1, cells[k]);
-          weights[p] = w;
-          colSum[k] += w;
-        }
+        bandRow(taps, g, rho, cells, k0, k1, weights, offset[j], colSum);
       }
       op = { mesh, start, length, offset, weights, colSum, spectral: null };
     }
@@ -375,23 +361,30 @@ export class SmoothEceEstimator {
       const { op, vr, spectrum, mass } = setup(sigma);
       return { absResidual: this.smooth(op, vr, spectrum), mass };
     };
-    // relplot's predicate: σ is too small when σ < eps or σ < smECE_σ. Column sums bound Σ_j|A_r(t_j)|
-    // from above (Σ_k colSum_k·|v_r,k|) and below (|Σ_k colSum_k·v_r,k|), which settles most σ far from the
-    // fixed point without the smoothing; the margin keeps rounding from deciding a different branch.
-    const tooSmall = (sigma: number): boolean => {
-      if (sigma < MIN_BANDWIDTH) return true;
-      const { op, vr, spectrum, mass } = setup(sigma);
+    // Column sums bound Σ_j|A_r(t_j)| from above (Σ_k colSum_k·|v_r,k|) and below (|Σ_k colSum_k·v_r,k|)
+    // in O(cells), without the smoothing. The lower bound is the exact value when A_r keeps one sign over
+    // the mesh, as it does for a clearly miscalibrated model.
+    const bounds = (sigma: number): [number, number] => {
+      const { op, vr, mass } = setup(sigma);
       let upper = 0;
       let signed = 0;
       for (let k = 0; k < vr.length; k++) {
         upper += op.colSum[k] * Math.abs(vr[k]);
         signed += op.colSum[k] * vr[k];
       }
-      if (upper / mass < sigma * (1 - 1e-9)) return false;
-      if (Math.abs(signed) / mass > sigma * (1 + 1e-9)) return true;
-      return sigma < this.smooth(op, vr, spectrum) / mass;
+      return [Math.abs(signed) / mass, upper / mass];
     };
-    return { at, tooSmall };
+    // relplot's predicate: σ is too small when σ < eps or σ < smECE_σ. The bounds settle most σ far from the
+    // fixed point without the smoothing; the margin keeps rounding from deciding a different branch.
+    const tooSmall = (sigma: number): boolean => {
+      if (sigma < MIN_BANDWIDTH) return true;
+      const [lower, upper] = bounds(sigma);
+      if (upper < sigma * (1 - BOUND_MARGIN)) return false;
+      if (lower > sigma * (1 + BOUND_MARGIN)) return true;
+      const s = at(sigma);
+      return sigma < s.absResidual / s.mass;
+    };
+    return { at, bounds, tooSmall };
   }
 
   /** smECE_σ at a fixed σ for row weights `w` (relplot's `smooth_ece(f, y, σ)`). */
@@ -418,28 +411,35 @@ export class SmoothEceEstimator {
 
   /**
    * The same fixed point found from a nearby one (a bootstrap resample's σ is close to the full sample's):
-   * the smallest σ = k/1024 that is not too small, bracketed by regula falsi on g(k) = smECE_{k/1024} − k/1024
-   * from `hint` instead of bisected from 1. This is relplot's answer whenever the predicate "too small" holds
-   * below one k and fails above it (smECE_σ nonincreasing in σ), and needs about 3 evaluations instead of up
-   * to 11 (the test suite checks it against {@link search} on resamples).
+   * the smallest σ = k/1024 that is not too small, bracketed from `hint` by regula falsi on
+   * g(k) = smECE_{k/1024} − k/1024 instead of bisected from 1. This is relplot's answer whenever the predicate
+   * "too small" holds below one k and fails above it (smECE_σ nonincreasing in σ); the test suite checks it
+   * against {@link search} on resamples. Each probe is settled by the column-sum bounds when they decide it,
+   * and smoothed only otherwise: a search smooths about once or twice instead of relplot's 11 times.
    */
   searchNear(hint: number, w: Float64Array | null = null): SmoothEce {
     const s = this.session(w);
     const steps = 1 << HALVINGS;
-    const cache = new Map<number, number>();
-    // g(k) > 0 ⟺ too small (σ < eps counts as too small, as in relplot).
-    const g = (k: number): number => {
-      let v = cache.get(k);
+    // smECE_{k/1024} where it was smoothed.
+    const exact = new Map<number, number>();
+    const value = (k: number): number => {
+      let v = exact.get(k);
       if (v === undefined) {
-        const sigma = k / steps;
-        if (sigma < MIN_BANDWIDTH) v = 1;
-        else {
-          const r = s.at(sigma);
-          v = r.absResidual / r.mass - sigma;
-        }
-        cache.set(k, v);
+        const r = s.at(k / steps);
+        v = r.absResidual / r.mass;
+        exact.set(k, v);
       }
       return v;
+    };
+    // g(k) > 0 ⟺ too small (σ < eps counts as too small, as in relplot). When the bounds decide the sign,
+    // the bound stands in for g(k) (it only steers the next probe).
+    const g = (k: number): number => {
+      const sigma = k / steps;
+      if (sigma < MIN_BANDWIDTH) return 1;
+      const [lower, upper] = s.bounds(sigma);
+      if (lower > sigma * (1 + BOUND_MARGIN)) return lower - sigma;
+      if (upper < sigma * (1 - BOUND_MARGIN)) return upper - sigma;
+      return value(k) - sigma;
     };
     let lo = 0; // too small (σ = 0 is)
     let hi = steps; // not too small, or the end of the range (relplot returns σ = 1 then)
@@ -452,20 +452,30 @@ export class SmoothEceEstimator {
       } else if (k < hi) [hi, ghi] = [k, v];
       return v;
     };
-    // Bracket: with smECE nonincreasing, smECE_σ₀ ≥ σ* ≥ ... gives σ* ∈ (σ₀, σ₀ + g₀] when g₀ > 0 and
-    // σ* ∈ [σ₀ + g₀, σ₀] when g₀ ≤ 0; probe the far end of that interval.
-    const k0 = Math.min(Math.max(Math.round(hint * steps), 1), steps);
-    const v0 = probe(k0);
-    if (v0 > 0) probe(Math.min(steps, k0 + Math.max(1, Math.ceil(v0 * steps))));
-    else probe(Math.max(1, k0 + Math.min(-1, Math.floor(v0 * steps))));
+    // Predict k* from the lower bound, which is smECE_σ itself when A_r keeps one sign and close to it
+    // otherwise, and flat in σ near the fixed point: iterate k ← ⌈L(k/1024)·1024⌉ from the hint. Then probe
+    // k* − 1 (usually settled by the bound) and k* (usually smoothed: its value is the answer).
+    let k = Math.min(Math.max(Math.round(hint * steps), 1), steps);
+    for (let step = 0; step < PREDICTIONS; step++) {
+      const sigma = k / steps;
+      const next =
+        sigma < MIN_BANDWIDTH ? k + 1 : Math.min(Math.max(Math.ceil(s.bounds(sigma)[0] * steps), 1), steps);
+      if (next === k) break;
+      k = next;
+    }
+    probe(k - 1);
+    probe(k);
+    // If the prediction missed, widen the bracket from its closed end: with smECE nonincreasing,
+    // smECE_σ₀ ≥ σ* ≥ ... gives σ* ∈ (σ₀, σ₀ + g₀] when g₀ > 0 and σ* ∈ [σ₀ + g₀, σ₀] when g₀ ≤ 0.
+    if (hi === steps && lo > 0) probe(Math.min(steps, lo + Math.max(1, Math.ceil(glo * steps))));
+    else if (lo === 0 && hi < steps) probe(Math.max(1, hi + Math.min(-1, Math.floor(ghi * steps))));
     // Then regula falsi inside the bracket, with a bisection every third step so that it always shrinks fast.
     for (let step = 1; hi - lo > 1; step++) {
       let k = (lo + hi) >> 1;
       if (step % 3 !== 0 && hi < steps) k = Math.round(lo + (glo / (glo - ghi)) * (hi - lo));
       probe(Math.min(Math.max(k, lo + 1), hi - 1));
     }
-    const r = s.at(hi / steps);
-    return { smoothEce: r.absResidual / r.mass, bandwidth: hi / steps };
+    return { smoothEce: value(hi), bandwidth: hi / steps };
   }
 
   /** The smoothed reliability curve and density at σ on `points` mesh points (every row once). */
@@ -493,6 +503,47 @@ export class SmoothEceEstimator {
   }
 }
 
+/**
+ * Row of the band operator for the mesh point between grid points g and g + 1 (share ρ of g + 1), over the
+ * occupied cells [k0, k1): (1 − ρ)·K(g, c) + ρ·K(g + 1, c), where K(i, c), the smoothed grid value at i from
+ * grid value at c, sums the taps of c and of its mirror images about the end points (c → −c below 0,
+ * c → 2(E−1) − c above E−1), as relplot's ReflectedGaussianKernel.convolve. Added to `colSum` as well.
+ * A function of its own so that the optimizing compiler sees it called often (the operator is built rarely).
+ */
+function bandRow(
+  taps: Float64Array,
+  g: number,
+  rho: number,
+  cells: Int32Array,
+  k0: number,
+  k1: number,
+  out: Float64Array,
+  offset: number,
+  colSum: Float64Array,
+): void {
+  const e = taps.length;
+  const h = Math.floor(e / 2);
+  const kernel = (i: number, c: number): number => {
+    let s = 0;
+    let m = i + h - c;
+    if (m >= 0 && m < e) s += taps[m];
+    if (c > 0) {
+      m = i + h + c;
+      if (m < e) s += taps[m];
+    }
+    if (c < e - 1) {
+      m = i + h - (2 * (e - 1) - c);
+      if (m >= 0) s += taps[m];
+    }
+    return s;
+  };
+  for (let k = k0, p = offset; k < k1; k++, p++) {
+    const w = (1 - rho) * kernel(g, cells[k]) + rho * kernel(g + 1, cells[k]);
+    out[p] = w;
+    colSum[k] += w;
+  }
+}
+
 /** cos(πn/P) for n = 0..2P−1: every cosine of the DCT-I of period 2P is one of these. */
 const cosineTables = new Map<number, Float64Array>();
 function cosines(p: number): Float64Array {
@@ -505,7 +556,7 @@ function cosines(p: number): Float64Array {
   return c;
 }
 
-/** c_g·cos(πkg/P) for the occupied cells of an odd grid, k < SPECTRAL_MAX (built on first use). */
+/** c_g·cos(πkg/P) for k < SPECTRAL_MAX and the occupied cells of an odd grid (built on first use). */
 function cellCosines(grid: Grid): Float64Array {
   if (grid.cosines) return grid.cosines;
   const p = grid.size - 1;
@@ -515,7 +566,7 @@ function cellCosines(grid: Grid): Float64Array {
   for (let c = 0; c < cells.length; c++) {
     const g = cells[c];
     const weight = g === 0 || g === p ? 1 : 2;
-    for (let k = 0; k < SPECTRAL_MAX; k++) out[c * SPECTRAL_MAX + k] = weight * cos[(k * g) % (2 * p)];
+    for (let k = 0; k < SPECTRAL_MAX; k++) out[k * cells.length + c] = weight * cos[(k * g) % (2 * p)];
   }
   grid.cosines = out;
   return out;
@@ -539,17 +590,30 @@ class Spectrum {
   upTo(k: number): Float64Array {
     if (k > this.have) {
       const table = cellCosines(this.grid);
-      const { v, vhat, have } = this;
-      for (let c = 0; c < v.length; c++) {
-        const vc = v[c];
-        if (vc === 0) continue;
-        const base = c * SPECTRAL_MAX;
-        for (let f = have; f < k; f++) vhat[f] += vc * table[base + f];
-      }
+      const { v, vhat } = this;
+      const cells = v.length;
+      for (let f = this.have; f < k; f++) vhat[f] = dot(table, f * cells, v, cells);
       this.have = k;
     }
     return this.vhat;
   }
+}
+
+/** Σ_c a[offset + c]·b[c] for c < n, with four partial sums to break the dependency chain. */
+function dot(a: Float64Array, offset: number, b: Float64Array, n: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let c = 0;
+  for (; c + 3 < n; c += 4) {
+    s0 += a[offset + c] * b[c];
+    s1 += a[offset + c + 1] * b[c + 1];
+    s2 += a[offset + c + 2] * b[c + 2];
+    s3 += a[offset + c + 3] * b[c + 3];
+  }
+  for (; c < n; c++) s0 += a[offset + c] * b[c];
+  return s0 + s1 + (s2 + s3);
 }
 
 /**
