@@ -22,19 +22,3 @@ export function binRuns(sorted: Float64Array, m: number): Int32Array {
   runs.push(sorted.length);
   return Int32Array.from(runs);
 }
-
-/**
- * Binned ECE of rows ordered by confidence, from the runs of {@link binRuns}, gaps d_p = f_p − y_p and row
- * weights w (a resample's multiplicities, or all 1):
- *
- *     ECE = Σ_m |B_m|/n · |mean_{B_m} y − mean_{B_m} f| = (1/W) Σ_m |Σ_{p ∈ B_m} w_p·d_p|,   W = Σ w_p.
- */
-export function binnedEce(runs: Int32Array, gaps: Float64Array, w: Float64Array, total: number): number {
-  let s = 0;
-  for (let r = 0; r + 1 < runs.length; r++) {
-    let sum = 0;
-    for (let p = runs[r]; p < runs[r + 1]; p++) sum += w[p] * gaps[p];
-    s += Math.abs(sum);
-  }
-  return s / total;
-}

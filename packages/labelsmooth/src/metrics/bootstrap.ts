@@ -3,9 +3,9 @@
 // weighted sum over per-row quantities computed once (softmax, bins, sort order, smECE grids), never a
 // recomputation from the predictions.
 import { fail } from '../core/errors.js';
-import { binnedEce, binRuns } from './binning.js';
+import { binRuns } from './binning.js';
 import { type ClasswiseRows, classwiseEce, classwiseRows } from './classwiseEce.js';
-import { aurc, confidenceOrder, harmonicNumbers } from './riskCoverage.js';
+import { confidenceOrder, harmonicNumbers } from './riskCoverage.js';
 import type { RowScores } from './scores.js';
 import { type SmoothEce, SmoothEceEstimator } from './smoothEce.js';
 
@@ -88,6 +88,8 @@ export class MetricRows {
   private readonly weights: Float64Array;
   private readonly scratch: Float64Array;
   private point: SmoothEce | undefined;
+  /** smECE and σ of the last {@link evaluate} (for tests and diagnostics). */
+  lastSmoothEce: SmoothEce | undefined;
 
   constructor(s: RowScores, bins: number) {
     const n = s.rows;
@@ -130,31 +132,49 @@ export class MetricRows {
    * null: each row once, the point estimate).
    */
   evaluate(w: Float64Array | null): Record<BootstrapMetric, number> {
-    const { correct, nll, brier, order } = this;
+    const { correct, nll, brier, order, topGap, topRuns, harmonic } = this;
     const n = this.rows;
     const v = this.weights;
-    if (w === null) v.fill(1);
-    else for (let p = 0; p < n; p++) v[p] = w[order[p]];
+    // One pass over the rows in confidence order: gather the weights, then accuracy, NLL, Brier, the ECE of
+    // each bin (a run of rows) and AURC. AURC = (1/N) Σ_{k=1..N} risk(k) with integer weights: a row of
+    // weight c stands for c consecutive copies; with E errors among the first k rows, c copies of a row with
+    // error e ∈ {0, 1} add Σ_{j=1..c} (E + e·j)/(k + j) = E·(H_{k+c} − H_k) + e·(c − k·(H_{k+c} − H_k)),
+    // H the harmonic numbers. Equal confidences keep the input order, as in riskCoverage().
     let total = 0;
     let hits = 0;
     let logLoss = 0;
     let squares = 0;
-    for (let p = 0; p < n; p++) {
-      const vp = v[p];
-      total += vp;
-      hits += vp * correct[p];
-      logLoss += vp * nll[p];
-      squares += vp * brier[p];
+    let ece = 0;
+    let errors = 0;
+    let area = 0;
+    for (let run = 0; run + 1 < topRuns.length; run++) {
+      let bin = 0;
+      for (let p = topRuns[run]; p < topRuns[run + 1]; p++) {
+        const copies = w === null ? 1 : w[order[p]];
+        v[p] = copies;
+        const e = 1 - correct[p];
+        const dh = harmonic[total + copies] - harmonic[total];
+        area += errors * dh + e * (copies - total * dh);
+        errors += e * copies;
+        total += copies;
+        hits += copies * correct[p];
+        logLoss += copies * nll[p];
+        squares += copies * brier[p];
+        bin += copies * topGap[p];
+      }
+      ece += Math.abs(bin);
     }
+    const smooth = w === null ? this.smoothEce() : this.smooth.searchNear(this.smoothEce().bandwidth, v);
+    this.lastSmoothEce = smooth;
     return {
       accuracy: hits / total,
       nll: logLoss / total,
       brier: squares / total,
-      ece: binnedEce(this.topRuns, this.topGap, v, total),
-      smoothEce: (w === null ? this.smoothEce() : this.smooth.searchNear(this.smoothEce().bandwidth, v))
-        .smoothEce,
+      // Binned ECE = Σ_m |B_m|/n · |mean_{B_m} y − mean_{B_m} f| = (1/W) Σ_m |Σ_{i ∈ B_m} w_i·(f_i − y_i)|.
+      ece: ece / total,
+      smoothEce: smooth.smoothEce,
       classwiseEce: classwiseEce(this.classwise, v, total, this.scratch),
-      aurc: aurc(correct, v, this.harmonic),
+      aurc: area / total,
     };
   }
 }

@@ -29,31 +29,6 @@ export function harmonicNumbers(n: number): Float64Array {
 }
 
 /**
- * AURC = (1/N) Σ_{k=1..N} risk(k), risk(k) = (errors among the first k rows) / k, for rows already in
- * {@link confidenceOrder} with weights w (integer multiplicities): a row of weight c stands for c consecutive
- * copies. With E errors among the first k rows, c copies of a row with error e ∈ {0, 1} add
- * Σ_{j=1..c} (E + e·j)/(k + j) = E·(H_{k+c} − H_k) + e·(c − k·(H_{k+c} − H_k)), H the harmonic numbers
- * (`harmonic`, length ≥ Σ w + 1).
- *
- * @param correct - 1 = correct, 0 = error, in confidence order
- * @param w - multiplicities in the same order (all 1: each row once)
- */
-export function aurc(correct: Uint8Array, w: Float64Array, harmonic: Float64Array): number {
-  let k = 0;
-  let errors = 0;
-  let sum = 0;
-  for (let p = 0; p < correct.length; p++) {
-    const copies = w[p];
-    const e = 1 - correct[p];
-    const dh = harmonic[k + copies] - harmonic[k];
-    sum += errors * dh + e * (copies - k * dh);
-    k += copies;
-    errors += e * copies;
-  }
-  return sum / k;
-}
-
-/**
  * The risk–coverage curve of a selective classifier that abstains on its least confident rows: sort by
  * confidence, descending (stable for ties), risk at coverage k/N = errors among the first k divided by k,
  * AURC = mean risk over k = 1..N (Geifman & El-Yaniv 2017).

@@ -123,6 +123,28 @@ interface Operator {
   colSum: Float64Array;
   /** The cheaper exact form when it exists (see {@link Spectral}); null: use the band. */
   spectral: Spectral | null;
+  /** For the band: the smoothing of the rows as given, which settles the sign of most rows (built on use). */
+  reference?: Reference;
+}
+
+/**
+ * The band operator applied to the grid values v⁰ of every row once, for a sign certificate: A_j(v) =
+ * A_j(v⁰) + M_j·(v − v⁰), and |M_j·(v − v⁰)| ≤ ‖M_j‖₂·‖v − v⁰‖₂ (Cauchy–Schwarz), so A_j(v) has the sign s_j
+ * of A_j(v⁰) whenever |A_j(v⁰)| exceeds that bound. Then Σ_j |A_j(v)| = Σ_k (Σ_j s_j M_jk)·v_k over the
+ * certified rows, and only the others are smoothed: a resample's residual curve mostly keeps the sign of the
+ * full sample's where the model is miscalibrated.
+ */
+interface Reference {
+  /** v⁰ over the occupied cells. */
+  values: Float64Array;
+  /** A_j(v⁰). */
+  smoothed: Float64Array;
+  /** Bound on the rounding error of A_j(v⁰): 10⁻¹²·Σ_k |M_jk·v⁰_k|. */
+  slack: Float64Array;
+  /** ‖M_j‖₂. */
+  norm: Float64Array;
+  /** Σ_j s_j·M_jk, s_j = sign A_j(v⁰). */
+  signedColSum: Float64Array;
 }
 
 /** Smoothed sums over the mesh of one evaluation. */
@@ -212,7 +234,9 @@ export class SmoothEceEstimator {
       const d = linspace(m, e) - 0.5;
       taps[m] = Math.exp((-d * d) / (2 * variance)) / norm;
     }
-    const width = Math.min(e, Math.ceil(CUTOFF_SIGMAS * sigma * (e - 1)) + 1);
+    // Cells beyond 9σ weigh nothing; beyond ⌊E/2⌋ cells (distance ½, where the taps are cut) no tap nor
+    // mirror image reaches: grid value i is a sum over cells [i − ⌊E/2⌋, i + ⌊E/2⌋] only.
+    const width = Math.min(Math.floor(e / 2), Math.ceil(CUTOFF_SIGMAS * sigma * (e - 1)) + 1);
     const { cells } = grid;
     const start = new Int32Array(mesh);
     const length = new Int32Array(mesh);
@@ -270,21 +294,44 @@ export class SmoothEceEstimator {
     vr.fill(0);
     v1.fill(0);
     const { left, frac } = grid;
+    const r = this.r;
+    // Consecutive rows in one cell (rows sorted by f, as MetricRows keeps them) are summed in registers
+    // first: adding to the same array slots row after row waits on the previous store every time.
+    let k = left[0];
+    let ar = 0;
+    let br = 0;
+    let a1 = 0;
+    let b1 = 0;
     for (let i = 0; i < this.rows; i++) {
+      if (left[i] !== k) {
+        vr[k] += ar;
+        vr[k + 1] += br;
+        v1[k] += a1;
+        v1[k + 1] += b1;
+        k = left[i];
+        ar = 0;
+        br = 0;
+        a1 = 0;
+        b1 = 0;
+      }
       const wi = w === null ? 1 : w[i];
-      const k = left[i];
-      const a = 1 - frac[i];
       const b = frac[i];
-      const ri = this.r[i] * wi;
-      vr[k] += a * ri;
-      vr[k + 1] += b * ri;
-      v1[k] += a * wi;
-      v1[k + 1] += b * wi;
+      const a = 1 - b;
+      const ri = r[i] * wi;
+      ar += a * ri;
+      br += b * ri;
+      a1 += a * wi;
+      b1 += b * wi;
     }
+    vr[k] += ar;
+    vr[k + 1] += br;
+    v1[k] += a1;
+    v1[k + 1] += b1;
     return [vr, v1];
   }
 
-  private smooth(op: Operator, vr: Float64Array, spectrum: Spectrum): number {
+  /** Σ_j |A_r(t_j)|; with `certify` (the rows' grid), through the sign certificate of {@link Reference}. */
+  private smooth(op: Operator, vr: Float64Array, spectrum: Spectrum, certify: Grid | null): number {
     if (op.spectral) {
       const { k, u } = op.spectral;
       const vhat = spectrum.upTo(k);
@@ -308,27 +355,50 @@ export class SmoothEceEstimator {
       }
       return sum;
     }
-    const { start, length, offset, weights } = op;
+    if (certify === null) {
+      let sum = 0;
+      for (let j = 0; j < op.mesh; j++) sum += Math.abs(bandRowDot(op, j, vr));
+      return sum;
+    }
+    const ref = op.reference ?? this.reference(op, certify);
+    let distance = 0;
+    for (let k = 0; k < vr.length; k++) distance += (vr[k] - ref.values[k]) ** 2;
+    // Margins: 10⁻⁹ relative on the bound and the rounding of A_j(v⁰) itself.
+    distance = Math.sqrt(distance) * (1 + 1e-9);
     let sum = 0;
+    for (let k = 0; k < vr.length; k++) sum += ref.signedColSum[k] * vr[k];
     for (let j = 0; j < op.mesh; j++) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      const k0 = start[j];
-      const p0 = offset[j] - k0;
-      const k1 = k0 + length[j];
-      let k = k0;
-      for (; k + 3 < k1; k += 4) {
-        s0 += weights[p0 + k] * vr[k];
-        s1 += weights[p0 + k + 1] * vr[k + 1];
-        s2 += weights[p0 + k + 2] * vr[k + 2];
-        s3 += weights[p0 + k + 3] * vr[k + 3];
-      }
-      for (; k < k1; k++) s0 += weights[p0 + k] * vr[k];
-      sum += Math.abs(s0 + s1 + (s2 + s3));
+      if (Math.abs(ref.smoothed[j]) - ref.slack[j] > ref.norm[j] * distance) continue;
+      const a = bandRowDot(op, j, vr);
+      sum += Math.abs(a) - Math.sign(ref.smoothed[j]) * a;
     }
     return sum;
+  }
+
+  /** The sign certificate of a band operator (see {@link Reference}). */
+  private reference(op: Operator, grid: Grid): Reference {
+    const [values] = this.values(grid, null);
+    const smoothed = new Float64Array(op.mesh);
+    const slack = new Float64Array(op.mesh);
+    const norm = new Float64Array(op.mesh);
+    const signedColSum = new Float64Array(values.length);
+    const { start, length, offset, weights } = op;
+    for (let j = 0; j < op.mesh; j++) {
+      smoothed[j] = bandRowDot(op, j, values);
+      let abs = 0;
+      let squares = 0;
+      for (let k = start[j], p = offset[j]; k < start[j] + length[j]; k++, p++) {
+        abs += Math.abs(weights[p] * values[k]);
+        squares += weights[p] * weights[p];
+      }
+      slack[j] = 1e-12 * abs;
+      norm[j] = Math.sqrt(squares);
+      const sign = Math.sign(smoothed[j]);
+      for (let k = start[j], p = offset[j]; k < start[j] + length[j]; k++, p++)
+        signedColSum[k] += sign * weights[p];
+    }
+    op.reference = { values, smoothed, slack, norm, signedColSum };
+    return op.reference;
   }
 
   /**
@@ -355,11 +425,13 @@ export class SmoothEceEstimator {
       const op = this.operator(grid, sigma, meshSize(sigma));
       let mass = DENSITY_FLOOR * op.mesh;
       for (let k = 0; k < v.v1.length; k++) mass += op.colSum[k] * v.v1[k];
-      return { op, vr: v.vr, spectrum: v.spectrum, mass };
+      return { grid, op, vr: v.vr, spectrum: v.spectrum, mass };
     };
+    // The sign certificate pays off for reweightings of the rows (bootstrap resamples), not for the rows as
+    // given.
     const at = (sigma: number): Smoothed => {
-      const { op, vr, spectrum, mass } = setup(sigma);
-      return { absResidual: this.smooth(op, vr, spectrum), mass };
+      const { grid, op, vr, spectrum, mass } = setup(sigma);
+      return { absResidual: this.smooth(op, vr, spectrum, w === null ? null : grid), mass };
     };
     // Column sums bound Σ_j|A_r(t_j)| from above (Σ_k colSum_k·|v_r,k|) and below (|Σ_k colSum_k·v_r,k|)
     // in O(cells), without the smoothing. The lower bound is the exact value when A_r keeps one sign over
@@ -542,6 +614,27 @@ function bandRow(
     out[p] = w;
     colSum[k] += w;
   }
+}
+
+/** A_j = Σ_k M_jk·v_k over row j's band, with four partial sums to break the dependency chain. */
+function bandRowDot(op: Operator, j: number, v: Float64Array): number {
+  const { weights } = op;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const k0 = op.start[j];
+  const p0 = op.offset[j] - k0;
+  const k1 = k0 + op.length[j];
+  let k = k0;
+  for (; k + 3 < k1; k += 4) {
+    s0 += weights[p0 + k] * v[k];
+    s1 += weights[p0 + k + 1] * v[k + 1];
+    s2 += weights[p0 + k + 2] * v[k + 2];
+    s3 += weights[p0 + k + 3] * v[k + 3];
+  }
+  for (; k < k1; k++) s0 += weights[p0 + k] * v[k];
+  return s0 + s1 + (s2 + s3);
 }
 
 /** cos(πn/P) for n = 0..2P−1: every cosine of the DCT-I of period 2P is one of these. */
