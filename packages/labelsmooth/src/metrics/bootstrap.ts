@@ -133,7 +133,6 @@ export class MetricRows {
    */
   evaluate(w: Float64Array | null): Record<BootstrapMetric, number> {
     const { correct, nll, brier, order, topGap, topRuns, harmonic } = this;
-    const n = this.rows;
     const v = this.weights;
     // One pass over the rows in confidence order: gather the weights, then accuracy, NLL, Brier, the ECE of
     // each bin (a run of rows) and AURC. AURC = (1/N) Σ_{k=1..N} risk(k) with integer weights: a row of
