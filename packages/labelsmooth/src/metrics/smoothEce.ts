@@ -265,11 +265,7 @@ export class SmoothEceEstimator {
         for (let f = 0; f < spectral.k; f++) rowSum[f] += spectral.u[j * spectral.k + f];
       const table = cellCosines(grid);
       const colSum = new Float64Array(cells.length);
-      for (let c = 0; c < cells.length; c++) {
-        let s = 0;
-        for (let f = 0; f < spectral.k; f++) s += rowSum[f] * table[f * cells.length + c];
-        colSum[c] = s;
-      }
+      for (let f = 0; f < spectral.k; f++) axpy(colSum, rowSum[f], table, f * cells.length);
       op = { mesh, start, length, offset, weights: new Float64Array(0), colSum, spectral };
     } else {
       const weights = new Float64Array(total);
@@ -656,13 +652,18 @@ function cellCosines(grid: Grid): Float64Array {
   const cos = cosines(p);
   const { cells } = grid;
   const out = new Float64Array(cells.length * SPECTRAL_MAX);
-  for (let c = 0; c < cells.length; c++) {
-    const g = cells[c];
-    const weight = g === 0 || g === p ? 1 : 2;
-    for (let k = 0; k < SPECTRAL_MAX; k++) out[k * cells.length + c] = weight * cos[(k * g) % (2 * p)];
-  }
+  for (let k = 0; k < SPECTRAL_MAX; k++) cosineRow(cells, cos, k, out, k * cells.length);
   grid.cosines = out;
   return out;
+}
+
+/** c_g·cos(πkg/P) for the occupied cells g at one frequency k, at `offset` of `out`. */
+function cosineRow(cells: Int32Array, cos: Float64Array, k: number, out: Float64Array, offset: number): void {
+  const p = cos.length / 2;
+  for (let c = 0; c < cells.length; c++) {
+    const g = cells[c];
+    out[offset + c] = (g === 0 || g === p ? 1 : 2) * cos[(k * g) % (2 * p)];
+  }
 }
 
 /** V̂_k of one weighting's grid values, extended to more frequencies as smaller σ need them. */
@@ -736,26 +737,48 @@ function spectralForm(
     Math.exp(-((Math.PI * n * sigma) ** 2) / 2) / -Math.expm1(-(Math.PI ** 2) * sigma ** 2 * n);
   while (k <= SPECTRAL_MAX && tailBound(k) > SPECTRAL_TAIL) k++;
   if (k > SPECTRAL_MAX || mesh * k > 0.6 * bandWork) return null;
-  // κ̂_f = κ(0) + 2·Σ_{d=1..h} κ(d)·cos(πfd/P), with κ(d) = taps[h + d] (symmetric up to rounding).
   const kappa = new Float64Array(k);
-  for (let f = 0; f < k; f++) {
-    let sum = taps[h];
-    for (let d = 1, n = f; d <= h; d++, n += f) {
-      if (n >= 2 * p) n -= 2 * p;
-      sum += (taps[h + d] + taps[h - d]) * cos[n];
-    }
-    kappa[f] = sum;
-  }
+  for (let f = 0; f < k; f++) kappa[f] = kappaAt(taps, cos, f);
   const u = new Float64Array(mesh * k);
-  for (let j = 0; j < mesh; j++) {
-    const [g, rho] = spans[j];
-    for (let f = 0; f < k; f++) {
-      const a = (f === 0 ? 1 : 2) * kappa[f];
-      const phi = (1 - rho) * cos[(f * g) % (2 * p)] + rho * cos[(f * (g + 1)) % (2 * p)];
-      u[j * k + f] = (a * phi) / (2 * p);
-    }
-  }
+  for (let j = 0; j < mesh; j++) spectralRow(kappa, cos, spans[j][0], spans[j][1], u, j * k);
   return { k, u };
+}
+
+// The loops of an operator's construction are functions of their own so that the optimizing compiler sees
+// them called often: an operator is built a few dozen times per call, its loops would run unoptimized.
+
+/** κ̂_f = κ(0) + 2·Σ_{d=1..h} κ(d)·cos(πfd/P), with κ(d) = taps[h + d] (symmetric up to rounding). */
+function kappaAt(taps: Float64Array, cos: Float64Array, f: number): number {
+  const p = taps.length - 1;
+  const h = p / 2;
+  let sum = taps[h];
+  for (let d = 1, n = f; d <= h; d++, n += f) {
+    if (n >= 2 * p) n -= 2 * p;
+    sum += (taps[h + d] + taps[h - d]) * cos[n];
+  }
+  return sum;
+}
+
+/** Row of u for the mesh point between grid points g and g + 1 (share ρ of g + 1), at `offset`. */
+function spectralRow(
+  kappa: Float64Array,
+  cos: Float64Array,
+  g: number,
+  rho: number,
+  u: Float64Array,
+  offset: number,
+): void {
+  const p = cos.length / 2;
+  for (let f = 0; f < kappa.length; f++) {
+    const a = (f === 0 ? 1 : 2) * kappa[f];
+    const phi = (1 - rho) * cos[(f * g) % (2 * p)] + rho * cos[(f * (g + 1)) % (2 * p)];
+    u[offset + f] = (a * phi) / (2 * p);
+  }
+}
+
+/** y += a·x[offset .. offset + y.length). */
+function axpy(y: Float64Array, a: number, x: Float64Array, offset: number): void {
+  for (let c = 0; c < y.length; c++) y[c] += a * x[offset + c];
 }
 
 /** Validate (f, y) pairs: f in [0, 1], y in [0, 1] (correctness or a binary outcome), same length ≥ 1. */
