@@ -128,8 +128,9 @@ export class MetricRows {
   }
 
   /**
-   * Every bootstrap metric for row weights w, indexed like the input rows (a resample's multiplicities;
-   * null: each row once, the point estimate).
+   * Every bootstrap metric for row weights w, indexed like the input rows: a resample's multiplicities
+   * (non-negative integers summing to N, as AURC's copies need), or null for each row once (the point
+   * estimate).
    */
   evaluate(w: Float64Array | null): Record<BootstrapMetric, number> {
     const { correct, nll, brier, order, topGap, topRuns, harmonic } = this;
