@@ -2,13 +2,17 @@
 // resample, determinism, and the properties a user relies on.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import {
   BOOTSTRAP_METRICS,
   calibration,
   compareCalibration,
   LabelSmoothingError,
+  riskCoverage,
+  smoothEce,
 } from '../packages/labelsmooth/src/index.js';
-import { MetricRows, percentileInterval, resample } from '../packages/labelsmooth/src/metrics/bootstrap.js';
+import { binOf } from '../packages/labelsmooth/src/metrics/binning.js';
+import { MetricRows, percentileInterval, Resampler } from '../packages/labelsmooth/src/metrics/bootstrap.js';
 import { scoreRows } from '../packages/labelsmooth/src/metrics/scores.js';
 import { mulberry32 } from '../packages/labelsmooth/src/random/mulberry32.js';
 import { assertClose } from './helpers/fixtures.js';
@@ -35,10 +39,10 @@ describe('bootstrap: the weighted evaluation equals an explicit resample', () =>
     it(`${n}×${k}, scale ${scale}: every metric of 5 resamples`, () => {
       const { logits, labels } = predictions(n, k, scale, n + k);
       const rows = new MetricRows(scoreRows('test', logits, labels, { classes: k }), 15);
-      const next = mulberry32(9);
+      const draws = new Resampler(9);
       const w = new Float64Array(n);
       for (let b = 0; b < 5; b++) {
-        resample(next, w);
+        draws.draw(w);
         // The resample as data: row i repeated w_i times, in row order.
         const z: number[] = [];
         const y: number[] = [];
@@ -54,6 +58,166 @@ describe('bootstrap: the weighted evaluation equals an explicit resample', () =>
       }
     });
   }
+});
+
+/** Rows i repeated w_i times, in row order (copies of a row next to each other): a resample as data. */
+function materialise(probs: number[][], labels: number[], w: Float64Array) {
+  const p: number[][] = [];
+  const y: number[] = [];
+  for (let i = 0; i < labels.length; i++)
+    for (let c = 0; c < w[i]; c++) {
+      p.push(probs[i]);
+      y.push(labels[i]);
+    }
+  return { p, y };
+}
+
+/** Binned ECE over 15 bins ((m−1)/M, m/M], straight from the definition. */
+function naiveEce(f: number[], correct: number[]): number {
+  const sums = new Float64Array(15);
+  for (let i = 0; i < f.length; i++) sums[binOf(f[i], 15)] += f[i] - correct[i];
+  return sums.reduce((a, s) => a + Math.abs(s), 0) / f.length;
+}
+
+/** Classwise ECE over 15 bins, straight from the definition (Kull et al. 2019). */
+function naiveClasswiseEce(p: number[][], y: number[]): number {
+  const k = p[0].length;
+  let total = 0;
+  for (let c = 0; c < k; c++) {
+    const sums = new Float64Array(15);
+    for (let i = 0; i < p.length; i++) sums[binOf(p[i][c], 15)] += p[i][c] - (y[i] === c ? 1 : 0);
+    total += sums.reduce((a, s) => a + Math.abs(s), 0) / p.length;
+  }
+  return total / k;
+}
+
+describe('bootstrap: Resampler draws the rows of mulberry32', () => {
+  it('multiplicities of ⌊u·N⌋ over N draws of mulberry32(seed), resample after resample', () => {
+    for (const [seed, n] of [
+      [0, 2],
+      [7, 13],
+      [0xffffffff, 1000],
+      [123456789, 65537],
+    ]) {
+      const next = mulberry32(seed);
+      const draws = new Resampler(seed);
+      const w = new Float64Array(n);
+      for (let b = 0; b < 3; b++) {
+        draws.draw(w);
+        const expected = new Float64Array(n);
+        for (let j = 0; j < n; j++) expected[Math.floor(next() * n)]++;
+        assert.deepEqual(w, expected, `seed ${seed}, N ${n}, resample ${b}`);
+      }
+    }
+  });
+});
+
+describe('bootstrap: a resample from multiplicities equals the plain metrics on the resampled rows', () => {
+  // Ties in confidence are ordered by row (a stable sort) in riskCoverage() and in the multiplicity walk, and
+  // the materialised resample keeps the copies of a row together at the row's place, so AURC sees the same
+  // order both ways. smECE: the resample's search starts from the full sample's σ, the plain function
+  // bisects from 1; both must land on a fixed point of the materialised rows, and equal its smECE there.
+  const row = fc.oneof(
+    // Confidence exactly 1.
+    fc.constantFrom([1, 0, 0], [0, 1, 0], [0, 0, 1]),
+    // Few distinct vectors: many ties in confidence.
+    fc.constantFrom([0.5, 0.25, 0.25], [0.25, 0.5, 0.25], [0.6, 0.3, 0.1], [0.1, 0.3, 0.6], [0.4, 0.4, 0.2]),
+    // And anything else.
+    fc
+      .tuple(
+        fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: 0, max: 1000 }),
+        fc.integer({ min: 0, max: 1000 }),
+      )
+      .map(([a, b, c]) => [a / (a + b + c), b / (a + b + c), c / (a + b + c)]),
+  );
+  it('every metric, for random rows (N ≥ 2, ties, confidences 1) and seeds', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(row, fc.integer({ min: 0, max: 2 })), { minLength: 2, maxLength: 60 }),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        (data, seed) => {
+          const probs = data.map((d) => [...d[0]]);
+          const labels = data.map((d) => d[1]);
+          const rows = new MetricRows(scoreRows('test', probs, labels, { from: 'probs' }), 15);
+          const draws = new Resampler(seed);
+          const w = new Float64Array(labels.length);
+          for (let b = 0; b < 3; b++) {
+            draws.draw(w);
+            const { p, y } = materialise(probs, labels, w);
+            const plain = calibration(p, y, { from: 'probs' });
+            const weighted = rows.evaluate(w);
+            const f = p.map((q) => Math.max(...q));
+            const correct = p.map((q, i) => (q.indexOf(Math.max(...q)) === y[i] ? 1 : 0));
+            const reference = {
+              accuracy: plain.accuracy,
+              nll: plain.nll,
+              brier: plain.brier,
+              ece: naiveEce(f, correct),
+              classwiseEce: naiveClasswiseEce(p, y),
+              aurc: riskCoverage(f, correct).aurc,
+            };
+            for (const m of ['accuracy', 'nll', 'brier', 'ece', 'classwiseEce', 'aurc'] as const)
+              assertClose(weighted[m], reference[m], {
+                rtol: 1e-12,
+                atol: 1e-14,
+                label: `resample ${b}: ${m}`,
+              });
+            // smECE: the value at the resample's σ, and σ a fixed point (relplot's bracket) of these rows.
+            const sigma = rows.lastSmoothEce!.bandwidth;
+            const at = (s: number) => smoothEce(f, correct, { bandwidth: s }).smoothEce;
+            assertClose(weighted.smoothEce, at(sigma), {
+              rtol: 1e-12,
+              atol: 1e-14,
+              label: `resample ${b}: smECE`,
+            });
+            if (sigma < 1) assert.ok(at(sigma) <= sigma, `smECE ${at(sigma)} ≤ σ ${sigma}`);
+            const below = sigma - 1 / 1024;
+            if (below >= 0.001) assert.ok(at(below) > below, `smECE ${at(below)} > ${below}`);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('N = 2, and every confidence 1: the same, and the bandwidth of the plain search', () => {
+    const cases: [number[][], number[]][] = [
+      [
+        [
+          [0.7, 0.3],
+          [0.2, 0.8],
+        ],
+        [0, 0],
+      ],
+      [
+        [
+          [1, 0],
+          [0, 1],
+          [1, 0],
+          [1, 0],
+        ],
+        [0, 1, 1, 0],
+      ],
+    ];
+    for (const [probs, labels] of cases) {
+      const rows = new MetricRows(scoreRows('test', probs, labels, { from: 'probs' }), 15);
+      const draws = new Resampler(11);
+      const w = new Float64Array(labels.length);
+      for (let b = 0; b < 8; b++) {
+        draws.draw(w);
+        const { p, y } = materialise(probs, labels, w);
+        const plain = calibration(p, y, { from: 'probs' });
+        const weighted = rows.evaluate(w);
+        for (const m of BOOTSTRAP_METRICS)
+          assertClose(weighted[m], plain[m], {
+            rtol: 1e-12,
+            atol: 1e-14,
+            label: `${labels}: resample ${b}: ${m}`,
+          });
+      }
+    }
+  });
 });
 
 describe('calibration(..., { intervals: true })', () => {

@@ -12,35 +12,13 @@ export function binOf(c: number, m: number): number {
   return Math.min(Math.max(b, 0), m - 1);
 }
 
-/** Bin index of every value (for metrics that are recomputed on many row weightings). */
-export function binIndices(values: Float64Array, m: number): Int32Array {
-  const out = new Int32Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = binOf(values[i], m);
-  return out;
-}
-
 /**
- * Binned ECE from per-row bins and gaps d_i = f_i − y_i with row weights w (null: all 1):
- *
- *     ECE = Σ_m |B_m|/n · |mean_{B_m} y − mean_{B_m} f| = (1/W) Σ_m |Σ_{i ∈ B_m} w_i·d_i|,   W = Σ w_i.
- *
- * @param sums - scratch of length ≥ M (overwritten)
+ * Where the bins change in values ordered by bin (confidences sorted either way): run r of equal bins is
+ * [runs[r], runs[r + 1]), and the last entry is the length. Only non-empty bins have a run.
  */
-export function binnedEce(
-  bins: Int32Array,
-  gaps: Float64Array,
-  m: number,
-  w: Float64Array | null,
-  sums: Float64Array = new Float64Array(m),
-): number {
-  sums.fill(0, 0, m);
-  let total = 0;
-  for (let i = 0; i < bins.length; i++) {
-    const wi = w === null ? 1 : w[i];
-    sums[bins[i]] += wi * gaps[i];
-    total += wi;
-  }
-  let s = 0;
-  for (let b = 0; b < m; b++) s += Math.abs(sums[b]);
-  return s / total;
+export function binRuns(sorted: Float64Array, m: number): Int32Array {
+  const runs = [0];
+  for (let p = 1; p < sorted.length; p++) if (binOf(sorted[p], m) !== binOf(sorted[p - 1], m)) runs.push(p);
+  runs.push(sorted.length);
+  return Int32Array.from(runs);
 }

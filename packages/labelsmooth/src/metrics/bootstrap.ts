@@ -3,10 +3,9 @@
 // weighted sum over per-row quantities computed once (softmax, bins, sort order, smECE grids), never a
 // recomputation from the predictions.
 import { fail } from '../core/errors.js';
-import { mulberry32 } from '../random/mulberry32.js';
-import { binIndices, binnedEce } from './binning.js';
+import { binRuns } from './binning.js';
 import { type ClasswiseRows, classwiseEce, classwiseRows } from './classwiseEce.js';
-import { aurc, confidenceOrder, harmonicNumbers } from './riskCoverage.js';
+import { confidenceOrder, harmonicNumbers } from './riskCoverage.js';
 import type { RowScores } from './scores.js';
 import { type SmoothEce, SmoothEceEstimator } from './smoothEce.js';
 
@@ -64,33 +63,62 @@ export function parseBootstrap(fn: string, o: BootstrapOptions): BootstrapSettin
   return { resamples, seed, level };
 }
 
-/** Per-row quantities of one prediction set and the metrics as functions of row weights. */
+/**
+ * Per-row quantities of one prediction set, computed once, and the bootstrap metrics as functions of row
+ * weights. The rows are kept in confidence order (descending, stable: the AURC order), so that every metric
+ * is a pass over consecutive memory: AURC walks the rows as stored, each ECE bin and each smECE grid cell is a
+ * run of consecutive rows.
+ */
 export class MetricRows {
   readonly rows: number;
-  private readonly s: RowScores;
-  private readonly bins: number;
-  private readonly topBin: Int32Array;
-  private readonly topGap: Float64Array;
-  private readonly classwise: ClasswiseRows;
+  /** The input row at each position. */
   private readonly order: Int32Array;
+  private readonly correct: Uint8Array;
+  private readonly nll: Float64Array;
+  private readonly brier: Float64Array;
+  /** Top-label confidence minus correctness. */
+  private readonly topGap: Float64Array;
+  /** The top-label ECE bins as runs of positions. */
+  private readonly topRuns: Int32Array;
+  private readonly classwise: ClasswiseRows;
   private readonly harmonic: Float64Array;
   /** relplot's smECE machinery on (confidence, confidence − correct), shared by all weightings. */
   readonly smooth: SmoothEceEstimator;
+  /** The weights of the current evaluation, in confidence order. */
+  private readonly weights: Float64Array;
   private readonly scratch: Float64Array;
   private point: SmoothEce | undefined;
+  /** smECE and σ of the last {@link evaluate} (for tests and diagnostics). */
+  lastSmoothEce: SmoothEce | undefined;
 
   constructor(s: RowScores, bins: number) {
-    this.s = s;
-    this.rows = s.rows;
-    this.bins = bins;
-    this.topBin = binIndices(s.confidence, bins);
-    this.topGap = new Float64Array(s.rows);
-    for (let i = 0; i < s.rows; i++) this.topGap[i] = s.confidence[i] - s.correct[i];
-    this.classwise = classwiseRows(s.probs, s.labels, s.rows, s.classes, bins);
+    const n = s.rows;
+    const k = s.classes;
+    this.rows = n;
     this.order = confidenceOrder(s.confidence);
-    this.harmonic = harmonicNumbers(s.rows);
-    this.smooth = new SmoothEceEstimator(s.confidence, this.topGap);
-    this.scratch = new Float64Array(s.classes * bins + s.classes);
+    const confidence = new Float64Array(n);
+    this.correct = new Uint8Array(n);
+    this.nll = new Float64Array(n);
+    this.brier = new Float64Array(n);
+    this.topGap = new Float64Array(n);
+    const probs = new Float64Array(n * k);
+    const labels = new Int32Array(n);
+    for (let p = 0; p < n; p++) {
+      const i = this.order[p];
+      confidence[p] = s.confidence[i];
+      this.correct[p] = s.correct[i];
+      this.nll[p] = s.nll[i];
+      this.brier[p] = s.brier[i];
+      this.topGap[p] = s.confidence[i] - s.correct[i];
+      probs.set(s.probs.subarray(i * k, (i + 1) * k), p * k);
+      labels[p] = s.labels[i];
+    }
+    this.topRuns = binRuns(confidence, bins);
+    this.classwise = classwiseRows(probs, labels, n, k, bins);
+    this.harmonic = harmonicNumbers(n);
+    this.smooth = new SmoothEceEstimator(confidence, this.topGap);
+    this.weights = new Float64Array(n);
+    this.scratch = new Float64Array(k);
   }
 
   /** smECE and its bandwidth on the rows as given (computed once). */
@@ -99,39 +127,83 @@ export class MetricRows {
     return this.point;
   }
 
-  /** Every bootstrap metric for row weights w (null: each row once, the point estimate). */
+  /**
+   * Every bootstrap metric for row weights w, indexed like the input rows: a resample's multiplicities
+   * (non-negative integers summing to N, as AURC's copies need), or null for each row once (the point
+   * estimate).
+   */
   evaluate(w: Float64Array | null): Record<BootstrapMetric, number> {
-    const { correct, nll, brier } = this.s;
-    const n = this.rows;
+    const { correct, nll, brier, order, topGap, topRuns, harmonic } = this;
+    const v = this.weights;
+    // One pass over the rows in confidence order: gather the weights, then accuracy, NLL, Brier, the ECE of
+    // each bin (a run of rows) and AURC. AURC = (1/N) Σ_{k=1..N} risk(k) with integer weights: a row of
+    // weight c stands for c consecutive copies; with E errors among the first k rows, c copies of a row with
+    // error e ∈ {0, 1} add Σ_{j=1..c} (E + e·j)/(k + j) = E·(H_{k+c} − H_k) + e·(c − k·(H_{k+c} − H_k)),
+    // H the harmonic numbers. Equal confidences keep the input order, as in riskCoverage().
     let total = 0;
     let hits = 0;
     let logLoss = 0;
     let squares = 0;
-    for (let i = 0; i < n; i++) {
-      const wi = w === null ? 1 : w[i];
-      total += wi;
-      hits += wi * correct[i];
-      logLoss += wi * nll[i];
-      squares += wi * brier[i];
+    let ece = 0;
+    let errors = 0;
+    let area = 0;
+    for (let run = 0; run + 1 < topRuns.length; run++) {
+      let bin = 0;
+      for (let p = topRuns[run]; p < topRuns[run + 1]; p++) {
+        const copies = w === null ? 1 : w[order[p]];
+        v[p] = copies;
+        const e = 1 - correct[p];
+        const dh = harmonic[total + copies] - harmonic[total];
+        area += errors * dh + e * (copies - total * dh);
+        errors += e * copies;
+        total += copies;
+        hits += copies * correct[p];
+        logLoss += copies * nll[p];
+        squares += copies * brier[p];
+        bin += copies * topGap[p];
+      }
+      ece += Math.abs(bin);
     }
+    const smooth = w === null ? this.smoothEce() : this.smooth.searchNear(this.smoothEce().bandwidth, v);
+    this.lastSmoothEce = smooth;
     return {
       accuracy: hits / total,
       nll: logLoss / total,
       brier: squares / total,
-      ece: binnedEce(this.topBin, this.topGap, this.bins, w, this.scratch),
-      smoothEce: (w === null ? this.smoothEce() : this.smooth.searchNear(this.smoothEce().bandwidth, w))
-        .smoothEce,
-      classwiseEce: classwiseEce(this.classwise, w, this.scratch),
-      aurc: aurc(this.order, correct, w, this.harmonic),
+      // Binned ECE = Σ_m |B_m|/n · |mean_{B_m} y − mean_{B_m} f| = (1/W) Σ_m |Σ_{i ∈ B_m} w_i·(f_i − y_i)|.
+      ece: ece / total,
+      smoothEce: smooth.smoothEce,
+      classwiseEce: classwiseEce(this.classwise, v, total, this.scratch),
+      aurc: area / total,
     };
   }
 }
 
-/** Draw one resample of n rows with replacement as multiplicities (w is overwritten). */
-export function resample(next: () => number, w: Float64Array): void {
-  const n = w.length;
-  w.fill(0);
-  for (let j = 0; j < n; j++) w[Math.floor(next() * n)]++;
+/**
+ * The bootstrap's row draws: mulberry32's stream (the same numbers as `mulberry32(seed)`), drawn in bulk.
+ * A resample draws N rows, row ⌊u·N⌋ for each of N uniforms u = x/2³², and keeps their multiplicities.
+ * The generator is inlined (same operations, same numbers) because a closure call per draw took two thirds
+ * of the time.
+ */
+export class Resampler {
+  private state: number;
+  constructor(seed: number) {
+    this.state = seed >>> 0;
+  }
+
+  /** Overwrite w (length N) with the multiplicities of the next resample of N rows. */
+  draw(w: Float64Array): void {
+    const n = w.length;
+    w.fill(0);
+    let a = this.state;
+    for (let j = 0; j < n; j++) {
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), a | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      w[Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n)]++;
+    }
+    this.state = a >>> 0;
+  }
 }
 
 /** numpy's default (linear) percentile of sorted values at p in [0, 1]. */
@@ -160,12 +232,12 @@ export function bootstrapReplicates(
   statistic: (w: Float64Array) => Record<BootstrapMetric, number>,
 ): Record<BootstrapMetric, Float64Array> {
   if (rows < 2) fail(fn, 'input', undefined, rows, 'a bootstrap needs at least 2 rows');
-  const next = mulberry32(settings.seed);
+  const draws = new Resampler(settings.seed);
   const w = new Float64Array(rows);
   const out = {} as Record<BootstrapMetric, Float64Array>;
   for (const m of BOOTSTRAP_METRICS) out[m] = new Float64Array(settings.resamples);
   for (let b = 0; b < settings.resamples; b++) {
-    resample(next, w);
+    draws.draw(w);
     const v = statistic(w);
     for (const m of BOOTSTRAP_METRICS) out[m][b] = v[m];
   }

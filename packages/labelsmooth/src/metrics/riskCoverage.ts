@@ -29,34 +29,6 @@ export function harmonicNumbers(n: number): Float64Array {
 }
 
 /**
- * AURC = (1/N) Σ_{k=1..N} risk(k), risk(k) = (errors among the first k rows in `order`) / k, for row
- * weights w (integer multiplicities; null: all 1): a row of weight c stands for c consecutive copies. With
- * E errors among the first k rows, c copies of a row with error e ∈ {0, 1} add
- * Σ_{j=1..c} (E + e·j)/(k + j) = E·(H_{k+c} − H_k) + e·(c − k·(H_{k+c} − H_k)), H the harmonic numbers
- * (`harmonic`, length ≥ N + 1).
- */
-export function aurc(
-  order: Int32Array,
-  correct: Uint8Array,
-  w: Float64Array | null,
-  harmonic: Float64Array,
-): number {
-  let k = 0;
-  let errors = 0;
-  let sum = 0;
-  for (let p = 0; p < order.length; p++) {
-    const i = order[p];
-    const copies = w === null ? 1 : w[i];
-    const e = 1 - correct[i];
-    const dh = harmonic[k + copies] - harmonic[k];
-    sum += errors * dh + e * (copies - k * dh);
-    k += copies;
-    errors += e * copies;
-  }
-  return sum / k;
-}
-
-/**
  * The risk–coverage curve of a selective classifier that abstains on its least confident rows: sort by
  * confidence, descending (stable for ties), risk at coverage k/N = errors among the first k divided by k,
  * AURC = mean risk over k = 1..N (Geifman & El-Yaniv 2017).

@@ -44,6 +44,10 @@ export interface SmoothReliabilityOptions {
 const MIN_BANDWIDTH = 0.001;
 /** relplot's additive floor on the density in smECE_σ (and in the curve's denominator). */
 const DENSITY_FLOOR = 1e-4;
+/** Relative margin by which a column-sum bound must decide "too small" (rounding cannot flip it). */
+const BOUND_MARGIN = 1e-9;
+/** Steps of the lower-bound prediction of a resample's fixed point (it settles in one or two). */
+const PREDICTIONS = 4;
 /** relplot's bisection: σ = 1 first, then 10 halvings of [0, 1]. */
 const HALVINGS = 10;
 /** Taps beyond 9σ weigh < 3·10⁻¹⁸ of the centre tap: dropping them changes no float64 sum. */
@@ -83,7 +87,10 @@ interface Grid {
   left: Int32Array;
   /** Per row: f·(E−1) − left, the share of its mass that goes to the right neighbour. */
   frac: Float64Array;
-  /** For odd E: c_g·cos(πkg/(E−1)) for every occupied cell g and k < SPECTRAL_MAX (c = 1 at the ends, else 2). */
+  /**
+   * For odd E: c_g·cos(πkg/(E−1)) for k < SPECTRAL_MAX and every occupied cell g (c = 1 at the ends, else 2),
+   * frequency by frequency.
+   */
   cosines?: Float64Array;
 }
 
@@ -116,6 +123,28 @@ interface Operator {
   colSum: Float64Array;
   /** The cheaper exact form when it exists (see {@link Spectral}); null: use the band. */
   spectral: Spectral | null;
+  /** For the band: the smoothing of the rows as given, which settles the sign of most rows (built on use). */
+  reference?: Reference;
+}
+
+/**
+ * The band operator applied to the grid values v⁰ of every row once, for a sign certificate: A_j(v) =
+ * A_j(v⁰) + M_j·(v − v⁰), and |M_j·(v − v⁰)| ≤ ‖M_j‖₂·‖v − v⁰‖₂ (Cauchy–Schwarz), so A_j(v) has the sign s_j
+ * of A_j(v⁰) whenever |A_j(v⁰)| exceeds that bound. Then Σ_j |A_j(v)| = Σ_k (Σ_j s_j M_jk)·v_k over the
+ * certified rows, and only the others are smoothed: a resample's residual curve mostly keeps the sign of the
+ * full sample's where the model is miscalibrated.
+ */
+interface Reference {
+  /** v⁰ over the occupied cells. */
+  values: Float64Array;
+  /** A_j(v⁰). */
+  smoothed: Float64Array;
+  /** Bound on the rounding error of A_j(v⁰): 10⁻¹²·Σ_k |M_jk·v⁰_k|. */
+  slack: Float64Array;
+  /** ‖M_j‖₂. */
+  norm: Float64Array;
+  /** Σ_j s_j·M_jk, s_j = sign A_j(v⁰). */
+  signedColSum: Float64Array;
 }
 
 /** Smoothed sums over the mesh of one evaluation. */
@@ -197,7 +226,6 @@ export class SmoothEceEstimator {
     let op = this.operators.get(key);
     if (op) return op;
     const e = grid.size;
-    const h = Math.floor(e / 2);
     // relplot's kernel_ev: E taps of the N(½, σ²) density at m/(E−1), cut at distance ½, not renormalized.
     const taps = new Float64Array(e);
     const variance = sigma ** 2;
@@ -206,23 +234,9 @@ export class SmoothEceEstimator {
       const d = linspace(m, e) - 0.5;
       taps[m] = Math.exp((-d * d) / (2 * variance)) / norm;
     }
-    // Smoothed grid value at i from grid value at g: the taps of g and of its mirror images about the end
-    // points (v → −v below 0, v → 2(E−1) − v above E−1), as relplot's ReflectedGaussianKernel.convolve.
-    const kernel = (i: number, g: number): number => {
-      let s = 0;
-      let m = i + h - g;
-      if (m >= 0 && m < e) s += taps[m];
-      if (g > 0) {
-        m = i + h + g;
-        if (m < e) s += taps[m];
-      }
-      if (g < e - 1) {
-        m = i + h - (2 * (e - 1) - g);
-        if (m >= 0) s += taps[m];
-      }
-      return s;
-    };
-    const width = Math.min(e, Math.ceil(CUTOFF_SIGMAS * sigma * (e - 1)) + 1);
+    // Cells beyond 9σ weigh nothing; beyond ⌊E/2⌋ cells (distance ½, where the taps are cut) no tap nor
+    // mirror image reaches: grid value i is a sum over cells [i − ⌊E/2⌋, i + ⌊E/2⌋] only.
+    const width = Math.min(Math.floor(e / 2), Math.ceil(CUTOFF_SIGMAS * sigma * (e - 1)) + 1);
     const { cells } = grid;
     const start = new Int32Array(mesh);
     const length = new Int32Array(mesh);
@@ -251,22 +265,14 @@ export class SmoothEceEstimator {
         for (let f = 0; f < spectral.k; f++) rowSum[f] += spectral.u[j * spectral.k + f];
       const table = cellCosines(grid);
       const colSum = new Float64Array(cells.length);
-      for (let c = 0; c < cells.length; c++) {
-        let s = 0;
-        for (let f = 0; f < spectral.k; f++) s += rowSum[f] * table[c * SPECTRAL_MAX + f];
-        colSum[c] = s;
-      }
+      for (let f = 0; f < spectral.k; f++) axpy(colSum, rowSum[f], table, f * cells.length);
       op = { mesh, start, length, offset, weights: new Float64Array(0), colSum, spectral };
     } else {
       const weights = new Float64Array(total);
       const colSum = new Float64Array(cells.length);
       for (let j = 0; j < mesh; j++) {
         const [g, rho, k0, k1] = spans[j];
-        for (let k = k0, p = offset[j]; k < k1; k++, p++) {
-          const w = (1 - rho) * kernel(g, cells[k]) + rho * kernel(g + 1, cells[k]);
-          weights[p] = w;
-          colSum[k] += w;
-        }
+        bandRow(taps, g, rho, cells, k0, k1, weights, offset[j], colSum);
       }
       op = { mesh, start, length, offset, weights, colSum, spectral: null };
     }
@@ -284,21 +290,44 @@ export class SmoothEceEstimator {
     vr.fill(0);
     v1.fill(0);
     const { left, frac } = grid;
+    const r = this.r;
+    // Consecutive rows in one cell (rows sorted by f, as MetricRows keeps them) are summed in registers
+    // first: adding to the same array slots row after row waits on the previous store every time.
+    let k = left[0];
+    let ar = 0;
+    let br = 0;
+    let a1 = 0;
+    let b1 = 0;
     for (let i = 0; i < this.rows; i++) {
+      if (left[i] !== k) {
+        vr[k] += ar;
+        vr[k + 1] += br;
+        v1[k] += a1;
+        v1[k + 1] += b1;
+        k = left[i];
+        ar = 0;
+        br = 0;
+        a1 = 0;
+        b1 = 0;
+      }
       const wi = w === null ? 1 : w[i];
-      const k = left[i];
-      const a = 1 - frac[i];
       const b = frac[i];
-      const ri = this.r[i] * wi;
-      vr[k] += a * ri;
-      vr[k + 1] += b * ri;
-      v1[k] += a * wi;
-      v1[k + 1] += b * wi;
+      const a = 1 - b;
+      const ri = r[i] * wi;
+      ar += a * ri;
+      br += b * ri;
+      a1 += a * wi;
+      b1 += b * wi;
     }
+    vr[k] += ar;
+    vr[k + 1] += br;
+    v1[k] += a1;
+    v1[k + 1] += b1;
     return [vr, v1];
   }
 
-  private smooth(op: Operator, vr: Float64Array, spectrum: Spectrum): number {
+  /** Σ_j |A_r(t_j)|; with `certify` (the rows' grid), through the sign certificate of {@link Reference}. */
+  private smooth(op: Operator, vr: Float64Array, spectrum: Spectrum, certify: Grid | null): number {
     if (op.spectral) {
       const { k, u } = op.spectral;
       const vhat = spectrum.upTo(k);
@@ -322,27 +351,50 @@ export class SmoothEceEstimator {
       }
       return sum;
     }
-    const { start, length, offset, weights } = op;
+    if (certify === null) {
+      let sum = 0;
+      for (let j = 0; j < op.mesh; j++) sum += Math.abs(bandRowDot(op, j, vr));
+      return sum;
+    }
+    const ref = op.reference ?? this.reference(op, certify);
+    let distance = 0;
+    for (let k = 0; k < vr.length; k++) distance += (vr[k] - ref.values[k]) ** 2;
+    // Margins: 10⁻⁹ relative on the bound and the rounding of A_j(v⁰) itself.
+    distance = Math.sqrt(distance) * (1 + 1e-9);
     let sum = 0;
+    for (let k = 0; k < vr.length; k++) sum += ref.signedColSum[k] * vr[k];
     for (let j = 0; j < op.mesh; j++) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      const k0 = start[j];
-      const p0 = offset[j] - k0;
-      const k1 = k0 + length[j];
-      let k = k0;
-      for (; k + 3 < k1; k += 4) {
-        s0 += weights[p0 + k] * vr[k];
-        s1 += weights[p0 + k + 1] * vr[k + 1];
-        s2 += weights[p0 + k + 2] * vr[k + 2];
-        s3 += weights[p0 + k + 3] * vr[k + 3];
-      }
-      for (; k < k1; k++) s0 += weights[p0 + k] * vr[k];
-      sum += Math.abs(s0 + s1 + (s2 + s3));
+      if (Math.abs(ref.smoothed[j]) - ref.slack[j] > ref.norm[j] * distance) continue;
+      const a = bandRowDot(op, j, vr);
+      sum += Math.abs(a) - Math.sign(ref.smoothed[j]) * a;
     }
     return sum;
+  }
+
+  /** The sign certificate of a band operator (see {@link Reference}). */
+  private reference(op: Operator, grid: Grid): Reference {
+    const [values] = this.values(grid, null);
+    const smoothed = new Float64Array(op.mesh);
+    const slack = new Float64Array(op.mesh);
+    const norm = new Float64Array(op.mesh);
+    const signedColSum = new Float64Array(values.length);
+    const { start, length, offset, weights } = op;
+    for (let j = 0; j < op.mesh; j++) {
+      smoothed[j] = bandRowDot(op, j, values);
+      let abs = 0;
+      let squares = 0;
+      for (let k = start[j], p = offset[j]; k < start[j] + length[j]; k++, p++) {
+        abs += Math.abs(weights[p] * values[k]);
+        squares += weights[p] * weights[p];
+      }
+      slack[j] = 1e-12 * abs;
+      norm[j] = Math.sqrt(squares);
+      const sign = Math.sign(smoothed[j]);
+      for (let k = start[j], p = offset[j]; k < start[j] + length[j]; k++, p++)
+        signedColSum[k] += sign * weights[p];
+    }
+    op.reference = { values, smoothed, slack, norm, signedColSum };
+    return op.reference;
   }
 
   /**
@@ -369,29 +421,38 @@ export class SmoothEceEstimator {
       const op = this.operator(grid, sigma, meshSize(sigma));
       let mass = DENSITY_FLOOR * op.mesh;
       for (let k = 0; k < v.v1.length; k++) mass += op.colSum[k] * v.v1[k];
-      return { op, vr: v.vr, spectrum: v.spectrum, mass };
+      return { grid, op, vr: v.vr, spectrum: v.spectrum, mass };
     };
+    // The sign certificate pays off for reweightings of the rows (bootstrap resamples), not for the rows as
+    // given.
     const at = (sigma: number): Smoothed => {
-      const { op, vr, spectrum, mass } = setup(sigma);
-      return { absResidual: this.smooth(op, vr, spectrum), mass };
+      const { grid, op, vr, spectrum, mass } = setup(sigma);
+      return { absResidual: this.smooth(op, vr, spectrum, w === null ? null : grid), mass };
     };
-    // relplot's predicate: σ is too small when σ < eps or σ < smECE_σ. Column sums bound Σ_j|A_r(t_j)|
-    // from above (Σ_k colSum_k·|v_r,k|) and below (|Σ_k colSum_k·v_r,k|), which settles most σ far from the
-    // fixed point without the smoothing; the margin keeps rounding from deciding a different branch.
-    const tooSmall = (sigma: number): boolean => {
-      if (sigma < MIN_BANDWIDTH) return true;
-      const { op, vr, spectrum, mass } = setup(sigma);
+    // Column sums bound Σ_j|A_r(t_j)| from above (Σ_k colSum_k·|v_r,k|) and below (|Σ_k colSum_k·v_r,k|)
+    // in O(cells), without the smoothing. The lower bound is the exact value when A_r keeps one sign over
+    // the mesh, as it does for a clearly miscalibrated model.
+    const bounds = (sigma: number): [number, number] => {
+      const { op, vr, mass } = setup(sigma);
       let upper = 0;
       let signed = 0;
       for (let k = 0; k < vr.length; k++) {
         upper += op.colSum[k] * Math.abs(vr[k]);
         signed += op.colSum[k] * vr[k];
       }
-      if (upper / mass < sigma * (1 - 1e-9)) return false;
-      if (Math.abs(signed) / mass > sigma * (1 + 1e-9)) return true;
-      return sigma < this.smooth(op, vr, spectrum) / mass;
+      return [Math.abs(signed) / mass, upper / mass];
     };
-    return { at, tooSmall };
+    // relplot's predicate: σ is too small when σ < eps or σ < smECE_σ. The bounds settle most σ far from the
+    // fixed point without the smoothing; the margin keeps rounding from deciding a different branch.
+    const tooSmall = (sigma: number): boolean => {
+      if (sigma < MIN_BANDWIDTH) return true;
+      const [lower, upper] = bounds(sigma);
+      if (upper < sigma * (1 - BOUND_MARGIN)) return false;
+      if (lower > sigma * (1 + BOUND_MARGIN)) return true;
+      const s = at(sigma);
+      return sigma < s.absResidual / s.mass;
+    };
+    return { at, bounds, tooSmall };
   }
 
   /** smECE_σ at a fixed σ for row weights `w` (relplot's `smooth_ece(f, y, σ)`). */
@@ -418,28 +479,35 @@ export class SmoothEceEstimator {
 
   /**
    * The same fixed point found from a nearby one (a bootstrap resample's σ is close to the full sample's):
-   * the smallest σ = k/1024 that is not too small, bracketed by regula falsi on g(k) = smECE_{k/1024} − k/1024
-   * from `hint` instead of bisected from 1. This is relplot's answer whenever the predicate "too small" holds
-   * below one k and fails above it (smECE_σ nonincreasing in σ), and needs about 3 evaluations instead of up
-   * to 11 (the test suite checks it against {@link search} on resamples).
+   * the smallest σ = k/1024 that is not too small, bracketed from `hint` by regula falsi on
+   * g(k) = smECE_{k/1024} − k/1024 instead of bisected from 1. This is relplot's answer whenever the predicate
+   * "too small" holds below one k and fails above it (smECE_σ nonincreasing in σ); the test suite checks it
+   * against {@link search} on resamples. Each probe is settled by the column-sum bounds when they decide it,
+   * and smoothed only otherwise: a search smooths about once or twice instead of relplot's 11 times.
    */
   searchNear(hint: number, w: Float64Array | null = null): SmoothEce {
     const s = this.session(w);
     const steps = 1 << HALVINGS;
-    const cache = new Map<number, number>();
-    // g(k) > 0 ⟺ too small (σ < eps counts as too small, as in relplot).
-    const g = (k: number): number => {
-      let v = cache.get(k);
+    // smECE_{k/1024} where it was smoothed.
+    const exact = new Map<number, number>();
+    const value = (k: number): number => {
+      let v = exact.get(k);
       if (v === undefined) {
-        const sigma = k / steps;
-        if (sigma < MIN_BANDWIDTH) v = 1;
-        else {
-          const r = s.at(sigma);
-          v = r.absResidual / r.mass - sigma;
-        }
-        cache.set(k, v);
+        const r = s.at(k / steps);
+        v = r.absResidual / r.mass;
+        exact.set(k, v);
       }
       return v;
+    };
+    // g(k) > 0 ⟺ too small (σ < eps counts as too small, as in relplot). When the bounds decide the sign,
+    // the bound stands in for g(k) (it only steers the next probe).
+    const g = (k: number): number => {
+      const sigma = k / steps;
+      if (sigma < MIN_BANDWIDTH) return 1;
+      const [lower, upper] = s.bounds(sigma);
+      if (lower > sigma * (1 + BOUND_MARGIN)) return lower - sigma;
+      if (upper < sigma * (1 - BOUND_MARGIN)) return upper - sigma;
+      return value(k) - sigma;
     };
     let lo = 0; // too small (σ = 0 is)
     let hi = steps; // not too small, or the end of the range (relplot returns σ = 1 then)
@@ -452,20 +520,30 @@ export class SmoothEceEstimator {
       } else if (k < hi) [hi, ghi] = [k, v];
       return v;
     };
-    // Bracket: with smECE nonincreasing, smECE_σ₀ ≥ σ* ≥ ... gives σ* ∈ (σ₀, σ₀ + g₀] when g₀ > 0 and
-    // σ* ∈ [σ₀ + g₀, σ₀] when g₀ ≤ 0; probe the far end of that interval.
-    const k0 = Math.min(Math.max(Math.round(hint * steps), 1), steps);
-    const v0 = probe(k0);
-    if (v0 > 0) probe(Math.min(steps, k0 + Math.max(1, Math.ceil(v0 * steps))));
-    else probe(Math.max(1, k0 + Math.min(-1, Math.floor(v0 * steps))));
+    // Predict k* from the lower bound, which is smECE_σ itself when A_r keeps one sign and close to it
+    // otherwise, and flat in σ near the fixed point: iterate k ← ⌈L(k/1024)·1024⌉ from the hint. Then probe
+    // k* − 1 (usually settled by the bound) and k* (usually smoothed: its value is the answer).
+    let k = Math.min(Math.max(Math.round(hint * steps), 1), steps);
+    for (let step = 0; step < PREDICTIONS; step++) {
+      const sigma = k / steps;
+      const next =
+        sigma < MIN_BANDWIDTH ? k + 1 : Math.min(Math.max(Math.ceil(s.bounds(sigma)[0] * steps), 1), steps);
+      if (next === k) break;
+      k = next;
+    }
+    probe(k - 1);
+    probe(k);
+    // If the prediction missed, widen the bracket from its closed end: with smECE nonincreasing,
+    // smECE_σ₀ ≥ σ* ≥ ... gives σ* ∈ (σ₀, σ₀ + g₀] when g₀ > 0 and σ* ∈ [σ₀ + g₀, σ₀] when g₀ ≤ 0.
+    if (hi === steps && lo > 0) probe(Math.min(steps, lo + Math.max(1, Math.ceil(glo * steps))));
+    else if (lo === 0 && hi < steps) probe(Math.max(1, hi + Math.min(-1, Math.floor(ghi * steps))));
     // Then regula falsi inside the bracket, with a bisection every third step so that it always shrinks fast.
     for (let step = 1; hi - lo > 1; step++) {
       let k = (lo + hi) >> 1;
       if (step % 3 !== 0 && hi < steps) k = Math.round(lo + (glo / (glo - ghi)) * (hi - lo));
       probe(Math.min(Math.max(k, lo + 1), hi - 1));
     }
-    const r = s.at(hi / steps);
-    return { smoothEce: r.absResidual / r.mass, bandwidth: hi / steps };
+    return { smoothEce: value(hi), bandwidth: hi / steps };
   }
 
   /** The smoothed reliability curve and density at σ on `points` mesh points (every row once). */
@@ -493,6 +571,68 @@ export class SmoothEceEstimator {
   }
 }
 
+/**
+ * Row of the band operator for the mesh point between grid points g and g + 1 (share ρ of g + 1), over the
+ * occupied cells [k0, k1): (1 − ρ)·K(g, c) + ρ·K(g + 1, c), where K(i, c), the smoothed grid value at i from
+ * grid value at c, sums the taps of c and of its mirror images about the end points (c → −c below 0,
+ * c → 2(E−1) − c above E−1), as relplot's ReflectedGaussianKernel.convolve. Added to `colSum` as well.
+ * A function of its own so that the optimizing compiler sees it called often (the operator is built rarely).
+ */
+function bandRow(
+  taps: Float64Array,
+  g: number,
+  rho: number,
+  cells: Int32Array,
+  k0: number,
+  k1: number,
+  out: Float64Array,
+  offset: number,
+  colSum: Float64Array,
+): void {
+  const e = taps.length;
+  const h = Math.floor(e / 2);
+  const kernel = (i: number, c: number): number => {
+    let s = 0;
+    let m = i + h - c;
+    if (m >= 0 && m < e) s += taps[m];
+    if (c > 0) {
+      m = i + h + c;
+      if (m < e) s += taps[m];
+    }
+    if (c < e - 1) {
+      m = i + h - (2 * (e - 1) - c);
+      if (m >= 0) s += taps[m];
+    }
+    return s;
+  };
+  for (let k = k0, p = offset; k < k1; k++, p++) {
+    const w = (1 - rho) * kernel(g, cells[k]) + rho * kernel(g + 1, cells[k]);
+    out[p] = w;
+    colSum[k] += w;
+  }
+}
+
+/** A_j = Σ_k M_jk·v_k over row j's band, with four partial sums to break the dependency chain. */
+function bandRowDot(op: Operator, j: number, v: Float64Array): number {
+  const { weights } = op;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const k0 = op.start[j];
+  const p0 = op.offset[j] - k0;
+  const k1 = k0 + op.length[j];
+  let k = k0;
+  for (; k + 3 < k1; k += 4) {
+    s0 += weights[p0 + k] * v[k];
+    s1 += weights[p0 + k + 1] * v[k + 1];
+    s2 += weights[p0 + k + 2] * v[k + 2];
+    s3 += weights[p0 + k + 3] * v[k + 3];
+  }
+  for (; k < k1; k++) s0 += weights[p0 + k] * v[k];
+  return s0 + s1 + (s2 + s3);
+}
+
 /** cos(πn/P) for n = 0..2P−1: every cosine of the DCT-I of period 2P is one of these. */
 const cosineTables = new Map<number, Float64Array>();
 function cosines(p: number): Float64Array {
@@ -505,20 +645,25 @@ function cosines(p: number): Float64Array {
   return c;
 }
 
-/** c_g·cos(πkg/P) for the occupied cells of an odd grid, k < SPECTRAL_MAX (built on first use). */
+/** c_g·cos(πkg/P) for k < SPECTRAL_MAX and the occupied cells of an odd grid (built on first use). */
 function cellCosines(grid: Grid): Float64Array {
   if (grid.cosines) return grid.cosines;
   const p = grid.size - 1;
   const cos = cosines(p);
   const { cells } = grid;
   const out = new Float64Array(cells.length * SPECTRAL_MAX);
-  for (let c = 0; c < cells.length; c++) {
-    const g = cells[c];
-    const weight = g === 0 || g === p ? 1 : 2;
-    for (let k = 0; k < SPECTRAL_MAX; k++) out[c * SPECTRAL_MAX + k] = weight * cos[(k * g) % (2 * p)];
-  }
+  for (let k = 0; k < SPECTRAL_MAX; k++) cosineRow(cells, cos, k, out, k * cells.length);
   grid.cosines = out;
   return out;
+}
+
+/** c_g·cos(πkg/P) for the occupied cells g at one frequency k, at `offset` of `out`. */
+function cosineRow(cells: Int32Array, cos: Float64Array, k: number, out: Float64Array, offset: number): void {
+  const p = cos.length / 2;
+  for (let c = 0; c < cells.length; c++) {
+    const g = cells[c];
+    out[offset + c] = (g === 0 || g === p ? 1 : 2) * cos[(k * g) % (2 * p)];
+  }
 }
 
 /** V̂_k of one weighting's grid values, extended to more frequencies as smaller σ need them. */
@@ -539,17 +684,30 @@ class Spectrum {
   upTo(k: number): Float64Array {
     if (k > this.have) {
       const table = cellCosines(this.grid);
-      const { v, vhat, have } = this;
-      for (let c = 0; c < v.length; c++) {
-        const vc = v[c];
-        if (vc === 0) continue;
-        const base = c * SPECTRAL_MAX;
-        for (let f = have; f < k; f++) vhat[f] += vc * table[base + f];
-      }
+      const { v, vhat } = this;
+      const cells = v.length;
+      for (let f = this.have; f < k; f++) vhat[f] = dot(table, f * cells, v, cells);
       this.have = k;
     }
     return this.vhat;
   }
+}
+
+/** Σ_c a[offset + c]·b[c] for c < n, with four partial sums to break the dependency chain. */
+function dot(a: Float64Array, offset: number, b: Float64Array, n: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let c = 0;
+  for (; c + 3 < n; c += 4) {
+    s0 += a[offset + c] * b[c];
+    s1 += a[offset + c + 1] * b[c + 1];
+    s2 += a[offset + c + 2] * b[c + 2];
+    s3 += a[offset + c + 3] * b[c + 3];
+  }
+  for (; c < n; c++) s0 += a[offset + c] * b[c];
+  return s0 + s1 + (s2 + s3);
 }
 
 /**
@@ -579,26 +737,48 @@ function spectralForm(
     Math.exp(-((Math.PI * n * sigma) ** 2) / 2) / -Math.expm1(-(Math.PI ** 2) * sigma ** 2 * n);
   while (k <= SPECTRAL_MAX && tailBound(k) > SPECTRAL_TAIL) k++;
   if (k > SPECTRAL_MAX || mesh * k > 0.6 * bandWork) return null;
-  // κ̂_f = κ(0) + 2·Σ_{d=1..h} κ(d)·cos(πfd/P), with κ(d) = taps[h + d] (symmetric up to rounding).
   const kappa = new Float64Array(k);
-  for (let f = 0; f < k; f++) {
-    let sum = taps[h];
-    for (let d = 1, n = f; d <= h; d++, n += f) {
-      if (n >= 2 * p) n -= 2 * p;
-      sum += (taps[h + d] + taps[h - d]) * cos[n];
-    }
-    kappa[f] = sum;
-  }
+  for (let f = 0; f < k; f++) kappa[f] = kappaAt(taps, cos, f);
   const u = new Float64Array(mesh * k);
-  for (let j = 0; j < mesh; j++) {
-    const [g, rho] = spans[j];
-    for (let f = 0; f < k; f++) {
-      const a = (f === 0 ? 1 : 2) * kappa[f];
-      const phi = (1 - rho) * cos[(f * g) % (2 * p)] + rho * cos[(f * (g + 1)) % (2 * p)];
-      u[j * k + f] = (a * phi) / (2 * p);
-    }
-  }
+  for (let j = 0; j < mesh; j++) spectralRow(kappa, cos, spans[j][0], spans[j][1], u, j * k);
   return { k, u };
+}
+
+// The loops of an operator's construction are functions of their own so that the optimizing compiler sees
+// them called often: an operator is built a few dozen times per call, its loops would run unoptimized.
+
+/** κ̂_f = κ(0) + 2·Σ_{d=1..h} κ(d)·cos(πfd/P), with κ(d) = taps[h + d] (symmetric up to rounding). */
+function kappaAt(taps: Float64Array, cos: Float64Array, f: number): number {
+  const p = taps.length - 1;
+  const h = p / 2;
+  let sum = taps[h];
+  for (let d = 1, n = f; d <= h; d++, n += f) {
+    if (n >= 2 * p) n -= 2 * p;
+    sum += (taps[h + d] + taps[h - d]) * cos[n];
+  }
+  return sum;
+}
+
+/** Row of u for the mesh point between grid points g and g + 1 (share ρ of g + 1), at `offset`. */
+function spectralRow(
+  kappa: Float64Array,
+  cos: Float64Array,
+  g: number,
+  rho: number,
+  u: Float64Array,
+  offset: number,
+): void {
+  const p = cos.length / 2;
+  for (let f = 0; f < kappa.length; f++) {
+    const a = (f === 0 ? 1 : 2) * kappa[f];
+    const phi = (1 - rho) * cos[(f * g) % (2 * p)] + rho * cos[(f * (g + 1)) % (2 * p)];
+    u[offset + f] = (a * phi) / (2 * p);
+  }
+}
+
+/** y += a·x[offset .. offset + y.length). */
+function axpy(y: Float64Array, a: number, x: Float64Array, offset: number): void {
+  for (let c = 0; c < y.length; c++) y[c] += a * x[offset + c];
 }
 
 /** Validate (f, y) pairs: f in [0, 1], y in [0, 1] (correctness or a binary outcome), same length ≥ 1. */
