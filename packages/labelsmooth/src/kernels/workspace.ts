@@ -215,7 +215,9 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
   if (job.v) f32.set(job.v, v >> 2);
   if (job.mask) f32.set(job.mask, mask >> 2);
   if (job.classWeight) f32.set(job.classWeight, w >> 2);
-  const chunkRows = Math.max(1, Math.min(n, Math.floor(CHUNK_BYTES / (4 * k))));
+  // Chunks of at most CHUNK_BYTES of logits, and at least 8 per thread so that a thread that starts late
+  // or runs slower takes fewer (8192×10 in one 256 KB chunk would leave the other threads idle).
+  const chunkRows = Math.max(1, Math.min(Math.floor(CHUNK_BYTES / (4 * k)), Math.ceil(n / (8 * threads))));
   const call: WorkspaceCall = {
     z: job.z.byteOffset,
     grad: job.grad ? job.grad.byteOffset : 0,
