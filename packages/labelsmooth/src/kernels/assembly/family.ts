@@ -161,7 +161,8 @@ function pass2Fast(row: usize, e: usize, b0: i32, v1: i32, w: usize, bmax: f32, 
   const bv = f32x4.splat(bmax);
   const one = f32x4.splat(1.0);
   let se = f64x2.splat(0.0);
-  let se2 = f64x2.splat(0.0);
+  let s1 = f32x4.splat(0);
+  let s2 = f32x4.splat(0);
   let ones = i32x4.splat(0);
   let a = f32x4.splat(0);
   let accA = f64x2.splat(0.0);
@@ -176,9 +177,16 @@ function pass2Fast(row: usize, e: usize, b0: i32, v1: i32, w: usize, bmax: f32, 
     v128.store(e + off, eb, 16);
     const qa = f32x4.eq(ea, one);
     const qb = f32x4.eq(eb, one);
-    se = f64x2.add(se, widen(v128.andnot(ea, qa)));
-    se2 = f64x2.add(se2, widen(v128.andnot(eb, qb)));
+    // As rows.ts's pass B: the exact ones counted apart, the other (positive, < 1) terms summed in f32
+    // for 32 floats, then widened once.
+    s1 = f32x4.add(s1, v128.andnot(ea, qa));
+    s2 = f32x4.add(s2, v128.andnot(eb, qb));
     ones = i32x4.add(ones, i32x4.add(qa, qb));
+    if (((c + 8 - b0) & 31) == 0) {
+      se = f64x2.add(se, widen(f32x4.add(s1, s2)));
+      s1 = f32x4.splat(0);
+      s2 = f32x4.splat(0);
+    }
     if (cp) {
       if (w) {
         const wa = f32x4.mul(ea, v128.load(w + off));
@@ -193,7 +201,7 @@ function pass2Fast(row: usize, e: usize, b0: i32, v1: i32, w: usize, bmax: f32, 
     }
   }
   blockOnes = -(i32x4.extract_lane(ones, 0) + i32x4.extract_lane(ones, 1) + i32x4.extract_lane(ones, 2) + i32x4.extract_lane(ones, 3));
-  const sb = hsum2(f64x2.add(se, se2));
+  const sb = hsum2(f64x2.add(se, widen(f32x4.add(s1, s2))));
   blockA = hsum2(f64x2.add(accA, widen(a)));
   blockW = w ? hsum2(accW) : <f64>blockOnes + sb;
   return sb;
