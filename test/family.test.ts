@@ -213,6 +213,25 @@ describe('class-conditional noise u(·|y) = S[y]', () => {
         );
       assert.doesNotThrow(() => crossEntropy([[1, 2]], [[1, 0]], { noise, labelSmoothing: 0.1 }));
     }
+    // An unused row is never read, not even as 0·S[y]: a NaN there changes nothing.
+    const S = [1 / 3, 1 / 3, 1 / 3, 0.5, 0.25, 0.25, Number.NaN, 0, 0];
+    const clean = [1 / 3, 1 / 3, 1 / 3, 0.5, 0.25, 0.25, 1, 0, 0];
+    const probs = [
+      [0.7, 0.3, 0],
+      [0.2, 0.8, 0],
+    ];
+    const z = [
+      [1, 2, 0.5],
+      [0, -1, 2],
+    ];
+    const a = crossEntropy(z, probs, { noise: { matrix: S }, labelSmoothing: 0.2 });
+    const b = crossEntropy(z, probs, { noise: { matrix: clean }, labelSmoothing: 0.2 });
+    assert.ok(Number.isFinite(a.loss));
+    assert.equal(a.loss, b.loss);
+    assert.deepEqual(
+      smoothLabels(probs, { classes: 3, noise: { matrix: S }, labelSmoothing: 0.2 }),
+      smoothLabels(probs, { classes: 3, noise: { matrix: clean }, labelSmoothing: 0.2 }),
+    );
   });
 });
 

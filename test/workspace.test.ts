@@ -266,6 +266,14 @@ describe('kernelWorkspace', () => {
     const other = kernelWorkspace(8, 256);
     assert.equal(other.logits.byteOffset, logits.byteOffset, 'the freed region is handed out again');
     assert.ok(grad.byteOffset >= other.grad.byteOffset + other.grad.byteLength);
+    // Same size: the new workspace takes exactly the old memory; the old arrays are still refused.
+    const same = kernelWorkspace(8, 512);
+    assert.throws(
+      () => crossEntropy(logits, labels, { classes: 512, grad }),
+      (e: unknown) =>
+        e instanceof LabelSmoothingError && /crossEntropy: logits .*disposed kernelWorkspace/.test(e.message),
+    );
+    same.dispose();
     assert.throws(
       () => crossEntropy(other.logits, labels, { classes: 256, grad: grad.subarray(0, 8 * 256) }),
       (e: unknown) => e instanceof LabelSmoothingError && /options\.grad/.test(e.message),

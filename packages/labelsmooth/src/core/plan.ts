@@ -229,7 +229,10 @@ export function classConditionalMass(s: SmoothingPlan, i: number, c: number): nu
   const S = s.noise.data!;
   if (s.target.kind === 'index') return S[s.target.labels[i] * k + c];
   let n = 0;
-  for (let y = 0; y < k; y++) n += s.target.probs[i * k + y] * S[y * k + c];
+  for (let y = 0; y < k; y++) {
+    const p = s.target.probs[i * k + y];
+    if (p > 0) n += p * S[y * k + c]; // rows without mass are not checked (checkUsedNoiseRows): never read
+  }
   return n;
 }
 

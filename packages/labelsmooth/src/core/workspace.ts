@@ -1,7 +1,7 @@
 // kernelWorkspace: N×K logits and gradient buffers in the WASM kernel's own (shared) memory, so that
 // crossEntropy reads and writes them in place on every thread (see kernels/workspace.ts for why).
 import { emitKernelEvent } from '../kernels/events.js';
-import { allocate, floats, release, sharedKernel } from '../kernels/workspace.js';
+import { allocate, floats, markDisposed, release, sharedKernel } from '../kernels/workspace.js';
 import { fail } from './errors.js';
 
 /** Logits and gradient buffers for N×K problems in the kernel's memory, from {@link kernelWorkspace}. */
@@ -22,7 +22,8 @@ export interface KernelWorkspace {
   readonly shared: boolean;
   /**
    * Give the memory back to the kernel. The arrays must not be used afterwards: crossEntropy refuses
-   * them (their memory may already hold another workspace).
+   * `logits` and `grad` (their memory may already hold another workspace). Views made from them before
+   * (`subarray`) cannot be told apart from a new workspace once their memory is reused: drop them too.
    */
   dispose(): void;
 }
@@ -49,7 +50,7 @@ export function kernelWorkspace(rows: number, classes: number): KernelWorkspace 
       type: 'fallback',
       reason: 'shared-memory-unavailable',
       detail:
-        'kernelWorkspace: shared WebAssembly memory is unavailable here; the workspace holds ordinary arrays',
+        'kernelWorkspace: the shared-memory kernel cannot run here (no SharedArrayBuffer, e.g. a page that is not cross-origin isolated, or a browser main thread, which cannot compile WebAssembly synchronously); the workspace holds ordinary arrays',
       rows,
     });
     const plain = { logits: new Float32Array(size), grad: new Float32Array(size) };
@@ -70,15 +71,19 @@ export function kernelWorkspace(rows: number, classes: number): KernelWorkspace 
     );
   }
   let disposed = false;
+  const logits = floats(logitsAt, size);
+  const grad = floats(gradAt, size);
   return {
     rows,
     classes,
-    logits: floats(logitsAt, size),
-    grad: floats(gradAt, size),
+    logits,
+    grad,
     shared: true,
     dispose() {
       if (disposed) return;
       disposed = true;
+      markDisposed(logits);
+      markDisposed(grad);
       release(logitsAt);
       release(gradAt);
     },

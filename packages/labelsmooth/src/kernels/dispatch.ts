@@ -6,7 +6,7 @@ import type { CrossEntropyPlan } from '../core/plan.js';
 import { emitKernelEvent, type FallbackReason, recordPath } from './events.js';
 import { type FusedJob, mainKernel, runRows } from './fused.js';
 import { fusedJob, unsupportedShape } from './job.js';
-import { runThreaded, runWorkspaceThreaded, THREAD_MIN_SIZE, warmThreads } from './threads.js';
+import { MAX_THREADS, runThreaded, runWorkspaceThreaded, THREAD_MIN_SIZE, warmThreads } from './threads.js';
 import { kernelModule } from './wasm.js';
 import {
   allocate,
@@ -79,7 +79,10 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
   const plain = job.family === null;
   if (plain && onWorkspace(plan)) return runOnWorkspace(plan, job, false);
   const midsize = plan.threads && !plan.inPlace && n >= 2 && size >= WORKSPACE_THREAD_MIN_SIZE;
-  if (plain && midsize && size < THREAD_MIN_SIZE && sharedKernel()) return runStaged(plan, job);
+  if (plain && midsize && size < THREAD_MIN_SIZE && sharedKernel()) {
+    const staged = runStaged(plan, job);
+    if (staged) return staged;
+  }
 
   // Class-conditional noise is not threaded: each worker would need S (K×K) or the staged rows.
   const matrix = job.family?.matrix != null;
@@ -144,10 +147,23 @@ function onWorkspace(plan: CrossEntropyPlan): boolean {
  * the logits copied into the shared kernel memory at once, run there on every thread, the gradient copied
  * back. The two copies are a few MB, cached, and reuse the same kernel memory on every call.
  */
-function runStaged(plan: CrossEntropyPlan, job: FusedJob): KernelOutcome {
+function runStaged(plan: CrossEntropyPlan, job: FusedJob): KernelOutcome | null {
   const size = plan.rows * plan.classes;
-  const zAt = allocate(4 * size);
-  const gAt = job.grad ? allocate(4 * size) : 0;
+  let zAt = 0;
+  let gAt = 0;
+  try {
+    zAt = allocate(4 * size);
+    gAt = job.grad ? allocate(4 * size) : 0;
+  } catch (error) {
+    if (zAt) release(zAt);
+    emitKernelEvent({
+      type: 'fallback',
+      reason: 'shared-memory-unavailable',
+      detail: `the shared kernel memory cannot take the call (${error instanceof Error ? error.message : error}); it takes the ordinary path`,
+      rows: plan.rows,
+    });
+    return null;
+  }
   try {
     const z = floats(zAt, size);
     z.set(job.z);
@@ -170,7 +186,14 @@ function runOnWorkspace(plan: CrossEntropyPlan, job: FusedJob, staged: boolean):
   const shared = sharedKernel()!;
   const n = plan.rows;
   const threads = plan.threads && n >= 2 && n * plan.classes >= WORKSPACE_THREAD_MIN_SIZE;
-  const { call, region } = layoutCall(job, threads ? 4 : 1);
+  let laid: ReturnType<typeof layoutCall>;
+  try {
+    laid = layoutCall(job, threads ? MAX_THREADS : 1);
+  } catch (error) {
+    const why = `the shared kernel memory cannot take the call's per-row area (${error instanceof Error ? error.message : error})`;
+    return decline(why, 'shared-memory-unavailable', n);
+  }
+  const { call, region } = laid;
   let path: 'wasm' | 'wasm-threads' = 'wasm';
   let ok = true;
   try {

@@ -14,10 +14,13 @@ export type KernelPath = 'wasm' | 'wasm-threads' | 'wasm+js' | 'js' | 'workers';
  * - `'rows-declined'`: the kernel could not finish some rows (e.g. |z_c − z_y| beyond the float32 range);
  *   those rows — only those — were recomputed by the reference;
  * - `'kernel-error'`: the kernel threw (an abort); the call ran on the reference;
- * - `'threads-failed'`: a worker thread failed or declined its rows; the call was rerun on one thread;
+ * - `'threads-failed'`: a worker thread failed or declined its rows; the call was rerun on one thread (on
+ *   workspace memory: only the rows the worker had not finished, on the reference);
  * - `'workers-failed'`: crossEntropyAsync's Web Workers failed; the batch ran on the page's thread;
- * - `'shared-memory-unavailable'`: kernelWorkspace could not use shared WebAssembly memory here; its
- *   buffers are ordinary arrays and calls on them take the usual path (with its copies).
+ * - `'shared-memory-unavailable'`: kernelWorkspace could not use shared WebAssembly memory here (its
+ *   buffers are ordinary arrays and calls on them take the usual path, with its copies), or the shared
+ *   kernel memory (4 GB at most) could not take a call's area (the call took the ordinary path, or the
+ *   reference for a workspace call).
  */
 export type FallbackReason =
   | 'wasm-unavailable'

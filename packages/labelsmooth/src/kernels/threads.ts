@@ -56,6 +56,9 @@ interface PoolWorker {
   memory?: WebAssembly.Memory;
 }
 
+/** Threads a call runs on at most: the calling thread and up to 3 workers (one per extra core). */
+export const MAX_THREADS = 4;
+
 /** Minimum logits per call before threads pay for themselves. */
 export const THREAD_MIN_SIZE = 1 << 20;
 /** Slots per worker ring: the worker has this many chunks queued while the caller computes one. */
@@ -91,7 +94,7 @@ async function startPool(module: WebAssembly.Module): Promise<PoolWorker[] | nul
   const [wtName, osName] = ['node:worker_threads', 'node:os'];
   const wt = (await import(/* @vite-ignore */ wtName)) as typeof import('node:worker_threads');
   const os = (await import(/* @vite-ignore */ osName)) as typeof import('node:os');
-  const count = Math.min(3, Math.max(0, (os.availableParallelism?.() ?? os.cpus().length) - 1));
+  const count = Math.min(MAX_THREADS - 1, Math.max(0, (os.availableParallelism?.() ?? os.cpus().length) - 1));
   if (count === 0) return null;
   const self = import.meta.url;
   const url = new URL(self.endsWith('.ts') ? './worker.ts' : './worker.js', self);
@@ -238,13 +241,19 @@ export function runWorkspaceThreaded(kernel: SharedKernelLike, call: WorkspaceCa
       ...(first ? { module: kernel.module, memory: kernel.memory } : {}),
     });
   });
-  const chunks = [workChunks(kernel.kernel, call, 0)];
+  const chunks: number[] = [];
   let ok = true;
-  for (const w of pool) {
-    for (let done = Atomics.load(w.flags, 1); done !== w.seq; done = Atomics.load(w.flags, 1))
-      Atomics.wait(w.flags, 1, done);
-    if (Atomics.load(w.flags, 2) !== 0) ok = false;
-    chunks.push(Atomics.load(w.flags, 4)); // the worker's count of chunks (see worker.ts)
+  try {
+    chunks.push(workChunks(kernel.kernel, call, 0));
+  } finally {
+    // Even when the calling thread's kernel threw: the call's memory is released only after every worker
+    // is done with it.
+    for (const w of pool) {
+      for (let done = Atomics.load(w.flags, 1); done !== w.seq; done = Atomics.load(w.flags, 1))
+        Atomics.wait(w.flags, 1, done);
+      if (Atomics.load(w.flags, 2) !== 0) ok = false;
+      chunks.push(Atomics.load(w.flags, 4)); // the worker's count of chunks (see worker.ts)
+    }
   }
   threadStats.chunks = chunks;
   return ok;

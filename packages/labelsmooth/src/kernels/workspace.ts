@@ -30,6 +30,13 @@ const free: { at: number; size: number }[] = [];
 let top = PAGE;
 /** Live regions (start → size): workspaces and the running call's area. */
 const live = new Map<number, number>();
+/** The arrays of disposed workspaces: refused even after their memory is handed out again. */
+const disposed = new WeakSet<object>();
+
+/** Mark a disposed workspace's array (see {@link memoryRegion}). */
+export function markDisposed(a: Float32Array): void {
+  disposed.add(a);
+}
 
 /** The shared kernel memory and instance, created on first use; null where shared WASM memory is unavailable. */
 export function sharedKernel(): SharedKernel | null {
@@ -67,10 +74,10 @@ export function allocate(bytes: number): number {
   } else {
     if (top + size > MAX_BYTES)
       throw new RangeError(`${top + size} bytes exceed the 4 GB a WASM32 memory can hold`);
+    const have = s.memory.buffer.byteLength;
+    if (top + size > have) s.memory.grow(Math.ceil((top + size - have) / PAGE)); // may throw: top unchanged
     at = top;
     top += size;
-    const have = s.memory.buffer.byteLength;
-    if (top > have) s.memory.grow(Math.ceil((top - have) / PAGE));
   }
   live.set(at, size);
   return at;
@@ -108,6 +115,7 @@ export function floats(at: number, length: number): Float32Array {
 /** Where an array lies relative to the shared kernel memory: outside it, inside a live region, or in freed memory. */
 export function memoryRegion(a: ArrayLike<number>): 'outside' | 'live' | 'freed' {
   if (!ArrayBuffer.isView(a) || !buffers.has(a.buffer)) return 'outside';
+  if (disposed.has(a)) return 'freed';
   const start = a.byteOffset;
   const end = start + a.byteLength;
   for (const [at, size] of live) if (start >= at && end <= at + size) return 'live';
@@ -216,7 +224,7 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
   if (job.mask) f32.set(job.mask, mask >> 2);
   if (job.classWeight) f32.set(job.classWeight, w >> 2);
   // Chunks of at most CHUNK_BYTES of logits, and at least 8 per thread so that a thread that starts late
-  // or runs slower takes fewer (8192×10 in one 256 KB chunk would leave the other threads idle).
+  // or runs slower takes fewer (8192×10 was two uneven chunks, of 6553 and 1639 rows).
   const chunkRows = Math.max(1, Math.min(Math.floor(CHUNK_BYTES / (4 * k)), Math.ceil(n / (8 * threads))));
   const call: WorkspaceCall = {
     z: job.z.byteOffset,

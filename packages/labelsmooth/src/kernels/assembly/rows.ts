@@ -22,7 +22,7 @@ import { exp1, exp4, hmax4, hsum2, widen } from './math';
 const BLOCK: i32 = 2048;
 /** f32 partial sums of (z − z_y) are moved into the f64 accumulator every GROUP floats (8 terms a lane). */
 const GROUP: i32 = 64;
-/** Pass B's f32 partial sums of exp values are moved into f64 every GROUP_B floats (4 terms a lane). */
+/** Pass B's f32 partial sums of exp values are moved into f64 every GROUP_B floats (8 terms a lane). */
 const GROUP_B: i32 = 32;
 
 // Block results of pass A / B (module globals: AssemblyScript has no multiple return values).
