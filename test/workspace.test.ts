@@ -293,5 +293,13 @@ describe('kernelWorkspace', () => {
         () => kernelWorkspace(n, k),
         (e: unknown) => e instanceof LabelSmoothingError && message.test(e.message),
       );
+    // 2.5 GB of logits fit, the gradient then does not: the logits' memory is given back.
+    const probe = kernelWorkspace(4, 4);
+    const at = probe.logits.byteOffset;
+    probe.dispose();
+    assert.throws(() => kernelWorkspace(25000, 25000), /do not fit/);
+    const after = kernelWorkspace(4, 4);
+    assert.equal(after.logits.byteOffset, at);
+    after.dispose();
   });
 });

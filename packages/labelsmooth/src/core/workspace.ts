@@ -56,12 +56,13 @@ export function kernelWorkspace(rows: number, classes: number): KernelWorkspace 
     const plain = { logits: new Float32Array(size), grad: new Float32Array(size) };
     return { rows, classes, ...plain, shared: false, dispose: () => {} };
   }
-  let logitsAt: number;
+  let logitsAt = -1;
   let gradAt: number;
   try {
     logitsAt = allocate(4 * size);
     gradAt = allocate(4 * size);
   } catch (error) {
+    if (logitsAt >= 0) release(logitsAt); // the logits fitted, the gradient did not
     fail(
       fn,
       'rows',
