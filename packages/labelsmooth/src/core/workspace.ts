@@ -33,7 +33,8 @@ export interface KernelWorkspace {
  * thread and the worker threads. `crossEntropy(ws.logits, labels, { classes: K, grad: ws.grad, … })` then
  * runs with no copy in or out and no allocation: every thread reads its rows of the logits and writes
  * its rows of the gradient in place. Ordinary arrays must be copied into the kernel's memory chunk by
- * chunk and the gradient copied back, which at large N×K costs as much as the kernel's arithmetic.
+ * chunk and the gradient copied back, and the calling thread does that for the workers too: serial work
+ * that keeps two threads from running twice as fast as one.
  * A view on fewer rows (`ws.logits.subarray(0, n * K)` with `ws.grad.subarray(0, n * K)`) works too.
  *
  * @param rows N, at least 1

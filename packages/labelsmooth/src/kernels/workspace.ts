@@ -3,7 +3,8 @@
 // writes its logits there, and the kernel reads them and writes the gradient in place, on all threads at
 // once. No staging copy in, none out, no N×K allocation per call: the only N×K traffic left is the kernel's
 // own (read the logits, write the gradient). The ordinary path copies each chunk into a thread's private
-// memory and the gradient back out, which costs as much as the kernel's arithmetic at large N×K.
+// memory and the gradient back out, and the calling thread does that for the workers' chunks too (they
+// cannot read an ordinary ArrayBuffer): serial work that capped two threads at ~1.1–1.5× one.
 //
 // Memory: [0, 64 KB) is the kernel's static data; above, workspaces and the per-call area are regions
 // handed out first-fit from a free list (64-byte aligned); the memory grows on demand (up to 4 GB, the
