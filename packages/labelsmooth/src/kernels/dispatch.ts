@@ -78,15 +78,17 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
   // The workspace and the staged path run the plain kernel (`rows`); family jobs take the chunked path.
   const plain = job.family === null;
   if (plain && onWorkspace(plan)) return runOnWorkspace(plan, job, false);
-  const midsize = plan.threads && !plan.inPlace && n >= 2 && size >= WORKSPACE_THREAD_MIN_SIZE;
-  if (plain && midsize && size < THREAD_MIN_SIZE && sharedKernel()) {
+  // Threads never take the in-place mode: its declined rows must still hold their logits.
+  const threadsAllowed = plan.threads && !plan.inPlace && n >= 2;
+  const midsize = size >= WORKSPACE_THREAD_MIN_SIZE && size < THREAD_MIN_SIZE;
+  if (plain && threadsAllowed && midsize && sharedKernel()) {
     const staged = runStaged(plan, job);
     if (staged) return staged;
   }
 
   // Class-conditional noise is not threaded: each worker would need S (K×K) or the staged rows.
   const matrix = job.family?.matrix != null;
-  const threadable = plan.threads && !plan.inPlace && n >= 2 && size >= THREAD_MIN_SIZE;
+  const threadable = threadsAllowed && size >= THREAD_MIN_SIZE;
   const wantThreads = threadable && !matrix;
   if (wantThreads) {
     const threaded = runThreaded(kernel, job);
@@ -110,21 +112,14 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
   } catch (error) {
     // A kernel abort. Rows written before it cannot be recomputed in the in-place mode.
     if (plan.inPlace) throw error;
-    return decline(`the kernel threw: ${error instanceof Error ? error.message : error}`, 'kernel-error', n);
+    return decline(`the kernel threw: ${message(error)}`, 'kernel-error', n);
   }
-  if (declined.length > 0) {
-    emitKernelEvent({
-      type: 'fallback',
-      reason: 'rows-declined',
-      detail: `the float32 kernel could not finish ${declined.length} row(s) (first: row ${declined[0]}); the float64 reference recomputed them`,
-      rows: declined.length,
-    });
-    recordPath('wasm+js', `${declined.length} of ${n} rows on the reference`);
-  } else
-    recordPath(
-      'wasm',
-      `${n} rows on the calling thread${threadable && matrix ? ' (class-conditional noise is not threaded)' : ''}`,
-    );
+  recordRun(
+    declined,
+    n,
+    'wasm',
+    `${n} rows on the calling thread${threadable && matrix ? ' (class-conditional noise is not threaded)' : ''}`,
+  );
   return { ran: true, nll: sums!.nll, smoothing: sums!.smoothing, entropy: sums!.entropy, declined };
 }
 
@@ -159,7 +154,7 @@ function runStaged(plan: CrossEntropyPlan, job: FusedJob): KernelOutcome | null 
     emitKernelEvent({
       type: 'fallback',
       reason: 'shared-memory-unavailable',
-      detail: `the shared kernel memory cannot take the call (${error instanceof Error ? error.message : error}); it takes the ordinary path`,
+      detail: `the shared kernel memory cannot take the call (${message(error)}); it takes the ordinary path`,
       rows: plan.rows,
     });
     return null;
@@ -190,7 +185,7 @@ function runOnWorkspace(plan: CrossEntropyPlan, job: FusedJob, staged: boolean):
   try {
     laid = layoutCall(job, threads ? MAX_THREADS : 1);
   } catch (error) {
-    const why = `the shared kernel memory cannot take the call's per-row area (${error instanceof Error ? error.message : error})`;
+    const why = `the shared kernel memory cannot take the call's per-row area (${message(error)})`;
     return decline(why, 'shared-memory-unavailable', n);
   }
   const { call, region } = laid;
@@ -207,7 +202,7 @@ function runOnWorkspace(plan: CrossEntropyPlan, job: FusedJob, staged: boolean):
     }
   } catch (error) {
     release(region);
-    return decline(`the kernel threw: ${error instanceof Error ? error.message : error}`, 'kernel-error', n);
+    return decline(`the kernel threw: ${message(error)}`, 'kernel-error', n);
   }
   const sums = collectCall(job, call);
   release(region);
@@ -218,18 +213,34 @@ function runOnWorkspace(plan: CrossEntropyPlan, job: FusedJob, staged: boolean):
       detail: 'a worker thread failed; the rows it had not finished were recomputed by the reference',
       rows: sums.declined.length,
     });
-  if (sums.declined.length > 0) {
-    emitKernelEvent({
-      type: 'fallback',
-      reason: 'rows-declined',
-      detail: `the float32 kernel could not finish ${sums.declined.length} row(s) (first: row ${sums.declined[0]}); the float64 reference recomputed them`,
-      rows: sums.declined.length,
-    });
-    recordPath('wasm+js', `${sums.declined.length} of ${n} rows on the reference`);
-  } else
-    recordPath(
-      path,
-      `${n} rows ${staged ? "staged through the kernel's shared memory" : "in place in the kernel's memory"}${path === 'wasm-threads' ? ', on every thread' : ''}`,
-    );
+  recordRun(
+    sums.declined,
+    n,
+    path,
+    `${n} rows ${staged ? "staged through the kernel's shared memory" : "in place in the kernel's memory"}${path === 'wasm-threads' ? ', on every thread' : ''}`,
+  );
   return { ran: true, ...sums };
+}
+
+/**
+ * Record how a kernel call went: rows the float32 kernel declined (recomputed by the reference) are a
+ * 'rows-declined' fallback and the 'wasm+js' path; otherwise `path` with `reason`.
+ */
+function recordRun(declined: number[], n: number, path: 'wasm' | 'wasm-threads', reason: string): void {
+  if (declined.length === 0) {
+    recordPath(path, reason);
+    return;
+  }
+  emitKernelEvent({
+    type: 'fallback',
+    reason: 'rows-declined',
+    detail: `the float32 kernel could not finish ${declined.length} row(s) (first: row ${declined[0]}); the float64 reference recomputed them`,
+    rows: declined.length,
+  });
+  recordPath('wasm+js', `${declined.length} of ${n} rows on the reference`);
+}
+
+/** An exception's message, for a sentence. */
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

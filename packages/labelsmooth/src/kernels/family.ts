@@ -1,7 +1,7 @@
 // The issue-14 options on the SIMD kernel (the `familyRows` export, assembly/family.ts): the job's extra
 // fields, the layout of a chunk in the kernel's memory, the staging of class-conditional noise rows and
 // the call. runRows (fused.ts) drives the chunks exactly as for the plain loss.
-import { KernelInstance } from './wasm.js';
+import { blockMaxBytes, KernelInstance } from './wasm.js';
 
 /** The family's options of a kernel job (null fields: not asked for). */
 export interface FamilyJob {
@@ -60,7 +60,7 @@ export function familyLayout(k: number, chunk: number, matrix: boolean): FamilyL
   const scale = align(labels + 4 * chunk);
   const out = align(scale + 8 * chunk);
   const bm = align(out + 24 * chunk);
-  const vRows = align(bm + 4 * Math.ceil(k / 2048) + 16);
+  const vRows = align(bm + blockMaxBytes(k));
   const e = align(vRows + (matrix ? 4 * chunk * k + SLACK : 0));
   const z = align(e + 4 * k + SLACK);
   return { v, mask, w, labels, scale, out, bm, vRows, e, z };

@@ -4,7 +4,7 @@
 // stream through a fixed scratch area of the kernel's memory in chunks: no N×K temporary is allocated.
 import { emitKernelEvent } from './events.js';
 import { callFamilyKernel, type FamilyJob, familyLayout, stageNoiseRows } from './family.js';
-import { KernelInstance, kernelModule } from './wasm.js';
+import { blockMaxBytes, KernelInstance, kernelModule } from './wasm.js';
 
 /** A validated problem in the form the kernel takes (built by crossEntropy). */
 export interface FusedJob {
@@ -83,14 +83,15 @@ function rowsLayout(k: number, chunk: number): RowsLayout {
   const scale = align(labels + 4 * chunk);
   const out = align(scale + 8 * chunk);
   const bm = align(out + 16 * chunk);
-  const z = align(bm + 4 * Math.ceil(k / 2048) + 16);
+  const z = align(bm + blockMaxBytes(k));
   return { v, mask, w, labels, scale, out, bm, z };
 }
 
 /**
  * The one call into the SIMD fast path: `n` rows laid out at `at` (logits at at.z, labels and per-row
  * gradient factors filled in) → (nll, smoothing) per row at at.out, the gradient over the logits at at.z.
- * Everything ABI-specific of the `rows` export is here.
+ * The ABI of the `rows` export is here and in workspace.ts's workChunks (which workers run from a
+ * WorkspaceCall, without the job).
  */
 function callRowsKernel(kernel: KernelInstance, job: FusedJob, at: RowsLayout, n: number): void {
   if (job.family) {

@@ -196,13 +196,18 @@ function steal(
   return 'none';
 }
 
+/** Block until worker `w` has finished its current call (its done sequence reaches ours). */
+function awaitWorker(w: PoolWorker): void {
+  for (let done = Atomics.load(w.flags, 1); done !== w.seq; done = Atomics.load(w.flags, 1))
+    Atomics.wait(w.flags, 1, done);
+}
+
 /**
  * Start a call on worker `w`: wait until it has finished the previous one (a call may end before a worker
  * has skipped the chunks taken back from it), reset its flags, hand it `message` and wake it.
  */
 function begin(w: PoolWorker, message: WorkerJob | WorkspaceJob): void {
-  for (let done = Atomics.load(w.flags, 1); done !== w.seq; done = Atomics.load(w.flags, 1))
-    Atomics.wait(w.flags, 1, done);
+  awaitWorker(w);
   w.seq++;
   Atomics.store(w.flags, 3, 0);
   Atomics.store(w.flags, 4, 0);
@@ -249,8 +254,7 @@ export function runWorkspaceThreaded(kernel: SharedKernelLike, call: WorkspaceCa
     // Even when the calling thread's kernel threw: the call's memory is released only after every worker
     // is done with it.
     for (const w of pool) {
-      for (let done = Atomics.load(w.flags, 1); done !== w.seq; done = Atomics.load(w.flags, 1))
-        Atomics.wait(w.flags, 1, done);
+      awaitWorker(w);
       if (Atomics.load(w.flags, 2) !== 0) ok = false;
       chunks.push(Atomics.load(w.flags, 4)); // the worker's count of chunks (see worker.ts)
     }

@@ -97,6 +97,11 @@ export function loadKernel(): Promise<WebAssembly.Module | null> {
   return pending;
 }
 
+/** Bytes of scratch for the block maxima of one row of K logits (the kernels work in blocks of 2048). */
+export function blockMaxBytes(k: number): number {
+  return 4 * Math.ceil(k / 2048) + 16;
+}
+
 let sharedModule: WebAssembly.Module | null | undefined;
 
 /**

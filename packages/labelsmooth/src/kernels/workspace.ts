@@ -10,7 +10,7 @@
 // handed out first-fit from a free list (64-byte aligned); the memory grows on demand (up to 4 GB, the
 // WASM32 limit) and never shrinks.
 import { CHUNK_BYTES, collectRows, type FusedJob, fillRows, type RowSums } from './fused.js';
-import { KernelInstance, sharedKernelModule } from './wasm.js';
+import { blockMaxBytes, KernelInstance, sharedKernelModule } from './wasm.js';
 
 const PAGE = 65536;
 /** The WASM32 limit: 65536 pages of 64 KB. */
@@ -125,9 +125,6 @@ export function memoryRegion(a: ArrayLike<number>): 'outside' | 'live' | 'freed'
 
 const align64 = (x: number) => Math.ceil(x / 64) * 64;
 
-/** Bytes of a thread's scratch for the block maxima of a row of K (blocks of 2048 in rows.ts), aligned. */
-const blockMaxBytes = (k: number) => align64(4 * Math.ceil(k / 2048) + 16);
-
 /** One call's layout in the shared memory (byte addresses) and its scalar parameters, as the threads see it. */
 export interface WorkspaceCall {
   z: number;
@@ -165,7 +162,7 @@ export function workChunks(kernel: KernelInstance, c: WorkspaceCall, t: number):
   const counter = new Int32Array(kernel.exports.memory.buffer, c.counter, 1);
   const k = c.classes;
   const scratch = c.scratch + t * c.scratchBytes;
-  const g = c.grad ? c.grad : scratch + blockMaxBytes(k);
+  const g = c.grad ? c.grad : scratch + align64(blockMaxBytes(k));
   const stride = c.grad ? 4 * k : 0;
   for (let done = 0; ; done++) {
     const chunk = Atomics.add(counter, 0, 1);
@@ -204,7 +201,7 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
   const s = sharedKernel()!;
   const n = job.rows;
   const k = job.classes;
-  const scratchBytes = align64(blockMaxBytes(k) + (job.grad ? 0 : 4 * k));
+  const scratchBytes = align64(align64(blockMaxBytes(k)) + (job.grad ? 0 : 4 * k));
   const sizes = [64, 4 * n, 8 * n, 16 * n, 4 * k, 4 * k, 4 * k, threads * scratchBytes].map(align64);
   const region = allocate(sizes.reduce((a, b) => a + b, 0));
   const starts: number[] = [];
