@@ -17,7 +17,7 @@
 // choices are for V8's x64 code: f32x4.pmax (one maxps; f32x4.max is a NaN-propagating ~8-instruction
 // sequence), and exp rounds with the 1.5·2²³ trick instead of floor + trunc_sat (both emulated).
 
-import { exp1, exp4, hmax4, hsum2, widen } from './math';
+import { exp1, exp4, hmax4, hsum2, log1pSum, widen } from './math';
 
 const BLOCK: i32 = 2048;
 /** f32 partial sums of (z − z_y) are moved into the f64 accumulator every GROUP floats (8 terms a lane). */
@@ -269,9 +269,11 @@ export function rows(
         rest += sb;
       } else rest += (bOnes + sb) * Math.exp(bm64 - m);
     }
+    // x = Σ_c e_c − 1: the mass besides one entry at the row max (ones ≥ 1), tiny on a confident row.
+    const x = ones - 1.0 + rest;
     const s = ones + rest;
-    // lse − z_y, without forming lse (z_y may be large); log1p keeps the digits of a tiny rest (ones ≥ 1).
-    const ly = m - zy + Math.log1p(ones - 1.0 + rest);
+    // lse − z_y, without forming lse (z_y may be large); log1p keeps the digits of a tiny x.
+    const ly = m - zy + log1pSum(x);
     const wy: f64 = w ? <f64>load<f32>(w + (<usize>y << 2)) : 1.0;
     const delta: f64 = nonTarget ? -wy / <f64>(ka - 1) : 0.0;
     const sumVz = hsum2(svz) * (v ? 1.0 : vConst); // Σ v_c·(z_c − z_y)
@@ -280,6 +282,12 @@ export function rows(
     if (!writeGrad) continue;
     // Pass C: grad_c = g·Γ/s·exp(bm − m)·e_c − g·ε·v_c, then the target correction.
     const gi = load<f64>(scale + (<usize>i << 3));
+    // q_y − 1 before pass C overwrites e_y. With y at the row max (e_y = 1, counted in `ones`), it is
+    // −(Σ_{c≠y} e_c)/s = −x/s: no cancellation however close q_y is to 1. Otherwise q_y < ½ (another
+    // entry has e = 1 ≥ e_y) and q_y − 1 = e_y·exp(bmax_y − m)/s − 1 loses nothing either.
+    const ey = <f64>load<f32>(grow + (<usize>y << 2));
+    const bmy = <f64>load<f32>(bm + (<usize>(y / BLOCK) << 2));
+    const qy1 = ey == 1.0 && bmy == m ? -x / s : (bmy == m ? ey : ey * Math.exp(bmy - m)) / s - 1.0;
     const gamma = (1.0 - eps) * wy + eps * (vSum + delta);
     const ev = f32x4.splat(<f32>(gi * eps * vConst));
     const gev = f32x4.splat(<f32>(gi * eps));
@@ -325,8 +333,8 @@ export function rows(
       }
     }
     // The target entry is where q_y ≈ 1 cancels against the target mass: in f64, as
-    // g·(Γ·(q_y − 1) + ε·(V − v_y)) (since Γ − (1−ε)·w_y − ε·δ = ε·V), with q_y − 1 = expm1(−ℓ).
+    // g·(Γ·(q_y − 1) + ε·(V − v_y)) (since Γ − (1−ε)·w_y − ε·δ = ε·V), with q_y − 1 from above.
     const vy: f64 = v ? <f64>load<f32>(v + (<usize>y << 2)) : vConst;
-    store<f32>(grow + (<usize>y << 2), <f32>(gi * (gamma * Math.expm1(-ly) + eps * (vSum - vy))));
+    store<f32>(grow + (<usize>y << 2), <f32>(gi * (gamma * qy1 + eps * (vSum - vy))));
   }
 }
