@@ -30,6 +30,16 @@ let blockSvz: v128 = f64x2.splat(0.0);
 let blockTail: f64 = 0.0;
 let blockOnes: i32 = 0;
 
+/**
+ * The lanes of the vector ending at a block's end that are not done yet. A block's last 1–3 floats are read as
+ * the vector [b1 − 4, b1), whose first `done` lanes the 8-float loop already took: they are masked out of
+ * sums and counts (a max and a repeated store of the same value need no mask). Blocks of < 4 floats stay scalar.
+ */
+@inline
+function fresh(done: i32): v128 {
+  return i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(done));
+}
+
 /** Pass A without a mask: the block max of z over [b0, b1), and Σ v·(z − z_y) into blockSvz / blockTail. */
 @inline
 function passA(row: usize, b0: i32, v1: i32, b1: i32, v: usize, zyv: v128, zy: f64): f32 {
@@ -70,10 +80,31 @@ function passA(row: usize, b0: i32, v1: i32, b1: i32, v: usize, zyv: v128, zy: f
       }
     }
   }
-  blockSvz = f64x2.add(svz, widen(f32x4.add(a, a2)));
+  svz = f64x2.add(svz, widen(f32x4.add(a, a2)));
+  let c = v1;
+  if (b1 - b0 >= 4) {
+    if (b1 - c >= 4) {
+      const za = v128.load(row + (<usize>c << 2));
+      mx = f32x4.pmax(mx, za);
+      let d = f32x4.sub(za, zyv);
+      if (v) d = f32x4.mul(v128.load(v + (<usize>c << 2)), d);
+      svz = f64x2.add(svz, widen(d));
+      c += 4;
+    }
+    if (c < b1) {
+      const at = b1 - 4;
+      const za = v128.load(row + (<usize>at << 2));
+      mx2 = f32x4.pmax(mx2, za);
+      let d = f32x4.sub(za, zyv);
+      if (v) d = f32x4.mul(v128.load(v + (<usize>at << 2)), d);
+      svz = f64x2.add(svz, widen(v128.and(d, fresh(c - at))));
+      c = b1;
+    }
+  }
+  blockSvz = svz;
   let smax = hmax4(f32x4.pmax(mx, mx2));
   let tail: f64 = 0.0;
-  for (let c = v1; c < b1; c++) {
+  for (; c < b1; c++) {
     const zz = load<f32>(row + (<usize>c << 2));
     smax = max(smax, zz);
     tail += (v ? <f64>load<f32>(v + (<usize>c << 2)) : 1.0) * (<f64>zz - zy);
@@ -95,6 +126,12 @@ function passB(row: usize, grow: usize, b0: i32, v1: i32, b1: i32, bmax: f32): f
   let a = f32x4.splat(0);
   let a2 = f32x4.splat(0); // two accumulators: independent add chains
   let ones = i32x4.splat(0);
+  // The vector ending at b1 (see `fresh`) is read first: in place (grow = row) the loop below overwrites the
+  // logits it shares with it.
+  const vector = b1 - b0 >= 4;
+  const at = b1 - 4;
+  let last = f32x4.splat(0);
+  if (vector && v1 < b1) last = exp4(f32x4.sub(v128.load(row + (<usize>at << 2)), bv));
   for (let c = b0; c < v1; c += 8) {
     const p = row + (<usize>c << 2);
     const o = grow + (<usize>c << 2);
@@ -116,9 +153,29 @@ function passB(row: usize, grow: usize, b0: i32, v1: i32, b1: i32, bmax: f32): f
       a2 = f32x4.splat(0);
     }
   }
-  let sb = hsum2(f64x2.add(se, widen(f32x4.add(a, a2))));
+  se = f64x2.add(se, widen(f32x4.add(a, a2)));
+  let c = v1;
+  if (vector) {
+    if (b1 - c >= 4) {
+      const e = exp4(f32x4.sub(v128.load(row + (<usize>c << 2)), bv));
+      v128.store(grow + (<usize>c << 2), e);
+      const q = f32x4.eq(e, one);
+      se = f64x2.add(se, widen(v128.andnot(e, q)));
+      ones = i32x4.add(ones, q);
+      c += 4;
+    }
+    if (c < b1) {
+      v128.store(grow + (<usize>at << 2), last); // the done lanes get the same values again
+      const q = f32x4.eq(last, one);
+      const keep = fresh(c - at);
+      se = f64x2.add(se, widen(v128.and(v128.andnot(last, q), keep)));
+      ones = i32x4.add(ones, v128.and(q, keep));
+      c = b1;
+    }
+  }
+  let sb = hsum2(se);
   let count = -(i32x4.extract_lane(ones, 0) + i32x4.extract_lane(ones, 1) + i32x4.extract_lane(ones, 2) + i32x4.extract_lane(ones, 3));
-  for (let c = v1; c < b1; c++) {
+  for (; c < b1; c++) {
     const e = exp1(load<f32>(row + (<usize>c << 2)) - bmax);
     store<f32>(grow + (<usize>c << 2), e);
     if (e == 1) count++;
@@ -300,6 +357,16 @@ export function rows(
       const f = <f32>(((gi * gamma) / s) * (bmax == m ? 1.0 : Math.exp(bmax - m)));
       const fv = f32x4.splat(f);
       const v1 = b0 + ((b1 - b0) & ~7);
+      // The block's last 1–7 floats as in passB: a vector at v1 when 4 remain, and the vector ending at b1,
+      // computed before the loops below rewrite the lanes it shares with them and stored after them (the
+      // shared lanes get the same values).
+      const vector = b1 - b0 >= 4;
+      const at = b1 - 4;
+      let last = f32x4.splat(0);
+      if (vector && v1 < b1) {
+        const e = v128.load(grow + (<usize>at << 2));
+        last = f32x4.sub(f32x4.mul(e, fv), v ? f32x4.mul(v128.load(v + (<usize>at << 2)), gev) : ev);
+      }
       if (v) {
         for (let c = b0; c < v1; c += 8) {
           const p = grow + (<usize>c << 2);
@@ -314,10 +381,19 @@ export function rows(
           v128.store(p, f32x4.sub(f32x4.mul(v128.load(p, 16), fv), ev), 16);
         }
       }
-      for (let c = v1; c < b1; c++) {
-        const p = grow + (<usize>c << 2);
-        const t: f32 = v ? load<f32>(v + (<usize>c << 2)) * f32x4.extract_lane(gev, 0) : f32x4.extract_lane(ev, 0);
-        store<f32>(p, load<f32>(p) * f - t);
+      if (vector) {
+        if (b1 - v1 > 4) {
+          const p = grow + (<usize>v1 << 2);
+          const t = v ? f32x4.mul(v128.load(v + (<usize>v1 << 2)), gev) : ev;
+          v128.store(p, f32x4.sub(f32x4.mul(v128.load(p), fv), t));
+        }
+        if (v1 < b1) v128.store(grow + (<usize>at << 2), last);
+      } else {
+        for (let c = v1; c < b1; c++) {
+          const p = grow + (<usize>c << 2);
+          const t: f32 = v ? load<f32>(v + (<usize>c << 2)) * f32x4.extract_lane(gev, 0) : f32x4.extract_lane(ev, 0);
+          store<f32>(p, load<f32>(p) * f - t);
+        }
       }
       // Masked classes: e = 0 there, but the noise term must not leave −g·ε·v_c behind.
       if (mask) {
