@@ -98,6 +98,8 @@ export interface SmoothingPlan {
   mask: ParsedMask | null;
   /** The label of rows to ignore. */
   ignoreIndex: number;
+  /** How many rows have the label ignoreIndex (0 with probability targets). */
+  ignoredRows: number;
 }
 
 /** A validated crossEntropy call: the smoothing plus weights, reduction, gradient and dispatch choices. */
@@ -156,8 +158,8 @@ export function planSmoothing(
   const noise = parseNoise(fn, options.noise, rows, classes);
   const mask = parseMask(fn, options.classMask, rows, classes);
   const ignoreIndex = parseIgnoreIndex(fn, options.ignoreIndex);
-  const plan: SmoothingPlan = { fn, rows, classes, target: parsed, eps, noise, mask, ignoreIndex };
-  checkTargets(plan);
+  const plan: SmoothingPlan = { fn, rows, classes, target: parsed, eps, noise, mask, ignoreIndex, ignoredRows: 0 };
+  plan.ignoredRows = checkTargets(plan);
   checkUsedNoiseRows(fn, noise, parsed, ignoreIndex, classes);
   checkNoiseOnAllowed(plan);
   return plan;
@@ -173,24 +175,31 @@ export function isIgnored(plan: SmoothingPlan, i: number): boolean {
   return plan.target.kind === 'index' && plan.target.labels[i] === plan.ignoreIndex;
 }
 
-/** Labels in range and allowed, or probabilities that are distributions with no mass on masked classes. */
-function checkTargets(s: SmoothingPlan): void {
+/**
+ * Labels in range and allowed, or probabilities that are distributions with no mass on masked classes.
+ * Returns the number of ignored rows.
+ */
+function checkTargets(s: SmoothingPlan): number {
   const { fn, rows, classes: k, target, mask, ignoreIndex } = s;
   if (target.kind === 'index') {
     const labels = target.labels;
+    let ignored = 0;
     for (let i = 0; i < rows; i++) {
       const y = labels[i];
-      if (y === ignoreIndex) continue;
+      if (y === ignoreIndex) {
+        ignored++;
+        continue;
+      }
       if (typeof y !== 'number' || !Number.isInteger(y))
         fail(fn, 'target', i, y, 'class index must be an integer');
       if (y < 0 || y >= k)
         fail(fn, 'target', i, y, `class index out of range [0, ${k}) and not ignoreIndex (${ignoreIndex})`);
       if (!allowed(mask, k, i, y)) fail(fn, 'target', i, y, 'class is excluded by options.classMask');
     }
-    return;
+    return ignored;
   }
   checkDistribution(fn, 'target', target.probs, rows, k);
-  if (mask === null) return;
+  if (mask === null) return 0;
   for (let i = 0; i < rows; i++) {
     for (let c = 0; c < k; c++) {
       const t = target.probs[i * k + c];
@@ -198,6 +207,7 @@ function checkTargets(s: SmoothingPlan): void {
         fail(fn, 'target', i * k + c, t, `probability on a masked class (row ${i}, class ${c})`);
     }
   }
+  return 0;
 }
 
 /** Every non-ignored row must leave the noise something to spread over: ≥ 2 allowed classes for
@@ -321,14 +331,20 @@ function parseBoolean(fn: string, name: string, v: unknown, fallback: boolean): 
   return v;
 }
 
-/** Non-finite allowed logits in `rows` (all of them when null) are reported here, naming the element. */
-export function checkLogits(plan: CrossEntropyPlan, only: ((i: number) => boolean) | null): void {
-  const { logits: z, rows: n, classes: k, mask } = plan;
+/**
+ * Non-finite allowed logits of every row (`'all'`) or only of the ignored rows (`'ignored'`: no compute path
+ * reads them), reported naming the element. Fields are read once: plan objects vary in shape, and a property
+ * read per row would be a megamorphic lookup (it was most of this check's cost at 8192×10).
+ */
+export function checkLogits(plan: CrossEntropyPlan, which: 'all' | 'ignored'): void {
+  const { logits: z, rows: n, classes: k, mask, target, ignoreIndex, fn } = plan;
+  if (which === 'ignored' && plan.ignoredRows === 0) return; // (only class-index rows are ignored)
+  const labels = which === 'ignored' && target.kind === 'index' ? target.labels : null;
   for (let i = 0; i < n; i++) {
-    if (only && !only(i)) continue;
+    if (labels !== null && labels[i] !== ignoreIndex) continue;
     for (let c = 0; c < k; c++) {
       const v = z[i * k + c];
-      if (!(v > -Infinity && v < Infinity) && allowed(mask, k, i, c)) badLogit(plan.fn, i, c, k, v, !!mask);
+      if (!(v > -Infinity && v < Infinity) && allowed(mask, k, i, c)) badLogit(fn, i, c, k, v, !!mask);
     }
   }
 }
@@ -392,7 +408,7 @@ export function planCrossEntropy(
     confidencePenalty: parseConfidencePenalty(fn, o.confidencePenalty),
     focal: parseFocal(fn, o.focalGamma, o.focalAlpha),
   };
-  checkLogits(plan, plan.inPlace ? null : (i) => isIgnored(plan, i));
+  checkLogits(plan, plan.inPlace ? 'all' : 'ignored');
   return plan;
 }
 

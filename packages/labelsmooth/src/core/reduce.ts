@@ -40,11 +40,12 @@ export function partRows(n: number): PartRows {
 export function meanDenominator(plan: CrossEntropyPlan): number {
   if (plan.target.kind !== 'index') return plan.rows;
   const { labels } = plan.target;
-  const w = plan.classWeight;
+  const { classWeight: w, rows, ignoreIndex } = plan; // read once, not per row (see checkLogits)
+  if (w === null) return rows - plan.ignoredRows;
   let d = 0;
-  for (let i = 0; i < plan.rows; i++) {
+  for (let i = 0; i < rows; i++) {
     const y = labels[i];
-    if (y !== plan.ignoreIndex) d += w ? w[y] : 1;
+    if (y !== ignoreIndex) d += w ? w[y] : 1;
   }
   return d;
 }

@@ -25,6 +25,8 @@ export interface FusedJob {
   classWeight: Float32Array | null;
   /** Row weight (sampleWeight × per-example class weight) for row i. */
   rowWeight: (i: number) => number;
+  /** Every row's weight is 1 (no sample weights, no per-example class weights): per-row loops skip rowWeight. */
+  unitRows: boolean;
   /** Gradient factor shared by all rows (1/denominator, 1/normalizer or 1). */
   scale: number;
   grad: Float32Array | Float64Array | null;
@@ -146,6 +148,7 @@ export function runRows(
   if (job.mask) f32.set(job.mask, at.mask >> 2);
   if (job.classWeight) f32.set(job.classWeight, at.w >> 2);
   const sums = { nll: 0, smoothing: 0, entropy: 0 };
+  const { rowWeight, unitRows } = job;
   for (let s = r0; s < r1; s += chunk) {
     const e = Math.min(r1, s + chunk);
     const n = e - s;
@@ -153,7 +156,8 @@ export function runRows(
     if (job.family?.matrix) stageNoiseRows(f32, at as ReturnType<typeof familyLayout>, job, s, n);
     fillRows(job, s, n, i32, at.labels >> 2, f64, at.scale >> 3);
     callRowsKernel(kernel, job, at, n);
-    const weight = (i: number) => (i32[(at.labels >> 2) + i] < 0 ? 0 : job.rowWeight(s + i));
+    const labelsAt = at.labels >> 2;
+    const weight = unitRows ? null : (i: number) => (i32[labelsAt + i] < 0 ? 0 : rowWeight(s + i));
     const before = declined ? declined.length : 0;
     const stride = job.family ? 3 : 2; // family rows also carry their entropy
     if (!collectRows(f64, at.out >> 3, stride, n, s, weight, job.perRow, sums, declined)) return null;
@@ -187,11 +191,12 @@ export function fillRows(
   scale: Float64Array,
   scaleAt: number,
 ): void {
+  const { labels: y, ignoreIndex, scale: g, rowWeight, unitRows } = job; // read once, not per row (see checkLogits)
   for (let i = 0; i < n; i++) {
-    const y = job.labels[first + i];
-    const ignored = y === job.ignoreIndex;
-    labels[labelsAt + i] = ignored ? -1 : y;
-    scale[scaleAt + i] = ignored ? 0 : job.scale * job.rowWeight(first + i);
+    const yi = y[first + i];
+    const ignored = yi === ignoreIndex;
+    labels[labelsAt + i] = ignored ? -1 : yi;
+    scale[scaleAt + i] = ignored ? 0 : unitRows ? g : g * rowWeight(first + i);
   }
 }
 
@@ -207,30 +212,38 @@ export function collectRows(
   stride: number,
   n: number,
   first: number,
-  weight: (i: number) => number,
+  weight: ((i: number) => number) | null,
   perRow: FusedJob['perRow'],
   sums: RowSums,
   declined?: number[],
 ): boolean {
+  // Running sums in locals (stores into `sums` on every row cost more than the row's arithmetic).
+  let nll = sums.nll;
+  let smoothing = sums.smoothing;
+  let entropy = sums.entropy;
   for (let i = 0; i < n; i++) {
     const a = f64[out + stride * i];
     const b = f64[out + stride * i + 1];
     const h = stride > 2 ? f64[out + stride * i + 2] : 0;
-    if (!(Number.isFinite(a) && Number.isFinite(b) && Number.isFinite(h))) {
+    // x − x is 0 for finite x and NaN for ±Infinity and NaN: one test for the three parts.
+    if (a - a + (b - b) + (h - h) !== 0) {
       if (!declined) return false;
       declined.push(first + i);
       continue;
     }
-    const rw = weight(i);
+    const rw = weight === null ? 1 : weight(i);
     if (perRow) {
       perRow.nll[first + i] = rw * a;
       perRow.smoothing[first + i] = rw * b;
       if (perRow.entropy) perRow.entropy[first + i] = rw * h;
     } else {
-      sums.nll += rw * a;
-      sums.smoothing += rw * b;
-      sums.entropy += rw * h;
+      nll += rw * a;
+      smoothing += rw * b;
+      entropy += rw * h;
     }
   }
+  sums.nll = nll;
+  sums.smoothing = smoothing;
+  sums.entropy = entropy;
   return true;
 }

@@ -107,6 +107,7 @@ export function fusedJob(
     mask,
     classWeight: classWeight ? Float32Array.from(classWeight) : null,
     rowWeight,
+    unitRows: !sampleWeight && !exampleWeight,
     scale,
     grad: plan.grad,
     perRow,

@@ -232,7 +232,7 @@ export interface WorkspaceJob {
  * Run a workspace call on the calling thread and every worker at once: each claims chunks of rows from
  * the call's shared counter and works in place in the shared memory (no ring, no copies). Returns
  * 'no-pool' when the pool is not running, else whether every worker finished without an error (rows a
- * failed worker had claimed keep their NaN outputs and are recomputed by the caller's reference).
+ * failed worker had claimed are in chunks not flagged finished, and are recomputed by the caller's reference).
  */
 export function runWorkspaceThreaded(kernel: SharedKernelLike, call: WorkspaceCall): boolean | 'no-pool' {
   if (!pool) return 'no-pool';
@@ -361,9 +361,10 @@ export function runThreaded(kernel: KernelInstance, job: FusedJob): RowSums | 'n
         meta[3] = 0; // [3]: the worker's status for the chunk (0 ok, 1 not finite, 2 error)
         const labels = new Int32Array(s.buf, base + layout.labels, r1 - r0);
         const weights = new Float64Array(s.buf, base + layout.weights, r1 - r0);
+        const { labels: y, rowWeight } = job; // read once, not per row (see checkLogits)
         for (let i = r0; i < r1; i++) {
-          labels[i - r0] = job.labels[i];
-          weights[i - r0] = job.rowWeight(i);
+          labels[i - r0] = y[i];
+          weights[i - r0] = rowWeight(i);
         }
         const z = job.z.subarray(r0 * k, r1 * k);
         if (slotLogits) new Float32Array(s.buf, base + layout.logits, (r1 - r0) * k).set(z);

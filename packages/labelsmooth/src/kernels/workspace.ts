@@ -145,6 +145,8 @@ export interface WorkspaceCall {
   scratchBytes: number;
   /** An i32 counter of the chunks claimed so far. */
   counter: number;
+  /** One i32 per chunk, set to 1 by the thread that finished it. */
+  finished: number;
   vConst: number;
   eps: number;
   nonTarget: number;
@@ -160,6 +162,7 @@ export interface WorkspaceCall {
  */
 export function workChunks(kernel: KernelInstance, c: WorkspaceCall, t: number): number {
   const counter = new Int32Array(kernel.exports.memory.buffer, c.counter, 1);
+  const finished = new Int32Array(kernel.exports.memory.buffer, c.finished, c.chunks);
   const k = c.classes;
   const scratch = c.scratch + t * c.scratchBytes;
   const g = c.grad ? c.grad : scratch + align64(blockMaxBytes(k));
@@ -189,6 +192,7 @@ export function workChunks(kernel: KernelInstance, c: WorkspaceCall, t: number):
       scratch,
       c.grad ? 1 : 0,
     );
+    Atomics.store(finished, chunk, 1);
   }
 }
 
@@ -202,7 +206,11 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
   const n = job.rows;
   const k = job.classes;
   const scratchBytes = align64(align64(blockMaxBytes(k)) + (job.grad ? 0 : 4 * k));
-  const sizes = [64, 4 * n, 8 * n, 16 * n, 4 * k, 4 * k, 4 * k, threads * scratchBytes].map(align64);
+  // Chunks of at most CHUNK_BYTES of logits, and at least 8 per thread so that a thread that starts late
+  // or runs slower takes fewer (8192×10 was two uneven chunks, of 6553 and 1639 rows).
+  const chunkRows = Math.max(1, Math.min(Math.floor(CHUNK_BYTES / (4 * k)), Math.ceil(n / (8 * threads))));
+  const chunks = Math.ceil(n / chunkRows);
+  const sizes = [64, 4 * chunks, 4 * n, 8 * n, 16 * n, 4 * k, 4 * k, 4 * k, threads * scratchBytes].map(align64);
   const region = allocate(sizes.reduce((a, b) => a + b, 0));
   const starts: number[] = [];
   let at = region;
@@ -210,27 +218,24 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
     starts.push(at);
     at += size;
   }
-  const [counter, labels, scale, out, v, mask, w, scratch] = starts;
+  const [counter, finished, labels, scale, out, v, mask, w, scratch] = starts;
   const mem = buffer(s.memory);
   new Int32Array(mem, counter, 1)[0] = 0;
-  // NaN until a thread writes a row: rows a failed worker claimed but did not finish are declined, never
-  // taken from an earlier call's outputs.
-  new Float64Array(mem, out, 2 * n).fill(Number.NaN);
+  // Rows of a chunk no thread finished (a failed worker's) are declined, never taken from an earlier call's
+  // outputs. (Flags per chunk, not NaN outputs per row: a fill of a shared buffer costs ~1.5 ns an element.)
+  new Int32Array(mem, finished, chunks).fill(0);
   fillRows(job, 0, n, new Int32Array(mem), labels >> 2, new Float64Array(mem), scale >> 3);
   const f32 = new Float32Array(mem);
   if (job.v) f32.set(job.v, v >> 2);
   if (job.mask) f32.set(job.mask, mask >> 2);
   if (job.classWeight) f32.set(job.classWeight, w >> 2);
-  // Chunks of at most CHUNK_BYTES of logits, and at least 8 per thread so that a thread that starts late
-  // or runs slower takes fewer (8192×10 was two uneven chunks, of 6553 and 1639 rows).
-  const chunkRows = Math.max(1, Math.min(Math.floor(CHUNK_BYTES / (4 * k)), Math.ceil(n / (8 * threads))));
   const call: WorkspaceCall = {
     z: job.z.byteOffset,
     grad: job.grad ? job.grad.byteOffset : 0,
     rows: n,
     classes: k,
     chunkRows,
-    chunks: Math.ceil(n / chunkRows),
+    chunks,
     labels,
     scale,
     out,
@@ -240,6 +245,7 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
     scratch,
     scratchBytes,
     counter,
+    finished,
     vConst: job.vConst,
     eps: job.eps,
     nonTarget: job.nonTarget ? 1 : 0,
@@ -257,9 +263,20 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
 export function collectCall(job: FusedJob, call: WorkspaceCall): RowSums & { declined: number[] } {
   const mem = buffer(sharedKernel()!.memory);
   const labels = new Int32Array(mem, call.labels, call.rows);
-  const weight = (i: number) => (labels[i] < 0 ? 0 : job.rowWeight(i));
+  const { rowWeight } = job;
+  const weight = (i: number) => (labels[i] < 0 ? 0 : rowWeight(i));
+  // Unit row weights: ignored rows' outputs are 0, so 1·0 adds the same as 0·0.
   const sums = { nll: 0, smoothing: 0, entropy: 0 };
   const declined: number[] = [];
-  collectRows(new Float64Array(mem), call.out >> 3, 2, call.rows, 0, weight, job.perRow, sums, declined);
+  const finished = new Int32Array(mem, call.finished, call.chunks);
+  const f64 = new Float64Array(mem);
+  for (let chunk = 0; chunk < call.chunks; chunk++) {
+    const r0 = chunk * call.chunkRows;
+    const n = Math.min(call.rows - r0, call.chunkRows);
+    if (finished[chunk] === 1) {
+      const w = job.unitRows ? null : (i: number) => weight(r0 + i);
+      collectRows(f64, (call.out >> 3) + 2 * r0, 2, n, r0, w, job.perRow, sums, declined);
+    } else for (let i = r0; i < r0 + n; i++) declined.push(i);
+  }
   return { ...sums, declined };
 }
