@@ -158,7 +158,17 @@ export function planSmoothing(
   const noise = parseNoise(fn, options.noise, rows, classes);
   const mask = parseMask(fn, options.classMask, rows, classes);
   const ignoreIndex = parseIgnoreIndex(fn, options.ignoreIndex);
-  const plan: SmoothingPlan = { fn, rows, classes, target: parsed, eps, noise, mask, ignoreIndex, ignoredRows: 0 };
+  const plan: SmoothingPlan = {
+    fn,
+    rows,
+    classes,
+    target: parsed,
+    eps,
+    noise,
+    mask,
+    ignoreIndex,
+    ignoredRows: 0,
+  };
   plan.ignoredRows = checkTargets(plan);
   checkUsedNoiseRows(fn, noise, parsed, ignoreIndex, classes);
   checkNoiseOnAllowed(plan);

@@ -210,7 +210,9 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
   // or runs slower takes fewer (8192×10 was two uneven chunks, of 6553 and 1639 rows).
   const chunkRows = Math.max(1, Math.min(Math.floor(CHUNK_BYTES / (4 * k)), Math.ceil(n / (8 * threads))));
   const chunks = Math.ceil(n / chunkRows);
-  const sizes = [64, 4 * chunks, 4 * n, 8 * n, 16 * n, 4 * k, 4 * k, 4 * k, threads * scratchBytes].map(align64);
+  const sizes = [64, 4 * chunks, 4 * n, 8 * n, 16 * n, 4 * k, 4 * k, 4 * k, threads * scratchBytes].map(
+    align64,
+  );
   const region = allocate(sizes.reduce((a, b) => a + b, 0));
   const starts: number[] = [];
   let at = region;
