@@ -1,0 +1,166 @@
+// The kernel's per-row details for short rows: a block's last 1–7 floats run as vectors (one of them ending at
+// the block's end and overlapping lanes already done), the target entry's q_y − 1 taken from the row sums (y
+// at the row max, or not), and a workspace call whose chunks a failed worker left unfinished. Each against
+// the float64 reference on the same float32 values.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { planCrossEntropy } from '../packages/labelsmooth/src/core/plan.js';
+import {
+  type CrossEntropyOptions,
+  crossEntropy,
+  initKernels,
+  kernelWorkspace,
+} from '../packages/labelsmooth/src/index.js';
+import { fusedJob } from '../packages/labelsmooth/src/kernels/job.js';
+import {
+  collectCall,
+  layoutCall,
+  release,
+  sharedKernel,
+  workChunks,
+} from '../packages/labelsmooth/src/kernels/workspace.js';
+
+await initKernels();
+
+/** Seeded values in [0, 1). */
+function lcg(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 1103515245 + 12345) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** Kernel and reference within 1e−5 relative (losses per row; gradient entries, or 2e−6 of the row's scale). */
+function assertClose(
+  z: Float32Array,
+  y: Int32Array,
+  k: number,
+  extra: CrossEntropyOptions,
+  label: string,
+  inPlace = false,
+) {
+  const o: CrossEntropyOptions = {
+    classes: k,
+    labelSmoothing: 0.1,
+    reduction: 'none',
+    threads: false,
+    ...extra,
+  };
+  const ref = crossEntropy(Float64Array.from(z), y, { ...o, kernel: 'js', grad: true });
+  const input = z.slice();
+  const wasm = crossEntropy(input, y, { ...o, kernel: 'wasm', grad: inPlace ? input : true });
+  const a = wasm.loss as unknown as Float64Array;
+  const b = ref.loss as unknown as Float64Array;
+  for (let i = 0; i < b.length; i++)
+    assert.ok(
+      Math.abs(a[i] - b[i]) <= 1e-5 * Math.abs(b[i]) + 1e-12,
+      `${label}: loss[${i}] ${a[i]} vs ${b[i]}`,
+    );
+  const ga = wasm.grad!;
+  const gb = ref.grad!;
+  for (let j = 0; j < gb.length; j++)
+    assert.ok(
+      Math.abs(ga[j] - gb[j]) <= 1e-5 * Math.abs(gb[j]) + 2e-6,
+      `${label}: grad[${j}] ${ga[j]} vs ${gb[j]}`,
+    );
+}
+
+function problem(n: number, k: number, seed: number, spread = 8) {
+  const rnd = lcg(seed);
+  const z = Float32Array.from({ length: n * k }, () => (rnd() - 0.5) * spread);
+  const y = Int32Array.from({ length: n }, () => Math.floor(rnd() * k));
+  return { z, y, rnd };
+}
+
+describe('kernel: short rows and row tails', () => {
+  it('every K from 1 to 40: a gradient buffer, the in-place mode, a noise vector, a class mask', () => {
+    for (let k = 1; k <= 40; k++) {
+      const { z, y } = problem(37, k, k);
+      assertClose(z, y, k, {}, `K=${k}`);
+      assertClose(z, y, k, {}, `K=${k} in place`, true);
+      if (k >= 2) {
+        const prior = Array.from({ length: k }, (_, c) => (c + 1) / ((k * (k + 1)) / 2));
+        assertClose(z, y, k, { noise: prior }, `K=${k} prior`);
+        const mask = Array.from({ length: k }, (_, c) => (c % 3 === 2 ? 0 : 1));
+        const masked = z.map((v, j) => (mask[j % k] ? v : Number.NEGATIVE_INFINITY));
+        const ym = y.map((c) => (mask[c] ? c : 0));
+        assertClose(masked, ym, k, { classMask: mask }, `K=${k} mask`);
+      }
+    }
+  });
+
+  it('blocks of 2048 whose last block has 1 to 7 floats (2049–2055), in place too', () => {
+    for (let k = 2049; k <= 2055; k++) {
+      const { z, y } = problem(3, k, k, 30);
+      assertClose(z, y, k, {}, `K=${k}`);
+      assertClose(z, y, k, {}, `K=${k} in place`, true);
+    }
+  });
+
+  it('q_y − 1: y at the max of a confident row, tied with another class, just below the max, and far below', () => {
+    const k = 10;
+    const rows = [
+      [30, 0, 0, 0, 0, 0, 0, 0, 0, 0], // y = 0 at the max, q_y = 1 − 9e−14
+      [5, 5, 0, 0, 0, 0, 0, 0, 0, 0], // y = 0 tied at the max with class 1
+      [5, Math.fround(5 + 2 ** -20), 0, 0, 0, 0, 0, 0, 0, 0], // y = 0 just below the max
+      [-20, 3, 1, 0, 0, 0, 0, 0, 0, 0], // y = 0 far below
+      [0, 0, 0, 0, 0, 0, 0, 0, 0, 30], // y = 9 (in the overlapping tail vector) at the max
+    ];
+    const z = Float32Array.from(rows.flat());
+    const y = Int32Array.of(0, 0, 0, 0, 9);
+    assertClose(z, y, k, {}, 'target rows');
+    assertClose(z, y, k, { labelSmoothing: 0 }, 'target rows, ε = 0');
+    // The confident rows' target gradient −(1−ε)·Σ_{c≠y} q_c keeps its relative digits (9e−14 here).
+    const g = crossEntropy(z, y, {
+      classes: k,
+      reduction: 'sum',
+      labelSmoothing: 0,
+      grad: true,
+      kernel: 'wasm',
+    });
+    const tail = 9 * Math.exp(-30);
+    for (const j of [0, 4 * k + 9]) {
+      const expected = -tail / (1 + tail);
+      assert.ok(Math.abs(g.grad![j] - expected) <= 1e-5 * Math.abs(expected), `grad[${j}] ${g.grad![j]}`);
+    }
+  });
+});
+
+describe('workspace: chunks no thread finished', () => {
+  it("are declined (the reference recomputes their rows), never read from an earlier call's outputs", () => {
+    const n = 64;
+    const k = 16;
+    const ws = kernelWorkspace(n, k);
+    const { z, y } = problem(n, k, 7);
+    ws.logits.set(z);
+    const plan = planCrossEntropy('crossEntropy', ws.logits, y, {
+      classes: k,
+      labelSmoothing: 0.1,
+      grad: ws.grad,
+    });
+    const job = fusedJob(plan, 1 / n, null);
+    assert.notEqual(job, 'float32-range');
+    if (job === 'float32-range') return;
+    const first = layoutCall(job, 1);
+    workChunks(sharedKernel()!.kernel, first.call, 0); // every chunk: outputs written
+    const all = collectCall(job, first.call);
+    assert.deepEqual(all.declined, []);
+    release(first.region);
+    // A second call in the same region: only the last chunk is run (a worker that died with the others).
+    const second = layoutCall(job, 1);
+    assert.equal(second.region, first.region);
+    assert.ok(second.call.chunks >= 2);
+    new Int32Array(sharedKernel()!.memory.buffer, second.call.counter, 1)[0] = second.call.chunks - 1;
+    workChunks(sharedKernel()!.kernel, second.call, 0);
+    const part = collectCall(job, second.call);
+    const lastRow0 = (second.call.chunks - 1) * second.call.chunkRows;
+    assert.deepEqual(
+      part.declined,
+      Array.from({ length: lastRow0 }, (_, i) => i),
+    );
+    assert.ok(part.nll > 0 && part.nll < all.nll);
+    release(second.region);
+    ws.dispose();
+  });
+});
