@@ -348,11 +348,12 @@ export function rows(
     const gamma = (1.0 - eps) * wy + eps * (vSum + delta);
     const ev = f32x4.splat(<f32>(gi * eps * vConst));
     const gev = f32x4.splat(<f32>(gi * eps));
-    nb = 0;
-    for (let b0 = 0; b0 < k; b0 += BLOCK) {
+    // Blocks last to first: pass B wrote the row's exp values first to last, so on a row longer than the L2
+    // cache the most recent ones are still in it (in order, every block would have been evicted already).
+    for (nb = (k - 1) / BLOCK; nb >= 0; nb--) {
+      const b0 = nb * BLOCK;
       const b1 = min(b0 + BLOCK, k);
       const bmax = <f64>load<f32>(bm + (<usize>nb << 2));
-      nb++;
       if (bmax == -Infinity) continue;
       const f = <f32>(((gi * gamma) / s) * (bmax == m ? 1.0 : Math.exp(bmax - m)));
       const fv = f32x4.splat(f);
