@@ -202,8 +202,9 @@ export function fillRows(
 
 /**
  * Take a chunk's per-row (nll, smoothing[, entropy with stride 3]) from the kernel's output (`stride` f64
- * per row from `out`), times each row's weight, into `perRow` (rows from `first`) or the running `sums`.
- * A row that is not finite is pushed to `declined` (rows counted from `first`), or, without that list,
+ * per row from `out`), times each row's weight (`weight(i)` for the chunk's row i; null: 1 for every row,
+ * which unit-weight jobs use since an ignored row's parts are 0), into `perRow` (rows from `first`) or the
+ * running `sums`. A row that is not finite is pushed to `declined` (rows counted from `first`), or, without that list,
  * makes the result false.
  */
 export function collectRows(
