@@ -299,6 +299,8 @@ const G_REAL: i32 = -3;
 // The exact forms the two take on vectors with a large q (G_HALF, G_REAL take the series on the others).
 const G_SQRT: i32 = -4;
 const G_EXPLOG: i32 = -5;
+// The series on every vector, unchecked: a block whose largest q (f, at its max) is below the bound.
+const G_SERIES: i32 = -6;
 
 /** r^γ for a half-integer γ = gi + ½ (sr = √r). */
 @inline
@@ -392,17 +394,12 @@ function focalPass(
   let accS = f64x2.splat(0.0);
   let accT = f64x2.splat(0.0);
   let stop = b1;
-  for (let c = b0; c < b1; c += 4) {
+  // groups of GROUP floats summed in f32, then widened (the inner loop carries no group test)
+  for (let g0 = b0; g0 < b1; g0 += GROUP) {
+  const g1 = min(g0 + GROUP, b1);
+  for (let c = g0; c < g1; c += 4) {
     const off = <usize>c << 2;
     const p = row + off;
-    if (((c - b0) & (GROUP - 1)) == 0) {
-      accS = f64x2.add(accS, widen(s));
-      s = zero;
-      if (!fused) {
-        accT = f64x2.add(accT, widen(t));
-        t = zero;
-      }
-    }
     const ok = generic ? allowedAt(mask, c, k) : i32x4.splat(-1);
     let lq = f32x4.add(f32x4.sub(v128.load(p), bv), cbv);
     let q = f32x4.mul(v128.load(e + off), fv);
@@ -426,7 +423,7 @@ function focalPass(
     } else if (gk == G_EXPLOG) {
       pw = realPow(r, gv);
       gqp = realBelow(f32x4.mul(gv, q), pw, r);
-    } else if (i32x4.all_true(f32x4.lt(q, qs))) {
+    } else if (gk == G_SERIES || i32x4.all_true(f32x4.lt(q, qs))) {
       pw = f32x4.add(one, f32x4.mul(q, f32x4.add(c1, f32x4.mul(q, c2))));
       gqp = f32x4.mul(q, f32x4.add(gv, f32x4.mul(q, f32x4.add(d1, f32x4.mul(q, d2)))));
     } else if (!generic) {
@@ -464,9 +461,17 @@ function focalPass(
       else v128.store(p, out);
     }
   }
+  accS = f64x2.add(accS, widen(s));
+  s = zero;
+  if (!fused) {
+    accT = f64x2.add(accT, widen(t));
+    t = zero;
+  }
+  if (stop < b1) break;
+  }
   const scale: f64 = hasV ? 1.0 : <f64>vc;
-  rowS += scale * hsum2(f64x2.add(accS, widen(s)));
-  if (!fused) rowT += scale * hsum2(f64x2.add(accT, widen(t)));
+  rowS += scale * hsum2(accS);
+  if (!fused) rowT += scale * hsum2(accT);
   return stop;
 }
 
@@ -525,7 +530,8 @@ function focalGradC(
 /**
  * {@link focalPass} over [b0, b1) for a half-integer or general γ (gk G_HALF or G_REAL) without mask or
  * row end: the series loop, and each vector it stops at (a large q) by the exact form (a square root, or
- * exp and log), then the series loop again.
+ * exp and log), then the series loop again; a block whose largest q = E·f ≤ f (E ≤ 1) is below the bound
+ * takes the series without the test.
  */
 @inline
 function focalSplit(
@@ -533,6 +539,10 @@ function focalSplit(
   cb: f32, gamma: f32, gk: i32, gi: i32, gNoise: f32, cp: bool, gBeta: f32, pen: f32, writeGrad: bool,
   fused: bool, gG: f32,
 ): void {
+  if (f < seriesBound(<f64>gamma)) {
+    focalPass(row, e, b0, b1, 0, w, v, hasV, vc, 0, bmax, f, cb, gamma, G_SERIES, gi, gNoise, cp, gBeta, pen, writeGrad, false, fused, gG);
+    return;
+  }
   let c = b0;
   while (c < b1) {
     c = focalPass(row, e, c, b1, 0, w, v, hasV, vc, 0, bmax, f, cb, gamma, gk, gi, gNoise, cp, gBeta, pen, writeGrad, false, fused, gG);
