@@ -154,10 +154,11 @@ function pass1FastMass(row: usize, b0: i32, v1: i32, v: usize, zyv: v128): f32 {
 
 /**
  * Pass 2 without a mask over [b0, v1) (a multiple of 8 floats): as {@link pass2}, two vectors a step.
- * Inlined with a constant `cp`, so that the plain loop carries no penalty accumulators (register pressure).
+ * Inlined with constant `cp` and `hasW` (w ≠ 0), so that the plain loop carries no penalty accumulators
+ * (register pressure) and no loop tests for class weights.
  */
 @inline
-function pass2Fast(row: usize, e: usize, b0: i32, v1: i32, w: usize, bmax: f32, cp: bool): f64 {
+function pass2Fast(row: usize, e: usize, b0: i32, v1: i32, w: usize, bmax: f32, cp: bool, hasW: bool): f64 {
   const bv = f32x4.splat(bmax);
   const one = f32x4.splat(1.0);
   let se = f64x2.splat(0.0);
@@ -188,7 +189,7 @@ function pass2Fast(row: usize, e: usize, b0: i32, v1: i32, w: usize, bmax: f32, 
       s2 = f32x4.splat(0);
     }
     if (cp) {
-      if (w) {
+      if (hasW) {
         const wa = f32x4.mul(ea, v128.load(w + off));
         const wb = f32x4.mul(eb, v128.load(w + off, 16));
         a = f32x4.add(a, f32x4.add(f32x4.mul(wa, da), f32x4.mul(wb, db)));
@@ -203,7 +204,7 @@ function pass2Fast(row: usize, e: usize, b0: i32, v1: i32, w: usize, bmax: f32, 
   blockOnes = -(i32x4.extract_lane(ones, 0) + i32x4.extract_lane(ones, 1) + i32x4.extract_lane(ones, 2) + i32x4.extract_lane(ones, 3));
   const sb = hsum2(f64x2.add(se, widen(f32x4.add(s1, s2))));
   blockA = hsum2(f64x2.add(accA, widen(a)));
-  blockW = w ? hsum2(accW) : <f64>blockOnes + sb;
+  blockW = hasW ? hsum2(accW) : <f64>blockOnes + sb;
   return sb;
 }
 
@@ -685,7 +686,9 @@ export function familyRows(
       let bA: f64 = 0.0;
       let bW: f64 = 0.0;
       if (v1 > b0) {
-        sb = cp ? pass2Fast(row, eb, b0, v1, w, bmax, true) : pass2Fast(row, eb, b0, v1, w, bmax, false);
+        if (!cp) sb = pass2Fast(row, eb, b0, v1, 0, bmax, false, false);
+        else if (w) sb = pass2Fast(row, eb, b0, v1, w, bmax, true, true);
+        else sb = pass2Fast(row, eb, b0, v1, 0, bmax, true, false);
         bOnes = <f64>blockOnes;
         bA = blockA;
         bW = blockW;
@@ -903,11 +906,8 @@ function gradRange(
   bmax: f64, f: f64, m: f64, ls: f64, g: f64, gammaRow: f64, eps: f64, focal: bool, cp: bool, beta: f64,
   pen: f64, generic: bool,
 ): void {
-  const one = f32x4.splat(1.0);
-  const fg = f32x4.splat(<f32>(g * gammaRow * f));
-  const gev = f32x4.splat(<f32>(g * eps * rho)); // ρ: a raw noise row's 1/mass (else 1)
-  const ev = f32x4.splat(<f32>(g * eps * vConst));
   if (focal) {
+    const fg = f32x4.splat(<f32>(g * gammaRow * f));
     for (let c = c0; c < c1; c += 4) {
       const off = <usize>c << 2;
       const p = row + off;
@@ -915,11 +915,35 @@ function gradRange(
       if (generic) storeRow(p, x, c, k);
       else v128.store(p, x);
     }
-  } else if (!cp) {
+  } else if (generic) gradLoop(row, e, c0, c1, k, w, v, mask, bmax, f, m, ls, g, gammaRow, eps, cp, beta, pen, rho, vConst, true, v != 0, w != 0);
+  else if (!cp) {
+    if (v) gradLoop(row, e, c0, c1, k, 0, v, 0, bmax, f, m, ls, g, gammaRow, eps, false, beta, pen, rho, vConst, false, true, false);
+    else gradLoop(row, e, c0, c1, k, 0, 0, 0, bmax, f, m, ls, g, gammaRow, eps, false, beta, pen, rho, vConst, false, false, false);
+  } else if (w) {
+    if (v) gradLoop(row, e, c0, c1, k, w, v, 0, bmax, f, m, ls, g, gammaRow, eps, true, beta, pen, rho, vConst, false, true, true);
+    else gradLoop(row, e, c0, c1, k, w, 0, 0, bmax, f, m, ls, g, gammaRow, eps, true, beta, pen, rho, vConst, false, false, true);
+  } else if (v) gradLoop(row, e, c0, c1, k, 0, v, 0, bmax, f, m, ls, g, gammaRow, eps, true, beta, pen, rho, vConst, false, true, false);
+  else gradLoop(row, e, c0, c1, k, 0, 0, 0, bmax, f, m, ls, g, gammaRow, eps, true, beta, pen, rho, vConst, false, false, false);
+}
+
+/**
+ * The cross-entropy gradient loop of {@link gradRange}: g·(Γ·q − ε·v) (+ the penalty's q·g·β·(w·(lq + 1) − P)).
+ * Inlined with constant `generic`, `hasV`, `hasW` (and `cp` in the fast loops): no per-vector tests.
+ */
+@inline
+function gradLoop(
+  row: usize, e: usize, c0: i32, c1: i32, k: i32, w: usize, v: usize, mask: usize, bmax: f64, f: f64, m: f64,
+  ls: f64, g: f64, gammaRow: f64, eps: f64, cp: bool, beta: f64, pen: f64, rho: f64, vConst: f64,
+  generic: bool, hasV: bool, hasW: bool,
+): void {
+  const fg = f32x4.splat(<f32>(g * gammaRow * f));
+  const gev = f32x4.splat(<f32>(g * eps * rho)); // ρ: a raw noise row's 1/mass (else 1)
+  const ev = f32x4.splat(<f32>(g * eps * vConst));
+  if (!cp) {
     for (let c = c0; c < c1; c += 4) {
       const off = <usize>c << 2;
       const p = row + off;
-      let x = f32x4.sub(f32x4.mul(v128.load(e + off), fg), v ? f32x4.mul(v128.load(v + off), gev) : ev);
+      let x = f32x4.sub(f32x4.mul(v128.load(e + off), fg), hasV ? f32x4.mul(v128.load(v + off), gev) : ev);
       if (generic) {
         x = v128.and(x, allowedAt(mask, c, k));
         storeRow(p, x, c, k);
@@ -935,9 +959,9 @@ function gradRange(
       const off = <usize>c << 2;
       const p = row + off;
       let d = f32x4.mul(b2, f32x4.add(f32x4.sub(v128.load(p), bv), c2));
-      if (w) d = f32x4.mul(d, v128.load(w + off));
+      if (hasW) d = f32x4.mul(d, v128.load(w + off));
       let x = f32x4.mul(v128.load(e + off), f32x4.add(a2, d));
-      x = f32x4.sub(x, v ? f32x4.mul(v128.load(v + off), gev) : ev);
+      x = f32x4.sub(x, hasV ? f32x4.mul(v128.load(v + off), gev) : ev);
       if (generic) {
         x = v128.and(x, allowedAt(mask, c, k));
         storeRow(p, x, c, k);
