@@ -362,10 +362,12 @@ function gammaKind(gamma: f64): i32 {
  * lq = (z − bmax) + cb), with h = r^γ − γ·q·r^(γ−1)·lq (r = 1 − q): adds Σ v·r^γ·lq into rowS and
  * (unless `fused`) Σ v·h into rowT; writes over z (writeGrad) −g·α·ε·v·h, or (`fused`: no noise term in
  * the gradient, ε = 0) the whole gradient entry q·gG (gG = g·Γ); both plus the penalty's
- * g·β·q·(w·(lq + 1) − P). r^γ by `gk` (see G_INT); a half-integer or general γ takes, where all 4 lanes
- * have q below {@link seriesBound} (most of a long row), the binomial series of (1 − q)^γ and (1 − q)^(γ−1),
- * else (the loop stops there, see focalSplit; in place in `generic` loops) √r or exp(γ·log r). v = 0: the constant noise vc (hasV false: the sums are
- * taken unscaled and scaled once). Inlined with constant `gk`, `cp`, `generic`, `hasV` and `fused`.
+ * g·β·q·(w·(lq + 1) − P) (gBeta = g·β; `pen` its constant part K, see the loop). r^γ by `gk` (see G_INT);
+ * a half-integer or general γ takes, where all 4 lanes have q below {@link seriesBound} (most of a long
+ * row), the binomial series of (1 − q)^γ and (1 − q)^(γ−1), else (the loop stops there and returns c, see
+ * focalSplit; in place in `generic` loops) √r or exp(γ·log r); returns b1 when done. v = 0: the constant
+ * noise vc (hasV false: the sums are taken unscaled and scaled once). Inlined with constant `gk`, `cp`,
+ * `generic`, `hasV` and `fused`.
  */
 @inline
 function focalPass(
@@ -382,7 +384,9 @@ function focalPass(
   const gn = f32x4.splat(hasV ? gNoise : <f32>(<f64>gNoise * <f64>vc));
   const ggv = f32x4.splat(gG);
   const gb = f32x4.splat(gBeta);
-  const pv = f32x4.splat(pen);
+  // the penalty's term g·β·q·(w·(lq + 1) − P) = q·(gβ·lq + K) (K = gβ·(1 − P), `pen`), or with class weights
+  // q·(w·(gβ·lq + gβ) + K) (K = −gβ·P); fused, K takes the whole entry's q·gG as well
+  const kv = f32x4.splat(fused ? gG + pen : pen);
   const g64 = <f64>gamma;
   const qs = f32x4.splat(seriesBound(g64));
   // (1 − q)^γ = 1 + q·(c1 + q·c2),  γ·q·(1 − q)^(γ−1) = q·(γ + q·(d1 + q·d2))  (see seriesBound)
@@ -452,12 +456,14 @@ function focalPass(
     }
     if (!fused) t = f32x4.add(t, h);
     if (writeGrad) {
-      let out = fused ? f32x4.mul(q, ggv) : f32x4.mul(h, gn);
+      let out: v128;
       if (cp) {
-        const wl = w ? v128.load(w + off) : one;
-        out = f32x4.add(out, f32x4.mul(f32x4.mul(gb, q), f32x4.sub(f32x4.mul(wl, f32x4.add(lq, one)), pv)));
+        let u = f32x4.mul(gb, lq);
+        if (w) u = f32x4.mul(v128.load(w + off), f32x4.add(u, gb));
+        u = f32x4.mul(q, f32x4.add(u, kv));
+        out = fused ? u : f32x4.add(f32x4.mul(h, gn), u);
         if (generic) out = v128.and(out, ok);
-      }
+      } else out = fused ? f32x4.mul(q, ggv) : f32x4.mul(h, gn);
       if (generic) storeRow(p, out, c, k);
       else v128.store(p, out);
     }
@@ -792,6 +798,8 @@ export function familyRows(
       }
       nb = 0;
       const gNoise = <f32>(-g * alpha * eps);
+      // the penalty's constant part (see focalPass)
+      const penK = <f32>(w ? -g * beta * pen : g * beta * (1.0 - pen));
       for (let b0 = 0; b0 < kv; b0 += BLOCK) {
         const b1 = min(b0 + BLOCK, kv);
         const bmax = <f64>load<f32>(bm + (<usize>nb << 2));
@@ -807,14 +815,14 @@ export function familyRows(
         if (v4 > b0) {
           const bf = <f32>bmax;
           const wg = writeGrad != 0;
-          if (cp) focalFastCp(row, ework, b0, v4, w, vp, vc, bf, f, cb, <f32>gr, gk, gi, gNoise, gb, <f32>pen, wg, fused, gG);
+          if (cp) focalFastCp(row, ework, b0, v4, w, vp, vc, bf, f, cb, <f32>gr, gk, gi, gNoise, gb, penK, wg, fused, gG);
           else if (fused) {
             if (vp) focalGradV(row, ework, b0, v4, vp, bf, f, cb, <f32>gr, gk, gi, gG);
             else focalGradC(row, ework, b0, v4, vc, bf, f, cb, <f32>gr, gk, gi, gG);
           } else if (vp) focalFastV(row, ework, b0, v4, vp, bf, f, cb, <f32>gr, gk, gi, gNoise, wg);
           else focalFastC(row, ework, b0, v4, vc, bf, f, cb, <f32>gr, gk, gi, gNoise, wg);
         }
-        if (v4 < b1) focalTail(row, ework, v4, b1, k, w, vp, vc, mask, <f32>bmax, f, cb, <f32>gr, gk, gi, gNoise, cp != 0, gb, <f32>pen, writeGrad != 0, fused, gG);
+        if (v4 < b1) focalTail(row, ework, v4, b1, k, w, vp, vc, mask, <f32>bmax, f, cb, <f32>gr, gk, gi, gNoise, cp != 0, gb, penK, writeGrad != 0, fused, gG);
       }
       if (vp) store<f32>(vp + (<usize>y << 2), <f32>vy);
       else {
