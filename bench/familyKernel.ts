@@ -1,10 +1,11 @@
 // The family kernel alone (development aid, not part of npm run bench): the `familyRows` and `rows`
 // exports called directly on 2 rows of 32000 float32 logits resident in the kernel's memory (re-staged
 // before each call, ~0.1 ns a logit), so that the figure is the kernel without runRows' copies in and out.
-// CPU time (process.cpuUsage) of 10 calls, the minimum over 25 rounds in which every variant runs once:
-// the least disturbed figure on a shared machine. Ratios against `rows` with the constant uniform noise.
+// CPU time (process.cpuUsage) of 10 calls, the minimum over 300 rounds (~6 s) in which every variant runs
+// once: the least disturbed figure on a shared machine (25 rounds left it ±0.3 ns under load 4 on 2 cores).
+// Ratios against `rows` with the constant uniform noise.
 //
-// Usage: node --import tsx bench/familyKernel.ts
+// Usage: node --import tsx bench/familyKernel.ts [-- --rounds 300]
 import { KernelInstance, kernelModule } from '../packages/labelsmooth/src/kernels/wasm.js';
 
 const K = 32000;
@@ -80,8 +81,10 @@ const variants: [string, () => void][] = [
   ['focal γ = 2 + penalty, ε = 0', family(1, 1, 2, false, 0)],
   ['focal γ = 1.7, ε = 0.1 (any γ)', family(0, 1, 1.7)],
 ];
+const ri = process.argv.indexOf('--rounds');
+const ROUNDS = ri >= 0 ? Math.max(1, Number(process.argv[ri + 1])) : 300;
 const best = variants.map(() => Number.POSITIVE_INFINITY);
-for (let r = 0; r < 25; r++)
+for (let r = 0; r < ROUNDS; r++)
   for (let j = 0; j < variants.length; j++) {
     const c0 = process.cpuUsage();
     for (let it = 0; it < 10; it++) {
