@@ -252,6 +252,29 @@ describe('family on the SIMD kernel: exact to 1e−5 against float64', () => {
         check({ k, z, y, o });
   });
 
+  it('any γ: a block whose q all lie below the bound of the series to q¹ (≈ 2e−4), class weights on it', () => {
+    // Block 0 holds a class with q ≈ 0.5; block 1 (classes 2048–4095) only q ≈ 1.2e−4 and, on 24 classes
+    // weighted 1000, q ≈ 1.8e−4: that block takes the shortest series unchecked, and its weighted classes
+    // carry most of the smoothing part and of Γ.
+    const k = 4101;
+    const heavy = Array.from({ length: 24 }, (_, j) => 2048 + 7 + j * 83);
+    const y = Int32Array.of(5, 3000, 4100);
+    const n = y.length;
+    const z = new Float32Array(n * k);
+    for (let i = 0; i < n; i++) {
+      z[i * k + 100 + i] = Math.log(4000);
+      for (const c of heavy) z[i * k + c] = Math.log(1.5);
+    }
+    const weight = Array.from({ length: k }, (_, c) => (heavy.includes(c) ? 1000 : 1));
+    for (const gamma of [0.5, 1.5, 1.7, 2.5])
+      for (const o of [
+        { focalGamma: gamma, weight },
+        { focalGamma: gamma, labelSmoothing: 0.3, weight },
+        { focalGamma: gamma, labelSmoothing: 0.3, weight, confidencePenalty: 0.2 },
+      ])
+        check({ k, z, y, o });
+  });
+
   it('ε = 0 (the focal pass writes the gradient): confident rows, tiny q, masks and class weights', () => {
     const k = 1031;
     const n = 4;

@@ -300,8 +300,10 @@ const G_REAL: i32 = -3;
 // The exact forms the two take on vectors with a large q (G_HALF, G_REAL take the series on the others).
 const G_SQRT: i32 = -4;
 const G_EXPLOG: i32 = -5;
-// The series on every vector, unchecked: a block whose largest q (f, at its max) is below the bound.
+// The series on every vector, unchecked: a block whose largest q (f, at its max) is below the bound
+// (G_SERIES1: below the bound of the series to q¹).
 const G_SERIES: i32 = -6;
+const G_SERIES1: i32 = -7;
 
 /** r^γ for a half-integer γ = gi + ½ (sr = √r). */
 @inline
@@ -334,6 +336,7 @@ function realBelow(gq: v128, pw: v128, r: v128): v128 {
 
 let boundGamma: f64 = NaN;
 let boundQ: f32 = 0;
+let boundQ1: f32 = 0;
 
 /**
  * The q below which the binomial series of (1 − q)^γ and of (1 − q)^(γ−1), each to q², are exact to
@@ -345,9 +348,19 @@ function seriesBound(gamma: f64): f32 {
     const c3 = Math.abs((gamma * (gamma - 1) * (gamma - 2)) / 6);
     const d3 = Math.abs(((gamma - 1) * (gamma - 2) * (gamma - 3)) / 6);
     boundQ = <f32>min(1.0 / 64, Math.cbrt(3e-8 / max(max(c3, d3), 1e-30)));
+    const c2 = Math.abs((gamma * (gamma - 1)) / 2);
+    const d2 = Math.abs(((gamma - 1) * (gamma - 2)) / 2);
+    boundQ1 = <f32>min(<f64>boundQ, Math.sqrt(3e-8 / max(max(c2, d2), 1e-30)));
     boundGamma = gamma;
   }
   return boundQ;
+}
+
+/** {@link seriesBound} for the series to q¹ (dropped terms |C(γ, 2)|·q² and |C(γ − 1, 2)|·q² < 3e−8; ≈ 2.8e−4
+ * for γ = 1.5): the q of most blocks of a long row. */
+function seriesBound1(gamma: f64): f32 {
+  seriesBound(gamma);
+  return boundQ1;
 }
 
 /** The kind of γ (see G_INT) and its integer part: [gk, gi]. */
@@ -428,6 +441,9 @@ function focalPass(
     } else if (gk == G_EXPLOG) {
       pw = realPow(r, gv);
       gqp = realBelow(f32x4.mul(gv, q), pw, r);
+    } else if (gk == G_SERIES1) {
+      pw = f32x4.add(one, f32x4.mul(q, c1));
+      gqp = f32x4.mul(q, f32x4.add(gv, f32x4.mul(q, d1)));
     } else if (gk == G_SERIES || i32x4.all_true(f32x4.lt(q, qs))) {
       pw = f32x4.add(one, f32x4.mul(q, f32x4.add(c1, f32x4.mul(q, c2))));
       gqp = f32x4.mul(q, f32x4.add(gv, f32x4.mul(q, f32x4.add(d1, f32x4.mul(q, d2)))));
@@ -538,7 +554,7 @@ function focalGradC(
  * {@link focalPass} over [b0, b1) for a half-integer or general γ (gk G_HALF or G_REAL) without mask or
  * row end: the series loop, and each vector it stops at (a large q) by the exact form (a square root, or
  * exp and log), then the series loop again; a block whose largest q = E·f ≤ f (E ≤ 1) is below the bound
- * takes the series without the test.
+ * takes the series without the test (to q¹ below {@link seriesBound1}).
  */
 @inline
 function focalSplit(
@@ -546,6 +562,10 @@ function focalSplit(
   cb: f32, gamma: f32, gk: i32, gi: i32, gNoise: f32, cp: bool, gBeta: f32, pen: f32, writeGrad: bool,
   fused: bool, gG: f32,
 ): void {
+  if (f < seriesBound1(<f64>gamma)) {
+    focalPass(row, e, b0, b1, 0, w, v, hasV, vc, 0, bmax, f, cb, gamma, G_SERIES1, gi, gNoise, cp, gBeta, pen, writeGrad, false, fused, gG);
+    return;
+  }
   if (f < seriesBound(<f64>gamma)) {
     focalPass(row, e, b0, b1, 0, w, v, hasV, vc, 0, bmax, f, cb, gamma, G_SERIES, gi, gNoise, cp, gBeta, pen, writeGrad, false, fused, gG);
     return;
