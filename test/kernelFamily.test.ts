@@ -215,7 +215,7 @@ describe('family on the SIMD kernel: exact to 1e−5 against float64', () => {
 
   it('half-integer and general γ: q on both sides of the series bound, lanes mixed, ε = 0 and ε > 0', () => {
     // The kernel takes (1 − q)^γ by a binomial series in q where all 4 lanes of a vector have q below a
-    // bound (≈ 0.01 for γ = 1.5; smaller for larger γ), else by √r or exp(γ·log r); ε = 0 writes the
+    // bound (≈ 0.008 for γ = 1.5; smaller for larger γ), else by √r or exp(γ·log r); ε = 0 writes the
     // gradient in the focal pass itself. Rows with q from 1e−4 to 0.5 around the bound, in different lanes,
     // and class-conditional noise on exactly those classes, so that their terms carry the smoothing part
     // and Γ (with uniform noise they would be lost among the small q).

@@ -340,8 +340,9 @@ let boundQ1: f32 = 0;
 
 /**
  * The q below which the binomial series of (1 − q)^γ and of (1 − q)^(γ−1), each to q², are exact to
- * float32: the first dropped terms, |C(γ, 3)|·q³ and |C(γ − 1, 3)|·q³ (relative; the series alternate from
- * there on for q < 1/64), stay below 3e−8, half a float32 ulp. Cached for the last γ (it is asked per block).
+ * float32: the first dropped terms, |C(γ, 3)|·q³ and |C(γ − 1, 3)|·q³ (relative), stay below 3e−8, half a
+ * float32 ulp; each later term is smaller by the factor |γ − j|·q/(j + 1), below ¼ at the q this admits
+ * (q ≤ 1/64, and q·γ < 0.01 for γ > 4). Cached for the last γ (it is asked per block).
  */
 function seriesBound(gamma: f64): f32 {
   if (gamma != boundGamma) {
