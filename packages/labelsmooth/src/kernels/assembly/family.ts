@@ -304,6 +304,8 @@ const G_EXPLOG: i32 = -5;
 // (G_SERIES1: below the bound of the series to q¹).
 const G_SERIES: i32 = -6;
 const G_SERIES1: i32 = -7;
+/** Floats taken by the exact form once the series loop stops at a vector (see focalSplit). */
+const EXACT_RUN: i32 = 32;
 
 /** r^γ for a half-integer γ = gi + ½ (sr = √r). */
 @inline
@@ -553,8 +555,8 @@ function focalGradC(
 
 /**
  * {@link focalPass} over [b0, b1) for a half-integer or general γ (gk G_HALF or G_REAL) without mask or
- * row end: the series loop, and each vector it stops at (a large q) by the exact form (a square root, or
- * exp and log), then the series loop again; a block whose largest q = E·f ≤ f (E ≤ 1) is below the bound
+ * row end: the series loop, and from each vector it stops at (a large q) EXACT_RUN floats by the exact form
+ * (a square root, or exp and log), then the series loop again; a block whose largest q = E·f ≤ f (E ≤ 1) is below the bound
  * takes the series without the test (to q¹ below {@link seriesBound1}).
  */
 @inline
@@ -575,9 +577,12 @@ function focalSplit(
   while (c < b1) {
     c = focalPass(row, e, c, b1, 0, w, v, hasV, vc, 0, bmax, f, cb, gamma, gk, gi, gNoise, cp, gBeta, pen, writeGrad, false, fused, gG);
     if (c < b1) {
-      if (gk == G_HALF) focalPass(row, e, c, c + 4, 0, w, v, hasV, vc, 0, bmax, f, cb, gamma, G_SQRT, gi, gNoise, cp, gBeta, pen, writeGrad, false, fused, gG);
-      else focalPass(row, e, c, c + 4, 0, w, v, hasV, vc, 0, bmax, f, cb, gamma, G_EXPLOG, gi, gNoise, cp, gBeta, pen, writeGrad, false, fused, gG);
-      c += 4;
+      // the exact form over EXACT_RUN floats from there (large q cluster in short rows; each switch of loop
+      // costs their setup)
+      const c1 = min(c + EXACT_RUN, b1);
+      if (gk == G_HALF) focalPass(row, e, c, c1, 0, w, v, hasV, vc, 0, bmax, f, cb, gamma, G_SQRT, gi, gNoise, cp, gBeta, pen, writeGrad, false, fused, gG);
+      else focalPass(row, e, c, c1, 0, w, v, hasV, vc, 0, bmax, f, cb, gamma, G_EXPLOG, gi, gNoise, cp, gBeta, pen, writeGrad, false, fused, gG);
+      c = c1;
     }
   }
 }
