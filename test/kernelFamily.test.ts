@@ -213,6 +213,92 @@ describe('family on the SIMD kernel: exact to 1e−5 against float64', () => {
       check({ k, z, y, o });
   });
 
+  it('half-integer and general γ: q on both sides of the series bound, lanes mixed, ε = 0 and ε > 0', () => {
+    // The kernel takes (1 − q)^γ by a binomial series in q where all 4 lanes of a vector have q below a
+    // bound (≈ 0.008 for γ = 1.5; smaller for larger γ), else by √r or exp(γ·log r); ε = 0 writes the
+    // gradient in the focal pass itself. Rows with q from 1e−4 to 0.5 around the bound, in different lanes,
+    // and class-conditional noise on exactly those classes, so that their terms carry the smoothing part
+    // and Γ (with uniform noise they would be lost among the small q).
+    const k = 301;
+    const qs = [0.5, 0.05, 0.02, 0.0125, 0.0105, 0.0098, 0.009, 0.006, 0.003, 1e-3, 1e-4];
+    const at = qs.map((_, j) => 9 + j * 25 + (j % 4)); // lanes 1, 2, 3, 0, … of different vectors
+    const n = 3;
+    const z = new Float32Array(n * k);
+    const y = Int32Array.of(0, at[0], at[4]);
+    const free = k - qs.length;
+    const total = free / (1 - qs.reduce((a, b) => a + b)); // the background's e^0 = 1 each
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < at.length; j++) z[i * k + at[j]] = Math.log(qs[j] * total);
+    const S = new Float64Array(k * k).fill(1e-6);
+    for (let r = 0; r < k; r++) {
+      for (const c of at) S[r * k + c] = 1;
+      let t = 0;
+      for (let c = 0; c < k; c++) t += S[r * k + c];
+      for (let c = 0; c < k; c++) S[r * k + c] /= t;
+    }
+    for (const gamma of [0.5, 1.5, 2.5, 4.5, 1.7, 3.3, 7.25])
+      for (const o of [
+        { focalGamma: gamma, noise: { matrix: S } },
+        { focalGamma: gamma, labelSmoothing: 0.1, noise: { matrix: S } },
+        { focalGamma: gamma, labelSmoothing: 0.6, noise: { matrix: S }, focalAlpha: 0.25 },
+        { focalGamma: gamma, labelSmoothing: 0.1 },
+        { focalGamma: gamma, confidencePenalty: 0.3, labelSmoothing: 0.3, noise: { matrix: S } },
+        {
+          focalGamma: gamma,
+          confidencePenalty: 0.3,
+          weight: Array.from({ length: k }, (_, c) => 1 + (c % 3)),
+        },
+      ])
+        check({ k, z, y, o });
+  });
+
+  it('any γ: a block whose q all lie below the bound of the series to q¹ (≈ 2e−4), class weights on it', () => {
+    // Block 0 holds a class with q ≈ 0.5; block 1 (classes 2048–4095) only q ≈ 1.2e−4 and, on 24 classes
+    // weighted 1000, q ≈ 1.8e−4: that block takes the shortest series unchecked, and its weighted classes
+    // carry most of the smoothing part and of Γ.
+    const k = 4101;
+    const heavy = Array.from({ length: 24 }, (_, j) => 2048 + 7 + j * 83);
+    const y = Int32Array.of(5, 3000, 4100);
+    const n = y.length;
+    const z = new Float32Array(n * k);
+    for (let i = 0; i < n; i++) {
+      z[i * k + 100 + i] = Math.log(4000);
+      for (const c of heavy) z[i * k + c] = Math.log(1.5);
+    }
+    const weight = Array.from({ length: k }, (_, c) => (heavy.includes(c) ? 1000 : 1));
+    for (const gamma of [0.5, 1.5, 1.7, 2.5])
+      for (const o of [
+        { focalGamma: gamma, weight },
+        { focalGamma: gamma, labelSmoothing: 0.3, weight },
+        { focalGamma: gamma, labelSmoothing: 0.3, weight, confidencePenalty: 0.2 },
+      ])
+        check({ k, z, y, o });
+  });
+
+  it('ε = 0 (the focal pass writes the gradient): confident rows, tiny q, masks and class weights', () => {
+    const k = 1031;
+    const n = 4;
+    const y = Int32Array.of(3, 500, 1030, 64);
+    const margins = [0, 12, 25, 40];
+    const z = Float32Array.from({ length: n * k }, (_, j) => Math.cos(j * 0.37) * 3);
+    for (let i = 0; i < n; i++) z[i * k + y[i]] += margins[i];
+    const classMask = Array.from({ length: k }, (_, c) => (c % 5 === 4 && !y.includes(c) ? 0 : 1));
+    const masked = z.map((v, j) => (classMask[j % k] ? v : Number.NEGATIVE_INFINITY));
+    for (const gamma of [2, 3, 5, 'flsd-53' as const, 1.5, 2.7])
+      for (const o of [
+        { focalGamma: gamma },
+        {
+          focalGamma: gamma,
+          focalAlpha: 0.25,
+          weight: Array.from({ length: k }, (_, c) => 0.5 + (c % 7) / 3),
+        },
+        { focalGamma: gamma, confidencePenalty: 0.2 },
+      ]) {
+        check({ k, z, y, o });
+        check({ k, z: masked, y, o: { ...o, classMask } });
+      }
+  });
+
   it('several blocks, a common offset of ±1e4 and K not a multiple of 4', () => {
     for (const k of [4097, 6150]) {
       const n = 3;

@@ -154,10 +154,11 @@ function pass1FastMass(row: usize, b0: i32, v1: i32, v: usize, zyv: v128): f32 {
 
 /**
  * Pass 2 without a mask over [b0, v1) (a multiple of 8 floats): as {@link pass2}, two vectors a step.
- * Inlined with a constant `cp`, so that the plain loop carries no penalty accumulators (register pressure).
+ * Inlined with constant `cp` and `hasW` (w ≠ 0), so that the plain loop carries no penalty accumulators
+ * (register pressure) and no loop tests for class weights.
  */
 @inline
-function pass2Fast(row: usize, e: usize, b0: i32, v1: i32, w: usize, bmax: f32, cp: bool): f64 {
+function pass2Fast(row: usize, e: usize, b0: i32, v1: i32, w: usize, bmax: f32, cp: bool, hasW: bool): f64 {
   const bv = f32x4.splat(bmax);
   const one = f32x4.splat(1.0);
   let se = f64x2.splat(0.0);
@@ -188,7 +189,7 @@ function pass2Fast(row: usize, e: usize, b0: i32, v1: i32, w: usize, bmax: f32, 
       s2 = f32x4.splat(0);
     }
     if (cp) {
-      if (w) {
+      if (hasW) {
         const wa = f32x4.mul(ea, v128.load(w + off));
         const wb = f32x4.mul(eb, v128.load(w + off, 16));
         a = f32x4.add(a, f32x4.add(f32x4.mul(wa, da), f32x4.mul(wb, db)));
@@ -203,7 +204,7 @@ function pass2Fast(row: usize, e: usize, b0: i32, v1: i32, w: usize, bmax: f32, 
   blockOnes = -(i32x4.extract_lane(ones, 0) + i32x4.extract_lane(ones, 1) + i32x4.extract_lane(ones, 2) + i32x4.extract_lane(ones, 3));
   const sb = hsum2(f64x2.add(se, widen(f32x4.add(s1, s2))));
   blockA = hsum2(f64x2.add(accA, widen(a)));
-  blockW = w ? hsum2(accW) : <f64>blockOnes + sb;
+  blockW = hasW ? hsum2(accW) : <f64>blockOnes + sb;
   return sb;
 }
 
@@ -275,13 +276,6 @@ function pass2(row: usize, e: usize, b0: i32, b1: i32, k: i32, w: usize, mask: u
   return sb;
 }
 
-/** exp(x) for |x| ≤ 1/64, 4 lanes: 1 + x + x²/2 + x³/6 (the dropped x⁴/24 is < 3e−9). */
-@inline
-function expSmall(x: v128): v128 {
-  const t = f32x4.add(f32x4.splat(0.5), f32x4.mul(x, f32x4.splat(<f32>(1.0 / 6))));
-  return f32x4.add(f32x4.splat(1.0), f32x4.mul(x, f32x4.add(f32x4.splat(1.0), f32x4.mul(x, t))));
-}
-
 /** r^(γ−1) for an integer γ ≥ 1 (1 for γ = 0, where it is multiplied by γ): constant γ folds to its
  * products. */
 @inline
@@ -298,150 +292,327 @@ function powBelow(r: v128, gi: i32): v128 {
   return x;
 }
 
+// How a focal loop takes r^γ (its constant `gk`): γ = 2, 3, 5 as constants (focal loss' usual γ and
+// FLSD-53's two), an integer γ ≤ 16 held in `gi`, a half-integer (gi = ⌊γ⌋, one square root), any other γ.
+const G_INT: i32 = -1;
+const G_HALF: i32 = -2;
+const G_REAL: i32 = -3;
+// The exact forms the two take on vectors with a large q (G_HALF, G_REAL take the series on the others).
+const G_SQRT: i32 = -4;
+const G_EXPLOG: i32 = -5;
+// The series on every vector, unchecked: a block whose largest q (f, at its max) is below the bound
+// (G_SERIES1: below the bound of the series to q¹).
+const G_SERIES: i32 = -6;
+const G_SERIES1: i32 = -7;
+/** Floats taken by the exact form once the series loop stops at a vector (see focalSplit). */
+const EXACT_RUN: i32 = 32;
+
+/** r^γ for a half-integer γ = gi + ½ (sr = √r). */
+@inline
+function halfPow(r: v128, sr: v128, gi: i32): v128 {
+  return gi == 0 ? sr : f32x4.mul(f32x4.mul(powBelow(r, gi), r), sr);
+}
+
+/** r^(γ−1) for a half-integer γ = gi + ½ (sr = √r); for γ = ½, 0 where r = 0 (the limit of
+ * γ·q·r^(γ−1)·lq, lq → 0 with r). */
+@inline
+function halfBelow(r: v128, sr: v128, gi: i32): v128 {
+  if (gi > 0) return f32x4.mul(powBelow(r, gi), sr);
+  const live = f32x4.gt(r, f32x4.splat(0));
+  return v128.and(f32x4.div(sr, v128.bitselect(r, f32x4.splat(1.0), live)), live);
+}
+
+/** r^γ = exp(γ·log r) for any γ > 0; 0 where r ≤ 0 (q = 1 in float32). */
+@inline
+function realPow(r: v128, gv: v128): v128 {
+  const live = f32x4.gt(r, f32x4.splat(0));
+  return v128.and(exp4(f32x4.mul(gv, log4(v128.bitselect(r, f32x4.splat(1.0), live)))), live);
+}
+
+/** γ·q·r^(γ−1) from gq = γ·q and pw = r^γ: gq·pw/r, 0 where r ≤ 0 (the limit with lq → 0). */
+@inline
+function realBelow(gq: v128, pw: v128, r: v128): v128 {
+  const live = f32x4.gt(r, f32x4.splat(0));
+  return v128.and(f32x4.div(f32x4.mul(gq, pw), v128.bitselect(r, f32x4.splat(1.0), live)), live);
+}
+
+let boundGamma: f64 = NaN;
+let boundQ: f32 = 0;
+let boundQ1: f32 = 0;
+
+/**
+ * The q below which the binomial series of (1 − q)^γ and of (1 − q)^(γ−1), each to q², are exact to
+ * float32: the first dropped terms, |C(γ, 3)|·q³ and |C(γ − 1, 3)|·q³ (relative), stay below 3e−8, half a
+ * float32 ulp; each later term is smaller by the factor |γ − j|·q/(j + 1), below ¼ at the q this admits
+ * (q ≤ 1/64, and q·γ < 0.01 for γ > 4). Cached for the last γ (it is asked per block).
+ */
+function seriesBound(gamma: f64): f32 {
+  if (gamma != boundGamma) {
+    const c3 = Math.abs((gamma * (gamma - 1) * (gamma - 2)) / 6);
+    const d3 = Math.abs(((gamma - 1) * (gamma - 2) * (gamma - 3)) / 6);
+    boundQ = <f32>min(1.0 / 64, Math.cbrt(3e-8 / max(max(c3, d3), 1e-30)));
+    const c2 = Math.abs((gamma * (gamma - 1)) / 2);
+    const d2 = Math.abs(((gamma - 1) * (gamma - 2)) / 2);
+    boundQ1 = <f32>min(<f64>boundQ, Math.sqrt(3e-8 / max(max(c2, d2), 1e-30)));
+    boundGamma = gamma;
+  }
+  return boundQ;
+}
+
+/** {@link seriesBound} for the series to q¹ (dropped terms |C(γ, 2)|·q² and |C(γ − 1, 2)|·q² < 3e−8; ≈ 2.8e−4
+ * for γ = 1.5): the q of most blocks of a long row. */
+function seriesBound1(gamma: f64): f32 {
+  seriesBound(gamma);
+  return boundQ1;
+}
+
+/** The kind of γ (see G_INT) and its integer part: [gk, gi]. */
+function gammaKind(gamma: f64): i32 {
+  if (gamma == Math.floor(gamma) && gamma <= 16) return gamma == 2 || gamma == 3 || gamma == 5 ? <i32>gamma : G_INT;
+  if (gamma * 2 == Math.floor(gamma * 2) && gamma <= 16) return G_HALF;
+  return G_REAL;
+}
+
 /**
  * The focal pass over [b0, b1) of a block (f = e^(bmax − m)/s: q = E·f; cb = bmax − m − log s:
- * lq = (z − bmax) + cb): adds Σ v·r^γ·lq and Σ v·h into rowS / rowT, and (writeGrad) writes
- * −g·α·ε·v·h (+ the penalty's g·β·q·(w·(lq + 1) − P)) over z. γ: an integer `gi` ≥ 0 by multiplication,
- * else (gi < 0) r^γ = exp(γ·log r). v = 0: the constant noise vc (hasV false). Inlined with constant `cp`,
- * `generic`, `hasV` (and γ) by the wrappers below.
+ * lq = (z − bmax) + cb), with h = r^γ − γ·q·r^(γ−1)·lq (r = 1 − q): adds Σ v·r^γ·lq into rowS and
+ * (unless `fused`) Σ v·h into rowT; writes over z (writeGrad) −g·α·ε·v·h, or (`fused`: no noise term in
+ * the gradient, ε = 0) the whole gradient entry q·gG (gG = g·Γ); both plus the penalty's
+ * g·β·q·(w·(lq + 1) − P) (gBeta = g·β; `pen` its constant part K, see the loop). r^γ by `gk` (see G_INT);
+ * a half-integer or general γ takes, where all 4 lanes have q below {@link seriesBound} (most of a long
+ * row), the binomial series of (1 − q)^γ and (1 − q)^(γ−1), else (the loop stops there and returns c, see
+ * focalSplit; in place in `generic` loops) √r or exp(γ·log r); returns b1 when done. v = 0: the constant
+ * noise vc (hasV false: the sums are taken unscaled and scaled once). Inlined with constant `gk`, `cp`,
+ * `generic`, `hasV` and `fused`.
  */
 @inline
 function focalPass(
   row: usize, e: usize, b0: i32, b1: i32, k: i32, w: usize, v: usize, hasV: bool, vc: f32, mask: usize,
-  bmax: f32, f: f32, cb: f32, gamma: f32, gi: i32,
-  gNoise: f32, cp: bool, gBeta: f32, pen: f32, writeGrad: bool, generic: bool,
-): void {
+  bmax: f32, f: f32, cb: f32, gamma: f32, gk: i32, gi: i32,
+  gNoise: f32, cp: bool, gBeta: f32, pen: f32, writeGrad: bool, generic: bool, fused: bool, gG: f32,
+): i32 {
   const bv = f32x4.splat(bmax);
   const fv = f32x4.splat(f);
   const cbv = f32x4.splat(cb);
   const gv = f32x4.splat(gamma);
   const one = f32x4.splat(1.0);
   const zero = f32x4.splat(0);
-  const gn = f32x4.splat(gNoise);
+  const gn = f32x4.splat(hasV ? gNoise : <f32>(<f64>gNoise * <f64>vc));
+  const ggv = f32x4.splat(gG);
   const gb = f32x4.splat(gBeta);
-  const pv = f32x4.splat(pen);
-  // General γ: below q < qs, log(1 − q) = −q·(1 + q/2 + q²/3) + O(q⁴) and exp(x) = 1 + x + x²/2 + x³/6 +
-  // O(x⁴) with |x| ≤ max(γ, |γ − 1|, 1)·q ≤ 1/64 are exact to float32 (relative < 3e−9 dropped).
-  const qs = f32x4.splat(<f32>min(1.0 / 1024, 1.0 / (64.0 * max(max(Math.abs(<f64>gamma), Math.abs(<f64>gamma - 1)), 1.0))));
-  const gm1 = f32x4.splat(gamma - 1);
-  const half = f32x4.splat(0.5);
-  const third = f32x4.splat(<f32>(1.0 / 3));
+  // the penalty's term g·β·q·(w·(lq + 1) − P) = q·(gβ·lq + K) (K = gβ·(1 − P), `pen`), or with class weights
+  // q·(w·(gβ·lq + gβ) + K) (K = −gβ·P); fused, K takes the whole entry's q·gG as well
+  const kv = f32x4.splat(fused ? gG + pen : pen);
+  const g64 = <f64>gamma;
+  const qs = f32x4.splat(seriesBound(g64));
+  // (1 − q)^γ = 1 + q·(c1 + q·c2),  γ·q·(1 − q)^(γ−1) = q·(γ + q·(d1 + q·d2))  (see seriesBound)
+  const c1 = f32x4.splat(<f32>-g64);
+  const c2 = f32x4.splat(<f32>((g64 * (g64 - 1)) / 2));
+  const d1 = f32x4.splat(<f32>(-g64 * (g64 - 1)));
+  const d2 = f32x4.splat(<f32>((g64 * (g64 - 1) * (g64 - 2)) / 2));
   let s = f32x4.splat(0);
   let t = f32x4.splat(0);
   let accS = f64x2.splat(0.0);
   let accT = f64x2.splat(0.0);
-  for (let c = b0; c < b1; c += 4) {
+  let stop = b1;
+  // groups of GROUP floats summed in f32, then widened (the inner loop carries no group test)
+  for (let g0 = b0; g0 < b1; g0 += GROUP) {
+  const g1 = min(g0 + GROUP, b1);
+  for (let c = g0; c < g1; c += 4) {
     const off = <usize>c << 2;
     const p = row + off;
     const ok = generic ? allowedAt(mask, c, k) : i32x4.splat(-1);
     let lq = f32x4.add(f32x4.sub(v128.load(p), bv), cbv);
-    if (generic) lq = v128.and(lq, ok);
-    const q = f32x4.mul(v128.load(e + off), fv);
+    let q = f32x4.mul(v128.load(e + off), fv);
+    if (generic) {
+      // lanes past the row end may hold anything: q = 0 keeps every power finite
+      lq = v128.and(lq, ok);
+      q = v128.and(q, ok);
+    }
     const r = f32x4.sub(one, q);
-    let pw: v128;
-    let pw1: v128; // r^(γ−1), used only times γ
-    if (gi >= 0) {
-      pw1 = powBelow(r, gi);
-      pw = gi == 0 ? one : f32x4.mul(pw1, r);
-    } else if (i32x4.all_true(f32x4.lt(q, qs))) {
-      // every lane has a small q (most of a long row): log(1 − q) and exp by their series
-      const lr = f32x4.neg(f32x4.mul(q, f32x4.add(one, f32x4.mul(q, f32x4.add(half, f32x4.mul(q, third))))));
-      pw = expSmall(f32x4.mul(gv, lr));
-      pw1 = expSmall(f32x4.mul(gm1, lr));
+    let pw = one; // r^γ
+    let gqp = zero; // γ·q·r^(γ−1)
+    if (gk >= 0 || gk == G_INT) {
+      const gc = gk >= 0 ? gk : gi;
+      const pb = powBelow(r, gc);
+      pw = gc == 0 ? one : f32x4.mul(pb, r);
+      gqp = f32x4.mul(f32x4.mul(gv, q), pb);
+    } else if (gk == G_SQRT) {
+      const sr = f32x4.sqrt(f32x4.pmax(r, zero)); // (q may round a hair above 1)
+      pw = halfPow(r, sr, gi);
+      gqp = f32x4.mul(f32x4.mul(gv, q), halfBelow(r, sr, gi));
+    } else if (gk == G_EXPLOG) {
+      pw = realPow(r, gv);
+      gqp = realBelow(f32x4.mul(gv, q), pw, r);
+    } else if (gk == G_SERIES1) {
+      pw = f32x4.add(one, f32x4.mul(q, c1));
+      gqp = f32x4.mul(q, f32x4.add(gv, f32x4.mul(q, d1)));
+    } else if (gk == G_SERIES || i32x4.all_true(f32x4.lt(q, qs))) {
+      pw = f32x4.add(one, f32x4.mul(q, f32x4.add(c1, f32x4.mul(q, c2))));
+      gqp = f32x4.mul(q, f32x4.add(gv, f32x4.mul(q, f32x4.add(d1, f32x4.mul(q, d2)))));
+    } else if (!generic) {
+      // a vector with a large q (few in a long row): stop here, the caller takes it exactly (focalSplit)
+      stop = c;
+      break;
+    } else if (gk == G_HALF) {
+      const sr = f32x4.sqrt(f32x4.pmax(r, zero));
+      pw = halfPow(r, sr, gi);
+      gqp = f32x4.mul(f32x4.mul(gv, q), halfBelow(r, sr, gi));
     } else {
-      // r = 0 (q = 1 in float32): r^γ = 0 and the decay's limit is 0
-      const live = f32x4.gt(r, zero);
-      const safe = v128.bitselect(r, one, live);
-      pw = v128.and(exp4(f32x4.mul(gv, log4(safe))), live);
-      pw1 = v128.and(f32x4.div(pw, safe), live);
+      pw = realPow(r, gv);
+      gqp = realBelow(f32x4.mul(gv, q), pw, r);
     }
-    let vv = hasV ? v128.load(v + off) : f32x4.splat(vc);
-    if (generic) vv = v128.and(vv, ok);
-    const h = f32x4.sub(pw, f32x4.mul(f32x4.mul(gv, q), f32x4.mul(pw1, lq)));
-    const tau = f32x4.mul(vv, h);
-    s = f32x4.add(s, f32x4.mul(f32x4.mul(vv, pw), lq));
-    t = f32x4.add(t, tau);
-    if (((c + 4 - b0) & (GROUP - 1)) == 0) {
-      accS = f64x2.add(accS, widen(s));
-      accT = f64x2.add(accT, widen(t));
-      s = zero;
-      t = zero;
+    let h = f32x4.sub(pw, f32x4.mul(gqp, lq));
+    let vv = one;
+    if (hasV) {
+      vv = v128.load(v + off);
+      if (generic) vv = v128.and(vv, ok);
+      h = f32x4.mul(vv, h); // v·h
+      s = f32x4.add(s, f32x4.mul(f32x4.mul(vv, pw), lq));
+    } else {
+      if (generic) h = v128.and(h, ok);
+      s = f32x4.add(s, f32x4.mul(pw, lq));
     }
+    if (!fused) t = f32x4.add(t, h);
     if (writeGrad) {
-      let out = f32x4.mul(tau, gn);
+      let out: v128;
       if (cp) {
-        const wl = w ? v128.load(w + off) : one;
-        out = f32x4.add(out, f32x4.mul(f32x4.mul(gb, q), f32x4.sub(f32x4.mul(wl, f32x4.add(lq, one)), pv)));
+        let u = f32x4.mul(gb, lq);
+        if (w) u = f32x4.mul(v128.load(w + off), f32x4.add(u, gb));
+        u = f32x4.mul(q, f32x4.add(u, kv));
+        out = fused ? u : f32x4.add(f32x4.mul(h, gn), u);
         if (generic) out = v128.and(out, ok);
-      }
+      } else out = fused ? f32x4.mul(q, ggv) : f32x4.mul(h, gn);
       if (generic) storeRow(p, out, c, k);
       else v128.store(p, out);
     }
   }
-  rowS += hsum2(f64x2.add(accS, widen(s)));
-  rowT += hsum2(f64x2.add(accT, widen(t)));
+  accS = f64x2.add(accS, widen(s));
+  s = zero;
+  if (!fused) {
+    accT = f64x2.add(accT, widen(t));
+    t = zero;
+  }
+  if (stop < b1) break;
+  }
+  const scale: f64 = hasV ? 1.0 : <f64>vc;
+  rowS += scale * hsum2(accS);
+  if (!fused) rowT += scale * hsum2(accT);
+  return stop;
 }
 
-/** {@link focalPass} without mask, row end or penalty; a noise vector v. */
-function focalFast(
-  row: usize, e: usize, b0: i32, b1: i32, k: i32, v: usize, bmax: f32, f: f32, cb: f32, gamma: f32, gi: i32,
+/** The fast focal loops of a noise vector v (no mask, no row end, no penalty), by γ's kind. */
+function focalFastV(
+  row: usize, e: usize, b0: i32, b1: i32, v: usize, bmax: f32, f: f32, cb: f32, gamma: f32, gk: i32, gi: i32,
   gNoise: f32, writeGrad: bool,
 ): void {
-  focalPass(row, e, b0, b1, k, 0, v, true, 0, 0, bmax, f, cb, gamma, gi, gNoise, false, 0, 0, writeGrad, false);
+  if (gk == 2) focalPass(row, e, b0, b1, 0, 0, v, true, 0, 0, bmax, f, cb, 2, 2, 2, gNoise, false, 0, 0, writeGrad, false, false, 0);
+  else if (gk == 3) focalPass(row, e, b0, b1, 0, 0, v, true, 0, 0, bmax, f, cb, 3, 3, 3, gNoise, false, 0, 0, writeGrad, false, false, 0);
+  else if (gk == 5) focalPass(row, e, b0, b1, 0, 0, v, true, 0, 0, bmax, f, cb, 5, 5, 5, gNoise, false, 0, 0, writeGrad, false, false, 0);
+  else if (gk == G_INT) focalPass(row, e, b0, b1, 0, 0, v, true, 0, 0, bmax, f, cb, gamma, G_INT, gi, gNoise, false, 0, 0, writeGrad, false, false, 0);
+  else if (gk == G_HALF) focalSplit(row, e, b0, b1, 0, v, true, 0, bmax, f, cb, gamma, G_HALF, gi, gNoise, false, 0, 0, writeGrad, false, 0);
+  else focalSplit(row, e, b0, b1, 0, v, true, 0, bmax, f, cb, gamma, G_REAL, gi, gNoise, false, 0, 0, writeGrad, false, 0);
 }
 
-/** {@link focalFast} with the constant noise vc (no vector stream). */
+/** {@link focalFastV} with the constant noise vc (no vector stream). */
 function focalFastC(
-  row: usize, e: usize, b0: i32, b1: i32, k: i32, vc: f32, bmax: f32, f: f32, cb: f32, gamma: f32, gi: i32,
+  row: usize, e: usize, b0: i32, b1: i32, vc: f32, bmax: f32, f: f32, cb: f32, gamma: f32, gk: i32, gi: i32,
   gNoise: f32, writeGrad: bool,
 ): void {
-  focalPass(row, e, b0, b1, k, 0, 0, false, vc, 0, bmax, f, cb, gamma, gi, gNoise, false, 0, 0, writeGrad, false);
+  if (gk == 2) focalPass(row, e, b0, b1, 0, 0, 0, false, vc, 0, bmax, f, cb, 2, 2, 2, gNoise, false, 0, 0, writeGrad, false, false, 0);
+  else if (gk == 3) focalPass(row, e, b0, b1, 0, 0, 0, false, vc, 0, bmax, f, cb, 3, 3, 3, gNoise, false, 0, 0, writeGrad, false, false, 0);
+  else if (gk == 5) focalPass(row, e, b0, b1, 0, 0, 0, false, vc, 0, bmax, f, cb, 5, 5, 5, gNoise, false, 0, 0, writeGrad, false, false, 0);
+  else if (gk == G_INT) focalPass(row, e, b0, b1, 0, 0, 0, false, vc, 0, bmax, f, cb, gamma, G_INT, gi, gNoise, false, 0, 0, writeGrad, false, false, 0);
+  else if (gk == G_HALF) focalSplit(row, e, b0, b1, 0, 0, false, vc, bmax, f, cb, gamma, G_HALF, gi, gNoise, false, 0, 0, writeGrad, false, 0);
+  else focalSplit(row, e, b0, b1, 0, 0, false, vc, bmax, f, cb, gamma, G_REAL, gi, gNoise, false, 0, 0, writeGrad, false, 0);
 }
 
-/** {@link focalFast} for γ = 2 (focal loss' usual γ): the powers fold to products. */
-function focalFast2(row: usize, e: usize, b0: i32, b1: i32, k: i32, v: usize, bmax: f32, f: f32, cb: f32, gNoise: f32, writeGrad: bool): void {
-  focalPass(row, e, b0, b1, k, 0, v, true, 0, 0, bmax, f, cb, 2, 2, gNoise, false, 0, 0, writeGrad, false);
+/** The fast fused loops (ε = 0: the gradient written in the same pass) of a noise vector v, by γ's kind. */
+function focalGradV(
+  row: usize, e: usize, b0: i32, b1: i32, v: usize, bmax: f32, f: f32, cb: f32, gamma: f32, gk: i32, gi: i32,
+  gG: f32,
+): void {
+  if (gk == 2) focalPass(row, e, b0, b1, 0, 0, v, true, 0, 0, bmax, f, cb, 2, 2, 2, 0, false, 0, 0, true, false, true, gG);
+  else if (gk == 3) focalPass(row, e, b0, b1, 0, 0, v, true, 0, 0, bmax, f, cb, 3, 3, 3, 0, false, 0, 0, true, false, true, gG);
+  else if (gk == 5) focalPass(row, e, b0, b1, 0, 0, v, true, 0, 0, bmax, f, cb, 5, 5, 5, 0, false, 0, 0, true, false, true, gG);
+  else if (gk == G_INT) focalPass(row, e, b0, b1, 0, 0, v, true, 0, 0, bmax, f, cb, gamma, G_INT, gi, 0, false, 0, 0, true, false, true, gG);
+  else if (gk == G_HALF) focalSplit(row, e, b0, b1, 0, v, true, 0, bmax, f, cb, gamma, G_HALF, gi, 0, false, 0, 0, true, true, gG);
+  else focalSplit(row, e, b0, b1, 0, v, true, 0, bmax, f, cb, gamma, G_REAL, gi, 0, false, 0, 0, true, true, gG);
 }
 
-/** {@link focalFastC} for γ = 2. */
-function focalFast2C(row: usize, e: usize, b0: i32, b1: i32, k: i32, vc: f32, bmax: f32, f: f32, cb: f32, gNoise: f32, writeGrad: bool): void {
-  focalPass(row, e, b0, b1, k, 0, 0, false, vc, 0, bmax, f, cb, 2, 2, gNoise, false, 0, 0, writeGrad, false);
+/** {@link focalGradV} with the constant noise vc. */
+function focalGradC(
+  row: usize, e: usize, b0: i32, b1: i32, vc: f32, bmax: f32, f: f32, cb: f32, gamma: f32, gk: i32, gi: i32,
+  gG: f32,
+): void {
+  if (gk == 2) focalPass(row, e, b0, b1, 0, 0, 0, false, vc, 0, bmax, f, cb, 2, 2, 2, 0, false, 0, 0, true, false, true, gG);
+  else if (gk == 3) focalPass(row, e, b0, b1, 0, 0, 0, false, vc, 0, bmax, f, cb, 3, 3, 3, 0, false, 0, 0, true, false, true, gG);
+  else if (gk == 5) focalPass(row, e, b0, b1, 0, 0, 0, false, vc, 0, bmax, f, cb, 5, 5, 5, 0, false, 0, 0, true, false, true, gG);
+  else if (gk == G_INT) focalPass(row, e, b0, b1, 0, 0, 0, false, vc, 0, bmax, f, cb, gamma, G_INT, gi, 0, false, 0, 0, true, false, true, gG);
+  else if (gk == G_HALF) focalSplit(row, e, b0, b1, 0, 0, false, vc, bmax, f, cb, gamma, G_HALF, gi, 0, false, 0, 0, true, true, gG);
+  else focalSplit(row, e, b0, b1, 0, 0, false, vc, bmax, f, cb, gamma, G_REAL, gi, 0, false, 0, 0, true, true, gG);
 }
 
-/** {@link focalFast} for γ = 3 (FLSD-53 on rows with q_y ≥ 0.2): the powers fold to products. */
-function focalFast3(row: usize, e: usize, b0: i32, b1: i32, k: i32, v: usize, bmax: f32, f: f32, cb: f32, gNoise: f32, writeGrad: bool): void {
-  focalPass(row, e, b0, b1, k, 0, v, true, 0, 0, bmax, f, cb, 3, 3, gNoise, false, 0, 0, writeGrad, false);
+/**
+ * {@link focalPass} over [b0, b1) for a half-integer or general γ (gk G_HALF or G_REAL) without mask or
+ * row end: the series loop, and from each vector it stops at (a large q) EXACT_RUN floats by the exact form
+ * (a square root, or exp and log), then the series loop again; a block whose largest q = E·f ≤ f (E ≤ 1) is below the bound
+ * takes the series without the test (to q¹ below {@link seriesBound1}).
+ */
+@inline
+function focalSplit(
+  row: usize, e: usize, b0: i32, b1: i32, w: usize, v: usize, hasV: bool, vc: f32, bmax: f32, f: f32,
+  cb: f32, gamma: f32, gk: i32, gi: i32, gNoise: f32, cp: bool, gBeta: f32, pen: f32, writeGrad: bool,
+  fused: bool, gG: f32,
+): void {
+  if (f < seriesBound1(<f64>gamma)) {
+    focalPass(row, e, b0, b1, 0, w, v, hasV, vc, 0, bmax, f, cb, gamma, G_SERIES1, gi, gNoise, cp, gBeta, pen, writeGrad, false, fused, gG);
+    return;
+  }
+  if (f < seriesBound(<f64>gamma)) {
+    focalPass(row, e, b0, b1, 0, w, v, hasV, vc, 0, bmax, f, cb, gamma, G_SERIES, gi, gNoise, cp, gBeta, pen, writeGrad, false, fused, gG);
+    return;
+  }
+  let c = b0;
+  while (c < b1) {
+    c = focalPass(row, e, c, b1, 0, w, v, hasV, vc, 0, bmax, f, cb, gamma, gk, gi, gNoise, cp, gBeta, pen, writeGrad, false, fused, gG);
+    if (c < b1) {
+      // the exact form over EXACT_RUN floats from there (large q cluster in short rows; each switch of loop
+      // costs their setup)
+      const c1 = min(c + EXACT_RUN, b1);
+      if (gk == G_HALF) focalPass(row, e, c, c1, 0, w, v, hasV, vc, 0, bmax, f, cb, gamma, G_SQRT, gi, gNoise, cp, gBeta, pen, writeGrad, false, fused, gG);
+      else focalPass(row, e, c, c1, 0, w, v, hasV, vc, 0, bmax, f, cb, gamma, G_EXPLOG, gi, gNoise, cp, gBeta, pen, writeGrad, false, fused, gG);
+      c = c1;
+    }
+  }
 }
 
-/** {@link focalFastC} for γ = 3. */
-function focalFast3C(row: usize, e: usize, b0: i32, b1: i32, k: i32, vc: f32, bmax: f32, f: f32, cb: f32, gNoise: f32, writeGrad: bool): void {
-  focalPass(row, e, b0, b1, k, 0, 0, false, vc, 0, bmax, f, cb, 3, 3, gNoise, false, 0, 0, writeGrad, false);
-}
-
-/** {@link focalFast} for γ = 5 (FLSD-53 on rows with q_y < 0.2): the powers fold to products. */
-function focalFast5(row: usize, e: usize, b0: i32, b1: i32, k: i32, v: usize, bmax: f32, f: f32, cb: f32, gNoise: f32, writeGrad: bool): void {
-  focalPass(row, e, b0, b1, k, 0, v, true, 0, 0, bmax, f, cb, 5, 5, gNoise, false, 0, 0, writeGrad, false);
-}
-
-/** {@link focalFastC} for γ = 5. */
-function focalFast5C(row: usize, e: usize, b0: i32, b1: i32, k: i32, vc: f32, bmax: f32, f: f32, cb: f32, gNoise: f32, writeGrad: bool): void {
-  focalPass(row, e, b0, b1, k, 0, 0, false, vc, 0, bmax, f, cb, 5, 5, gNoise, false, 0, 0, writeGrad, false);
+/** The fast loops with the penalty (class weights w or none, noise vector or constant), by γ's kind;
+ * `fused` as in {@link focalPass}. */
+function focalFastCp(
+  row: usize, e: usize, b0: i32, b1: i32, w: usize, v: usize, vc: f32, bmax: f32, f: f32, cb: f32,
+  gamma: f32, gk: i32, gi: i32, gNoise: f32, gBeta: f32, pen: f32, writeGrad: bool, fused: bool, gG: f32,
+): void {
+  if (fused) {
+    if (gk == 2) focalPass(row, e, b0, b1, 0, w, v, v != 0, vc, 0, bmax, f, cb, 2, 2, 2, 0, true, gBeta, pen, true, false, true, gG);
+    else if (gk == G_HALF) focalSplit(row, e, b0, b1, w, v, v != 0, vc, bmax, f, cb, gamma, G_HALF, gi, 0, true, gBeta, pen, true, true, gG);
+    else if (gk == G_REAL) focalSplit(row, e, b0, b1, w, v, v != 0, vc, bmax, f, cb, gamma, G_REAL, gi, 0, true, gBeta, pen, true, true, gG);
+    else focalPass(row, e, b0, b1, 0, w, v, v != 0, vc, 0, bmax, f, cb, gamma, G_INT, gi, 0, true, gBeta, pen, true, false, true, gG);
+  } else if (gk == 2) focalPass(row, e, b0, b1, 0, w, v, v != 0, vc, 0, bmax, f, cb, 2, 2, 2, gNoise, true, gBeta, pen, writeGrad, false, false, 0);
+  else if (gk == G_HALF) focalSplit(row, e, b0, b1, w, v, v != 0, vc, bmax, f, cb, gamma, G_HALF, gi, gNoise, true, gBeta, pen, writeGrad, false, 0);
+  else if (gk == G_REAL) focalSplit(row, e, b0, b1, w, v, v != 0, vc, bmax, f, cb, gamma, G_REAL, gi, gNoise, true, gBeta, pen, writeGrad, false, 0);
+  else focalPass(row, e, b0, b1, 0, w, v, v != 0, vc, 0, bmax, f, cb, gamma, G_INT, gi, gNoise, true, gBeta, pen, writeGrad, false, false, 0);
 }
 
 /** {@link focalPass} with the mask and the row end applied (a masked block, the row's last vector). */
 function focalTail(
   row: usize, e: usize, b0: i32, b1: i32, k: i32, w: usize, v: usize, vc: f32, mask: usize, bmax: f32, f: f32,
-  cb: f32, gamma: f32, gi: i32, gNoise: f32, cp: bool, gBeta: f32, pen: f32, writeGrad: bool,
+  cb: f32, gamma: f32, gk: i32, gi: i32, gNoise: f32, cp: bool, gBeta: f32, pen: f32, writeGrad: bool,
+  fused: bool, gG: f32,
 ): void {
-  focalPass(row, e, b0, b1, k, w, v, v != 0, vc, mask, bmax, f, cb, gamma, gi, gNoise, cp, gBeta, pen, writeGrad, true);
-}
-
-/** {@link focalPass} without mask or row end, with the penalty. */
-function focalFastCp(
-  row: usize, e: usize, b0: i32, b1: i32, k: i32, w: usize, v: usize, vc: f32, bmax: f32, f: f32, cb: f32,
-  gamma: f32, gi: i32, gNoise: f32, gBeta: f32, pen: f32, writeGrad: bool,
-): void {
-  focalPass(row, e, b0, b1, k, w, v, v != 0, vc, 0, bmax, f, cb, gamma, gi, gNoise, true, gBeta, pen, writeGrad, false);
+  if (gk == G_HALF) focalPass(row, e, b0, b1, k, w, v, v != 0, vc, mask, bmax, f, cb, gamma, G_HALF, gi, gNoise, cp, gBeta, pen, writeGrad, true, fused, gG);
+  else if (gk == G_REAL) focalPass(row, e, b0, b1, k, w, v, v != 0, vc, mask, bmax, f, cb, gamma, G_REAL, gi, gNoise, cp, gBeta, pen, writeGrad, true, fused, gG);
+  else focalPass(row, e, b0, b1, k, w, v, v != 0, vc, mask, bmax, f, cb, gamma, G_INT, gi, gNoise, cp, gBeta, pen, writeGrad, true, fused, gG);
 }
 
 /**
@@ -547,7 +718,9 @@ export function familyRows(
       let bA: f64 = 0.0;
       let bW: f64 = 0.0;
       if (v1 > b0) {
-        sb = cp ? pass2Fast(row, eb, b0, v1, w, bmax, true) : pass2Fast(row, eb, b0, v1, w, bmax, false);
+        if (!cp) sb = pass2Fast(row, eb, b0, v1, 0, bmax, false, false);
+        else if (w) sb = pass2Fast(row, eb, b0, v1, w, bmax, true, true);
+        else sb = pass2Fast(row, eb, b0, v1, 0, bmax, true, false);
         bOnes = <f64>blockOnes;
         bA = blockA;
         bW = blockW;
@@ -617,10 +790,15 @@ export function familyRows(
     let smooth: f64;
     if (focal) {
       const gr: f64 = gamma < 0 ? (qy < 0.2 ? 5.0 : 3.0) : gamma;
-      const gi: i32 = gr == Math.floor(gr) && gr <= 16 ? <i32>gr : -1;
+      const gk = gammaKind(gr);
+      const gi: i32 = gk == G_REAL ? -1 : <i32>Math.floor(gr);
       const pwy = Math.pow(ry, gr); // 0^0 = 1
       const hy = pwy + (gr == 0 || ry == 0 ? 0.0 : gr * qy * Math.pow(ry, gr - 1) * ly);
       const vyTarget = nonTarget ? 0.0 : vy;
+      // ε = 0: no noise term in the gradient, Γ = α·w_y·h_y is known now, and the focal pass writes the
+      // whole gradient (no gradient pass after it)
+      const fused = writeGrad != 0 && eps == 0;
+      const gG = <f32>(g * alpha * wy * hy);
       // The target's terms are taken in f64 below: out of the vector sums (u_y = 0 meanwhile; with the
       // constant noise, y's lane is recomputed after the row and subtracted).
       if (vp) store<f32>(vp + (<usize>y << 2), 0);
@@ -638,7 +816,7 @@ export function familyRows(
         store<f32>(oneHot + (<usize>(y - y0) << 2), vc);
         const bmy = <f64>load<f32>(bm + (<usize>(y / BLOCK) << 2));
         const fy = <f32>((bmy == m ? 1.0 : Math.exp(bmy - m)) / s);
-        focalTail(row, ework, y0, y0 + 4, k, 0, oneHot - (<usize>y0 << 2), 0, mask, <f32>bmy, fy, <f32>(bmy - m - ls), <f32>gr, gi, 0, false, 0, 0, false);
+        focalTail(row, ework, y0, y0 + 4, k, 0, oneHot - (<usize>y0 << 2), 0, mask, <f32>bmy, fy, <f32>(bmy - m - ls), <f32>gr, gk, gi, 0, false, 0, 0, false, false, 0);
         yS = rowS;
         yT = rowT;
         rowS = 0.0;
@@ -646,6 +824,8 @@ export function familyRows(
       }
       nb = 0;
       const gNoise = <f32>(-g * alpha * eps);
+      // the penalty's constant part (see focalPass)
+      const penK = <f32>(w ? -g * beta * pen : g * beta * (1.0 - pen));
       for (let b0 = 0; b0 < kv; b0 += BLOCK) {
         const b1 = min(b0 + BLOCK, kv);
         const bmax = <f64>load<f32>(bm + (<usize>nb << 2));
@@ -661,18 +841,14 @@ export function familyRows(
         if (v4 > b0) {
           const bf = <f32>bmax;
           const wg = writeGrad != 0;
-          if (cp) focalFastCp(row, ework, b0, v4, k, w, vp, vc, bf, f, cb, <f32>gr, gi, gNoise, gb, <f32>pen, wg);
-          else if (vp) {
-            if (gi == 2) focalFast2(row, ework, b0, v4, k, vp, bf, f, cb, gNoise, wg);
-            else if (gi == 3) focalFast3(row, ework, b0, v4, k, vp, bf, f, cb, gNoise, wg);
-            else if (gi == 5) focalFast5(row, ework, b0, v4, k, vp, bf, f, cb, gNoise, wg);
-            else focalFast(row, ework, b0, v4, k, vp, bf, f, cb, <f32>gr, gi, gNoise, wg);
-          } else if (gi == 2) focalFast2C(row, ework, b0, v4, k, vc, bf, f, cb, gNoise, wg);
-          else if (gi == 3) focalFast3C(row, ework, b0, v4, k, vc, bf, f, cb, gNoise, wg);
-          else if (gi == 5) focalFast5C(row, ework, b0, v4, k, vc, bf, f, cb, gNoise, wg);
-          else focalFastC(row, ework, b0, v4, k, vc, bf, f, cb, <f32>gr, gi, gNoise, wg);
+          if (cp) focalFastCp(row, ework, b0, v4, w, vp, vc, bf, f, cb, <f32>gr, gk, gi, gNoise, gb, penK, wg, fused, gG);
+          else if (fused) {
+            if (vp) focalGradV(row, ework, b0, v4, vp, bf, f, cb, <f32>gr, gk, gi, gG);
+            else focalGradC(row, ework, b0, v4, vc, bf, f, cb, <f32>gr, gk, gi, gG);
+          } else if (vp) focalFastV(row, ework, b0, v4, vp, bf, f, cb, <f32>gr, gk, gi, gNoise, wg);
+          else focalFastC(row, ework, b0, v4, vc, bf, f, cb, <f32>gr, gk, gi, gNoise, wg);
         }
-        if (v4 < b1) focalTail(row, ework, v4, b1, k, w, vp, vc, mask, <f32>bmax, f, cb, <f32>gr, gi, gNoise, cp != 0, gb, <f32>pen, writeGrad != 0);
+        if (v4 < b1) focalTail(row, ework, v4, b1, k, w, vp, vc, mask, <f32>bmax, f, cb, <f32>gr, gk, gi, gNoise, cp != 0, gb, penK, writeGrad != 0, fused, gG);
       }
       if (vp) store<f32>(vp + (<usize>y << 2), <f32>vy);
       else {
@@ -694,7 +870,7 @@ export function familyRows(
     store<f64>(o, smooth, 8);
     store<f64>(o, entropy, 16);
     if (!writeGrad) continue;
-    gradientPass(row, eb, k, kv, w, vp, vConst, rho, mask, bm, m, s, ls, g, gammaRow, eps, focal != 0, cp != 0, beta, pen);
+    if (!(focal && eps == 0)) gradientPass(row, eb, k, kv, w, vp, vConst, rho, mask, bm, m, s, ls, g, gammaRow, eps, focal != 0, cp != 0, beta, pen);
     let gy = g * (gammaRow * Math.expm1(-ly) + other);
     if (cp) gy += g * beta * qy * (wy * (1.0 - ly) - pen);
     store<f32>(row + (<usize>y << 2), <f32>gy);
@@ -764,11 +940,8 @@ function gradRange(
   bmax: f64, f: f64, m: f64, ls: f64, g: f64, gammaRow: f64, eps: f64, focal: bool, cp: bool, beta: f64,
   pen: f64, generic: bool,
 ): void {
-  const one = f32x4.splat(1.0);
-  const fg = f32x4.splat(<f32>(g * gammaRow * f));
-  const gev = f32x4.splat(<f32>(g * eps * rho)); // ρ: a raw noise row's 1/mass (else 1)
-  const ev = f32x4.splat(<f32>(g * eps * vConst));
   if (focal) {
+    const fg = f32x4.splat(<f32>(g * gammaRow * f));
     for (let c = c0; c < c1; c += 4) {
       const off = <usize>c << 2;
       const p = row + off;
@@ -776,11 +949,35 @@ function gradRange(
       if (generic) storeRow(p, x, c, k);
       else v128.store(p, x);
     }
-  } else if (!cp) {
+  } else if (generic) gradLoop(row, e, c0, c1, k, w, v, mask, bmax, f, m, ls, g, gammaRow, eps, cp, beta, pen, rho, vConst, true, v != 0, w != 0);
+  else if (!cp) {
+    if (v) gradLoop(row, e, c0, c1, k, 0, v, 0, bmax, f, m, ls, g, gammaRow, eps, false, beta, pen, rho, vConst, false, true, false);
+    else gradLoop(row, e, c0, c1, k, 0, 0, 0, bmax, f, m, ls, g, gammaRow, eps, false, beta, pen, rho, vConst, false, false, false);
+  } else if (w) {
+    if (v) gradLoop(row, e, c0, c1, k, w, v, 0, bmax, f, m, ls, g, gammaRow, eps, true, beta, pen, rho, vConst, false, true, true);
+    else gradLoop(row, e, c0, c1, k, w, 0, 0, bmax, f, m, ls, g, gammaRow, eps, true, beta, pen, rho, vConst, false, false, true);
+  } else if (v) gradLoop(row, e, c0, c1, k, 0, v, 0, bmax, f, m, ls, g, gammaRow, eps, true, beta, pen, rho, vConst, false, true, false);
+  else gradLoop(row, e, c0, c1, k, 0, 0, 0, bmax, f, m, ls, g, gammaRow, eps, true, beta, pen, rho, vConst, false, false, false);
+}
+
+/**
+ * The cross-entropy gradient loop of {@link gradRange}: g·(Γ·q − ε·v) (+ the penalty's q·g·β·(w·(lq + 1) − P)).
+ * Inlined with constant `generic`, `hasV`, `hasW` (and `cp` in the fast loops): no per-vector tests.
+ */
+@inline
+function gradLoop(
+  row: usize, e: usize, c0: i32, c1: i32, k: i32, w: usize, v: usize, mask: usize, bmax: f64, f: f64, m: f64,
+  ls: f64, g: f64, gammaRow: f64, eps: f64, cp: bool, beta: f64, pen: f64, rho: f64, vConst: f64,
+  generic: bool, hasV: bool, hasW: bool,
+): void {
+  const fg = f32x4.splat(<f32>(g * gammaRow * f));
+  const gev = f32x4.splat(<f32>(g * eps * rho)); // ρ: a raw noise row's 1/mass (else 1)
+  const ev = f32x4.splat(<f32>(g * eps * vConst));
+  if (!cp) {
     for (let c = c0; c < c1; c += 4) {
       const off = <usize>c << 2;
       const p = row + off;
-      let x = f32x4.sub(f32x4.mul(v128.load(e + off), fg), v ? f32x4.mul(v128.load(v + off), gev) : ev);
+      let x = f32x4.sub(f32x4.mul(v128.load(e + off), fg), hasV ? f32x4.mul(v128.load(v + off), gev) : ev);
       if (generic) {
         x = v128.and(x, allowedAt(mask, c, k));
         storeRow(p, x, c, k);
@@ -796,9 +993,9 @@ function gradRange(
       const off = <usize>c << 2;
       const p = row + off;
       let d = f32x4.mul(b2, f32x4.add(f32x4.sub(v128.load(p), bv), c2));
-      if (w) d = f32x4.mul(d, v128.load(w + off));
+      if (hasW) d = f32x4.mul(d, v128.load(w + off));
       let x = f32x4.mul(v128.load(e + off), f32x4.add(a2, d));
-      x = f32x4.sub(x, v ? f32x4.mul(v128.load(v + off), gev) : ev);
+      x = f32x4.sub(x, hasV ? f32x4.mul(v128.load(v + off), gev) : ev);
       if (generic) {
         x = v128.and(x, allowedAt(mask, c, k));
         storeRow(p, x, c, k);
