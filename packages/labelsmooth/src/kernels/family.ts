@@ -115,5 +115,102 @@ export function callFamilyKernel(kernel: KernelInstance, job: FamilyCall, at: Fa
     at.bm,
     at.e,
     job.grad ? 1 : 0,
+    0, // the rows S[yᵢ] are staged at at.vRows
+  );
+}
+
+/**
+ * The family options of a call on the shared kernel memory (workspace.ts's WorkspaceCall), as the numbers
+ * every thread passes to `familyRows`. S, if any, lies in that memory and is read in place at row yᵢ.
+ */
+export interface SharedFamily {
+  cp: number;
+  beta: number;
+  focal: number;
+  gamma: number;
+  alpha: number;
+  /** Byte address of S (K×K f32) in the shared memory, or 0. */
+  matrix: number;
+  /** The logits at `z` are the call's own staged copy: the kernel may overwrite them (no copy per chunk). */
+  overwrite: number;
+}
+
+/** The family part of a shared-memory call for `job` (its S, if any, at byte address `matrix`). */
+export function sharedFamily(job: FamilyCall, matrix: number, overwrite: boolean): SharedFamily {
+  const f = job.family!;
+  return {
+    cp: f.beta !== null ? 1 : 0,
+    beta: f.beta ?? 0,
+    focal: f.focal ? 1 : 0,
+    gamma: f.focal ? (f.focal.gamma === 'flsd-53' ? -1 : f.focal.gamma) : 0,
+    alpha: f.focal ? f.focal.alpha : 1,
+    matrix,
+    overwrite: overwrite ? 1 : 0,
+  };
+}
+
+/** Bytes of one thread's scratch for a shared-memory family call: the row scratch of exp values, S[y]'s
+ * normalized copy, and (when neither the gradient nor the staged logits may be overwritten) a chunk. */
+export function sharedFamilyScratch(k: number, chunkRows: number, ownChunk: boolean): number {
+  return 2 * align(4 * k + SLACK) + (ownChunk ? align(4 * chunkRows * k + SLACK) : 0);
+}
+
+/** The shared-memory call's fields that one chunk of `familyRows` reads (see workspace.ts). */
+export interface SharedFamilyChunk {
+  classes: number;
+  labels: number;
+  scale: number;
+  w: number;
+  v: number;
+  vConst: number;
+  mask: number;
+  eps: number;
+  nonTarget: number;
+  vSum: number;
+  out: number;
+}
+
+/**
+ * Run rows [r0, r0 + n) of a shared-memory family call at `row` (the chunk's logits, overwritten by its
+ * gradient): S[yᵢ] read in place, `scratch` (see sharedFamilyScratch, after the block maxima at `bm`).
+ */
+export function runSharedFamily(
+  kernel: KernelInstance,
+  c: SharedFamilyChunk,
+  f: SharedFamily,
+  row: number,
+  r0: number,
+  n: number,
+  bm: number,
+  scratch: number,
+  writeGrad: boolean,
+): void {
+  const k = c.classes;
+  const e = scratch;
+  const vScratch = scratch + align(4 * k + SLACK);
+  kernel.exports.familyRows(
+    row,
+    n,
+    k,
+    c.labels + 4 * r0,
+    c.scale + 8 * r0,
+    c.w,
+    f.matrix ? 0 : c.v,
+    c.vConst,
+    f.matrix,
+    c.mask,
+    c.eps,
+    c.nonTarget,
+    c.vSum,
+    f.cp,
+    f.beta,
+    f.focal,
+    f.gamma,
+    f.alpha,
+    c.out + 24 * r0,
+    bm,
+    e,
+    writeGrad ? 1 : 0,
+    f.matrix ? vScratch : 0,
   );
 }

@@ -50,6 +50,7 @@ export interface KernelExports {
     bm: number,
     ework: number,
     writeGrad: number,
+    vScratch: number,
   ): void;
 }
 

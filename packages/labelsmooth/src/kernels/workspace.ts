@@ -9,6 +9,7 @@
 // Memory: [0, 64 KB) is the kernel's static data; above, workspaces and the per-call area are regions
 // handed out first-fit from a free list (64-byte aligned); the memory grows on demand (up to 4 GB, the
 // WASM32 limit) and never shrinks.
+import { runSharedFamily, type SharedFamily, sharedFamily, sharedFamilyScratch } from './family.js';
 import { CHUNK_BYTES, collectRows, type FusedJob, fillRows, type RowSums } from './fused.js';
 import { blockMaxBytes, KernelInstance, sharedKernelModule } from './wasm.js';
 
@@ -150,6 +151,8 @@ export interface WorkspaceCall {
   nonTarget: number;
   allowed: number;
   vSum: number;
+  /** The family options (`familyRows`: out holds 3 f64 per row), or null for the plain loss (`rows`). */
+  family: SharedFamily | null;
 }
 
 /**
@@ -169,6 +172,10 @@ export function workChunks(kernel: KernelInstance, c: WorkspaceCall, t: number):
     if (chunk >= c.chunks) return done;
     const r0 = chunk * c.chunkRows;
     const n = Math.min(c.rows - r0, c.chunkRows);
+    if (c.family) {
+      familyChunk(kernel, c, c.family, r0, n, scratch);
+      continue;
+    }
     kernel.exports.rows(
       c.z + 4 * r0 * k,
       g + r0 * stride,
@@ -193,16 +200,56 @@ export function workChunks(kernel: KernelInstance, c: WorkspaceCall, t: number):
 }
 
 /**
+ * One chunk of a family call: `familyRows` overwrites the logits it is given with the gradient, so the
+ * chunk's logits are copied first (into their place in the gradient, or into this thread's scratch without
+ * one), unless they are the call's own staged copy (`overwrite`, or the gradient staged in place).
+ */
+function familyChunk(
+  kernel: KernelInstance,
+  c: WorkspaceCall,
+  f: SharedFamily,
+  r0: number,
+  n: number,
+  scratch: number,
+): void {
+  const k = c.classes;
+  const rowScratch = scratch + align64(blockMaxBytes(k));
+  const z = c.z + 4 * r0 * k;
+  let row = z;
+  if (c.grad && c.grad !== c.z) row = c.grad + 4 * r0 * k;
+  else if (!c.grad && !f.overwrite) row = rowScratch + sharedFamilyScratch(k, 0, false);
+  if (row !== z)
+    new Float32Array(kernel.exports.memory.buffer).copyWithin(row >> 2, z >> 2, (z >> 2) + n * k);
+  runSharedFamily(kernel, c, f, row, r0, n, scratch, rowScratch, c.grad !== 0);
+}
+
+/**
  * Lay out a call of `job` (its logits, and gradient if any, in live workspace memory) for `threads`
  * threads: the per-row labels and gradient factors, the noise / mask / class weights, the outputs and
  * every thread's scratch go into one region of the shared memory. Returns the call and its region.
  */
-export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCall; region: number } {
+export function layoutCall(
+  job: FusedJob,
+  threads: number,
+  overwrite = false,
+): { call: WorkspaceCall; region: number } {
   const s = sharedKernel()!;
   const n = job.rows;
   const k = job.classes;
-  const scratchBytes = align64(align64(blockMaxBytes(k)) + (job.grad ? 0 : 4 * k));
-  const sizes = [64, 4 * n, 8 * n, 16 * n, 4 * k, 4 * k, 4 * k, threads * scratchBytes].map(align64);
+  // Chunks of at most CHUNK_BYTES of logits, and at least 8 per thread so that a thread that starts late
+  // or runs slower takes fewer (8192×10 was two uneven chunks, of 6553 and 1639 rows).
+  const chunkRows = Math.max(1, Math.min(Math.floor(CHUNK_BYTES / (4 * k)), Math.ceil(n / (8 * threads))));
+  const family = job.family !== null;
+  const S = job.family?.matrix;
+  const inPlace = job.grad !== null && job.grad.byteOffset === job.z.byteOffset; // staged into the gradient
+  const perThread = family
+    ? sharedFamilyScratch(k, chunkRows, !job.grad && !overwrite)
+    : job.grad
+      ? 0
+      : 4 * k;
+  const scratchBytes = align64(align64(blockMaxBytes(k)) + perThread);
+  const outBytes = (family ? 24 : 16) * n;
+  const sizes = [64, 4 * n, 8 * n, outBytes, 4 * k, 4 * k, 4 * k, threads * scratchBytes].map(align64);
   const region = allocate(sizes.reduce((a, b) => a + b, 0));
   const starts: number[] = [];
   let at = region;
@@ -215,15 +262,12 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
   new Int32Array(mem, counter, 1)[0] = 0;
   // NaN until a thread writes a row: rows a failed worker claimed but did not finish are declined, never
   // taken from an earlier call's outputs.
-  new Float64Array(mem, out, 2 * n).fill(Number.NaN);
+  new Float64Array(mem, out, outBytes / 8).fill(Number.NaN);
   fillRows(job, 0, n, new Int32Array(mem), labels >> 2, new Float64Array(mem), scale >> 3);
   const f32 = new Float32Array(mem);
   if (job.v) f32.set(job.v, v >> 2);
   if (job.mask) f32.set(job.mask, mask >> 2);
   if (job.classWeight) f32.set(job.classWeight, w >> 2);
-  // Chunks of at most CHUNK_BYTES of logits, and at least 8 per thread so that a thread that starts late
-  // or runs slower takes fewer (8192×10 was two uneven chunks, of 6553 and 1639 rows).
-  const chunkRows = Math.max(1, Math.min(Math.floor(CHUNK_BYTES / (4 * k)), Math.ceil(n / (8 * threads))));
   const call: WorkspaceCall = {
     z: job.z.byteOffset,
     grad: job.grad ? job.grad.byteOffset : 0,
@@ -245,6 +289,7 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
     nonTarget: job.nonTarget ? 1 : 0,
     allowed: job.allowed,
     vSum: job.vSum,
+    family: family ? sharedFamily(job, S ? (S as Float32Array).byteOffset : 0, overwrite || inPlace) : null,
   };
   return { call, region };
 }
@@ -260,6 +305,7 @@ export function collectCall(job: FusedJob, call: WorkspaceCall): RowSums & { dec
   const weight = (i: number) => (labels[i] < 0 ? 0 : job.rowWeight(i));
   const sums = { nll: 0, smoothing: 0, entropy: 0 };
   const declined: number[] = [];
-  collectRows(new Float64Array(mem), call.out >> 3, 2, call.rows, 0, weight, job.perRow, sums, declined);
+  const stride = call.family ? 3 : 2; // family rows also carry their entropy
+  collectRows(new Float64Array(mem), call.out >> 3, stride, call.rows, 0, weight, job.perRow, sums, declined);
   return { ...sums, declined };
 }
