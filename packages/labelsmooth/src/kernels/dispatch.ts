@@ -97,7 +97,9 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
     : threadable && unshared
       ? NOT_SHARED
       : midsize && !inKernel && sharedKernel()
-        ? NOT_IN_KERNEL
+        ? unshared
+          ? NOT_SHARED
+          : NOT_IN_KERNEL
         : null;
   if (notThreaded)
     emitKernelEvent({ type: 'fallback', reason: 'noise-not-shared', detail: notThreaded, rows: n });

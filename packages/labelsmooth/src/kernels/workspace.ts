@@ -218,8 +218,7 @@ function familyChunk(
   let row = z;
   if (c.grad && c.grad !== c.z) row = c.grad + 4 * r0 * k;
   else if (!c.grad && !f.overwrite) row = rowScratch + sharedFamilyScratch(k, 0, false);
-  if (row !== z)
-    new Float32Array(kernel.exports.memory.buffer).copyWithin(row >> 2, z >> 2, (z >> 2) + n * k);
+  if (row !== z) kernel.exports.copy(row, z, 4 * n * k);
   runSharedFamily(kernel, c, f, row, r0, n, scratch, rowScratch, c.grad !== 0);
 }
 
