@@ -5,6 +5,8 @@
 // order), and every checked matrix with the same float32 values passed as a plain array.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import {
   type CrossEntropyOptions,
   type CrossEntropyResult,
@@ -18,6 +20,7 @@ import {
   onKernelEvent,
 } from '../packages/labelsmooth/src/index.js';
 import { threadStats } from '../packages/labelsmooth/src/kernels/threads.js';
+import { sharedKernel } from '../packages/labelsmooth/src/kernels/workspace.js';
 
 /** A K×K matrix whose rows are distributions (a peak on the diagonal, the rest spread unevenly). */
 function randomS(k: number, seed = 1): Float64Array {
@@ -324,30 +327,64 @@ describe('noiseMatrix: threads give one thread’s results to the last bit', () 
   });
 });
 
-describe('noiseMatrix: fallbacks are observable', () => {
+describe('noiseMatrix: S outside the kernel’s memory, and the fallback of an ordinary array', () => {
   before(async () => {
     await initKernels();
   });
 
-  it('mid-size batches with S outside the kernel’s memory run on one thread and say why', () => {
+  it('S in a SharedArrayBuffer outside the kernel’s memory: rows staged per chunk by every thread', () => {
     const k = 1000;
     const n = 200;
     const sab = new Float32Array(new SharedArrayBuffer(4 * k * k));
     sab.set(randomS(k, 10));
-    const z = logits(n, k, 11);
-    const y = labels(n, k);
-    const o = { classes: k, labelSmoothing: 0.1, grad: true as const };
+    for (const o of optionSets(k)) {
+      const z = masked(logits(n, k, 11), k, o);
+      const y = allowedLabels(n, k, o);
+      const base = { ...o, classes: k, noise: { matrix: sab } };
+      const one = crossEntropy(z, y, { ...base, grad: true, threads: false });
+      const events = fallbacks(() => {
+        const many = crossEntropy(z, y, { ...base, grad: true });
+        assert.deepEqual(kernelInfo().last, {
+          path: 'wasm-threads',
+          reason: `${n} rows staged through the kernel's shared memory, on every thread`,
+        });
+        sameBits(many, one, `mid-size, ${JSON.stringify(Object.keys(o))}`);
+        const ws = kernelWorkspace(n, k);
+        ws.logits.set(z);
+        const onWs = crossEntropy(ws.logits, y, { ...base, grad: ws.grad });
+        assert.equal(kernelInfo().last?.reason, `${n} rows in place in the kernel's memory, on every thread`);
+        sameBits({ ...onWs, grad: ws.grad.slice() }, one, `workspace, ${JSON.stringify(Object.keys(o))}`);
+        assert.deepEqual(crossEntropy(ws.logits, y, base).loss, one.loss, 'workspace without a gradient');
+        assert.deepEqual(ws.logits, z, 'the logits are intact');
+        ws.dispose();
+      });
+      assert.deepEqual(events, []);
+    }
+  });
+
+  it('S in an ordinary array runs on one thread and says why (mid-size and large calls)', () => {
+    const k = 1000;
+    const S = Float32Array.from(randomS(k, 12));
     const why =
-      "class-conditional noise outside the kernel's shared memory is not threaded below 1048576 logits";
-    const events = fallbacks(() => crossEntropy(z, y, { ...o, noise: { matrix: sab } }));
-    assert.deepEqual(events, [`noise-not-shared: ${why}`]);
-    assert.deepEqual(kernelInfo().last, { path: 'wasm', reason: `${n} rows on the calling thread (${why})` });
-    // threads: false asks for one thread: nothing to report
-    assert.deepEqual(
-      fallbacks(() => crossEntropy(z, y, { ...o, threads: false, noise: { matrix: sab } })),
-      [],
-    );
-    assert.deepEqual(kernelInfo().fallbacks['noise-not-shared'] >= 1, true);
+      'class-conditional noise in an ordinary array is not threaded: noiseMatrix(S) keeps S in shared memory';
+    for (const n of [200, 1100]) {
+      const z = logits(n, k, 11);
+      const y = labels(n, k);
+      const o = { classes: k, labelSmoothing: 0.1, grad: true as const, noise: { matrix: S } };
+      const before = kernelInfo().fallbacks['noise-not-shared'];
+      const events = fallbacks(() => crossEntropy(z, y, o));
+      assert.deepEqual(events, [`noise-not-shared: ${why}`]);
+      assert.deepEqual(kernelInfo().last, {
+        path: 'wasm',
+        reason: `${n} rows on the calling thread (${why})`,
+      });
+      assert.equal(kernelInfo().fallbacks['noise-not-shared'], before + 1);
+      // threads: false asks for one thread: nothing to report
+      assert.deepEqual(
+        fallbacks(() => crossEntropy(z, y, { ...o, threads: false })),
+        [],
+      );
+    }
   });
 });
 
@@ -378,5 +415,26 @@ describe('OnlineLabelSmoothing hands out its matrix checked', () => {
     );
     const restored = OnlineLabelSmoothing.restore(ols.state());
     assert.deepEqual(restored.noiseMatrix.toArray(), second.toArray());
+  });
+});
+
+describe('noiseMatrix: the kernel memory of a dropped matrix is given back', () => {
+  it('making and dropping 60 matrices of 4 MB does not grow the shared kernel memory by 240 MB', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const memory = sharedKernel()?.memory;
+    if (!memory) return; // no shared memory here: the copies are ordinary arrays
+    const S = randomS(1024, 13);
+    const z = logits(64, 1024);
+    const y = labels(64, 1024);
+    const start = memory.buffer.byteLength;
+    for (let round = 0; round < 6; round++) {
+      for (let j = 0; j < 10; j++)
+        crossEntropy(z, y, { classes: 1024, labelSmoothing: 0.1, noise: { matrix: noiseMatrix(S) } });
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 20)); // finalizers run after the collection
+    }
+    const grown = memory.buffer.byteLength - start;
+    assert.ok(grown < 100 * 2 ** 20, `the kernel memory grew by ${grown} bytes`);
   });
 });

@@ -75,32 +75,21 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
   if (job === 'float32-range')
     return decline('a class weight or noise value is outside the float32 kernel’s range', 'float32-range', n);
 
-  // The workspace and the staged path run every job whose noise matrix, if any, is in the shared kernel
-  // memory (noiseMatrix() puts S there when it fits): every thread reads S[yᵢ] in place.
-  const inKernel = matrixInKernel(job);
-  if (inKernel && onWorkspace(plan)) return runOnWorkspace(plan, job, false);
+  // Class-conditional noise is threaded when S is in shared memory (noiseMatrix() puts it there): in the
+  // kernel's memory every thread reads S[yᵢ] in place; in a SharedArrayBuffer outside it (a matrix too
+  // large for it) each thread stages the rows of its chunks. A plain array would be copied to every worker.
+  const unshared = noiseUnshared(job);
+  if (!unshared && onWorkspace(plan)) return runOnWorkspace(plan, job, false);
   // Threads never take the in-place mode: its declined rows must still hold their logits.
   const threadsAllowed = plan.threads && !plan.inPlace && n >= 2;
   const midsize = size >= WORKSPACE_THREAD_MIN_SIZE && size < THREAD_MIN_SIZE;
-  if (inKernel && threadsAllowed && midsize && sharedKernel()) {
+  if (!unshared && threadsAllowed && midsize && sharedKernel()) {
     const staged = runStaged(plan, job);
     if (staged) return staged;
   }
-
-  // Otherwise class-conditional noise is threaded when S is in some shared memory (a matrix too large for
-  // the kernel's): the workers stage the rows S[yᵢ] of their chunks from it. A plain array would be copied
-  // to every worker.
-  const unshared = noiseUnshared(job);
   const threadable = threadsAllowed && size >= THREAD_MIN_SIZE;
-  const notThreaded = !threadsAllowed
-    ? null
-    : threadable && unshared
-      ? NOT_SHARED
-      : midsize && !inKernel && sharedKernel()
-        ? unshared
-          ? NOT_SHARED
-          : NOT_IN_KERNEL
-        : null;
+  const notThreaded =
+    unshared && (threadable || (threadsAllowed && midsize && sharedKernel())) ? NOT_SHARED : null;
   if (notThreaded)
     emitKernelEvent({ type: 'fallback', reason: 'noise-not-shared', detail: notThreaded, rows: n });
   if (threadable && !unshared) {
@@ -133,28 +122,11 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
 
 const NOT_SHARED =
   'class-conditional noise in an ordinary array is not threaded: noiseMatrix(S) keeps S in shared memory';
-const NOT_IN_KERNEL = `class-conditional noise outside the kernel's shared memory is not threaded below ${THREAD_MIN_SIZE} logits`;
 
 /** Whether the job has class-conditional noise that worker threads cannot read (not in shared memory). */
 function noiseUnshared(job: FusedJob): boolean {
   const S = job.family?.matrix;
   return S != null && !(ArrayBuffer.isView(S) && S.buffer instanceof SharedArrayBuffer);
-}
-
-/**
- * Whether the job's noise matrix, if any, is a float32 array in the shared kernel memory (with the 16 bytes
- * past its end that the vector loops read, masked, inside the memory), where the kernel reads it in place.
- */
-function matrixInKernel(job: FusedJob): boolean {
-  const S = job.family?.matrix;
-  if (S == null) return true;
-  const memory = sharedKernel()?.memory;
-  return (
-    S instanceof Float32Array &&
-    memory !== undefined &&
-    memoryRegion(S) === 'live' &&
-    S.byteOffset + S.byteLength + 16 <= memory.buffer.byteLength
-  );
 }
 
 /**

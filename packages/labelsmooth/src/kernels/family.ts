@@ -9,7 +9,11 @@ export interface FamilyJob {
   beta: number | null;
   /** The focal loss: γ (a number, or 'flsd-53' per row) and α; null for cross-entropy. */
   focal: { gamma: number | 'flsd-53'; alpha: number } | null;
-  /** Class-conditional noise S (K×K, row y = u(·|y) before the mask's renormalization), or null. */
+  /**
+   * Class-conditional noise S (K×K, row y = u(·|y) before the mask's renormalization), or null. Threads
+   * read it only when it is in shared memory (noiseMatrix()'s copy): the kernel's (read in place at row yᵢ)
+   * or a SharedArrayBuffer (shared with the workers along with the job; each stages its chunks' rows).
+   */
   matrix: ArrayLike<number> | null;
 }
 
@@ -121,7 +125,8 @@ export function callFamilyKernel(kernel: KernelInstance, job: FamilyCall, at: Fa
 
 /**
  * The family options of a call on the shared kernel memory (workspace.ts's WorkspaceCall), as the numbers
- * every thread passes to `familyRows`. S, if any, lies in that memory and is read in place at row yᵢ.
+ * every thread passes to `familyRows`. S, if any, lies in that memory (read in place at row yᵢ) or in a
+ * SharedArrayBuffer outside it (too large: each thread stages its chunks' rows S[yᵢ] into its scratch).
  */
 export interface SharedFamily {
   cp: number;
@@ -129,13 +134,16 @@ export interface SharedFamily {
   focal: number;
   gamma: number;
   alpha: number;
-  /** Byte address of S (K×K f32) in the shared memory, or 0. */
+  /** Byte address of S (K×K f32) in the shared kernel memory, or 0. */
   matrix: number;
+  /** S in a SharedArrayBuffer outside the kernel memory (posted to the workers: shared, not copied), or null. */
+  staged: ArrayLike<number> | null;
   /** The logits at `z` are the call's own staged copy: the kernel may overwrite them (no copy per chunk). */
   overwrite: number;
 }
 
-/** The family part of a shared-memory call for `job` (its S, if any, at byte address `matrix`). */
+/** The family part of a shared-memory call for `job`, its S (if any) at byte address `matrix` of the
+ * kernel memory (0: elsewhere, staged per chunk). */
 export function sharedFamily(job: FamilyCall, matrix: number, overwrite: boolean): SharedFamily {
   const f = job.family!;
   return {
@@ -145,19 +153,42 @@ export function sharedFamily(job: FamilyCall, matrix: number, overwrite: boolean
     gamma: f.focal ? (f.focal.gamma === 'flsd-53' ? -1 : f.focal.gamma) : 0,
     alpha: f.focal ? f.focal.alpha : 1,
     matrix,
+    staged: f.matrix && !matrix ? f.matrix : null,
     overwrite: overwrite ? 1 : 0,
   };
 }
 
+/** Bytes of one thread's scratch areas for a shared-memory family call (after its block maxima). */
+function scratchAreas(k: number, chunkRows: number, staged: boolean) {
+  const e = 0;
+  const vScratch = align(e + 4 * k + SLACK);
+  const vRows = align(vScratch + 4 * k + SLACK);
+  const chunk = align(vRows + (staged ? 4 * chunkRows * k + SLACK : 0));
+  return {
+    e,
+    vScratch,
+    vRows,
+    chunk,
+    ownChunk: (own: boolean) => chunk + (own ? align(4 * chunkRows * k + SLACK) : 0),
+  };
+}
+
 /** Bytes of one thread's scratch for a shared-memory family call: the row scratch of exp values, S[y]'s
- * normalized copy, and (when neither the gradient nor the staged logits may be overwritten) a chunk. */
-export function sharedFamilyScratch(k: number, chunkRows: number, ownChunk: boolean): number {
-  return 2 * align(4 * k + SLACK) + (ownChunk ? align(4 * chunkRows * k + SLACK) : 0);
+ * normalized copy, the staged rows S[yᵢ] (S outside the kernel memory) and, when neither the gradient nor
+ * the staged logits may be overwritten, a chunk of logits. */
+export function sharedFamilyScratch(
+  k: number,
+  chunkRows: number,
+  staged: boolean,
+  ownChunk: boolean,
+): number {
+  return scratchAreas(k, chunkRows, staged).ownChunk(ownChunk);
 }
 
 /** The shared-memory call's fields that one chunk of `familyRows` reads (see workspace.ts). */
 export interface SharedFamilyChunk {
   classes: number;
+  chunkRows: number;
   labels: number;
   scale: number;
   w: number;
@@ -171,8 +202,9 @@ export interface SharedFamilyChunk {
 }
 
 /**
- * Run rows [r0, r0 + n) of a shared-memory family call at `row` (the chunk's logits, overwritten by its
- * gradient): S[yᵢ] read in place, `scratch` (see sharedFamilyScratch, after the block maxima at `bm`).
+ * Run rows [r0, r0 + n) of a shared-memory family call on `kernel` (an instance on that memory): the
+ * chunk's logits at `row`, overwritten by its gradient; block maxima at `bm`, the areas of
+ * sharedFamilyScratch at `scratch`. S is read in place at row yᵢ, or its rows staged first.
  */
 export function runSharedFamily(
   kernel: KernelInstance,
@@ -186,8 +218,13 @@ export function runSharedFamily(
   writeGrad: boolean,
 ): void {
   const k = c.classes;
-  const e = scratch;
-  const vScratch = scratch + align(4 * k + SLACK);
+  const at = scratchAreas(k, c.chunkRows, f.staged !== null);
+  let vRows = f.matrix;
+  if (f.staged) {
+    vRows = scratch + at.vRows;
+    const buf = kernel.exports.memory.buffer;
+    stageRows(new Float32Array(buf), vRows, f.staged, new Int32Array(buf, c.labels + 4 * r0, n), k);
+  }
   kernel.exports.familyRows(
     row,
     n,
@@ -195,9 +232,9 @@ export function runSharedFamily(
     c.labels + 4 * r0,
     c.scale + 8 * r0,
     c.w,
-    f.matrix ? 0 : c.v,
+    vRows ? 0 : c.v,
     c.vConst,
-    f.matrix,
+    vRows,
     c.mask,
     c.eps,
     c.nonTarget,
@@ -209,8 +246,25 @@ export function runSharedFamily(
     f.alpha,
     c.out + 24 * r0,
     bm,
-    e,
+    scratch + at.e,
     writeGrad ? 1 : 0,
-    f.matrix ? vScratch : 0,
+    f.matrix ? scratch + at.vScratch : 0,
   );
+}
+
+/** The byte offset of the chunk area in a thread's family scratch (logits that must not be overwritten). */
+export function sharedFamilyChunkArea(k: number, chunkRows: number, staged: boolean): number {
+  return scratchAreas(k, chunkRows, staged).chunk;
+}
+
+/** Copy S[yᵢ] of the chunk's labels (−1: ignored, nothing) to byte `to` onwards, one row of K each. */
+function stageRows(f32: Float32Array, to: number, S: ArrayLike<number>, labels: Int32Array, k: number): void {
+  const typed = S instanceof Float64Array || S instanceof Float32Array;
+  for (let i = 0; i < labels.length; i++) {
+    const y = labels[i];
+    if (y < 0) continue;
+    const at = (to >> 2) + i * k;
+    if (typed) f32.set(S.subarray(y * k, (y + 1) * k), at);
+    else for (let c = 0; c < k; c++) f32[at + c] = S[y * k + c];
+  }
 }

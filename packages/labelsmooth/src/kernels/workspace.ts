@@ -9,7 +9,13 @@
 // Memory: [0, 64 KB) is the kernel's static data; above, workspaces and the per-call area are regions
 // handed out first-fit from a free list (64-byte aligned); the memory grows on demand (up to 4 GB, the
 // WASM32 limit) and never shrinks.
-import { runSharedFamily, type SharedFamily, sharedFamily, sharedFamilyScratch } from './family.js';
+import {
+  runSharedFamily,
+  type SharedFamily,
+  sharedFamily,
+  sharedFamilyChunkArea,
+  sharedFamilyScratch,
+} from './family.js';
 import { CHUNK_BYTES, collectRows, type FusedJob, fillRows, type RowSums } from './fused.js';
 import { blockMaxBytes, KernelInstance, sharedKernelModule } from './wasm.js';
 
@@ -217,9 +223,24 @@ function familyChunk(
   const z = c.z + 4 * r0 * k;
   let row = z;
   if (c.grad && c.grad !== c.z) row = c.grad + 4 * r0 * k;
-  else if (!c.grad && !f.overwrite) row = rowScratch + sharedFamilyScratch(k, 0, false);
+  else if (!c.grad && !f.overwrite)
+    row = rowScratch + sharedFamilyChunkArea(k, c.chunkRows, f.staged !== null);
   if (row !== z) kernel.exports.copy(row, z, 4 * n * k);
   runSharedFamily(kernel, c, f, row, r0, n, scratch, rowScratch, c.grad !== 0);
+}
+
+/**
+ * Whether `S` (a noise matrix) is a float32 array in the shared kernel memory, with the 16 bytes past its
+ * end that the kernel's vector loops read (masked) inside the memory: the kernel then reads it in place.
+ */
+export function inKernelMemory(S: ArrayLike<number>): boolean {
+  const memory = shared?.memory;
+  return (
+    S instanceof Float32Array &&
+    memory !== undefined &&
+    memoryRegion(S) === 'live' &&
+    S.byteOffset + S.byteLength + 16 <= memory.buffer.byteLength
+  );
 }
 
 /**
@@ -240,9 +261,10 @@ export function layoutCall(
   const chunkRows = Math.max(1, Math.min(Math.floor(CHUNK_BYTES / (4 * k)), Math.ceil(n / (8 * threads))));
   const family = job.family !== null;
   const S = job.family?.matrix;
+  const matrix = S != null && inKernelMemory(S) ? (S as Float32Array).byteOffset : 0;
   const inPlace = job.grad !== null && job.grad.byteOffset === job.z.byteOffset; // staged into the gradient
   const perThread = family
-    ? sharedFamilyScratch(k, chunkRows, !job.grad && !overwrite)
+    ? sharedFamilyScratch(k, chunkRows, S != null && !matrix, !job.grad && !overwrite)
     : job.grad
       ? 0
       : 4 * k;
@@ -288,7 +310,7 @@ export function layoutCall(
     nonTarget: job.nonTarget ? 1 : 0,
     allowed: job.allowed,
     vSum: job.vSum,
-    family: family ? sharedFamily(job, S ? (S as Float32Array).byteOffset : 0, overwrite || inPlace) : null,
+    family: family ? sharedFamily(job, matrix, overwrite || inPlace) : null,
   };
   return { call, region };
 }
