@@ -21,6 +21,8 @@ import {
 } from '../packages/labelsmooth/src/index.js';
 import { threadStats } from '../packages/labelsmooth/src/kernels/threads.js';
 import { sharedKernel } from '../packages/labelsmooth/src/kernels/workspace.js';
+import { softmaxCrossEntropy } from '../packages/labelsmooth/src/tfjs/index.js';
+import { tf, useBackend } from './helpers/tf.js';
 
 /** A K×K matrix whose rows are distributions (a peak on the diagonal, the rest spread unevenly). */
 function randomS(k: number, seed = 1): Float64Array {
@@ -436,5 +438,27 @@ describe('noiseMatrix: the kernel memory of a dropped matrix is given back', () 
     }
     const grown = memory.buffer.byteLength - start;
     assert.ok(grown < 100 * 2 ** 20, `the kernel memory grew by ${grown} bytes`);
+  });
+});
+
+describe('the TF.js op takes a noiseMatrix', () => {
+  before(() => useBackend('cpu'));
+
+  it('value and gradient equal the core with the same float32 S as a plain array, to the last bit', () => {
+    const k = 30;
+    const n = 100;
+    const S = Float32Array.from(randomS(k, 14));
+    const z = logits(n, k, 15);
+    const y = Int32Array.from({ length: n }, (_, i) => (i * 7) % k);
+    const zt = tf.tensor2d(z, [n, k]);
+    const yt = tf.tensor1d(y, 'int32');
+    const { value, grad } = tf.valueAndGrad(
+      (l: tf.Tensor) =>
+        softmaxCrossEntropy(yt, l, { labelSmoothing: 0.4, noise: { matrix: noiseMatrix(S) } }) as tf.Scalar,
+    )(zt);
+    const core = crossEntropy(z, y, { classes: k, labelSmoothing: 0.4, noise: { matrix: S }, grad: true });
+    assert.equal(value.dataSync()[0], Math.fround(core.loss as number));
+    assert.deepEqual(grad.dataSync(), core.grad);
+    tf.dispose([zt, yt, value, grad]);
   });
 });
