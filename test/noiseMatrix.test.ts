@@ -261,46 +261,56 @@ describe('noiseMatrix: threads give one thread’s results to the last bit', () 
   });
 
   it('mid-size batches: staged in the kernel’s shared memory, S[yᵢ] read in place on every thread', () => {
-    const k = 1000;
-    const n = 200; // 2·10⁵ logits: between 2¹⁶ and 2²⁰
-    const m = noiseMatrix(randomS(k, 4));
-    for (const o of optionSets(k)) {
-      const z = masked(logits(n, k, 5), k, o);
-      const y = allowedLabels(n, k, o);
-      const one = crossEntropy(z, y, { ...o, classes: k, grad: true, threads: false, noise: { matrix: m } });
-      assert.deepEqual(kernelInfo().last, { path: 'wasm', reason: `${n} rows on the calling thread` });
-      const many = crossEntropy(z, y, { ...o, classes: k, grad: true, noise: { matrix: m } });
-      assert.deepEqual(kernelInfo().last, {
-        path: 'wasm-threads',
-        reason: `${n} rows staged through the kernel's shared memory, on every thread`,
-      });
-      assert.ok(threadStats.chunks.length >= 2);
-      sameBits(many, one, JSON.stringify(Object.keys(o)));
+    for (const k of [1000, 1001]) {
+      // 1001: rows that do not end on a vector (each chunk's last row runs apart)
+      const n = 200; // 2·10⁵ logits: between 2¹⁶ and 2²⁰
+      const m = noiseMatrix(randomS(k, 4));
+      for (const o of optionSets(k)) {
+        const z = masked(logits(n, k, 5), k, o);
+        const y = allowedLabels(n, k, o);
+        const one = crossEntropy(z, y, {
+          ...o,
+          classes: k,
+          grad: true,
+          threads: false,
+          noise: { matrix: m },
+        });
+        assert.deepEqual(kernelInfo().last, { path: 'wasm', reason: `${n} rows on the calling thread` });
+        const many = crossEntropy(z, y, { ...o, classes: k, grad: true, noise: { matrix: m } });
+        assert.deepEqual(kernelInfo().last, {
+          path: 'wasm-threads',
+          reason: `${n} rows staged through the kernel's shared memory, on every thread`,
+        });
+        assert.ok(threadStats.chunks.length >= 2);
+        sameBits(many, one, JSON.stringify(Object.keys(o)));
+      }
     }
   });
 
   it('workspace buffers: in place, the logits intact, and without a gradient too', () => {
-    const k = 1000;
-    const n = 150;
-    const m = noiseMatrix(randomS(k, 6));
-    for (const o of optionSets(k)) {
-      const ws = kernelWorkspace(n, k);
-      ws.logits.set(masked(logits(n, k, 7), k, o));
-      const z = ws.logits.slice();
-      const y = allowedLabels(n, k, o);
-      const base = { ...o, classes: k, noise: { matrix: m } };
-      const one = crossEntropy(z, y, { ...base, grad: true, threads: false });
-      const many = crossEntropy(ws.logits, y, { ...base, grad: ws.grad });
-      assert.deepEqual(kernelInfo().last, {
-        path: 'wasm-threads',
-        reason: `${n} rows in place in the kernel's memory, on every thread`,
-      });
-      assert.deepEqual(ws.logits, z, 'the logits are intact');
-      sameBits({ ...many, grad: ws.grad.slice() }, one, JSON.stringify(Object.keys(o)));
-      const noGrad = crossEntropy(ws.logits, y, base);
-      assert.deepEqual(noGrad.loss, one.loss);
-      assert.deepEqual(ws.logits, z, 'the logits are intact without a gradient too');
-      ws.dispose();
+    for (const k of [1000, 1001]) {
+      // 1001: rows that do not end on a vector (each chunk's last row runs apart)
+      const n = 150;
+      const m = noiseMatrix(randomS(k, 6));
+      for (const o of optionSets(k)) {
+        const ws = kernelWorkspace(n, k);
+        ws.logits.set(masked(logits(n, k, 7), k, o));
+        const z = ws.logits.slice();
+        const y = allowedLabels(n, k, o);
+        const base = { ...o, classes: k, noise: { matrix: m } };
+        const one = crossEntropy(z, y, { ...base, grad: true, threads: false });
+        const many = crossEntropy(ws.logits, y, { ...base, grad: ws.grad });
+        assert.deepEqual(kernelInfo().last, {
+          path: 'wasm-threads',
+          reason: `${n} rows in place in the kernel's memory, on every thread`,
+        });
+        assert.deepEqual(ws.logits, z, 'the logits are intact');
+        sameBits({ ...many, grad: ws.grad.slice() }, one, JSON.stringify(Object.keys(o)));
+        const noGrad = crossEntropy(ws.logits, y, base);
+        assert.deepEqual(noGrad.loss, one.loss);
+        assert.deepEqual(ws.logits, z, 'the logits are intact without a gradient too');
+        ws.dispose();
+      }
     }
   });
 
@@ -335,32 +345,37 @@ describe('noiseMatrix: S outside the kernel’s memory, and the fallback of an o
   });
 
   it('S in a SharedArrayBuffer outside the kernel’s memory: rows staged per chunk by every thread', () => {
-    const k = 1000;
-    const n = 200;
-    const sab = new Float32Array(new SharedArrayBuffer(4 * k * k));
-    sab.set(randomS(k, 10));
-    for (const o of optionSets(k)) {
-      const z = masked(logits(n, k, 11), k, o);
-      const y = allowedLabels(n, k, o);
-      const base = { ...o, classes: k, noise: { matrix: sab } };
-      const one = crossEntropy(z, y, { ...base, grad: true, threads: false });
-      const events = fallbacks(() => {
-        const many = crossEntropy(z, y, { ...base, grad: true });
-        assert.deepEqual(kernelInfo().last, {
-          path: 'wasm-threads',
-          reason: `${n} rows staged through the kernel's shared memory, on every thread`,
+    for (const k of [1000, 1001]) {
+      // 1001: rows that do not end on a vector (each chunk's last row runs apart)
+      const n = 200;
+      const sab = new Float32Array(new SharedArrayBuffer(4 * k * k));
+      sab.set(randomS(k, 10));
+      for (const o of optionSets(k)) {
+        const z = masked(logits(n, k, 11), k, o);
+        const y = allowedLabels(n, k, o);
+        const base = { ...o, classes: k, noise: { matrix: sab } };
+        const one = crossEntropy(z, y, { ...base, grad: true, threads: false });
+        const events = fallbacks(() => {
+          const many = crossEntropy(z, y, { ...base, grad: true });
+          assert.deepEqual(kernelInfo().last, {
+            path: 'wasm-threads',
+            reason: `${n} rows staged through the kernel's shared memory, on every thread`,
+          });
+          sameBits(many, one, `mid-size, ${JSON.stringify(Object.keys(o))}`);
+          const ws = kernelWorkspace(n, k);
+          ws.logits.set(z);
+          const onWs = crossEntropy(ws.logits, y, { ...base, grad: ws.grad });
+          assert.equal(
+            kernelInfo().last?.reason,
+            `${n} rows in place in the kernel's memory, on every thread`,
+          );
+          sameBits({ ...onWs, grad: ws.grad.slice() }, one, `workspace, ${JSON.stringify(Object.keys(o))}`);
+          assert.deepEqual(crossEntropy(ws.logits, y, base).loss, one.loss, 'workspace without a gradient');
+          assert.deepEqual(ws.logits, z, 'the logits are intact');
+          ws.dispose();
         });
-        sameBits(many, one, `mid-size, ${JSON.stringify(Object.keys(o))}`);
-        const ws = kernelWorkspace(n, k);
-        ws.logits.set(z);
-        const onWs = crossEntropy(ws.logits, y, { ...base, grad: ws.grad });
-        assert.equal(kernelInfo().last?.reason, `${n} rows in place in the kernel's memory, on every thread`);
-        sameBits({ ...onWs, grad: ws.grad.slice() }, one, `workspace, ${JSON.stringify(Object.keys(o))}`);
-        assert.deepEqual(crossEntropy(ws.logits, y, base).loss, one.loss, 'workspace without a gradient');
-        assert.deepEqual(ws.logits, z, 'the logits are intact');
-        ws.dispose();
-      });
-      assert.deepEqual(events, []);
+        assert.deepEqual(events, []);
+      }
     }
   });
 

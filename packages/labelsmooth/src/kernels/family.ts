@@ -158,31 +158,21 @@ export function sharedFamily(job: FamilyCall, matrix: number, overwrite: boolean
   };
 }
 
-/** Bytes of one thread's scratch areas for a shared-memory family call (after its block maxima). */
-function scratchAreas(k: number, chunkRows: number, staged: boolean) {
+/**
+ * Byte offsets of one thread's scratch areas for a shared-memory family call (after its block maxima): the
+ * row scratch of exp values (e), S[y]'s normalized copy (vScratch), one row for a chunk's last row (tail),
+ * the staged rows S[yᵢ] when S is outside the kernel memory (vRows), and, when neither the gradient nor
+ * the staged logits may be overwritten, a chunk of logits (chunk); `bytes` in all.
+ */
+export function sharedFamilyAreas(k: number, chunkRows: number, staged: boolean, ownChunk: boolean) {
+  const row = align(4 * k + SLACK);
   const e = 0;
-  const vScratch = align(e + 4 * k + SLACK);
-  const vRows = align(vScratch + 4 * k + SLACK);
+  const vScratch = e + row;
+  const tail = vScratch + row;
+  const vRows = tail + row;
   const chunk = align(vRows + (staged ? 4 * chunkRows * k + SLACK : 0));
-  return {
-    e,
-    vScratch,
-    vRows,
-    chunk,
-    ownChunk: (own: boolean) => chunk + (own ? align(4 * chunkRows * k + SLACK) : 0),
-  };
-}
-
-/** Bytes of one thread's scratch for a shared-memory family call: the row scratch of exp values, S[y]'s
- * normalized copy, the staged rows S[yᵢ] (S outside the kernel memory) and, when neither the gradient nor
- * the staged logits may be overwritten, a chunk of logits. */
-export function sharedFamilyScratch(
-  k: number,
-  chunkRows: number,
-  staged: boolean,
-  ownChunk: boolean,
-): number {
-  return scratchAreas(k, chunkRows, staged).ownChunk(ownChunk);
+  const bytes = chunk + (ownChunk ? align(4 * chunkRows * k + SLACK) : 0);
+  return { e, vScratch, tail, vRows, chunk, bytes };
 }
 
 /** The shared-memory call's fields that one chunk of `familyRows` reads (see workspace.ts). */
@@ -204,7 +194,7 @@ export interface SharedFamilyChunk {
 /**
  * Run rows [r0, r0 + n) of a shared-memory family call on `kernel` (an instance on that memory): the
  * chunk's logits at `row`, overwritten by its gradient; block maxima at `bm`, the areas of
- * sharedFamilyScratch at `scratch`. S is read in place at row yᵢ, or its rows staged first.
+ * sharedFamilyAreas at `scratch`. S is read in place at row yᵢ, or its rows staged first.
  */
 export function runSharedFamily(
   kernel: KernelInstance,
@@ -218,7 +208,7 @@ export function runSharedFamily(
   writeGrad: boolean,
 ): void {
   const k = c.classes;
-  const at = scratchAreas(k, c.chunkRows, f.staged !== null);
+  const at = sharedFamilyAreas(k, c.chunkRows, f.staged !== null, false);
   let vRows = f.matrix;
   if (f.staged) {
     vRows = scratch + at.vRows;
@@ -250,11 +240,6 @@ export function runSharedFamily(
     writeGrad ? 1 : 0,
     f.matrix ? scratch + at.vScratch : 0,
   );
-}
-
-/** The byte offset of the chunk area in a thread's family scratch (logits that must not be overwritten). */
-export function sharedFamilyChunkArea(k: number, chunkRows: number, staged: boolean): number {
-  return scratchAreas(k, chunkRows, staged).chunk;
 }
 
 /** Copy S[yᵢ] of the chunk's labels (−1: ignored, nothing) to byte `to` onwards, one row of K each. */

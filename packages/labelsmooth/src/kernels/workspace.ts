@@ -9,13 +9,7 @@
 // Memory: [0, 64 KB) is the kernel's static data; above, workspaces and the per-call area are regions
 // handed out first-fit from a free list (64-byte aligned); the memory grows on demand (up to 4 GB, the
 // WASM32 limit) and never shrinks.
-import {
-  runSharedFamily,
-  type SharedFamily,
-  sharedFamily,
-  sharedFamilyChunkArea,
-  sharedFamilyScratch,
-} from './family.js';
+import { runSharedFamily, type SharedFamily, sharedFamily, sharedFamilyAreas } from './family.js';
 import { CHUNK_BYTES, collectRows, type FusedJob, fillRows, type RowSums } from './fused.js';
 import { blockMaxBytes, KernelInstance, sharedKernelModule } from './wasm.js';
 
@@ -208,7 +202,10 @@ export function workChunks(kernel: KernelInstance, c: WorkspaceCall, t: number):
 /**
  * One chunk of a family call: `familyRows` overwrites the logits it is given with the gradient, so the
  * chunk's logits are copied first (into their place in the gradient, or into this thread's scratch without
- * one), unless they are the call's own staged copy (`overwrite`, or the gradient staged in place).
+ * one), unless they are the call's own staged copy (`overwrite`, or the gradient staged in place). Its
+ * vector loops also load and store back the 3 floats past a row's end when K is not a multiple of 4: in
+ * shared rows those belong to the next chunk, another thread's, so the chunk's last row runs in this
+ * thread's scratch and is copied back.
  */
 function familyChunk(
   kernel: KernelInstance,
@@ -220,13 +217,22 @@ function familyChunk(
 ): void {
   const k = c.classes;
   const rowScratch = scratch + align64(blockMaxBytes(k));
+  const areas = sharedFamilyAreas(k, c.chunkRows, f.staged !== null, false);
   const z = c.z + 4 * r0 * k;
   let row = z;
   if (c.grad && c.grad !== c.z) row = c.grad + 4 * r0 * k;
-  else if (!c.grad && !f.overwrite)
-    row = rowScratch + sharedFamilyChunkArea(k, c.chunkRows, f.staged !== null);
+  else if (!c.grad && !f.overwrite) row = rowScratch + areas.chunk; // this thread's own: nothing shared
   if (row !== z) kernel.exports.copy(row, z, 4 * n * k);
-  runSharedFamily(kernel, c, f, row, r0, n, scratch, rowScratch, c.grad !== 0);
+  const writeGrad = c.grad !== 0;
+  const split = k % 4 !== 0 && row !== rowScratch + areas.chunk;
+  const inPlace = split ? n - 1 : n;
+  if (inPlace > 0) runSharedFamily(kernel, c, f, row, r0, inPlace, scratch, rowScratch, writeGrad);
+  if (!split) return;
+  const last = row + 4 * (n - 1) * k;
+  const tail = rowScratch + areas.tail;
+  kernel.exports.copy(tail, last, 4 * k);
+  runSharedFamily(kernel, c, f, tail, r0 + n - 1, 1, scratch, rowScratch, writeGrad);
+  kernel.exports.copy(last, tail, 4 * k);
 }
 
 /**
@@ -264,7 +270,7 @@ export function layoutCall(
   const matrix = S != null && inKernelMemory(S) ? (S as Float32Array).byteOffset : 0;
   const inPlace = job.grad !== null && job.grad.byteOffset === job.z.byteOffset; // staged into the gradient
   const perThread = family
-    ? sharedFamilyScratch(k, chunkRows, S != null && !matrix, !job.grad && !overwrite)
+    ? sharedFamilyAreas(k, chunkRows, S != null && !matrix, !job.grad && !overwrite).bytes
     : job.grad
       ? 0
       : 4 * k;
