@@ -36,7 +36,7 @@ class CheckedMatrix implements NoiseMatrix {
 }
 
 /** Matrices up to this size go into the kernel's shared memory (which never shrinks: see workspace.ts). */
-export const IN_KERNEL_MAX_BYTES = 1 << 30;
+const IN_KERNEL_MAX_BYTES = 1 << 30;
 
 /** Gives a matrix's region of the kernel memory back once its copy is unreachable. */
 const regions =
