@@ -18,6 +18,7 @@ import {
   noiseMatrix,
   OnlineLabelSmoothing,
   onKernelEvent,
+  smoothLabels,
 } from '../packages/labelsmooth/src/index.js';
 import { threadStats } from '../packages/labelsmooth/src/kernels/threads.js';
 import { sharedKernel } from '../packages/labelsmooth/src/kernels/workspace.js';
@@ -241,6 +242,30 @@ describe('noiseMatrix: the same results as the plain array, to the last bit', ()
         sameBits(checked, plain, `${JSON.stringify(Object.keys(o))} n = ${n} ${z.constructor.name}`);
       }
     }
+  });
+
+  it('probability targets and smoothLabels read it like the plain array', () => {
+    const k = 12;
+    const S32 = Float32Array.from(randomS(k, 16));
+    const m = noiseMatrix(S32);
+    const n = 20;
+    const p = new Float64Array(n * k);
+    for (let i = 0; i < n; i++) {
+      p[i * k + (i % k)] = 0.7;
+      p[i * k + ((i * 5 + 1) % k)] += 0.3;
+    }
+    const z = logits(n, k, 17);
+    const o = { classes: k, labelSmoothing: 0.3, grad: true as const };
+    sameBits(
+      crossEntropy(z, p, { ...o, noise: { matrix: m } }),
+      crossEntropy(z, p, { ...o, noise: { matrix: S32 } }),
+      'probability targets',
+    );
+    const y = labels(n, k);
+    assert.deepEqual(
+      smoothLabels(y, { classes: k, labelSmoothing: 0.2, noise: { matrix: m } }),
+      smoothLabels(y, { classes: k, labelSmoothing: 0.2, noise: { matrix: S32 } }),
+    );
   });
 
   it('a float64 S gives the kernel the same float32 values as its checked copy', () => {
