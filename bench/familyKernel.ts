@@ -61,6 +61,7 @@ const family =
       bm,
       e,
       1,
+      0,
     );
 const variants: [string, () => void][] = [
   [

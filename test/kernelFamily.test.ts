@@ -347,7 +347,7 @@ describe('family on the kernel: paths, threads, declines', () => {
         assert.ok(Math.abs(many.entropy! - one.entropy!) <= 1e-12 * Math.abs(one.entropy as number));
     });
 
-  it('class-conditional noise runs on the kernel without threads, and says so', () => {
+  it('class-conditional noise in an ordinary array runs on the kernel without threads, and says so', () => {
     const k = 1100;
     const n = 960; // ≥ 2²⁰ logits
     const zz = Float32Array.from({ length: n * k }, (_, j) => Math.cos(j * 0.11) * 4);
@@ -355,11 +355,16 @@ describe('family on the kernel: paths, threads, declines', () => {
     const S = new Float64Array(k * k).fill(0.5 / k);
     for (let c = 0; c < k; c++) S[c * k + c] += 0.5;
     const o = { classes: k, labelSmoothing: 0.2, noise: { matrix: S } };
-    const r = crossEntropy(zz, yy, o);
-    assert.deepEqual(kernelInfo().last, {
-      path: 'wasm',
-      reason: `${n} rows on the calling thread (class-conditional noise is not threaded)`,
+    const events: string[] = [];
+    const off = onKernelEvent((e) => {
+      if (e.type === 'fallback') events.push(`${e.reason}: ${e.detail} (${e.rows} rows)`);
     });
+    const r = crossEntropy(zz, yy, o);
+    off();
+    const why =
+      'class-conditional noise in an ordinary array is not threaded: noiseMatrix(S) keeps S in shared memory';
+    assert.deepEqual(kernelInfo().last, { path: 'wasm', reason: `${n} rows on the calling thread (${why})` });
+    assert.deepEqual(events, [`noise-not-shared: ${why} (${n} rows)`]);
     const ref = crossEntropy(Float64Array.from(zz), yy, { ...o, kernel: 'js' });
     assert.ok(Math.abs((r.loss as number) - (ref.loss as number)) <= 1e-6 * (ref.loss as number));
   });

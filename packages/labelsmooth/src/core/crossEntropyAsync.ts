@@ -76,7 +76,8 @@ export async function crossEntropyAsync(
   const k = plan.classes;
   const big = n >= 2 && n * k >= THREAD_MIN_SIZE && plan.threads && plan.kernel !== 'js';
   const callerBuffer = plan.grad !== null && (options as CrossEntropyOptions).grad !== true;
-  // Class-conditional noise is not sharded (each worker would get a copy of S, K×K), as it is not threaded.
+  // Class-conditional noise is not sharded across Web Workers: each would get a copy of S (K×K) unless it
+  // is in shared memory (a cross-origin-isolated page); it runs here instead.
   const matrix = plan.noise.kind === 'class-conditional';
   if (!browserMainThread() || !big || callerBuffer || matrix || unsupportedShape(plan) !== null) {
     await initKernels({ threads: !browserMainThread() });

@@ -19,6 +19,7 @@ export { binaryCrossEntropy } from './binaryCrossEntropy.js';
 export { crossEntropy } from './crossEntropy.js';
 export { crossEntropyAsync } from './crossEntropyAsync.js';
 export { LabelSmoothingError } from './errors.js';
+export { type NoiseMatrixOptions, noiseMatrix } from './noiseMatrix.js';
 export {
   OnlineLabelSmoothing,
   type OnlineLabelSmoothingState,

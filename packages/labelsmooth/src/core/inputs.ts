@@ -29,6 +29,8 @@ export interface ParsedNoise {
   data: ArrayLike<number> | null;
   /** `data` holds one distribution per row (N×K). */
   perRow: boolean;
+  /** Class-conditional S from noiseMatrix(): every row checked when it was made, not per call. */
+  checked?: boolean;
 }
 
 /** The class mask after validation, as 0/1 bytes; null when every class is allowed. */
@@ -261,7 +263,7 @@ export function checkUsedNoiseRows(
   ignoreIndex: number,
   classes: number,
 ): void {
-  if (noise.kind !== 'class-conditional') return;
+  if (noise.kind !== 'class-conditional' || noise.checked) return;
   const used = new Uint8Array(classes);
   if (target.kind === 'index') {
     for (let i = 0; i < target.labels.length; i++) {

@@ -2,8 +2,9 @@
 // learned from the model's own predictions, one K×K matrix per epoch.
 import { fail } from './errors.js';
 import { parseClasses, parseMatrix } from './inputs.js';
+import { noiseMatrix } from './noiseMatrix.js';
 import { checkOptions } from './options.js';
-import type { Matrix } from './types.js';
+import type { Matrix, NoiseMatrix } from './types.js';
 
 /** Options of {@link OnlineLabelSmoothing.update}. */
 export interface OnlineUpdateOptions {
@@ -30,9 +31,10 @@ export interface OnlineLabelSmoothingState {
  * during epoch t. Epoch t+1 trains on α·onehot(y) + (1−α)·S_t[y], which in labelsmooth's terms is
  * `noise: { matrix: S_t }` with `labelSmoothing: 1 − α` (the paper uses α = 0.5). S_0 is uniform.
  *
- * Use: during epoch t pass `{ noise: { matrix: ols.matrix }, labelSmoothing }` to crossEntropy (or the TF.js
- * losses) and call `ols.update(logits, labels)` on each training batch; call `ols.nextEpoch()` at the end
- * of the epoch. A class with no correctly classified example in the epoch keeps its previous row (the
+ * Use: during epoch t pass `{ noise: { matrix: ols.noiseMatrix }, labelSmoothing }` to crossEntropy (or the
+ * TF.js losses) and call `ols.update(logits, labels)` on each training batch; call `ols.nextEpoch()` at the
+ * end of the epoch. `ols.noiseMatrix` is S_t checked and copied once per epoch (see noiseMatrix), so the
+ * calls do not re-check it; `ols.matrix` (a float64 copy per access, checked per call) is for reading S. A class with no correctly classified example in the epoch keeps its previous row (the
  * paper's code would divide by zero).
  */
 export class OnlineLabelSmoothing {
@@ -41,6 +43,8 @@ export class OnlineLabelSmoothing {
   private current: Float64Array;
   private readonly sums: Float64Array;
   private readonly counts: Float64Array;
+  /** S_t as a checked NoiseMatrix, made on first use in the epoch. */
+  private checked: NoiseMatrix | null = null;
 
   /** @param classes K, the number of classes */
   constructor(classes: number) {
@@ -55,6 +59,15 @@ export class OnlineLabelSmoothing {
   /** S_t, the matrix to train epoch t on (K×K row-major, rows are distributions); a copy. */
   get matrix(): Float64Array {
     return this.current.slice();
+  }
+
+  /**
+   * S_t as a {@link NoiseMatrix} for `noise: { matrix }`: checked and copied to float32 once per epoch (the
+   * same object until {@link nextEpoch}), so that the loss does not check S's rows on every call.
+   */
+  get noiseMatrix(): NoiseMatrix {
+    this.checked ??= noiseMatrix(this.current, { classes: this.classes });
+    return this.checked;
   }
 
   /** How many correctly classified examples of each class were seen so far this epoch (length K). */
@@ -114,6 +127,7 @@ export class OnlineLabelSmoothing {
     }
     this.sums.fill(0);
     this.counts.fill(0);
+    this.checked = null;
     return this.matrix;
   }
 

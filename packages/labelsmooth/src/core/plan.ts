@@ -20,6 +20,7 @@ import {
   parseNonNegative,
   parseTarget,
 } from './inputs.js';
+import { parseCheckedNoise } from './noiseMatrix.js';
 import { checkOptions } from './options.js';
 import type {
   BinaryCrossEntropyOptions,
@@ -155,7 +156,7 @@ export function planSmoothing(
 ): SmoothingPlan {
   const eps = parseEpsilon(fn, options.labelSmoothing);
   const parsed = parseTarget(fn, target, rows, classes);
-  const noise = parseNoise(fn, options.noise, rows, classes);
+  const noise = parseCheckedNoise(fn, options.noise, classes) ?? parseNoise(fn, options.noise, rows, classes);
   const mask = parseMask(fn, options.classMask, rows, classes);
   const ignoreIndex = parseIgnoreIndex(fn, options.ignoreIndex);
   const plan: SmoothingPlan = {
@@ -226,8 +227,18 @@ function checkNoiseOnAllowed(s: SmoothingPlan): void {
   const { fn, rows, classes: k, noise, mask } = s;
   if (noise.kind === 'uniform' || mask === null) return;
   const distinctRows = mask.perRow || noise.perRow || noise.kind === 'class-conditional' ? rows : 1;
+  // With a shared mask, rows of S[y] with class-index targets repeat: each label's row is checked once.
+  const byLabel =
+    noise.kind === 'class-conditional' && !mask.perRow && s.target.kind === 'index'
+      ? new Uint8Array(k)
+      : null;
   for (let i = 0; i < distinctRows; i++) {
     if (distinctRows > 1 && isIgnored(s, i)) continue;
+    if (byLabel) {
+      const y = (s.target as { labels: ArrayLike<number> }).labels[i];
+      if (byLabel[y]) continue;
+      byLabel[y] = 1;
+    }
     let count = 0;
     let mass = 0;
     for (let c = 0; c < k; c++) {

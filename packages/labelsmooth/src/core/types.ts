@@ -35,8 +35,22 @@ export type Noise = 'uniform' | 'non-target' | ArrayLike<number> | ClassConditio
 
 /** The class-conditional noise u(·|y) = S[y] of {@link Noise}. */
 export interface ClassConditionalNoise {
-  /** S, K×K: flat row-major or an array of K rows; each row a distribution over the classes. */
-  matrix: ArrayLike<number> | readonly (readonly number[])[];
+  /**
+   * S, K×K, each row a distribution over the classes: a {@link NoiseMatrix} from `noiseMatrix(S)` (checked
+   * once), or a plain array, flat row-major or K rows (the rows a batch uses are checked on every call).
+   */
+  matrix: NoiseMatrix | ArrayLike<number> | readonly (readonly number[])[];
+}
+
+/**
+ * A class-conditional noise matrix S (K×K), checked and copied to float32 once by `noiseMatrix(S)`; pass it
+ * as `noise: { matrix }`. Immutable: the loss reads its own copy, which nothing outside can change.
+ */
+export interface NoiseMatrix {
+  /** K. */
+  readonly classes: number;
+  /** S as a new K×K row-major Float32Array (a copy). */
+  toArray(): Float32Array;
 }
 
 /** How per-row losses are combined. */
@@ -119,7 +133,9 @@ export interface CrossEntropyOptions extends SmoothingOptions {
    * Split large batches (≥ 2²⁰ logits) across worker threads (Node; default true). The pool starts in
    * the background on the first large call (or with `initKernels()`), is reused, and never keeps the
    * process alive. The in-place mode (`grad: logits`) stays on the calling thread, so that a row the
-   * kernel declines still holds its logits for the reference.
+   * kernel declines still holds its logits for the reference. Class-conditional noise is threaded when S
+   * is a `noiseMatrix(S)` (or any array in a SharedArrayBuffer); S in an ordinary array keeps the call on
+   * the calling thread, with a `'noise-not-shared'` kernel event.
    */
   threads?: boolean;
 }

@@ -75,22 +75,24 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
   if (job === 'float32-range')
     return decline('a class weight or noise value is outside the float32 kernel’s range', 'float32-range', n);
 
-  // The workspace and the staged path run the plain kernel (`rows`); family jobs take the chunked path.
-  const plain = job.family === null;
-  if (plain && onWorkspace(plan)) return runOnWorkspace(plan, job, false);
+  // Class-conditional noise is threaded when S is in shared memory (noiseMatrix() puts it there): in the
+  // kernel's memory every thread reads S[yᵢ] in place; in a SharedArrayBuffer outside it (a matrix too
+  // large for it) each thread stages the rows of its chunks. A plain array would be copied to every worker.
+  const unshared = noiseUnshared(job);
+  if (!unshared && onWorkspace(plan)) return runOnWorkspace(plan, job, false);
   // Threads never take the in-place mode: its declined rows must still hold their logits.
   const threadsAllowed = plan.threads && !plan.inPlace && n >= 2;
   const midsize = size >= WORKSPACE_THREAD_MIN_SIZE && size < THREAD_MIN_SIZE;
-  if (plain && threadsAllowed && midsize && sharedKernel()) {
+  if (!unshared && threadsAllowed && midsize && sharedKernel()) {
     const staged = runStaged(plan, job);
     if (staged) return staged;
   }
-
-  // Class-conditional noise is not threaded: each worker would need S (K×K) or the staged rows.
-  const matrix = job.family?.matrix != null;
   const threadable = threadsAllowed && size >= THREAD_MIN_SIZE;
-  const wantThreads = threadable && !matrix;
-  if (wantThreads) {
+  const notThreaded =
+    unshared && (threadable || (threadsAllowed && midsize && sharedKernel())) ? NOT_SHARED : null;
+  if (notThreaded)
+    emitKernelEvent({ type: 'fallback', reason: 'noise-not-shared', detail: notThreaded, rows: n });
+  if (threadable && !unshared) {
     const threaded = runThreaded(kernel, job);
     if (threaded !== 'no-pool' && threaded !== null) {
       recordPath('wasm-threads', `${n} rows split across worker threads`);
@@ -114,13 +116,17 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
     if (plan.inPlace) throw error;
     return decline(`the kernel threw: ${message(error)}`, 'kernel-error', n);
   }
-  recordRun(
-    declined,
-    n,
-    'wasm',
-    `${n} rows on the calling thread${threadable && matrix ? ' (class-conditional noise is not threaded)' : ''}`,
-  );
+  recordRun(declined, n, 'wasm', `${n} rows on the calling thread${notThreaded ? ` (${notThreaded})` : ''}`);
   return { ran: true, nll: sums!.nll, smoothing: sums!.smoothing, entropy: sums!.entropy, declined };
+}
+
+const NOT_SHARED =
+  'class-conditional noise in an ordinary array is not threaded: noiseMatrix(S) keeps S in shared memory';
+
+/** Whether the job has class-conditional noise that worker threads cannot read (not in shared memory). */
+function noiseUnshared(job: FusedJob): boolean {
+  const S = job.family?.matrix;
+  return S != null && !(ArrayBuffer.isView(S) && S.buffer instanceof SharedArrayBuffer);
 }
 
 /**
@@ -144,11 +150,13 @@ function onWorkspace(plan: CrossEntropyPlan): boolean {
  */
 function runStaged(plan: CrossEntropyPlan, job: FusedJob): KernelOutcome | null {
   const size = plan.rows * plan.classes;
+  // The family kernel overwrites its logits with the gradient: the staged copy is both.
+  const family = job.family !== null;
   let zAt = 0;
   let gAt = 0;
   try {
-    zAt = allocate(4 * size);
-    gAt = job.grad ? allocate(4 * size) : 0;
+    zAt = allocate(4 * size + 16);
+    gAt = job.grad && !family ? allocate(4 * size) : 0;
   } catch (error) {
     if (zAt) release(zAt);
     emitKernelEvent({
@@ -162,7 +170,7 @@ function runStaged(plan: CrossEntropyPlan, job: FusedJob): KernelOutcome | null 
   try {
     const z = floats(zAt, size);
     z.set(job.z);
-    const grad = job.grad ? floats(gAt, size) : null;
+    const grad = job.grad ? (family ? z : floats(gAt, size)) : null;
     const outcome = runOnWorkspace(plan, { ...job, z, grad }, true);
     // Declined rows are copied too: the reference overwrites them whole.
     if (outcome.ran && job.grad && grad) job.grad.set(grad);
@@ -183,7 +191,7 @@ function runOnWorkspace(plan: CrossEntropyPlan, job: FusedJob, staged: boolean):
   const threads = plan.threads && n >= 2 && n * plan.classes >= WORKSPACE_THREAD_MIN_SIZE;
   let laid: ReturnType<typeof layoutCall>;
   try {
-    laid = layoutCall(job, threads ? MAX_THREADS : 1);
+    laid = layoutCall(job, threads ? MAX_THREADS : 1, staged);
   } catch (error) {
     const why = `the shared kernel memory cannot take the call's per-row area (${message(error)})`;
     return decline(why, 'shared-memory-unavailable', n);

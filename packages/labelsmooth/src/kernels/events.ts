@@ -20,7 +20,10 @@ export type KernelPath = 'wasm' | 'wasm-threads' | 'wasm+js' | 'js' | 'workers';
  * - `'shared-memory-unavailable'`: kernelWorkspace could not use shared WebAssembly memory here (its
  *   buffers are ordinary arrays and calls on them take the usual path, with its copies), or the shared
  *   kernel memory (4 GB at most) could not take a call's area (the call took the ordinary path, or the
- *   reference for a workspace call).
+ *   reference for a workspace call);
+ * - `'noise-not-shared'`: a call large enough for the worker threads has class-conditional noise in an
+ *   ordinary array, which the workers cannot read: it ran on the calling thread (`noiseMatrix(S)` keeps S
+ *   in shared memory, where they can).
  */
 export type FallbackReason =
   | 'wasm-unavailable'
@@ -29,7 +32,8 @@ export type FallbackReason =
   | 'kernel-error'
   | 'threads-failed'
   | 'workers-failed'
-  | 'shared-memory-unavailable';
+  | 'shared-memory-unavailable'
+  | 'noise-not-shared';
 
 /** What onKernelEvent listeners receive. */
 export type KernelEvent =
@@ -71,6 +75,7 @@ function emptyFallbacks(): Record<FallbackReason, number> {
     'threads-failed': 0,
     'workers-failed': 0,
     'shared-memory-unavailable': 0,
+    'noise-not-shared': 0,
   };
 }
 

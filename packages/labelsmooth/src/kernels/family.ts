@@ -9,7 +9,11 @@ export interface FamilyJob {
   beta: number | null;
   /** The focal loss: γ (a number, or 'flsd-53' per row) and α; null for cross-entropy. */
   focal: { gamma: number | 'flsd-53'; alpha: number } | null;
-  /** Class-conditional noise S (K×K, row y = u(·|y) before the mask's renormalization), or null. */
+  /**
+   * Class-conditional noise S (K×K, row y = u(·|y) before the mask's renormalization), or null. Threads
+   * read it only when it is in shared memory (noiseMatrix()'s copy): the kernel's (read in place at row yᵢ)
+   * or a SharedArrayBuffer (shared with the workers along with the job; each stages its chunks' rows).
+   */
   matrix: ArrayLike<number> | null;
 }
 
@@ -115,5 +119,137 @@ export function callFamilyKernel(kernel: KernelInstance, job: FamilyCall, at: Fa
     at.bm,
     at.e,
     job.grad ? 1 : 0,
+    0, // the rows S[yᵢ] are staged at at.vRows
   );
+}
+
+/**
+ * The family options of a call on the shared kernel memory (workspace.ts's WorkspaceCall), as the numbers
+ * every thread passes to `familyRows`. S, if any, lies in that memory (read in place at row yᵢ) or in a
+ * SharedArrayBuffer outside it (too large: each thread stages its chunks' rows S[yᵢ] into its scratch).
+ */
+export interface SharedFamily {
+  cp: number;
+  beta: number;
+  focal: number;
+  gamma: number;
+  alpha: number;
+  /** Byte address of S (K×K f32) in the shared kernel memory, or 0. */
+  matrix: number;
+  /** S in a SharedArrayBuffer outside the kernel memory (posted to the workers: shared, not copied), or null. */
+  staged: ArrayLike<number> | null;
+  /** The logits at `z` are the call's own staged copy: the kernel may overwrite them (no copy per chunk). */
+  overwrite: number;
+}
+
+/** The family part of a shared-memory call for `job`, its S (if any) at byte address `matrix` of the
+ * kernel memory (0: elsewhere, staged per chunk). */
+export function sharedFamily(job: FamilyCall, matrix: number, overwrite: boolean): SharedFamily {
+  const f = job.family!;
+  return {
+    cp: f.beta !== null ? 1 : 0,
+    beta: f.beta ?? 0,
+    focal: f.focal ? 1 : 0,
+    gamma: f.focal ? (f.focal.gamma === 'flsd-53' ? -1 : f.focal.gamma) : 0,
+    alpha: f.focal ? f.focal.alpha : 1,
+    matrix,
+    staged: f.matrix && !matrix ? f.matrix : null,
+    overwrite: overwrite ? 1 : 0,
+  };
+}
+
+/**
+ * Byte offsets of one thread's scratch areas for a shared-memory family call (after its block maxima): the
+ * row scratch of exp values (e), S[y]'s normalized copy (vScratch), one row for a chunk's last row (tail),
+ * the staged rows S[yᵢ] when S is outside the kernel memory (vRows), and, when neither the gradient nor
+ * the staged logits may be overwritten, a chunk of logits (chunk); `bytes` in all.
+ */
+export function sharedFamilyAreas(k: number, chunkRows: number, staged: boolean, ownChunk: boolean) {
+  const row = align(4 * k + SLACK);
+  const e = 0;
+  const vScratch = e + row;
+  const tail = vScratch + row;
+  const vRows = tail + row;
+  const chunk = align(vRows + (staged ? 4 * chunkRows * k + SLACK : 0));
+  const bytes = chunk + (ownChunk ? align(4 * chunkRows * k + SLACK) : 0);
+  return { e, vScratch, tail, vRows, chunk, bytes };
+}
+
+/** The shared-memory call's fields that one chunk of `familyRows` reads (see workspace.ts). */
+export interface SharedFamilyChunk {
+  classes: number;
+  chunkRows: number;
+  labels: number;
+  scale: number;
+  w: number;
+  v: number;
+  vConst: number;
+  mask: number;
+  eps: number;
+  nonTarget: number;
+  vSum: number;
+  out: number;
+}
+
+/**
+ * Run rows [r0, r0 + n) of a shared-memory family call on `kernel` (an instance on that memory): the
+ * chunk's logits at `row`, overwritten by its gradient; block maxima at `bm`, the areas of
+ * sharedFamilyAreas at `scratch`. S is read in place at row yᵢ, or its rows staged first.
+ */
+export function runSharedFamily(
+  kernel: KernelInstance,
+  c: SharedFamilyChunk,
+  f: SharedFamily,
+  row: number,
+  r0: number,
+  n: number,
+  bm: number,
+  scratch: number,
+  writeGrad: boolean,
+): void {
+  const k = c.classes;
+  const at = sharedFamilyAreas(k, c.chunkRows, f.staged !== null, false);
+  let vRows = f.matrix;
+  if (f.staged) {
+    vRows = scratch + at.vRows;
+    const buf = kernel.exports.memory.buffer;
+    stageRows(new Float32Array(buf), vRows, f.staged, new Int32Array(buf, c.labels + 4 * r0, n), k);
+  }
+  kernel.exports.familyRows(
+    row,
+    n,
+    k,
+    c.labels + 4 * r0,
+    c.scale + 8 * r0,
+    c.w,
+    vRows ? 0 : c.v,
+    c.vConst,
+    vRows,
+    c.mask,
+    c.eps,
+    c.nonTarget,
+    c.vSum,
+    f.cp,
+    f.beta,
+    f.focal,
+    f.gamma,
+    f.alpha,
+    c.out + 24 * r0,
+    bm,
+    scratch + at.e,
+    writeGrad ? 1 : 0,
+    f.matrix ? scratch + at.vScratch : 0,
+  );
+}
+
+/** Copy S[yᵢ] of the chunk's labels (−1: ignored, nothing) to byte `to` onwards, one row of K each. */
+function stageRows(f32: Float32Array, to: number, S: ArrayLike<number>, labels: Int32Array, k: number): void {
+  const typed = S instanceof Float64Array || S instanceof Float32Array;
+  for (let i = 0; i < labels.length; i++) {
+    const y = labels[i];
+    if (y < 0) continue;
+    const at = (to >> 2) + i * k;
+    if (typed) f32.set(S.subarray(y * k, (y + 1) * k), at);
+    else for (let c = 0; c < k; c++) f32[at + c] = S[y * k + c];
+  }
 }

@@ -26,6 +26,8 @@ export interface KernelExports {
     bm: number,
     writeGrad: number,
   ): void;
+  /** memory.copy of `bytes` bytes from src to dst (assembly/copy.ts). */
+  copy(dst: number, src: number, bytes: number): void;
   /** The issue-14 options (assembly/family.ts); out holds (nll, smoothing, entropy) per row. */
   familyRows(
     z: number,
@@ -50,6 +52,7 @@ export interface KernelExports {
     bm: number,
     ework: number,
     writeGrad: number,
+    vScratch: number,
   ): void;
 }
 

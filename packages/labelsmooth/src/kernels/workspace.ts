@@ -9,6 +9,7 @@
 // Memory: [0, 64 KB) is the kernel's static data; above, workspaces and the per-call area are regions
 // handed out first-fit from a free list (64-byte aligned); the memory grows on demand (up to 4 GB, the
 // WASM32 limit) and never shrinks.
+import { runSharedFamily, type SharedFamily, sharedFamily, sharedFamilyAreas } from './family.js';
 import { CHUNK_BYTES, collectRows, type FusedJob, fillRows, type RowSums } from './fused.js';
 import { blockMaxBytes, KernelInstance, sharedKernelModule } from './wasm.js';
 
@@ -152,6 +153,8 @@ export interface WorkspaceCall {
   nonTarget: number;
   allowed: number;
   vSum: number;
+  /** The family options (`familyRows`: out holds 3 f64 per row), or null for the plain loss (`rows`). */
+  family: SharedFamily | null;
 }
 
 /**
@@ -172,28 +175,80 @@ export function workChunks(kernel: KernelInstance, c: WorkspaceCall, t: number):
     if (chunk >= c.chunks) return done;
     const r0 = chunk * c.chunkRows;
     const n = Math.min(c.rows - r0, c.chunkRows);
-    kernel.exports.rows(
-      c.z + 4 * r0 * k,
-      g + r0 * stride,
-      stride,
-      n,
-      k,
-      c.labels + 4 * r0,
-      c.scale + 8 * r0,
-      c.w,
-      c.v,
-      c.vConst,
-      c.mask,
-      c.eps,
-      c.nonTarget,
-      c.allowed,
-      c.vSum,
-      c.out + 16 * r0,
-      scratch,
-      c.grad ? 1 : 0,
-    );
+    if (c.family) familyChunk(kernel, c, c.family, r0, n, scratch);
+    else
+      kernel.exports.rows(
+        c.z + 4 * r0 * k,
+        g + r0 * stride,
+        stride,
+        n,
+        k,
+        c.labels + 4 * r0,
+        c.scale + 8 * r0,
+        c.w,
+        c.v,
+        c.vConst,
+        c.mask,
+        c.eps,
+        c.nonTarget,
+        c.allowed,
+        c.vSum,
+        c.out + 16 * r0,
+        scratch,
+        c.grad ? 1 : 0,
+      );
     Atomics.store(finished, chunk, 1);
   }
+}
+
+/**
+ * One chunk of a family call: `familyRows` overwrites the logits it is given with the gradient, so the
+ * chunk's logits are copied first (into their place in the gradient, or into this thread's scratch without
+ * one), unless they are the call's own staged copy (`overwrite`, or the gradient staged in place). Its
+ * vector loops also load and store back the 3 floats past a row's end when K is not a multiple of 4: in
+ * shared rows those belong to the next chunk, another thread's, so the chunk's last row runs in this
+ * thread's scratch and is copied back.
+ */
+function familyChunk(
+  kernel: KernelInstance,
+  c: WorkspaceCall,
+  f: SharedFamily,
+  r0: number,
+  n: number,
+  scratch: number,
+): void {
+  const k = c.classes;
+  const rowScratch = scratch + align64(blockMaxBytes(k));
+  const areas = sharedFamilyAreas(k, c.chunkRows, f.staged !== null, false);
+  const z = c.z + 4 * r0 * k;
+  let row = z;
+  if (c.grad && c.grad !== c.z) row = c.grad + 4 * r0 * k;
+  else if (!c.grad && !f.overwrite) row = rowScratch + areas.chunk; // this thread's own: nothing shared
+  if (row !== z) kernel.exports.copy(row, z, 4 * n * k);
+  const writeGrad = c.grad !== 0;
+  const split = k % 4 !== 0 && row !== rowScratch + areas.chunk;
+  const inPlace = split ? n - 1 : n;
+  if (inPlace > 0) runSharedFamily(kernel, c, f, row, r0, inPlace, scratch, rowScratch, writeGrad);
+  if (!split) return;
+  const last = row + 4 * (n - 1) * k;
+  const tail = rowScratch + areas.tail;
+  kernel.exports.copy(tail, last, 4 * k);
+  runSharedFamily(kernel, c, f, tail, r0 + n - 1, 1, scratch, rowScratch, writeGrad);
+  kernel.exports.copy(last, tail, 4 * k);
+}
+
+/**
+ * Whether `S` (a noise matrix) is a float32 array in the shared kernel memory, with the 16 bytes past its
+ * end that the kernel's vector loops read (masked) inside the memory: the kernel then reads it in place.
+ */
+export function inKernelMemory(S: ArrayLike<number>): boolean {
+  const memory = shared?.memory;
+  return (
+    S instanceof Float32Array &&
+    memory !== undefined &&
+    memoryRegion(S) === 'live' &&
+    S.byteOffset + S.byteLength + 16 <= memory.buffer.byteLength
+  );
 }
 
 /**
@@ -201,16 +256,30 @@ export function workChunks(kernel: KernelInstance, c: WorkspaceCall, t: number):
  * threads: the per-row labels and gradient factors, the noise / mask / class weights, the outputs and
  * every thread's scratch go into one region of the shared memory. Returns the call and its region.
  */
-export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCall; region: number } {
+export function layoutCall(
+  job: FusedJob,
+  threads: number,
+  overwrite = false,
+): { call: WorkspaceCall; region: number } {
   const s = sharedKernel()!;
   const n = job.rows;
   const k = job.classes;
-  const scratchBytes = align64(align64(blockMaxBytes(k)) + (job.grad ? 0 : 4 * k));
   // Chunks of at most CHUNK_BYTES of logits, and at least 8 per thread so that a thread that starts late
   // or runs slower takes fewer (8192×10 was two uneven chunks, of 6553 and 1639 rows).
   const chunkRows = Math.max(1, Math.min(Math.floor(CHUNK_BYTES / (4 * k)), Math.ceil(n / (8 * threads))));
   const chunks = Math.ceil(n / chunkRows);
-  const sizes = [64, 4 * chunks, 4 * n, 8 * n, 16 * n, 4 * k, 4 * k, 4 * k, threads * scratchBytes].map(
+  const family = job.family !== null;
+  const S = job.family?.matrix;
+  const matrix = S != null && inKernelMemory(S) ? (S as Float32Array).byteOffset : 0;
+  const inPlace = job.grad !== null && job.grad.byteOffset === job.z.byteOffset; // staged into the gradient
+  const perThread = family
+    ? sharedFamilyAreas(k, chunkRows, S != null && !matrix, !job.grad && !overwrite).bytes
+    : job.grad
+      ? 0
+      : 4 * k;
+  const scratchBytes = align64(align64(blockMaxBytes(k)) + perThread);
+  const outBytes = (family ? 24 : 16) * n;
+  const sizes = [64, 4 * chunks, 4 * n, 8 * n, outBytes, 4 * k, 4 * k, 4 * k, threads * scratchBytes].map(
     align64,
   );
   const region = allocate(sizes.reduce((a, b) => a + b, 0));
@@ -253,6 +322,7 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
     nonTarget: job.nonTarget ? 1 : 0,
     allowed: job.allowed,
     vSum: job.vSum,
+    family: family ? sharedFamily(job, matrix, overwrite || inPlace) : null,
   };
   return { call, region };
 }
@@ -270,6 +340,7 @@ export function collectCall(job: FusedJob, call: WorkspaceCall): RowSums & { dec
   // Unit row weights: ignored rows' outputs are 0, so 1·0 adds the same as 0·0.
   const sums = { nll: 0, smoothing: 0, entropy: 0 };
   const declined: number[] = [];
+  const stride = call.family ? 3 : 2; // family rows also carry their entropy
   const finished = new Int32Array(mem, call.finished, call.chunks);
   const f64 = new Float64Array(mem);
   for (let chunk = 0; chunk < call.chunks; chunk++) {
@@ -277,7 +348,7 @@ export function collectCall(job: FusedJob, call: WorkspaceCall): RowSums & { dec
     const n = Math.min(call.rows - r0, call.chunkRows);
     if (finished[chunk] === 1) {
       const w = job.unitRows ? null : (i: number) => weight(r0 + i);
-      collectRows(f64, (call.out >> 3) + 2 * r0, 2, n, r0, w, job.perRow, sums, declined);
+      collectRows(f64, (call.out >> 3) + stride * r0, stride, n, r0, w, job.perRow, sums, declined);
     } else for (let i = r0; i < r0 + n; i++) declined.push(i);
   }
   return { ...sums, declined };

@@ -58,7 +58,7 @@ export function asOp<T>(fn: string, f: () => T): T {
  *     p' = (1−ε)·p + ε·u,  loss = (1−ε)·H(p, q) + ε·H(u, q),  q = softmax(logits)
  *
  * Unlike `tf.losses.softmaxCrossEntropy` it takes sparse targets, every noise (`'uniform'`, `'non-target'`,
- * prior, per-sample), class masks, PyTorch or Keras weights and `ignoreIndex`. Returns a scalar, or a [N]
+ * prior, per-sample, class-conditional `{ matrix }` — best a `noiseMatrix(S)`), class masks, PyTorch or Keras weights and `ignoreIndex`. Returns a scalar, or a [N]
  * tensor for `reduction: 'none'`.
  *
  * @param target class indices ([N] / [N, 1]) or probabilities ([N, K]), as a tensor or a core target

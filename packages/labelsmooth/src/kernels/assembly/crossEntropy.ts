@@ -5,5 +5,7 @@
 //   noise), in family.ts.
 // Everything else (probability targets, per-sample noise, per-row masks) runs on the reference: the scalar
 // general path that was here is gone (BENCHMARKS.md says why).
+//   copy: memory.copy, for the family kernel's chunks on shared memory (copy.ts).
+export { copy } from './copy';
 export { familyRows } from './family';
 export { rows } from './rows';

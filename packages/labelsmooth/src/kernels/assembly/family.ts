@@ -623,6 +623,9 @@ function focalTail(
  * gradient). focal: gamma ≥ 0, or < 0 for FLSD-53 (5 if q_y < 0.2 else 3). out: f64 (nll, smooth,
  * entropy) per row; a row whose class-conditional noise has no float32 mass gets NaN (the caller's
  * reference recomputes it). bm: scratch for block maxima; ework: scratch of K (+ 4) floats.
+ * vScratch: 0 when vRows holds the chunk's staged rows (row i at vRows + 4K·i); else vRows is S itself
+ * (K×K, read in place at row yᵢ, never written: several threads read it) and the rows to normalize
+ * first are copied to vScratch (K + 4 floats).
  */
 export function familyRows(
   z: usize,
@@ -647,6 +650,7 @@ export function familyRows(
   bm: usize,
   ework: usize,
   writeGrad: i32,
+  vScratch: usize,
 ): void {
   const rowBytes = <usize>k << 2;
   const kv = (k + 3) & ~3; // vector loops run to K rounded up to 4
@@ -668,8 +672,12 @@ export function familyRows(
     const fold = vRows != 0 && !w && !focal;
     let rho: f64 = 1.0;
     let mass: f64 = 0.0;
-    if (vRows) vp = vRows + <usize>i * rowBytes;
+    if (vRows) vp = vRows + <usize>(vScratch ? y : i) * rowBytes;
     if (vRows && !fold) {
+      if (vScratch) {
+        memory.copy(vScratch, vp, rowBytes);
+        vp = vScratch;
+      }
       vs = noiseRow(vp, k, w, mask);
       if (vs != vs) {
         store<f64>(o, NaN);
