@@ -43,6 +43,8 @@ const parseShapes = (s: string) => s.split(',').map((x) => x.split('x').map(Numb
 const RUNS = Math.max(5, Number(arg('runs', '5')));
 /** An anchor slower than this per call gets 3 runs instead (TF.js cpu at large K takes ~20 s a call). */
 const SLOW_MS = 3000;
+/** Timed runs continue (past RUNS, up to 1000) until this much time has passed: many runs for short calls. */
+const TIMED_MS = 500;
 const OURS = 'labelsmooth WASM (threads, grad kept)';
 const ONE_THREAD = 'labelsmooth WASM, 1 thread';
 const SHARED = 'labelsmooth WASM, shared buffers';
@@ -97,7 +99,11 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Warm up (≥ 3 calls or ≥ 1 s, so that WASM reaches its optimizing tier), then the median of RUNS runs. */
+/**
+ * Warm up (≥ 3 calls or ≥ 1 s, so that WASM reaches its optimizing tier), then the median of at least RUNS
+ * runs and of as many as fit in TIMED_MS (at most 1000): a median of 5 single calls of ~1 ms moved by ±30 %
+ * between runs. The PyTorch child times its calls the same way.
+ */
 function time(f: () => void): { ms: number; runs: number } {
   const w0 = performance.now();
   for (let i = 0; i < 3 || performance.now() - w0 < 1000; i++) {
@@ -106,7 +112,8 @@ function time(f: () => void): { ms: number; runs: number } {
     if (performance.now() - t > SLOW_MS) break;
   }
   const times: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
+  const start = performance.now();
+  for (let r = 0; r < RUNS || (r < 1000 && performance.now() - start < TIMED_MS); r++) {
     const t0 = performance.now();
     f();
     times.push(performance.now() - t0);
@@ -196,8 +203,8 @@ if ${rss ? 'True' : 'False'}:
 else:
     t0 = time.perf_counter(); n = 0
     while n < 3 or time.perf_counter() - t0 < 1: step(); n += 1
-    ts = []
-    for _ in range(${RUNS}):
+    ts = []; start = time.perf_counter()
+    while len(ts) < ${RUNS} or (len(ts) < 1000 and time.perf_counter() - start < ${TIMED_MS / 1000}):
         t0 = time.perf_counter(); step(); ts.append((time.perf_counter() - t0) * 1000)
     ts.sort(); print(ts[len(ts) // 2])`;
   try {
@@ -315,7 +322,7 @@ async function main(): Promise<void> {
     `labelsmooth bench: forward + gradient, ε = ${EPS}, float32 logits, class-index targets, mean; Node ${process.version}; ${cpus().length} × ${cpus()[0]?.model}`,
   );
   console.log(
-    `kernel: wasm ${status.wasm}, threads ${status.threads}; medians of ≥ ${RUNS} runs after warm-up (3 runs for calls over ${SLOW_MS / 1000} s)`,
+    `kernel: wasm ${status.wasm}, threads ${status.threads}; medians of ≥ ${RUNS} runs and ≥ ${TIMED_MS / 1000} s after warm-up (3 runs for calls over ${SLOW_MS / 1000} s)`,
   );
   if (!flag('skip-torch')) {
     if (tv === null)

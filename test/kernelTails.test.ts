@@ -9,6 +9,7 @@ import {
   type CrossEntropyOptions,
   crossEntropy,
   initKernels,
+  kernelInfo,
   kernelWorkspace,
 } from '../packages/labelsmooth/src/index.js';
 import { fusedJob } from '../packages/labelsmooth/src/kernels/job.js';
@@ -49,7 +50,11 @@ function assertClose(
   };
   const ref = crossEntropy(Float64Array.from(z), y, { ...o, kernel: 'js', grad: true });
   const input = z.slice();
+  const declinedBefore = kernelInfo().declinedRows;
   const wasm = crossEntropy(input, y, { ...o, kernel: 'wasm', grad: inPlace ? input : true });
+  // The kernel itself finished every row (a declined row would be recomputed by the reference and pass).
+  assert.equal(kernelInfo().last?.path, 'wasm', label);
+  assert.equal(kernelInfo().declinedRows, declinedBefore, `${label}: no row declined`);
   const a = wasm.loss as unknown as Float64Array;
   const b = ref.loss as unknown as Float64Array;
   for (let i = 0; i < b.length; i++)
@@ -124,6 +129,35 @@ describe('kernel: short rows and row tails', () => {
       const expected = -tail / (1 + tail);
       assert.ok(Math.abs(g.grad![j] - expected) <= 1e-5 * Math.abs(expected), `grad[${j}] ${g.grad![j]}`);
     }
+  });
+});
+
+describe('kernel: q_y − 1 on rows of several blocks', () => {
+  it("y's block max below the row max (y at its block max, and below it), and e_y = 1 with z_y < max", () => {
+    const k = 2050; // blocks [0, 2048) and [2048, 2050)
+    const rows: Float32Array[] = [];
+    const labels: number[] = [];
+    const row = (fill: (c: number) => number, y: number) => {
+      rows.push(Float32Array.from({ length: k }, (_, c) => fill(c)));
+      labels.push(y);
+    };
+    const wave = (c: number) => Math.sin(c * 0.7);
+    row((c) => (c === 2049 ? 6 : c === 5 ? 2 : wave(c)), 5); // y = 5 is block 0's max, the row max in block 1
+    row((c) => (c === 2049 ? 6 : c === 5 ? 2 : wave(c)), 9); // y = 9 below its block's max too
+    row((c) => (c === 2048 ? 25 : c === 3 ? 3 : -2), 3); // a confident row whose max is not y
+    // e_y = exp(z_y − max) rounds to 1 in float32 though z_y < max (the next float up at the max)
+    const top = Math.fround(0.1);
+    const next = new Float32Array(
+      new Uint32Array([new Uint32Array(Float32Array.of(top).buffer)[0] + 1]).buffer,
+    )[0];
+    row((c) => (c === 7 ? top : c === 2049 ? next : -3), 7);
+    row((c) => (c === 7 ? next : c === 8 ? top : -3), 8); // the same within one block
+    const z = new Float32Array(rows.length * k);
+    rows.forEach((r, i) => z.set(r, i * k));
+    const y = Int32Array.from(labels);
+    assertClose(z, y, k, {}, 'several blocks');
+    assertClose(z, y, k, { labelSmoothing: 0 }, 'several blocks, ε = 0');
+    assertClose(z, y, k, { noise: 'non-target' }, 'several blocks, non-target');
   });
 });
 

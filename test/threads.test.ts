@@ -122,6 +122,35 @@ describe('threads', () => {
     );
   });
 
+  it('an ignoreIndex outside int32 (2³²) ignores the same rows on the workers as on one thread', () => {
+    const { z } = problem(false);
+    const y = Float64Array.from({ length: N }, (_, i) => (i % 2 === 0 ? 2 ** 32 : (i * 131) % K));
+    const o = {
+      classes: K,
+      labelSmoothing: 0.1,
+      ignoreIndex: 2 ** 32,
+      reduction: 'sum' as const,
+      grad: true,
+    };
+    const one = crossEntropy(z, y, { ...o, threads: false });
+    const reference = crossEntropy(z, y, { ...o, kernel: 'js' });
+    let workerChunks = 0;
+    let many = one;
+    // A worker that wakes late may take no chunk: a few calls until one does (each compared).
+    for (let call = 0; call < 5 && workerChunks === 0; call++) {
+      many = crossEntropy(z, y, { ...o, threads: true });
+      workerChunks = threadStats.chunks.slice(1).reduce((a, b) => a + b, 0);
+      assert.equal(many.loss, one.loss);
+      assert.deepEqual(many.grad, one.grad);
+    }
+    assert.ok(workerChunks > 0, 'a worker took chunks');
+    assert.ok(Math.abs(one.loss - reference.loss) <= 1e-5 * reference.loss);
+    assert.ok(
+      many.grad!.subarray(0, K).every((g) => g === 0),
+      'row 0 (ignored) has no gradient',
+    );
+  });
+
   it('a NaN in a worker’s rows is reported like everywhere else', () => {
     const { z, y } = problem(false);
     z[(N - 3) * K + 17] = Number.NaN;

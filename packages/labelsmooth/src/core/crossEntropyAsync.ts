@@ -41,13 +41,17 @@ function ask(w: Worker, request: ShardRequest, transfer: Transferable[]): Promis
 function shardPlan(plan: CrossEntropyPlan, r0: number, r1: number): CrossEntropyPlan {
   const k = plan.classes;
   const labels = (plan.target as { labels: ArrayLike<number> }).labels;
-  const shard = Int32Array.from({ length: r1 - r0 }, (_, i) => labels[r0 + i]);
+  // int32 labels with ignored rows as −1 (ignoreIndex may lie outside int32; class labels are in [0, K))
+  const shard = Int32Array.from({ length: r1 - r0 }, (_, i) =>
+    labels[r0 + i] === plan.ignoreIndex ? -1 : labels[r0 + i],
+  );
   return {
     ...plan,
     rows: r1 - r0,
     logits: (plan.logits as Float32Array).slice(r0 * k, r1 * k),
     target: { kind: 'index', labels: shard },
-    ignoredRows: shard.filter((y) => y === plan.ignoreIndex).length,
+    ignoreIndex: -1,
+    ignoredRows: shard.filter((y) => y === -1).length,
     sampleWeight:
       plan.sampleWeight && Float64Array.from({ length: r1 - r0 }, (_, i) => plan.sampleWeight![r0 + i]),
     grad: plan.grad ? new Float32Array((r1 - r0) * k) : null,

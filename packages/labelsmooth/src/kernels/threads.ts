@@ -294,7 +294,10 @@ export function runThreaded(kernel: KernelInstance, job: FusedJob): RowSums | 'n
     smoothing: new Float64Array(perRowBuf, 8 * n, n),
     entropy: new Float64Array(perRowBuf, 16 * n, n),
   };
-  const { z: _z, grad: _g, perRow: _p, rowWeight: _r, labels: _l, rows: _n, ...common } = job;
+  const { z: _z, grad: _g, perRow: _p, rowWeight: _r, labels: _l, rows: _n, ...rest } = job;
+  // The slots carry labels as int32 with ignored rows as −1 (ignoreIndex may lie outside int32: 2³² would
+  // become class 0 there); class labels are in [0, K), so −1 can only mean ignored.
+  const common = { ...rest, ignoreIndex: -1 };
   const workers = pool.map((w, p) => {
     const buf = ring(p, RING * layout.bytes);
     begin(w, {
@@ -361,9 +364,9 @@ export function runThreaded(kernel: KernelInstance, job: FusedJob): RowSums | 'n
         meta[3] = 0; // [3]: the worker's status for the chunk (0 ok, 1 not finite, 2 error)
         const labels = new Int32Array(s.buf, base + layout.labels, r1 - r0);
         const weights = new Float64Array(s.buf, base + layout.weights, r1 - r0);
-        const { labels: y, rowWeight } = job; // read once, not per row (see checkLogits)
+        const { labels: y, rowWeight, ignoreIndex } = job; // read once, not per row (see checkLogits)
         for (let i = r0; i < r1; i++) {
-          labels[i - r0] = y[i];
+          labels[i - r0] = y[i] === ignoreIndex ? -1 : y[i];
           weights[i - r0] = rowWeight(i);
         }
         const z = job.z.subarray(r0 * k, r1 * k);

@@ -329,8 +329,9 @@ export function layoutCall(
 
 /**
  * After every thread has run out of chunks: the weighted per-row parts into job.perRow or summed in row
- * order (the same sums to the last bit whatever the number of threads), and the rows that were not finite
- * (declined: the reference recomputes them; the logits are intact, the kernel only wrote the gradient).
+ * order (the same sums to the last bit whatever the number of threads), and the declined rows: those not
+ * finite and every row of a chunk no thread flagged finished (the reference recomputes them; the logits are
+ * intact, the kernel only wrote the gradient).
  */
 export function collectCall(job: FusedJob, call: WorkspaceCall): RowSums & { declined: number[] } {
   const mem = buffer(sharedKernel()!.memory);

@@ -56,6 +56,7 @@ export function hmax4(a: v128): f32 {
  */
 @inline
 export function log1pSum(x: f64): f64 {
+  if (!(x < Infinity)) return x; // NaN and +Infinity pass through (the row is then declined)
   if (x < 0.03125) return x * (1.0 - x * (0.5 - x * (1.0 / 3.0 - x * (0.25 - x * (0.2 - x * (1.0 / 6.0))))));
   const bits = reinterpret<i64>(1.0 + x);
   let e = <i32>(bits >> 52) - 1023;

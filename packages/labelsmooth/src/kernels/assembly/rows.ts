@@ -332,7 +332,7 @@ export function rows(
     // x = Σ_c e_c − 1: the mass besides one entry at the row max (ones ≥ 1), tiny on a confident row.
     const x = ones - 1.0 + rest;
     const s = ones + rest;
-    // lse − z_y, without forming lse (z_y may be large); log1p keeps the digits of a tiny x.
+    // lse − z_y, without forming lse (z_y may be large); log1pSum keeps the digits of a tiny x.
     const ly = m - zy + log1pSum(x);
     const wy: f64 = w ? <f64>load<f32>(w + (<usize>y << 2)) : 1.0;
     const delta: f64 = nonTarget ? -wy / <f64>(ka - 1) : 0.0;
