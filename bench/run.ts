@@ -206,7 +206,7 @@ else:
     ts = []; start = time.perf_counter()
     while len(ts) < ${RUNS} or (len(ts) < 1000 and time.perf_counter() - start < ${TIMED_MS / 1000}):
         t0 = time.perf_counter(); step(); ts.append((time.perf_counter() - t0) * 1000)
-    ts.sort(); print(ts[len(ts) // 2])`;
+    ts.sort(); print(ts[len(ts) // 2], len(ts))`;
   try {
     return execFileSync('/usr/bin/python3', ['-c', code], {
       encoding: 'utf8',
@@ -355,8 +355,8 @@ async function main(): Promise<void> {
         const ms = torch(n, k, s.env, false);
         if (ms !== null)
           results.set(s.name, {
-            ms: Number(ms),
-            runs: RUNS,
+            ms: Number(ms.split(' ')[0]),
+            runs: Number(ms.split(' ')[1]),
             mb: flag('skip-rss') ? null : torch(n, k, s.env, true),
           });
       }
