@@ -153,7 +153,9 @@ describe('kernel: q_y − 1 on rows of several blocks', () => {
     row((c) => (c === 7 ? top : c === 2049 ? next : -3), 7);
     row((c) => (c === 7 ? next : c === 8 ? top : -3), 8); // the same within one block
     const z = new Float32Array(rows.length * k);
-    rows.forEach((r, i) => z.set(r, i * k));
+    rows.forEach((r, i) => {
+      z.set(r, i * k);
+    });
     const y = Int32Array.from(labels);
     assertClose(z, y, k, {}, 'several blocks');
     assertClose(z, y, k, { labelSmoothing: 0 }, 'several blocks, ε = 0');
