@@ -7,15 +7,7 @@ import {
   crossEntropy,
   LabelSmoothingError,
 } from '../packages/labelsmooth/src/index.js';
-
-/** A seeded generator in [0, 1). */
-function lcg(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 1103515245 + 12345) >>> 0;
-    return s / 2 ** 32;
-  };
-}
+import { lcg } from './helpers/lcg.js';
 
 /** |a − b| ≤ rtol·|b| + atol elementwise, naming the first mismatch. */
 function assertAllClose(

@@ -10,6 +10,7 @@ import {
   LabelSmoothingError,
 } from '../packages/labelsmooth/src/index.js';
 import { decodeFloats, loadFixtures } from './helpers/fixtures.js';
+import { lcg } from './helpers/lcg.js';
 
 /**
  * Losses within 1e−5 relative (plus `lossSlack` absolute where terms cancel). Gradient entries g·(Γ·q_c − γ_c)
@@ -44,15 +45,6 @@ function assertSameResult(
     const tol = 1e-5 * Math.abs(gb[j]) + 2e-6 * rowScale(Math.floor(j / k));
     assert.ok(Math.abs(ga[j] - gb[j]) <= tol, `${label}: grad[${j}] ${ga[j]} vs ${gb[j]}`);
   }
-}
-
-/** A seeded generator in [0, 1) (a linear congruential one: plenty for test data). */
-function lcg(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 1103515245 + 12345) >>> 0;
-    return s / 2 ** 32;
-  };
 }
 
 /** One random problem run through both paths. */

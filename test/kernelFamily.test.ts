@@ -16,6 +16,7 @@ import {
   kernelInfo,
   onKernelEvent,
 } from '../packages/labelsmooth/src/index.js';
+import { lcg } from './helpers/lcg.js';
 
 interface Case {
   k: number;
@@ -107,15 +108,6 @@ function check(c: Case): void {
   const gb = ref.grad!;
   for (let j = 0; j < gb.length; j++)
     assert.ok(Math.abs(ga[j] - gb[j]) <= 1e-5 * Math.abs(gb[j]) + 2e-7, `grad[${j}]: ${ga[j]} vs ${gb[j]}`);
-}
-
-/** A deterministic generator (the property's seed drives every number). */
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1103515245 + 12345) >>> 0;
-    return s / 2 ** 32;
-  };
 }
 
 describe('family on the SIMD kernel: exact to 1e−5 against float64', () => {

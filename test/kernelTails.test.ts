@@ -20,17 +20,9 @@ import {
   sharedKernel,
   workChunks,
 } from '../packages/labelsmooth/src/kernels/workspace.js';
+import { lcg } from './helpers/lcg.js';
 
 await initKernels();
-
-/** Seeded values in [0, 1). */
-function lcg(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 1103515245 + 12345) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 /** Kernel and reference within 1e−5 relative (losses per row; gradient entries, or 2e−6 of the row's scale). */
 function assertClose(

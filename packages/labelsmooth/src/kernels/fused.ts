@@ -148,7 +148,6 @@ export function runRows(
   if (job.mask) f32.set(job.mask, at.mask >> 2);
   if (job.classWeight) f32.set(job.classWeight, at.w >> 2);
   const sums = { nll: 0, smoothing: 0, entropy: 0 };
-  const { rowWeight, unitRows } = job;
   for (let s = r0; s < r1; s += chunk) {
     const e = Math.min(r1, s + chunk);
     const n = e - s;
@@ -156,8 +155,7 @@ export function runRows(
     if (job.family?.matrix) stageNoiseRows(f32, at as ReturnType<typeof familyLayout>, job, s, n);
     fillRows(job, s, n, i32, at.labels >> 2, f64, at.scale >> 3);
     callRowsKernel(kernel, job, at, n);
-    const labelsAt = at.labels >> 2;
-    const weight = unitRows ? null : (i: number) => (i32[labelsAt + i] < 0 ? 0 : rowWeight(s + i));
+    const weight = chunkWeight(job, i32, at.labels >> 2, s);
     const before = declined ? declined.length : 0;
     const stride = job.family ? 3 : 2; // family rows also carry their entropy
     if (!collectRows(f64, at.out >> 3, stride, n, s, weight, job.perRow, sums, declined)) return null;
@@ -198,6 +196,21 @@ export function fillRows(
     labels[labelsAt + i] = ignored ? -1 : yi;
     scale[scaleAt + i] = ignored ? 0 : unitRows ? g : g * rowWeight(first + i);
   }
+}
+
+/**
+ * The weight {@link collectRows} gives a chunk's row i (rows from `first`; kernel labels at labels[at + i],
+ * −1 for ignored rows, which weigh 0), or null when every row weighs 1: an ignored row's parts are 0, so
+ * 1·0 adds what 0·0 would.
+ */
+export function chunkWeight(
+  job: FusedJob,
+  labels: Int32Array,
+  at: number,
+  first: number,
+): ((i: number) => number) | null {
+  const { rowWeight, unitRows } = job;
+  return unitRows ? null : (i) => (labels[at + i] < 0 ? 0 : rowWeight(first + i));
 }
 
 /**

@@ -10,7 +10,7 @@
 // handed out first-fit from a free list (64-byte aligned); the memory grows on demand (up to 4 GB, the
 // WASM32 limit) and never shrinks.
 import { runSharedFamily, type SharedFamily, sharedFamily, sharedFamilyAreas } from './family.js';
-import { CHUNK_BYTES, collectRows, type FusedJob, fillRows, type RowSums } from './fused.js';
+import { CHUNK_BYTES, chunkWeight, collectRows, type FusedJob, fillRows, type RowSums } from './fused.js';
 import { blockMaxBytes, KernelInstance, sharedKernelModule } from './wasm.js';
 
 const PAGE = 65536;
@@ -335,10 +335,7 @@ export function layoutCall(
  */
 export function collectCall(job: FusedJob, call: WorkspaceCall): RowSums & { declined: number[] } {
   const mem = buffer(sharedKernel()!.memory);
-  const labels = new Int32Array(mem, call.labels, call.rows);
-  const { rowWeight } = job;
-  const weight = (i: number) => (labels[i] < 0 ? 0 : rowWeight(i));
-  // Unit row weights: ignored rows' outputs are 0, so 1·0 adds the same as 0·0.
+  const labels = new Int32Array(mem);
   const sums = { nll: 0, smoothing: 0, entropy: 0 };
   const declined: number[] = [];
   const stride = call.family ? 3 : 2; // family rows also carry their entropy
@@ -348,8 +345,8 @@ export function collectCall(job: FusedJob, call: WorkspaceCall): RowSums & { dec
     const r0 = chunk * call.chunkRows;
     const n = Math.min(call.rows - r0, call.chunkRows);
     if (finished[chunk] === 1) {
-      const w = job.unitRows ? null : (i: number) => weight(r0 + i);
-      collectRows(f64, (call.out >> 3) + stride * r0, stride, n, r0, w, job.perRow, sums, declined);
+      const weight = chunkWeight(job, labels, (call.labels >> 2) + r0, r0);
+      collectRows(f64, (call.out >> 3) + stride * r0, stride, n, r0, weight, job.perRow, sums, declined);
     } else for (let i = r0; i < r0 + n; i++) declined.push(i);
   }
   return { ...sums, declined };

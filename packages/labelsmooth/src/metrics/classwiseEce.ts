@@ -2,6 +2,7 @@
 // probabilities with Dirichlet calibration", NeurIPS): every class's probability, binned, against the
 // indicator of that class — calibration of the whole vector, not only of the top label.
 import { binOf } from './binning.js';
+import { dot } from './dot.js';
 
 /**
  * Per (row, class) bins and gaps q_ic − [y_i = c], computed once and reused for every row weighting. Most
@@ -114,23 +115,6 @@ export function classwiseEce(
     rest[runClass[run]] += sum;
   }
   // The implicit bin = everything − the other bins.
-  for (let c = 0; c < k; c++) s += Math.abs(weightedSum(columns, c * rows, rows, w) - rest[c]);
+  for (let c = 0; c < k; c++) s += Math.abs(dot(w, 0, columns, c * rows, rows) - rest[c]);
   return s / (k * total);
-}
-
-/** Σ_i w_i·x[offset + i], with four partial sums to break the dependency chain. */
-function weightedSum(x: Float64Array, offset: number, n: number, w: Float64Array): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let i = 0;
-  for (; i + 3 < n; i += 4) {
-    s0 += w[i] * x[offset + i];
-    s1 += w[i + 1] * x[offset + i + 1];
-    s2 += w[i + 2] * x[offset + i + 2];
-    s3 += w[i + 3] * x[offset + i + 3];
-  }
-  for (; i < n; i++) s0 += w[i] * x[offset + i];
-  return s0 + s1 + (s2 + s3);
 }

@@ -5,6 +5,7 @@
 // definition.
 import { fail } from '../core/errors.js';
 import { checkOptions } from '../core/options.js';
+import { dot } from './dot.js';
 
 /** smECE with its bandwidth: the result of {@link smoothEce}. */
 export interface SmoothEce {
@@ -332,23 +333,7 @@ export class SmoothEceEstimator {
       const { k, u } = op.spectral;
       const vhat = spectrum.upTo(k);
       let sum = 0;
-      const k4 = k - (k % 4);
-      for (let j = 0, p = 0; j < op.mesh; j++, p += k) {
-        // Four partial sums: the additions of one dot product are otherwise one long dependency chain.
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        let f = 0;
-        for (; f < k4; f += 4) {
-          s0 += u[p + f] * vhat[f];
-          s1 += u[p + f + 1] * vhat[f + 1];
-          s2 += u[p + f + 2] * vhat[f + 2];
-          s3 += u[p + f + 3] * vhat[f + 3];
-        }
-        for (; f < k; f++) s0 += u[p + f] * vhat[f];
-        sum += Math.abs(s0 + s1 + (s2 + s3));
-      }
+      for (let j = 0, p = 0; j < op.mesh; j++, p += k) sum += Math.abs(dot(u, p, vhat, 0, k));
       return sum;
     }
     if (certify === null) {
@@ -612,25 +597,10 @@ function bandRow(
   }
 }
 
-/** A_j = Σ_k M_jk·v_k over row j's band, with four partial sums to break the dependency chain. */
+/** A_j = Σ_k M_jk·v_k over row j's band. */
 function bandRowDot(op: Operator, j: number, v: Float64Array): number {
-  const { weights } = op;
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
   const k0 = op.start[j];
-  const p0 = op.offset[j] - k0;
-  const k1 = k0 + op.length[j];
-  let k = k0;
-  for (; k + 3 < k1; k += 4) {
-    s0 += weights[p0 + k] * v[k];
-    s1 += weights[p0 + k + 1] * v[k + 1];
-    s2 += weights[p0 + k + 2] * v[k + 2];
-    s3 += weights[p0 + k + 3] * v[k + 3];
-  }
-  for (; k < k1; k++) s0 += weights[p0 + k] * v[k];
-  return s0 + s1 + (s2 + s3);
+  return dot(op.weights, op.offset[j], v, k0, op.length[j]);
 }
 
 /** cos(πn/P) for n = 0..2P−1: every cosine of the DCT-I of period 2P is one of these. */
@@ -686,28 +656,11 @@ class Spectrum {
       const table = cellCosines(this.grid);
       const { v, vhat } = this;
       const cells = v.length;
-      for (let f = this.have; f < k; f++) vhat[f] = dot(table, f * cells, v, cells);
+      for (let f = this.have; f < k; f++) vhat[f] = dot(table, f * cells, v, 0, cells);
       this.have = k;
     }
     return this.vhat;
   }
-}
-
-/** Σ_c a[offset + c]·b[c] for c < n, with four partial sums to break the dependency chain. */
-function dot(a: Float64Array, offset: number, b: Float64Array, n: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let c = 0;
-  for (; c + 3 < n; c += 4) {
-    s0 += a[offset + c] * b[c];
-    s1 += a[offset + c + 1] * b[c + 1];
-    s2 += a[offset + c + 2] * b[c + 2];
-    s3 += a[offset + c + 3] * b[c + 3];
-  }
-  for (; c < n; c++) s0 += a[offset + c] * b[c];
-  return s0 + s1 + (s2 + s3);
 }
 
 /**
