@@ -124,6 +124,17 @@ describe('kernel: short rows and row tails', () => {
   });
 });
 
+describe('kernel: Σ v·(z − z_y) against a concentrated noise', () => {
+  it('K = 2 and a masked K = 4 with non-target noise at ε → 1: the smoothing part keeps its tiny value', () => {
+    // H(u,q) = −log q_1 ≈ 2.3e−10 while its terms are ≈ 22: the differences z − z_y must be exact.
+    const z2 = Float32Array.of(-15.209531784057617, 6.9804863929748535, 3, -12);
+    assertClose(z2, Int32Array.of(0, 1), 2, { noise: 'non-target', labelSmoothing: 0.9997 }, 'K = 2');
+    const z4 = Float32Array.of(-15.209531784057617, 6.9804863929748535, -Infinity, -Infinity);
+    const o = { noise: 'non-target' as const, labelSmoothing: 0.9997, classMask: [1, 1, 0, 0] };
+    assertClose(z4, Int32Array.of(0), 4, o, 'K = 4, masked');
+  });
+});
+
 describe('kernel: q_y − 1 on rows of several blocks', () => {
   it("y's block max below the row max (y at its block max, and below it), and e_y = 1 with z_y < max", () => {
     const k = 2050; // blocks [0, 2048) and [2048, 2050)

@@ -43,6 +43,22 @@ function fresh(done: i32): v128 {
   return i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(done));
 }
 
+/**
+ * v·(z − z_y) of one vector's lanes where `keep` is set, summed into f64 pairs, each difference taken in f64
+ * (exact for float32 z: a few large differences against a concentrated noise must not lose float32 digits,
+ * as the scalar tail never did). Lanes not kept count as z = z_y. v: the noise vector's lanes, or ones.
+ */
+@inline
+function vzExact(za: v128, v: v128, keep: v128, zyv: v128, zy: f64): v128 {
+  const z = v128.bitselect(za, zyv, keep);
+  const zh = v128.shuffle<i32>(z, z, 2, 3, 0, 1);
+  const vh = v128.shuffle<i32>(v, v, 2, 3, 0, 1);
+  const y2 = f64x2.splat(zy);
+  const lo = f64x2.mul(f64x2.promote_low_f32x4(v), f64x2.sub(f64x2.promote_low_f32x4(z), y2));
+  const hi = f64x2.mul(f64x2.promote_low_f32x4(vh), f64x2.sub(f64x2.promote_low_f32x4(zh), y2));
+  return f64x2.add(lo, hi);
+}
+
 /** Pass A without a mask: the block max of z over [b0, b1), and Σ v·(z − z_y) into blockSvz / blockTail. */
 @inline
 function passA(row: usize, b0: i32, v1: i32, b1: i32, v: usize, zyv: v128, zy: f64): f32 {
@@ -86,21 +102,20 @@ function passA(row: usize, b0: i32, v1: i32, b1: i32, v: usize, zyv: v128, zy: f
   svz = f64x2.add(svz, widen(f32x4.add(a, a2)));
   let c = v1;
   if (b1 - b0 >= 4) {
+    const ones = f32x4.splat(1);
     if (b1 - c >= 4) {
       const za = v128.load(row + (<usize>c << 2));
       mx = f32x4.pmax(mx, za);
-      let d = f32x4.sub(za, zyv);
-      if (v) d = f32x4.mul(v128.load(v + (<usize>c << 2)), d);
-      svz = f64x2.add(svz, widen(d));
+      const vv = v ? v128.load(v + (<usize>c << 2)) : ones;
+      svz = f64x2.add(svz, vzExact(za, vv, i32x4.splat(-1), zyv, zy));
       c += 4;
     }
     if (c < b1) {
       const at = b1 - 4;
       const za = v128.load(row + (<usize>at << 2));
       mx2 = f32x4.pmax(mx2, za);
-      let d = f32x4.sub(za, zyv);
-      if (v) d = f32x4.mul(v128.load(v + (<usize>at << 2)), d);
-      svz = f64x2.add(svz, widen(v128.and(d, fresh(c - at))));
+      const vv = v ? v128.load(v + (<usize>at << 2)) : ones;
+      svz = f64x2.add(svz, vzExact(za, vv, fresh(c - at), zyv, zy));
       c = b1;
     }
   }
@@ -199,9 +214,7 @@ function passesMasked(row: usize, grow: usize, b0: i32, v1: i32, b1: i32, v: usi
     const ok = f32x4.ne(v128.load(mask + (<usize>c << 2)), zero);
     const za = v128.load(row + (<usize>c << 2));
     mx = f32x4.pmax(mx, v128.bitselect(za, neg, ok));
-    let d = v128.and(f32x4.sub(za, zyv), ok);
-    if (v) d = f32x4.mul(v128.load(v + (<usize>c << 2)), d);
-    svz = f64x2.add(svz, widen(d));
+    svz = f64x2.add(svz, vzExact(za, v ? v128.load(v + (<usize>c << 2)) : f32x4.splat(1), ok, zyv, zy));
   }
   let tail: f64 = 0.0;
   for (let c = v1; c < b1; c++) {
