@@ -174,8 +174,14 @@ describe('labelsmooth sweep --queue (BullMQ on a real Redis)', { skip }, () => {
       // While no coordinator runs, a worker finishes some trials: their results wait in Redis.
       const w1 = worker('--quiet');
       await w1.waitFor(/: done \S+ in/);
+      // The worker prints "done" before BullMQ records the job as completed: read the counts until it has
+      // (or 10 s have passed), then check them.
       const queue = new Queue(QUEUE_NAME, { connection: { url: redis.url } });
-      const counts = await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed');
+      let counts = await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed');
+      for (let t = 0; counts.completed < 1 && t < 100; t++) {
+        await new Promise((r) => setTimeout(r, 100));
+        counts = await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed');
+      }
       await queue.close();
       assert.equal(counts.waiting + counts.active + counts.completed, 4, JSON.stringify(counts));
       assert.ok(counts.completed >= 1, JSON.stringify(counts));
