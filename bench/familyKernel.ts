@@ -40,6 +40,8 @@ const family =
   () =>
     x.familyRows(
       z,
+      z,
+      4 * K,
       N,
       K,
       labels,

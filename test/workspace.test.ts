@@ -236,20 +236,33 @@ describe('kernelWorkspace', () => {
     }
   });
 
-  it('the family options on workspace buffers run in place on every thread, as one thread to the last bit', () => {
-    for (const extra of [{ confidencePenalty: 0.2 }, { focalGamma: 2 }, { focalGamma: 'flsd-53' as const }]) {
-      const { ws, labels } = filled(64, 4096);
-      const o = { classes: 4096, labelSmoothing: 0.1, ...extra };
-      const logits = ws.logits.slice();
-      const a = crossEntropy(ws.logits, labels, { ...o, grad: ws.grad });
-      assert.equal(kernelInfo().last!.reason, "64 rows in place in the kernel's memory, on every thread");
-      assert.deepEqual(ws.logits, logits, 'the logits are intact (the family kernel works on a copy)');
-      const b = crossEntropy(logits, labels, { ...o, grad: true, threads: false });
-      assert.equal(kernelInfo().last!.reason, '64 rows on the calling thread');
-      assert.equal(a.loss, b.loss);
-      assert.deepEqual(ws.grad, b.grad);
-      ws.dispose();
-    }
+  it('the family options on workspace buffers run on every thread, as one thread to the last bit', () => {
+    const extras = [
+      { confidencePenalty: 0.2 },
+      { focalGamma: 2 },
+      { focalGamma: 'flsd-53' as const },
+      { focalGamma: 1.5, confidencePenalty: 0.1 },
+    ];
+    // 4095: rows that do not end on a vector (each chunk's last row runs in a thread's scratch)
+    for (const k of [4096, 4095])
+      for (const extra of extras) {
+        const { ws, labels } = filled(64, k);
+        const o = { classes: k, labelSmoothing: 0.1, ...extra };
+        const what = `K = ${k}, ${JSON.stringify(extra)}`;
+        const logits = ws.logits.slice();
+        const a = crossEntropy(ws.logits, labels, { ...o, grad: ws.grad });
+        assert.equal(kernelInfo().last!.reason, "64 rows in place in the kernel's memory, on every thread");
+        assert.deepEqual(ws.logits, logits, `the logits are intact (${what})`);
+        const b = crossEntropy(logits, labels, { ...o, grad: true, threads: false });
+        assert.equal(kernelInfo().last!.reason, '64 rows on the calling thread');
+        assert.equal(a.loss, b.loss, what);
+        assert.deepEqual(ws.grad, b.grad, what);
+        const noGrad = crossEntropy(ws.logits, labels, o);
+        assert.equal(kernelInfo().last!.reason, "64 rows in place in the kernel's memory, on every thread");
+        assert.equal(noGrad.loss, b.loss, `without a gradient (${what})`);
+        assert.deepEqual(ws.logits, logits, `the logits are intact without a gradient (${what})`);
+        ws.dispose();
+      }
   });
 
   it('a disposed workspace’s buffers are refused by name; its memory is reused', () => {

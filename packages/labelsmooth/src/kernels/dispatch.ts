@@ -150,7 +150,7 @@ function onWorkspace(plan: CrossEntropyPlan): boolean {
  */
 function runStaged(plan: CrossEntropyPlan, job: FusedJob): KernelOutcome | null {
   const size = plan.rows * plan.classes;
-  // The family kernel overwrites its logits with the gradient: the staged copy is both.
+  // The family kernel runs in place on the staged copy: it is both logits and gradient.
   const family = job.family !== null;
   let zAt = 0;
   let gAt = 0;
@@ -191,7 +191,7 @@ function runOnWorkspace(plan: CrossEntropyPlan, job: FusedJob, staged: boolean):
   const threads = plan.threads && n >= 2 && n * plan.classes >= WORKSPACE_THREAD_MIN_SIZE;
   let laid: ReturnType<typeof layoutCall>;
   try {
-    laid = layoutCall(job, threads ? MAX_THREADS : 1, staged);
+    laid = layoutCall(job, threads ? MAX_THREADS : 1);
   } catch (error) {
     const why = `the shared kernel memory cannot take the call's per-row area (${message(error)})`;
     return decline(why, 'shared-memory-unavailable', n);

@@ -98,6 +98,8 @@ export function callFamilyKernel(kernel: KernelInstance, job: FamilyCall, at: Fa
   const gamma = f.focal ? (f.focal.gamma === 'flsd-53' ? -1 : f.focal.gamma) : 0;
   kernel.exports.familyRows(
     at.z,
+    at.z,
+    4 * job.classes, // in place: the chunk's staged logits become its gradient
     n,
     job.classes,
     at.labels,
@@ -138,13 +140,11 @@ export interface SharedFamily {
   matrix: number;
   /** S in a SharedArrayBuffer outside the kernel memory (posted to the workers: shared, not copied), or null. */
   staged: ArrayLike<number> | null;
-  /** The logits at `z` are the call's own staged copy: the kernel may overwrite them (no copy per chunk). */
-  overwrite: number;
 }
 
 /** The family part of a shared-memory call for `job`, its S (if any) at byte address `matrix` of the
  * kernel memory (0: elsewhere, staged per chunk). */
-export function sharedFamily(job: FamilyCall, matrix: number, overwrite: boolean): SharedFamily {
+export function sharedFamily(job: FamilyCall, matrix: number): SharedFamily {
   const f = job.family!;
   return {
     cp: f.beta !== null ? 1 : 0,
@@ -154,25 +154,23 @@ export function sharedFamily(job: FamilyCall, matrix: number, overwrite: boolean
     alpha: f.focal ? f.focal.alpha : 1,
     matrix,
     staged: f.matrix && !matrix ? f.matrix : null,
-    overwrite: overwrite ? 1 : 0,
   };
 }
 
 /**
  * Byte offsets of one thread's scratch areas for a shared-memory family call (after its block maxima): the
- * row scratch of exp values (e), S[y]'s normalized copy (vScratch), one row for a chunk's last row (tail),
- * the staged rows S[yᵢ] when S is outside the kernel memory (vRows), and, when neither the gradient nor
- * the staged logits may be overwritten, a chunk of logits (chunk); `bytes` in all.
+ * row scratch of exp values (e), S[y]'s normalized copy (vScratch), one row for a chunk's last row and, without
+ * a gradient, for every row's (tail), and the staged rows S[yᵢ] when S is outside the kernel memory (vRows);
+ * `bytes` in all.
  */
-export function sharedFamilyAreas(k: number, chunkRows: number, staged: boolean, ownChunk: boolean) {
+export function sharedFamilyAreas(k: number, chunkRows: number, staged: boolean) {
   const row = align(4 * k + SLACK);
   const e = 0;
   const vScratch = e + row;
   const tail = vScratch + row;
   const vRows = tail + row;
-  const chunk = align(vRows + (staged ? 4 * chunkRows * k + SLACK : 0));
-  const bytes = chunk + (ownChunk ? align(4 * chunkRows * k + SLACK) : 0);
-  return { e, vScratch, tail, vRows, chunk, bytes };
+  const bytes = align(vRows + (staged ? 4 * chunkRows * k + SLACK : 0));
+  return { e, vScratch, tail, vRows, bytes };
 }
 
 /** The shared-memory call's fields that one chunk of `familyRows` reads (see workspace.ts). */
@@ -192,15 +190,18 @@ export interface SharedFamilyChunk {
 }
 
 /**
- * Run rows [r0, r0 + n) of a shared-memory family call on `kernel` (an instance on that memory): the
- * chunk's logits at `row`, overwritten by its gradient; block maxima at `bm`, the areas of
- * sharedFamilyAreas at `scratch`. S is read in place at row yᵢ, or its rows staged first.
+ * Run rows [r0, r0 + n) of a shared-memory family call on `kernel` (an instance on that memory): the rows'
+ * logits at `zin`, their gradient rows at `z`, `zStride` bytes apart (in place: z = zin, 4K; no gradient
+ * kept: one scratch row, 0); block maxima at `bm`, the areas of sharedFamilyAreas at `scratch`. S is read in
+ * place at row yᵢ, or its rows staged first.
  */
 export function runSharedFamily(
   kernel: KernelInstance,
   c: SharedFamilyChunk,
   f: SharedFamily,
-  row: number,
+  zin: number,
+  z: number,
+  zStride: number,
   r0: number,
   n: number,
   bm: number,
@@ -208,7 +209,7 @@ export function runSharedFamily(
   writeGrad: boolean,
 ): void {
   const k = c.classes;
-  const at = sharedFamilyAreas(k, c.chunkRows, f.staged !== null, false);
+  const at = sharedFamilyAreas(k, c.chunkRows, f.staged !== null);
   let vRows = f.matrix;
   if (f.staged) {
     vRows = scratch + at.vRows;
@@ -216,7 +217,9 @@ export function runSharedFamily(
     stageRows(new Float32Array(buf), vRows, f.staged, new Int32Array(buf, c.labels + 4 * r0, n), k);
   }
   kernel.exports.familyRows(
-    row,
+    zin,
+    z,
+    zStride,
     n,
     k,
     c.labels + 4 * r0,

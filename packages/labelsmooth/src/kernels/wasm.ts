@@ -28,9 +28,14 @@ export interface KernelExports {
   ): void;
   /** memory.copy of `bytes` bytes from src to dst (assembly/copy.ts). */
   copy(dst: number, src: number, bytes: number): void;
-  /** The issue-14 options (assembly/family.ts); out holds (nll, smoothing, entropy) per row. */
+  /**
+   * The issue-14 options (assembly/family.ts): logits at zin, gradient rows at z, zStride bytes apart
+   * (zin itself with 4K: in place; 0: one scratch row); out holds (nll, smoothing, entropy) per row.
+   */
   familyRows(
+    zin: number,
     z: number,
+    zStride: number,
     n: number,
     k: number,
     labels: number,

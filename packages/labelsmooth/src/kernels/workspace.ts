@@ -202,12 +202,10 @@ export function workChunks(kernel: KernelInstance, c: WorkspaceCall, t: number):
 }
 
 /**
- * One chunk of a family call: `familyRows` overwrites the logits it is given with the gradient, so the
- * chunk's logits are copied first (into their place in the gradient, or into this thread's scratch without
- * one), unless they are the call's own staged copy (`overwrite`, or the gradient staged in place). Its
- * vector loops also load and store back the 3 floats past a row's end when K is not a multiple of 4: in
- * shared rows those belong to the next chunk, another thread's, so the chunk's last row runs in this
- * thread's scratch and is copied back.
+ * One chunk of a family call: `familyRows` reads the logits and writes the gradient rows (without a gradient,
+ * one scratch row takes every row's values). Its vector loops also load and store back the 3 floats past a
+ * row's end when K is not a multiple of 4: in shared rows those belong to the next chunk, another thread's,
+ * so the chunk's last row is copied to this thread's scratch, run there in place and copied back.
  */
 function familyChunk(
   kernel: KernelInstance,
@@ -219,22 +217,19 @@ function familyChunk(
 ): void {
   const k = c.classes;
   const rowScratch = scratch + align64(blockMaxBytes(k));
-  const areas = sharedFamilyAreas(k, c.chunkRows, f.staged !== null, false);
+  const tail = rowScratch + sharedFamilyAreas(k, c.chunkRows, f.staged !== null).tail;
   const z = c.z + 4 * r0 * k;
-  let row = z;
-  if (c.grad && c.grad !== c.z) row = c.grad + 4 * r0 * k;
-  else if (!c.grad && !f.overwrite) row = rowScratch + areas.chunk; // this thread's own: nothing shared
-  if (row !== z) kernel.exports.copy(row, z, 4 * n * k);
   const writeGrad = c.grad !== 0;
-  const split = k % 4 !== 0 && row !== rowScratch + areas.chunk;
-  const inPlace = split ? n - 1 : n;
-  if (inPlace > 0) runSharedFamily(kernel, c, f, row, r0, inPlace, scratch, rowScratch, writeGrad);
+  const g = writeGrad ? c.grad + 4 * r0 * k : tail;
+  const split = k % 4 !== 0;
+  const body = split ? n - 1 : n;
+  if (body > 0)
+    runSharedFamily(kernel, c, f, z, g, writeGrad ? 4 * k : 0, r0, body, scratch, rowScratch, writeGrad);
   if (!split) return;
-  const last = row + 4 * (n - 1) * k;
-  const tail = rowScratch + areas.tail;
-  kernel.exports.copy(tail, last, 4 * k);
-  runSharedFamily(kernel, c, f, tail, r0 + n - 1, 1, scratch, rowScratch, writeGrad);
-  kernel.exports.copy(last, tail, 4 * k);
+  const last = 4 * (n - 1) * k;
+  kernel.exports.copy(tail, z + last, 4 * k);
+  runSharedFamily(kernel, c, f, tail, tail, 4 * k, r0 + n - 1, 1, scratch, rowScratch, writeGrad);
+  if (writeGrad) kernel.exports.copy(g + last, tail, 4 * k);
 }
 
 /**
@@ -256,11 +251,7 @@ export function inKernelMemory(S: ArrayLike<number>): boolean {
  * threads: the per-row labels and gradient factors, the noise / mask / class weights, the outputs and
  * every thread's scratch go into one region of the shared memory. Returns the call and its region.
  */
-export function layoutCall(
-  job: FusedJob,
-  threads: number,
-  overwrite = false,
-): { call: WorkspaceCall; region: number } {
+export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCall; region: number } {
   const s = sharedKernel()!;
   const n = job.rows;
   const k = job.classes;
@@ -271,9 +262,8 @@ export function layoutCall(
   const family = job.family !== null;
   const S = job.family?.matrix;
   const matrix = S != null && inKernelMemory(S) ? (S as Float32Array).byteOffset : 0;
-  const inPlace = job.grad !== null && job.grad.byteOffset === job.z.byteOffset; // staged into the gradient
   const perThread = family
-    ? sharedFamilyAreas(k, chunkRows, S != null && !matrix, !job.grad && !overwrite).bytes
+    ? sharedFamilyAreas(k, chunkRows, S != null && !matrix).bytes
     : job.grad
       ? 0
       : 4 * k;
@@ -322,7 +312,7 @@ export function layoutCall(
     nonTarget: job.nonTarget ? 1 : 0,
     allowed: job.allowed,
     vSum: job.vSum,
-    family: family ? sharedFamily(job, matrix, overwrite || inPlace) : null,
+    family: family ? sharedFamily(job, matrix) : null,
   };
   return { call, region };
 }

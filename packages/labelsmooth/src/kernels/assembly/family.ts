@@ -16,7 +16,8 @@
 //                  grad_c += g·β·q_c·(w_c·(lq_c + 1) − P)
 // The target's gradient entry, where Γ·q_y and γ_y cancel on confident rows, is formed in f64 at the end:
 //   g·(Γ·expm1(−ℓ) + (Γ − γ_y)) (+ the penalty's entry), with 1 − q_y = −expm1(−ℓ) exact.
-// Layout: z (N,K) f32, overwritten in place by the gradient; out (N,3) f64 (nll, smooth, entropy).
+// Layout: zin (N,K) f32 the logits; z the gradient rows, zStride bytes apart (z = zin, zStride = 4K: in
+// place; zStride = 0: one scratch row, no gradient kept); out (N,3) f64 (nll, smooth, entropy).
 //
 // Blocks of BLOCK floats, as in rows.ts: pass 1 takes the block max (and Σ v·(z − z_y) for cross-entropy),
 // pass 2 stores e = exp(z − blockmax) in the row scratch `ework` (the logits stay: the penalty and focal
@@ -628,7 +629,9 @@ function focalTail(
  * first are copied to vScratch (K + 4 floats).
  */
 export function familyRows(
+  zin: usize,
   z: usize,
+  zStride: usize,
   n: i32,
   k: i32,
   labels: usize,
@@ -655,7 +658,8 @@ export function familyRows(
   const rowBytes = <usize>k << 2;
   const kv = (k + 3) & ~3; // vector loops run to K rounded up to 4
   for (let i = 0; i < n; i++) {
-    const row = z + <usize>i * rowBytes;
+    const row = z + <usize>i * zStride;
+    let src = zin + <usize>i * rowBytes;
     const o = out + <usize>i * 24;
     const y = load<i32>(labels + (<usize>i << 2));
     if (y < 0) {
@@ -686,10 +690,15 @@ export function familyRows(
         continue;
       }
     }
-    // e = exp(z − blockmax) goes to the scratch when the penalty or focal passes still need z, else in
-    // place (as rows.ts: one stream less)
+    // e = exp(z − blockmax) goes to the scratch when the penalty or focal passes still need z, else to the
+    // gradient row (as rows.ts: one stream less). The penalty and focal passes read z where they write the
+    // gradient: a separate input row is copied there first (while it is in cache: no stream more).
     const eb = cp || focal ? ework : row;
-    const zy = <f64>load<f32>(row + (<usize>y << 2));
+    if (src != row && (cp || focal)) {
+      memory.copy(row, src, rowBytes);
+      src = row;
+    }
+    const zy = <f64>load<f32>(src + (<usize>y << 2));
     const zyv = f32x4.splat(<f32>zy);
     let m: f64 = -Infinity;
     let ones: f64 = 0.0;
@@ -705,13 +714,13 @@ export function familyRows(
       let bmax: f32 = -Infinity;
       if (v1 > b0) {
         if (fold) {
-          bmax = pass1FastMass(row, b0, v1, vp, zyv);
+          bmax = pass1FastMass(src, b0, v1, vp, zyv);
           mass += blockMass;
-        } else bmax = pass1Fast(row, b0, v1, vp, zyv, !focal);
+        } else bmax = pass1Fast(src, b0, v1, vp, zyv, !focal);
         svz += blockA;
       }
       if (v1 < b1) {
-        bmax = max(bmax, pass1(row, v1, b1, k, vp, mask, zyv, !focal));
+        bmax = max(bmax, pass1(src, v1, b1, k, vp, mask, zyv, !focal));
         svz += blockA;
         mass += blockMass;
       }
@@ -726,15 +735,15 @@ export function familyRows(
       let bA: f64 = 0.0;
       let bW: f64 = 0.0;
       if (v1 > b0) {
-        if (!cp) sb = pass2Fast(row, eb, b0, v1, 0, bmax, false, false);
-        else if (w) sb = pass2Fast(row, eb, b0, v1, w, bmax, true, true);
-        else sb = pass2Fast(row, eb, b0, v1, 0, bmax, true, false);
+        if (!cp) sb = pass2Fast(src, eb, b0, v1, 0, bmax, false, false);
+        else if (w) sb = pass2Fast(src, eb, b0, v1, w, bmax, true, true);
+        else sb = pass2Fast(src, eb, b0, v1, 0, bmax, true, false);
         bOnes = <f64>blockOnes;
         bA = blockA;
         bW = blockW;
       }
       if (v1 < b1) {
-        sb += pass2(row, eb, v1, b1, k, w, mask, bmax, cp != 0);
+        sb += pass2(src, eb, v1, b1, k, w, mask, bmax, cp != 0);
         bOnes += <f64>blockOnes;
         bA += blockA;
         bW += blockW;
