@@ -20,6 +20,7 @@ import {
   onKernelEvent,
   smoothLabels,
 } from '../packages/labelsmooth/src/index.js';
+import { matrixMemory } from '../packages/labelsmooth/src/kernels/matrixMemory.js';
 import { threadStats } from '../packages/labelsmooth/src/kernels/threads.js';
 import { sharedKernel } from '../packages/labelsmooth/src/kernels/workspace.js';
 import { softmaxCrossEntropy } from '../packages/labelsmooth/src/tfjs/index.js';
@@ -300,7 +301,10 @@ describe('noiseMatrix: threads give one thread’s results to the last bit', () 
           threads: false,
           noise: { matrix: m },
         });
-        assert.deepEqual(kernelInfo().last, { path: 'wasm', reason: `${n} rows on the calling thread` });
+        assert.deepEqual(kernelInfo().last, {
+          path: 'wasm',
+          reason: `${n} rows on the calling thread, S read in place`,
+        });
         const many = crossEntropy(z, y, { ...o, classes: k, grad: true, noise: { matrix: m } });
         assert.deepEqual(kernelInfo().last, {
           path: 'wasm-threads',
@@ -346,8 +350,11 @@ describe('noiseMatrix: threads give one thread’s results to the last bit', () 
     // A plain Float32Array on a SharedArrayBuffer: outside the kernel's memory, readable by the workers.
     const sab = new Float32Array(new SharedArrayBuffer(4 * k * k));
     sab.set(S);
+    // In a WASM memory of its own (noiseMatrix's home for S above 1 GiB): the workers stage from it too.
+    const own = matrixMemory(k)!;
+    own.set(S);
     const o = { classes: k, labelSmoothing: 0.3, grad: true as const, reduction: 'sum' as const };
-    for (const matrix of [noiseMatrix(S), sab]) {
+    for (const matrix of [noiseMatrix(S), sab, own]) {
       const z = logits(n, k, 9);
       const y = labels(n, k);
       const one = crossEntropy(z, y, { ...o, threads: false, noise: { matrix } });
@@ -357,7 +364,11 @@ describe('noiseMatrix: threads give one thread’s results to the last bit', () 
           path: 'wasm-threads',
           reason: `${n} rows split across worker threads`,
         });
-        sameBits(many, one, matrix === sab ? 'SharedArrayBuffer S' : 'noiseMatrix');
+        sameBits(
+          many,
+          one,
+          matrix === sab ? 'SharedArrayBuffer S' : matrix === own ? 'own memory' : 'noiseMatrix',
+        );
       });
       assert.deepEqual(events, []);
     }
@@ -427,6 +438,46 @@ describe('noiseMatrix: S outside the kernel’s memory, and the fallback of an o
         [],
       );
     }
+  });
+});
+
+describe('noiseMatrix: S in a WASM memory of its own (above 1 GiB; here small), read in place', () => {
+  before(async () => {
+    await initKernels();
+  });
+
+  it('the calling thread reads S[yᵢ] in place: the bits of the staged rows, every option set', () => {
+    for (const k of [1000, 1001]) {
+      // 1001: rows that do not end on a vector (the vector loops read past S's last row, masked)
+      const n = 40;
+      const own = matrixMemory(k);
+      assert.ok(own, 'a shared WASM memory is available here');
+      own.set(randomS(k, 13));
+      const staged = own.slice(); // an ordinary array: its rows copied next to the logits
+      for (const o of optionSets(k)) {
+        const z = masked(logits(n, k, 14), k, o);
+        const y = allowedLabels(n, k, o);
+        const base = { ...o, classes: k, grad: true as const, threads: false };
+        const before = z.slice();
+        const inPlace = crossEntropy(z, y, { ...base, noise: { matrix: own } });
+        assert.deepEqual(kernelInfo().last, {
+          path: 'wasm',
+          reason: `${n} rows on the calling thread, S read in place`,
+        });
+        const copied = crossEntropy(z, y, { ...base, noise: { matrix: staged } });
+        assert.deepEqual(kernelInfo().last, { path: 'wasm', reason: `${n} rows on the calling thread` });
+        sameBits(inPlace, copied, `K = ${k}, ${JSON.stringify(Object.keys(o))}`);
+        assert.deepEqual(z, before, 'the logits are intact');
+        // the in-place mode (the gradient over the logits) on the same memory
+        const zz = z.slice();
+        crossEntropy(zz, y, { ...base, grad: zz, noise: { matrix: own } });
+        assert.deepEqual(zz, copied.grad, `in-place mode, K = ${k}`);
+      }
+    }
+  });
+
+  it('a matrix that would not fit in 4 GB with a chunk next to it gets no such memory', () => {
+    assert.equal(matrixMemory(32768), null); // 4 GiB of S alone
   });
 });
 

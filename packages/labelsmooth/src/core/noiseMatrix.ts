@@ -1,5 +1,6 @@
 // A class-conditional noise matrix S checked once: crossEntropy then reads it without re-checking the rows
 // a batch uses (at K = 32000 that check cost 79 ms a call, about as much as the loss itself).
+import { matrixMemory } from '../kernels/matrixMemory.js';
 import { allocate, floats, release, sharedKernel } from '../kernels/workspace.js';
 import { fail } from './errors.js';
 import { checkDistribution, type ParsedNoise, parseMatrix, SUM_TOLERANCE } from './inputs.js';
@@ -44,10 +45,13 @@ const regions =
 
 /**
  * Where a matrix's float32 copy lives: in the shared kernel memory when it fits (≤ 1 GiB; every kernel
- * thread reads S[yᵢ] there in place, no staging), else in a SharedArrayBuffer (workers stage the rows they
- * need from it), else (no shared memory here) in an ordinary array (one thread).
+ * thread reads S[yᵢ] there in place, no staging), else in a shared WASM memory of its own (K ≤ 32767: the
+ * calling thread's kernel reads S[yᵢ] in place, workers stage the rows they need), else in a
+ * SharedArrayBuffer (every thread stages the rows), else (no shared memory here) in an ordinary array (one
+ * thread).
  */
-function storage(length: number): Float32Array {
+function storage(k: number): Float32Array {
+  const length = k * k;
   const bytes = 4 * length;
   // 32 bytes more: the kernel's vector loops read up to 3 floats past a row (masked out).
   if (regions && bytes + 32 <= IN_KERNEL_MAX_BYTES && sharedKernel()) {
@@ -60,6 +64,8 @@ function storage(length: number): Float32Array {
       // the 4 GB of the kernel memory are taken: a SharedArrayBuffer below
     }
   }
+  const own = matrixMemory(k);
+  if (own) return own;
   if (typeof SharedArrayBuffer === 'function') {
     try {
       return new Float32Array(new SharedArrayBuffer(bytes));
@@ -112,7 +118,7 @@ export function noiseMatrix(
       fail(fn, 'S', undefined, S, `length ${a.length} is not K×K${given === undefined ? '' : ` = ${k * k}`}`);
     flat = a;
   } else return fail(fn, 'S', undefined, S, 'expected a K×K matrix (flat or rows)');
-  const values = storage(k * k);
+  const values = storage(k);
   // Float arrays row by row: checked, then copied while the row is in the cache (S is read from memory
   // once; element by element into shared memory this took 20 s at K = 32000). The general check names
   // the first bad entry or row.

@@ -4,14 +4,17 @@
 // every fallback is an event (onKernelEvent).
 import type { CrossEntropyPlan } from '../core/plan.js';
 import { emitKernelEvent, type FallbackReason, recordPath } from './events.js';
-import { type FusedJob, mainKernel, runRows } from './fused.js';
+import { familyLayoutBytes } from './family.js';
+import { type FusedJob, type MatrixPlace, mainKernel, runRows } from './fused.js';
 import { fusedJob, unsupportedShape } from './job.js';
+import { matrixKernel } from './matrixMemory.js';
 import { MAX_THREADS, runThreaded, runWorkspaceThreaded, THREAD_MIN_SIZE, warmThreads } from './threads.js';
-import { kernelModule } from './wasm.js';
+import { chunkRows, type KernelInstance, kernelModule } from './wasm.js';
 import {
   allocate,
   collectCall,
   floats,
+  inKernelMemory,
   layoutCall,
   memoryRegion,
   release,
@@ -109,15 +112,48 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
   }
   const declined: number[] = [];
   let sums: { nll: number; smoothing: number; entropy: number } | null;
+  const place = matrixInPlace(job);
   try {
-    sums = runRows(kernel, job, 0, n, declined);
+    sums = place ? runRows(place.kernel, job, 0, n, declined, place) : runRows(kernel, job, 0, n, declined);
   } catch (error) {
     // A kernel abort. Rows written before it cannot be recomputed in the in-place mode.
     if (plan.inPlace) throw error;
     return decline(`the kernel threw: ${message(error)}`, 'kernel-error', n);
+  } finally {
+    if (place?.region) release(place.region);
   }
-  recordRun(declined, n, 'wasm', `${n} rows on the calling thread${notThreaded ? ` (${notThreaded})` : ''}`);
+  const where = `${n} rows on the calling thread${place ? ', S read in place' : ''}`;
+  recordRun(declined, n, 'wasm', `${where}${notThreaded ? ` (${notThreaded})` : ''}`);
   return { ran: true, nll: sums!.nll, smoothing: sums!.smoothing, entropy: sums!.entropy, declined };
+}
+
+/**
+ * For a calling-thread call with class-conditional noise: a kernel instance on the memory that holds S (the
+ * shared kernel memory, or S's own: matrixMemory.ts), which reads S[yᵢ] in place instead of copying each
+ * row next to its logits first, and where its chunks go (`region`: allocated for this call, to release);
+ * null to stage S's rows on the main kernel.
+ */
+function matrixInPlace(job: FusedJob): (MatrixPlace & { kernel: KernelInstance; region: number }) | null {
+  const S = job.family?.matrix;
+  if (!S) return null;
+  const own = matrixKernel(S);
+  if (own) return { kernel: own.kernel, matrixAt: (S as Float32Array).byteOffset, base: own.work, region: 0 };
+  if (!inKernelMemory(S)) return null;
+  const k = job.classes;
+  let region: number;
+  try {
+    region = allocate(familyLayoutBytes(k, Math.min(job.rows, chunkRows(k)), 'in-place'));
+  } catch (error) {
+    emitKernelEvent({
+      type: 'fallback',
+      reason: 'shared-memory-unavailable',
+      detail: `the shared kernel memory cannot take a chunk next to S (${message(error)}); S's rows are copied per row`,
+      rows: job.rows,
+    });
+    return null;
+  }
+  const matrixAt = (S as Float32Array).byteOffset;
+  return { kernel: sharedKernel()!.kernel, matrixAt, base: region, region };
 }
 
 const NOT_SHARED =

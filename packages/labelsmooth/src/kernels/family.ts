@@ -34,8 +34,11 @@ export interface FamilyCall {
   family: FamilyJob | null;
 }
 
-/** Byte offsets of a family chunk (`chunk` rows of K) in the kernel's memory: the plain layout's areas,
- * the staged noise rows S[yᵢ] (class-conditional noise) and the row scratch of exp values. */
+/**
+ * Byte offsets of a family chunk (`chunk` rows of K) in the kernel's memory: the plain layout's areas, the
+ * staged noise rows S[yᵢ] (class-conditional noise; with S in the same memory, read in place, one row for
+ * S[y]'s normalized copy) and the row scratch of exp values.
+ */
 export interface FamilyLayout {
   v: number;
   mask: number;
@@ -55,9 +58,17 @@ const align = (x: number) => (x + 15) & ~15;
  * (the row scratch also holds a 16-byte vector after K rounded up to 4). */
 const SLACK = 32;
 
-/** The layout of a family chunk; the logits come last, as in the plain layout (see runRows' reserve). */
-export function familyLayout(k: number, chunk: number, matrix: boolean): FamilyLayout {
-  const v = KernelInstance.BASE;
+/**
+ * The layout of a family chunk from byte `base`; the logits come last, as in the plain layout (see runRows'
+ * reserve). `matrix`: how class-conditional noise rows are read (null: no such noise).
+ */
+export function familyLayout(
+  k: number,
+  chunk: number,
+  matrix: 'staged' | 'in-place' | null,
+  base = KernelInstance.BASE,
+): FamilyLayout {
+  const v = base;
   const mask = align(v + 4 * k + SLACK);
   const w = align(mask + 4 * k + SLACK);
   const labels = align(w + 4 * k + SLACK);
@@ -65,9 +76,14 @@ export function familyLayout(k: number, chunk: number, matrix: boolean): FamilyL
   const out = align(scale + 8 * chunk);
   const bm = align(out + 24 * chunk);
   const vRows = align(bm + blockMaxBytes(k));
-  const e = align(vRows + (matrix ? 4 * chunk * k + SLACK : 0));
+  const e = align(vRows + (matrix === null ? 0 : 4 * (matrix === 'staged' ? chunk : 1) * k + SLACK));
   const z = align(e + 4 * k + SLACK);
   return { v, mask, w, labels, scale, out, bm, vRows, e, z };
+}
+
+/** Bytes of a family chunk's layout: its areas, its logits and the 32 bytes the vector loops read past them. */
+export function familyLayoutBytes(k: number, chunk: number, matrix: 'staged' | 'in-place' | null): number {
+  return familyLayout(k, chunk, matrix, 0).z + 4 * chunk * k + SLACK;
 }
 
 /** Copy S[yᵢ] of the chunk's rows [s, s + n) next to their logits (ignored rows: nothing). */
@@ -86,14 +102,24 @@ export function stageNoiseRows(
   for (let i = 0; i < n; i++) {
     const y = job.labels[s + i];
     if (y === job.ignoreIndex) continue;
-    const to = (at.vRows >> 2) + i * k;
+    const to = (at.vRows >>> 2) + i * k;
     if (typed) f32.set(S.subarray(y * k, (y + 1) * k), to);
     else for (let c = 0; c < k; c++) f32[to + c] = S[y * k + c];
   }
 }
 
-/** The one call of the `familyRows` export: everything ABI-specific of it is here. */
-export function callFamilyKernel(kernel: KernelInstance, job: FamilyCall, at: FamilyLayout, n: number): void {
+/**
+ * The one call of the `familyRows` export: everything ABI-specific of it is here. `matrixAt`: the byte
+ * address of S in the kernel's memory (read in place, its row S[y] normalized at at.vRows), or 0 (the rows
+ * S[yᵢ] are staged at at.vRows).
+ */
+export function callFamilyKernel(
+  kernel: KernelInstance,
+  job: FamilyCall,
+  at: FamilyLayout,
+  n: number,
+  matrixAt: number,
+): void {
   const f = job.family!;
   const gamma = f.focal ? (f.focal.gamma === 'flsd-53' ? -1 : f.focal.gamma) : 0;
   kernel.exports.familyRows(
@@ -107,7 +133,7 @@ export function callFamilyKernel(kernel: KernelInstance, job: FamilyCall, at: Fa
     job.classWeight ? at.w : 0,
     f.matrix || !job.v ? 0 : at.v,
     job.vConst,
-    f.matrix ? at.vRows : 0,
+    matrixAt || (f.matrix ? at.vRows : 0),
     job.mask ? at.mask : 0,
     job.eps,
     job.nonTarget ? 1 : 0,
@@ -121,7 +147,7 @@ export function callFamilyKernel(kernel: KernelInstance, job: FamilyCall, at: Fa
     at.bm,
     at.e,
     job.grad ? 1 : 0,
-    0, // the rows S[yᵢ] are staged at at.vRows
+    matrixAt ? at.vRows : 0,
   );
 }
 
@@ -251,7 +277,7 @@ function stageRows(f32: Float32Array, to: number, S: ArrayLike<number>, labels: 
   for (let i = 0; i < labels.length; i++) {
     const y = labels[i];
     if (y < 0) continue;
-    const at = (to >> 2) + i * k;
+    const at = (to >>> 2) + i * k;
     if (typed) f32.set(S.subarray(y * k, (y + 1) * k), at);
     else for (let c = 0; c < k; c++) f32[at + c] = S[y * k + c];
   }

@@ -4,7 +4,7 @@
 // stream through a fixed scratch area of the kernel's memory in chunks: no N×K temporary is allocated.
 import { emitKernelEvent } from './events.js';
 import { callFamilyKernel, type FamilyJob, familyLayout, stageNoiseRows } from './family.js';
-import { blockMaxBytes, KernelInstance, kernelModule } from './wasm.js';
+import { blockMaxBytes, chunkRows, KernelInstance, kernelModule } from './wasm.js';
 
 /** A validated problem in the form the kernel takes (built by crossEntropy). */
 export interface FusedJob {
@@ -42,9 +42,6 @@ export interface RowSums {
   smoothing: number;
   entropy: number;
 }
-
-/** Bytes of logits processed per kernel call: a few rows that stay in the L2 cache. */
-export const CHUNK_BYTES = 1 << 18;
 
 const align = (x: number) => (x + 15) & ~15;
 
@@ -95,9 +92,15 @@ function rowsLayout(k: number, chunk: number): RowsLayout {
  * The ABI of the `rows` export is here and in workspace.ts's workChunks (which workers run from a
  * WorkspaceCall, without the job).
  */
-function callRowsKernel(kernel: KernelInstance, job: FusedJob, at: RowsLayout, n: number): void {
+function callRowsKernel(
+  kernel: KernelInstance,
+  job: FusedJob,
+  at: RowsLayout,
+  n: number,
+  matrixAt: number,
+): void {
   if (job.family) {
-    callFamilyKernel(kernel, job, at as ReturnType<typeof familyLayout>, n);
+    callFamilyKernel(kernel, job, at as ReturnType<typeof familyLayout>, n, matrixAt);
     return;
   }
   kernel.exports.rows(
@@ -123,7 +126,17 @@ function callRowsKernel(kernel: KernelInstance, job: FusedJob, at: RowsLayout, n
 }
 
 /**
- * Run rows [r0, r1) of `job` on `kernel`; returns the weighted sums of the nll and smoothing parts (and
+ * Where a family job's class-conditional noise S lies in `kernel`'s memory, read there in place: its byte
+ * address, and the byte address from which the memory has room for a chunk's layout (familyLayoutBytes).
+ */
+export interface MatrixPlace {
+  matrixAt: number;
+  base: number;
+}
+
+/**
+ * Run rows [r0, r1) of `job` on `kernel` (with `place`, S is read in place there and the chunks are laid out
+ * from place.base; otherwise S's rows are staged and the layout starts at the kernel's BASE); returns the weighted sums of the nll and smoothing parts (and
  * fills job.perRow for those rows). A row whose result is not finite (a NaN or infinite logit, or
  * |z_c − z_y| beyond the float32 range) is declined: with a `declined` list its index is pushed there and
  * neither its parts nor its gradient row are written (the caller's logits of that row stay intact even in
@@ -135,32 +148,34 @@ export function runRows(
   r0: number,
   r1: number,
   declined?: number[],
+  place?: MatrixPlace,
 ): RowSums | null {
   const k = job.classes;
-  const chunk = Math.max(1, Math.min(r1 - r0, Math.floor(CHUNK_BYTES / (4 * k))));
-  const at = job.family ? familyLayout(k, chunk, job.family.matrix !== null) : rowsLayout(k, chunk);
-  kernel.reserve(at.z - KernelInstance.BASE + 4 * chunk * k + 16); // + the family's vector tail reads
+  const chunk = Math.min(r1 - r0, chunkRows(k));
+  const matrix = job.family?.matrix ? (place ? 'in-place' : 'staged') : null;
+  const at = job.family ? familyLayout(k, chunk, matrix, place?.base) : rowsLayout(k, chunk);
+  if (!place) kernel.reserve(at.z - KernelInstance.BASE + 4 * chunk * k + 16); // + the family's vector tail reads
   const buf = kernel.exports.memory.buffer;
   const f32 = new Float32Array(buf);
   const i32 = new Int32Array(buf);
   const f64 = new Float64Array(buf);
-  if (job.v) f32.set(job.v, at.v >> 2);
-  if (job.mask) f32.set(job.mask, at.mask >> 2);
-  if (job.classWeight) f32.set(job.classWeight, at.w >> 2);
+  if (job.v) f32.set(job.v, at.v >>> 2);
+  if (job.mask) f32.set(job.mask, at.mask >>> 2);
+  if (job.classWeight) f32.set(job.classWeight, at.w >>> 2);
   const sums = { nll: 0, smoothing: 0, entropy: 0 };
   for (let s = r0; s < r1; s += chunk) {
     const e = Math.min(r1, s + chunk);
     const n = e - s;
-    f32.set(job.z.subarray(s * k, e * k), at.z >> 2);
-    if (job.family?.matrix) stageNoiseRows(f32, at as ReturnType<typeof familyLayout>, job, s, n);
-    fillRows(job, s, n, i32, at.labels >> 2, f64, at.scale >> 3);
-    callRowsKernel(kernel, job, at, n);
-    const weight = chunkWeight(job, i32, at.labels >> 2, s);
+    f32.set(job.z.subarray(s * k, e * k), at.z >>> 2);
+    if (matrix === 'staged') stageNoiseRows(f32, at as ReturnType<typeof familyLayout>, job, s, n);
+    fillRows(job, s, n, i32, at.labels >>> 2, f64, at.scale >>> 3);
+    callRowsKernel(kernel, job, at, n, place?.matrixAt ?? 0);
+    const weight = chunkWeight(job, i32, at.labels >>> 2, s);
     const before = declined ? declined.length : 0;
     const stride = job.family ? 3 : 2; // family rows also carry their entropy
-    if (!collectRows(f64, at.out >> 3, stride, n, s, weight, job.perRow, sums, declined)) return null;
+    if (!collectRows(f64, at.out >>> 3, stride, n, s, weight, job.perRow, sums, declined)) return null;
     if (!job.grad) continue;
-    const g = f32.subarray(at.z >> 2, (at.z >> 2) + n * k);
+    const g = f32.subarray(at.z >>> 2, (at.z >>> 2) + n * k);
     if (!declined || declined.length === before) job.grad.set(g, s * k);
     else {
       // Copy the gradient rows around the declined ones.

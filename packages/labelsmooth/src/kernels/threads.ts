@@ -19,8 +19,8 @@
 // same to the last bit as on one thread.
 import { emitKernelEvent } from './events.js';
 import type { FusedJob } from './fused.js';
-import { CHUNK_BYTES, type RowSums, runRows } from './fused.js';
-import type { KernelInstance } from './wasm.js';
+import { type RowSums, runRows } from './fused.js';
+import { chunkRows as chunkRowsOf, type KernelInstance } from './wasm.js';
 import { type WorkspaceCall, workChunks } from './workspace.js';
 
 /** What a worker gets at the start of a call (the chunks then come through its ring). */
@@ -279,7 +279,7 @@ export function runThreaded(kernel: KernelInstance, job: FusedJob): RowSums | 'n
   if (!pool) return 'no-pool';
   const k = job.classes;
   const n = job.rows;
-  const chunkRows = Math.max(1, Math.min(n, Math.floor(CHUNK_BYTES / (4 * k))));
+  const chunkRows = Math.min(n, chunkRowsOf(k));
   const chunks = Math.ceil(n / chunkRows);
   const zShared = job.z.buffer instanceof SharedArrayBuffer;
   const gradShared = job.grad instanceof Float32Array && job.grad.buffer instanceof SharedArrayBuffer;

@@ -105,6 +105,14 @@ export function loadKernel(): Promise<WebAssembly.Module | null> {
   return pending;
 }
 
+/** Bytes of logits processed per kernel call: a few rows that stay in the L2 cache. */
+export const CHUNK_BYTES = 1 << 18;
+
+/** Rows of K logits in a chunk of at most {@link CHUNK_BYTES} (at least one). */
+export function chunkRows(k: number): number {
+  return Math.max(1, Math.floor(CHUNK_BYTES / (4 * k)));
+}
+
 /** Bytes of scratch for the block maxima of one row of K logits (the kernels work in blocks of 2048). */
 export function blockMaxBytes(k: number): number {
   return 4 * Math.ceil(k / 2048) + 16;

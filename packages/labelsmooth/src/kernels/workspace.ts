@@ -10,8 +10,8 @@
 // handed out first-fit from a free list (64-byte aligned); the memory grows on demand (up to 4 GB, the
 // WASM32 limit) and never shrinks.
 import { runSharedFamily, type SharedFamily, sharedFamily, sharedFamilyAreas } from './family.js';
-import { CHUNK_BYTES, chunkWeight, collectRows, type FusedJob, fillRows, type RowSums } from './fused.js';
-import { blockMaxBytes, KernelInstance, sharedKernelModule } from './wasm.js';
+import { chunkWeight, collectRows, type FusedJob, fillRows, type RowSums } from './fused.js';
+import { blockMaxBytes, chunkRows as chunkRowsOf, KernelInstance, sharedKernelModule } from './wasm.js';
 
 const PAGE = 65536;
 /** The WASM32 limit: 65536 pages of 64 KB. */
@@ -257,7 +257,7 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
   const k = job.classes;
   // Chunks of at most CHUNK_BYTES of logits, and at least 8 per thread so that a thread that starts late
   // or runs slower takes fewer (8192×10 was two uneven chunks, of 6553 and 1639 rows).
-  const chunkRows = Math.max(1, Math.min(Math.floor(CHUNK_BYTES / (4 * k)), Math.ceil(n / (8 * threads))));
+  const chunkRows = Math.min(chunkRowsOf(k), Math.max(1, Math.ceil(n / (8 * threads))));
   const chunks = Math.ceil(n / chunkRows);
   const family = job.family !== null;
   const S = job.family?.matrix;
@@ -285,11 +285,11 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
   // Rows of a chunk no thread finished (a failed worker's) are declined, never taken from an earlier call's
   // outputs. (Flags per chunk, not NaN outputs per row: a fill of a shared buffer costs ~1.5 ns an element.)
   new Int32Array(mem, finished, chunks).fill(0);
-  fillRows(job, 0, n, new Int32Array(mem), labels >> 2, new Float64Array(mem), scale >> 3);
+  fillRows(job, 0, n, new Int32Array(mem), labels >>> 2, new Float64Array(mem), scale >>> 3);
   const f32 = new Float32Array(mem);
-  if (job.v) f32.set(job.v, v >> 2);
-  if (job.mask) f32.set(job.mask, mask >> 2);
-  if (job.classWeight) f32.set(job.classWeight, w >> 2);
+  if (job.v) f32.set(job.v, v >>> 2);
+  if (job.mask) f32.set(job.mask, mask >>> 2);
+  if (job.classWeight) f32.set(job.classWeight, w >>> 2);
   const call: WorkspaceCall = {
     z: job.z.byteOffset,
     grad: job.grad ? job.grad.byteOffset : 0,
@@ -335,8 +335,8 @@ export function collectCall(job: FusedJob, call: WorkspaceCall): RowSums & { dec
     const r0 = chunk * call.chunkRows;
     const n = Math.min(call.rows - r0, call.chunkRows);
     if (finished[chunk] === 1) {
-      const weight = chunkWeight(job, labels, (call.labels >> 2) + r0, r0);
-      collectRows(f64, (call.out >> 3) + stride * r0, stride, n, r0, weight, job.perRow, sums, declined);
+      const weight = chunkWeight(job, labels, (call.labels >>> 2) + r0, r0);
+      collectRows(f64, (call.out >>> 3) + stride * r0, stride, n, r0, weight, job.perRow, sums, declined);
     } else for (let i = r0; i < r0 + n; i++) declined.push(i);
   }
   return { ...sums, declined };
