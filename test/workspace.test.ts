@@ -11,6 +11,7 @@ import {
   kernelInfo,
   kernelWorkspace,
   LabelSmoothingError,
+  noiseMatrix,
   onKernelEvent,
 } from '../packages/labelsmooth/src/index.js';
 import { threadStats } from '../packages/labelsmooth/src/kernels/threads.js';
@@ -263,6 +264,43 @@ describe('kernelWorkspace', () => {
         assert.deepEqual(ws.logits, logits, `the logits are intact without a gradient (${what})`);
         ws.dispose();
       }
+  });
+
+  it('calls whose memory lies above 2 GiB of the shared memory give the same bits', () => {
+    // 2 GiB of workspace first (never touched: the memory's pages stay unallocated), then the call's
+    // buffers, per-call area and S above it, where byte addresses no longer fit in an int32.
+    const low = kernelWorkspace(1, 2 ** 28);
+    try {
+      const k = 1001;
+      const n = 64;
+      const S = noiseMatrix(
+        Array.from({ length: k * k }, (_, j) => (j % (k + 1) === 0 ? 0.5 : 0.5 / (k - 1))),
+      );
+      for (const extra of [{}, { confidencePenalty: 0.2 }, { noise: { matrix: S } }]) {
+        const { ws, labels } = filled(n, k, 3);
+        assert.ok(ws.logits.byteOffset >= 2 ** 31, 'the buffers lie above 2 GiB');
+        const o = {
+          classes: k,
+          labelSmoothing: 0.1,
+          weight: Array.from({ length: k }, (_, c) => 1 + (c % 2)),
+          ...extra,
+        };
+        const what = JSON.stringify(Object.keys(extra));
+        const logits = ws.logits.slice();
+        const a = crossEntropy(ws.logits, labels, { ...o, grad: ws.grad });
+        const b = crossEntropy(logits, labels, { ...o, grad: true, threads: false, kernel: 'wasm' });
+        assert.equal(a.loss, b.loss, what);
+        assert.deepEqual(ws.grad, b.grad, what);
+        const ref = crossEntropy(Float64Array.from(logits), labels, { ...o, kernel: 'js' });
+        assert.ok(
+          Math.abs((a.loss as number) - (ref.loss as number)) < 1e-6 * Math.abs(ref.loss as number),
+          what,
+        );
+        ws.dispose();
+      }
+    } finally {
+      low.dispose();
+    }
   });
 
   it('a disposed workspace’s buffers are refused by name; its memory is reused', () => {
