@@ -5,7 +5,7 @@
 import type { CrossEntropyPlan } from '../core/plan.js';
 import { emitKernelEvent, type FallbackReason, recordPath } from './events.js';
 import { familyLayoutBytes } from './family.js';
-import { type FusedJob, type MatrixPlace, mainKernel, runRows } from './fused.js';
+import { type FusedJob, type InPlaceMatrix, mainKernel, runRows } from './fused.js';
 import { fusedJob, unsupportedShape } from './job.js';
 import { matrixKernel } from './matrixMemory.js';
 import { MAX_THREADS, runThreaded, runWorkspaceThreaded, THREAD_MIN_SIZE, warmThreads } from './threads.js';
@@ -95,13 +95,36 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
     unshared && (threadable || (threadsAllowed && midsize && sharedKernel())) ? NOT_SHARED : null;
   if (notThreaded)
     emitKernelEvent({ type: 'fallback', reason: 'noise-not-shared', detail: notThreaded, rows: n });
-  if (threadable && !unshared) {
-    const threaded = runThreaded(kernel, job);
-    if (threaded !== 'no-pool' && threaded !== null) {
+  // The calling thread reads S in place where a kernel instance on S's memory can (its chunks of a
+  // threaded call too; the workers stage their rows).
+  const place = matrixInPlace(job);
+  try {
+    return runHere(plan, job, kernel, threadable && !unshared, notThreaded, place);
+  } finally {
+    if (place?.region) release(place.region);
+  }
+}
+
+/**
+ * The rows split between the calling thread and the worker threads (`threaded`, when the pool runs), else
+ * on the calling thread alone; S read in place there where `place` says.
+ */
+function runHere(
+  plan: CrossEntropyPlan,
+  job: FusedJob,
+  kernel: KernelInstance,
+  threaded: boolean,
+  notThreaded: string | null,
+  place: InPlaceMatrix | null,
+): KernelOutcome {
+  const n = plan.rows;
+  if (threaded) {
+    const split = runThreaded(kernel, job, place);
+    if (split !== 'no-pool' && split !== null) {
       recordPath('wasm-threads', `${n} rows split across worker threads`);
-      return { ran: true, ...threaded, declined: [] };
+      return { ran: true, ...split, declined: [] };
     }
-    if (threaded === null)
+    if (split === null)
       emitKernelEvent({
         type: 'fallback',
         reason: 'threads-failed',
@@ -112,15 +135,12 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
   }
   const declined: number[] = [];
   let sums: { nll: number; smoothing: number; entropy: number } | null;
-  const place = matrixInPlace(job);
   try {
     sums = place ? runRows(place.kernel, job, 0, n, declined, place) : runRows(kernel, job, 0, n, declined);
   } catch (error) {
     // A kernel abort. Rows written before it cannot be recomputed in the in-place mode.
     if (plan.inPlace) throw error;
     return decline(`the kernel threw: ${message(error)}`, 'kernel-error', n);
-  } finally {
-    if (place?.region) release(place.region);
   }
   const where = `${n} rows on the calling thread${place ? ', S read in place' : ''}`;
   recordRun(declined, n, 'wasm', `${where}${notThreaded ? ` (${notThreaded})` : ''}`);
@@ -133,7 +153,7 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
  * row next to its logits first, and where its chunks go (`region`: allocated for this call, to release);
  * null to stage S's rows on the main kernel.
  */
-function matrixInPlace(job: FusedJob): (MatrixPlace & { kernel: KernelInstance; region: number }) | null {
+function matrixInPlace(job: FusedJob): InPlaceMatrix | null {
   const S = job.family?.matrix;
   if (!S) return null;
   const own = matrixKernel(S);

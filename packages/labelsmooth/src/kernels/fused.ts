@@ -134,6 +134,13 @@ export interface MatrixPlace {
   base: number;
 }
 
+/** A {@link MatrixPlace} with the kernel instance on that memory, and the region to release after the call
+ * (0: none). */
+export interface InPlaceMatrix extends MatrixPlace {
+  kernel: KernelInstance;
+  region: number;
+}
+
 /**
  * Run rows [r0, r1) of `job` on `kernel` (with `place`, S is read in place there and the chunks are laid out
  * from place.base; otherwise S's rows are staged and the layout starts at the kernel's BASE); returns the weighted sums of the nll and smoothing parts (and

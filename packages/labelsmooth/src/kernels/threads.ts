@@ -18,8 +18,7 @@
 // Per-row results land in one shared array and are summed in row order at the end, so the loss is the
 // same to the last bit as on one thread.
 import { emitKernelEvent } from './events.js';
-import type { FusedJob } from './fused.js';
-import { type RowSums, runRows } from './fused.js';
+import { type FusedJob, type InPlaceMatrix, type RowSums, runRows } from './fused.js';
 import { chunkRows as chunkRowsOf, type KernelInstance } from './wasm.js';
 import { type WorkspaceCall, workChunks } from './workspace.js';
 
@@ -275,7 +274,11 @@ interface SharedKernelLike {
  * Returns 'no-pool' when the pool is not running (the caller runs single-threaded), null when a row is
  * not finite.
  */
-export function runThreaded(kernel: KernelInstance, job: FusedJob): RowSums | 'no-pool' | null {
+export function runThreaded(
+  kernel: KernelInstance,
+  job: FusedJob,
+  place: InPlaceMatrix | null = null,
+): RowSums | 'no-pool' | null {
   if (!pool) return 'no-pool';
   const k = job.classes;
   const n = job.rows;
@@ -331,6 +334,9 @@ export function runThreaded(kernel: KernelInstance, job: FusedJob): RowSums | 'n
     };
   });
   const mine = { ...job, perRow };
+  // The calling thread's chunks: S read in place by the instance on its memory where `place` says.
+  const runMine = (r0: number, r1: number) =>
+    place ? runRows(place.kernel, mine, r0, r1, undefined, place) : runRows(kernel, mine, r0, r1);
   let next = 0;
   let own = 0;
   let ok = true;
@@ -383,12 +389,12 @@ export function runThreaded(kernel: KernelInstance, job: FusedJob): RowSums | 'n
       // The calling thread computes the next chunk itself meanwhile.
       const [r0, r1] = rowsOf(next++);
       own++;
-      if (runRows(kernel, mine, r0, r1) === null) ok = false;
+      if (runMine(r0, r1) === null) ok = false;
       continue;
     }
     // Nothing left to hand out: take back a queued chunk that its worker has not started (the newest
     // first), so that a worker the OS does not schedule right now cannot hold the call up.
-    const stolen = steal(workers, layout.bytes, (r0, r1) => runRows(kernel, mine, r0, r1) !== null, rowsOf);
+    const stolen = steal(workers, layout.bytes, (r0, r1) => runMine(r0, r1) !== null, rowsOf);
     if (stolen !== 'none') {
       own++;
       if (stolen === 'not finite') ok = false;
