@@ -360,10 +360,18 @@ describe('noiseMatrix: threads give one thread’s results to the last bit', () 
       const one = crossEntropy(z, y, { ...o, threads: false, noise: { matrix } });
       const events = fallbacks(() => {
         const many = crossEntropy(z, y, { ...o, noise: { matrix } });
+        // S in shared memory of ours (the kernel's, or its own): every thread reads it in place; any other
+        // SharedArrayBuffer: the rows are staged.
+        const ours = matrix !== sab;
         assert.deepEqual(kernelInfo().last, {
           path: 'wasm-threads',
-          reason: `${n} rows split across worker threads`,
+          reason: `${n} rows split across worker threads${ours ? ', S read in place' : ''}`,
         });
+        assert.ok(threadStats.chunks.length >= 2);
+        assert.deepEqual(
+          threadStats.matrixInPlace,
+          threadStats.chunks.map(() => ours),
+        );
         sameBits(
           many,
           one,

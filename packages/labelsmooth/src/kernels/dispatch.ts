@@ -7,8 +7,15 @@ import { emitKernelEvent, type FallbackReason, recordPath } from './events.js';
 import { familyLayoutBytes } from './family.js';
 import { type FusedJob, type InPlaceMatrix, mainKernel, runRows } from './fused.js';
 import { fusedJob, unsupportedShape } from './job.js';
-import { matrixKernel } from './matrixMemory.js';
-import { MAX_THREADS, runThreaded, runWorkspaceThreaded, THREAD_MIN_SIZE, warmThreads } from './threads.js';
+import { matrixKernel, matrixShare } from './matrixMemory.js';
+import {
+  MAX_THREADS,
+  type MatrixShare,
+  runThreaded,
+  runWorkspaceThreaded,
+  THREAD_MIN_SIZE,
+  warmThreads,
+} from './threads.js';
 import { chunkRows, type KernelInstance, kernelModule } from './wasm.js';
 import {
   allocate,
@@ -97,7 +104,7 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
     emitKernelEvent({ type: 'fallback', reason: 'noise-not-shared', detail: notThreaded, rows: n });
   // The calling thread reads S in place where a kernel instance on S's memory can (its chunks of a
   // threaded call too; the workers stage their rows).
-  const place = matrixInPlace(job);
+  const place = matrixInPlace(job, threadable && !unshared ? MAX_THREADS : 1);
   try {
     return runHere(plan, job, kernel, threadable && !unshared, notThreaded, place);
   } finally {
@@ -115,13 +122,13 @@ function runHere(
   kernel: KernelInstance,
   threaded: boolean,
   notThreaded: string | null,
-  place: InPlaceMatrix | null,
+  place: (InPlaceMatrix & { share: MatrixShare }) | null,
 ): KernelOutcome {
   const n = plan.rows;
   if (threaded) {
-    const split = runThreaded(kernel, job, place);
+    const split = runThreaded(kernel, job, place, place?.share ?? null);
     if (split !== 'no-pool' && split !== null) {
-      recordPath('wasm-threads', `${n} rows split across worker threads`);
+      recordPath('wasm-threads', `${n} rows split across worker threads${place ? ', S read in place' : ''}`);
       return { ran: true, ...split, declined: [] };
     }
     if (split === null)
@@ -148,21 +155,24 @@ function runHere(
 }
 
 /**
- * For a calling-thread call with class-conditional noise: a kernel instance on the memory that holds S (the
- * shared kernel memory, or S's own: matrixMemory.ts), which reads S[yᵢ] in place instead of copying each
- * row next to its logits first, and where its chunks go (`region`: allocated for this call, to release);
- * null to stage S's rows on the main kernel.
+ * For a call with class-conditional noise on ordinary arrays: kernel instances on the memory that holds S
+ * (the shared kernel memory, or S's own: matrixMemory.ts) read S[yᵢ] in place instead of copying each row
+ * next to its logits first. Returns the calling thread's instance and chunk area, and (`share`) the chunk
+ * areas of `threads` threads for the workers (`region`: allocated for this call, to release); null to
+ * stage S's rows.
  */
-function matrixInPlace(job: FusedJob): InPlaceMatrix | null {
+function matrixInPlace(job: FusedJob, threads: number): (InPlaceMatrix & { share: MatrixShare }) | null {
   const S = job.family?.matrix;
   if (!S) return null;
+  const matrixAt = (S as Float32Array).byteOffset;
   const own = matrixKernel(S);
-  if (own) return { kernel: own.kernel, matrixAt: (S as Float32Array).byteOffset, base: own.work, region: 0 };
+  if (own) return { kernel: own.kernel, matrixAt, base: own.work, region: 0, share: matrixShare(S)! };
   if (!inKernelMemory(S)) return null;
   const k = job.classes;
+  const areaBytes = Math.ceil(familyLayoutBytes(k, chunkRows(k), 'in-place') / 64) * 64;
   let region: number;
   try {
-    region = allocate(familyLayoutBytes(k, Math.min(job.rows, chunkRows(k)), 'in-place'));
+    region = allocate(threads * areaBytes);
   } catch (error) {
     emitKernelEvent({
       type: 'fallback',
@@ -172,8 +182,14 @@ function matrixInPlace(job: FusedJob): InPlaceMatrix | null {
     });
     return null;
   }
-  const matrixAt = (S as Float32Array).byteOffset;
-  return { kernel: sharedKernel()!.kernel, matrixAt, base: region, region };
+  const { kernel, memory } = sharedKernel()!;
+  return {
+    kernel,
+    matrixAt,
+    base: region,
+    region,
+    share: { memory, work: region, areaBytes, areas: threads },
+  };
 }
 
 const NOT_SHARED =

@@ -19,8 +19,19 @@
 // same to the last bit as on one thread.
 import { emitKernelEvent } from './events.js';
 import { type FusedJob, type InPlaceMatrix, type RowSums, runRows } from './fused.js';
-import { chunkRows as chunkRowsOf, type KernelInstance } from './wasm.js';
+import { chunkRows as chunkRowsOf, type KernelInstance, sharedKernelModule } from './wasm.js';
 import { type WorkspaceCall, workChunks } from './workspace.js';
+
+/**
+ * A noise matrix's own memory (matrixMemory.ts): S at BASE, then `areas` chunk areas of `areaBytes` from
+ * `work` (area 0 the calling thread's, area t worker t's).
+ */
+export interface MatrixShare {
+  memory: WebAssembly.Memory;
+  work: number;
+  areaBytes: number;
+  areas: number;
+}
 
 /** What a worker gets at the start of a call (the chunks then come through its ring). */
 export interface WorkerJob {
@@ -43,6 +54,12 @@ export interface WorkerJob {
   /** Per-row weighted nll, smoothing and entropy (N f64 each, in that order) for the whole call. */
   perRow: SharedArrayBuffer;
   rows: number;
+  /**
+   * Class-conditional noise S in a memory of its own (matrixMemory.ts) with a chunk area for this worker
+   * (`area`): the worker runs its chunks on an instance of `module` (the shared-memory build) on that
+   * memory, S read in place; null: staged.
+   */
+  matrix: { share: MatrixShare; area: number; module: WebAssembly.Module } | null;
 }
 
 interface PoolWorker {
@@ -77,8 +94,11 @@ export function slotLayout(chunkRows: number, classes: number, area: boolean) {
   return { labels, weights, logits, bytes: (bytes + 63) & ~63 };
 }
 
-/** How the last threaded call was shared out: chunks per thread (the caller first), for benchmarks. */
-export const threadStats = { chunks: [] as number[] };
+/**
+ * How the last threaded call was shared out: chunks per thread (the caller first), and which threads read a
+ * class-conditional noise matrix in place (the others staged its rows), for benchmarks and tests.
+ */
+export const threadStats = { chunks: [] as number[], matrixInPlace: [] as boolean[] };
 
 let pool: PoolWorker[] | null | undefined;
 const rings: SharedArrayBuffer[] = [];
@@ -278,6 +298,7 @@ export function runThreaded(
   kernel: KernelInstance,
   job: FusedJob,
   place: InPlaceMatrix | null = null,
+  share: MatrixShare | null = null,
 ): RowSums | 'no-pool' | null {
   if (!pool) return 'no-pool';
   const k = job.classes;
@@ -301,6 +322,8 @@ export function runThreaded(
   // The slots carry labels as int32 with ignored rows as −1 (ignoreIndex may lie outside int32: 2³² would
   // become class 0 there); class labels are in [0, K), so −1 can only mean ignored.
   const common = { ...rest, ignoreIndex: -1 };
+  // Worker p's chunk area next to S (0: none, it stages S's rows): area 0 is the calling thread's.
+  const areaOf = (p: number) => (share !== null && p + 1 < share.areas ? p + 1 : 0);
   const workers = pool.map((w, p) => {
     const buf = ring(p, RING * layout.bytes);
     begin(w, {
@@ -321,6 +344,7 @@ export function runThreaded(
       slotArea,
       perRow: perRowBuf,
       rows: n,
+      matrix: areaOf(p) ? { share: share!, area: areaOf(p), module: sharedKernelModule()! } : null,
     } satisfies WorkerJob);
     return {
       w,
@@ -420,6 +444,7 @@ export function runThreaded(
     Atomics.notify(s.w.flags, 3);
   }
   threadStats.chunks = [own, ...workers.map((s) => s.chunks - s.taken)];
+  threadStats.matrixInPlace = [place !== null, ...pool.map((_, p) => areaOf(p) !== 0)];
   if (!ok) return null;
   // Row order, as on one thread: the same sums to the last bit.
   if (job.perRow) {
