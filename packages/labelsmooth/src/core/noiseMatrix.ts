@@ -45,7 +45,7 @@ const regions =
 
 /**
  * Where a matrix's float32 copy lives: in the shared kernel memory when it fits (≤ 1 GiB; every kernel
- * thread reads S[yᵢ] there in place, no staging), else in a shared WASM memory of its own (K ≤ 32767: the
+ * thread reads S[yᵢ] there in place, no staging), else in a shared WASM memory of its own (K ≤ 32764: the
  * calling thread's kernel reads S[yᵢ] in place, workers stage the rows they need), else in a
  * SharedArrayBuffer (every thread stages the rows), else (no shared memory here) in an ordinary array (one
  * thread).

@@ -7,7 +7,7 @@ import { emitKernelEvent, type FallbackReason, recordPath } from './events.js';
 import { familyLayoutBytes } from './family.js';
 import { type FusedJob, type InPlaceMatrix, mainKernel, runRows } from './fused.js';
 import { fusedJob, unsupportedShape } from './job.js';
-import { matrixKernel, matrixShare } from './matrixMemory.js';
+import { matrixKernel } from './matrixMemory.js';
 import {
   MAX_THREADS,
   type MatrixShare,
@@ -122,13 +122,18 @@ function runHere(
   kernel: KernelInstance,
   threaded: boolean,
   notThreaded: string | null,
-  place: (InPlaceMatrix & { share: MatrixShare }) | null,
+  place: (InPlaceMatrix & { share: MatrixShare | null }) | null,
 ): KernelOutcome {
   const n = plan.rows;
   if (threaded) {
     const split = runThreaded(kernel, job, place, place?.share ?? null);
     if (split !== 'no-pool' && split !== null) {
-      recordPath('wasm-threads', `${n} rows split across worker threads${place ? ', S read in place' : ''}`);
+      const inPlace = place
+        ? place.share
+          ? ', S read in place'
+          : ', S read in place on the calling thread'
+        : '';
+      recordPath('wasm-threads', `${n} rows split across worker threads${inPlace}`);
       return { ran: true, ...split, declined: [] };
     }
     if (split === null)
@@ -157,16 +162,20 @@ function runHere(
 /**
  * For a call with class-conditional noise on ordinary arrays: kernel instances on the memory that holds S
  * (the shared kernel memory, or S's own: matrixMemory.ts) read S[yᵢ] in place instead of copying each row
- * next to its logits first. Returns the calling thread's instance and chunk area, and (`share`) the chunk
- * areas of `threads` threads for the workers (`region`: allocated for this call, to release); null to
- * stage S's rows.
+ * next to its logits first. Returns the calling thread's instance and chunk area, and (`share`) with S in
+ * the shared kernel memory the chunk areas of `threads` threads for the workers too (`region`: allocated
+ * for this call, to release; with S in its own memory, null: the workers stage its rows); null to stage
+ * S's rows everywhere.
  */
-function matrixInPlace(job: FusedJob, threads: number): (InPlaceMatrix & { share: MatrixShare }) | null {
+function matrixInPlace(
+  job: FusedJob,
+  threads: number,
+): (InPlaceMatrix & { share: MatrixShare | null }) | null {
   const S = job.family?.matrix;
   if (!S) return null;
   const matrixAt = (S as Float32Array).byteOffset;
   const own = matrixKernel(S);
-  if (own) return { kernel: own.kernel, matrixAt, base: own.work, region: 0, share: matrixShare(S)! };
+  if (own) return { kernel: own.kernel, matrixAt, base: own.work, region: 0, share: null }; // workers stage
   if (!inKernelMemory(S)) return null;
   const k = job.classes;
   const areaBytes = Math.ceil(familyLayoutBytes(k, chunkRows(k), 'in-place') / 64) * 64;

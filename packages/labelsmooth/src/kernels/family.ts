@@ -1,7 +1,7 @@
 // The issue-14 options on the SIMD kernel (the `familyRows` export, assembly/family.ts): the job's extra
 // fields, the layout of a chunk in the kernel's memory, the staging of class-conditional noise rows and
 // the call. runRows (fused.ts) drives the chunks exactly as for the plain loss.
-import { blockMaxBytes, KernelInstance } from './wasm.js';
+import { align16, blockMaxBytes, KernelInstance } from './wasm.js';
 
 /** The family's options of a kernel job (null fields: not asked for). */
 export interface FamilyJob {
@@ -52,8 +52,6 @@ export interface FamilyLayout {
   z: number;
 }
 
-const align = (x: number) => (x + 15) & ~15;
-
 /** Vector loops read up to 3 floats past a row's end (masked out): every K-float area gets 32 bytes more
  * (the row scratch also holds a 16-byte vector after K rounded up to 4). */
 const SLACK = 32;
@@ -69,15 +67,15 @@ export function familyLayout(
   base = KernelInstance.BASE,
 ): FamilyLayout {
   const v = base;
-  const mask = align(v + 4 * k + SLACK);
-  const w = align(mask + 4 * k + SLACK);
-  const labels = align(w + 4 * k + SLACK);
-  const scale = align(labels + 4 * chunk);
-  const out = align(scale + 8 * chunk);
-  const bm = align(out + 24 * chunk);
-  const vRows = align(bm + blockMaxBytes(k));
-  const e = align(vRows + (matrix === null ? 0 : 4 * (matrix === 'staged' ? chunk : 1) * k + SLACK));
-  const z = align(e + 4 * k + SLACK);
+  const mask = align16(v + 4 * k + SLACK);
+  const w = align16(mask + 4 * k + SLACK);
+  const labels = align16(w + 4 * k + SLACK);
+  const scale = align16(labels + 4 * chunk);
+  const out = align16(scale + 8 * chunk);
+  const bm = align16(out + 24 * chunk);
+  const vRows = align16(bm + blockMaxBytes(k));
+  const e = align16(vRows + (matrix === null ? 0 : 4 * (matrix === 'staged' ? chunk : 1) * k + SLACK));
+  const z = align16(e + 4 * k + SLACK);
   return { v, mask, w, labels, scale, out, bm, vRows, e, z };
 }
 
@@ -190,12 +188,12 @@ export function sharedFamily(job: FamilyCall, matrix: number): SharedFamily {
  * `bytes` in all.
  */
 export function sharedFamilyAreas(k: number, chunkRows: number, staged: boolean) {
-  const row = align(4 * k + SLACK);
+  const row = align16(4 * k + SLACK);
   const e = 0;
   const vScratch = e + row;
   const tail = vScratch + row;
   const vRows = tail + row;
-  const bytes = align(vRows + (staged ? 4 * chunkRows * k + SLACK : 0));
+  const bytes = align16(vRows + (staged ? 4 * chunkRows * k + SLACK : 0));
   return { e, vScratch, tail, vRows, bytes };
 }
 
@@ -267,7 +265,9 @@ export function runSharedFamily(
     bm,
     scratch + at.e,
     writeGrad ? 1 : 0,
-    f.matrix ? scratch + at.vScratch : 0,
+    // S read in place (its rows normalized in the scratch), or a private copy of the shared vector v
+    // for focal rows (they zero v_y meanwhile)
+    f.matrix || (!vRows && c.v && f.focal) ? scratch + at.vScratch : 0,
   );
 }
 

@@ -4,7 +4,7 @@
 // stream through a fixed scratch area of the kernel's memory in chunks: no N×K temporary is allocated.
 import { emitKernelEvent } from './events.js';
 import { callFamilyKernel, type FamilyJob, familyLayout, stageNoiseRows } from './family.js';
-import { blockMaxBytes, chunkRows, KernelInstance, kernelModule } from './wasm.js';
+import { align16, blockMaxBytes, chunkRows, KernelInstance, kernelModule } from './wasm.js';
 
 /** A validated problem in the form the kernel takes (built by crossEntropy). */
 export interface FusedJob {
@@ -43,8 +43,6 @@ export interface RowSums {
   entropy: number;
 }
 
-const align = (x: number) => (x + 15) & ~15;
-
 let main: KernelInstance | null | undefined;
 
 /** The main thread's kernel instance, or null where WASM SIMD is unavailable. */
@@ -76,13 +74,13 @@ interface RowsLayout {
 
 function rowsLayout(k: number, chunk: number): RowsLayout {
   const v = KernelInstance.BASE;
-  const mask = align(v + 4 * k);
-  const w = align(mask + 4 * k);
-  const labels = align(w + 4 * k);
-  const scale = align(labels + 4 * chunk);
-  const out = align(scale + 8 * chunk);
-  const bm = align(out + 16 * chunk);
-  const z = align(bm + blockMaxBytes(k));
+  const mask = align16(v + 4 * k);
+  const w = align16(mask + 4 * k);
+  const labels = align16(w + 4 * k);
+  const scale = align16(labels + 4 * chunk);
+  const out = align16(scale + 8 * chunk);
+  const bm = align16(out + 16 * chunk);
+  const z = align16(bm + blockMaxBytes(k));
   return { v, mask, w, labels, scale, out, bm, z };
 }
 

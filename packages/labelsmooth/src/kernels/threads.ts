@@ -23,8 +23,8 @@ import { chunkRows as chunkRowsOf, type KernelInstance, sharedKernelModule } fro
 import { type WorkspaceCall, workChunks } from './workspace.js';
 
 /**
- * A noise matrix's own memory (matrixMemory.ts): S at BASE, then `areas` chunk areas of `areaBytes` from
- * `work` (area 0 the calling thread's, area t worker t's).
+ * A noise matrix S in the shared kernel memory and `areas` chunk areas of `areaBytes` next to it from
+ * `work`, allocated for a call (area 0 the calling thread's, area t worker t's).
  */
 export interface MatrixShare {
   memory: WebAssembly.Memory;
@@ -55,9 +55,11 @@ export interface WorkerJob {
   perRow: SharedArrayBuffer;
   rows: number;
   /**
-   * Class-conditional noise S in a memory of its own (matrixMemory.ts) with a chunk area for this worker
-   * (`area`): the worker runs its chunks on an instance of `module` (the shared-memory build) on that
-   * memory, S read in place; null: staged.
+   * Class-conditional noise S in the shared kernel memory with a chunk area there for this worker (`area`):
+   * the worker runs its chunks on its instance of `module` (the shared-memory build) on that memory, as
+   * for workspace calls, S read in place; null: S's rows are staged. (S in a memory of its own,
+   * matrixMemory.ts, is staged: an instance on it would keep that memory alive in an idle worker, which
+   * collects no garbage, long after the caller let the matrix go — gigabytes per epoch.)
    */
   matrix: { share: MatrixShare; area: number; module: WebAssembly.Module } | null;
 }
@@ -365,77 +367,89 @@ export function runThreaded(
   let own = 0;
   let ok = true;
   const rowsOf = (c: number) => [c * chunkRows, Math.min(n, (c + 1) * chunkRows)] as const;
-  for (;;) {
+  try {
+    for (;;) {
+      for (const s of workers) {
+        // Take back the chunks the worker finished (their gradient, if it is not written in place).
+        const consumed = Atomics.load(s.w.flags, 4);
+        for (; s.returned < consumed; s.returned++) {
+          const slot = s.returned % RING;
+          if (s.stolen[slot]) {
+            s.stolen[slot] = 0; // computed by the calling thread, in place
+            continue;
+          }
+          if (new Int32Array(s.buf, slot * layout.bytes, 4)[3] !== 0) ok = false; // the chunk's status
+          if (job.grad && !gradShared) {
+            const [r0, r1] = rowsOf(s.chunkOf[s.returned % RING]);
+            const at = (s.returned % RING) * layout.bytes + layout.logits;
+            job.grad.set(new Float32Array(s.buf, at, (r1 - r0) * k), r0 * k);
+          }
+        }
+        // Keep its ring full.
+        for (; next < chunks && s.published - s.returned < RING; next++) {
+          const slot = s.published % RING;
+          const base = slot * layout.bytes;
+          const [r0, r1] = rowsOf(next);
+          const meta = new Int32Array(s.buf, base, 4);
+          meta[0] = r0;
+          meta[1] = r1 - r0;
+          Atomics.store(meta, 2, 0); // [2]: 0 queued, 1 taken by the worker, 2 taken back by the caller
+          meta[3] = 0; // [3]: the worker's status for the chunk (0 ok, 1 not finite, 2 error)
+          const labels = new Int32Array(s.buf, base + layout.labels, r1 - r0);
+          const weights = new Float64Array(s.buf, base + layout.weights, r1 - r0);
+          const { labels: y, rowWeight, ignoreIndex } = job; // read once, not per row (see checkLogits)
+          for (let i = r0; i < r1; i++) {
+            labels[i - r0] = y[i] === ignoreIndex ? -1 : y[i];
+            weights[i - r0] = rowWeight(i);
+          }
+          const z = job.z.subarray(r0 * k, r1 * k);
+          if (slotLogits) new Float32Array(s.buf, base + layout.logits, (r1 - r0) * k).set(z);
+          else if (!zShared) (job.grad as Float32Array).set(z, r0 * k); // staged in place in the shared gradient
+          s.chunkOf[slot] = next;
+          s.published++;
+          s.chunks++;
+          Atomics.store(s.w.flags, 3, s.published);
+          Atomics.notify(s.w.flags, 3);
+        }
+      }
+      if (next < chunks) {
+        // The calling thread computes the next chunk itself meanwhile.
+        const [r0, r1] = rowsOf(next++);
+        own++;
+        if (runMine(r0, r1) === null) ok = false;
+        continue;
+      }
+      // Nothing left to hand out: take back a queued chunk that its worker has not started (the newest
+      // first), so that a worker the OS does not schedule right now cannot hold the call up.
+      const stolen = steal(workers, layout.bytes, (r0, r1) => runMine(r0, r1) !== null, rowsOf);
+      if (stolen !== 'none') {
+        own++;
+        if (stolen === 'not finite') ok = false;
+        continue;
+      }
+      // Wait only for chunks a worker has started: the ones taken back are done already.
+      const waiting = workers.find((s) => lastClaimed(s) >= s.returned);
+      if (!waiting) break;
+      const consumed = Atomics.load(waiting.w.flags, 4);
+      if (consumed !== waiting.returned) continue;
+      if (Atomics.load(waiting.w.flags, 1) === waiting.w.seq) {
+        // The worker stopped early (an internal error): its remaining chunks are not computed.
+        ok = false;
+        waiting.returned = waiting.published;
+        continue;
+      }
+      Atomics.wait(waiting.w.flags, 4, consumed, 100);
+    }
+  } catch (error) {
+    // The calling thread's kernel threw: close the rings and wait until every worker has finished the
+    // call (its chunks may write into memory the caller releases next, and an open ring would leave it
+    // waiting for chunks forever).
     for (const s of workers) {
-      // Take back the chunks the worker finished (their gradient, if it is not written in place).
-      const consumed = Atomics.load(s.w.flags, 4);
-      for (; s.returned < consumed; s.returned++) {
-        const slot = s.returned % RING;
-        if (s.stolen[slot]) {
-          s.stolen[slot] = 0; // computed by the calling thread, in place
-          continue;
-        }
-        if (new Int32Array(s.buf, slot * layout.bytes, 4)[3] !== 0) ok = false; // the chunk's status
-        if (job.grad && !gradShared) {
-          const [r0, r1] = rowsOf(s.chunkOf[s.returned % RING]);
-          const at = (s.returned % RING) * layout.bytes + layout.logits;
-          job.grad.set(new Float32Array(s.buf, at, (r1 - r0) * k), r0 * k);
-        }
-      }
-      // Keep its ring full.
-      for (; next < chunks && s.published - s.returned < RING; next++) {
-        const slot = s.published % RING;
-        const base = slot * layout.bytes;
-        const [r0, r1] = rowsOf(next);
-        const meta = new Int32Array(s.buf, base, 4);
-        meta[0] = r0;
-        meta[1] = r1 - r0;
-        Atomics.store(meta, 2, 0); // [2]: 0 queued, 1 taken by the worker, 2 taken back by the caller
-        meta[3] = 0; // [3]: the worker's status for the chunk (0 ok, 1 not finite, 2 error)
-        const labels = new Int32Array(s.buf, base + layout.labels, r1 - r0);
-        const weights = new Float64Array(s.buf, base + layout.weights, r1 - r0);
-        const { labels: y, rowWeight, ignoreIndex } = job; // read once, not per row (see checkLogits)
-        for (let i = r0; i < r1; i++) {
-          labels[i - r0] = y[i] === ignoreIndex ? -1 : y[i];
-          weights[i - r0] = rowWeight(i);
-        }
-        const z = job.z.subarray(r0 * k, r1 * k);
-        if (slotLogits) new Float32Array(s.buf, base + layout.logits, (r1 - r0) * k).set(z);
-        else if (!zShared) (job.grad as Float32Array).set(z, r0 * k); // staged in place in the shared gradient
-        s.chunkOf[slot] = next;
-        s.published++;
-        s.chunks++;
-        Atomics.store(s.w.flags, 3, s.published);
-        Atomics.notify(s.w.flags, 3);
-      }
+      Atomics.store(s.w.flags, 3, s.published | CLOSED);
+      Atomics.notify(s.w.flags, 3);
     }
-    if (next < chunks) {
-      // The calling thread computes the next chunk itself meanwhile.
-      const [r0, r1] = rowsOf(next++);
-      own++;
-      if (runMine(r0, r1) === null) ok = false;
-      continue;
-    }
-    // Nothing left to hand out: take back a queued chunk that its worker has not started (the newest
-    // first), so that a worker the OS does not schedule right now cannot hold the call up.
-    const stolen = steal(workers, layout.bytes, (r0, r1) => runMine(r0, r1) !== null, rowsOf);
-    if (stolen !== 'none') {
-      own++;
-      if (stolen === 'not finite') ok = false;
-      continue;
-    }
-    // Wait only for chunks a worker has started: the ones taken back are done already.
-    const waiting = workers.find((s) => lastClaimed(s) >= s.returned);
-    if (!waiting) break;
-    const consumed = Atomics.load(waiting.w.flags, 4);
-    if (consumed !== waiting.returned) continue;
-    if (Atomics.load(waiting.w.flags, 1) === waiting.w.seq) {
-      // The worker stopped early (an internal error): its remaining chunks are not computed.
-      ok = false;
-      waiting.returned = waiting.published;
-      continue;
-    }
-    Atomics.wait(waiting.w.flags, 4, consumed, 100);
+    for (const s of workers) awaitWorker(s.w);
+    throw error;
   }
   // Close the rings without waiting for the workers to skip the chunks taken back from them (the next
   // call waits for that, usually long done by then).

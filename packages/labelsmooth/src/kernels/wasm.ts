@@ -105,6 +105,11 @@ export function loadKernel(): Promise<WebAssembly.Module | null> {
   return pending;
 }
 
+/** x rounded up to a multiple of 16 (in doubles: byte addresses reach 2³², past int32). */
+export function align16(x: number): number {
+  return Math.ceil(x / 16) * 16;
+}
+
 /** Bytes of logits processed per kernel call: a few rows that stay in the L2 cache. */
 export const CHUNK_BYTES = 1 << 18;
 

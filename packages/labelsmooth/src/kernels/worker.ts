@@ -17,9 +17,6 @@ const flags = new Int32Array(control); // see PoolWorker.flags in threads.ts
 let seen = 0;
 /** This worker's instance on the shared kernel memory (workspace calls), made on the first one. */
 let shared: KernelInstance | null = null;
-/** This worker's instance on a noise matrix's own memory (matrixMemory.ts) during a call (dropped after it:
- * it would keep gigabytes of a matrix the caller let go). */
-let onMatrix: KernelInstance | null = null;
 parentPort?.postMessage('ready');
 
 /** Run chunk `j` of the ring; false if a row is not finite. */
@@ -47,13 +44,14 @@ function runChunk(w: WorkerJob, j: number, layout: ReturnType<typeof slotLayout>
   };
   const m = w.matrix;
   if (!m) return runRows(kernel, job, 0, rows) !== null;
-  // S read in place from its own memory, this worker's chunk area next to it
-  onMatrix ??= new KernelInstance(m.module, m.share.memory);
+  // S read in place from the shared kernel memory (this worker's instance on it, as for workspace calls),
+  // this worker's chunk area next to it
+  shared ??= new KernelInstance(m.module, m.share.memory);
   const place = {
     matrixAt: (job.family!.matrix as Float32Array).byteOffset,
     base: m.share.work + m.area * m.share.areaBytes,
   };
-  return runRows(onMatrix, job, 0, rows, undefined, place) !== null;
+  return runRows(shared, job, 0, rows, undefined, place) !== null;
 }
 
 for (;;) {
@@ -106,7 +104,6 @@ for (;;) {
   } catch {
     status = 2;
   }
-  onMatrix = null;
   Atomics.store(flags, 2, status);
   Atomics.store(flags, 1, seen);
   Atomics.notify(flags, 1);

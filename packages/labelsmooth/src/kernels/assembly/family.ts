@@ -626,7 +626,8 @@ function focalTail(
  * reference recomputes it). bm: scratch for block maxima; ework: scratch of K (+ 4) floats.
  * vScratch: 0 when vRows holds the chunk's staged rows (row i at vRows + 4K·i); else vRows is S itself
  * (K×K, read in place at row yᵢ, never written: several threads read it) and the rows to normalize
- * first are copied to vScratch (K + 4 floats).
+ * first are copied to vScratch (K + 4 floats). Without vRows, a vScratch ≠ 0 takes a copy of the shared
+ * vector v for focal rows (which zero v_y while they run: v may be read by other threads meanwhile).
  */
 export function familyRows(
   zin: usize,
@@ -656,6 +657,10 @@ export function familyRows(
   vScratch: usize,
 ): void {
   const rowBytes = <usize>k << 2;
+  if (focal && v && !vRows && vScratch) {
+    memory.copy(vScratch, v, rowBytes);
+    v = vScratch;
+  }
   const kv = (k + 3) & ~3; // vector loops run to K rounded up to 4
   for (let i = 0; i < n; i++) {
     const row = z + <usize>i * zStride;
