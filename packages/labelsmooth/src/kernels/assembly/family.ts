@@ -45,6 +45,19 @@ let blockMass: f64 = 0.0;
 // Row results of the focal pass.
 let rowS: f64 = 0.0;
 let rowT: f64 = 0.0;
+// Row results of focalRow.
+let rowNll: f64 = 0.0;
+let rowSmooth: f64 = 0.0;
+let rowGamma: f64 = 0.0;
+let rowOther: f64 = 0.0;
+// Row results of rowSums.
+let rowMax: f64 = 0.0;
+let rowOnes: f64 = 0.0;
+let rowRest: f64 = 0.0;
+let rowSvz: f64 = 0.0;
+let rowA: f64 = 0.0;
+let rowW: f64 = 0.0;
+let rowMass: f64 = 0.0;
 
 /** Lanes [0, rem) set: the part of the last vector that lies inside the row. */
 @inline
@@ -617,6 +630,178 @@ function focalTail(
 }
 
 /**
+ * The focal part of one row (see the header; the row's sums from rowSums): the focal pass over the blocks
+ * (with ε = 0 and a gradient it writes the whole gradient row), then nll, smooth, Γ and Γ − γ_y into
+ * rowNll, rowSmooth, rowGamma, rowOther. y's terms are taken in f64, out of the vector sums.
+ */
+function focalRow(
+  row: usize, ework: usize, k: i32, kv: i32, y: i32, w: usize, vp: usize, vConst: f64, mask: usize, bm: usize,
+  m: f64, s: f64, ls: f64, ly: f64, qy: f64, ry: f64, wy: f64, vy: f64, g: f64, eps: f64, nonTarget: i32,
+  cp: i32, beta: f64, pen: f64, gamma: f64, alpha: f64, writeGrad: i32,
+): void {
+  const gr: f64 = gamma < 0 ? (qy < 0.2 ? 5.0 : 3.0) : gamma;
+  const gk = gammaKind(gr);
+  const gi: i32 = gk == G_REAL ? -1 : <i32>Math.floor(gr);
+  const pwy = Math.pow(ry, gr); // 0^0 = 1
+  const hy = pwy + (gr == 0 || ry == 0 ? 0.0 : gr * qy * Math.pow(ry, gr - 1) * ly);
+  const vyTarget = nonTarget ? 0.0 : vy;
+  // ε = 0: no noise term in the gradient, Γ = α·w_y·h_y is known now, and the focal pass writes the
+  // whole gradient (no gradient pass after it)
+  const fused = writeGrad != 0 && eps == 0;
+  const gG = <f32>(g * alpha * wy * hy);
+  // The target's terms are taken in f64 below: out of the vector sums (u_y = 0 meanwhile; with the
+  // constant noise, y's lane is recomputed after the row and subtracted).
+  if (vp) store<f32>(vp + (<usize>y << 2), 0);
+  const vc = <f32>vConst;
+  rowS = 0.0;
+  rowT = 0.0;
+  let yS: f64 = 0.0;
+  let yT: f64 = 0.0;
+  if (!vp) {
+    // y's lane as the loops will take it (before they overwrite z): its vector with the noise one-hot
+    // at y (a scratch vector past E), through the same arithmetic
+    const y0 = y & ~3;
+    const oneHot = ework + (<usize>kv << 2);
+    v128.store(oneHot, f32x4.splat(0));
+    store<f32>(oneHot + (<usize>(y - y0) << 2), vc);
+    const bmy = <f64>load<f32>(bm + (<usize>(y / BLOCK) << 2));
+    const fy = <f32>((bmy == m ? 1.0 : Math.exp(bmy - m)) / s);
+    focalTail(row, ework, y0, y0 + 4, k, 0, oneHot - (<usize>y0 << 2), 0, mask, <f32>bmy, fy, <f32>(bmy - m - ls), <f32>gr, gk, gi, 0, false, 0, 0, false, false, 0);
+    yS = rowS;
+    yT = rowT;
+    rowS = 0.0;
+    rowT = 0.0;
+  }
+  let nb = 0;
+  const gNoise = <f32>(-g * alpha * eps);
+  // the penalty's constant part (see focalPass)
+  const penK = <f32>(w ? -g * beta * pen : g * beta * (1.0 - pen));
+  for (let b0 = 0; b0 < kv; b0 += BLOCK) {
+    const b1 = min(b0 + BLOCK, kv);
+    const bmax = <f64>load<f32>(bm + (<usize>nb << 2));
+    nb++;
+    if (bmax == -Infinity) {
+      if (writeGrad) memory.fill(row + (<usize>b0 << 2), 0, <usize>(min(b1, k) - b0) << 2);
+      continue;
+    }
+    const f = <f32>((bmax == m ? 1.0 : Math.exp(bmax - m)) / s);
+    const cb = <f32>(bmax - m - ls);
+    const v4 = mask ? b0 : b0 + ((min(b1, k) - b0) & ~3);
+    const gb = <f32>(g * beta);
+    if (v4 > b0) {
+      const bf = <f32>bmax;
+      const wg = writeGrad != 0;
+      if (cp) focalFastCp(row, ework, b0, v4, w, vp, vc, bf, f, cb, <f32>gr, gk, gi, gNoise, gb, penK, wg, fused, gG);
+      else if (fused) {
+        if (vp) focalGradV(row, ework, b0, v4, vp, bf, f, cb, <f32>gr, gk, gi, gG);
+        else focalGradC(row, ework, b0, v4, vc, bf, f, cb, <f32>gr, gk, gi, gG);
+      } else if (vp) focalFastV(row, ework, b0, v4, vp, bf, f, cb, <f32>gr, gk, gi, gNoise, wg);
+      else focalFastC(row, ework, b0, v4, vc, bf, f, cb, <f32>gr, gk, gi, gNoise, wg);
+    }
+    if (v4 < b1) focalTail(row, ework, v4, b1, k, w, vp, vc, mask, <f32>bmax, f, cb, <f32>gr, gk, gi, gNoise, cp != 0, gb, penK, writeGrad != 0, fused, gG);
+  }
+  if (vp) store<f32>(vp + (<usize>y << 2), <f32>vy);
+  else {
+    rowS -= yS;
+    rowT -= yT;
+  }
+  rowNll = alpha * wy * pwy * ly;
+  rowSmooth = alpha * (vyTarget * pwy * ly - rowS);
+  rowGamma = alpha * ((1.0 - eps) * wy * hy + eps * (rowT + vyTarget * hy));
+  rowOther = alpha * eps * rowT;
+}
+
+/**
+ * Passes 1 and 2 over one row's blocks (see the header): the block maxima into bm, e = exp(z − blockmax)
+ * into eb (the logits read at src), and the row's running sums merged block by block, all relative to the
+ * row max: rowMax, rowOnes (the count of e = 1), rowRest (Σ of the other e), rowA and rowW (the penalty's
+ * A and W), rowSvz (Σ v·(z − z_y)) and, with `fold`, rowMass (Σ S[y] on the allowed classes).
+ */
+function rowSums(
+  src: usize, eb: usize, k: i32, kv: i32, vp: usize, mask: usize, w: usize, zyv: v128, bm: usize, cp: i32,
+  focal: i32, fold: bool,
+): void {
+  rowMax = -Infinity;
+  rowOnes = 0.0;
+  rowRest = 0.0;
+  rowSvz = 0.0;
+  rowA = 0.0;
+  rowW = 0.0;
+  rowMass = 0.0;
+  let nb = 0;
+  for (let b0 = 0; b0 < kv; b0 += BLOCK) {
+    const b1 = min(b0 + BLOCK, kv);
+    // without a mask: the fast loops to the last multiple of 8 inside the row, the generic rowOnes after
+    const v1 = mask ? b0 : b0 + ((min(b1, k) - b0) & ~7);
+    let bmax: f32 = -Infinity;
+    if (v1 > b0) {
+      if (fold) {
+        bmax = pass1FastMass(src, b0, v1, vp, zyv);
+        rowMass += blockMass;
+      } else bmax = pass1Fast(src, b0, v1, vp, zyv, !focal);
+      rowSvz += blockA;
+    }
+    if (v1 < b1) {
+      bmax = max(bmax, pass1(src, v1, b1, k, vp, mask, zyv, !focal));
+      rowSvz += blockA;
+      rowMass += blockMass;
+    }
+    store<f32>(bm + (<usize>nb << 2), bmax);
+    nb++;
+    if (bmax == -Infinity) {
+      memory.fill(eb + (<usize>b0 << 2), 0, <usize>(min(b1, k) - b0) << 2);
+      continue;
+    }
+    let sb: f64 = 0.0;
+    let bOnes: f64 = 0.0;
+    let bA: f64 = 0.0;
+    let bW: f64 = 0.0;
+    if (v1 > b0) {
+      if (!cp) sb = pass2Fast(src, eb, b0, v1, 0, bmax, false, false);
+      else if (w) sb = pass2Fast(src, eb, b0, v1, w, bmax, true, true);
+      else sb = pass2Fast(src, eb, b0, v1, 0, bmax, true, false);
+      bOnes = <f64>blockOnes;
+      bA = blockA;
+      bW = blockW;
+    }
+    if (v1 < b1) {
+      sb += pass2(src, eb, v1, b1, k, w, mask, bmax, cp != 0);
+      bOnes += <f64>blockOnes;
+      bA += blockA;
+      bW += blockW;
+    }
+    blockA = bA;
+    blockW = bW;
+    // merge the block into the running (rowMax, rowOnes, rowRest, A, W), all relative to rowMax
+    const bm64 = <f64>bmax;
+    if (rowMax == -Infinity) {
+      rowOnes = bOnes;
+      rowRest = sb;
+      rowA = blockA;
+      rowW = blockW;
+      rowMax = bm64;
+    } else if (bm64 > rowMax) {
+      const rf = Math.exp(rowMax - bm64);
+      rowRest = (rowOnes + rowRest) * rf + sb;
+      rowA = rf * (rowA + (rowMax - bm64) * rowW) + blockA;
+      rowW = rf * rowW + blockW;
+      rowOnes = bOnes;
+      rowMax = bm64;
+    } else if (bm64 == rowMax) {
+      rowOnes += bOnes;
+      rowRest += sb;
+      rowA += blockA;
+      rowW += blockW;
+    } else {
+      const rf = Math.exp(bm64 - rowMax);
+      rowRest += (bOnes + sb) * rf;
+      rowA += rf * (blockA + (bm64 - rowMax) * blockW);
+      rowW += rf * blockW;
+    }
+  }
+}
+
+/**
  * Process `n` rows. Pointers of 0 mean "absent": w (class weights, f32 K), mask (f32 K, 1 = allowed),
  * vRows (class-conditional noise: n rows of S[y] as f32 K, normalised and weighted here in place; else the
  * shared noise vector v, f32 K, 0 on masked classes). scale: f64 per row, the gradient factor g_i.
@@ -657,6 +842,7 @@ export function familyRows(
   vScratch: usize,
 ): void {
   const rowBytes = <usize>k << 2;
+  // Focal rows zero v_y while they run: a vector other threads read too is copied to this thread's scratch.
   if (focal && v && !vRows && vScratch) {
     memory.copy(vScratch, v, rowBytes);
     v = vScratch;
@@ -680,7 +866,6 @@ export function familyRows(
     // pass 1 (ρ = 1/mass folds into the row's constants); otherwise normalized (and weighted) first.
     const fold = vRows != 0 && !w && !focal;
     let rho: f64 = 1.0;
-    let mass: f64 = 0.0;
     if (vRows) vp = vRows + <usize>(vScratch ? y : i) * rowBytes;
     if (vRows && !fold) {
       if (vScratch) {
@@ -705,83 +890,14 @@ export function familyRows(
     }
     const zy = <f64>load<f32>(src + (<usize>y << 2));
     const zyv = f32x4.splat(<f32>zy);
-    let m: f64 = -Infinity;
-    let ones: f64 = 0.0;
-    let rest: f64 = 0.0;
-    let svz: f64 = 0.0;
-    let aSum: f64 = 0.0;
-    let wSum: f64 = 0.0;
-    let nb = 0;
-    for (let b0 = 0; b0 < kv; b0 += BLOCK) {
-      const b1 = min(b0 + BLOCK, kv);
-      // without a mask: the fast loops to the last multiple of 8 inside the row, the generic ones after
-      const v1 = mask ? b0 : b0 + ((min(b1, k) - b0) & ~7);
-      let bmax: f32 = -Infinity;
-      if (v1 > b0) {
-        if (fold) {
-          bmax = pass1FastMass(src, b0, v1, vp, zyv);
-          mass += blockMass;
-        } else bmax = pass1Fast(src, b0, v1, vp, zyv, !focal);
-        svz += blockA;
-      }
-      if (v1 < b1) {
-        bmax = max(bmax, pass1(src, v1, b1, k, vp, mask, zyv, !focal));
-        svz += blockA;
-        mass += blockMass;
-      }
-      store<f32>(bm + (<usize>nb << 2), bmax);
-      nb++;
-      if (bmax == -Infinity) {
-        memory.fill(eb + (<usize>b0 << 2), 0, <usize>(min(b1, k) - b0) << 2);
-        continue;
-      }
-      let sb: f64 = 0.0;
-      let bOnes: f64 = 0.0;
-      let bA: f64 = 0.0;
-      let bW: f64 = 0.0;
-      if (v1 > b0) {
-        if (!cp) sb = pass2Fast(src, eb, b0, v1, 0, bmax, false, false);
-        else if (w) sb = pass2Fast(src, eb, b0, v1, w, bmax, true, true);
-        else sb = pass2Fast(src, eb, b0, v1, 0, bmax, true, false);
-        bOnes = <f64>blockOnes;
-        bA = blockA;
-        bW = blockW;
-      }
-      if (v1 < b1) {
-        sb += pass2(src, eb, v1, b1, k, w, mask, bmax, cp != 0);
-        bOnes += <f64>blockOnes;
-        bA += blockA;
-        bW += blockW;
-      }
-      blockA = bA;
-      blockW = bW;
-      // merge the block into the running (m, ones, rest, A, W), all relative to m
-      const bm64 = <f64>bmax;
-      if (m == -Infinity) {
-        ones = bOnes;
-        rest = sb;
-        aSum = blockA;
-        wSum = blockW;
-        m = bm64;
-      } else if (bm64 > m) {
-        const rf = Math.exp(m - bm64);
-        rest = (ones + rest) * rf + sb;
-        aSum = rf * (aSum + (m - bm64) * wSum) + blockA;
-        wSum = rf * wSum + blockW;
-        ones = bOnes;
-        m = bm64;
-      } else if (bm64 == m) {
-        ones += bOnes;
-        rest += sb;
-        aSum += blockA;
-        wSum += blockW;
-      } else {
-        const rf = Math.exp(bm64 - m);
-        rest += (bOnes + sb) * rf;
-        aSum += rf * (blockA + (bm64 - m) * blockW);
-        wSum += rf * blockW;
-      }
-    }
+    rowSums(src, eb, k, kv, vp, mask, w, zyv, bm, cp, focal, fold);
+    const m = rowMax;
+    const ones = rowOnes;
+    const rest = rowRest;
+    let svz = rowSvz;
+    const aSum = rowA;
+    const wSum = rowW;
+    const mass = rowMass;
     if (fold) {
       if (!(mass > 1e-30 && mass < Infinity)) {
         // no float32 mass on the allowed classes: the reference takes the row
@@ -811,76 +927,11 @@ export function familyRows(
     let nll: f64;
     let smooth: f64;
     if (focal) {
-      const gr: f64 = gamma < 0 ? (qy < 0.2 ? 5.0 : 3.0) : gamma;
-      const gk = gammaKind(gr);
-      const gi: i32 = gk == G_REAL ? -1 : <i32>Math.floor(gr);
-      const pwy = Math.pow(ry, gr); // 0^0 = 1
-      const hy = pwy + (gr == 0 || ry == 0 ? 0.0 : gr * qy * Math.pow(ry, gr - 1) * ly);
-      const vyTarget = nonTarget ? 0.0 : vy;
-      // ε = 0: no noise term in the gradient, Γ = α·w_y·h_y is known now, and the focal pass writes the
-      // whole gradient (no gradient pass after it)
-      const fused = writeGrad != 0 && eps == 0;
-      const gG = <f32>(g * alpha * wy * hy);
-      // The target's terms are taken in f64 below: out of the vector sums (u_y = 0 meanwhile; with the
-      // constant noise, y's lane is recomputed after the row and subtracted).
-      if (vp) store<f32>(vp + (<usize>y << 2), 0);
-      const vc = <f32>vConst;
-      rowS = 0.0;
-      rowT = 0.0;
-      let yS: f64 = 0.0;
-      let yT: f64 = 0.0;
-      if (!vp) {
-        // y's lane as the loops will take it (before they overwrite z): its vector with the noise one-hot
-        // at y (a scratch vector past E), through the same arithmetic
-        const y0 = y & ~3;
-        const oneHot = ework + (<usize>kv << 2);
-        v128.store(oneHot, f32x4.splat(0));
-        store<f32>(oneHot + (<usize>(y - y0) << 2), vc);
-        const bmy = <f64>load<f32>(bm + (<usize>(y / BLOCK) << 2));
-        const fy = <f32>((bmy == m ? 1.0 : Math.exp(bmy - m)) / s);
-        focalTail(row, ework, y0, y0 + 4, k, 0, oneHot - (<usize>y0 << 2), 0, mask, <f32>bmy, fy, <f32>(bmy - m - ls), <f32>gr, gk, gi, 0, false, 0, 0, false, false, 0);
-        yS = rowS;
-        yT = rowT;
-        rowS = 0.0;
-        rowT = 0.0;
-      }
-      nb = 0;
-      const gNoise = <f32>(-g * alpha * eps);
-      // the penalty's constant part (see focalPass)
-      const penK = <f32>(w ? -g * beta * pen : g * beta * (1.0 - pen));
-      for (let b0 = 0; b0 < kv; b0 += BLOCK) {
-        const b1 = min(b0 + BLOCK, kv);
-        const bmax = <f64>load<f32>(bm + (<usize>nb << 2));
-        nb++;
-        if (bmax == -Infinity) {
-          if (writeGrad) memory.fill(row + (<usize>b0 << 2), 0, <usize>(min(b1, k) - b0) << 2);
-          continue;
-        }
-        const f = <f32>((bmax == m ? 1.0 : Math.exp(bmax - m)) / s);
-        const cb = <f32>(bmax - m - ls);
-        const v4 = mask ? b0 : b0 + ((min(b1, k) - b0) & ~3);
-        const gb = <f32>(g * beta);
-        if (v4 > b0) {
-          const bf = <f32>bmax;
-          const wg = writeGrad != 0;
-          if (cp) focalFastCp(row, ework, b0, v4, w, vp, vc, bf, f, cb, <f32>gr, gk, gi, gNoise, gb, penK, wg, fused, gG);
-          else if (fused) {
-            if (vp) focalGradV(row, ework, b0, v4, vp, bf, f, cb, <f32>gr, gk, gi, gG);
-            else focalGradC(row, ework, b0, v4, vc, bf, f, cb, <f32>gr, gk, gi, gG);
-          } else if (vp) focalFastV(row, ework, b0, v4, vp, bf, f, cb, <f32>gr, gk, gi, gNoise, wg);
-          else focalFastC(row, ework, b0, v4, vc, bf, f, cb, <f32>gr, gk, gi, gNoise, wg);
-        }
-        if (v4 < b1) focalTail(row, ework, v4, b1, k, w, vp, vc, mask, <f32>bmax, f, cb, <f32>gr, gk, gi, gNoise, cp != 0, gb, penK, writeGrad != 0, fused, gG);
-      }
-      if (vp) store<f32>(vp + (<usize>y << 2), <f32>vy);
-      else {
-        rowS -= yS;
-        rowT -= yT;
-      }
-      nll = alpha * wy * pwy * ly;
-      smooth = alpha * (vyTarget * pwy * ly - rowS);
-      gammaRow = alpha * ((1.0 - eps) * wy * hy + eps * (rowT + vyTarget * hy));
-      other = alpha * eps * rowT;
+      focalRow(row, ework, k, kv, y, w, vp, vConst, mask, bm, m, s, ls, ly, qy, ry, wy, vy, g, eps, nonTarget, cp, beta, pen, gamma, alpha, writeGrad);
+      nll = rowNll;
+      smooth = rowSmooth;
+      gammaRow = rowGamma;
+      other = rowOther;
     } else {
       const vRow = vs - (nonTarget ? vy : 0.0);
       nll = wy * ly;
