@@ -103,7 +103,7 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
   if (notThreaded)
     emitKernelEvent({ type: 'fallback', reason: 'noise-not-shared', detail: notThreaded, rows: n });
   // The calling thread reads S in place where a kernel instance on S's memory can (its chunks of a
-  // threaded call too; the workers stage their rows).
+  // threaded call too), and with S in the shared kernel memory the workers as well.
   const place = matrixInPlace(job, threadable && !unshared ? MAX_THREADS : 1);
   try {
     return runHere(plan, job, kernel, threadable && !unshared, notThreaded, place);

@@ -183,9 +183,9 @@ export function sharedFamily(job: FamilyCall, matrix: number): SharedFamily {
 
 /**
  * Byte offsets of one thread's scratch areas for a shared-memory family call (after its block maxima): the
- * row scratch of exp values (e), S[y]'s normalized copy (vScratch), one row for a chunk's last row and, without
- * a gradient, for every row's (tail), and the staged rows S[yᵢ] when S is outside the kernel memory (vRows);
- * `bytes` in all.
+ * row scratch of exp values (e), S[y]'s normalized copy or the noise vector's private copy (vScratch), one
+ * row for a chunk's last row and, without a gradient, for every row's (tail), and the staged rows S[yᵢ]
+ * when S is outside the kernel memory (vRows); `bytes` in all.
  */
 export function sharedFamilyAreas(k: number, chunkRows: number, staged: boolean) {
   const row = align16(4 * k + SLACK);

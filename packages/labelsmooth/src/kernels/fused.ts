@@ -140,12 +140,13 @@ export interface InPlaceMatrix extends MatrixPlace {
 }
 
 /**
- * Run rows [r0, r1) of `job` on `kernel` (with `place`, S is read in place there and the chunks are laid out
- * from place.base; otherwise S's rows are staged and the layout starts at the kernel's BASE); returns the weighted sums of the nll and smoothing parts (and
- * fills job.perRow for those rows). A row whose result is not finite (a NaN or infinite logit, or
- * |z_c − z_y| beyond the float32 range) is declined: with a `declined` list its index is pushed there and
- * neither its parts nor its gradient row are written (the caller's logits of that row stay intact even in
- * the in-place mode, so the reference can recompute it); without one, runRows returns null at once.
+ * Run rows [r0, r1) of `job` on `kernel` (with `place`, S is read in place there and the chunks are laid
+ * out from place.base; otherwise S's rows are staged and the layout starts at the kernel's BASE); returns
+ * the weighted sums of the nll and smoothing parts (and fills job.perRow for those rows). A row whose
+ * result is not finite (a NaN or infinite logit, or |z_c − z_y| beyond the float32 range) is declined:
+ * with a `declined` list its index is pushed there and neither its parts nor its gradient row are written
+ * (the caller's logits of that row stay intact even in the in-place mode, so the reference can recompute
+ * it); without one, runRows returns null at once.
  */
 export function runRows(
   kernel: KernelInstance,
