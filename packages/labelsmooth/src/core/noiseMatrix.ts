@@ -61,7 +61,7 @@ function storage(k: number): Float32Array {
       regions.register(values, at);
       return values;
     } catch {
-      // the 4 GB of the kernel memory are taken: a SharedArrayBuffer below
+      // the 4 GB of the kernel memory are taken: a memory of its own or a SharedArrayBuffer below
     }
   }
   const own = matrixMemory(k);
@@ -90,9 +90,9 @@ function storage(k: number): Float32Array {
  * changes to it do not reach the matrix. Results are those of the same float32 values passed as a plain
  * Float32Array, to the last bit.
  *
- * Checks: every entry finite and ≥ 0, every row summing to 1 (±: every entry finite and ≥ 0, every row summing to 1 (±
- * {@link SUM_TOLERANCE}). S is flat row-major (K² numbers, any typed array or number[]) or K rows (`number[][]`); K is
- * √length unless `options.classes` says it.
+ * Checks: every entry finite and ≥ 0, every row summing to 1 (± {@link SUM_TOLERANCE}). S is flat
+ * row-major (K² numbers, any typed array or number[]) or K rows (`number[][]`); K is √length unless
+ * `options.classes` says it.
  *
  * @throws LabelSmoothingError naming the entry (flat index) or the row that is not a distribution
  */

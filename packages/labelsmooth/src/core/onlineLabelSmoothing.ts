@@ -34,8 +34,9 @@ export interface OnlineLabelSmoothingState {
  * Use: during epoch t pass `{ noise: { matrix: ols.noiseMatrix }, labelSmoothing }` to crossEntropy (or the
  * TF.js losses) and call `ols.update(logits, labels)` on each training batch; call `ols.nextEpoch()` at the
  * end of the epoch. `ols.noiseMatrix` is S_t checked and copied once per epoch (see noiseMatrix), so the
- * calls do not re-check it; `ols.matrix` (a float64 copy per access, checked per call) is for reading S. A class with no correctly classified example in the epoch keeps its previous row (the
- * paper's code would divide by zero).
+ * calls do not re-check it; `ols.matrix` (a float64 copy per access, checked per call) is for reading S.
+ * A class with no correctly classified example in the epoch keeps its previous row (the paper's code would
+ * divide by zero).
  */
 export class OnlineLabelSmoothing {
   /** K. */

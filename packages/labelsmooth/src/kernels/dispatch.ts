@@ -104,9 +104,10 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
     emitKernelEvent({ type: 'fallback', reason: 'noise-not-shared', detail: notThreaded, rows: n });
   // The calling thread reads S in place where a kernel instance on S's memory can (its chunks of a
   // threaded call too), and with S in the shared kernel memory the workers as well.
-  const place = matrixInPlace(job, threadable && !unshared ? MAX_THREADS : 1);
+  const threaded = threadable && !unshared;
+  const place = matrixInPlace(job, threaded ? MAX_THREADS : 1);
   try {
-    return runHere(plan, job, kernel, threadable && !unshared, notThreaded, place);
+    return runHere(plan, job, kernel, threaded, notThreaded, place);
   } finally {
     if (place?.region) release(place.region);
   }
@@ -231,13 +232,11 @@ function onWorkspace(plan: CrossEntropyPlan): boolean {
  */
 function runStaged(plan: CrossEntropyPlan, job: FusedJob): KernelOutcome | null {
   const size = plan.rows * plan.classes;
-  // The family kernel runs in place on the staged copy: it is both logits and gradient.
-  const family = job.family !== null;
   let zAt = 0;
   let gAt = 0;
   try {
-    zAt = allocate(4 * size + 16);
-    gAt = job.grad && !family ? allocate(4 * size) : 0;
+    zAt = allocate(4 * size);
+    gAt = job.grad ? allocate(4 * size) : 0;
   } catch (error) {
     if (zAt) release(zAt);
     emitKernelEvent({
@@ -251,7 +250,7 @@ function runStaged(plan: CrossEntropyPlan, job: FusedJob): KernelOutcome | null 
   try {
     const z = floats(zAt, size);
     z.set(job.z);
-    const grad = job.grad ? (family ? z : floats(gAt, size)) : null;
+    const grad = job.grad ? floats(gAt, size) : null;
     const outcome = runOnWorkspace(plan, { ...job, z, grad }, true);
     // Declined rows are copied too: the reference overwrites them whole.
     if (outcome.ran && job.grad && grad) job.grad.set(grad);

@@ -20,8 +20,6 @@ export interface FamilyJob {
 /** The fields of a kernel job (FusedJob in fused.ts, which imports this file) that the family call reads. */
 export interface FamilyCall {
   classes: number;
-  labels: ArrayLike<number>;
-  ignoreIndex: number;
   classWeight: Float32Array | null;
   mask: Float32Array | null;
   eps: number;
@@ -84,26 +82,9 @@ export function familyLayoutBytes(k: number, chunk: number, matrix: 'staged' | '
   return familyLayout(k, chunk, matrix, 0).z + 4 * chunk * k + SLACK;
 }
 
-/** Copy S[yᵢ] of the chunk's rows [s, s + n) next to their logits (ignored rows: nothing). */
-export function stageNoiseRows(
-  f32: Float32Array,
-  at: FamilyLayout,
-  job: FamilyCall,
-  s: number,
-  n: number,
-): void {
-  const k = job.classes;
-  const S = job.family!.matrix!;
-  const typed = S instanceof Float64Array || S instanceof Float32Array;
-  // (V8 converts float64 → float32 element by element here; staging float64 rows for the kernel to narrow
-  // measured no faster: the rows of S come from memory either way, 1 of 3 streams of the call.)
-  for (let i = 0; i < n; i++) {
-    const y = job.labels[s + i];
-    if (y === job.ignoreIndex) continue;
-    const to = (at.vRows >>> 2) + i * k;
-    if (typed) f32.set(S.subarray(y * k, (y + 1) * k), to);
-    else for (let c = 0; c < k; c++) f32[to + c] = S[y * k + c];
-  }
+/** γ as `familyRows` takes it: < 0 for FLSD-53 (5 or 3 per row), 0 without focal loss. */
+function gammaArgument(f: FamilyJob): number {
+  return f.focal ? (f.focal.gamma === 'flsd-53' ? -1 : f.focal.gamma) : 0;
 }
 
 /**
@@ -119,7 +100,6 @@ export function callFamilyKernel(
   matrixAt: number,
 ): void {
   const f = job.family!;
-  const gamma = f.focal ? (f.focal.gamma === 'flsd-53' ? -1 : f.focal.gamma) : 0;
   kernel.exports.familyRows(
     at.z,
     at.z,
@@ -139,7 +119,7 @@ export function callFamilyKernel(
     f.beta !== null ? 1 : 0,
     f.beta ?? 0,
     f.focal ? 1 : 0,
-    gamma,
+    gammaArgument(f),
     f.focal ? f.focal.alpha : 1,
     at.out,
     at.bm,
@@ -174,7 +154,7 @@ export function sharedFamily(job: FamilyCall, matrix: number): SharedFamily {
     cp: f.beta !== null ? 1 : 0,
     beta: f.beta ?? 0,
     focal: f.focal ? 1 : 0,
-    gamma: f.focal ? (f.focal.gamma === 'flsd-53' ? -1 : f.focal.gamma) : 0,
+    gamma: gammaArgument(f),
     alpha: f.focal ? f.focal.alpha : 1,
     matrix,
     staged: f.matrix && !matrix ? f.matrix : null,
@@ -238,7 +218,7 @@ export function runSharedFamily(
   if (f.staged) {
     vRows = scratch + at.vRows;
     const buf = kernel.exports.memory.buffer;
-    stageRows(new Float32Array(buf), vRows, f.staged, new Int32Array(buf, c.labels + 4 * r0, n), k);
+    stageNoiseRows(new Float32Array(buf), vRows, f.staged, new Int32Array(buf, c.labels + 4 * r0, n), k);
   }
   kernel.exports.familyRows(
     zin,
@@ -271,9 +251,20 @@ export function runSharedFamily(
   );
 }
 
-/** Copy S[yᵢ] of the chunk's labels (−1: ignored, nothing) to byte `to` onwards, one row of K each. */
-function stageRows(f32: Float32Array, to: number, S: ArrayLike<number>, labels: Int32Array, k: number): void {
+/**
+ * Copy S[yᵢ] of a chunk's kernel labels (−1: ignored, nothing) to byte `to` onwards, one row of K each
+ * (next to the chunk's logits, or in a thread's scratch).
+ */
+export function stageNoiseRows(
+  f32: Float32Array,
+  to: number,
+  S: ArrayLike<number>,
+  labels: Int32Array,
+  k: number,
+): void {
   const typed = S instanceof Float64Array || S instanceof Float32Array;
+  // (V8 converts float64 → float32 element by element here; staging float64 rows for the kernel to narrow
+  // measured no faster: the rows of S come from memory either way, 1 of 3 streams of the call.)
   for (let i = 0; i < labels.length; i++) {
     const y = labels[i];
     if (y < 0) continue;

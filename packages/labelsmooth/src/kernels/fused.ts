@@ -173,8 +173,11 @@ export function runRows(
     const e = Math.min(r1, s + chunk);
     const n = e - s;
     f32.set(job.z.subarray(s * k, e * k), at.z >>> 2);
-    if (matrix === 'staged') stageNoiseRows(f32, at as ReturnType<typeof familyLayout>, job, s, n);
     fillRows(job, s, n, i32, at.labels >>> 2, f64, at.scale >>> 3);
+    if (matrix === 'staged') {
+      const labels = i32.subarray(at.labels >>> 2, (at.labels >>> 2) + n);
+      stageNoiseRows(f32, (at as ReturnType<typeof familyLayout>).vRows, job.family!.matrix!, labels, k);
+    }
     callRowsKernel(kernel, job, at, n, place?.matrixAt ?? 0);
     const weight = chunkWeight(job, i32, at.labels >>> 2, s);
     const before = declined ? declined.length : 0;
