@@ -2,7 +2,15 @@ import { runKernel } from '../kernels/dispatch.js';
 import { recordPath } from '../kernels/events.js';
 import { fail } from './errors.js';
 import { type CrossEntropyPlan, planCrossEntropy } from './plan.js';
-import { lossScale, meanDenominator, type PartRows, partRows, reduceRows, reduceSums } from './reduce.js';
+import {
+  lossScale,
+  meanDenominator,
+  type PartRows,
+  partRows,
+  reduceRows,
+  reduceSums,
+  zLossScale,
+} from './reduce.js';
 import { referenceRows } from './reference.js';
 import type { CrossEntropyOptions, CrossEntropyResult, Matrix, Target } from './types.js';
 
@@ -50,8 +58,8 @@ export function computeCrossEntropy(
 ): CrossEntropyResult<number> | CrossEntropyResult<Float64Array> {
   const denominator = meanDenominator(plan);
   const scale = lossScale(plan.reduction, plan.normalizer, denominator);
-  const perRow: PartRows | null = plan.reduction === 'none' ? partRows(plan.rows) : null;
-  const sums = { nll: 0, smoothing: 0, entropy: 0 };
+  const perRow: PartRows | null = plan.reduction === 'none' ? partRows(plan.rows, plan.zLoss !== null) : null;
+  const sums = { nll: 0, smoothing: 0, entropy: 0, zLoss: 0 };
   const kernel = runKernel(plan, scale, perRow);
   if (kernel.ran) {
     sums.nll = kernel.nll;
@@ -68,6 +76,14 @@ export function computeCrossEntropy(
   }
   const reduced = perRow
     ? reduceRows(plan.eps, plan.confidencePenalty, perRow, denominator)
-    : reduceSums(plan.eps, plan.confidencePenalty, sums, scale, denominator);
-  return plan.grad ? { ...reduced, grad: plan.grad } : reduced;
+    : reduceSums(plan.eps, plan.confidencePenalty, sums, scale, denominator, zScale(plan));
+  const result: CrossEntropyResult = reduced;
+  if (plan.lse) result.lse = plan.lse;
+  if (plan.grad) result.grad = plan.grad;
+  return result as CrossEntropyResult<number> | CrossEntropyResult<Float64Array>;
+}
+
+/** The z-loss's factor, or null without a z-loss. */
+function zScale(plan: CrossEntropyPlan): number | null {
+  return plan.zLoss === null ? null : zLossScale(plan);
 }

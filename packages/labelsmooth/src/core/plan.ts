@@ -51,6 +51,9 @@ export const CROSS_ENTROPY_KEYS = [
   'confidencePenalty',
   'focalGamma',
   'focalAlpha',
+  'softcap',
+  'zLoss',
+  'lse',
 ] as const;
 
 /** Option names of the TF.js op `softmaxCrossEntropy`: the core's, with `classes` and `grad` taken from
@@ -126,6 +129,12 @@ export interface CrossEntropyPlan extends SmoothingPlan {
   confidencePenalty: number | null;
   /** The focal loss's γ (a number or per-row FLSD-53) and α, or null. */
   focal: { gamma: number | 'flsd-53'; alpha: number } | null;
+  /** c of the logit soft-capping z → c·tanh(z/c), or null. */
+  softcap: number | null;
+  /** β of the z-loss β·lse², or null when not asked for. */
+  zLoss: number | null;
+  /** Where each row's log-sum-exp goes (length N), or null when not asked for. */
+  lse: Float64Array | null;
 }
 
 /** A validated binaryCrossEntropy call. */
@@ -346,6 +355,20 @@ function parseFocal(fn: string, gamma: unknown, alpha: unknown): CrossEntropyPla
   return { gamma: gamma as number | 'flsd-53', alpha: (alpha as number | undefined) ?? 1 };
 }
 
+function parseSoftcap(fn: string, c: unknown): number | null {
+  if (c === undefined) return null;
+  if (typeof c !== 'number' || !(c > 0 && c < Infinity))
+    fail(fn, 'options.softcap', undefined, c, 'must be a finite number > 0 (the cap c of c·tanh(z/c))');
+  return c;
+}
+
+function parseZLoss(fn: string, beta: unknown): number | null {
+  if (beta === undefined) return null;
+  if (typeof beta !== 'number' || !(beta >= 0 && beta < Infinity))
+    fail(fn, 'options.zLoss', undefined, beta, 'must be a finite number ≥ 0 (β of β·lse²)');
+  return beta;
+}
+
 function parseBoolean(fn: string, name: string, v: unknown, fallback: boolean): boolean {
   if (v === undefined) return fallback;
   if (typeof v !== 'boolean') fail(fn, `options.${name}`, undefined, v, 'must be a boolean');
@@ -428,6 +451,9 @@ export function planCrossEntropy(
     threads: parseBoolean(fn, 'threads', o.threads, true),
     confidencePenalty: parseConfidencePenalty(fn, o.confidencePenalty),
     focal: parseFocal(fn, o.focalGamma, o.focalAlpha),
+    softcap: parseSoftcap(fn, o.softcap),
+    zLoss: parseZLoss(fn, o.zLoss),
+    lse: parseBoolean(fn, 'lse', o.lse, false) ? new Float64Array(n) : null,
   };
   checkLogits(plan, plan.inPlace ? 'all' : 'ignored');
   return plan;

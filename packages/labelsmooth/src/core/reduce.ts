@@ -9,6 +9,8 @@ export interface PartSums {
   smoothing: number;
   /** H_w(q), summed only with a confidence penalty (else 0). */
   entropy: number;
+  /** β·lse² of the rows, times their weights, summed only with a z-loss (the reference's paths). */
+  zLoss?: number;
 }
 
 /** Per-row parts (reduction 'none'). */
@@ -16,6 +18,8 @@ export interface PartRows {
   nll: Float64Array;
   smoothing: Float64Array;
   entropy: Float64Array;
+  /** β·lseᵢ² times the row's weight, with a z-loss. */
+  zLoss?: Float64Array;
 }
 
 /** The reported numbers: scalars, or per-row arrays for reduction 'none'. */
@@ -26,11 +30,27 @@ export interface Reduced<T extends number | Float64Array> {
   denominator: number;
   /** Present with a confidence penalty. */
   entropy?: T;
+  /** Present with a z-loss; included in `loss`. */
+  zLoss?: T;
 }
 
-/** Empty per-row parts for N rows (reduction 'none'). */
-export function partRows(n: number): PartRows {
-  return { nll: new Float64Array(n), smoothing: new Float64Array(n), entropy: new Float64Array(n) };
+/** Empty per-row parts for N rows (reduction 'none'); with `zLoss`, a row for the z-loss too. */
+export function partRows(n: number, zLoss = false): PartRows {
+  const rows: PartRows = {
+    nll: new Float64Array(n),
+    smoothing: new Float64Array(n),
+    entropy: new Float64Array(n),
+  };
+  if (zLoss) rows.zLoss = new Float64Array(n);
+  return rows;
+}
+
+/**
+ * The factor of the z-loss: like {@link lossScale}, but `mean` divides by the count of rows that are not
+ * ignored (Liger, flash-attn), whatever the weights.
+ */
+export function zLossScale(plan: CrossEntropyPlan): number {
+  return lossScale(plan.reduction, plan.normalizer, plan.rows - plan.ignoredRows);
 }
 
 /**
@@ -63,7 +83,7 @@ export function lossScale(reduction: Reduction, normalizer: number | undefined, 
 
 /**
  * (1−ε)·nll + ε·smoothing − β·entropy of summed parts, times `scale`; `beta` null: no confidence penalty
- * (and no `entropy` in the result).
+ * (and no `entropy` in the result). With `zScale` (a z-loss), the summed z-loss times zScale is added.
  */
 export function reduceSums(
   eps: number,
@@ -71,6 +91,7 @@ export function reduceSums(
   sums: PartSums,
   scale: number,
   denominator: number,
+  zScale: number | null = null,
 ): Reduced<number> {
   const out: Reduced<number> = {
     loss: ((1 - eps) * sums.nll + eps * sums.smoothing - (beta ?? 0) * sums.entropy) * scale,
@@ -79,10 +100,14 @@ export function reduceSums(
     denominator,
   };
   if (beta !== null) out.entropy = sums.entropy * scale;
+  if (zScale !== null) {
+    out.zLoss = (sums.zLoss ?? 0) * zScale;
+    out.loss += out.zLoss;
+  }
   return out;
 }
 
-/** Per-row (1−ε)·nll + ε·smoothing − β·entropy, unscaled (reduction 'none'). */
+/** Per-row (1−ε)·nll + ε·smoothing − β·entropy (+ the z-loss when `rows.zLoss`), unscaled (reduction 'none'). */
 export function reduceRows(
   eps: number,
   beta: number | null,
@@ -92,8 +117,10 @@ export function reduceRows(
   const loss = new Float64Array(rows.nll.length);
   const b = beta ?? 0;
   for (let i = 0; i < loss.length; i++)
-    loss[i] = (1 - eps) * rows.nll[i] + eps * rows.smoothing[i] - b * rows.entropy[i];
+    loss[i] =
+      (1 - eps) * rows.nll[i] + eps * rows.smoothing[i] - b * rows.entropy[i] + (rows.zLoss?.[i] ?? 0);
   const out: Reduced<Float64Array> = { loss, nll: rows.nll, smoothing: rows.smoothing, denominator };
   if (beta !== null) out.entropy = rows.entropy;
+  if (rows.zLoss) out.zLoss = rows.zLoss;
   return out;
 }

@@ -8,7 +8,9 @@
 //
 // and the family (issue 14): focal loss −α·Σ_c w_c·p′_c·(1 − q_c)^γ·log q_c (Lin et al. 2017; FLSD-53,
 // Mukhoti et al. 2020), whose gradient has the same form with other γ_c; the confidence penalty −β·H_w(q)
-// (Pereyra et al. 2017); class-conditional noise u(·|y) = S[y] (online label smoothing, Zhang et al. 2021).
+// (Pereyra et al. 2017); class-conditional noise u(·|y) = S[y] (online label smoothing, Zhang et al. 2021);
+// for language models the z-loss β·lse² (PaLM), whose gradient is 2β·lse·q_c, on logits soft-capped to
+// c·tanh(z/c) (Gemma 2; src/core/softcap.ts).
 //
 // Every compute path is checked against this file. The fast version — the same row loss and gradient,
 // fused in one pass over float32 logits with WASM SIMD — lives in src/kernels/assembly/crossEntropy.ts.
@@ -20,7 +22,8 @@ import {
   isIgnored,
   type SmoothingPlan,
 } from './plan.js';
-import type { PartRows, PartSums } from './reduce.js';
+import { type PartRows, type PartSums, zLossScale } from './reduce.js';
+import { softcapGradientRow, softcapPlan } from './softcap.js';
 
 /** The class mask of row i (K bytes, 1 = allowed), or null when every class is allowed. */
 function maskRow(plan: SmoothingPlan, i: number): Uint8Array | null {
@@ -205,25 +208,35 @@ export function rowEntropy(
   return h;
 }
 
+/** The row factors of {@link rowGradient}. */
+export interface GradientFactors {
+  /** g: the row's weight × the reduction's scale. */
+  scale: number;
+  /** β of the confidence penalty (0 without one). */
+  penalty: number;
+  /** h = 2β·lse × the row's weight × the z-loss's scale: the z-loss's h·q_c (0 without one). */
+  lse: number;
+}
+
 /**
  * Row i's gradient, written to grad (N,K) at row i:
- *     dL/dz_c = g·(Γ·q_c − γ_c) + g·β·q_c·(w_c·(log q_c + 1) − Σ_j w_j·q_j·(log q_j + 1)),   Γ = Σ_c γ_c
- * with γ_c = w_c·p′_c for cross-entropy ({@link crossEntropyTargets}; focal: {@link focalRow}),
- * g = the row's weight × the reduction's scale, and the second term the confidence penalty's: the
+ *     dL/dz_c = g·(Γ·q_c − γ_c) + g·β·q_c·(w_c·(log q_c + 1) − Σ_j w_j·q_j·(log q_j + 1)) + h·q_c
+ * with Γ = Σ_c γ_c, γ_c = w_c·p′_c for cross-entropy ({@link crossEntropyTargets}; focal: {@link focalRow}),
+ * g = the row's weight × the reduction's scale, the second term the confidence penalty's: the
  * derivative of −β·H_w(q) = β·Σ_c w_c·q_c·log q_c (unweighted: β·q_c·(log q_c + H(q)), Pereyra et al.
- * 2017); β = 0 without one. Every z_c is read before grad_c is written, so grad may be the logits array
- * itself (the in-place mode).
+ * 2017; β = 0 without one), and the last the z-loss's (d lse/dz_c = q_c). Every z_c is read before grad_c
+ * is written, so grad may be the logits array itself (the in-place mode).
  */
 export function rowGradient(
   plan: CrossEntropyPlan,
   i: number,
   stats: RowStatistics,
   targets: Float64Array,
-  g: number,
-  beta: number,
+  factors: GradientFactors,
   grad: ArrayLike<number> & { [j: number]: number },
 ): void {
   const { classes: k, classWeight: w } = plan;
+  const { scale: g, penalty: beta, lse: h } = factors;
   const ok = maskRow(plan, i);
   let gammaSum = 0;
   for (let c = 0; c < k; c++) gammaSum += targets[c];
@@ -244,7 +257,7 @@ export function rowGradient(
     const q = Math.exp(lq);
     let d = gammaSum * q - targets[c];
     if (beta) d += beta * q * ((w ? w[c] : 1) * (lq + 1) - penaltyMean);
-    grad[j] = g * d;
+    grad[j] = g * d + h * q;
   }
 }
 
@@ -273,6 +286,7 @@ export interface Scratch {
   targets: Float64Array;
   /** The focal modulation α·(1 − q_c)^γ. */
   focal: Float64Array;
+  factors: GradientFactors;
 }
 
 /** Scratch buffers for rows of K classes. */
@@ -284,6 +298,7 @@ export function scratch(k: number): Scratch {
     pSmooth: new Float64Array(k),
     targets: new Float64Array(k),
     focal: new Float64Array(k),
+    factors: { scale: 0, penalty: 0, lse: 0 },
   };
 }
 
@@ -295,12 +310,15 @@ export interface RowParts {
   smoothing: number;
   /** H_w(q) when the plan has a confidence penalty, else 0. */
   entropy: number;
+  /** β·lse² when the plan has a z-loss, else 0. */
+  zLoss: number;
 }
 
 /**
- * Row i: the weighted H(p,q) and H(u,q) — so that L = (1−ε)·nll + ε·smoothing − β·entropy — (focal: F(p) and
- * F(u)) and H_w(q), and, when the plan asks for it, the gradient row scaled by `scale` (the reduction's
- * factor). Ignored rows give 0 and a zero gradient.
+ * Row i: the weighted H(p,q) and H(u,q) — so that L = (1−ε)·nll + ε·smoothing − β·entropy + zLoss — (focal:
+ * F(p) and F(u)), H_w(q) and β_z·lse², and, when the plan asks for it, the gradient row scaled by `scale` (the
+ * reduction's factor) and the row's lse. Ignored rows give 0 and a zero gradient (and their lse). With a
+ * soft cap, `plan` is the capped plan of {@link softcapPlan}.
  */
 export function referenceRow(
   plan: CrossEntropyPlan,
@@ -313,11 +331,15 @@ export function referenceRow(
   out.nll = 0;
   out.smoothing = 0;
   out.entropy = 0;
+  out.zLoss = 0;
   if (isIgnored(plan, i)) {
     if (grad) grad.fill(0, i * k, (i + 1) * k);
+    if (plan.lse) plan.lse[i] = rowLse(rowStatistics(plan, i, s.stats));
     return out;
   }
   const stats = rowStatistics(plan, i, s.stats);
+  const lse = rowLse(stats);
+  if (plan.lse) plan.lse[i] = lse;
   const p = targetRow(plan, i, s.p);
   const u = noiseRow(plan, i, p, s.u);
   const pSmooth = smoothRow(p, u, eps, s.pSmooth); // p′ = (1−ε)·p + ε·u
@@ -331,8 +353,22 @@ export function referenceRow(
   out.nll = weight * rowCrossEntropy(plan, i, stats, p, modulation); // H(p, q)
   out.smoothing = weight * rowCrossEntropy(plan, i, stats, u, modulation); // H(u, q)
   if (beta !== null) out.entropy = weight * rowEntropy(plan, i, stats, maskRow(plan, i)); // H(q)
-  if (grad) rowGradient(plan, i, stats, targets, scale * weight, beta ?? 0, grad);
+  const zBeta = plan.zLoss ?? 0;
+  out.zLoss = weight * zBeta * lse * lse;
+  if (grad) {
+    const f = s.factors;
+    f.scale = scale * weight;
+    f.penalty = beta ?? 0;
+    f.lse = zBeta === 0 ? 0 : 2 * zBeta * lse * weight * zLossScale(plan);
+    rowGradient(plan, i, stats, targets, f, grad);
+    softcapGradientRow(plan, i);
+  }
   return out;
+}
+
+/** lse = m + log Σ_c exp(z_c − m) of a row's statistics. */
+function rowLse(stats: RowStatistics): number {
+  return stats.max + stats.logSumExp;
 }
 
 /**
@@ -347,19 +383,22 @@ export function referenceRows(
   rows?: ArrayLike<number>,
 ): PartSums {
   const s = scratch(plan.classes);
-  const part: RowParts = { nll: 0, smoothing: 0, entropy: 0 };
+  const part: RowParts = { nll: 0, smoothing: 0, entropy: 0, zLoss: 0 };
   const count = rows ? rows.length : plan.rows;
+  const capped = softcapPlan(plan, rows);
   for (let r = 0; r < count; r++) {
     const i = rows ? rows[r] : r;
-    referenceRow(plan, i, scale, s, part);
+    referenceRow(capped, i, scale, s, part);
     if (perRow) {
       perRow.nll[i] = part.nll;
       perRow.smoothing[i] = part.smoothing;
       perRow.entropy[i] = part.entropy;
+      if (perRow.zLoss) perRow.zLoss[i] = part.zLoss;
     } else {
       sums.nll += part.nll;
       sums.smoothing += part.smoothing;
       sums.entropy += part.entropy;
+      if (plan.zLoss !== null) sums.zLoss = (sums.zLoss ?? 0) + part.zLoss;
     }
   }
   return sums;

@@ -11,7 +11,11 @@ export type IndexArray =
   | Int32Array
   | Uint32Array;
 
-/** A row-major N×K matrix: a flat float array (with `options.classes = K`) or an array of rows. */
+/**
+ * A row-major N×K matrix: a flat float array (with `options.classes = K`) or an array of rows. Sequence
+ * logits [B, T, V] are the flat array of B·T rows of V classes (`classes: V`), with targets of length B·T
+ * (row b·T + t) and padding marked by `ignoreIndex`; per-row results follow the same order.
+ */
 export type Matrix = FloatArray | readonly (readonly number[])[];
 
 /**
@@ -138,6 +142,24 @@ export interface CrossEntropyOptions extends SmoothingOptions {
    * the calling thread, with a `'noise-not-shared'` kernel event.
    */
   threads?: boolean;
+  /**
+   * c > 0: logit soft-capping (Gemma 2): every logit becomes c·tanh(z/c) before everything else (softmax,
+   * smoothing, z-loss); the gradient goes through it, ∂L/∂z = ∂L/∂z′·(1 − tanh²(z/c)).
+   */
+  softcap?: number;
+  /**
+   * β ≥ 0: the z-loss of PaLM (Liger's and flash-attn's `lse_square_scale`): each row that is not ignored adds
+   * β·lseᵢ², lseᵢ = log Σ_c exp(z′ᵢc) over its allowed classes, times the row's weight as a whole
+   * (`sampleWeight`, and w[yᵢ] with `weightMode: 'per-example'`; per-class weights do not apply). Reduced
+   * like the cross-entropy, except that `mean` divides it by the count of rows that are not ignored (N for
+   * probability targets), as Liger and flash-attn do. The result then has `zLoss`, included in `loss`.
+   */
+  zLoss?: number;
+  /**
+   * `true`: also return each row's log-sum-exp `lse` (length N, float64; ignored rows included, from their
+   * logits), after soft-capping, so that training loops can log it.
+   */
+  lse?: boolean;
 }
 
 /** Result of {@link crossEntropy}; for `reduction: 'none'` the numbers are per-row arrays. */
@@ -152,6 +174,10 @@ export interface CrossEntropyResult<T extends number | Float64Array = number | F
   denominator: number;
   /** H(q), weighted like the smoothing term and reduced the same way; only with `confidencePenalty`. */
   entropy?: T;
+  /** The z-loss part β·Σ lseᵢ² (weighted by rows, reduced as `zLoss` says), included in `loss`; only with `zLoss`. */
+  zLoss?: T;
+  /** Each row's log-sum-exp after soft-capping (length N); only with `lse: true`. */
+  lse?: Float64Array;
   /** dL/dlogits when requested. */
   grad?: FloatArray;
 }

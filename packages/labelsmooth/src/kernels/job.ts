@@ -18,6 +18,8 @@ export function unsupportedShape(plan: CrossEntropyPlan): string | null {
   if (plan.target.kind !== 'index') return 'probability targets take the float64 reference';
   if (plan.noise.perRow) return 'per-sample noise takes the float64 reference';
   if (plan.mask?.perRow) return 'per-row class masks take the float64 reference';
+  if (plan.softcap !== null || plan.zLoss !== null || plan.lse !== null)
+    return 'softcap, zLoss and lse take the float64 reference';
   return null;
 }
 
