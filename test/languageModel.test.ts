@@ -58,7 +58,7 @@ function finiteDifferences(z: Float64Array, y: Int32Array, options: CrossEntropy
   const h = 1e-6;
   const f = (a: Float64Array) => {
     const l = crossEntropy(a, y, options).loss;
-    return typeof l === 'number' ? l : l.reduce((s, x) => s + x, 0);
+    return typeof l === 'number' ? l : (l as Float64Array).reduce((s: number, x: number) => s + x, 0);
   };
   return Float64Array.from(z, (_, j) => {
     const up = z.slice();
