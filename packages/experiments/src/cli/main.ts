@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The labelsmooth command line: compare | sweep | worker | train | distill | evaluate | report.
 import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
 import { LOSSES } from '../train/losses.js';
 import { SCHEDULES } from '../train/schedule.js';
@@ -307,12 +308,19 @@ function quietOnEpipe(stream: NodeJS.WriteStream, then: 'exit' | 'continue'): vo
   });
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/labelsmooth')) {
+/**
+ * Run the command as a process: `argv` without the node and script paths. Sets the exit code; a closed
+ * stdout ends the command quietly. The `labelsmooth` bin (bin/labelsmooth.js) calls it.
+ */
+export function run(argv: string[]): void {
   quietOnEpipe(process.stdout, 'exit');
   quietOnEpipe(process.stderr, 'continue');
   // No SIGINT handler: training blocks the event loop for a whole epoch, and Ctrl-C must stop it at once.
   // The lock a killed process leaves names a dead PID, and the next command takes it over.
-  main(process.argv.slice(2)).then((code) => {
+  main(argv).then((code) => {
     process.exitCode = code;
   });
 }
+
+// `node packages/experiments/dist/cli/main.js …` (what `npm start` runs) runs the command too.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) run(process.argv.slice(2));
