@@ -9,6 +9,7 @@ import { type FusedJob, type InPlaceMatrix, mainKernel, runRows } from './fused.
 import { fusedJob, unsupportedShape } from './job.js';
 import { matrixKernel } from './matrixMemory.js';
 import {
+  afterWorkersGone,
   MAX_THREADS,
   type MatrixShare,
   runThreaded,
@@ -109,7 +110,7 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
   try {
     return runHere(plan, job, kernel, threaded, notThreaded, place);
   } finally {
-    if (place?.region) release(place.region);
+    if (place?.region) releaseLater(place.region);
   }
 }
 
@@ -256,8 +257,8 @@ function runStaged(plan: CrossEntropyPlan, job: FusedJob): KernelOutcome | null 
     if (outcome.ran && job.grad && grad) job.grad.set(grad);
     return outcome;
   } finally {
-    release(zAt);
-    if (gAt) release(gAt);
+    releaseLater(zAt);
+    if (gAt) releaseLater(gAt);
   }
 }
 
@@ -278,29 +279,18 @@ function runOnWorkspace(plan: CrossEntropyPlan, job: FusedJob, staged: boolean):
   }
   const { call, region } = laid;
   let path: 'wasm' | 'wasm-threads' = 'wasm';
-  let ok = true;
   try {
     const pooled = threads ? runWorkspaceThreaded(shared, call) : 'no-pool';
     if (pooled === 'no-pool') {
       if (threads) warmThreads(kernelModule()!); // the pool starts in the background for next time
       workChunks(shared.kernel, call, 0);
-    } else {
-      path = 'wasm-threads';
-      ok = pooled;
-    }
+    } else path = 'wasm-threads';
   } catch (error) {
-    release(region);
+    releaseLater(region);
     return decline(`the kernel threw: ${message(error)}`, 'kernel-error', n);
   }
   const sums = collectCall(job, call);
-  release(region);
-  if (!ok)
-    emitKernelEvent({
-      type: 'fallback',
-      reason: 'threads-failed',
-      detail: 'a worker thread failed; the rows it had not finished were recomputed by the reference',
-      rows: sums.declined.length,
-    });
+  releaseLater(region);
   recordRun(
     sums.declined,
     n,
@@ -308,6 +298,11 @@ function runOnWorkspace(plan: CrossEntropyPlan, job: FusedJob, staged: boolean):
     `${n} rows ${staged ? "staged through the kernel's shared memory" : "in place in the kernel's memory"}${path === 'wasm-threads' ? ', on every thread' : ''}`,
   );
   return { ran: true, ...sums };
+}
+
+/** Give a region of the shared kernel memory back once no retired worker thread can still write it. */
+function releaseLater(at: number): void {
+  afterWorkersGone(() => release(at));
 }
 
 /**

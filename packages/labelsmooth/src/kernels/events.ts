@@ -14,8 +14,10 @@ export type KernelPath = 'wasm' | 'wasm-threads' | 'wasm+js' | 'js' | 'workers';
  * - `'rows-declined'`: the kernel could not finish some rows (e.g. |z_c − z_y| beyond the float32 range);
  *   those rows — only those — were recomputed by the reference;
  * - `'kernel-error'`: the kernel threw (an abort); the call ran on the reference;
- * - `'threads-failed'`: a worker thread failed or declined its rows; the call was rerun on one thread (on
- *   workspace memory: only the rows the worker had not finished, on the reference);
+ * - `'threads-failed'`: a worker thread exited, made no progress within a bound, failed or declined its
+ *   rows. A worker that exited or stalled is retired and replaced, and the calling thread computes the
+ *   chunks it held on the same kernel (the same bits; `rows` counts them: 0 when it died between calls);
+ *   a worker that declined rows makes the call rerun on one thread;
  * - `'workers-failed'`: crossEntropyAsync's Web Workers failed; the batch ran on the page's thread;
  * - `'shared-memory-unavailable'`: kernelWorkspace could not use shared WebAssembly memory here (its
  *   buffers are ordinary arrays and calls on them take the usual path, with its copies), or the shared

@@ -20,7 +20,7 @@
 import { emitKernelEvent } from './events.js';
 import { type FusedJob, type InPlaceMatrix, type RowSums, runRows } from './fused.js';
 import { chunkRows as chunkRowsOf, type KernelInstance, sharedKernelModule } from './wasm.js';
-import { type WorkspaceCall, workChunks } from './workspace.js';
+import { runChunk, unfinishedChunks, type WorkspaceCall, workChunks } from './workspace.js';
 
 /**
  * A noise matrix S in the shared kernel memory and `areas` chunk areas of `areaBytes` next to it from
@@ -66,13 +66,39 @@ export interface WorkerJob {
 
 interface PoolWorker {
   /** [0] job sequence, [1] done sequence, [2] status of the whole call (2: an error outside the
-   * chunks), [3] published chunks (| CLOSED when no more will come), [4] consumed chunks. */
+   * chunks), [3] published chunks (| CLOSED when no more will come), [4] consumed chunks (a workspace
+   * call: chunks claimed so far, its heartbeat), [5] EXITED, [6] FAULT. */
   flags: Int32Array;
   port: MessagePort & { postMessage(m: unknown): void };
   seq: number;
+  worker: NodeWorker;
+  /** This worker's ring (ordinary arrays), reused across calls; a replacement gets a new one. */
+  ring: SharedArrayBuffer | null;
   /** The shared kernel memory this worker has an instance on (workspace calls). */
   memory?: WebAssembly.Memory;
 }
+
+/** The parts of a node:worker_threads Worker the pool uses. */
+interface NodeWorker {
+  terminate(): Promise<number>;
+  on(event: 'exit', listener: (code: number) => void): unknown;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  once(event: string, listener: (arg: unknown) => void): unknown;
+  unref(): void;
+}
+
+/** flags[EXITED] is 1 once the worker has exited: set by the worker's own exit handler and, for deaths that
+ * run no code of the worker (terminate(), a crash), by the calling side's 'exit' event. */
+export const EXITED = 5;
+/** flags[FAULT]: a fault a test injects (see {@link injectWorkerFault}); 0 for none. */
+export const FAULT = 6;
+
+/**
+ * Bounds of every wait on a worker: `stallMs` without progress on a chunk it holds (or a call it has not
+ * finished) and the worker is taken for dead — retired, terminated and replaced, its chunks redone by the
+ * calling thread; `startMs` for a new worker to report ready. Chunks take well under a millisecond.
+ */
+export const threadLimits = { stallMs: 2000, startMs: 60000, sliceMs: 20 };
 
 /** Threads a call runs on at most: the calling thread and up to 3 workers (one per extra core). */
 export const MAX_THREADS = 4;
@@ -103,47 +129,149 @@ export function slotLayout(chunkRows: number, classes: number, area: boolean) {
 export const threadStats = { chunks: [] as number[], matrixInPlace: [] as boolean[] };
 
 let pool: PoolWorker[] | null | undefined;
-const rings: SharedArrayBuffer[] = [];
+/** Workers the pool should have (one per extra core, at most 3). */
+let size = 0;
+/** Workers started to replace failed ones, and the most the pool starts before it is retired. */
+let restarts = 0;
+const MAX_RESTARTS = 8;
+/** Retired workers whose exit has not been seen yet, and what waits for them all to be gone. */
+const exiting = new Set<PoolWorker>();
+let afterExit: (() => void)[] = [];
+let startWorker: (() => Promise<PoolWorker>) | null = null;
 
 function isNode(): boolean {
   return typeof process === 'object' && typeof process.versions?.node === 'string';
 }
 
-/** Start the pool (once): one worker per extra core, at most 3. Null where threads are unavailable. */
-async function startPool(module: WebAssembly.Module): Promise<PoolWorker[] | null> {
+/** A function that starts one worker on `module` (resolving once it is ready), and the pool's size. */
+async function workerStarter(
+  module: WebAssembly.Module,
+): Promise<{ start: () => Promise<PoolWorker>; count: number }> {
   // Module names in variables: browser bundlers must not try to resolve Node built-ins.
   const [wtName, osName] = ['node:worker_threads', 'node:os'];
   const wt = (await import(/* @vite-ignore */ wtName)) as typeof import('node:worker_threads');
   const os = (await import(/* @vite-ignore */ osName)) as typeof import('node:os');
   const count = Math.min(MAX_THREADS - 1, Math.max(0, (os.availableParallelism?.() ?? os.cpus().length) - 1));
-  if (count === 0) return null;
   const self = import.meta.url;
   const url = new URL(self.endsWith('.ts') ? './worker.ts' : './worker.js', self);
-  const workers = await Promise.all(
-    Array.from({ length: count }, async () => {
-      const control = new SharedArrayBuffer(32);
-      const { port1, port2 } = new wt.MessageChannel();
-      const options = { workerData: { module, control, port: port2 }, transferList: [port2] };
-      // From TypeScript sources (tests, benchmarks) the worker first registers the caller's loader (tsx).
-      const w = self.endsWith('.ts')
-        ? new wt.Worker(
-            `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`,
-            {
-              ...options,
-              eval: true,
-            },
-          )
-        : new wt.Worker(url, options);
-      await new Promise<void>((resolve, reject) => {
-        w.once('message', () => resolve());
-        w.once('error', reject);
-      });
-      w.unref();
-      port1.unref();
-      return { flags: new Int32Array(control), port: port1 as unknown as PoolWorker['port'], seq: 0 };
-    }),
+  const start = async (): Promise<PoolWorker> => {
+    const control = new SharedArrayBuffer(32);
+    const { port1, port2 } = new wt.MessageChannel();
+    const options = { workerData: { module, control, port: port2 }, transferList: [port2] };
+    // From TypeScript sources (tests, benchmarks) the worker first registers the caller's loader (tsx).
+    const w = self.endsWith('.ts')
+      ? new wt.Worker(
+          `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`,
+          { ...options, eval: true },
+        )
+      : new wt.Worker(url, options);
+    try {
+      await ready(w);
+    } catch (error) {
+      void w.terminate();
+      throw error;
+    }
+    w.unref();
+    port1.unref();
+    const pw: PoolWorker = {
+      flags: new Int32Array(control),
+      port: port1 as unknown as PoolWorker['port'],
+      seq: 0,
+      worker: w,
+      ring: null,
+    };
+    w.on('error', () => {}); // reported through its 'exit', below (an unheard 'error' would crash the caller)
+    w.on('exit', (code) => exited(pw, code));
+    return pw;
+  };
+  return { start, count };
+}
+
+/** Resolves when worker `w` reports ready; rejects when it fails, exits or takes longer than startMs. */
+function ready(w: NodeWorker): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`a worker thread did not start within ${threadLimits.startMs} ms`)),
+      threadLimits.startMs,
+    );
+    const settle = (f: () => void) => () => {
+      clearTimeout(timer);
+      f();
+    };
+    w.once('message', settle(resolve));
+    w.once('error', (e) => settle(() => reject(e))());
+    w.once('exit', (code) =>
+      settle(() => reject(new Error(`a worker thread exited (code ${code}) while starting`)))(),
+    );
+  });
+}
+
+/** A pool worker exited: mark it (its flag is read by any later wait), and replace it if it was in use. */
+function exited(w: PoolWorker, code: number): void {
+  Atomics.store(w.flags, EXITED, 1);
+  if (exiting.delete(w)) {
+    if (exiting.size === 0) {
+      const waiting = afterExit;
+      afterExit = [];
+      for (const f of waiting) f();
+    }
+    return;
+  }
+  if (!pool?.includes(w)) return;
+  pool = pool.filter((x) => x !== w);
+  emitKernelEvent({
+    type: 'fallback',
+    reason: 'threads-failed',
+    detail: `a worker thread exited (code ${code}) between calls; ${replace()}`,
+    rows: 0,
+  });
+}
+
+/**
+ * Take worker `w` out of the pool (it exited, or made no progress within stallMs): terminate it (its exit
+ * is awaited by {@link afterWorkersGone}) and start a replacement. Returns what happens next, as a phrase.
+ */
+function retire(w: PoolWorker): string {
+  if (pool) pool = pool.filter((x) => x !== w);
+  if (!Atomics.load(w.flags, EXITED)) exiting.add(w);
+  w.worker.terminate().catch(() => {});
+  return replace();
+}
+
+/** Start a worker in place of a failed one, unless MAX_RESTARTS were started already (the pool is then
+ * retired: calls run on the calling thread). */
+function replace(): string {
+  if (restarts >= MAX_RESTARTS || !startWorker) {
+    if (pool && pool.length === 0) pool = null;
+    return `the pool has replaced ${MAX_RESTARTS} failed workers and takes no more (${pool?.length ?? 0} left)`;
+  }
+  restarts++;
+  startWorker().then(
+    (w) => {
+      if (pool && pool.length < size) pool.push(w);
+      else void w.worker.terminate();
+    },
+    (error) => emitKernelEvent({ type: 'threads-error', error }),
   );
-  return workers;
+  return 'a new worker thread is starting in its place';
+}
+
+/**
+ * Run `f` once every retired worker has exited (now, if none is pending): memory a retired worker may
+ * still write is not handed out again before.
+ */
+export function afterWorkersGone(f: () => void): void {
+  if (exiting.size === 0) f();
+  else afterExit.push(f);
+}
+
+/** Start the pool (once): one worker per extra core, at most 3. Null where threads are unavailable. */
+async function startPool(module: WebAssembly.Module): Promise<PoolWorker[] | null> {
+  const { start, count } = await workerStarter(module);
+  if (count === 0) return null;
+  size = count;
+  startWorker = start;
+  return Promise.all(Array.from({ length: count }, start));
 }
 
 let starting: Promise<void> | null = null;
@@ -167,22 +295,46 @@ export function warmThreads(module: WebAssembly.Module): void {
 export async function threadsReady(module: WebAssembly.Module): Promise<boolean> {
   warmThreads(module);
   await starting;
-  return !!pool;
+  return !!pool && pool.length > 0;
 }
 
-/** Worker p's ring of at least `bytes` bytes, reused across calls. */
-function ring(p: number, bytes: number): SharedArrayBuffer {
-  if (!rings[p] || rings[p].byteLength < bytes) rings[p] = new SharedArrayBuffer(bytes);
-  return rings[p];
+/**
+ * The pool's worker threads (Node Worker objects), for fault-injection tests; empty before the pool runs.
+ */
+export function poolWorkers(): readonly unknown[] {
+  return pool ? pool.map((w) => w.worker) : [];
+}
+
+/**
+ * Make pool worker `p` fail right after it claims its next chunk, for fault-injection tests: `'exit'` ends
+ * the thread (process.exit), `'hang'` blocks it until it is terminated.
+ */
+export function injectWorkerFault(p: number, fault: 'exit' | 'hang'): void {
+  if (pool?.[p]) Atomics.store(pool[p].flags, FAULT, fault === 'exit' ? 1 : 2);
+}
+
+/** Worker w's ring of at least `bytes` bytes, reused across calls. */
+function ring(w: PoolWorker, bytes: number): SharedArrayBuffer {
+  if (!w.ring || w.ring.byteLength < bytes) w.ring = new SharedArrayBuffer(bytes);
+  return w.ring;
 }
 
 interface Ring {
+  w: PoolWorker;
+  /** Its chunk area next to S (0: none, it stages S's rows; see MatrixShare). */
+  area: number;
   buf: SharedArrayBuffer;
   published: number;
   returned: number;
   chunkOf: Int32Array;
   stolen: Uint8Array;
+  chunks: number;
   taken: number;
+  /** The consumed count last seen and when it last moved (ms), for the stall bound. */
+  seen: number;
+  since: number;
+  /** Retired during this call: its chunks were redone by the calling thread. */
+  failed: boolean;
 }
 
 /** The newest chunk of the ring that its worker took (not taken back), or returned − 1 if none. */
@@ -203,6 +355,7 @@ function steal(
   rowsOf: (c: number) => readonly [number, number],
 ): 'none' | 'ok' | 'not finite' {
   for (const s of rings) {
+    if (s.failed) continue;
     for (let q = s.published - 1; q >= s.returned; q--) {
       const slot = q % RING;
       if (s.stolen[slot]) continue;
@@ -217,18 +370,58 @@ function steal(
   return 'none';
 }
 
-/** Block until worker `w` has finished its current call (its done sequence reaches ours). */
-function awaitWorker(w: PoolWorker): void {
+/**
+ * Whether a worker holding work is alive: not exited, and its progress counter (flags[4]) moved within
+ * stallMs (`track` holds the count last seen and when it moved). Waits one slice for it first.
+ */
+function alive(
+  w: PoolWorker,
+  track: { seen: number; since: number },
+  index: number,
+  expected: number,
+): boolean {
+  if (Atomics.load(w.flags, EXITED)) return false;
+  Atomics.wait(w.flags, index, expected, threadLimits.sliceMs);
+  const now = performance.now();
+  const progress = Atomics.load(w.flags, 4);
+  if (progress !== track.seen) {
+    track.seen = progress;
+    track.since = now;
+  }
+  return now - track.since <= threadLimits.stallMs && !Atomics.load(w.flags, EXITED);
+}
+
+/**
+ * Block until worker `w` has finished its current call (its done sequence reaches ours): true, or false
+ * when it exited or stalled first (bounded: see threadLimits).
+ */
+function awaitWorker(w: PoolWorker): boolean {
+  const track = { seen: Atomics.load(w.flags, 4), since: performance.now() };
   for (let done = Atomics.load(w.flags, 1); done !== w.seq; done = Atomics.load(w.flags, 1))
-    Atomics.wait(w.flags, 1, done);
+    if (!alive(w, track, 1, done)) return false;
+  return true;
+}
+
+/** Emit the 'threads-failed' fallback of a call whose failed workers' `rows` the calling thread redid. */
+function reportFailed(failed: number, rows: number, next: string): void {
+  emitKernelEvent({
+    type: 'fallback',
+    reason: 'threads-failed',
+    detail: `${failed} worker thread(s) exited or made no progress for ${threadLimits.stallMs} ms; the calling thread computed their ${rows} rows (the same bits); ${next}`,
+    rows,
+  });
 }
 
 /**
  * Start a call on worker `w`: wait until it has finished the previous one (a call may end before a worker
- * has skipped the chunks taken back from it), reset its flags, hand it `message` and wake it.
+ * has skipped the chunks taken back from it), reset its flags, hand it `message` and wake it. False (and
+ * the worker retired) when it exited or stalled: the call goes on without it.
  */
-function begin(w: PoolWorker, message: WorkerJob | WorkspaceJob): void {
-  awaitWorker(w);
+function begin(w: PoolWorker, message: WorkerJob | WorkspaceJob): boolean {
+  if (!awaitWorker(w)) {
+    reportFailed(1, 0, retire(w));
+    return false;
+  }
   w.seq++;
   Atomics.store(w.flags, 3, 0);
   Atomics.store(w.flags, 4, 0);
@@ -236,6 +429,7 @@ function begin(w: PoolWorker, message: WorkerJob | WorkspaceJob): void {
   w.port.postMessage(message);
   Atomics.store(w.flags, 0, w.seq);
   Atomics.notify(w.flags, 0);
+  return true;
 }
 
 /** What a worker gets for a call on workspace memory (see workspace.ts). */
@@ -252,36 +446,46 @@ export interface WorkspaceJob {
 /**
  * Run a workspace call on the calling thread and every worker at once: each claims chunks of rows from
  * the call's shared counter and works in place in the shared memory (no ring, no copies). Returns
- * 'no-pool' when the pool is not running, else whether every worker finished without an error (rows a
- * failed worker had claimed are in chunks not flagged finished, and are recomputed by the caller's reference).
+ * 'no-pool' when the pool is not running. A chunk no worker finished (a worker that failed, exited or
+ * stalled) is run by the calling thread afterwards, on the same kernel: the same bits.
  */
-export function runWorkspaceThreaded(kernel: SharedKernelLike, call: WorkspaceCall): boolean | 'no-pool' {
-  if (!pool) return 'no-pool';
-  pool.forEach((w, p) => {
+export function runWorkspaceThreaded(kernel: SharedKernelLike, call: WorkspaceCall): 'ran' | 'no-pool' {
+  if (!pool || pool.length === 0) return 'no-pool';
+  const members = pool.filter((w, p) => {
     const first = w.memory !== kernel.memory;
-    w.memory = kernel.memory;
-    begin(w, {
+    const began = begin(w, {
       kind: 'workspace',
       call,
       thread: p + 1,
       ...(first ? { module: kernel.module, memory: kernel.memory } : {}),
     });
+    if (began) w.memory = kernel.memory;
+    return began;
   });
   const chunks: number[] = [];
-  let ok = true;
+  let failed = 0;
+  let next = '';
   try {
     chunks.push(workChunks(kernel.kernel, call, 0));
   } finally {
     // Even when the calling thread's kernel threw: the call's memory is released only after every worker
-    // is done with it.
-    for (const w of pool) {
-      awaitWorker(w);
-      if (Atomics.load(w.flags, 2) !== 0) ok = false;
+    // is done with it (or retired: see afterWorkersGone).
+    for (const w of members) {
+      if (!awaitWorker(w)) {
+        failed++;
+        next = retire(w);
+      }
       chunks.push(Atomics.load(w.flags, 4)); // the worker's count of chunks (see worker.ts)
     }
   }
+  const left = unfinishedChunks(call);
+  for (const chunk of left) runChunk(kernel.kernel, call, 0, chunk);
+  if (left.length > 0 || failed > 0) {
+    const rows = left.reduce((sum, c) => sum + Math.min(call.chunkRows, call.rows - c * call.chunkRows), 0);
+    reportFailed(Math.max(failed, 1), rows, failed ? next : 'the pool keeps its workers');
+  }
   threadStats.chunks = chunks;
-  return ok;
+  return 'ran';
 }
 
 /** The parts of workspace.ts's shared kernel the pool needs. */
@@ -291,10 +495,32 @@ interface SharedKernelLike {
   kernel: KernelInstance;
 }
 
+/** One ring-threaded call as its helpers see it. */
+interface RingCall {
+  job: FusedJob;
+  k: number;
+  n: number;
+  chunkRows: number;
+  chunks: number;
+  layout: ReturnType<typeof slotLayout>;
+  zShared: boolean;
+  gradShared: boolean;
+  /** Whether the slots carry a logits / gradient area (see slotLayout). */
+  slotArea: boolean;
+  /** The calling thread's run of rows [r0, r1): false when a row is not finite. */
+  runMine: (r0: number, r1: number) => boolean;
+  rowsOf: (c: number) => readonly [number, number];
+  /** Whether every row so far was finite and no worker reported an error. */
+  ok: boolean;
+  /** Rows of failed workers' chunks redone by the calling thread, and what the pool does next. */
+  redone: number;
+  next: string;
+}
+
 /**
  * Run `job` with the rows split between the calling thread (on `kernel`) and the pool's workers.
  * Returns 'no-pool' when the pool is not running (the caller runs single-threaded), null when a row is
- * not finite.
+ * not finite. A worker that exits or stalls is retired and the calling thread redoes its chunks.
  */
 export function runThreaded(
   kernel: KernelInstance,
@@ -302,38 +528,82 @@ export function runThreaded(
   place: InPlaceMatrix | null = null,
   share: MatrixShare | null = null,
 ): RowSums | 'no-pool' | null {
-  if (!pool) return 'no-pool';
+  if (!pool || pool.length === 0) return 'no-pool';
   const k = job.classes;
   const n = job.rows;
   const chunkRows = Math.min(n, chunkRowsOf(k));
-  const chunks = Math.ceil(n / chunkRows);
   const zShared = job.z.buffer instanceof SharedArrayBuffer;
   const gradShared = job.grad instanceof Float32Array && job.grad.buffer instanceof SharedArrayBuffer;
   // A worker's logits come from: in place, staged into the shared gradient, or through the slot; its
   // gradient goes in place or through the slot.
-  const slotLogits = !zShared && !gradShared;
-  const slotArea = slotLogits || (job.grad !== null && !gradShared);
-  const layout = slotLayout(chunkRows, k, slotArea);
+  const slotArea = (!zShared && !gradShared) || (job.grad !== null && !gradShared);
   const perRowBuf = new SharedArrayBuffer(24 * n);
   const perRow = {
     nll: new Float64Array(perRowBuf, 0, n),
     smoothing: new Float64Array(perRowBuf, 8 * n, n),
     entropy: new Float64Array(perRowBuf, 16 * n, n),
   };
+  const mine = { ...job, perRow };
+  const c: RingCall = {
+    job,
+    k,
+    n,
+    chunkRows,
+    chunks: Math.ceil(n / chunkRows),
+    layout: slotLayout(chunkRows, k, slotArea),
+    zShared,
+    gradShared,
+    slotArea,
+    // The calling thread's chunks: S read in place by the instance on its memory where `place` says.
+    runMine: (r0, r1) =>
+      (place ? runRows(place.kernel, mine, r0, r1, undefined, place) : runRows(kernel, mine, r0, r1)) !==
+      null,
+    rowsOf: (chunk) => [chunk * chunkRows, Math.min(n, (chunk + 1) * chunkRows)] as const,
+    ok: true,
+    redone: 0,
+    next: '',
+  };
+  const rings = openRings(c, perRowBuf, share);
+  let own = 0;
+  try {
+    own = runRings(c, rings);
+  } catch (error) {
+    // The calling thread's kernel threw: close the rings and wait until every worker has finished the
+    // call (its chunks may write into memory the caller releases next, and an open ring would leave it
+    // waiting for chunks forever).
+    closeRings(rings);
+    for (const s of rings) if (!s.failed && !awaitWorker(s.w)) retire(s.w);
+    throw error;
+  }
+  // Close the rings without waiting for the workers to skip the chunks taken back from them (the next
+  // call waits for that, usually long done by then).
+  closeRings(rings);
+  const failed = rings.filter((s) => s.failed).length;
+  if (failed > 0) reportFailed(failed, c.redone, c.next);
+  threadStats.chunks = [own, ...rings.map((s) => s.chunks - s.taken)];
+  threadStats.matrixInPlace = [place !== null, ...rings.map((s) => s.area !== 0)];
+  if (!c.ok) return null;
+  return rowOrderSums(job, perRow);
+}
+
+/** Start the call on every worker of the pool (those that fail to begin are retired and left out). */
+function openRings(c: RingCall, perRowBuf: SharedArrayBuffer, share: MatrixShare | null): Ring[] {
+  const { job, k, layout, zShared, gradShared } = c;
   const { z: _z, grad: _g, perRow: _p, rowWeight: _r, labels: _l, rows: _n, ...rest } = job;
   // The slots carry labels as int32 with ignored rows as −1 (ignoreIndex may lie outside int32: 2³² would
   // become class 0 there); class labels are in [0, K), so −1 can only mean ignored.
   const common = { ...rest, ignoreIndex: -1 };
-  // Worker p's chunk area next to S (0: none, it stages S's rows): area 0 is the calling thread's.
-  const areaOf = (p: number) => (share !== null && p + 1 < share.areas ? p + 1 : 0);
-  const workers = pool.map((w, p) => {
-    const buf = ring(p, RING * layout.bytes);
-    begin(w, {
+  const rings: Ring[] = [];
+  for (const [p, w] of [...(pool ?? [])].entries()) {
+    // Worker p's chunk area next to S (0: none, it stages S's rows): area 0 is the calling thread's.
+    const area = share !== null && p + 1 < share.areas ? p + 1 : 0;
+    const buf = ring(w, RING * layout.bytes);
+    const began = begin(w, {
       job: common,
       classes: k,
       ring: buf,
       slotBytes: layout.bytes,
-      chunkRows,
+      chunkRows: c.chunkRows,
       z: zShared
         ? (job.z.buffer as SharedArrayBuffer)
         : gradShared
@@ -343,13 +613,15 @@ export function runThreaded(
       grad: gradShared ? (job.grad!.buffer as SharedArrayBuffer) : null,
       gradOffset: gradShared ? job.grad!.byteOffset : 0,
       writeGrad: job.grad !== null,
-      slotArea,
+      slotArea: c.slotArea,
       perRow: perRowBuf,
-      rows: n,
-      matrix: areaOf(p) ? { share: share!, area: areaOf(p), module: sharedKernelModule()! } : null,
+      rows: c.n,
+      matrix: area ? { share: share!, area, module: sharedKernelModule()! } : null,
     } satisfies WorkerJob);
-    return {
+    if (!began) continue;
+    rings.push({
       w,
+      area,
       buf,
       published: 0,
       returned: 0,
@@ -357,110 +629,133 @@ export function runThreaded(
       stolen: new Uint8Array(RING),
       chunks: 0,
       taken: 0,
-    };
-  });
-  const mine = { ...job, perRow };
-  // The calling thread's chunks: S read in place by the instance on its memory where `place` says.
-  const runMine = (r0: number, r1: number) =>
-    place ? runRows(place.kernel, mine, r0, r1, undefined, place) : runRows(kernel, mine, r0, r1);
-  let next = 0;
-  let own = 0;
-  let ok = true;
-  const rowsOf = (c: number) => [c * chunkRows, Math.min(n, (c + 1) * chunkRows)] as const;
-  try {
-    for (;;) {
-      for (const s of workers) {
-        // Take back the chunks the worker finished (their gradient, if it is not written in place).
-        const consumed = Atomics.load(s.w.flags, 4);
-        for (; s.returned < consumed; s.returned++) {
-          const slot = s.returned % RING;
-          if (s.stolen[slot]) {
-            s.stolen[slot] = 0; // computed by the calling thread, in place
-            continue;
-          }
-          if (new Int32Array(s.buf, slot * layout.bytes, 4)[3] !== 0) ok = false; // the chunk's status
-          if (job.grad && !gradShared) {
-            const [r0, r1] = rowsOf(s.chunkOf[s.returned % RING]);
-            const at = (s.returned % RING) * layout.bytes + layout.logits;
-            job.grad.set(new Float32Array(s.buf, at, (r1 - r0) * k), r0 * k);
-          }
-        }
-        // Keep its ring full.
-        for (; next < chunks && s.published - s.returned < RING; next++) {
-          const slot = s.published % RING;
-          const base = slot * layout.bytes;
-          const [r0, r1] = rowsOf(next);
-          const meta = new Int32Array(s.buf, base, 4);
-          meta[0] = r0;
-          meta[1] = r1 - r0;
-          Atomics.store(meta, 2, 0); // [2]: 0 queued, 1 taken by the worker, 2 taken back by the caller
-          meta[3] = 0; // [3]: the worker's status for the chunk (0 ok, 1 not finite, 2 error)
-          const labels = new Int32Array(s.buf, base + layout.labels, r1 - r0);
-          const weights = new Float64Array(s.buf, base + layout.weights, r1 - r0);
-          const { labels: y, rowWeight, ignoreIndex } = job; // read once, not per row (see checkLogits)
-          for (let i = r0; i < r1; i++) {
-            labels[i - r0] = y[i] === ignoreIndex ? -1 : y[i];
-            weights[i - r0] = rowWeight(i);
-          }
-          const z = job.z.subarray(r0 * k, r1 * k);
-          if (slotLogits) new Float32Array(s.buf, base + layout.logits, (r1 - r0) * k).set(z);
-          else if (!zShared) (job.grad as Float32Array).set(z, r0 * k); // staged in place in the shared gradient
-          s.chunkOf[slot] = next;
-          s.published++;
-          s.chunks++;
-          Atomics.store(s.w.flags, 3, s.published);
-          Atomics.notify(s.w.flags, 3);
-        }
-      }
-      if (next < chunks) {
-        // The calling thread computes the next chunk itself meanwhile.
-        const [r0, r1] = rowsOf(next++);
-        own++;
-        if (runMine(r0, r1) === null) ok = false;
-        continue;
-      }
-      // Nothing left to hand out: take back a queued chunk that its worker has not started (the newest
-      // first), so that a worker the OS does not schedule right now cannot hold the call up.
-      const stolen = steal(workers, layout.bytes, (r0, r1) => runMine(r0, r1) !== null, rowsOf);
-      if (stolen !== 'none') {
-        own++;
-        if (stolen === 'not finite') ok = false;
-        continue;
-      }
-      // Wait only for chunks a worker has started: the ones taken back are done already.
-      const waiting = workers.find((s) => lastClaimed(s) >= s.returned);
-      if (!waiting) break;
-      const consumed = Atomics.load(waiting.w.flags, 4);
-      if (consumed !== waiting.returned) continue;
-      if (Atomics.load(waiting.w.flags, 1) === waiting.w.seq) {
-        // The worker stopped early (an internal error): its remaining chunks are not computed.
-        ok = false;
-        waiting.returned = waiting.published;
-        continue;
-      }
-      Atomics.wait(waiting.w.flags, 4, consumed, 100);
-    }
-  } catch (error) {
-    // The calling thread's kernel threw: close the rings and wait until every worker has finished the
-    // call (its chunks may write into memory the caller releases next, and an open ring would leave it
-    // waiting for chunks forever).
-    for (const s of workers) {
-      Atomics.store(s.w.flags, 3, s.published | CLOSED);
-      Atomics.notify(s.w.flags, 3);
-    }
-    for (const s of workers) awaitWorker(s.w);
-    throw error;
+      seen: 0,
+      since: performance.now(),
+      failed: false,
+    });
   }
-  // Close the rings without waiting for the workers to skip the chunks taken back from them (the next
-  // call waits for that, usually long done by then).
-  for (const s of workers) {
+  return rings;
+}
+
+/** Tell every worker that no more chunks come in this call. */
+function closeRings(rings: Ring[]): void {
+  for (const s of rings) {
     Atomics.store(s.w.flags, 3, s.published | CLOSED);
     Atomics.notify(s.w.flags, 3);
   }
-  threadStats.chunks = [own, ...workers.map((s) => s.chunks - s.taken)];
-  threadStats.matrixInPlace = [place !== null, ...pool.map((_, p) => areaOf(p) !== 0)];
-  if (!ok) return null;
-  // Row order, as on one thread: the same sums to the last bit.
+}
+
+/**
+ * Hand out the call's chunks through the rings while the calling thread computes chunks itself, until
+ * every chunk is done. Returns the chunks the calling thread computed.
+ */
+function runRings(c: RingCall, rings: Ring[]): number {
+  let next = 0;
+  let own = 0;
+  for (;;) {
+    for (const s of rings) {
+      if (s.failed) continue;
+      takeBack(c, s);
+      // Keep its ring full.
+      for (; next < c.chunks && s.published - s.returned < RING; next++) publish(c, s, next);
+    }
+    if (next < c.chunks) {
+      // The calling thread computes the next chunk itself meanwhile.
+      const [r0, r1] = c.rowsOf(next++);
+      own++;
+      if (!c.runMine(r0, r1)) c.ok = false;
+      continue;
+    }
+    // Nothing left to hand out: take back a queued chunk that its worker has not started (the newest
+    // first), so that a worker the OS does not schedule right now cannot hold the call up.
+    const stolen = steal(rings, c.layout.bytes, c.runMine, c.rowsOf);
+    if (stolen !== 'none') {
+      own++;
+      if (stolen === 'not finite') c.ok = false;
+      continue;
+    }
+    // Wait only for chunks a worker has started: the ones taken back are done already.
+    const waiting = rings.find((s) => !s.failed && lastClaimed(s) >= s.returned);
+    if (!waiting) return own;
+    const consumed = Atomics.load(waiting.w.flags, 4);
+    if (consumed !== waiting.returned) continue;
+    if (Atomics.load(waiting.w.flags, 1) === waiting.w.seq) {
+      // The worker stopped early (an internal error): its remaining chunks are not computed.
+      c.ok = false;
+      waiting.returned = waiting.published;
+      continue;
+    }
+    if (!alive(waiting.w, waiting, 4, consumed)) abandon(c, waiting);
+  }
+}
+
+/** Take back the chunks worker s finished (their gradient, if it is not written in place). */
+function takeBack(c: RingCall, s: Ring): void {
+  const { job, k, layout } = c;
+  const consumed = Atomics.load(s.w.flags, 4);
+  for (; s.returned < consumed; s.returned++) {
+    const slot = s.returned % RING;
+    if (s.stolen[slot]) {
+      s.stolen[slot] = 0; // computed by the calling thread, in place
+      continue;
+    }
+    if (new Int32Array(s.buf, slot * layout.bytes, 4)[3] !== 0) c.ok = false; // the chunk's status
+    if (job.grad && !c.gradShared) {
+      const [r0, r1] = c.rowsOf(s.chunkOf[slot]);
+      const at = slot * layout.bytes + layout.logits;
+      job.grad.set(new Float32Array(s.buf, at, (r1 - r0) * k), r0 * k);
+    }
+  }
+}
+
+/** Queue chunk `chunk` in worker s's ring: its labels and row weights, and its logits where they go. */
+function publish(c: RingCall, s: Ring, chunk: number): void {
+  const { job, k, layout } = c;
+  const slot = s.published % RING;
+  const base = slot * layout.bytes;
+  const [r0, r1] = c.rowsOf(chunk);
+  const meta = new Int32Array(s.buf, base, 4);
+  meta[0] = r0;
+  meta[1] = r1 - r0;
+  Atomics.store(meta, 2, 0); // [2]: 0 queued, 1 taken by the worker, 2 taken back by the caller
+  meta[3] = 0; // [3]: the worker's status for the chunk (0 ok, 1 not finite, 2 error)
+  const labels = new Int32Array(s.buf, base + layout.labels, r1 - r0);
+  const weights = new Float64Array(s.buf, base + layout.weights, r1 - r0);
+  const { labels: y, rowWeight, ignoreIndex } = job; // read once, not per row (see checkLogits)
+  for (let i = r0; i < r1; i++) {
+    labels[i - r0] = y[i] === ignoreIndex ? -1 : y[i];
+    weights[i - r0] = rowWeight(i);
+  }
+  const z = job.z.subarray(r0 * k, r1 * k);
+  if (!c.zShared && !c.gradShared) new Float32Array(s.buf, base + layout.logits, (r1 - r0) * k).set(z);
+  else if (!c.zShared) (job.grad as Float32Array).set(z, r0 * k); // staged in place in the shared gradient
+  s.chunkOf[slot] = chunk;
+  s.published++;
+  s.chunks++;
+  Atomics.store(s.w.flags, 3, s.published);
+  Atomics.notify(s.w.flags, 3);
+}
+
+/**
+ * Worker s exited or stalled holding chunks: retire it and compute on the calling thread every chunk of
+ * its ring it had not returned (the same kernel: the same bits).
+ */
+function abandon(c: RingCall, s: Ring): void {
+  s.failed = true;
+  c.next = retire(s.w);
+  for (let q = s.returned; q < s.published; q++) {
+    const slot = q % RING;
+    if (s.stolen[slot]) continue; // computed by the calling thread already
+    const [r0, r1] = c.rowsOf(s.chunkOf[slot]);
+    c.redone += r1 - r0;
+    s.taken++;
+    if (!c.runMine(r0, r1)) c.ok = false;
+  }
+  s.returned = s.published;
+}
+
+/** The per-row parts into job.perRow, or summed in row order, as on one thread: the same to the last bit. */
+function rowOrderSums(job: FusedJob, perRow: Required<NonNullable<FusedJob['perRow']>>): RowSums {
   if (job.perRow) {
     job.perRow.nll.set(perRow.nll);
     job.perRow.smoothing.set(perRow.smoothing);
@@ -470,7 +765,7 @@ export function runThreaded(
   let nll = 0;
   let smoothing = 0;
   let entropy = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < job.rows; i++) {
     nll += perRow.nll[i];
     smoothing += perRow.smoothing[i];
     entropy += perRow.entropy[i];

@@ -3,7 +3,7 @@
 // its own kernel instance until the caller closes the ring, and wakes the caller. No messages per chunk.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { type FusedJob, runRows } from './fused.js';
-import { CLOSED, RING, slotLayout, type WorkerJob, type WorkspaceJob } from './threads.js';
+import { CLOSED, EXITED, FAULT, RING, slotLayout, type WorkerJob, type WorkspaceJob } from './threads.js';
 import { KernelInstance } from './wasm.js';
 import { workChunks } from './workspace.js';
 
@@ -17,7 +17,18 @@ const flags = new Int32Array(control); // see PoolWorker.flags in threads.ts
 let seen = 0;
 /** This worker's instance on the shared kernel memory (workspace calls), made on the first one. */
 let shared: KernelInstance | null = null;
+// The calling side's 'exit' event sets the flag too, for deaths that run no code here (terminate(), a crash).
+process.on('exit', () => Atomics.store(flags, EXITED, 1));
 parentPort?.postMessage('ready');
+
+/** A fault a test injected (threads.ts's injectWorkerFault), taken right after claiming a chunk. */
+function fault(): void {
+  const f = Atomics.load(flags, FAULT);
+  if (f === 0) return;
+  Atomics.store(flags, FAULT, 0);
+  if (f === 1) process.exit(70);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // hang until terminated
+}
 
 /** Run chunk `j` of the ring; false if a row is not finite. */
 function runChunk(w: WorkerJob, j: number, layout: ReturnType<typeof slotLayout>): boolean {
@@ -67,7 +78,11 @@ for (;;) {
     let done = 0;
     try {
       if (job.module && job.memory) shared = new KernelInstance(job.module, job.memory);
-      done = workChunks(shared!, job.call, job.thread);
+      // The count of claimed chunks is this worker's heartbeat (the caller's stall bound reads it).
+      done = workChunks(shared!, job.call, job.thread, (claimed) => {
+        Atomics.store(flags, 4, claimed);
+        fault();
+      });
     } catch {
       status = 2;
     }
@@ -87,6 +102,7 @@ for (;;) {
         // Claim the chunk first: the caller may have taken it back to run it itself.
         const meta = new Int32Array(w.ring, (j % RING) * w.slotBytes, 4);
         if (Atomics.compareExchange(meta, 2, 0, 1) === 0) {
+          fault();
           let chunkStatus = 0;
           try {
             if (!runChunk(w, j, layout)) chunkStatus = 1;

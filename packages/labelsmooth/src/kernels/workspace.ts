@@ -160,45 +160,67 @@ export interface WorkspaceCall {
 /**
  * Claim chunks of rows from the call's shared counter and run them on `kernel` until none is left: the
  * same loop on the calling thread and on every worker (thread index `t` picks its scratch). The rows of
- * a chunk are contiguous, so each thread reads its logits and writes its gradient in place. Returns the
- * number of chunks this thread ran.
+ * a chunk are contiguous, so each thread reads its logits and writes its gradient in place. `onClaim` is
+ * told the count of chunks claimed, before each is run (a worker's heartbeat). Returns the number of
+ * chunks this thread ran.
  */
-export function workChunks(kernel: KernelInstance, c: WorkspaceCall, t: number): number {
+export function workChunks(
+  kernel: KernelInstance,
+  c: WorkspaceCall,
+  t: number,
+  onClaim?: (claimed: number) => void,
+): number {
   const counter = new Int32Array(kernel.exports.memory.buffer, c.counter, 1);
-  const finished = new Int32Array(kernel.exports.memory.buffer, c.finished, c.chunks);
+  for (let done = 0; ; done++) {
+    const chunk = Atomics.add(counter, 0, 1);
+    if (chunk >= c.chunks) return done;
+    onClaim?.(done + 1);
+    runChunk(kernel, c, t, chunk);
+  }
+}
+
+/**
+ * Run chunk `chunk` of the call on `kernel` with thread `t`'s scratch and flag it finished: a claimed
+ * chunk, or one a failed worker left unfinished (redone by the calling thread, to the same bits).
+ */
+export function runChunk(kernel: KernelInstance, c: WorkspaceCall, t: number, chunk: number): void {
   const k = c.classes;
   const scratch = c.scratch + t * c.scratchBytes;
   const g = c.grad ? c.grad : scratch + align64(blockMaxBytes(k));
   const stride = c.grad ? 4 * k : 0;
-  for (let done = 0; ; done++) {
-    const chunk = Atomics.add(counter, 0, 1);
-    if (chunk >= c.chunks) return done;
-    const r0 = chunk * c.chunkRows;
-    const n = Math.min(c.rows - r0, c.chunkRows);
-    if (c.family) familyChunk(kernel, c, c.family, r0, n, scratch);
-    else
-      kernel.exports.rows(
-        c.z + 4 * r0 * k,
-        g + r0 * stride,
-        stride,
-        n,
-        k,
-        c.labels + 4 * r0,
-        c.scale + 8 * r0,
-        c.w,
-        c.v,
-        c.vConst,
-        c.mask,
-        c.eps,
-        c.nonTarget,
-        c.allowed,
-        c.vSum,
-        c.out + 16 * r0,
-        scratch,
-        c.grad ? 1 : 0,
-      );
-    Atomics.store(finished, chunk, 1);
-  }
+  const r0 = chunk * c.chunkRows;
+  const n = Math.min(c.rows - r0, c.chunkRows);
+  if (c.family) familyChunk(kernel, c, c.family, r0, n, scratch);
+  else
+    kernel.exports.rows(
+      c.z + 4 * r0 * k,
+      g + r0 * stride,
+      stride,
+      n,
+      k,
+      c.labels + 4 * r0,
+      c.scale + 8 * r0,
+      c.w,
+      c.v,
+      c.vConst,
+      c.mask,
+      c.eps,
+      c.nonTarget,
+      c.allowed,
+      c.vSum,
+      c.out + 16 * r0,
+      scratch,
+      c.grad ? 1 : 0,
+    );
+  Atomics.store(new Int32Array(kernel.exports.memory.buffer, c.finished, c.chunks), chunk, 1);
+}
+
+/** The chunks of a call that no thread flagged finished. */
+export function unfinishedChunks(c: WorkspaceCall): number[] {
+  const finished = new Int32Array(buffer(sharedKernel()!.memory), c.finished, c.chunks);
+  const left: number[] = [];
+  for (let chunk = 0; chunk < c.chunks; chunk++) if (Atomics.load(finished, chunk) !== 1) left.push(chunk);
+  return left;
 }
 
 /**
