@@ -7,6 +7,7 @@ import { computeCrossEntropy } from './crossEntropy.js';
 import { type CrossEntropyPlan, planCrossEntropy } from './plan.js';
 import { lossScale, meanDenominator, type PartRows, partRows, reduceRows, reduceSums } from './reduce.js';
 import { referenceRows } from './reference.js';
+import { snapshotPlan } from './snapshot.js';
 import type { CrossEntropyOptions, CrossEntropyResult, Matrix, Target } from './types.js';
 
 /** Web Workers of this page, made on first use (browsers only). */
@@ -68,14 +69,26 @@ function shardPlan(plan: CrossEntropyPlan, r0: number, r1: number): CrossEntropy
  * with the whole batch's reduction factor; rows a worker declines are recomputed here by the reference, and if the workers fail
  * the batch runs here (a `'workers-failed'` kernel event). Smaller batches compile the kernel
  * asynchronously and run here. In Node it is `crossEntropy` (with its worker_threads), in a promise.
- * Options are validated exactly as by `crossEntropy`.
+ * Options are validated exactly as by `crossEntropy`, when it is called; the arrays it reads (logits,
+ * targets, weights, noise) are copied then too, so the result is that of the inputs at call time even if
+ * the caller changes them while the promise is pending (the copy costs one pass over the logits; a
+ * `noiseMatrix(S)` is not copied: nothing can change it). The gradient goes to `options.grad` as usual.
  */
 export async function crossEntropyAsync(
   logits: Matrix,
   target: Target,
   options?: CrossEntropyOptions,
 ): Promise<CrossEntropyResult> {
-  const plan = planCrossEntropy('crossEntropyAsync', logits, target, options);
+  // Checked and copied now, at call time: the caller may change its arrays while the promise is pending.
+  const frozen = snapshotPlan(planCrossEntropy('crossEntropyAsync', logits, target, options));
+  return frozen.restore(await runAsync(frozen.plan, options));
+}
+
+/** Run a plan off the browser's main thread where it is large enough (see {@link crossEntropyAsync}). */
+async function runAsync(
+  plan: CrossEntropyPlan,
+  options: CrossEntropyOptions | undefined,
+): Promise<CrossEntropyResult> {
   const n = plan.rows;
   const k = plan.classes;
   const big = n >= 2 && n * k >= THREAD_MIN_SIZE && plan.threads && plan.kernel !== 'js';

@@ -5,7 +5,6 @@
 
 export {
   type FallbackReason,
-  initKernels,
   type KernelEvent,
   type KernelInfo,
   type KernelPath,
@@ -19,6 +18,7 @@ export { binaryCrossEntropy } from './binaryCrossEntropy.js';
 export { crossEntropy } from './crossEntropy.js';
 export { crossEntropyAsync } from './crossEntropyAsync.js';
 export { LabelSmoothingError } from './errors.js';
+export { type InitKernelsOptions, initKernels } from './initKernels.js';
 export { type NoiseMatrixOptions, noiseMatrix } from './noiseMatrix.js';
 export {
   OnlineLabelSmoothing,

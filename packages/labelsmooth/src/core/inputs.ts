@@ -1,6 +1,7 @@
 // Validation and normalization of the arguments shared by the core functions. Everything here reads the
 // caller's arrays and never writes them.
 import { fail } from './errors.js';
+import { refuseInherited } from './options.js';
 import type { FloatArray, Matrix, Noise, Target } from './types.js';
 
 /** Tolerance for "sums to 1" checks on distributions. */
@@ -228,9 +229,7 @@ function distributions(a: Float64Array | Float32Array, rows: Int32Array, k: numb
  * at K = 32000, far more than the loss).
  */
 function parseClassConditional(fn: string, noise: Record<string, unknown>, classes: number): ParsedNoise {
-  for (const key of Object.keys(noise))
-    if (key !== 'matrix')
-      fail(fn, `options.noise.${key}`, undefined, noise[key], 'unknown key; expected { matrix }');
+  checkMatrixKeys(fn, noise);
   const m = noise.matrix;
   const argument = 'options.noise.matrix';
   let data: Float64Array | Float32Array;
@@ -249,6 +248,16 @@ function parseClassConditional(fn: string, noise: Record<string, unknown>, class
       });
   } else return fail(fn, argument, undefined, m, 'expected a K×K matrix (flat or rows)');
   return { kind: 'class-conditional', data, perRow: false };
+}
+
+/** `options.noise` as `{ matrix }` has no other own key (symbols included) and inherits none. */
+export function checkMatrixKeys(fn: string, noise: object): void {
+  refuseInherited(fn, 'options.noise', noise);
+  for (const key of Reflect.ownKeys(noise)) {
+    if (key === 'matrix') continue;
+    const where = typeof key === 'symbol' ? `options.noise[${String(key)}]` : `options.noise.${key}`;
+    fail(fn, where, undefined, Reflect.get(noise, key), 'unknown key; expected { matrix }');
+  }
 }
 
 /**

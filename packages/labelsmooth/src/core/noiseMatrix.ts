@@ -3,7 +3,13 @@
 import { matrixMemory } from '../kernels/matrixMemory.js';
 import { allocate, floats, release, sharedKernel } from '../kernels/workspace.js';
 import { fail } from './errors.js';
-import { checkDistribution, type ParsedNoise, parseMatrix, SUM_TOLERANCE } from './inputs.js';
+import {
+  checkDistribution,
+  checkMatrixKeys,
+  type ParsedNoise,
+  parseMatrix,
+  SUM_TOLERANCE,
+} from './inputs.js';
 import { checkOptions } from './options.js';
 import type { NoiseMatrix } from './types.js';
 
@@ -156,15 +162,7 @@ export function parseCheckedNoise(fn: string, noise: unknown, classes: number): 
   const m = (noise as { matrix?: unknown }).matrix;
   if (!(m instanceof CheckedMatrix)) return null;
   const values = CheckedMatrix.values(m);
-  for (const key of Object.keys(noise))
-    if (key !== 'matrix')
-      fail(
-        fn,
-        `options.noise.${key}`,
-        undefined,
-        (noise as Record<string, unknown>)[key],
-        'unknown key; expected { matrix }',
-      );
+  checkMatrixKeys(fn, noise);
   if (m.classes !== classes)
     fail(
       fn,

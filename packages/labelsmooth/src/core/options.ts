@@ -65,13 +65,16 @@ export function suggestOption(key: string, known: readonly string[]): string | u
 }
 
 /**
- * Check that `options` is undefined or a plain object whose keys are all in `known`; return it as a
- * record. An unknown key throws a {@link LabelSmoothingError} naming it and suggesting the right one,
- * e.g. `crossEntropy: options.label_smoothing = 0.1: unknown option; did you mean labelSmoothing?`.
+ * Check that `options` is undefined or an object whose keys are all in `known`; return its own properties
+ * as a new record (read once: a getter is not asked twice, and nothing inherited is ever read). An unknown
+ * key throws a {@link LabelSmoothingError} naming it and suggesting the right one, e.g.
+ * `crossEntropy: options.label_smoothing = 0.1: unknown option; did you mean labelSmoothing?`. So does a
+ * symbol key, and a key the object inherits from a prototype other than `Object.prototype` (it would be
+ * dropped by a spread and read by a property access: two different calls).
  *
  * @param fn - the public function, for the message
  * @param options - what the caller passed
- * @param known - every option name `fn` accepts
+ * @param known - every option name `fn` accepts (empty: the function takes no options)
  */
 export function checkOptions<T extends object>(
   fn: string,
@@ -87,17 +90,51 @@ export function checkOptions<T extends object>(
   ) {
     fail(fn, 'options', undefined, options, 'must be an object of options (or undefined)');
   }
-  for (const key of Object.keys(options)) {
-    if (known.includes(key)) continue;
-    const guess = suggestOption(key, known);
-    const hint = guess === undefined ? `known options: ${known.join(', ')}` : `did you mean ${guess}?`;
-    fail(
-      fn,
-      `options.${key}`,
-      undefined,
-      (options as Record<string, unknown>)[key],
-      `unknown option; ${hint}`,
-    );
+  return ownOptions(fn, 'options', options, known) as Partial<T>;
+}
+
+/**
+ * The own string-keyed properties of the object `bag` (the argument `name` of `fn`), each in `known`, copied
+ * into a new record; a symbol key, an inherited key or an unknown key is an error naming it.
+ */
+export function ownOptions(
+  fn: string,
+  name: string,
+  bag: object,
+  known: readonly string[],
+): Record<string, unknown> {
+  refuseInherited(fn, name, bag);
+  const copy: Record<string, unknown> = Object.create(null); // no prototype: nothing inherited to read
+  for (const key of Reflect.ownKeys(bag)) {
+    if (typeof key === 'symbol')
+      fail(fn, `${name}[${String(key)}]`, undefined, Reflect.get(bag, key), 'a symbol key is not an option');
+    const value = (bag as Record<string, unknown>)[key];
+    if (!known.includes(key))
+      fail(fn, `${name}.${key}`, undefined, value, `unknown option; ${hint(key, known)}`);
+    copy[key] = value;
   }
-  return options as Partial<T>;
+  return copy;
+}
+
+/** What to say about an unknown key: the likely option, or the list of options. */
+function hint(key: string, known: readonly string[]): string {
+  if (known.length === 0) return 'this function takes no options';
+  const guess = suggestOption(key, known);
+  return guess === undefined ? `known options: ${known.join(', ')}` : `did you mean ${guess}?`;
+}
+
+/** Refuse keys `bag` inherits from its prototypes (up to `Object.prototype` or null, not included). */
+export function refuseInherited(fn: string, name: string, bag: object): void {
+  for (
+    let p = Object.getPrototypeOf(bag);
+    p !== null && p !== Object.prototype;
+    p = Object.getPrototypeOf(p)
+  ) {
+    for (const key of Reflect.ownKeys(p)) {
+      if (key === 'constructor') continue;
+      const where = typeof key === 'symbol' ? `${name}[${String(key)}]` : `${name}.${key}`;
+      const value = Object.getOwnPropertyDescriptor(p, key)?.value;
+      fail(fn, where, undefined, value, 'inherited from a prototype; options must be own properties');
+    }
+  }
 }

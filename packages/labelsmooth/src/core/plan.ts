@@ -22,6 +22,7 @@ import {
 } from './inputs.js';
 import { parseCheckedNoise } from './noiseMatrix.js';
 import { checkOptions } from './options.js';
+import { type NamedInput, refuseOverlap, sameArray } from './overlap.js';
 import type {
   BinaryCrossEntropyOptions,
   CrossEntropyOptions,
@@ -446,7 +447,7 @@ export function planCrossEntropy(
     reduction,
     normalizer,
     grad,
-    inPlace: grad !== null && grad === (logits as unknown),
+    inPlace: grad !== null && sameArray(grad, logits),
     kernel,
     threads: parseBoolean(fn, 'threads', o.threads, true),
     confidencePenalty: parseConfidencePenalty(fn, o.confidencePenalty),
@@ -455,8 +456,28 @@ export function planCrossEntropy(
     zLoss: parseZLoss(fn, o.zLoss),
     lse: parseBoolean(fn, 'lse', o.lse, false) ? new Float64Array(n) : null,
   };
+  if (grad)
+    refuseOverlap(fn, ['options.grad', grad], crossEntropyInputs(logits, target, o, plan.noise), 'logits');
   checkLogits(plan, plan.inPlace ? 'all' : 'ignored');
   return plan;
+}
+
+/** Every array a crossEntropy call reads, as the caller passed it (S as the loss reads it). */
+function crossEntropyInputs(
+  logits: unknown,
+  target: unknown,
+  o: Partial<CrossEntropyOptions>,
+  noise: ParsedNoise,
+): NamedInput[] {
+  return [
+    ['logits', logits],
+    ['target', target],
+    ['options.weight', o.weight],
+    ['options.sampleWeight', o.sampleWeight],
+    ['options.noise', o.noise],
+    ['options.noise.matrix', noise.kind === 'class-conditional' ? noise.data : undefined],
+    ['options.classMask', o.classMask],
+  ];
 }
 
 /** The plan of a {@link binaryCrossEntropy} call. */
@@ -490,6 +511,18 @@ export function planBinaryCrossEntropy(
     weight = parseNonNegative(fn, 'options.weight', o.weight, weightPerElement ? size : k);
   }
   const reduction = parseReduction(fn, o.reduction);
+  const grad = parseGrad(fn, o.grad, flat.data, size);
+  if (grad) {
+    const inputs: NamedInput[] = [
+      ['logits', logits],
+      ['target', target],
+      ['options.weight', o.weight],
+      ['options.sampleWeight', o.sampleWeight],
+    ];
+    refuseOverlap(fn, ['options.grad', grad], inputs, 'logits');
+    // In place, an error must leave the logits untouched: check them all before the first write.
+    if (sameArray(grad, logits)) checkFinite(fn, flat.data, k);
+  }
   return {
     fn,
     rows: n,
@@ -503,6 +536,15 @@ export function planBinaryCrossEntropy(
       o.sampleWeight === undefined ? null : parseNonNegative(fn, 'options.sampleWeight', o.sampleWeight, n),
     reduction,
     normalizer: parseNormalizer(fn, o.normalizer, reduction),
-    grad: parseGrad(fn, o.grad, flat.data, size),
+    grad,
   };
+}
+
+/** Every binary logit finite (row-major, K outputs per row), else an error naming the first that is not. */
+function checkFinite(fn: string, z: ArrayLike<number>, k: number): void {
+  for (let j = 0; j < z.length; j++) {
+    const v = z[j];
+    if (!(v > -Infinity && v < Infinity))
+      fail(fn, 'logits', j, v, `must be finite (row ${Math.floor(j / k)}, output ${j % k})`);
+  }
 }

@@ -3,6 +3,7 @@
 import { emitKernelEvent } from '../kernels/events.js';
 import { allocate, floats, markDisposed, release, sharedKernel } from '../kernels/workspace.js';
 import { fail } from './errors.js';
+import { checkOptions } from './options.js';
 
 /** Logits and gradient buffers for N×K problems in the kernel's memory, from {@link kernelWorkspace}. */
 export interface KernelWorkspace {
@@ -39,9 +40,15 @@ export interface KernelWorkspace {
  *
  * @param rows N, at least 1
  * @param classes K, at least 1; 8·N·K bytes must fit in the 4 GB of WASM32 memory
+ * @param options none are defined: any key is an error naming it (never silently ignored)
  */
-export function kernelWorkspace(rows: number, classes: number): KernelWorkspace {
+export function kernelWorkspace(
+  rows: number,
+  classes: number,
+  options?: Record<string, never>,
+): KernelWorkspace {
   const fn = 'kernelWorkspace';
+  checkOptions(fn, options, []);
   if (!Number.isSafeInteger(rows) || rows < 1) fail(fn, 'rows', undefined, rows, 'must be an integer ≥ 1');
   if (!Number.isSafeInteger(classes) || classes < 1)
     fail(fn, 'classes', undefined, classes, 'must be an integer ≥ 1');

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fail } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
 import { mulberry32 } from '../random/mulberry32.js';
 
 /** A minimal `tf.data.Dataset` stand-in: what `model.fitDataset` reads (`size`, `iterator()`). */
@@ -23,7 +24,7 @@ export interface BatchesOptions {
  */
 export function batches(x: tf.Tensor, y: tf.Tensor, options: BatchesOptions = {}): BatchDataset {
   const fn = 'batches';
-  const { batchSize = 32, seed = 0 } = options;
+  const { batchSize = 32, seed = 0 } = checkOptions<BatchesOptions>(fn, options, ['batchSize', 'seed']);
   if (!Number.isInteger(batchSize) || batchSize < 1)
     fail(fn, 'options.batchSize', undefined, batchSize, 'must be an integer ≥ 1');
   const n = x.shape[0];

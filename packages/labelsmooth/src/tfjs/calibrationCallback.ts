@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { Callback, type Logs } from '@tensorflow/tfjs-layers';
+import { checkOptions } from '../core/options.js';
 import { type CalibrationReport, calibration } from '../metrics/calibration.js';
 
 /** Options of {@link CalibrationCallback}. */
@@ -27,9 +28,15 @@ export class CalibrationCallback extends Callback {
   readonly history: { epoch: number; report: CalibrationReport }[] = [];
   private readonly options: CalibrationCallbackOptions;
 
+  /** @param options checked now: an unknown, symbol or inherited key is an error naming it */
   constructor(options: CalibrationCallbackOptions) {
     super();
-    this.options = options;
+    const keys = ['x', 'labels', 'from', 'bins', 'batchSize', 'log'];
+    this.options = checkOptions<CalibrationCallbackOptions>(
+      'CalibrationCallback',
+      options,
+      keys,
+    ) as CalibrationCallbackOptions;
   }
 
   override async onEpochEnd(epoch: number, logs?: Logs): Promise<void> {
