@@ -42,6 +42,10 @@ test('checkOptions: non-objects are LabelSmoothingErrors, undefined is no option
     assert.throws(() => checkOptions('f', bad, KNOWN), LabelSmoothingError);
   }
   assert.deepEqual(checkOptions('f', undefined, KNOWN), {});
+  // a copy of the own keys, with no prototype to read anything else from
   const o = { classes: 3 };
-  assert.equal(checkOptions('f', o, KNOWN), o);
+  const copy = checkOptions('f', o, KNOWN);
+  assert.notEqual(copy, o);
+  assert.deepEqual({ ...copy }, o);
+  assert.equal(Object.getPrototypeOf(copy), null);
 });
