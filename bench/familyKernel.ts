@@ -6,6 +6,7 @@
 // Ratios against `rows` with the constant uniform noise.
 //
 // Usage: node --import tsx bench/familyKernel.ts [-- --rounds 300]
+import { writeCall } from '../packages/labelsmooth/src/kernels/call.js';
 import { KernelInstance, kernelModule } from '../packages/labelsmooth/src/kernels/wasm.js';
 
 const K = 32000;
@@ -13,7 +14,8 @@ const N = 2;
 const kernel = new KernelInstance(kernelModule()!);
 kernel.reserve(8 << 20);
 const at = KernelInstance.BASE;
-const v = at;
+const record = at; // the call record (call.ts), then the areas it points to
+const v = at + 128;
 const labels = v + 4 * K + 64;
 const scale = labels + 64;
 const out = scale + 64;
@@ -33,42 +35,55 @@ new Float32Array(buf).fill(1 / K, v >> 2, (v >> 2) + K);
 const x = kernel.exports;
 const f32 = new Float32Array(buf);
 
+/** The call on the N rows at z, in place (call.ts's record, written before each call as runRows does). */
+const base = {
+  z,
+  g: z,
+  gStride: 4 * K,
+  classes: K,
+  labels,
+  scale,
+  out,
+  bm,
+  w: 0,
+  v: 0,
+  mask: 0,
+  vConst: 1 / K,
+  nonTarget: false,
+  allowed: K,
+  vSum: 1,
+  writeGrad: true,
+};
+
 /** familyRows with ε (0.1 unless given) and the constant uniform noise (or the vector at v), gradient
  * written. */
 const family =
-  (cp: number, focal: number, gamma: number, vector = false, eps = 0.1) =>
-  () =>
-    x.familyRows(
-      z,
-      z,
-      4 * K,
-      N,
-      K,
-      labels,
-      scale,
-      0,
-      vector ? v : 0,
-      1 / K,
-      0,
-      0,
+  (cp: number, focal: number, exponent: number, vector = false, eps = 0.1) =>
+  () => {
+    writeCall(buf, record, {
+      ...base,
+      v: vector ? v : 0,
       eps,
-      0,
-      1,
-      cp,
-      0.1,
-      focal,
-      gamma,
-      1,
-      out,
-      bm,
-      e,
-      1,
-      0,
-    );
+      family: {
+        vRows: 0,
+        ework: e,
+        vScratch: 0,
+        penalty: cp !== 0,
+        beta: 0.1,
+        focal: focal !== 0,
+        exponent,
+        alpha: 1,
+      },
+    });
+    x.familyRows(record, 0, N);
+  };
 const variants: [string, () => void][] = [
   [
     'rows (plain LS)',
-    () => x.rows(z, z, 4 * K, N, K, labels, scale, 0, 0, 1 / K, 0, 0.1, 0, K, 1, out, bm, 1),
+    () => {
+      writeCall(buf, record, { ...base, eps: 0.1, family: null });
+      x.rows(record, 0, N);
+    },
   ],
   ['familyRows, LS only', family(0, 0, 0)],
   ['confidence penalty, ε = 0.1', family(1, 0, 0)],

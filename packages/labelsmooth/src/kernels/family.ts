@@ -1,6 +1,7 @@
 // The issue-14 options on the SIMD kernel (the `familyRows` export, assembly/family.ts): the job's extra
 // fields, the layout of a chunk in the kernel's memory, the staging of class-conditional noise rows and
 // the call. runRows (fused.ts) drives the chunks exactly as for the plain loss.
+import { CALL_BYTES, type FamilyFields, writeCall } from './call.js';
 import { align16, blockMaxBytes, KernelInstance } from './wasm.js';
 
 /** The family's options of a kernel job (null fields: not asked for). */
@@ -47,6 +48,8 @@ export interface FamilyLayout {
   bm: number;
   vRows: number;
   e: number;
+  /** The call record (call.ts). */
+  call: number;
   z: number;
 }
 
@@ -73,8 +76,9 @@ export function familyLayout(
   const bm = align16(out + 24 * chunk);
   const vRows = align16(bm + blockMaxBytes(k));
   const e = align16(vRows + (matrix === null ? 0 : 4 * (matrix === 'staged' ? chunk : 1) * k + SLACK));
-  const z = align16(e + 4 * k + SLACK);
-  return { v, mask, w, labels, scale, out, bm, vRows, e, z };
+  const call = align16(e + 4 * k + SLACK);
+  const z = align16(call + CALL_BYTES);
+  return { v, mask, w, labels, scale, out, bm, vRows, e, call, z };
 }
 
 /** Bytes of a family chunk's layout: its areas, its logits and the 32 bytes the vector loops read past them. */
@@ -82,51 +86,27 @@ export function familyLayoutBytes(k: number, chunk: number, matrix: 'staged' | '
   return familyLayout(k, chunk, matrix, 0).z + 4 * chunk * k + SLACK;
 }
 
-/** γ as `familyRows` takes it: < 0 for FLSD-53 (5 or 3 per row), 0 without focal loss. */
-function gammaArgument(f: FamilyJob): number {
+/** The focal exponent as `familyRows` takes it: < 0 for FLSD-53 (5 or 3 per row), 0 without focal loss. */
+function focalExponent(f: FamilyJob): number {
   return f.focal ? (f.focal.gamma === 'flsd-53' ? -1 : f.focal.gamma) : 0;
 }
 
 /**
- * The one call of the `familyRows` export: everything ABI-specific of it is here. `matrixAt`: the byte
- * address of S in the kernel's memory (read in place, its row S[y] normalized at at.vRows), or 0 (the rows
- * S[yᵢ] are staged at at.vRows).
+ * The family fields of a call record (call.ts) for a chunk laid out at `at`. `matrixAt`: the byte address
+ * of S in the kernel's memory (read in place, its row S[y] normalized at at.vRows), or 0 (the rows S[yᵢ]
+ * are staged at at.vRows).
  */
-export function callFamilyKernel(
-  kernel: KernelInstance,
-  job: FamilyCall,
-  at: FamilyLayout,
-  n: number,
-  matrixAt: number,
-): void {
-  const f = job.family!;
-  kernel.exports.familyRows(
-    at.z,
-    at.z,
-    4 * job.classes, // in place: the chunk's staged logits become its gradient
-    n,
-    job.classes,
-    at.labels,
-    at.scale,
-    job.classWeight ? at.w : 0,
-    f.matrix || !job.v ? 0 : at.v,
-    job.vConst,
-    matrixAt || (f.matrix ? at.vRows : 0),
-    job.mask ? at.mask : 0,
-    job.eps,
-    job.nonTarget ? 1 : 0,
-    job.vSum,
-    f.beta !== null ? 1 : 0,
-    f.beta ?? 0,
-    f.focal ? 1 : 0,
-    gammaArgument(f),
-    f.focal ? f.focal.alpha : 1,
-    at.out,
-    at.bm,
-    at.e,
-    job.grad ? 1 : 0,
-    matrixAt ? at.vRows : 0,
-  );
+export function familyFields(f: FamilyJob, at: FamilyLayout, matrixAt: number): FamilyFields {
+  return {
+    vRows: matrixAt || (f.matrix ? at.vRows : 0),
+    ework: at.e,
+    vScratch: matrixAt ? at.vRows : 0,
+    penalty: f.beta !== null,
+    beta: f.beta ?? 0,
+    focal: f.focal !== null,
+    exponent: focalExponent(f),
+    alpha: f.focal ? f.focal.alpha : 1,
+  };
 }
 
 /**
@@ -138,7 +118,8 @@ export interface SharedFamily {
   cp: number;
   beta: number;
   focal: number;
-  gamma: number;
+  /** The focal exponent (see focalExponent). */
+  exponent: number;
   alpha: number;
   /** Byte address of S (K×K f32) in the shared kernel memory, or 0. */
   matrix: number;
@@ -154,7 +135,7 @@ export function sharedFamily(job: FamilyCall, matrix: number): SharedFamily {
     cp: f.beta !== null ? 1 : 0,
     beta: f.beta ?? 0,
     focal: f.focal ? 1 : 0,
-    gamma: gammaArgument(f),
+    exponent: focalExponent(f),
     alpha: f.focal ? f.focal.alpha : 1,
     matrix,
     staged: f.matrix && !matrix ? f.matrix : null,
@@ -189,66 +170,79 @@ export interface SharedFamilyChunk {
   mask: number;
   eps: number;
   nonTarget: number;
+  allowed: number;
   vSum: number;
   out: number;
 }
 
 /**
- * Run rows [r0, r0 + n) of a shared-memory family call on `kernel` (an instance on that memory): the rows'
- * logits at `zin`, their gradient rows at `z`, `zStride` bytes apart (in place: z = zin, 4K; no gradient
- * kept: one scratch row, 0); block maxima at `bm`, the areas of sharedFamilyAreas at `scratch`. S is read in
- * place at row yᵢ, or its rows staged first.
+ * Rows [r0, r0 + n) of a shared-memory family call: their logits at `zin`, their gradient rows at `g`,
+ * `gStride` bytes apart (in place: g = zin, 4K; no gradient kept: one scratch row, 0); block maxima at `bm`,
+ * the areas of sharedFamilyAreas at `scratch`, the thread's call record at `record`.
+ */
+export interface FamilyChunk {
+  zin: number;
+  g: number;
+  gStride: number;
+  r0: number;
+  n: number;
+  bm: number;
+  scratch: number;
+  record: number;
+  writeGrad: boolean;
+}
+
+/**
+ * Run chunk `h` of a shared-memory family call on `kernel` (an instance on that memory). S is read in place
+ * at row yᵢ, or its rows staged first.
  */
 export function runSharedFamily(
   kernel: KernelInstance,
   c: SharedFamilyChunk,
   f: SharedFamily,
-  zin: number,
-  z: number,
-  zStride: number,
-  r0: number,
-  n: number,
-  bm: number,
-  scratch: number,
-  writeGrad: boolean,
+  h: FamilyChunk,
 ): void {
   const k = c.classes;
+  const { r0, n, scratch } = h;
   const at = sharedFamilyAreas(k, c.chunkRows, f.staged !== null);
+  const buf = kernel.exports.memory.buffer;
   let vRows = f.matrix;
   if (f.staged) {
     vRows = scratch + at.vRows;
-    const buf = kernel.exports.memory.buffer;
     stageNoiseRows(new Float32Array(buf), vRows, f.staged, new Int32Array(buf, c.labels + 4 * r0, n), k);
   }
-  kernel.exports.familyRows(
-    zin,
-    z,
-    zStride,
-    n,
-    k,
-    c.labels + 4 * r0,
-    c.scale + 8 * r0,
-    c.w,
-    vRows ? 0 : c.v,
-    c.vConst,
-    vRows,
-    c.mask,
-    c.eps,
-    c.nonTarget,
-    c.vSum,
-    f.cp,
-    f.beta,
-    f.focal,
-    f.gamma,
-    f.alpha,
-    c.out + 24 * r0,
-    bm,
-    scratch + at.e,
-    writeGrad ? 1 : 0,
-    // S read in place (its rows normalized in the scratch), or a private copy of the shared vector v
-    // for focal rows (they zero v_y meanwhile)
-    f.matrix || (!vRows && c.v && f.focal) ? scratch + at.vScratch : 0,
-  );
+  writeCall(buf, h.record, {
+    z: h.zin,
+    g: h.g,
+    gStride: h.gStride,
+    classes: k,
+    labels: c.labels + 4 * r0,
+    scale: c.scale + 8 * r0,
+    out: c.out + 24 * r0,
+    bm: h.bm,
+    w: c.w,
+    v: vRows ? 0 : c.v,
+    mask: c.mask,
+    vConst: c.vConst,
+    eps: c.eps,
+    nonTarget: c.nonTarget !== 0,
+    allowed: c.allowed,
+    vSum: c.vSum,
+    writeGrad: h.writeGrad,
+    family: {
+      vRows,
+      ework: scratch + at.e,
+      // S read in place (its rows normalized in the scratch), or a private copy of the shared vector v
+      // for focal rows (they zero v_y meanwhile)
+      vScratch: f.matrix || (!vRows && c.v && f.focal) ? scratch + at.vScratch : 0,
+      penalty: f.cp !== 0,
+      beta: f.beta,
+      focal: f.focal !== 0,
+      exponent: f.exponent,
+      alpha: f.alpha,
+    },
+  });
+  kernel.exports.familyRows(h.record, 0, n);
 }
 
 /**

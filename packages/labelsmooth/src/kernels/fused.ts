@@ -2,8 +2,10 @@
 // class weights (either mode), sample weights, ignoreIndex, every reduction — and, through the
 // `familyRows` export (family.ts), the confidence penalty, focal loss and class-conditional noise. Rows
 // stream through a fixed scratch area of the kernel's memory in chunks: no N×K temporary is allocated.
+
+import { CALL_BYTES, writeCall } from './call.js';
 import { emitKernelEvent } from './events.js';
-import { callFamilyKernel, type FamilyJob, familyLayout, stageNoiseRows } from './family.js';
+import { type FamilyJob, type FamilyLayout, familyFields, familyLayout, stageNoiseRows } from './family.js';
 import { align16, blockMaxBytes, chunkRows, KernelInstance, kernelModule } from './wasm.js';
 
 /** A validated problem in the form the kernel takes (built by crossEntropy). */
@@ -69,6 +71,8 @@ interface RowsLayout {
   scale: number;
   out: number;
   bm: number;
+  /** The call record (call.ts). */
+  call: number;
   z: number;
 }
 
@@ -80,15 +84,15 @@ function rowsLayout(k: number, chunk: number): RowsLayout {
   const scale = align16(labels + 4 * chunk);
   const out = align16(scale + 8 * chunk);
   const bm = align16(out + 16 * chunk);
-  const z = align16(bm + blockMaxBytes(k));
-  return { v, mask, w, labels, scale, out, bm, z };
+  const call = align16(bm + blockMaxBytes(k));
+  const z = align16(call + CALL_BYTES);
+  return { v, mask, w, labels, scale, out, bm, call, z };
 }
 
 /**
  * The one call into the SIMD fast path: `n` rows laid out at `at` (logits at at.z, labels and per-row
- * gradient factors filled in) → (nll, smoothing) per row at at.out, the gradient over the logits at at.z.
- * The ABI of the `rows` export is here and in workspace.ts's workChunks (which workers run from a
- * WorkspaceCall, without the job).
+ * gradient factors filled in) → (nll, smoothing[, entropy]) per row at at.out, the gradient over the
+ * logits at at.z (in place). `matrixAt`: the byte address of S when it is read in place, else 0.
  */
 function callRowsKernel(
   kernel: KernelInstance,
@@ -97,30 +101,29 @@ function callRowsKernel(
   n: number,
   matrixAt: number,
 ): void {
-  if (job.family) {
-    callFamilyKernel(kernel, job, at as ReturnType<typeof familyLayout>, n, matrixAt);
-    return;
-  }
-  kernel.exports.rows(
-    at.z,
-    at.z, // in place: the staged logits become the gradient
-    4 * job.classes,
-    n,
-    job.classes,
-    at.labels,
-    at.scale,
-    job.classWeight ? at.w : 0,
-    job.v ? at.v : 0,
-    job.vConst,
-    job.mask ? at.mask : 0,
-    job.eps,
-    job.nonTarget ? 1 : 0,
-    job.allowed,
-    job.vSum,
-    at.out,
-    at.bm,
-    job.grad ? 1 : 0,
-  );
+  const k = job.classes;
+  writeCall(kernel.exports.memory.buffer, at.call, {
+    z: at.z,
+    g: at.z, // in place: the staged logits become the gradient
+    gStride: 4 * k,
+    classes: k,
+    labels: at.labels,
+    scale: at.scale,
+    out: at.out,
+    bm: at.bm,
+    w: job.classWeight ? at.w : 0,
+    v: job.v && !job.family?.matrix ? at.v : 0,
+    mask: job.mask ? at.mask : 0,
+    vConst: job.vConst,
+    eps: job.eps,
+    nonTarget: job.nonTarget,
+    allowed: job.allowed,
+    vSum: job.vSum,
+    writeGrad: job.grad !== null,
+    family: job.family ? familyFields(job.family, at as FamilyLayout, matrixAt) : null,
+  });
+  if (job.family) kernel.exports.familyRows(at.call, 0, n);
+  else kernel.exports.rows(at.call, 0, n);
 }
 
 /**

@@ -6,59 +6,15 @@ import { emitKernelEvent } from './events.js';
 /** The kernel's exports. */
 export interface KernelExports {
   memory: WebAssembly.Memory;
-  rows(
-    z: number,
-    g: number,
-    gStride: number,
-    n: number,
-    k: number,
-    labels: number,
-    scale: number,
-    w: number,
-    v: number,
-    vConst: number,
-    mask: number,
-    eps: number,
-    nonTarget: number,
-    ka: number,
-    vSum: number,
-    out: number,
-    bm: number,
-    writeGrad: number,
-  ): void;
+  /** The plain loss on rows r0 ≤ r < r1 of the call whose record is at `call` (call.ts, assembly/rows.ts). */
+  rows(call: number, r0: number, r1: number): void;
   /** memory.copy of `bytes` bytes from src to dst (assembly/copy.ts). */
   copy(dst: number, src: number, bytes: number): void;
   /**
-   * The issue-14 options (assembly/family.ts): logits at zin, gradient rows at z, zStride bytes apart
-   * (zin itself with 4K: in place; 0: one scratch row); out holds (nll, smoothing, entropy) per row.
+   * The family options (assembly/family.ts) on rows r0 ≤ r < r1 of the call whose record is at `call`;
+   * out holds (nll, smoothing, entropy) per row.
    */
-  familyRows(
-    zin: number,
-    z: number,
-    zStride: number,
-    n: number,
-    k: number,
-    labels: number,
-    scale: number,
-    w: number,
-    v: number,
-    vConst: number,
-    vRows: number,
-    mask: number,
-    eps: number,
-    nonTarget: number,
-    vSum: number,
-    cp: number,
-    beta: number,
-    focal: number,
-    gamma: number,
-    alpha: number,
-    out: number,
-    bm: number,
-    ework: number,
-    writeGrad: number,
-    vScratch: number,
-  ): void;
+  familyRows(call: number, r0: number, r1: number): void;
 }
 
 function bytes(base64 = KERNEL_WASM_BASE64): Uint8Array {

@@ -9,6 +9,7 @@
 // Memory: [0, 64 KB) is the kernel's static data; above, workspaces and the per-call area are regions
 // handed out first-fit from a free list (64-byte aligned); the memory grows on demand (up to 4 GB, the
 // WASM32 limit) and never shrinks.
+import { CALL_BYTES, writeCall } from './call.js';
 import { runSharedFamily, type SharedFamily, sharedFamily, sharedFamilyAreas } from './family.js';
 import { chunkWeight, collectRows, type FusedJob, fillRows, type RowSums } from './fused.js';
 import { blockMaxBytes, chunkRows as chunkRowsOf, KernelInstance, sharedKernelModule } from './wasm.js';
@@ -186,33 +187,35 @@ export function workChunks(
 export function runChunk(kernel: KernelInstance, c: WorkspaceCall, t: number, chunk: number): void {
   const k = c.classes;
   const scratch = c.scratch + t * c.scratchBytes;
-  const g = c.grad ? c.grad : scratch + align64(blockMaxBytes(k));
-  const stride = c.grad ? 4 * k : 0;
+  const record = scratch + c.scratchBytes - CALL_BYTES;
   const r0 = chunk * c.chunkRows;
   const n = Math.min(c.rows - r0, c.chunkRows);
-  if (c.family) familyChunk(kernel, c, c.family, r0, n, scratch);
-  else
-    kernel.exports.rows(
-      c.z + 4 * r0 * k,
-      g + r0 * stride,
-      stride,
-      n,
-      k,
-      c.labels + 4 * r0,
-      c.scale + 8 * r0,
-      c.w,
-      c.v,
-      c.vConst,
-      c.mask,
-      c.eps,
-      c.nonTarget,
-      c.allowed,
-      c.vSum,
-      c.out + 16 * r0,
-      scratch,
-      c.grad ? 1 : 0,
-    );
-  Atomics.store(new Int32Array(kernel.exports.memory.buffer, c.finished, c.chunks), chunk, 1);
+  const buf = kernel.exports.memory.buffer;
+  if (c.family) familyChunk(kernel, c, c.family, { r0, n, scratch, record });
+  else {
+    writeCall(buf, record, {
+      z: c.z,
+      g: c.grad ? c.grad : scratch + align64(blockMaxBytes(k)),
+      gStride: c.grad ? 4 * k : 0,
+      classes: k,
+      labels: c.labels,
+      scale: c.scale,
+      out: c.out,
+      bm: scratch,
+      w: c.w,
+      v: c.v,
+      mask: c.mask,
+      vConst: c.vConst,
+      eps: c.eps,
+      nonTarget: c.nonTarget !== 0,
+      allowed: c.allowed,
+      vSum: c.vSum,
+      writeGrad: c.grad !== 0,
+      family: null,
+    });
+    kernel.exports.rows(record, r0, r0 + n);
+  }
+  Atomics.store(new Int32Array(buf, c.finished, c.chunks), chunk, 1);
 }
 
 /** The chunks of a call that no thread flagged finished. */
@@ -233,10 +236,9 @@ function familyChunk(
   kernel: KernelInstance,
   c: WorkspaceCall,
   f: SharedFamily,
-  r0: number,
-  n: number,
-  scratch: number,
+  h: { r0: number; n: number; scratch: number; record: number },
 ): void {
+  const { r0, n, scratch } = h;
   const k = c.classes;
   const rowScratch = scratch + align64(blockMaxBytes(k));
   const tail = rowScratch + sharedFamilyAreas(k, c.chunkRows, f.staged !== null).tail;
@@ -245,12 +247,13 @@ function familyChunk(
   const g = writeGrad ? c.grad + 4 * r0 * k : tail;
   const split = k % 4 !== 0;
   const body = split ? n - 1 : n;
+  const chunk = { bm: scratch, scratch: rowScratch, record: h.record, writeGrad };
   if (body > 0)
-    runSharedFamily(kernel, c, f, z, g, writeGrad ? 4 * k : 0, r0, body, scratch, rowScratch, writeGrad);
+    runSharedFamily(kernel, c, f, { ...chunk, zin: z, g, gStride: writeGrad ? 4 * k : 0, r0, n: body });
   if (!split) return;
   const last = 4 * (n - 1) * k;
   kernel.exports.copy(tail, z + last, 4 * k);
-  runSharedFamily(kernel, c, f, tail, tail, 4 * k, r0 + n - 1, 1, scratch, rowScratch, writeGrad);
+  runSharedFamily(kernel, c, f, { ...chunk, zin: tail, g: tail, gStride: 4 * k, r0: r0 + n - 1, n: 1 });
   if (writeGrad) kernel.exports.copy(g + last, tail, 4 * k);
 }
 
@@ -289,7 +292,8 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
     : job.grad
       ? 0
       : 4 * k;
-  const scratchBytes = align64(align64(blockMaxBytes(k)) + perThread);
+  // + the thread's call record (call.ts), last
+  const scratchBytes = align64(align64(blockMaxBytes(k)) + perThread) + CALL_BYTES;
   const outBytes = (family ? 24 : 16) * n;
   const sizes = [64, 4 * chunks, 4 * n, 8 * n, outBytes, 4 * k, 4 * k, 4 * k, threads * scratchBytes].map(
     align64,

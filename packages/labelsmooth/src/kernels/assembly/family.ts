@@ -31,6 +31,7 @@
 // and written back unchanged (blend), so no scalar tail duplicates the formulas; the unmasked blocks run
 // specialized fast loops up to the row's last full vector.
 
+import { ALPHA, at, BETA, BM, CP, EPS, EWORK, EXPONENT, FOCAL, G, G_STRIDE, int, K, LABELS, MASK, NON_TARGET, OUT, real, SCALE, V, V_CONST, V_ROWS, V_SCRATCH, V_SUM, W, WRITE_GRAD, Z } from './call';
 import { exp4, hmax4, hsum2, log4, widen } from './math';
 
 const BLOCK: i32 = 2048;
@@ -802,19 +803,54 @@ function rowSums(
 }
 
 /**
- * Process `n` rows. Pointers of 0 mean "absent": w (class weights, f32 K), mask (f32 K, 1 = allowed),
- * vRows (class-conditional noise: n rows of S[y] as f32 K, normalised and weighted here in place; else the
- * shared noise vector v, f32 K, 0 on masked classes). scale: f64 per row, the gradient factor g_i.
- * labels: i32 per row (−1 = ignored). cp: the penalty's entropy is wanted (beta its weight in the
- * gradient). focal: gamma ≥ 0, or < 0 for FLSD-53 (5 if q_y < 0.2 else 3). out: f64 (nll, smooth,
- * entropy) per row; a row whose class-conditional noise has no float32 mass gets NaN (the caller's
- * reference recomputes it). bm: scratch for block maxima; ework: scratch of K (+ 4) floats.
- * vScratch: 0 when vRows holds the chunk's staged rows (row i at vRows + 4K·i); else vRows is S itself
- * (K×K, read in place at row yᵢ, never written: several threads read it) and the rows to normalize
- * first are copied to vScratch (K + 4 floats). Without vRows, a vScratch ≠ 0 takes a copy of the shared
- * vector v for focal rows (which zero v_y while they run: v may be read by other threads meanwhile).
+ * Rows r0 ≤ r < r1 of the call whose record is at `call` (call.ts). Pointers of 0 mean "absent": w (class
+ * weights, f32 K), mask (f32 K, 1 = allowed), vRows (class-conditional noise: rows of S[y] as f32 K,
+ * normalised and weighted here in place; else the shared noise vector v, f32 K, 0 on masked classes).
+ * scale: f64 per row, the gradient factor g_i. labels: i32 per row (−1 = ignored). cp: the penalty's
+ * entropy is wanted (beta its weight in the gradient). focal: its exponent ≥ 0, or < 0 for FLSD-53 (5 if
+ * q_y < 0.2 else 3). out: f64 (nll, smooth, entropy) per row; a row whose class-conditional noise has no
+ * float32 mass gets NaN (the caller's reference recomputes it). bm: scratch for block maxima; ework:
+ * scratch of K (+ 4) floats. vScratch: 0 when vRows holds the staged rows (row r at vRows + 4K·(r − r0));
+ * else vRows is S itself (K×K, read in place at row yᵣ, never written: several threads read it) and the
+ * rows to normalize first are copied to vScratch (K + 4 floats). Without vRows, a vScratch ≠ 0 takes a
+ * copy of the shared vector v for focal rows (which zero v_y while they run: v may be read by other
+ * threads meanwhile). The logits are read at z, the gradient rows written at g, gStride bytes apart.
  */
-export function familyRows(
+export function familyRows(call: usize, r0: i32, r1: i32): void {
+  const k = int(call, K);
+  const gStride = at(call, G_STRIDE);
+  const r = <usize>r0;
+  familyRowsFrom(
+    at(call, Z) + r * (<usize>k << 2),
+    at(call, G) + r * gStride,
+    gStride,
+    r1 - r0,
+    k,
+    at(call, LABELS) + (r << 2),
+    at(call, SCALE) + (r << 3),
+    at(call, W),
+    at(call, V),
+    real(call, V_CONST),
+    at(call, V_ROWS),
+    at(call, MASK),
+    real(call, EPS),
+    int(call, NON_TARGET),
+    real(call, V_SUM),
+    int(call, CP),
+    real(call, BETA),
+    int(call, FOCAL),
+    real(call, EXPONENT),
+    real(call, ALPHA),
+    at(call, OUT) + r * 24,
+    at(call, BM),
+    at(call, EWORK),
+    int(call, WRITE_GRAD),
+    at(call, V_SCRATCH),
+  );
+}
+
+/** `familyRows` with the record's fields for the call's rows from the first one run (`n` rows). */
+function familyRowsFrom(
   zin: usize,
   z: usize,
   zStride: usize,

@@ -20,6 +20,7 @@
 // choices are for V8's x64 code: f32x4.pmax (one maxps; f32x4.max is a NaN-propagating ~8-instruction
 // sequence), and exp rounds with the 1.5·2²³ trick instead of floor + trunc_sat (both emulated).
 
+import { ALLOWED, at, BM, EPS, G, G_STRIDE, int, K, LABELS, MASK, NON_TARGET, OUT, real, SCALE, V, V_CONST, V_SUM, W, WRITE_GRAD, Z } from './call';
 import { exp1, exp4, hmax4, hsum2, log1pSum, widen } from './math';
 
 const BLOCK: i32 = 2048;
@@ -264,13 +265,41 @@ function passesMasked(row: usize, grow: usize, b0: i32, v1: i32, b1: i32, v: usi
 }
 
 /**
- * Process `rows` rows. Pointers of 0 mean "absent": w (class weights, f32 K), v (noise vector, f32 K; else
- * vConst), mask (f32 K, 1 = allowed). scale: f64 per row, the gradient factor g_i (row weight / denominator).
- * labels: i32 per row (−1 = ignored). out: f64 (nll, smooth) per row. bm: scratch for block maxima.
- * g: where row i's exp values and then its gradient go, at g + i·gStride bytes (g = z, gStride = 4K: in
- * place; gStride = 0: one scratch row, when no gradient is wanted). z is only read when g ≠ z.
+ * Rows r0 ≤ r < r1 of the call whose record is at `call` (call.ts). Pointers of 0 mean "absent": w (class
+ * weights, f32 K), v (noise vector, f32 K; else vConst), mask (f32 K, 1 = allowed). scale: f64 per row, the
+ * gradient factor g_i (row weight / denominator). labels: i32 per row (−1 = ignored). out: f64 (nll, smooth)
+ * per row. bm: scratch for block maxima. g: where row i's exp values and then its gradient go, at
+ * g + i·gStride bytes (g = z, gStride = 4K: in place; gStride = 0: one scratch row, when no gradient is
+ * wanted). z is only read when g ≠ z.
  */
-export function rows(
+export function rows(call: usize, r0: i32, r1: i32): void {
+  const k = int(call, K);
+  const gStride = at(call, G_STRIDE);
+  const r = <usize>r0;
+  rowsFrom(
+    at(call, Z) + r * (<usize>k << 2),
+    at(call, G) + r * gStride,
+    gStride,
+    r1 - r0,
+    k,
+    at(call, LABELS) + (r << 2),
+    at(call, SCALE) + (r << 3),
+    at(call, W),
+    at(call, V),
+    real(call, V_CONST),
+    at(call, MASK),
+    real(call, EPS),
+    int(call, NON_TARGET),
+    int(call, ALLOWED),
+    real(call, V_SUM),
+    at(call, OUT) + (r << 4),
+    at(call, BM),
+    int(call, WRITE_GRAD),
+  );
+}
+
+/** `rows` with the record's fields for the call's rows from the first one run (`n` rows). */
+function rowsFrom(
   z: usize,
   g: usize,
   gStride: usize,
