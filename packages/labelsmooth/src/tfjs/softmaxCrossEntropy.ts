@@ -1,68 +1,54 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { crossEntropy } from '../core/crossEntropy.js';
-import { fail, LabelSmoothingError } from '../core/errors.js';
+import { fail } from '../core/errors.js';
 import { checkOptions } from '../core/options.js';
 import { TF_OP_KEYS } from '../core/plan.js';
-import type { CrossEntropyOptions, CrossEntropyResult, Target } from '../core/types.js';
+import { cpuCrossEntropy } from './cpuOp.js';
+import { GPU_BACKENDS, type GpuBackend } from './gpuKernels.js';
+import { gpuCrossEntropy } from './gpuOp.js';
+import type { OpShape, TfCrossEntropyOptions, TfTarget } from './opTypes.js';
 
-/** Options of the TF.js op: the core's options, without `classes` (from the shape) and `grad` (autodiff). */
-export interface TfCrossEntropyOptions extends Omit<CrossEntropyOptions, 'classes' | 'grad'> {
-  /**
-   * Observe the fused computation: called with the core's result (loss, nll, smoothing, denominator) and
-   * the logits it read, so training loops can log the two parts of the loss and the accuracy without
-   * another pass or another read-back.
-   */
-  onLoss?: (result: CrossEntropyResult, logits: Float32Array) => void;
-}
+export { asOp, targetData } from './opTargets.js';
+export type { TfCrossEntropyOptions, TfTarget } from './opTypes.js';
 
-/** Targets: a tensor of class indices ([N] or [N, 1]) or probabilities ([N, K]), or any core target. */
-export type TfTarget = tf.Tensor | Target;
-
-/** Read a target tensor into the core's form. Float tensors of indices become number[] so that the core
- * checks they are integers. */
-export function targetData(fn: string, target: TfTarget, rows: number, classes: number): Target {
-  if (!(target instanceof tf.Tensor)) return target;
-  const sparse = target.rank === 1 || (target.rank === 2 && target.shape[1] === 1 && classes !== 1);
-  if (sparse) {
-    if (target.shape[0] !== rows)
-      fail(fn, 'target', undefined, `Tensor[${target.shape}]`, `${target.shape[0]} labels for ${rows} rows`);
-    const data = target.dataSync();
-    return target.dtype === 'int32' ? (data as Int32Array) : Array.from(data as Float32Array);
-  }
-  if (target.rank !== 2 || target.shape[0] !== rows || target.shape[1] !== classes) {
-    fail(
-      fn,
-      'target',
-      undefined,
-      `Tensor[${target.shape}]`,
-      `expected class indices [${rows}] or probabilities [${rows}, ${classes}]`,
-    );
-  }
-  return Float32Array.from(target.dataSync() as Float32Array);
-}
-
-/** Re-raise core validation errors under the TF.js op's name. */
-export function asOp<T>(fn: string, f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw e instanceof LabelSmoothingError ? e.as(fn) : e;
-  }
+/** The logits' shape: [N, K] or, for sequences, [B, T, V] (N = B·T rows of K = V classes). */
+function opShape(fn: string, logits: unknown): OpShape {
+  if (!(logits instanceof tf.Tensor)) fail(fn, 'logits', undefined, logits, 'expected a tf.Tensor');
+  if (logits.rank !== 2 && logits.rank !== 3)
+    fail(fn, 'logits', undefined, `Tensor[${logits.shape}]`, 'expected rank 2 [N, K] or rank 3 [B, T, V]');
+  if (logits.dtype !== 'float32') fail(fn, 'logits', undefined, logits.dtype, 'expected dtype float32');
+  const rowShape = logits.shape.slice(0, -1);
+  return {
+    rows: rowShape.reduce((a: number, b: number) => a * b, 1),
+    classes: logits.shape[logits.rank - 1],
+    rowShape,
+  };
 }
 
 /**
- * Label-smoothed softmax cross-entropy as a TF.js op with a custom gradient computed by the labelsmooth
- * core (fused: no N×K temporaries on the TF.js side). Works under `tf.grad`, `tf.valueAndGrad` and
- * `optimizer.minimize`, on the `cpu` and `wasm` backends.
+ * Label-smoothed softmax cross-entropy as a TF.js op with a fused gradient, on every backend:
  *
- *     p' = (1−ε)·p + ε·u,  loss = (1−ε)·H(p, q) + ε·H(u, q),  q = softmax(logits)
+ *     p' = (1−ε)·p + ε·u,  loss = (1−ε)·H(p, q) + ε·H(u, q) [+ β·lse²],  q = softmax(z′),  z′ = c·tanh(z/c)
  *
- * Unlike `tf.losses.softmaxCrossEntropy` it takes sparse targets, every noise (`'uniform'`, `'non-target'`,
- * prior, per-sample, class-conditional `{ matrix }` — best a `noiseMatrix(S)`), class masks, PyTorch or Keras weights and `ignoreIndex`. Returns a scalar, or a [N]
- * tensor for `reduction: 'none'`.
+ * - `cpu`, `wasm` (and other CPU-side backends): the labelsmooth core (WASM SIMD kernel, threads) computes
+ *   loss and gradient from the logits' values; the gradient only while autodiff records (`tf.grad`,
+ *   `valueAndGrad`, `minimize`), into a buffer reused from step to step. Every option of the core.
+ * - `webgl`, `webgpu`: GPU programs registered with TF.js on first use; nothing is read back to the CPU in
+ *   the forward or the backward pass. Class indices with `ignoreIndex`, uniform, non-target or prior noise,
+ *   a shared `classMask`, both weight conventions, `sampleWeight`, every reduction and `normalizer`,
+ *   `softcap` and `zLoss`. Refused there with a {@link LabelSmoothingError} naming the option and the
+ *   backend: probability targets, per-sample or class-conditional noise, per-row masks, the confidence
+ *   penalty, focal loss, `onLoss` and `lse` (both read back), `kernel` other than `'auto'`. `threads` has
+ *   no effect on the GPU. Labels in a tensor are checked by the programs without a read-back: a label that
+ *   is not an integer in [0, K), not ignoreIndex, or a masked class makes the loss NaN (labels in an array
+ *   are checked on the CPU, with an error naming them).
  *
- * @param target class indices ([N] / [N, 1]) or probabilities ([N, K]), as a tensor or a core target
- * @param logits float32 [N, K]
+ * Unlike `tf.losses.softmaxCrossEntropy` it takes sparse targets (no one-hot [B, T, V] anywhere), every
+ * noise, class masks, PyTorch or Keras weights and `ignoreIndex`. Returns a scalar, or one loss per row
+ * ([N] or [B, T]) for `reduction: 'none'`.
+ *
+ * @param target class indices ([N], [N, 1] or [B, T]) or probabilities (the logits' shape), as a tensor or
+ *   a core target
+ * @param logits float32 [N, K], or [B, T, V] for sequences
  */
 export function softmaxCrossEntropy(
   target: TfTarget,
@@ -73,30 +59,15 @@ export function softmaxCrossEntropy(
   const o = checkOptions<TfCrossEntropyOptions>(fn, options, TF_OP_KEYS);
   if (o.onLoss !== undefined && typeof o.onLoss !== 'function')
     fail(fn, 'options.onLoss', undefined, o.onLoss, 'must be a function');
-  if (!(logits instanceof tf.Tensor)) fail(fn, 'logits', undefined, logits, 'expected a tf.Tensor');
-  if (logits.rank !== 2) fail(fn, 'logits', undefined, `Tensor[${logits.shape}]`, 'expected rank 2 [N, K]');
-  if (logits.dtype !== 'float32') fail(fn, 'logits', undefined, logits.dtype, 'expected dtype float32');
-  const [rows, classes] = logits.shape as [number, number];
-  const t = asOp(fn, () => targetData(fn, target, rows, classes));
-  const { onLoss, ...core } = o;
-  const perRow = core.reduction === 'none';
-  const op = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const z = inputs[0] as tf.Tensor;
-    const data = z.dataSync() as Float32Array;
-    // Loss and gradient in one fused call; the gradient stays a typed array until backprop asks for it.
-    const r = asOp(fn, () => crossEntropy(data, t, { ...core, classes, grad: true }));
-    onLoss?.(r, data);
-    const loss: number | Float64Array = r.loss;
-    const value = typeof loss === 'number' ? tf.scalar(loss) : tf.tensor1d(Float32Array.from(loss));
-    const grad = r.grad as Float32Array;
-    return {
-      value,
-      gradFunc: (dy: tf.Tensor) =>
-        tf.tidy(() => {
-          const g = tf.tensor2d(grad, [rows, classes]);
-          return perRow ? tf.mul(g, tf.reshape(dy, [rows, 1])) : tf.mul(g, dy);
-        }),
-    };
-  });
-  return op(logits);
+  const shape = opShape(fn, logits);
+  const flat = logits.rank === 2 ? logits : tf.reshape(logits, [shape.rows, shape.classes]);
+  const backend = tf.getBackend();
+  const gpu = (GPU_BACKENDS as readonly string[]).includes(backend);
+  try {
+    return gpu
+      ? gpuCrossEntropy(fn, backend as GpuBackend, target, flat, o, shape)
+      : cpuCrossEntropy(fn, target, flat, o, shape);
+  } finally {
+    if (flat !== logits) flat.dispose();
+  }
 }

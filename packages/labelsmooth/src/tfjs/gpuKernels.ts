@@ -1,0 +1,128 @@
+// The op's GPU kernels, registered with TF.js for the webgl and webgpu backends on first use (importing
+// labelsmooth/tfjs registers nothing). Each kernel runs the backend's programs on tensors that stay on the
+// GPU; the backends are reached through the kernel function's `backend` argument, so neither backend
+// package is imported here (both are optional peer dependencies).
+import * as tf from '@tensorflow/tfjs-core';
+import * as gl from './webglPrograms.js';
+import * as wgsl from './webgpuPrograms.js';
+
+/** Kernel names (TF.js's registry is global: the prefix keeps them apart from other libraries'). */
+export const KERNEL = { rowTerms: 'LabelsmoothRowTerms', gradient: 'LabelsmoothGradient' } as const;
+
+/** The backends the kernels are written for. */
+export const GPU_BACKENDS = ['webgl', 'webgpu'] as const;
+export type GpuBackend = (typeof GPU_BACKENDS)[number];
+
+/** The kernels' attributes. */
+export interface GpuAttrs {
+  classes: number;
+  rows: number;
+  eps: number;
+  sumV: number;
+  ignoreIndex: number;
+  /** 0: no soft cap. */
+  softcap: number;
+  nonTarget: boolean;
+}
+
+/** What the kernels call on TF.js's webgl backend. */
+interface WebGLBackendLike {
+  runWebGLProgram(
+    program: gl.GlslProgram,
+    inputs: tf.TensorInfo[],
+    dtype: 'float32',
+    uniforms: number[][],
+  ): tf.TensorInfo;
+  disposeIntermediateTensorInfo(info: tf.TensorInfo): void;
+}
+
+/** What the kernels call on TF.js's webgpu backend. */
+interface WebGPUBackendLike {
+  runWebGPUProgram(
+    program: wgsl.WgslProgram,
+    inputs: tf.TensorInfo[],
+    dtype: 'float32',
+    uniforms: ReturnType<typeof wgsl.wgslUniforms>,
+  ): tf.TensorInfo;
+}
+
+type Inputs = Record<string, tf.TensorInfo>;
+
+function rowTermsWebGL(inputs: Inputs, backend: WebGLBackendLike, a: GpuAttrs): tf.TensorInfo {
+  const { logits, labels, table, sampleWeight } = inputs;
+  const uniforms = gl.glslUniforms(a);
+  const cap = a.softcap > 0;
+  const sums = backend.runWebGLProgram(
+    gl.rowSumsProgram(a.rows, a.classes, cap),
+    [logits, table],
+    'float32',
+    uniforms,
+  );
+  const program = gl.rowTermsProgram(a.rows, a.classes, a.nonTarget, cap);
+  const terms = backend.runWebGLProgram(
+    program,
+    [logits, labels, table, sampleWeight, sums],
+    'float32',
+    uniforms,
+  );
+  backend.disposeIntermediateTensorInfo(sums);
+  return terms;
+}
+
+function gradientWebGL(inputs: Inputs, backend: WebGLBackendLike, a: GpuAttrs): tf.TensorInfo {
+  const { logits, labels, table, coef } = inputs;
+  const program = gl.gradientProgram(a.rows, a.classes, a.nonTarget, a.softcap > 0);
+  return backend.runWebGLProgram(program, [logits, labels, table, coef], 'float32', gl.glslUniforms(a));
+}
+
+function rowTermsWebGPU(inputs: Inputs, backend: WebGPUBackendLike, a: GpuAttrs): tf.TensorInfo {
+  const { logits, labels, table, sampleWeight } = inputs;
+  const program = wgsl.rowTermsProgram(a.rows, a.nonTarget, a.softcap > 0);
+  return backend.runWebGPUProgram(
+    program,
+    [logits, labels, table, sampleWeight],
+    'float32',
+    wgsl.wgslUniforms(a),
+  );
+}
+
+function gradientWebGPU(inputs: Inputs, backend: WebGPUBackendLike, a: GpuAttrs): tf.TensorInfo {
+  const { logits, labels, table, coef } = inputs;
+  const program = wgsl.gradientProgram(a.rows, a.classes, a.nonTarget, a.softcap > 0);
+  return backend.runWebGPUProgram(program, [logits, labels, table, coef], 'float32', wgsl.wgslUniforms(a));
+}
+
+const IMPLEMENTATIONS = {
+  webgl: { rowTerms: rowTermsWebGL, gradient: gradientWebGL },
+  webgpu: { rowTerms: rowTermsWebGPU, gradient: gradientWebGPU },
+} as const;
+
+/** Register the kernels for every GPU backend where they are missing (idempotent). */
+export function registerGpuKernels(): void {
+  for (const backendName of GPU_BACKENDS) {
+    for (const which of ['rowTerms', 'gradient'] as const) {
+      const kernelName = KERNEL[which];
+      if (tf.getKernel(kernelName, backendName)) continue;
+      const run = IMPLEMENTATIONS[backendName][which] as (
+        i: Inputs,
+        b: unknown,
+        a: GpuAttrs,
+      ) => tf.TensorInfo;
+      tf.registerKernel({
+        kernelName,
+        backendName,
+        kernelFunc: ({ inputs, backend, attrs }) =>
+          run(inputs as Inputs, backend, attrs as unknown as GpuAttrs),
+      });
+    }
+  }
+}
+
+/** Run one of the kernels on the current backend. */
+export function runGpuKernel(
+  which: keyof typeof KERNEL,
+  inputs: Record<string, tf.Tensor>,
+  attrs: GpuAttrs,
+): tf.Tensor {
+  return tf.engine().runKernel(KERNEL[which], inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+}

@@ -1,0 +1,108 @@
+// The op on the webgl and webgpu backends: the forward pass runs the rowTerms kernel (one pass over the
+// logits) and reduces its [N, 8] terms with TF.js ops; the backward pass runs the gradient kernel (one pass
+// over the logits, the upstream gradient folded in). Every tensor stays on the GPU: nothing is read back.
+// TF.js programs write one output each, so the gradient is made in the backward pass, from the logits and
+// the row's lse — as Apex's fused cross-entropy does — rather than written in the forward and scaled after.
+import * as tf from '@tensorflow/tfjs-core';
+import { fail } from '../core/errors.js';
+import { planSmoothing } from '../core/plan.js';
+import { type GpuAttrs, type GpuBackend, registerGpuKernels, runGpuKernel } from './gpuKernels.js';
+import { CLASS_ROWS, type GpuPlan, gpuPlan } from './gpuPlan.js';
+import { gradientCoefficients, lossFromTerms } from './gpuTerms.js';
+import { asOp, isSparseTarget } from './opTargets.js';
+import type { OpShape, TfCrossEntropyOptions, TfTarget } from './opTypes.js';
+
+/**
+ * The labels as a tensor [N] on the GPU: a tensor of class indices is reshaped (its values are checked by
+ * the programs: an invalid label makes the loss NaN); an array is checked here by the core and uploaded,
+ * ignored rows as −1 (then the plan's ignoreIndex).
+ */
+function labelTensor(
+  fn: string,
+  backend: GpuBackend,
+  target: TfTarget,
+  shape: OpShape,
+  plan: GpuPlan,
+  options: TfCrossEntropyOptions,
+): tf.Tensor {
+  if (target instanceof tf.Tensor) {
+    if (!isSparseTarget(fn, target, shape))
+      fail(
+        fn,
+        'target',
+        undefined,
+        `Tensor[${target.shape}]`,
+        `probability targets run on the cpu and wasm backends only (not on ${backend}): pass class indices`,
+      );
+    return tf.reshape(target, [shape.rows]);
+  }
+  const smoothing = asOp(fn, () =>
+    planSmoothing(fn, target, shape.rows, shape.classes, {
+      labelSmoothing: options.labelSmoothing,
+      noise: options.noise,
+      classMask: options.classMask,
+      ignoreIndex: options.ignoreIndex,
+    }),
+  );
+  if (smoothing.target.kind !== 'index')
+    fail(
+      fn,
+      'target',
+      undefined,
+      target,
+      `probability targets run on the cpu and wasm backends only (not on ${backend}): pass class indices`,
+    );
+  const labels = smoothing.target.labels;
+  plan.ignoreIndex = -1;
+  return tf.tensor1d(
+    Int32Array.from({ length: shape.rows }, (_, i) => (labels[i] === smoothing.ignoreIndex ? -1 : labels[i])),
+    'int32',
+  );
+}
+
+function attrsOf(plan: GpuPlan): GpuAttrs {
+  return {
+    classes: plan.classes,
+    rows: plan.rows,
+    eps: plan.eps,
+    sumV: plan.sumV,
+    ignoreIndex: plan.ignoreIndex,
+    softcap: plan.softcap,
+    nonTarget: plan.nonTarget,
+  };
+}
+
+/** The op on a GPU backend; `logits` [N, K] (sequences reshaped), options key-checked. */
+export function gpuCrossEntropy(
+  fn: string,
+  backend: GpuBackend,
+  target: TfTarget,
+  logits: tf.Tensor,
+  options: TfCrossEntropyOptions,
+  shape: OpShape,
+): tf.Tensor {
+  const plan = asOp(fn, () => gpuPlan(fn, backend, options, shape.rows, shape.classes));
+  registerGpuKernels();
+  return tf.tidy(() => {
+    const labels = labelTensor(fn, backend, target, shape, plan, options);
+    const table = tf.tensor2d(plan.table, [CLASS_ROWS, shape.classes]);
+    const sampleWeight = plan.sampleWeight ? tf.tensor1d(plan.sampleWeight) : tf.ones([shape.rows]);
+    const attrs = attrsOf(plan);
+    const op = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const z = inputs[0] as tf.Tensor;
+      const save = inputs[1] as tf.GradSaveFunc;
+      const terms = runGpuKernel('rowTerms', { logits: z, labels, table, sampleWeight }, attrs);
+      save([z, labels, table, terms]);
+      const loss = lossFromTerms(plan, terms);
+      return {
+        value: plan.reduction === 'none' ? tf.reshape(loss, shape.rowShape) : loss,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [zs, ls, ts, termsSaved] = saved;
+          const coef = gradientCoefficients(plan, termsSaved, dy);
+          return runGpuKernel('gradient', { logits: zs, labels: ls, table: ts, coef }, attrs);
+        },
+      };
+    });
+    return op(logits);
+  });
+}

@@ -1,0 +1,160 @@
+// labelsmooth/tfjs on TF.js's webgl and webgpu backends in a real headless chromium, on SwiftShader
+// (CPU-emulated Vulkan: no GPU is needed). The page is served from http://localhost by request
+// interception (WebGPU needs a secure context; localhost is one). Every backend is compared with the float64
+// core, the backend's read and readSync are counted during each step (zero), and a small model trains to
+// the cpu backend's losses. Every wait is bounded: a synchronous read-back on WebGPU can hang a page.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as esbuild from 'esbuild';
+import type { Page } from 'playwright-core';
+import { bounded, browserMissing, launchGpu } from './helpers/browser.js';
+
+const skip = browserMissing();
+const ORIGIN = 'http://localhost';
+
+/** Float32 tolerance relative to the largest value of the reference. */
+const LOSS_RTOL = 2e-6;
+const GRAD_RTOL = 2e-6;
+
+describe('labelsmooth/tfjs on webgl and webgpu in chromium (SwiftShader)', { skip: skip ?? false }, () => {
+  let page: Page;
+  let close: (() => Promise<void>) | undefined;
+  const errors: string[] = [];
+  const run = <T>(f: () => Promise<T>, what: string, ms = 120_000) => bounded(f(), ms, what);
+
+  before(async () => {
+    const out = await esbuild.build({
+      entryPoints: [new URL('./browser/gpu-entry.ts', import.meta.url).pathname],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      write: false,
+      logLevel: 'silent',
+    });
+    const js = out.outputFiles[0].text;
+    const browser = await launchGpu();
+    close = browser.close;
+    page = await browser.context.newPage();
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => {
+      // WebGPU reports invalid shaders and pipelines as console warnings
+      if (m.type() === 'error' || /WGSL|Invalid/.test(m.text())) errors.push(m.text());
+    });
+    await page.route(`${ORIGIN}/**`, (route) => {
+      const path = new URL(route.request().url()).pathname;
+      if (path === '/')
+        return route.fulfill({
+          contentType: 'text/html',
+          body: '<!doctype html><meta charset="utf-8"><script type="module" src="/app.js"></script>',
+        });
+      if (path === '/app.js') return route.fulfill({ contentType: 'text/javascript', body: js });
+      return route.fulfill({ status: 404, body: '' });
+    });
+    await page.goto(`${ORIGIN}/`);
+    await page
+      .waitForFunction(() => typeof window.gpuCompare === 'function', undefined, { timeout: 30_000 })
+      .catch(() => {
+        throw new Error(`the test page did not load: ${errors.join('; ')}`);
+      });
+  });
+  after(async () => {
+    await close?.();
+  });
+
+  it('WebGPU comes up on SwiftShader in this chromium (navigator.gpu.requestAdapter)', async () => {
+    const info = await run(
+      () =>
+        page.evaluate(async () => {
+          const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+          if (!gpu) return { secure: isSecureContext, adapter: 'navigator.gpu is missing' };
+          const adapter = (await gpu.requestAdapter()) as { info?: { architecture?: string } } | null;
+          return {
+            secure: isSecureContext,
+            adapter: adapter ? (adapter.info?.architecture ?? 'unknown') : null,
+          };
+        }),
+      'requestAdapter',
+      30_000,
+    );
+    assert.equal(info.secure, true);
+    assert.equal(info.adapter, 'swiftshader');
+  });
+
+  const cpuLosses: number[] = [];
+  it('cpu: the reference training run (5 SGD steps)', async () => {
+    await run(() => page.evaluate(() => window.gpuSetBackend('cpu')), 'setBackend cpu');
+    const r = await run(() => page.evaluate(() => window.gpuTrain(5)), 'train on cpu');
+    assert.equal(r.losses.length, 5);
+    assert.ok(r.losses[4] < r.losses[0], `losses ${r.losses}`);
+    cpuLosses.push(...r.losses);
+  });
+
+  for (const backend of ['webgl', 'webgpu']) {
+    describe(`${backend} in chromium`, () => {
+      before(async () => {
+        const r = await run(
+          () => page.evaluate((b) => window.gpuSetBackend(b), backend),
+          `setBackend ${backend}`,
+        );
+        assert.equal(
+          r.backend,
+          backend,
+          `setBackend(${backend}): ${JSON.stringify(r)}; ${errors.join('; ')}`,
+        );
+      });
+
+      it('every case: loss and gradient equal the float64 core within float32 rounding, with 0 read-backs', async () => {
+        const names = await page.evaluate(() => window.gpuCases());
+        const lines: string[] = [];
+        for (const name of names) {
+          const r = await run(() => page.evaluate((n) => window.gpuCompare(n), name), `${backend}: ${name}`);
+          assert.equal(r.backend, backend);
+          lines.push(
+            `${name}: loss ${r.lossError.toExponential(2)} of ${r.lossScale.toFixed(3)}, grad ${r.gradError.toExponential(2)} of ${r.gradScale.toExponential(2)}`,
+          );
+          assert.equal(r.reads, 0, `${name}: ${r.reads} read-backs`);
+          assert.ok(
+            r.lossError <= LOSS_RTOL * Math.max(1, r.lossScale),
+            `${name}: loss error ${r.lossError}`,
+          );
+          assert.ok(
+            r.gradError <= GRAD_RTOL * Math.max(1e-3, r.gradScale),
+            `${name}: grad error ${r.gradError} (max |g| ${r.gradScale})`,
+          );
+          assert.equal(r.leaked, 0, `${name}: ${r.leaked} tensors leaked`);
+        }
+        console.log(`${backend}:\n  ${lines.join('\n  ')}`);
+        assert.deepEqual(errors, []);
+      });
+
+      it('5 SGD steps of a small model give the cpu backend’s losses within float32 noise, 0 read-backs', async () => {
+        const r = await run(() => page.evaluate(() => window.gpuTrain(5)), `train on ${backend}`);
+        assert.equal(r.reads, 0);
+        assert.equal(cpuLosses.length, 5);
+        r.losses.forEach((l, s) => {
+          assert.ok(
+            Math.abs(l - cpuLosses[s]) <= 1e-5 * cpuLosses[s],
+            `step ${s}: ${l} vs cpu ${cpuLosses[s]}`,
+          );
+        });
+      });
+
+      it('options the programs do not compute are refused up front, naming the option and the backend', async () => {
+        for (const option of ['focalGamma', 'confidencePenalty', 'onLoss', 'lse', 'noise', 'target']) {
+          const message = await page.evaluate((o) => window.gpuRefusal(o), option);
+          const name = option === 'target' ? 'target' : `options\\.${option}`;
+          assert.match(
+            message,
+            new RegExp(`LabelSmoothingError: softmaxCrossEntropy: ${name} = .*${backend}`),
+          );
+        }
+      });
+
+      it('a label out of range in a tensor makes the loss NaN, without a read-back', async () => {
+        const r = await run(() => page.evaluate(() => window.gpuInvalidLabel()), `${backend}: invalid label`);
+        assert.equal(r.reads, 0);
+        assert.ok(Number.isNaN(r.loss), `loss ${r.loss}`);
+      });
+    });
+  }
+});
