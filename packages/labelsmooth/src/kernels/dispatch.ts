@@ -15,7 +15,7 @@ import {
   runThreaded,
   runWorkspaceThreaded,
   THREAD_MIN_SIZE,
-  warmThreads,
+  threadsNow,
 } from './threads.js';
 import { chunkRows, type KernelInstance, kernelModule } from './wasm.js';
 import {
@@ -127,7 +127,8 @@ function runHere(
   place: (InPlaceMatrix & { share: MatrixShare | null }) | null,
 ): KernelOutcome {
   const n = plan.rows;
-  if (threaded) {
+  // The pool starts now if it has not yet (the call waits for its workers to be ready).
+  if (threaded && threadsNow(kernelModule()!)) {
     const split = runThreaded(kernel, job, place, place?.share ?? null);
     if (split !== 'no-pool' && split !== null) {
       const inPlace = place
@@ -145,7 +146,6 @@ function runHere(
         detail: 'a worker thread failed or declined rows; rerunning on the calling thread',
         rows: n,
       });
-    else warmThreads(kernelModule()!); // the pool starts in the background for next time
   }
   const declined: number[] = [];
   let sums: { nll: number; smoothing: number; entropy: number } | null;
@@ -280,11 +280,9 @@ function runOnWorkspace(plan: CrossEntropyPlan, job: FusedJob, staged: boolean):
   const { call, region } = laid;
   let path: 'wasm' | 'wasm-threads' = 'wasm';
   try {
-    const pooled = threads ? runWorkspaceThreaded(shared, call) : 'no-pool';
-    if (pooled === 'no-pool') {
-      if (threads) warmThreads(kernelModule()!); // the pool starts in the background for next time
-      workChunks(shared.kernel, call, 0);
-    } else path = 'wasm-threads';
+    const pooled = threads && threadsNow(kernelModule()!) ? runWorkspaceThreaded(shared, call) : 'no-pool';
+    if (pooled === 'no-pool') workChunks(shared.kernel, call, 0);
+    else path = 'wasm-threads';
   } catch (error) {
     releaseLater(region);
     return decline(`the kernel threw: ${message(error)}`, 'kernel-error', n);

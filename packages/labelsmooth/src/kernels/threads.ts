@@ -83,7 +83,6 @@ interface NodeWorker {
   terminate(): Promise<number>;
   on(event: 'exit', listener: (code: number) => void): unknown;
   on(event: 'error', listener: (error: unknown) => void): unknown;
-  once(event: string, listener: (arg: unknown) => void): unknown;
   unref(): void;
 }
 
@@ -92,6 +91,8 @@ interface NodeWorker {
 export const EXITED = 5;
 /** flags[FAULT]: a fault a test injects (see {@link injectWorkerFault}); 0 for none. */
 export const FAULT = 6;
+/** flags[READY] is 1 once the worker can take calls. */
+export const READY = 7;
 
 /**
  * Bounds of every wait on a worker: `stallMs` without progress on a chunk it holds (or a call it has not
@@ -143,67 +144,87 @@ function isNode(): boolean {
   return typeof process === 'object' && typeof process.versions?.node === 'string';
 }
 
-/** A function that starts one worker on `module` (resolving once it is ready), and the pool's size. */
-async function workerStarter(
-  module: WebAssembly.Module,
-): Promise<{ start: () => Promise<PoolWorker>; count: number }> {
-  // Module names in variables: browser bundlers must not try to resolve Node built-ins.
-  const [wtName, osName] = ['node:worker_threads', 'node:os'];
-  const wt = (await import(/* @vite-ignore */ wtName)) as typeof import('node:worker_threads');
-  const os = (await import(/* @vite-ignore */ osName)) as typeof import('node:os');
-  const count = Math.min(MAX_THREADS - 1, Math.max(0, (os.availableParallelism?.() ?? os.cpus().length) - 1));
-  const self = import.meta.url;
-  const url = new URL(self.endsWith('.ts') ? './worker.ts' : './worker.js', self);
-  const start = async (): Promise<PoolWorker> => {
-    const control = new SharedArrayBuffer(32);
-    const { port1, port2 } = new wt.MessageChannel();
-    const options = { workerData: { module, control, port: port2 }, transferList: [port2] };
-    // From TypeScript sources (tests, benchmarks) the worker first registers the caller's loader (tsx).
-    const w = self.endsWith('.ts')
-      ? new wt.Worker(
-          `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`,
-          { ...options, eval: true },
-        )
-      : new wt.Worker(url, options);
-    try {
-      await ready(w);
-    } catch (error) {
-      void w.terminate();
-      throw error;
-    }
-    w.unref();
-    port1.unref();
-    const pw: PoolWorker = {
-      flags: new Int32Array(control),
-      port: port1 as unknown as PoolWorker['port'],
-      seq: 0,
-      worker: w,
-      ring: null,
-    };
-    w.on('error', () => {}); // reported through its 'exit', below (an unheard 'error' would crash the caller)
-    w.on('exit', (code) => exited(pw, code));
-    return pw;
-  };
-  return { start, count };
+type WorkerThreads = typeof import('node:worker_threads');
+type NodeOs = typeof import('node:os');
+
+/** Workers the pool has on this machine: one per extra core, at most MAX_THREADS − 1. */
+function poolSize(os: NodeOs): number {
+  return Math.min(MAX_THREADS - 1, Math.max(0, (os.availableParallelism?.() ?? os.cpus().length) - 1));
 }
 
-/** Resolves when worker `w` reports ready; rejects when it fails, exits or takes longer than startMs. */
-function ready(w: NodeWorker): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`a worker thread did not start within ${threadLimits.startMs} ms`)),
-      threadLimits.startMs,
-    );
-    const settle = (f: () => void) => () => {
-      clearTimeout(timer);
-      f();
-    };
-    w.once('message', settle(resolve));
-    w.once('error', (e) => settle(() => reject(e))());
-    w.once('exit', (code) =>
-      settle(() => reject(new Error(`a worker thread exited (code ${code}) while starting`)))(),
-    );
-  });
+/** node:worker_threads and node:os now, where the runtime can load them synchronously (Node ≥ 20.16). */
+function builtinsNow(): { wt: WorkerThreads; os: NodeOs } | null {
+  const get = (process as { getBuiltinModule?: (name: string) => unknown }).getBuiltinModule;
+  if (typeof get !== 'function') return null;
+  return { wt: get('node:worker_threads') as WorkerThreads, os: get('node:os') as NodeOs };
+}
+
+/** node:worker_threads and node:os. */
+async function builtins(): Promise<{ wt: WorkerThreads; os: NodeOs }> {
+  // Module names in variables: browser bundlers must not try to resolve Node built-ins.
+  const [wtName, osName] = ['node:worker_threads', 'node:os'];
+  return {
+    wt: (await import(/* @vite-ignore */ wtName)) as WorkerThreads,
+    os: (await import(/* @vite-ignore */ osName)) as NodeOs,
+  };
+}
+
+/**
+ * Make one worker on `module`: its thread starts at once, and sets its READY flag when it can take calls
+ * (no event of this thread is needed to see that, so a synchronous caller can wait for it).
+ */
+function spawn(wt: WorkerThreads, module: WebAssembly.Module): PoolWorker {
+  const self = import.meta.url;
+  const url = new URL(self.endsWith('.ts') ? './worker.ts' : './worker.js', self);
+  const control = new SharedArrayBuffer(32);
+  const { port1, port2 } = new wt.MessageChannel();
+  const options = { workerData: { module, control, port: port2 }, transferList: [port2] };
+  // From TypeScript sources (tests, benchmarks) the worker first registers the caller's loader (tsx).
+  const w = self.endsWith('.ts')
+    ? new wt.Worker(
+        `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`,
+        { ...options, eval: true },
+      )
+    : new wt.Worker(url, options);
+  w.unref(); // workers never keep the process alive
+  port1.unref();
+  const pw: PoolWorker = {
+    flags: new Int32Array(control),
+    port: port1 as unknown as PoolWorker['port'],
+    seq: 0,
+    worker: w,
+    ring: null,
+  };
+  w.on('error', () => {}); // reported through its 'exit', below (an unheard 'error' would crash the caller)
+  w.on('exit', (code) => exited(pw, code));
+  return pw;
+}
+
+/** Block until worker `w` is ready (true), or it exited or startMs passed (false: it is terminated). */
+function readyNow(w: PoolWorker): boolean {
+  const until = performance.now() + threadLimits.startMs;
+  while (Atomics.load(w.flags, READY) === 0) {
+    const left = until - performance.now();
+    if (Atomics.load(w.flags, EXITED) || left <= 0) {
+      void w.worker.terminate();
+      return false;
+    }
+    Atomics.wait(w.flags, READY, 0, Math.min(left, 50));
+  }
+  return true;
+}
+
+/** Resolves when worker `w` is ready; rejects (and terminates it) when it exits or startMs passes. */
+async function ready(w: PoolWorker): Promise<PoolWorker> {
+  const until = performance.now() + threadLimits.startMs;
+  while (Atomics.load(w.flags, READY) === 0) {
+    if (Atomics.load(w.flags, EXITED) || performance.now() > until) {
+      void w.worker.terminate();
+      throw new Error(`a worker thread did not start within ${threadLimits.startMs} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return w;
 }
 
 /** A pool worker exited: mark it (its flag is read by any later wait), and replace it if it was in use. */
@@ -265,13 +286,14 @@ export function afterWorkersGone(f: () => void): void {
   else afterExit.push(f);
 }
 
-/** Start the pool (once): one worker per extra core, at most 3. Null where threads are unavailable. */
+/** Start the pool in the background: one worker per extra core, at most 3. Null where threads are unavailable. */
 async function startPool(module: WebAssembly.Module): Promise<PoolWorker[] | null> {
-  const { start, count } = await workerStarter(module);
+  const { wt, os } = await builtins();
+  const count = poolSize(os);
   if (count === 0) return null;
   size = count;
-  startWorker = start;
-  return Promise.all(Array.from({ length: count }, start));
+  startWorker = () => ready(spawn(wt, module));
+  return Promise.all(Array.from({ length: count }, startWorker));
 }
 
 let starting: Promise<void> | null = null;
@@ -281,14 +303,48 @@ export function warmThreads(module: WebAssembly.Module): void {
   if (pool !== undefined || starting || !isNode() || typeof SharedArrayBuffer === 'undefined') return;
   starting = startPool(module).then(
     (p) => {
-      pool = p;
+      if (pool === undefined) pool = p;
+      else for (const w of p ?? []) void w.worker.terminate(); // a synchronous start came first
     },
     (e) => {
       if (process.env.LABELSMOOTH_DEBUG) console.error('labelsmooth: worker pool unavailable:', e);
       emitKernelEvent({ type: 'threads-error', error: e });
-      pool = null;
+      pool ??= null;
     },
   );
+}
+
+/**
+ * Whether the pool runs, starting it now if it has not started yet: a call that needs the threads waits
+ * (bounded by startMs) for the workers to be ready, so that a loop that never yields to the event loop gets
+ * them from its first large call. Where Node cannot load its built-ins synchronously (before 20.16) the
+ * pool starts in the background instead.
+ */
+export function threadsNow(module: WebAssembly.Module): boolean {
+  if (pool !== undefined) return pool !== null && pool.length > 0;
+  if (!isNode() || typeof SharedArrayBuffer === 'undefined') return false;
+  const b = builtinsNow();
+  if (!b) {
+    warmThreads(module);
+    return false;
+  }
+  size = poolSize(b.os);
+  startWorker = () => ready(spawn(b.wt, module));
+  try {
+    const workers = Array.from({ length: size }, () => spawn(b.wt, module));
+    pool = workers.filter(readyNow);
+  } catch (error) {
+    emitKernelEvent({ type: 'threads-error', error });
+    pool = null;
+    return false;
+  }
+  if (pool.length < size)
+    emitKernelEvent({
+      type: 'threads-error',
+      error: new Error(`${size - pool.length} worker thread(s) did not start`),
+    });
+  if (pool.length === 0) pool = null;
+  return pool !== null;
 }
 
 /** Resolves when the pool is started (or known to be unavailable). */

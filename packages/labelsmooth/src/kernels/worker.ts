@@ -3,7 +3,16 @@
 // its own kernel instance until the caller closes the ring, and wakes the caller. No messages per chunk.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { type FusedJob, runRows } from './fused.js';
-import { CLOSED, EXITED, FAULT, RING, slotLayout, type WorkerJob, type WorkspaceJob } from './threads.js';
+import {
+  CLOSED,
+  EXITED,
+  FAULT,
+  READY,
+  RING,
+  slotLayout,
+  type WorkerJob,
+  type WorkspaceJob,
+} from './threads.js';
 import { KernelInstance } from './wasm.js';
 import { workChunks } from './workspace.js';
 
@@ -19,6 +28,8 @@ let seen = 0;
 let shared: KernelInstance | null = null;
 // The calling side's 'exit' event sets the flag too, for deaths that run no code here (terminate(), a crash).
 process.on('exit', () => Atomics.store(flags, EXITED, 1));
+Atomics.store(flags, READY, 1);
+Atomics.notify(flags, READY);
 parentPort?.postMessage('ready');
 
 /** A fault a test injected (threads.ts's injectWorkerFault), taken right after claiming a chunk. */

@@ -1,0 +1,44 @@
+// The worker pool starts when a call first needs it, synchronously: a loop that never yields to the event
+// loop (and never calls initKernels) gets every core from its first large call, in a fresh process.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+
+/** Run `body` (after the library's imports) in a fresh Node process; its stdout. */
+function fresh(body: string): string {
+  const code = `
+    import { crossEntropy, kernelInfo, kernelWorkspace } from './packages/labelsmooth/src/index.ts';
+    import { threadStats } from './packages/labelsmooth/src/kernels/threads.ts';
+    ${body}`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    cwd: new URL('..', import.meta.url).pathname,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+describe('the worker pool starts on first need', () => {
+  it('the first large call of a synchronous loop runs on every thread (ordinary arrays)', () => {
+    const out = fresh(`
+      const N = 96, K = 12000;
+      const z = Float32Array.from({ length: N * K }, (_, j) => Math.sin(j));
+      const y = Int32Array.from({ length: N }, (_, i) => (i * 131) % K);
+      const grad = new Float32Array(N * K);
+      for (let it = 0; it < 3; it++) {
+        crossEntropy(z, y, { classes: K, labelSmoothing: 0.1, grad });
+        console.log(kernelInfo().last.path, threadStats.chunks.length >= 2);
+      }`);
+    assert.deepEqual(out.trim().split('\n'), ['wasm-threads true', 'wasm-threads true', 'wasm-threads true']);
+  });
+
+  it('the first call on a workspace runs on every thread', () => {
+    const out = fresh(`
+      const ws = kernelWorkspace(96, 12000);
+      ws.logits.fill(0.5);
+      crossEntropy(ws.logits, new Int32Array(96), { classes: 12000, grad: ws.grad });
+      console.log(kernelInfo().last.path, threadStats.chunks.length >= 2);`);
+    assert.equal(out.trim(), 'wasm-threads true');
+  });
+});
