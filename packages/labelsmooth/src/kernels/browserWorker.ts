@@ -2,12 +2,13 @@
 // plan (the kernel compiles synchronously inside workers) and sends the sums back, with the gradient
 // buffer transferred. It imports only the kernels: validation, the reference and the reduction stay on
 // the page's thread, which recomputes any row declined here.
-import type { CrossEntropyPlan } from '../core/plan.js';
+
 import { type KernelOutcome, runKernel } from './dispatch.js';
+import type { KernelPlan } from './plan.js';
 
 /** A shard: rows of a validated plan, and the whole batch's reduction factor. */
 export interface ShardRequest {
-  plan: CrossEntropyPlan;
+  plan: KernelPlan;
   scale: number;
 }
 

@@ -2,12 +2,13 @@
 // (threaded for large batches in Node) and return the sums, or decline and say why. Declined rows come
 // back as a list for the caller's reference to recompute. Every decision is recorded (kernelInfo) and
 // every fallback is an event (onKernelEvent).
-import type { CrossEntropyPlan } from '../core/plan.js';
+
 import { emitKernelEvent, type FallbackReason, recordPath } from './events.js';
 import { familyLayoutBytes } from './family.js';
 import { type FusedJob, type InPlaceMatrix, mainKernel, runRows } from './fused.js';
 import { fusedJob, unsupportedShape } from './job.js';
 import { matrixKernel } from './matrixMemory.js';
+import type { KernelPlan } from './plan.js';
 import {
   afterWorkersGone,
   MAX_THREADS,
@@ -72,7 +73,7 @@ function decline(reason: string, fallback?: FallbackReason, rows = 0): KernelOut
  * @param scale the reduction's factor applied to the gradient (1/denominator, 1/normalizer or 1)
  * @param perRow per-row outputs for reduction 'none', or null to sum
  */
-export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJob['perRow']): KernelOutcome {
+export function runKernel(plan: KernelPlan, scale: number, perRow: FusedJob['perRow']): KernelOutcome {
   const n = plan.rows;
   const size = n * plan.classes;
   if (plan.kernel === 'js') return decline("options.kernel is 'js'");
@@ -119,7 +120,7 @@ export function runKernel(plan: CrossEntropyPlan, scale: number, perRow: FusedJo
  * on the calling thread alone; S read in place there where `place` says.
  */
 function runHere(
-  plan: CrossEntropyPlan,
+  plan: KernelPlan,
   job: FusedJob,
   kernel: KernelInstance,
   threaded: boolean,
@@ -217,7 +218,7 @@ function noiseUnshared(job: FusedJob): boolean {
  * gradient there too (or not wanted), not the logits themselves (the in-place mode keeps its own path:
  * declined rows must still hold their logits) and not overlapping them.
  */
-function onWorkspace(plan: CrossEntropyPlan): boolean {
+function onWorkspace(plan: KernelPlan): boolean {
   if (memoryRegion(plan.logits) !== 'live') return false;
   const g = plan.grad;
   if (g === null) return true;
@@ -231,7 +232,7 @@ function onWorkspace(plan: CrossEntropyPlan): boolean {
  * the logits copied into the shared kernel memory at once, run there on every thread, the gradient copied
  * back. The two copies are a few MB, cached, and reuse the same kernel memory on every call.
  */
-function runStaged(plan: CrossEntropyPlan, job: FusedJob): KernelOutcome | null {
+function runStaged(plan: KernelPlan, job: FusedJob): KernelOutcome | null {
   const size = plan.rows * plan.classes;
   let zAt = 0;
   let gAt = 0;
@@ -266,7 +267,7 @@ function runStaged(plan: CrossEntropyPlan, job: FusedJob): KernelOutcome | null 
  * Run a call whose logits (and gradient) are in the shared kernel memory (a workspace, or `staged` by
  * {@link runStaged}), on every thread at once when it is large.
  */
-function runOnWorkspace(plan: CrossEntropyPlan, job: FusedJob, staged: boolean): KernelOutcome {
+function runOnWorkspace(plan: KernelPlan, job: FusedJob, staged: boolean): KernelOutcome {
   const shared = sharedKernel()!;
   const n = plan.rows;
   const threads = plan.threads && n >= 2 && n * plan.classes >= WORKSPACE_THREAD_MIN_SIZE;

@@ -1,7 +1,8 @@
 // From a validated crossEntropy plan to the SIMD kernel's form of the problem (the noise folded into one
 // vector v_c = w_c·u_c, the mask as 0/1 floats), or the reason the kernel cannot take it.
-import type { CrossEntropyPlan } from '../core/plan.js';
+
 import type { FusedJob } from './fused.js';
+import type { KernelPlan } from './plan.js';
 
 /** Smallest and largest magnitudes the kernel takes for weights and noise values (see {@link fusedJob}). */
 const FLOAT32_SAFE_MIN = 1e-30;
@@ -13,7 +14,7 @@ function float32Safe(x: number): boolean {
 }
 
 /** Why the SIMD kernel does not take a plan whatever its values, or null when its shape fits. */
-export function unsupportedShape(plan: CrossEntropyPlan): string | null {
+export function unsupportedShape(plan: KernelPlan): string | null {
   if (!(plan.logits instanceof Float32Array)) return 'the kernel takes float32 logits';
   if (plan.target.kind !== 'index') return 'probability targets take the float64 reference';
   if (plan.noise.perRow) return 'per-sample noise takes the float64 reference';
@@ -24,7 +25,7 @@ export function unsupportedShape(plan: CrossEntropyPlan): string | null {
 }
 
 /** Whether a plan needs the family kernel (`familyRows`): a penalty, focal loss or class-conditional noise. */
-function isFamily(plan: CrossEntropyPlan): boolean {
+function isFamily(plan: KernelPlan): boolean {
   return plan.focal !== null || plan.confidencePenalty !== null || plan.noise.kind === 'class-conditional';
 }
 
@@ -40,7 +41,7 @@ function isFamily(plan: CrossEntropyPlan): boolean {
  * @param perRow per-row outputs for reduction 'none', or null to sum
  */
 export function fusedJob(
-  plan: CrossEntropyPlan,
+  plan: KernelPlan,
   scale: number,
   perRow: FusedJob['perRow'],
 ): FusedJob | 'float32-range' {

@@ -1,0 +1,41 @@
+// What the kernels read of a validated crossEntropy call. The core's plan (core/plan.ts) has these fields
+// among others and is passed as is; the kernels see a call only through this type, so that no import runs
+// from the kernels back up to the core.
+
+/** A validated crossEntropy call as the kernels see it. */
+export interface KernelPlan {
+  rows: number;
+  classes: number;
+  /** The logits, N×K row-major. */
+  logits: Float32Array | Float64Array;
+  target: { kind: 'index'; labels: ArrayLike<number> } | { kind: 'probs' };
+  ignoreIndex: number;
+  /** ε. */
+  eps: number;
+  /** The noise u: `data` a prior (K), per-sample (N×K, perRow) or class-conditional (K×K) distribution. */
+  noise: {
+    kind: 'uniform' | 'non-target' | 'prior' | 'per-sample' | 'class-conditional';
+    data: ArrayLike<number> | null;
+    perRow: boolean;
+  };
+  /** 1 = allowed, 0 = masked; K entries, or N×K per row; null when every class is allowed. */
+  mask: { data: ArrayLike<number>; perRow: boolean } | null;
+  /** Per-class weights inside the row (PyTorch) or of the whole row (Keras), per-row weights; or null. */
+  classWeight: ArrayLike<number> | null;
+  exampleWeight: ArrayLike<number> | null;
+  sampleWeight: ArrayLike<number> | null;
+  reduction: 'mean' | 'sum' | 'none';
+  /** Where dL/dz goes (N×K), or null; `inPlace`: it is the logits array itself. */
+  grad: Float32Array | Float64Array | null;
+  inPlace: boolean;
+  kernel: 'auto' | 'wasm' | 'js';
+  threads: boolean;
+  /** β of the confidence penalty, or null. */
+  confidencePenalty: number | null;
+  /** The focal loss's exponent (a number, or per-row FLSD-53) and α, or null. */
+  focal: { gamma: number | 'flsd-53'; alpha: number } | null;
+  /** Options the kernels do not compute (the reference does): set, they send the call there. */
+  softcap: number | null;
+  zLoss: number | null;
+  lse: Float64Array | null;
+}
