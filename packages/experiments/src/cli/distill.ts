@@ -92,7 +92,7 @@ export async function distill(o: DistillOptions, cli: CliContext = DEFAULT_CONTE
   );
   const analyzer = metricsAnalyzer();
   const evaluate = (role: DistillModel['role'], teacherEpsilon: number, seed: number, z: Float32Array) => {
-    const { bins: _b, ...report } = calibration(z, test.y, { classes: k });
+    const report = calibration(z, test.y, { classes: k });
     const m: DistillModel = { role, teacherEpsilon, seed, test: report };
     m.analysis = analyzer.model(z, test.y, k);
     const who =

@@ -5,41 +5,108 @@ import { escapeHtml } from './escape.js';
 
 const STYLE = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1280px; padding: 1.5rem; color: #222; box-sizing: border-box; }
-h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
+h1 { font-size: 1.5rem; margin-bottom: .2rem; overflow-wrap: anywhere; } h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
 h3 { font-size: 1rem; margin: 1.2rem 0 .3rem; }
 .meta { color: #666; overflow-wrap: anywhere; } .scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; margin: .8rem 0; }
-th, td { padding: .25rem .6rem; text-align: right; border-bottom: 1px solid #eee; white-space: nowrap; vertical-align: top; }
-td small { color: #666; }
-th:first-child, td:first-child { text-align: left; }
+caption { text-align: left; font-weight: 600; padding: .2rem 0; }
+th, td { padding: .25rem .5rem; text-align: right; border-bottom: 1px solid #eee; vertical-align: top; }
+th { vertical-align: bottom; }
+.nw { white-space: nowrap; }
+td small { display: block; color: #666; white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; min-width: 6em; }
+code { font: .92em ui-monospace, monospace; background: #f3f3f3; padding: 0 .2em; }
 .panels { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: flex-start; }
 .panels svg { max-width: 100%; height: auto; }
 p.note { color: #555; max-width: 70rem; } p.takeaway { font-size: 1.05rem; max-width: 70rem; }
-ul.insights li { margin: .25rem 0; max-width: 70rem; }`;
+ul.insights li { margin: .25rem 0; max-width: 70rem; }
+@media (max-width: 900px) { body { padding: 1rem; } th, td { padding: .25rem .35rem; } }`;
 
 const f4 = (x: number) => x.toFixed(4);
 
-/** An HTML table; cells are escaped, and a line break in a cell starts a second, smaller line. */
-export function table(header: string[], rows: string[][]): string {
-  const h = header.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
+/** A number, a "± sd" or an interval: kept on one line. */
+const NUMERIC = /^[±+\-−\d.,[\] e]*$/;
+
+/**
+ * One line of a cell: numbers and intervals stay whole, "±" may start a new line (a narrow column stacks
+ * "0.0850" over "± 0.0040"), text wraps between words but keeps "ε = 0.1" together.
+ */
+function cellLine(line: string): string {
+  return line
+    .split(' ± ')
+    .map((part, i) => {
+      const text = `${i ? '± ' : ''}${part}`;
+      const html = escapeHtml(text).replace(/ = /g, '\u00a0=\u00a0');
+      return NUMERIC.test(text) ? `<span class="nw">${html}</span>` : html;
+    })
+    .join(' ');
+}
+
+/**
+ * An HTML table; cells are escaped, and a line break in a cell starts a second, smaller line (an
+ * interval under its value). Cells wrap between their parts, so that the browser narrows the columns to
+ * fit the page instead of running the table off it.
+ */
+export function table(header: string[], rows: string[][], caption?: string): string {
+  const h = header.map((c) => `<th>${cellLine(c)}</th>`).join('');
   const td = (c: string) => {
-    const [first, ...rest] = c.split('\n').map(escapeHtml);
-    return `<td>${first}${rest.map((x) => `<br><small>${x}</small>`).join('')}</td>`;
+    const [first, ...rest] = c.split('\n');
+    return `<td>${cellLine(first)}${rest.map((x) => `<small>${escapeHtml(x)}</small>`).join('')}</td>`;
   };
   const b = rows.map((r) => `<tr>${r.map(td).join('')}</tr>`).join('\n');
-  return `<div class="scroll"><table><thead><tr>${h}</tr></thead><tbody>\n${b}\n</tbody></table></div>`;
+  const cap = caption ? `<caption>${escapeHtml(caption)}</caption>` : '';
+  return `<div class="scroll"><table>${cap}<thead><tr>${h}</tr></thead><tbody>\n${b}\n</tbody></table></div>`;
 }
+
+/** Columns (by header) shown together as one table, under a caption. */
+export interface ColumnGroup {
+  caption: string;
+  columns: string[];
+}
+
+/**
+ * A wide table as several narrower ones, one per group of columns, each repeating the first `keys`
+ * columns (what names a row). A handful of value columns per table (each two lines: value, interval)
+ * fits an 800-px page without a sideways scroll. Columns named by no group make a last table of their
+ * own, so that nothing is dropped; groups with none of the header's columns are left out.
+ */
+export function tableGroups(
+  header: string[],
+  rows: string[][],
+  o: { keys: number; groups: ColumnGroup[]; rest?: string },
+): string {
+  const named = new Set(o.groups.flatMap((g) => g.columns));
+  const values = header.slice(o.keys);
+  const groups = [
+    ...o.groups.map((g) => ({ caption: g.caption, columns: g.columns.filter((c) => values.includes(c)) })),
+    { caption: o.rest ?? 'Other metrics', columns: values.filter((c) => !named.has(c)) },
+  ].filter((g) => g.columns.length);
+  return groups
+    .map((g) => {
+      const at = [...header.keys()].filter((i) => i < o.keys || g.columns.includes(header[i]));
+      return table(
+        at.map((i) => header[i]),
+        rows.map((r) => at.map((i) => r[i])),
+        groups.length > 1 ? g.caption : undefined,
+      );
+    })
+    .join('');
+}
+
+/** Text as HTML: escaped, and each `command` between backticks set as code (the backticks are not shown). */
+export const prose = (s: string) =>
+  escapeHtml(s).replace(/`([^`]+)`/g, (_, code: string) => `<code>${code}</code>`);
 
 /** A report section; `note` and the title are escaped, `body` is trusted HTML. */
 export const section = (title: string, note: string, body: string) =>
-  `<section><h2>${escapeHtml(title)}</h2>${note ? `<p class="note">${escapeHtml(note)}</p>` : ''}${body}</section>`;
+  `<section><h2>${escapeHtml(title)}</h2>${note ? `<p class="note">${prose(note)}</p>` : ''}${body}</section>`;
 
 /** Panels (SVG strings) that wrap onto new rows when the page is narrow. */
 export const panels = (svgs: string[]) => `<div class="panels">${svgs.join('')}</div>`;
 
 /** Sentences as a list. */
 export const sentences = (xs: string[]) =>
-  `<ul class="insights">${xs.map((s) => `<li>${escapeHtml(s)}</li>`).join('')}</ul>`;
+  `<ul class="insights">${xs.map((s) => `<li>${prose(s)}</li>`).join('')}</ul>`;
 
 /** The page around the sections. */
 export function page(title: string, meta: string, body: string): string {

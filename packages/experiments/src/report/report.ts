@@ -16,8 +16,17 @@ import {
   riskCoverageSpec,
 } from './charts.js';
 import { distillReport } from './distillReport.js';
-import { escapeHtml } from './escape.js';
-import { cell, page, panels, section, sentences, table } from './html.js';
+import {
+  type ColumnGroup,
+  cell,
+  page,
+  panels,
+  prose,
+  section,
+  sentences,
+  table,
+  tableGroups,
+} from './html.js';
 import { evaluateInsights, mechanism, selectiveSentence, storyRows, takeaway } from './insights.js';
 import { lossFormula, lossParts } from './lossFormula.js';
 import { toSvg } from './svg.js';
@@ -107,7 +116,7 @@ function summaryTable(r: CompareResults): string {
     if (!s.scaled || !ts.length) return '';
     return (ts.reduce((a, x) => a + x.temperature!.temperature, 0) / ts.length).toFixed(2);
   };
-  return table(
+  return tableGroups(
     header,
     rows.map((s) => {
       const iv = (m: IntervalMetric) => s.intervals?.[m];
@@ -123,27 +132,47 @@ function summaryTable(r: CompareResults): string {
       row.push(cell(s.brier, s.runs, iv('brier')), cell(s.meanConfidence, s.runs), temperature(s));
       return row;
     }),
+    { keys: 2, groups: SUMMARY_GROUPS },
   );
 }
+
+/** The summary's columns in two tables of at most five values each (they fit an 800-px page). */
+export const SUMMARY_GROUPS: ColumnGroup[] = [
+  { caption: 'Calibration', columns: ['ECE', 'smooth ECE', 'classwise ECE', 'NLL', 'T'] },
+  { caption: 'Accuracy and confidence', columns: ['accuracy', 'mean confidence', 'Brier', 'AURC'] },
+];
+
+/** Display names of the interval metrics (the keys of results.json). */
+export const METRIC_NAMES: Record<IntervalMetric, string> = {
+  accuracy: 'accuracy',
+  nll: 'NLL',
+  brier: 'Brier',
+  ece: 'ECE',
+  smoothEce: 'smooth ECE',
+  classwiseEce: 'classwise ECE',
+  aurc: 'AURC',
+};
+
+/** A signed difference with its interval under it: "−0.0838" then "[−0.0898, −0.0778]". */
+const signed = (x: number) => `${x >= 0 ? '+' : '−'}${f4(Math.abs(x))}`;
 
 function pairedTable(r: CompareResults): string {
   if (!r.paired?.length) return '';
   const metrics = INTERVAL_METRICS.filter((m) => r.paired!.some((p) => p.differences[m]));
   return (
     '<h3>Paired differences (b − a, same test rows and seed)</h3>' +
-    table(
-      ['a', 'b', 'seed', ...metrics],
+    tableGroups(
+      ['a', 'b', 'seed', ...metrics.map((m) => METRIC_NAMES[m])],
       r.paired.map((p) => [
         p.a,
         p.b,
         String(p.seed),
         ...metrics.map((m) => {
           const d = p.differences[m];
-          return d
-            ? `${d.difference >= 0 ? '+' : '−'}${f4(Math.abs(d.difference))} [${d.interval[0].toFixed(4)}, ${d.interval[1].toFixed(4)}]`
-            : '';
+          return d ? `${signed(d.difference)}\n[${signed(d.interval[0])}, ${signed(d.interval[1])}]` : '';
         }),
       ]),
+      { keys: 3, groups: SUMMARY_GROUPS },
     )
   );
 }
@@ -457,7 +486,7 @@ async function compareReport(r: CompareResults): Promise<string> {
     section(
       base ? 'Takeaway' : 'What this run shows',
       '',
-      `<p class="takeaway">${escapeHtml(takeaway(r).join(' '))}</p>`,
+      `<p class="takeaway">${prose(takeaway(r).join(' '))}</p>`,
     ),
     section(
       base && ls ? 'Calibration with and without label smoothing' : 'Calibration',

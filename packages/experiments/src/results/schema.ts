@@ -92,7 +92,8 @@ export interface DistillModel {
   /** ε the teacher was trained with (for a student: its teacher's ε). */
   teacherEpsilon: number;
   seed: number;
-  test: Omit<CalibrationReport, 'bins'>;
+  /** Test-set metrics; `bins` (the reliability diagram's) may be absent, the report then draws none. */
+  test: Omit<CalibrationReport, 'bins'> & { bins?: CalibrationReport['bins'] };
   analysis?: ModelAnalysis;
 }
 
