@@ -141,7 +141,15 @@ describe('report', () => {
     page.on('pageerror', (e) => errors.push(String(e)));
     await page.goto(`file://${join(dir, 'ev', 'report.html')}`);
     assert.deepEqual(errors, []);
-    assert.equal(await page.locator('section svg.marks').count(), 2);
+    // The reliability diagram, the confidence histogram and the risk–coverage curve.
+    assert.equal(await page.locator('section svg.marks').count(), 3);
+    // Every metric the command prints, with its bootstrap interval.
+    const rows = await page.locator('tbody tr').allTextContents();
+    for (const m of ['smooth ECE', 'classwise ECE', 'AURC', 'NLL', 'ECE (15 bins)'])
+      assert.ok(
+        rows.some((r) => r.startsWith(m) && /\[-?\d\.\d{4}, -?\d\.\d{4}\]/.test(r)),
+        `${m} with its interval: ${rows.join(' | ')}`,
+      );
     await page.screenshot({ path: join(OUT, 'evaluate-report.png'), fullPage: true });
     await page.close();
   });

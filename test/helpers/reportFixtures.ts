@@ -42,7 +42,7 @@ const COUNTS = [0, 0, 3, 21, 80, 180, 260, 330, 390, 450, 540, 640, 800, 1150, 4
 export function smoothCurve(gap: number): SmoothCurvePoint[] {
   return Array.from({ length: 200 }, (_, j) => {
     const t = j / 199;
-    const density = t < 0.15 ? 1e-6 : 0.02 + 6 * (t - 0.15) ** 3;
+    const density = t < 0.2 ? 1e-6 : 0.02 + 6 * (t - 0.2) ** 3;
     const swing = t < 0.2 ? 0.4 + 0.4 * Math.sin(40 * t) : 0;
     const accuracy = Math.min(1, Math.max(0, swing || t - gap * t));
     return { t, accuracy, lo: Math.max(0, accuracy - 0.06), hi: Math.min(1, accuracy + 0.06), density };
@@ -53,8 +53,7 @@ export function smoothCurve(gap: number): SmoothCurvePoint[] {
 const around = (x: number, w: number): Interval => [x - w, x + w];
 
 /** An analysis with all seven interval metrics, the smooth curve and the risk–coverage curve. */
-export function analysis(e: number): ModelAnalysis {
-  const ece = 0.1 - 0.6 * e + 3 * e * e;
+export function analysis(e: number, ece = 0.1 - 0.6 * e + 3 * e * e): ModelAnalysis {
   return {
     smoothEce: { value: 0.023, curve: smoothCurve(ece) },
     aurc: 0.06 + e / 10,
@@ -89,6 +88,9 @@ function fashionRun(e: number, seed: number): RunResult {
   const iv = r.analysis!.intervals!;
   const mid = (m: keyof typeof iv) => (iv[m]![0] + iv[m]![1]) / 2 + 0.004 * (seed - 2);
   Object.assign(r.test, { accuracy: mid('accuracy'), nll: mid('nll'), brier: mid('brier'), ece: mid('ece') });
+  const scaled = analysis(e, 0.015 + e / 10);
+  Object.assign(r.temperature!, { analysis: scaled });
+  Object.assign(r.temperature!.test, { ece: (scaled.intervals!.ece![0] + scaled.intervals!.ece![1]) / 2 });
   r.projection = {
     classes: [0, 1, 2],
     classNames: FASHION.slice(0, 3),
@@ -158,14 +160,16 @@ export function distillFixture(): DistillResults {
       }
   const summary = (role: 'teacher' | 'student', e: number) => {
     const st = (mean: number) => ({ mean, sd: 0.004 });
+    const accuracy = role === 'teacher' ? 0.8 + e / 10 : 0.78;
+    const ece = role === 'teacher' ? 0.08 - e / 2 : 0.02;
     return {
       role,
       teacherEpsilon: e,
       runs: 3,
-      accuracy: st(role === 'teacher' ? 0.8 + e / 10 : 0.78),
+      accuracy: st(accuracy),
       nll: st(0.6),
-      ece: st(role === 'teacher' ? 0.08 - e / 2 : 0.02),
-      intervals: { accuracy: around(0.8, 0.008), nll: around(0.6, 0.03), ece: around(0.05, 0.007) },
+      ece: st(ece),
+      intervals: { accuracy: around(accuracy, 0.008), nll: around(0.6, 0.03), ece: around(ece, 0.007) },
     };
   };
   return {
@@ -200,7 +204,7 @@ export function evaluateFixture(): EvaluateResults {
   const m = report(bins(COUNTS, 0.08), {
     rows: TEST_ROWS,
     smoothReliability: {
-      bandwidth: 0.023,
+      bandwidth: 0.05,
       mesh: curve.map((p) => p.t),
       curve: curve.map((p) => p.accuracy),
       density: curve.map((p) => p.density!),
@@ -209,7 +213,15 @@ export function evaluateFixture(): EvaluateResults {
       coverage: riskCurve(200, 0.2).map((p) => p.coverage),
       risk: riskCurve(200, 0.2).map((p) => p.risk),
     },
-    intervals: analysis(0).intervals as EvaluateResults['report']['intervals'],
+    intervals: {
+      accuracy: around(0.85, 0.0075),
+      nll: around(0.5, 0.037),
+      brier: around(0.2, 0.0113),
+      ece: around(0.05, 0.0068),
+      smoothEce: around(0.05, 0.0079),
+      classwiseEce: around(0.01, 0.0013),
+      aurc: around(0.05, 0.0044),
+    },
     bootstrap: { resamples: 1000, seed: 0, level: 0.95 },
   });
   return {

@@ -5,6 +5,9 @@
 import type { CalibrationBin } from 'labelsmooth';
 import type { TopLevelSpec } from 'vega-lite';
 import type { RiskCoveragePoint, SmoothCurvePoint } from '../train/analysis.js';
+import { placeLabels } from './labelPlacement.js';
+import { CLASS_COLORS, PALETTE, runStyles, SCALED_DASH } from './palette.js';
+import { smoothSegments } from './smoothCurve.js';
 
 const PANEL = { width: 230, height: 200 };
 const CONFIG = {
@@ -12,26 +15,53 @@ const CONFIG = {
   view: { stroke: '#ccc' },
   axis: { labelFontSize: 10, titleFontSize: 11 },
   legend: { labelLimit: 400, orient: 'bottom', direction: 'vertical' }, // class names are shown whole
-  title: { fontSize: 12, limit: 320 },
+  title: { fontSize: 12 },
 };
+/** Characters of a title line that fit over a panel (12-px bold, 230 px wide and its axis). */
+const TITLE_CHARS = 36;
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
 const spec = (s: Record<string, unknown>) => ({ $schema: SCHEMA, config: CONFIG, ...s }) as TopLevelSpec;
+
+/**
+ * Title lines that fit over a panel: a line longer than `max` characters breaks after a " · " or, failing
+ * that, a space, so that nothing is cut (Vega would end a long line in "…").
+ */
+export function titleLines(lines: string[], max = TITLE_CHARS): string[] {
+  const out: string[] = [];
+  for (const line of lines) {
+    let rest = line;
+    while (rest.length > max) {
+      const head = rest.slice(0, max + 1);
+      const at = Math.max(head.lastIndexOf(' · '), 0) || head.lastIndexOf(' ');
+      if (at <= 0) break;
+      out.push(rest.slice(0, at));
+      rest = rest.slice(at).replace(/^ ·? ?/, '');
+    }
+    out.push(rest);
+  }
+  return out;
+}
 
 /** One reliability panel: bins holding per-seed counts, and the smooth-ECE curve when there is one. */
 export interface Reliability {
   /** The run (for the histogram title). */
   label: string;
-  /** Panel title, e.g. "ε=0 · ECE 0.085 [0.079, 0.091]". */
-  title: string;
+  /** Panel title lines, e.g. ["ε=0", "ECE 0.085 [0.079, 0.091]"]. */
+  title: string[];
   bins: CalibrationBin[];
   smooth?: SmoothCurvePoint[];
+  /** K: no top-label confidence lies below 1/K, and the smooth curve is not drawn there. */
+  classes?: number;
+  /** N and σ of the smooth curve: where it rests on too few examples it is not drawn. */
+  examples?: number;
+  bandwidth?: number;
 }
 
 /**
  * A reliability diagram: per bin, accuracy (bar, opacity ∝ √count so that bins of a handful of examples
- * fade), the bin's mean confidence (red dot) joined to the bar top by the gap (red rule), the diagonal of
- * perfect calibration, and the smooth-ECE curve (orange) with its band.
+ * fade), the bin's mean confidence (dot) joined to the bar top by the gap (rule), the diagonal of perfect
+ * calibration, and the smooth-ECE curve with its band where it means something (smoothCurve.ts).
  */
 export function reliabilitySpec(p: Reliability): TopLevelSpec {
   const max = Math.max(1, ...p.bins.map((b) => b.count));
@@ -39,16 +69,17 @@ export function reliabilitySpec(p: Reliability): TopLevelSpec {
     .filter((b) => b.count > 0)
     .map((b) => ({ ...b, mid: (b.lo + b.hi) / 2, alpha: 0.12 + 0.88 * Math.sqrt(b.count / max) }));
   const unit = { type: 'quantitative', scale: { domain: [0, 1] } } as const;
+  const alpha = { field: 'alpha', type: 'quantitative', scale: null } as const;
   const layers: Record<string, unknown>[] = [
     {
       data: { values },
-      mark: { type: 'rect', color: '#4c78a8' },
+      mark: { type: 'rect', color: PALETTE.accuracy },
       encoding: {
         x: { field: 'lo', ...unit, title: 'confidence' },
         x2: { field: 'hi' },
         y: { field: 'accuracy', ...unit, title: 'accuracy' },
         y2: { datum: 0 },
-        opacity: { field: 'alpha', type: 'quantitative', scale: null },
+        opacity: alpha,
       },
     },
     {
@@ -58,62 +89,64 @@ export function reliabilitySpec(p: Reliability): TopLevelSpec {
           { x: 1, y: 1 },
         ],
       },
-      mark: { type: 'line', color: '#888', strokeDash: [4, 3] },
+      mark: { type: 'line', color: PALETTE.reference, strokeDash: [4, 3] },
       encoding: { x: { field: 'x', ...unit }, y: { field: 'y', ...unit } },
     },
     {
       data: { values },
-      mark: { type: 'rule', color: '#e45756', strokeWidth: 2 },
+      mark: { type: 'rule', color: PALETTE.confidence, strokeWidth: 2 },
       encoding: {
         x: { field: 'mid', ...unit },
         y: { field: 'accuracy', ...unit },
         y2: { field: 'confidence' },
-        opacity: { field: 'alpha', type: 'quantitative', scale: null },
+        opacity: alpha,
       },
     },
     {
       data: { values },
-      mark: { type: 'circle', color: '#e45756', size: 18 },
-      encoding: {
-        x: { field: 'mid', ...unit },
-        y: { field: 'confidence', ...unit },
-        opacity: { field: 'alpha', type: 'quantitative', scale: null },
-      },
+      mark: { type: 'circle', color: PALETTE.confidence, size: 18 },
+      encoding: { x: { field: 'mid', ...unit }, y: { field: 'confidence', ...unit }, opacity: alpha },
     },
   ];
-  if (p.smooth?.length) {
-    const curve = p.smooth.map((c) => ({
-      t: c.t,
-      accuracy: clamp01(c.accuracy),
-      lo: clamp01(c.lo ?? c.accuracy),
-      hi: clamp01(c.hi ?? c.accuracy),
-    }));
-    if (p.smooth.some((c) => c.lo !== undefined && c.hi !== undefined))
+  const segments = p.smooth ? smoothSegments(p.smooth, p) : [];
+  if (segments.length) {
+    const curve = segments.map((c) => ({ ...c, bandAlpha: 0.3 * c.alpha }));
+    if (p.smooth!.some((c) => c.lo !== undefined && c.hi !== undefined))
       layers.push({
         data: { values: curve },
-        mark: { type: 'area', color: '#f58518', opacity: 0.25 },
-        encoding: { x: { field: 't', ...unit }, y: { field: 'lo', ...unit }, y2: { field: 'hi' } },
+        mark: { type: 'rect', color: PALETTE.smoothAccuracy },
+        encoding: {
+          x: { field: 't', ...unit },
+          x2: { field: 't2' },
+          y: { field: 'lo', ...unit },
+          y2: { field: 'hi' },
+          opacity: { field: 'bandAlpha', type: 'quantitative', scale: null },
+        },
       });
     layers.push({
       data: { values: curve },
-      mark: { type: 'line', color: '#f58518', strokeWidth: 2 },
-      encoding: { x: { field: 't', ...unit }, y: { field: 'accuracy', ...unit } },
+      mark: { type: 'rule', color: PALETTE.smoothAccuracy, strokeWidth: 2 },
+      encoding: {
+        x: { field: 't', ...unit },
+        x2: { field: 't2' },
+        y: { field: 'accuracy', ...unit },
+        y2: { field: 'accuracy2' },
+        opacity: alpha,
+      },
     });
   }
-  return spec({ title: p.title, ...PANEL, layer: layers });
+  return spec({ title: { text: titleLines(p.title) }, ...PANEL, layer: layers });
 }
-
-const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 
 /** Histogram of top-label confidence: examples per bin (per seed), bars from 0, a shared y maximum. */
 export function confidenceHistogramSpec(p: Reliability, yMax: number): TopLevelSpec {
   const values = p.bins.map((b) => ({ lo: b.lo, hi: b.hi, count: b.count }));
   return spec({
-    title: p.label,
+    title: { text: titleLines([p.label]) },
     ...PANEL,
     height: 150,
     data: { values },
-    mark: { type: 'rect', color: '#72b7b2', stroke: 'white', strokeWidth: 0.5 },
+    mark: { type: 'rect', color: PALETTE.examples, stroke: 'white', strokeWidth: 0.5 },
     encoding: {
       x: { field: 'lo', type: 'quantitative', title: 'confidence', scale: { domain: [0, 1] } },
       x2: { field: 'hi' },
@@ -147,20 +180,53 @@ export function paddedDomain(xs: number[], pad = 0.06, floor?: number): [number,
   return [lo, hi];
 }
 
-/** Lines over epochs for one panel, one color per series, on a given y domain (shared between panels). */
-export function epochPanelSpec(
-  title: string,
-  points: EpochPoint[],
-  yTitle: string,
-  yDomain: [number, number],
-  colorBy: 'series' | 'run',
-  order: string[],
-): TopLevelSpec {
-  const epochs = points.map((p) => p.epoch);
+/** The series of a chart in legend order, with the colour and dash pattern of each. */
+export interface SeriesStyle {
+  order: string[];
+  colors: string[];
+  dashes?: number[][];
+}
+
+/** Colour (and dash, when given) encodings of a field from a series style: one legend for both. */
+function styleEncoding(field: string, s: SeriesStyle) {
+  const color = {
+    field,
+    type: 'nominal',
+    title: null,
+    sort: s.order,
+    scale: { domain: s.order, range: s.colors },
+  };
+  if (!s.dashes?.some((d) => d.length)) return { color };
+  return {
+    color,
+    strokeDash: {
+      field,
+      type: 'nominal',
+      title: null,
+      sort: s.order,
+      scale: { domain: s.order, range: s.dashes },
+    },
+  };
+}
+
+/** The options of {@link epochPanelSpec}. */
+export interface EpochPanel {
+  title: string;
+  points: EpochPoint[];
+  yTitle: string;
+  /** Shared between the panels of a row. */
+  yDomain: [number, number];
+  colorBy: 'series' | 'run';
+  style: SeriesStyle;
+}
+
+/** Lines over epochs for one panel, one colour per series, on a given y domain (shared between panels). */
+export function epochPanelSpec(o: EpochPanel): TopLevelSpec {
+  const epochs = o.points.map((p) => p.epoch);
   return spec({
-    title,
+    title: { text: titleLines([o.title]) },
     ...PANEL,
-    data: { values: points },
+    data: { values: o.points },
     mark: { type: 'line', point: { size: 14 } },
     encoding: {
       x: {
@@ -170,8 +236,8 @@ export function epochPanelSpec(
         axis: { tickMinStep: 1 },
         scale: { domain: [Math.min(...epochs), Math.max(...epochs)], nice: false, padding: 6 },
       },
-      y: { field: 'value', type: 'quantitative', title: yTitle, scale: { domain: yDomain, nice: false } },
-      color: { field: colorBy, type: 'nominal', title: null, sort: order },
+      y: { field: 'value', type: 'quantitative', title: o.yTitle, scale: { domain: o.yDomain, nice: false } },
+      ...styleEncoding(o.colorBy, o.style),
     },
   });
 }
@@ -186,35 +252,69 @@ export interface EpsilonPoint {
   hi: number;
 }
 
-/** Mean and interval of a metric at each ε. */
-export function epsilonSpec(title: string, points: EpsilonPoint[], yTitle: string): TopLevelSpec {
+/** The options of {@link epsilonSpec}. */
+export interface EpsilonChart {
+  title: string;
+  points: EpsilonPoint[];
+  yTitle: string;
+  /** The metric's colour (PALETTE). */
+  color: string;
+  /** The series without and with temperature scaling (dashed), in legend order. */
+  series: [string, string?];
+  /** Their dash patterns; default solid, then {@link SCALED_DASH}. */
+  dashes?: [number[], number[]];
+  /** The x axis title; default "label smoothing ε". */
+  xTitle?: string;
+}
+
+/** Mean and interval of a metric at each ε; the series after temperature scaling dashed. */
+export function epsilonSpec(o: EpsilonChart): TopLevelSpec {
   const x = {
     field: 'epsilon',
     type: 'quantitative',
-    title: 'label smoothing ε',
+    title: o.xTitle ?? 'label smoothing ε',
     scale: {
       domain: paddedDomain(
-        points.map((p) => p.epsilon),
+        o.points.map((p) => p.epsilon),
         0.08,
       ),
     },
   };
   const y = {
     type: 'quantitative',
-    title: yTitle,
-    scale: { domain: paddedDomain(points.flatMap((p) => [p.lo, p.hi, p.mean])), nice: false, zero: false },
+    title: o.yTitle,
+    scale: { domain: paddedDomain(o.points.flatMap((p) => [p.lo, p.hi, p.mean])), nice: false, zero: false },
   };
-  const color = { field: 'series', type: 'nominal', title: null };
+  const series = o.series.filter((x): x is string => x !== undefined);
+  const dash = {
+    field: 'series',
+    type: 'nominal',
+    title: null,
+    sort: series,
+    scale: { domain: series, range: (o.dashes ?? [[], SCALED_DASH]).slice(0, series.length) },
+    legend:
+      series.length < 2
+        ? null
+        : {
+            symbolType: 'stroke',
+            symbolSize: 300,
+            symbolStrokeWidth: 2,
+            encode: { symbols: { update: { stroke: { value: o.color } } } },
+          },
+  };
   return spec({
-    title,
+    title: { text: titleLines([o.title]) },
     ...PANEL,
-    data: { values: points },
+    data: { values: o.points },
     layer: [
       {
-        mark: { type: 'rule', strokeWidth: 1.5 },
-        encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color },
+        mark: { type: 'rule', strokeWidth: 1.5, color: o.color, opacity: 0.6 },
+        encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, detail: { field: 'series' } },
       },
-      { mark: { type: 'line', point: { size: 24 } }, encoding: { x, y: { ...y, field: 'mean' }, color } },
+      {
+        mark: { type: 'line', color: o.color, point: { size: 24, color: o.color } },
+        encoding: { x, y: { ...y, field: 'mean' }, strokeDash: dash },
+      },
     ],
   });
 }
@@ -225,9 +325,19 @@ export interface RiskCurve {
   points: RiskCoveragePoint[];
 }
 
-/** Risk of the most confident fraction against that fraction (coverage), one line per run. */
+/**
+ * Risk of the most confident fraction against that fraction (coverage), one line per run; `order` is
+ * every run of the report, so that each keeps its colour when some have no curve.
+ */
 export function riskCoverageSpec(curves: RiskCurve[], order: string[]): TopLevelSpec {
   const values = curves.flatMap((c) => c.points.map((p) => ({ run: c.run, ...p })));
+  const all = runStyles(order);
+  const shown = order.map((_, i) => i).filter((i) => curves.some((c) => c.run === order[i]));
+  const style = {
+    order: shown.map((i) => order[i]),
+    colors: shown.map((i) => all.colors[i]),
+    dashes: shown.map((i) => all.dashes[i]),
+  };
   return spec({
     title: 'Risk–coverage',
     width: 360,
@@ -242,7 +352,7 @@ export function riskCoverageSpec(curves: RiskCurve[], order: string[]): TopLevel
         title: 'risk (error rate of the covered)',
         scale: { domain: [0, Math.max(0.01, ...values.map((v) => v.risk)) * 1.05], nice: false },
       },
-      color: { field: 'run', type: 'nominal', title: null, sort: order },
+      ...styleEncoding('run', style),
     },
   });
 }
@@ -262,12 +372,12 @@ export function projectionSpec(
 ): TopLevelSpec {
   const x = { field: 'x', type: 'quantitative', title: 'e₁', scale: { domain: domain.x, nice: false } };
   const y = { field: 'y', type: 'quantitative', title: 'e₂', scale: { domain: domain.y, nice: false } };
-  const templates = p.templates.map((t) => ({ ...t, name: `template: ${t.label}` }));
-  const mid = (domain.x[0] + domain.x[1]) / 2;
+  const size = { width: PANEL.width, height: 230 };
+  const fontSize = 10;
+  const labels = placeLabels(p.templates, { ...domain, ...size, fontSize });
   return spec({
-    title: p.label,
-    ...PANEL,
-    height: 230,
+    title: { text: titleLines([p.label]) },
+    ...size,
     layer: [
       {
         data: { values: p.points },
@@ -275,18 +385,32 @@ export function projectionSpec(
         encoding: {
           x,
           y,
-          color: { field: 'label', type: 'nominal', title: 'class', scale: { domain: classes } },
+          color: {
+            field: 'label',
+            type: 'nominal',
+            title: 'class',
+            scale: { domain: classes, range: CLASS_COLORS.slice(0, Math.max(1, classes.length)) },
+          },
         },
       },
       {
-        data: { values: templates },
-        mark: { type: 'point', shape: 'cross', size: 90, color: 'black', filled: true },
+        data: { values: p.templates.map((t) => ({ ...t, name: `template: ${t.label}` })) },
+        mark: { type: 'point', shape: 'cross', size: 90, color: PALETTE.template, filled: true },
         encoding: { x, y },
       },
-      // Labels run from the template toward the middle of the plot, at most 100 px, so they stay inside.
-      ...(['left', 'right'] as const).map((align) => ({
-        data: { values: templates.filter((t) => t.x < mid === (align === 'left')) },
-        mark: { type: 'text', align, dy: -10, fontSize: 10, fontWeight: 'bold', color: 'black', limit: 100 },
+      // Each label beside its template, where it is clear of the other labels and crosses.
+      ...labels.map((l) => ({
+        data: { values: [l] },
+        mark: {
+          type: 'text',
+          align: l.align,
+          baseline: l.baseline,
+          dx: l.dx,
+          dy: l.dy,
+          fontSize,
+          fontWeight: 'bold',
+          color: PALETTE.template,
+        },
         encoding: { x, y, text: { field: 'label' } },
       })),
     ],

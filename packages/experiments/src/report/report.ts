@@ -1,10 +1,13 @@
-import type { CalibrationBin } from 'labelsmooth';
-import type { CompareResults, EvaluateResults, ReportInput } from '../results/schema.js';
-import { INTERVAL_METRICS, type IntervalMetric, type RiskCoveragePoint } from '../train/analysis.js';
+import type { CompareResults, ReportInput } from '../results/schema.js';
+import {
+  INTERVAL_METRICS,
+  type IntervalMetric,
+  type ModelAnalysis,
+  type RiskCoveragePoint,
+} from '../train/analysis.js';
 import type { RunResult, SummaryRow } from '../train/experiment.js';
 import { isFocal } from '../train/losses.js';
 import {
-  confidenceHistogramSpec,
   type EpochPoint,
   type EpsilonPoint,
   epochPanelSpec,
@@ -12,10 +15,10 @@ import {
   paddedDomain,
   projectionSpec,
   type Reliability,
-  reliabilitySpec,
   riskCoverageSpec,
 } from './charts.js';
 import { distillReport } from './distillReport.js';
+import { evaluateReport } from './evaluateReport.js';
 import {
   type ColumnGroup,
   cell,
@@ -27,8 +30,10 @@ import {
   table,
   tableGroups,
 } from './html.js';
-import { evaluateInsights, mechanism, selectiveSentence, storyRows, takeaway } from './insights.js';
+import { mechanism, selectiveSentence, storyRows, takeaway } from './insights.js';
 import { lossFormula, lossParts } from './lossFormula.js';
+import { PALETTE, runStyles } from './palette.js';
+import { meanBins, reliabilitySections } from './reliabilitySections.js';
 import { toSvg } from './svg.js';
 
 /** Results a report can be made of. */
@@ -36,25 +41,7 @@ export type { ReportInput };
 
 const f4 = (x: number) => x.toFixed(4);
 
-/**
- * Reliability bins of several seeds as one panel with per-seed counts: count = mean over seeds of the
- * bin's count (so the bins add up to the test set, not to seeds × test set); accuracy and confidence are
- * count-weighted means over the seeds.
- */
-export function meanBins(sets: CalibrationBin[][]): CalibrationBin[] {
-  return sets[0].map((b, i) => {
-    const total = sets.reduce((a, s) => a + s[i].count, 0);
-    const w = (k: 'accuracy' | 'confidence') =>
-      total ? sets.reduce((a, s) => a + (s[i][k] ?? 0) * s[i].count, 0) / total : null;
-    return {
-      lo: b.lo,
-      hi: b.hi,
-      count: total / sets.length,
-      accuracy: w('accuracy'),
-      confidence: w('confidence'),
-    };
-  });
-}
+export { meanBins };
 
 function byLabel(runs: RunResult[]): Map<string, RunResult[]> {
   const m = new Map<string, RunResult[]>();
@@ -195,18 +182,29 @@ function reliabilityPanels(r: CompareResults): Reliability[] {
   const out: Reliability[] = [];
   const groups = byLabel(r.runs);
   const title = (label: string, row?: SummaryRow) => {
-    if (!row) return label;
+    if (!row) return [label];
     const iv = row.intervals?.ece;
-    const sm = row.smoothEce ? ` · smECE ${row.smoothEce.mean.toFixed(3)}` : '';
-    return `${label} · ECE ${row.ece.mean.toFixed(3)}${iv ? ` [${iv[0].toFixed(3)}, ${iv[1].toFixed(3)}]` : ''}${sm}`;
+    const lines = [
+      label,
+      `ECE ${row.ece.mean.toFixed(3)}${iv ? ` [${iv[0].toFixed(3)}, ${iv[1].toFixed(3)}]` : ''}`,
+    ];
+    if (row.smoothEce) lines.push(`smooth ECE ${row.smoothEce.mean.toFixed(3)}`);
+    return lines;
   };
   const rowOf = (label: string) => r.summary.find((s) => s.label === label);
+  // The smooth curve is the first seed's: its N is the test set, its σ the smECE fixed point.
+  const curve = (a?: ModelAnalysis) => ({
+    smooth: a?.smoothEce?.curve,
+    bandwidth: a?.smoothEce?.value,
+    examples: r.dataset.test,
+    classes: r.dataset.classNames.length,
+  });
   for (const [label, runs] of groups) {
     out.push({
       label,
       title: title(label, rowOf(label)),
       bins: meanBins(runs.map((x) => x.test.bins)),
-      smooth: runs[0].analysis?.smoothEce?.curve,
+      ...curve(runs[0].analysis),
     });
   }
   for (const [label, runs] of groups) {
@@ -217,37 +215,21 @@ function reliabilityPanels(r: CompareResults): Reliability[] {
       label: name,
       title: title(name, rowOf(`${label} + temperature scaling`)),
       bins: meanBins(ts.map((x) => x.temperature!.test.bins)),
-      smooth: ts[0].temperature!.analysis?.smoothEce?.curve,
+      ...curve(ts[0].temperature!.analysis),
     });
   }
   return out;
 }
 
 async function evidenceReliability(r: CompareResults): Promise<string> {
-  const rel = reliabilityPanels(r);
-  const seeds = new Set(r.runs.map((x) => x.seed)).size;
-  const hasSmooth = rel.some((p) => p.smooth);
-  const note = `Bars: accuracy in each of 15 confidence bins, faded by how few examples the bin holds (opacity ∝ √count); red dots: the bin's mean confidence, joined to the bar by the gap. Bars below the diagonal mean over-confidence, above it under-confidence.${hasSmooth ? ' Orange: the smooth-ECE reliability curve (Błasiok & Nakkiran 2024) of the first seed, with its band.' : ''}${seeds > 1 ? ` Bins pool the ${seeds} seeds' predictions; the histograms below give the examples per seed.` : ''}`;
-  const yMax = Math.max(...rel.flatMap((p) => p.bins.map((b) => b.count)));
-  const hist = await Promise.all(rel.map((p) => toSvg(confidenceHistogramSpec(p, yMax))));
-  return (
-    section(
-      'Reliability diagrams',
-      note,
-      panels(await Promise.all(rel.map((p) => toSvg(reliabilitySpec(p))))),
-    ) +
-    section(
-      'Confidence histograms',
-      `Test examples per confidence bin${seeds > 1 ? ` (per seed: the mean over the ${seeds} seeds)` : ''}, on one linear scale from 0.`,
-      panels(hist),
-    )
-  );
+  return reliabilitySections(reliabilityPanels(r), new Set(r.runs.map((x) => x.seed)).size);
 }
 
 /** One panel's points and the order of its series (the legend). */
 interface Panel {
   points: EpochPoint[];
   order: string[];
+  colors: string[];
 }
 
 /**
@@ -257,10 +239,11 @@ interface Panel {
  */
 function partPanels(label: string, runs: RunResult[], noise: string, beta?: number) {
   const names = lossParts(runs[0].loss, noise);
-  const raw: Panel = { points: [], order: [] };
-  const weighted: Panel = { points: [], order: [] };
+  const raw: Panel = { points: [], order: [], colors: [] };
+  const weighted: Panel = { points: [], order: [], colors: [] };
   const add = (panel: Panel, key: EpochKey, series: string, factor = 1) => {
     panel.order.push(series);
+    panel.colors.push(PART_COLORS[key]);
     for (const p of epochMeans(runs, key))
       panel.points.push({ run: label, series, ...p, value: p.value * factor });
   };
@@ -274,6 +257,17 @@ function partPanels(label: string, runs: RunResult[], noise: string, beta?: numb
   }
   return { raw, weighted };
 }
+
+/** Each part of the loss in the colour of what it measures, raw or weighted. */
+const PART_COLORS: Record<EpochKey, string> = {
+  trainNll: PALETTE.nll,
+  trainNllPart: PALETTE.nll,
+  trainSmoothing: PALETTE.smoothing,
+  trainSmoothingPart: PALETTE.smoothing,
+  trainEntropy: PALETTE.entropy,
+  testAccuracy: PALETTE.accuracy,
+  testEce: PALETTE.confidence,
+};
 
 /** The raw parts per epoch, and the weighted parts of the loss, one panel per run label. */
 async function mechanismCharts(r: CompareResults): Promise<string> {
@@ -295,7 +289,18 @@ async function mechanismCharts(r: CompareResults): Promise<string> {
     );
     return panels(
       await Promise.all(
-        [...m].map(([l, p]) => toSvg(epochPanelSpec(l, p.points, yTitle, dom, 'series', p.order))),
+        [...m].map(([l, p]) =>
+          toSvg(
+            epochPanelSpec({
+              title: l,
+              points: p.points,
+              yTitle,
+              yDomain: dom,
+              colorBy: 'series',
+              style: { order: p.order, colors: p.colors },
+            }),
+          ),
+        ),
       ),
     );
   };
@@ -358,9 +363,33 @@ async function epsilonCharts(r: CompareResults): Promise<string> {
     `Means over seeds; vertical bars: ${ivs ? 'the 95 % test-set interval' : '± one standard deviation over seeds'}. The axes are zoomed to the data: they do not start at 0.`,
     panels(
       await Promise.all([
-        toSvg(epsilonSpec('Test accuracy', acc, 'accuracy')),
-        toSvg(epsilonSpec('ECE', ece, 'ECE')),
-        toSvg(epsilonSpec('NLL', nll, 'NLL')),
+        toSvg(
+          epsilonSpec({
+            title: 'Test accuracy',
+            points: acc,
+            yTitle: 'accuracy',
+            color: PALETTE.accuracy,
+            series: ['test accuracy'],
+          }),
+        ),
+        toSvg(
+          epsilonSpec({
+            title: 'ECE',
+            points: ece,
+            yTitle: 'ECE',
+            color: PALETTE.confidence,
+            series: ['ECE', scaled.length ? 'ECE after TS' : undefined],
+          }),
+        ),
+        toSvg(
+          epsilonSpec({
+            title: 'NLL',
+            points: nll,
+            yTitle: 'NLL',
+            color: PALETTE.nll,
+            series: ['NLL', scaled.length ? 'NLL after TS' : undefined],
+          }),
+        ),
       ]),
     ),
   );
@@ -407,14 +436,7 @@ async function selectiveSection(r: CompareResults): Promise<string> {
     'Keep the most confident predictions and abstain on the rest: risk is the error rate among those kept, coverage the fraction kept (Geifman & El-Yaniv 2017); AURC is the area under the curve (lower is better). Curves: mean over seeds.',
     (s ? sentences([s]) : '') +
       table(['run', 'AURC', 'accuracy'], rows) +
-      panels([
-        await toSvg(
-          riskCoverageSpec(
-            curves,
-            curves.map((c) => c.run),
-          ),
-        ),
-      ]),
+      panels([await toSvg(riskCoverageSpec(curves, [...byLabel(r.runs).keys()]))]),
   );
 }
 
@@ -457,6 +479,7 @@ async function testCurves(r: CompareResults): Promise<string> {
     for (const p of epochMeans(runs, 'testEce')) ece.push({ run: label, series: 'ECE', ...p });
   }
   if (!acc.length) return '';
+  const style = { order: labels, ...runStyles(labels) };
   const dom = (xs: EpochPoint[]) =>
     paddedDomain(
       xs.map((p) => p.value),
@@ -468,8 +491,26 @@ async function testCurves(r: CompareResults): Promise<string> {
     `Mean over seeds, measured after each epoch on ${r.monitor ? `a stratified ${r.monitor}-example subset of the test set` : 'the test set'}.`,
     panels(
       await Promise.all([
-        toSvg(epochPanelSpec('Test accuracy', acc, 'accuracy', dom(acc), 'run', labels)),
-        toSvg(epochPanelSpec('Test ECE', ece, 'ECE', dom(ece), 'run', labels)),
+        toSvg(
+          epochPanelSpec({
+            title: 'Test accuracy',
+            points: acc,
+            yTitle: 'accuracy',
+            yDomain: dom(acc),
+            colorBy: 'run',
+            style,
+          }),
+        ),
+        toSvg(
+          epochPanelSpec({
+            title: 'Test ECE',
+            points: ece,
+            yTitle: 'ECE',
+            yDomain: dom(ece),
+            colorBy: 'run',
+            style,
+          }),
+        ),
       ]),
     ),
   );
@@ -509,42 +550,5 @@ async function compareReport(r: CompareResults): Promise<string> {
       '',
     ),
   ].join('\n');
-  return page(`labelsmooth report — ${r.name}`, meta, body);
-}
-
-async function evaluateReport(r: EvaluateResults): Promise<string> {
-  const m = r.report;
-  const rows: [string, number][] = [
-    ['accuracy', m.accuracy],
-    ['NLL', m.nll],
-    ['Brier', m.brier],
-    ['ECE', m.ece],
-    ['MCE', m.mce],
-    ['RMSCE', m.rmsce],
-    ['adaptive ECE', m.adaptiveEce],
-    ['mean confidence', m.meanConfidence],
-    ['over-confidence (confidence − accuracy)', m.overconfidence],
-    ['mean entropy', m.meanEntropy],
-  ];
-  const panel: Reliability = { label: r.name, title: `${r.name} · ECE ${m.ece.toFixed(3)}`, bins: m.bins };
-  const yMax = Math.max(...m.bins.map((b) => b.count));
-  const body = [
-    section('Calibration', '', sentences(evaluateInsights(m))),
-    section(
-      'Metrics',
-      '',
-      table(
-        ['metric', 'value'],
-        rows.map(([k, v]) => [k, v.toFixed(4)]),
-      ),
-    ),
-    section(
-      'Reliability diagram',
-      'Bars: accuracy per confidence bin, faded by how few examples it holds; red dots: mean confidence in the bin, joined to the bar by the gap.',
-      panels([await toSvg(reliabilitySpec(panel))]),
-    ),
-    section('Confidence histogram', '', panels([await toSvg(confidenceHistogramSpec(panel, yMax))])),
-  ].join('\n');
-  const meta = `evaluate · predictions ${r.predictions} (${r.from}) · labels ${r.labels} · ${r.rows} rows × ${r.classes} classes · ${r.createdAt}`;
   return page(`labelsmooth report — ${r.name}`, meta, body);
 }
