@@ -5,6 +5,7 @@
 export * from './core/index.js';
 export { SUM_TOLERANCE } from './core/inputs.js';
 export { suggestOption } from './core/options.js';
+export { logSumExp, rowMax, softmaxRow, sumExp } from './core/softmax.js';
 export {
   type BinaryCalibrationOptions,
   type BinaryCalibrationReport,

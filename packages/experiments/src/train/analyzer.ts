@@ -6,6 +6,7 @@ import {
   compareCalibration,
   mulberry32,
   smoothReliability,
+  sumExp,
 } from 'labelsmooth';
 import type { Analyzer, ModelAnalysis, PairedAnalysis } from './analysis.js';
 
@@ -24,9 +25,7 @@ export function topLabel(logits: Float32Array, labels: Int32Array, classes: numb
     const row = logits.subarray(i * classes, (i + 1) * classes);
     let best = 0;
     for (let c = 1; c < classes; c++) if (row[c] > row[best]) best = c;
-    let sum = 0;
-    for (let c = 0; c < classes; c++) sum += Math.exp(row[c] - row[best]);
-    confidence[i] = 1 / sum;
+    confidence[i] = 1 / sumExp(row, 0, classes, row[best]); // max_c q_c = exp(0)/s
     correct[i] = best === labels[i] ? 1 : 0;
   }
   return { confidence, correct };

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { softmaxRow } from 'labelsmooth';
 import { softmaxCrossEntropy } from 'labelsmooth/tfjs';
 import { type Dataset, permutation } from '../data/dataset.js';
 import { buildStudent } from './model.js';
@@ -20,14 +21,8 @@ export interface StudentConfig {
 export function softTargets(logits: Float32Array, classes: number, temperature: number): Float32Array {
   const out = new Float32Array(logits.length);
   const rows = logits.length / classes;
-  for (let i = 0; i < rows; i++) {
-    let max = -Infinity;
-    for (let c = 0; c < classes; c++) max = Math.max(max, logits[i * classes + c]);
-    let sum = 0;
-    for (let c = 0; c < classes; c++) sum += Math.exp((logits[i * classes + c] - max) / temperature);
-    for (let c = 0; c < classes; c++)
-      out[i * classes + c] = Math.exp((logits[i * classes + c] - max) / temperature) / sum;
-  }
+  for (let i = 0; i < rows; i++)
+    softmaxRow(logits, i * classes, classes, out.subarray(i * classes, (i + 1) * classes), temperature);
   return out;
 }
 

@@ -4,6 +4,7 @@ import { fail } from './errors.js';
 import { parseClasses, parseMatrix } from './inputs.js';
 import { noiseMatrix } from './noiseMatrix.js';
 import { checkOptions } from './options.js';
+import { softmaxRow } from './softmax.js';
 import type { Matrix, NoiseMatrix } from './types.js';
 
 /** Options of {@link OnlineLabelSmoothing.update}. */
@@ -92,6 +93,7 @@ export class OnlineLabelSmoothing {
     const ignore = o.ignoreIndex ?? -100;
     if (typeof ignore !== 'number' || !Number.isInteger(ignore))
       fail(fn, 'options.ignoreIndex', undefined, ignore, 'must be an integer');
+    const q = new Float64Array(k);
     for (let i = 0; i < n; i++) {
       const y = labels[i];
       if (y === ignore) continue;
@@ -109,9 +111,8 @@ export class OnlineLabelSmoothing {
         }
       }
       if (argmax !== y) continue; // only correctly classified examples count
-      let s = 0;
-      for (let c = 0; c < k; c++) s += Math.exp(z[i * k + c] - m);
-      for (let c = 0; c < k; c++) this.sums[y * k + c] += Math.exp(z[i * k + c] - m) / s;
+      softmaxRow(z, i * k, k, q);
+      for (let c = 0; c < k; c++) this.sums[y * k + c] += q[c];
       this.counts[y]++;
     }
   }

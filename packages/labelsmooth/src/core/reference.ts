@@ -24,6 +24,7 @@ import {
 } from './plan.js';
 import { type PartRows, type PartSums, zLossScale } from './reduce.js';
 import { softcapGradientRow, softcapPlan } from './softcap.js';
+import { sumExp } from './softmax.js';
 
 /** The class mask of row i (K bytes, 1 = allowed), or null when every class is allowed. */
 function maskRow(plan: SmoothingPlan, i: number): Uint8Array | null {
@@ -56,10 +57,8 @@ export function rowStatistics(plan: CrossEntropyPlan, i: number, out: RowStatist
     if (!(v > -Infinity && v < Infinity)) badLogit(plan.fn, i, c, k, v, ok !== null);
     if (v > m) m = v;
   }
-  let s = 0;
-  for (let c = 0; c < k; c++) if (!ok || ok[c]) s += Math.exp(z[base + c] - m);
   out.max = m;
-  out.logSumExp = Math.log(s);
+  out.logSumExp = Math.log(sumExp(z, base, k, m, 1, ok));
   return out;
 }
 

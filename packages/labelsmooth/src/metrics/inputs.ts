@@ -1,6 +1,7 @@
 // Validation shared by the calibration functions: predictions as an N×K matrix and class labels.
 import { fail } from '../core/errors.js';
 import { parseClasses, parseMatrix, SUM_TOLERANCE } from '../core/inputs.js';
+import { softmaxRow } from '../core/softmax.js';
 import type { Matrix } from '../core/types.js';
 
 /** Parsed predictions: row-major probabilities (float64), the logits when given, and labels. */
@@ -70,13 +71,7 @@ export function parsePredictions(
           pred[i] = c;
         }
       }
-      let s = 0;
-      for (let c = 0; c < k; c++) {
-        const e = Math.exp(data[base + c] - m);
-        probs[base + c] = e;
-        s += e;
-      }
-      for (let c = 0; c < k; c++) probs[base + c] /= s;
+      const s = softmaxRow(data, base, k, probs.subarray(base, base + k));
       nll[i] = Math.log(s) - (data[base + y[i]] - m);
     } else {
       let s = 0;
