@@ -1,13 +1,18 @@
-// The label-smoothing family in the trainer (issue #14): ε schedules, loss configuration checks, and online
+// The label-smoothing family in the trainer: ε schedules, loss configuration checks, and online
 // label smoothing's state through a checkpoint (resume = uninterrupted run, bit for bit).
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { flagName } from '../packages/experiments/src/cli/options.js';
 import type { Dataset } from '../packages/experiments/src/data/dataset.js';
 import { runLabel } from '../packages/experiments/src/train/experiment.js';
 import {
+  CONFIG_PARAMETERS,
   checkLossConfig,
   isPlainCrossEntropy,
+  LOSS_PARAMETERS,
+  LOSSES,
+  type LossParameter,
   lossOptions,
 } from '../packages/experiments/src/train/losses.js';
 import { epsilonAt } from '../packages/experiments/src/train/schedule.js';
@@ -85,10 +90,22 @@ describe('checkLossConfig', () => {
     );
     refused({ loss: 'flsd53', focalGamma: 3 }, /--focal-gamma 3 does not apply to loss 'flsd53'/);
     refused({ confidencePenalty: 0.1 }, /--confidence-penalty 0\.1 does not apply to loss 'ls'/);
-    refused({ loss: 'cp' }, /loss 'cp' needs a confidence penalty β ≥ 0, got undefined/);
-    refused({ loss: 'cp', confidencePenalty: -1 }, /needs a confidence penalty β ≥ 0, got -1/);
-    refused({ loss: 'focal', focalGamma: Number.NaN }, /needs γ ≥ 0 \(--focal-gamma\), got NaN/);
-    refused({ loss: 'focal', focalGamma: 2, focalAlpha: 0 }, /--focal-alpha must be > 0, got 0/);
+    refused(
+      { loss: 'cp' },
+      /loss 'cp' needs the confidence penalty β in \[0, 100\] \(--confidence-penalty\), got undefined/,
+    );
+    refused(
+      { loss: 'cp', confidencePenalty: -1 },
+      /needs the confidence penalty β in \[0, 100\] \(--confidence-penalty\), got -1/,
+    );
+    refused(
+      { loss: 'focal', focalGamma: Number.NaN },
+      /loss 'focal' needs the focusing exponent γ in \[0, 100\] \(--focal-gamma\), got NaN/,
+    );
+    refused(
+      { loss: 'focal', focalGamma: 2, focalAlpha: 0 },
+      /loss 'focal' needs the focal factor α in \(0, 100\] \(--focal-alpha\), got 0/,
+    );
     refused({ loss: 'ce', epsilon: 0.1 }, /loss 'ce' is plain cross-entropy: ε must be 0/);
     refused({ loss: 'ols' }, /loss 'ols' needs ε > 0/);
     refused({ loss: 'ols', epsilon: 0.5, noise: 'prior' }, /--noise must be uniform, got prior/);
@@ -99,6 +116,28 @@ describe('checkLossConfig', () => {
       { epsilon: 0.1, epsilonSchedule: 'linear' },
       /--epsilon-final must be in \[0, 1\], got undefined/,
     );
+  });
+  it('one table: every parameter is accepted in its range by the losses that take it, and refused by the rest and out of range', () => {
+    for (const key of CONFIG_PARAMETERS) {
+      const p: LossParameter = LOSS_PARAMETERS[key];
+      const edge = p.open ? p.max : p.min;
+      for (const loss of LOSSES) {
+        const base: Partial<TrainConfig> = { loss, epsilon: loss === 'ols' ? 0.5 : 0 };
+        const required = Object.fromEntries(
+          CONFIG_PARAMETERS.filter((q) => LOSS_PARAMETERS[q].requiredBy.includes(loss as never)).map((q) => [
+            q,
+            LOSS_PARAMETERS[q].default,
+          ]),
+        );
+        const c = { ...base, ...required, [key]: edge };
+        if (p.losses.includes(loss as never)) {
+          ok(c);
+          refused({ ...c, [key]: p.max * 2 }, new RegExp(`needs ${p.what} in .* \\(${p.flag}\\)`));
+          refused({ ...c, [key]: p.open ? p.min : p.min - 1 }, new RegExp(`\\(${p.flag}\\)`));
+        } else refused(c, new RegExp(`${p.flag} ${edge} does not apply to loss '${loss}'`));
+      }
+      assert.equal(flagName(key), p.flag, 'commander stores the flag under the table’s key');
+    }
   });
   it('maps each loss to the op options, and only plain cross-entropy gets temperature scaling', () => {
     assert.deepEqual(lossOptions({ ...BASE, loss: 'flsd53', focalAlpha: 0.25 }), {

@@ -1,9 +1,17 @@
-// The label-smoothing family on the command line (issue #14): `compare --losses …`, `train --loss …`, their
-// parameters and the ε schedule, shared by both commands (commands do not import each other). Free of
-// TF.js imports, like options.ts: main.ts loads it to parse.
+// The label-smoothing family on the command line: `compare --losses …`, `train --loss …`, their parameters
+// and the ε schedule, shared by both commands (commands do not import each other). Which loss takes which
+// parameter, with which flag, range and default, is read from the trainer's one table (LOSS_PARAMETERS).
+// Free of TF.js imports, like options.ts: main.ts loads it to parse.
 import { InvalidArgumentError } from 'commander';
 import { suggestOption } from 'labelsmooth';
-import { checkLossConfig, LOSSES, type LossName } from '../train/losses.js';
+import {
+  CONFIG_PARAMETERS,
+  checkLossConfig,
+  LOSS_PARAMETERS,
+  LOSSES,
+  type LossName,
+  type LossParameter,
+} from '../train/losses.js';
 import type { EpsilonSchedule } from '../train/schedule.js';
 import type { TrainConfig } from '../train/trainer.js';
 import { UsageError } from './usage.js';
@@ -20,12 +28,12 @@ export interface FamilyOptions {
   epsilonFinal: number;
 }
 
-/** Defaults of the family's flags (documented in `--help` and the README). */
+/** Defaults of the family's flags (documented in `--help`): the table's, and a constant ε schedule. */
 export const FAMILY_DEFAULTS = {
-  confidencePenalty: 0.1,
-  focalGamma: 3,
-  focalAlpha: 1,
-  olsEpsilon: 0.5,
+  confidencePenalty: LOSS_PARAMETERS.confidencePenalty.default,
+  focalGamma: LOSS_PARAMETERS.focalGamma.default,
+  focalAlpha: LOSS_PARAMETERS.focalAlpha.default,
+  olsEpsilon: LOSS_PARAMETERS.olsEpsilon.default,
   epsilonSchedule: 'constant',
   epsilonFinal: 0,
 } as const;
@@ -63,36 +71,25 @@ function scheduleOf(o: FamilyOptions): Pick<Variant, 'epsilonSchedule' | 'epsilo
     : { epsilonSchedule: o.epsilonSchedule, epsilonFinal: o.epsilonFinal };
 }
 
-const alphaOf = (o: FamilyOptions) => (o.focalAlpha === 1 ? {} : { focalAlpha: o.focalAlpha });
-
-/** The fields of one loss with the options' parameters, ε = `epsilon` (0 for ce). */
+/**
+ * The fields of one loss with the options' parameters, ε = `epsilon` (0 for ce): each parameter the loss
+ * takes ({@link LOSS_PARAMETERS}), an optional one only when it differs from its default (a run's
+ * configuration then reads as it did before the parameter existed).
+ */
 export function lossVariant(name: LossName, epsilon: number, o: FamilyOptions): Variant {
-  const smooth = epsilon > 0 ? scheduleOf(o) : {};
-  switch (name) {
-    case 'ce':
-      return { epsilon: 0, loss: 'ce' };
-    case 'ls':
-    case 'ols':
-      return { epsilon, loss: name, ...smooth };
-    case 'cp':
-      return { epsilon, loss: 'cp', confidencePenalty: o.confidencePenalty, ...smooth };
-    case 'focal':
-      return { epsilon, loss: 'focal', focalGamma: o.focalGamma, ...alphaOf(o), ...smooth };
-    case 'flsd53':
-      return { epsilon, loss: 'flsd53', ...alphaOf(o), ...smooth };
+  if (name === 'ce') return { epsilon: 0, loss: 'ce' };
+  const v: Variant = { epsilon, loss: name };
+  for (const key of CONFIG_PARAMETERS) {
+    const p: LossParameter = LOSS_PARAMETERS[key];
+    if (p.losses.includes(name) && (p.requiredBy.includes(name) || o[key] !== p.default)) v[key] = o[key];
   }
+  return { ...v, ...(epsilon > 0 ? scheduleOf(o) : {}) };
 }
-
-const FLAGS: Record<string, { flag: string; losses: readonly LossName[] }> = {
-  confidencePenalty: { flag: '--confidence-penalty', losses: ['cp'] },
-  focalGamma: { flag: '--focal-gamma', losses: ['focal'] },
-  focalAlpha: { flag: '--focal-alpha', losses: ['focal', 'flsd53'] },
-  olsEpsilon: { flag: '--ols-epsilon', losses: ['ols'] },
-};
 
 /** A parameter flag given for a loss that is not trained would be ignored: refuse it, naming both. */
 function checkParameters(chosen: readonly LossName[], given: ReadonlySet<string>, lossFlag: string): void {
-  for (const [key, { flag, losses: owners }] of Object.entries(FLAGS)) {
+  const table: Record<string, LossParameter> = LOSS_PARAMETERS;
+  for (const [key, { flag, losses: owners }] of Object.entries(table)) {
     if (given.has(key) && !owners.some((l) => chosen.includes(l)))
       throw new UsageError(
         `${flag} applies to ${lossFlag} ${owners.join(' or ')}, which this command does not train; add it to ${lossFlag} or drop ${flag}`,
@@ -101,7 +98,7 @@ function checkParameters(chosen: readonly LossName[], given: ReadonlySet<string>
 }
 
 /**
- * The runs `compare` trains per seed: without `--losses`, one per ε of `--epsilons` (as before #14, with
+ * The runs `compare` trains per seed: without `--losses`, one per ε of `--epsilons` (with
  * the ε schedule on the ε > 0 ones); with `--losses`, each loss once — ce (ε = 0), ls once per ε > 0 of
  * `--epsilons`, cp (β), focal (γ, α), flsd53 (α) unsmoothed as in their papers, ols with `--ols-epsilon`.
  */
@@ -141,7 +138,7 @@ function checkSchedule(variants: Variant[], o: FamilyOptions, given: ReadonlySet
     );
 }
 
-/** The loss fields of `train` (none without `--loss`: label smoothing with `--epsilon`, as before #14). */
+/** The loss fields of `train` (none without `--loss`: label smoothing with `--epsilon`). */
 export function trainVariant(
   o: FamilyOptions & { epsilon: number; noise: string },
   given: ReadonlySet<string>,
@@ -188,7 +185,7 @@ export function familyParameters(o: FamilyOptions): FamilyParameters {
 }
 
 /**
- * The same fields from a run's stored settings (config.json of `train`, possibly from before #14: then
+ * The same fields from a run's stored settings (config.json of `train`; a run without a loss stores
  * none), without the flag checks (they were made when the run started).
  */
 export function storedVariant(o: Partial<FamilyOptions> & { epsilon: number }): Variant {
@@ -217,17 +214,17 @@ const FAMILY_KEYS = [
 /**
  * `config` as stored in results.json: without the family's options, plus those that shaped a run (the
  * losses, the parameters of the losses trained, a schedule other than constant). A run without them
- * stores exactly the configuration it stored before #14 (and the same as `sweep`'s).
+ * stores only the plain configuration (the same as `sweep`'s).
  */
 export function withFamilyConfig<T extends object>(config: T, o: FamilyOptions, variants: Variant[]): T {
   const out = { ...config } as Record<string, unknown>;
   for (const k of FAMILY_KEYS) delete out[k];
   if (o.losses) out.losses = o.losses;
   if (o.loss) out.loss = o.loss;
-  if (variants.some((v) => v.confidencePenalty !== undefined)) out.confidencePenalty = o.confidencePenalty;
-  if (variants.some((v) => v.focalGamma !== undefined)) out.focalGamma = o.focalGamma;
-  if (variants.some((v) => v.loss === 'focal' || v.loss === 'flsd53')) out.focalAlpha = o.focalAlpha;
-  if (variants.some((v) => v.loss === 'ols')) out.olsEpsilon = o.olsEpsilon;
+  const table: Record<string, LossParameter> = LOSS_PARAMETERS;
+  for (const [key, p] of Object.entries(table))
+    if (variants.some((v) => v.loss !== undefined && p.losses.includes(v.loss)))
+      out[key] = o[key as keyof FamilyOptions];
   if (variants.some((v) => v.epsilonSchedule !== undefined)) {
     out.epsilonSchedule = o.epsilonSchedule;
     out.epsilonFinal = o.epsilonFinal;

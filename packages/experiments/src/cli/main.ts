@@ -3,7 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
-import { LOSSES } from '../train/losses.js';
+import { LOSS_PARAMETERS, LOSSES, type LossParameter } from '../train/losses.js';
 import { SCHEDULES } from '../train/schedule.js';
 import { contextOf } from './context.js';
 import { COMPARE_DEFAULTS, DISTILL_DEFAULTS, defaultModel, type TrainingDefaults } from './defaults.js';
@@ -39,12 +39,14 @@ function gridOptions(cmd: Command): Command {
       COMPARE_DEFAULTS.seeds,
     )
     .option('--losses <list>', `losses to compare: ${LOSS_LIST} (ls: each ε > 0 of --epsilons)`, losses)
-    .option(
-      '--ols-epsilon <ε>',
-      'ε of loss ols: weight of the learned soft labels S[y]',
-      float(0, 1, { open: true }),
-      FAMILY_DEFAULTS.olsEpsilon,
-    );
+    .addOption(parameterOption(LOSS_PARAMETERS.olsEpsilon));
+}
+
+/** A loss parameter's flag, help, range and default, from the one table of them. */
+function parameterOption(p: LossParameter): Option {
+  return new Option(`${p.flag} <${p.symbol}>`, p.help)
+    .argParser(float(p.min, p.max, { open: p.open }))
+    .default(p.default);
 }
 
 /** Options shared by `compare`, `sweep`, `train` and `distill`. */
@@ -88,9 +90,9 @@ function trainingOptions(cmd: Command, d: TrainingDefaults = TRAIN_DEFAULTS): Co
 function familyOptions(cmd: Command): Command {
   const d = FAMILY_DEFAULTS;
   return cmd
-    .option('--confidence-penalty <β>', 'β of loss cp: loss − β·H(q)', float(0, 100), d.confidencePenalty)
-    .option('--focal-gamma <γ>', 'γ of loss focal: −α·Σ p′·(1 − q)^γ·log q', float(0, 100), d.focalGamma)
-    .option('--focal-alpha <α>', 'α of losses focal and flsd53', float(0, 100, { open: true }), d.focalAlpha)
+    .addOption(parameterOption(LOSS_PARAMETERS.confidencePenalty))
+    .addOption(parameterOption(LOSS_PARAMETERS.focalGamma))
+    .addOption(parameterOption(LOSS_PARAMETERS.focalAlpha))
     .addOption(
       new Option('--epsilon-schedule <kind>', 'ε per epoch: constant, or decay from ε to --epsilon-final')
         .choices(SCHEDULES)

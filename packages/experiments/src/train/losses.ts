@@ -1,4 +1,4 @@
-// The label-smoothing family in the trainer (issue #14): which loss a run trains with and its parameters.
+// The label-smoothing family in the trainer: which loss a run trains with, its parameters and their rules.
 import type { TfCrossEntropyOptions } from 'labelsmooth/tfjs';
 import { TrainConfigError } from './configError.js';
 import { type EpsilonSchedule, SCHEDULES } from './schedule.js';
@@ -31,60 +31,147 @@ export interface LossSettings {
   epsilonFinal?: number;
 }
 
-/** The parameters each loss takes (besides ε). */
-const PARAMETERS: Record<LossName, readonly string[]> = {
-  ce: [],
-  ls: [],
-  cp: ['confidencePenalty'],
-  focal: ['focalGamma', 'focalAlpha'],
-  flsd53: ['focalAlpha'],
-  ols: [],
-};
+/** A parameter of the family's losses: its flag, symbol, meaning, range, default and the losses it shapes. */
+export interface LossParameter {
+  /** The command-line flag, e.g. `--focal-gamma`. */
+  flag: string;
+  /** Its symbol in formulas and in `--help` (`<γ>`). */
+  symbol: string;
+  /** One line for `--help`. */
+  help: string;
+  /** What the value is, for messages ("the focusing exponent γ"). */
+  what: string;
+  /** The range [min, max], or (min, max] when `open`. */
+  min: number;
+  max: number;
+  open: boolean;
+  /** The value when the flag is not given. */
+  default: number;
+  /** The losses that take it. */
+  losses: readonly LossName[];
+  /** Losses that cannot run without it (the others use the library's default when it is absent). */
+  requiredBy: readonly LossName[];
+}
 
-const FLAG: Record<string, string> = {
-  confidencePenalty: '--confidence-penalty',
-  focalGamma: '--focal-gamma',
-  focalAlpha: '--focal-alpha',
-  epsilonFinal: '--epsilon-final',
-  epsilonSchedule: '--epsilon-schedule',
+/**
+ * The one table of the family's parameters: the CLI's flags, their help, ranges and defaults, the
+ * configuration checks and which options each loss passes to the library are all read from it.
+ * `olsEpsilon` is the ε of `ols` runs in `compare` and `sweep` (a run's configuration stores it as ε).
+ */
+export const LOSS_PARAMETERS = {
+  confidencePenalty: {
+    flag: '--confidence-penalty',
+    symbol: 'β',
+    help: 'β of loss cp: loss − β·H(q)',
+    what: 'the confidence penalty β',
+    min: 0,
+    max: 100,
+    open: false,
+    default: 0.1,
+    losses: ['cp'],
+    requiredBy: ['cp'],
+  },
+  focalGamma: {
+    flag: '--focal-gamma',
+    symbol: 'γ',
+    help: 'γ of loss focal: −α·Σ p′·(1 − q)^γ·log q',
+    what: 'the focusing exponent γ',
+    min: 0,
+    max: 100,
+    open: false,
+    default: 3,
+    losses: ['focal'],
+    requiredBy: ['focal'],
+  },
+  focalAlpha: {
+    flag: '--focal-alpha',
+    symbol: 'α',
+    help: 'α of losses focal and flsd53',
+    what: 'the focal factor α',
+    min: 0,
+    max: 100,
+    open: true,
+    default: 1,
+    losses: ['focal', 'flsd53'],
+    requiredBy: [],
+  },
+  olsEpsilon: {
+    flag: '--ols-epsilon',
+    symbol: 'ε',
+    help: 'ε of loss ols: weight of the learned soft labels S[y]',
+    what: 'the ε of ols',
+    min: 0,
+    max: 1,
+    open: true,
+    default: 0.5,
+    losses: ['ols'],
+    requiredBy: [],
+  },
+} as const satisfies Record<string, LossParameter>;
+
+/** The name of a {@link LOSS_PARAMETERS} entry. */
+export type LossParameterName = keyof typeof LOSS_PARAMETERS;
+
+/** The parameters a run's configuration stores (the others become ε). */
+export const CONFIG_PARAMETERS = ['confidencePenalty', 'focalGamma', 'focalAlpha'] as const;
+
+/** The ε schedule's flags. */
+const SCHEDULE_FLAG = { epsilonFinal: '--epsilon-final', epsilonSchedule: '--epsilon-schedule' } as const;
+
+/** Whether `v` is in the parameter's range. */
+export function inRange(p: LossParameter, v: unknown): v is number {
+  return typeof v === 'number' && (p.open ? v > p.min : v >= p.min) && v <= p.max;
+}
+
+/** The range as text: `[0, 100]` or `(0, 100]`. */
+export function rangeText(p: LossParameter): string {
+  return `${p.open ? '(' : '['}${p.min}, ${p.max}]`;
+}
+
+/** The library options a loss sets besides its parameters (FLSD-53 is the focal loss with γ chosen per row). */
+const FIXED_OPTIONS: Partial<Record<LossName, Pick<TfCrossEntropyOptions, 'focalGamma'>>> = {
+  flsd53: { focalGamma: 'flsd-53' },
 };
 
 const bad = (problem: string): never => {
   throw new TrainConfigError(problem);
 };
 
+/** Each parameter given belongs to the loss and is in range; the loss's required ones are given. */
+function checkParameters(c: LossSettings, loss: LossName): void {
+  for (const key of CONFIG_PARAMETERS) {
+    const p: LossParameter = LOSS_PARAMETERS[key];
+    const v = c[key];
+    if (v !== undefined && !p.losses.includes(loss)) bad(`${p.flag} ${v} does not apply to loss '${loss}'`);
+    if (v === undefined && !p.requiredBy.includes(loss)) continue;
+    if (!inRange(p, v)) bad(`loss '${loss}' needs ${p.what} in ${rangeText(p)} (${p.flag}), got ${v}`);
+  }
+}
+
 /**
  * Check the loss and schedule settings of a configuration: a known loss, only its own parameters, each in
- * range, ε = 0 for `ce`, ε > 0 and uniform noise for `ols` (S replaces the noise). Throws
- * {@link TrainConfigError} naming the setting; a parameter that would be ignored is an error too.
+ * range ({@link LOSS_PARAMETERS}), ε = 0 for `ce`, ε > 0 and uniform noise for `ols` (S replaces the
+ * noise). Throws {@link TrainConfigError} naming the setting; a parameter that would be ignored is an error
+ * too.
  */
 export function checkLossConfig(c: LossSettings): void {
   const loss = c.loss ?? 'ls';
   if (!(LOSSES as readonly string[]).includes(loss))
     bad(`unknown loss '${loss}' (expected one of ${LOSSES.join(', ')})`);
   if (!(c.epsilon >= 0 && c.epsilon <= 1)) bad(`ε = ${c.epsilon} is not in [0, 1]`);
-  for (const key of ['confidencePenalty', 'focalGamma', 'focalAlpha'] as const)
-    if (c[key] !== undefined && !PARAMETERS[loss].includes(key))
-      bad(`${FLAG[key]} ${c[key]} does not apply to loss '${loss}'`);
-  if (
-    loss === 'cp' &&
-    !(typeof c.confidencePenalty === 'number' && c.confidencePenalty >= 0 && c.confidencePenalty < Infinity)
-  )
-    bad(`loss 'cp' needs a confidence penalty β ≥ 0, got ${c.confidencePenalty}`);
-  if (loss === 'focal' && !(typeof c.focalGamma === 'number' && c.focalGamma >= 0 && c.focalGamma < Infinity))
-    bad(`loss 'focal' needs γ ≥ 0 (--focal-gamma), got ${c.focalGamma}`);
-  if (c.focalAlpha !== undefined && !(c.focalAlpha > 0 && c.focalAlpha < Infinity))
-    bad(`--focal-alpha must be > 0, got ${c.focalAlpha}`);
+  checkParameters(c, loss);
   const schedule = c.epsilonSchedule ?? 'constant';
   if (!(SCHEDULES as readonly string[]).includes(schedule))
     bad(`unknown ε schedule '${schedule}' (expected ${SCHEDULES.join(', ')})`);
   if (schedule === 'constant' && c.epsilonFinal !== undefined)
-    bad(`${FLAG.epsilonFinal} ${c.epsilonFinal} needs ${FLAG.epsilonSchedule} linear or cosine`);
+    bad(
+      `${SCHEDULE_FLAG.epsilonFinal} ${c.epsilonFinal} needs ${SCHEDULE_FLAG.epsilonSchedule} linear or cosine`,
+    );
   if (
     schedule !== 'constant' &&
     !(typeof c.epsilonFinal === 'number' && c.epsilonFinal >= 0 && c.epsilonFinal <= 1)
   )
-    bad(`${FLAG.epsilonFinal} must be in [0, 1], got ${c.epsilonFinal}`);
+    bad(`${SCHEDULE_FLAG.epsilonFinal} must be in [0, 1], got ${c.epsilonFinal}`);
   if (loss === 'ce' && (c.epsilon !== 0 || schedule !== 'constant'))
     bad(
       `loss 'ce' is plain cross-entropy: ε must be 0 without a schedule (got ε = ${c.epsilon}, ${schedule}); use loss 'ls' to smooth`,
@@ -95,15 +182,20 @@ export function checkLossConfig(c: LossSettings): void {
     bad(`loss 'ols' learns its noise S[y]: --noise must be uniform, got ${c.noise}`);
 }
 
-/** The options a loss adds to `softmaxCrossEntropy` (besides ε and the noise): none for ce, ls and ols. */
+/**
+ * The options a loss adds to `softmaxCrossEntropy` (besides ε and the noise): its parameters of the
+ * configuration that are set, and its fixed options (none for ce, ls and ols).
+ */
 export function lossOptions(
   c: LossSettings,
 ): Pick<TfCrossEntropyOptions, 'confidencePenalty' | 'focalGamma' | 'focalAlpha'> {
-  const alpha = c.focalAlpha === undefined ? {} : { focalAlpha: c.focalAlpha };
-  if (c.loss === 'cp') return { confidencePenalty: c.confidencePenalty };
-  if (c.loss === 'focal') return { focalGamma: c.focalGamma, ...alpha };
-  if (c.loss === 'flsd53') return { focalGamma: 'flsd-53', ...alpha };
-  return {};
+  const loss = c.loss ?? 'ls';
+  const out: Pick<TfCrossEntropyOptions, 'confidencePenalty' | 'focalGamma' | 'focalAlpha'> = {};
+  for (const key of CONFIG_PARAMETERS) {
+    const p: LossParameter = LOSS_PARAMETERS[key];
+    if (p.losses.includes(loss) && (c[key] !== undefined || p.requiredBy.includes(loss))) out[key] = c[key];
+  }
+  return { ...out, ...FIXED_OPTIONS[loss] };
 }
 
 /** Focal losses report F(p) and F(u) in place of H(p,q) and H(u,q). */
@@ -113,7 +205,7 @@ export function isFocal(c: Pick<LossSettings, 'loss'>): boolean {
 
 /**
  * Plain cross-entropy: no regularizer at all (ε = 0 throughout, loss absent, ce or ls). Only these runs get
- * the temperature-scaling baseline, as before #14.
+ * the temperature-scaling baseline.
  */
 export function isPlainCrossEntropy(c: LossSettings): boolean {
   const loss = c.loss ?? 'ls';
