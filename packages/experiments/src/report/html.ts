@@ -14,7 +14,7 @@ th, td { padding: .25rem .5rem; text-align: right; border-bottom: 1px solid #eee
 th { vertical-align: bottom; }
 .nw { white-space: nowrap; }
 td small { display: block; color: #666; white-space: nowrap; }
-th:first-child, td:first-child { text-align: left; min-width: 6em; }
+th.k, td.k { text-align: left; } th:first-child, td:first-child { min-width: 6em; }
 code { font: .92em ui-monospace, monospace; background: #f3f3f3; padding: 0 .2em; }
 .panels { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: flex-start; }
 .panels svg { max-width: 100%; height: auto; }
@@ -47,14 +47,21 @@ function cellLine(line: string): string {
  * interval under its value). Cells wrap between their parts, so that the browser narrows the columns to
  * fit the page instead of running the table off it.
  */
-export function table(header: string[], rows: string[][], caption?: string): string {
-  const h = header.map((c) => `<th>${cellLine(c)}</th>`).join('');
-  const td = (c: string) => {
+export function table(
+  header: string[],
+  rows: string[][],
+  o: { caption?: string; keys?: number } = {},
+): string {
+  // The first `keys` columns name the row: text, left-aligned; the others hold numbers, right-aligned.
+  const keys = o.keys ?? 1;
+  const cls = (i: number) => (i < keys ? ' class="k"' : '');
+  const h = header.map((c, i) => `<th${cls(i)}>${cellLine(c)}</th>`).join('');
+  const td = (c: string, i: number) => {
     const [first, ...rest] = c.split('\n');
-    return `<td>${cellLine(first)}${rest.map((x) => `<small>${escapeHtml(x)}</small>`).join('')}</td>`;
+    return `<td${cls(i)}>${cellLine(first)}${rest.map((x) => `<small>${escapeHtml(x)}</small>`).join('')}</td>`;
   };
   const b = rows.map((r) => `<tr>${r.map(td).join('')}</tr>`).join('\n');
-  const cap = caption ? `<caption>${escapeHtml(caption)}</caption>` : '';
+  const cap = o.caption ? `<caption>${escapeHtml(o.caption)}</caption>` : '';
   return `<div class="scroll"><table>${cap}<thead><tr>${h}</tr></thead><tbody>\n${b}\n</tbody></table></div>`;
 }
 
@@ -83,11 +90,11 @@ export function tableGroups(
   ].filter((g) => g.columns.length);
   return groups
     .map((g) => {
-      const at = [...header.keys()].filter((i) => i < o.keys || g.columns.includes(header[i]));
+      const at = [...header.keys()].slice(0, o.keys).concat(g.columns.map((c) => header.indexOf(c)));
       return table(
         at.map((i) => header[i]),
         rows.map((r) => at.map((i) => r[i])),
-        groups.length > 1 ? g.caption : undefined,
+        { caption: groups.length > 1 ? g.caption : undefined, keys: o.keys },
       );
     })
     .join('');
