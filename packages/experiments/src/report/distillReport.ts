@@ -1,7 +1,7 @@
 // The report of `labelsmooth distill`: teachers at ε = 0 and ε > 0 and their students (Müller et al. 2019 §5).
 import type { DistillResults, DistillSummary } from '../results/schema.js';
 import { distillCharts } from './distillCharts.js';
-import { cell, page, prose, section, table } from './html.js';
+import { cell, inlineHtml, page, section, table } from './html.js';
 
 const f4 = (x: number) => x.toFixed(4);
 const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
@@ -59,7 +59,7 @@ export async function distillReport(r: DistillResults): Promise<string> {
   ]);
   const hasIv = r.summary.some((s) => s.intervals);
   const body = [
-    section('Takeaway', '', `<p class="takeaway">${prose(distillTakeaway(r.summary).join(' '))}</p>`),
+    section('Takeaway', '', `<p class="takeaway">${inlineHtml(distillTakeaway(r.summary).join(' '))}</p>`),
     section(
       'Teachers and students (test set)',
       `Teachers: ${c.model} trained for ${c.epochs} epochs with ε = 0 and ε = ${c.epsilon}. Students: ${c.studentHidden} hidden ReLU units, trained for ${c.studentEpochs} epochs on the teacher's soft targets only, L = T²·H(softmax(z_t/T), softmax(z_s/T)) at T = ${c.temperature} (Hinton et al. 2015; Müller et al. 2019 §5). Each cell: mean over ${seeds} seed${seeds > 1 ? 's' : ''}${seeds > 1 ? ' ± the standard deviation over seeds' : ''}${hasIv ? ', then the 95 % bootstrap interval over test rows (ends averaged over seeds)' : '; no bootstrap intervals were computed for this run'}.`,

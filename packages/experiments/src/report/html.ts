@@ -101,19 +101,19 @@ export function tableGroups(
 }
 
 /** Text as HTML: escaped, and each `command` between backticks set as code (the backticks are not shown). */
-export const prose = (s: string) =>
+export const inlineHtml = (s: string) =>
   escapeHtml(s).replace(/`([^`]+)`/g, (_, code: string) => `<code>${code}</code>`);
 
 /** A report section; `note` and the title are escaped, `body` is trusted HTML. */
 export const section = (title: string, note: string, body: string) =>
-  `<section><h2>${escapeHtml(title)}</h2>${note ? `<p class="note">${prose(note)}</p>` : ''}${body}</section>`;
+  `<section><h2>${escapeHtml(title)}</h2>${note ? `<p class="note">${inlineHtml(note)}</p>` : ''}${body}</section>`;
 
 /** Panels (SVG strings) that wrap onto new rows when the page is narrow. */
 export const panels = (svgs: string[]) => `<div class="panels">${svgs.join('')}</div>`;
 
 /** Sentences as a list. */
 export const sentences = (xs: string[]) =>
-  `<ul class="insights">${xs.map((s) => `<li>${prose(s)}</li>`).join('')}</ul>`;
+  `<ul class="insights">${xs.map((s) => `<li>${inlineHtml(s)}</li>`).join('')}</ul>`;
 
 /** The page around the sections. */
 export function page(title: string, meta: string, body: string): string {

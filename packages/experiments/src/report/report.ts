@@ -22,9 +22,9 @@ import { evaluateReport } from './evaluateReport.js';
 import {
   type ColumnGroup,
   cell,
+  inlineHtml,
   page,
   panels,
-  prose,
   section,
   sentences,
   table,
@@ -527,7 +527,7 @@ async function compareReport(r: CompareResults): Promise<string> {
     section(
       base ? 'Takeaway' : 'What this run shows',
       '',
-      `<p class="takeaway">${prose(takeaway(r).join(' '))}</p>`,
+      `<p class="takeaway">${inlineHtml(takeaway(r).join(' '))}</p>`,
     ),
     section(
       base && ls ? 'Calibration with and without label smoothing' : 'Calibration',
