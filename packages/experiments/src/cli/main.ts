@@ -172,7 +172,13 @@ export function program(): Command {
           '--queue <url>',
           'redis://[:PASSWORD@]HOST:PORT: enqueue the trials for `labelsmooth worker`s',
         )
-        .option('--insecure', 'allow a Redis without a password on a non-loopback host', false),
+        .option('--insecure', 'allow a Redis without a password on a non-loopback host', false)
+        .option(
+          '--redis-timeout <s>',
+          'stop (resumable) when the queue\'s Redis stays unreachable this many seconds',
+          int(1),
+          120,
+        ),
       COMPARE_DEFAULTS,
     ),
   ).action(async (opts, cmd: Command) => {

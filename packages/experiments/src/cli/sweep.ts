@@ -27,6 +27,8 @@ export interface SweepOptions extends CompareOptions {
   queue?: string;
   /** Accept a password-less Redis on a non-loopback host. */
   insecure: boolean;
+  /** Seconds the queue's Redis may stay unreachable before the sweep stops (it can be resumed). */
+  redisTimeout: number;
 }
 
 /**
@@ -109,7 +111,8 @@ export async function sweep(o: SweepOptions, cli: CliContext = DEFAULT_CONTEXT):
         `sweep: ${out.key} done by ${out.worker} in ${out.seconds.toFixed(1)} s (${finished}/${trials.length})`,
       );
     };
-    if (target) await runOnQueue(target, spec, todo, { log, onOutcome });
+    if (target)
+      await runOnQueue(target, spec, todo, { log, onOutcome, redisTimeout: o.redisTimeout * 1000 });
     else await runLocalPool(spec, todo, { workers: o.workers, quiet: o.quiet, log, onOutcome });
   } finally {
     ledger.close();

@@ -69,7 +69,7 @@ async function prepare(spec: SweepSpec): Promise<Splits> {
 /**
  * Train and evaluate one trial in this process, exactly as `compare` would (same splits, same config,
  * same runner). Throws {@link TrialRefused} when this process would not reproduce the coordinator's data,
- * version or backend. `onBatch` is called after every mini-batch (workers check their parent there).
+ * version or backend. `onBatch` is called after every mini-batch.
  */
 export async function executeTrial(
   spec: SweepSpec,

@@ -29,12 +29,16 @@ export interface PoolOptions {
   onOutcome: (o: TrialOutcome) => void;
 }
 
+/** Times a trial is trained when its process dies under it (killed, out of memory) before the sweep stops. */
+export const TRIAL_ATTEMPTS = 3;
+
 /**
  * Train `trials` in `workers` child processes, each taking the next trial when it is free. A trial's
  * result depends only on its config and the data, not on which process trains it or what that process
- * trained before (compare trains them all in one process; the tests check the results are equal). The
- * first failure stops the pool (all children are stopped) and is rethrown; finished trials were already
- * handed to `onOutcome`.
+ * trained before (compare trains them all in one process; the tests check the results are equal). A trial
+ * whose process dies under it is trained again in a fresh process, up to {@link TRIAL_ATTEMPTS} times in
+ * all. A trial that fails (or runs out of attempts) stops the pool (all children are stopped) and is
+ * rethrown; finished trials were already handed to `onOutcome`.
  */
 export async function runLocalPool(spec: SweepSpec, trials: Trial[], o: PoolOptions): Promise<void> {
   const n = Math.max(1, Math.min(o.workers, trials.length));
@@ -45,22 +49,29 @@ export async function runLocalPool(spec: SweepSpec, trials: Trial[], o: PoolOpti
   });
   let next = 0;
   let failure: Error | null = null;
-  const loop = async (p: TrialProcess) => {
-    while (!failure && next < trials.length) {
-      const trial = trials[next++];
-      let outcome: TrialOutcome;
+  const train = async (slot: number, trial: Trial): Promise<TrialOutcome> => {
+    const key = trialKey(trial);
+    for (let attempt = 1; ; attempt++) {
+      const p = procs[slot];
       try {
-        outcome = await p.run(spec, trial, o.quiet);
+        return await p.run(spec, trial, o.quiet);
       } catch (e) {
-        throw failedTrial(trialKey(trial), p.pid, e as Error);
+        if (e instanceof TrialFailure || failure || attempt >= TRIAL_ATTEMPTS)
+          throw failedTrial(key, p.pid, e as Error);
+        procs[slot] = new TrialProcess();
+        o.log(
+          `sweep: ${(e as Error).message}; training it again in process ${procs[slot].pid} (attempt ${attempt + 1} of ${TRIAL_ATTEMPTS})`,
+        );
       }
-      o.onOutcome(outcome);
     }
+  };
+  const loop = async (slot: number) => {
+    while (!failure && next < trials.length) o.onOutcome(await train(slot, trials[next++]));
   };
   try {
     await Promise.all(
-      procs.map((p) =>
-        loop(p).catch((e: Error) => {
+      procs.map((_, slot) =>
+        loop(slot).catch((e: Error) => {
           failure ??= e;
           // Stop the others at once: their trials are lost anyway when the sweep fails.
           for (const q of procs) q.child.kill('SIGKILL');

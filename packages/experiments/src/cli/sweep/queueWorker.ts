@@ -2,6 +2,7 @@ import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { type TrialOutcome, workerId } from './execute.js';
 import { trialKey } from './grid.js';
 import { connectionOptions, QUEUE_NAME, type TrialJob, within } from './queue.js';
+import { RedisLink } from './redisLink.js';
 import type { QueueTarget } from './redisUrl.js';
 import { TrialFailure, TrialProcess } from './trialProcess.js';
 
@@ -23,11 +24,39 @@ export interface RunningWorker {
 }
 
 /**
+ * BullMQ's errors about a job that is no longer this worker's: its key or lock is gone (Redis restarted
+ * empty, or the lock expired and another worker has the job), so its result cannot be stored.
+ */
+const LOST_JOB = /^(?:Missing (?:key|lock) for job (.+)\. \w+|could not renew lock for job (.+))$/;
+
+/**
+ * The 'error' handler of a queue worker: one line when Redis goes away (and one when it is back, from
+ * the 'ready' event), one line per job lost with Redis, the message of anything else.
+ */
+function errorLine(link: RedisLink, log: (line: string) => void): (e: Error) => void {
+  const lost = new Set<string>();
+  return (e) => {
+    if (link.failed(e)) return;
+    const m = LOST_JOB.exec(e.message);
+    if (!m) return log(`worker ${workerId()}: ${e.message}`);
+    const id = m[1] ?? m[2];
+    if (lost.has(id)) return;
+    lost.add(id);
+    log(
+      `worker ${workerId()}: job ${id} is no longer ours on the queue (Redis restarted empty, or its lock expired): ` +
+        'its result is dropped; the coordinator enqueues the trial again',
+    );
+  };
+}
+
+/**
  * Take trials from the queue and train each in a child process (so this process's event loop stays free
  * to renew the job locks while training runs). A worker killed mid-trial (even kill -9) stops renewing:
- * BullMQ's stalled-job check puts the trial back for another worker after `lockDuration`. A trial this
- * worker would not reproduce exactly (other version, data or backend) fails with the worker's message,
- * unrecoverably: another attempt on this worker would be refused again.
+ * BullMQ's stalled-job check puts the trial back for another worker after `lockDuration`, and its trial
+ * process ends within a moment (it watches its parent). A trial process that dies under a trial fails the
+ * job's attempt, and another attempt trains it again. A trial this worker would not reproduce exactly
+ * (other version, data or backend), or whose training throws, fails unrecoverably: another attempt would
+ * do the same. While Redis is unreachable the worker says so once, retries, and says when it is back.
  */
 export async function startQueueWorker(target: QueueTarget, o: QueueWorkerOptions): Promise<RunningWorker> {
   // The trial processes start now (TF.js takes seconds to load), not when the first trial arrives.
@@ -57,22 +86,25 @@ export async function startQueueWorker(target: QueueTarget, o: QueueWorkerOption
       if (e instanceof TrialFailure) {
         idle.push(proc);
         o.log(`worker ${workerId()}: ${e.refused ? '' : `trial ${key} failed: `}${e.message}`);
-        throw e.refused ? new UnrecoverableError(e.message) : e;
+        throw new UnrecoverableError(e.message);
       }
       all.delete(proc); // the trial process died: start a fresh one for the next trial
       await proc.close();
+      o.log(`worker ${workerId()}: ${(e as Error).message} (attempt ${job.attemptsMade + 1})`);
       throw e;
     }
   };
   const worker = new Worker<TrialJob, TrialOutcome>(QUEUE_NAME, processor, {
-    connection: connectionOptions(target),
+    connection: connectionOptions(target, 'worker'),
     concurrency: o.concurrency,
     lockDuration: o.lockDuration,
     stalledInterval: o.stalledInterval,
     maxStalledCount: 3,
     autorun: false,
   });
-  worker.on('error', (e) => o.log(`worker ${workerId()}: ${e.message}`));
+  const link = new RedisLink(`worker ${workerId()}`, target.display, o.log);
+  worker.on('error', errorLine(link, o.log));
+  worker.getBackend().on('ready', () => link.reached());
   await within(worker.waitUntilReady(), 10_000, `cannot reach the Redis at ${target.display} within 10 s`);
   void worker.run();
   o.log(

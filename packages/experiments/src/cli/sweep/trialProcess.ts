@@ -46,7 +46,11 @@ export class TrialProcess {
 
   constructor() {
     const { path, execArgv } = childModule();
-    this.child = fork(path, [], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    // Our pid, so that the child knows whom to outlive by no more than a moment (see child.ts).
+    this.child = fork(path, [String(process.pid)], {
+      execArgv,
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
     let onReady: () => void = () => {};
     let onFail: (e: Error) => void = () => {};
     this.ready = new Promise<void>((resolve, reject) => {
