@@ -38,11 +38,14 @@ async function accepts(port: number): Promise<boolean> {
   });
 }
 
-/** Start redis-server on a free port; resolves when it accepts connections. */
-export async function startRedis(): Promise<RedisServer> {
+/**
+ * Start redis-server on a free port (or on `port`: a Redis restarted, empty, where clients expect it);
+ * resolves when it accepts connections.
+ */
+export async function startRedis(port?: number): Promise<RedisServer> {
   const bin = redisServerPath();
   if (!bin) throw new Error('redis-server is not installed');
-  const port = await freePort();
+  port ??= await freePort();
   const child = spawn(
     bin,
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],

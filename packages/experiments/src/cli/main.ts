@@ -175,7 +175,7 @@ export function program(): Command {
         .option('--insecure', 'allow a Redis without a password on a non-loopback host', false)
         .option(
           '--redis-timeout <s>',
-          'stop (resumable) when the queue\'s Redis stays unreachable this many seconds',
+          "stop (resumable) when the queue's Redis stays unreachable this many seconds",
           int(1),
           120,
         ),

@@ -111,8 +111,7 @@ export async function sweep(o: SweepOptions, cli: CliContext = DEFAULT_CONTEXT):
         `sweep: ${out.key} done by ${out.worker} in ${out.seconds.toFixed(1)} s (${finished}/${trials.length})`,
       );
     };
-    if (target)
-      await runOnQueue(target, spec, todo, { log, onOutcome, redisTimeout: o.redisTimeout * 1000 });
+    if (target) await runOnQueue(target, spec, todo, { log, onOutcome, redisTimeout: o.redisTimeout * 1000 });
     else await runLocalPool(spec, todo, { workers: o.workers, quiet: o.quiet, log, onOutcome });
   } finally {
     ledger.close();

@@ -155,6 +155,10 @@ export async function runOnQueue(
   queue.on('error', (e) => {
     if (!link.failed(e)) o.log(`sweep: ${e.message}`);
   });
+  // A promise of the Redis client that never settles holds no handle open: were one awaited here, the
+  // process would end with exit code 0 and the sweep unfinished. Every wait below is bounded; this is
+  // the guard that such a bug shows as a wait, never as a silent success.
+  const alive = setInterval(() => {}, 60_000);
   try {
     await within(queue.waitUntilReady(), 10_000, `cannot reach the Redis at ${target.display} within 10 s`);
     const pending = new Map(trials.map((t) => [jobId(spec, t), t]));
@@ -179,7 +183,12 @@ export async function runOnQueue(
         `${run.failures.length} of ${trials.length} trials failed on the queue (the others are recorded; run the same command again to retry):\n  ${run.failures.join('\n  ')}`,
       );
   } finally {
-    await within(queue.close(), 5000, 'close').catch(() => queue.disconnect());
+    clearInterval(alive);
+    // Without Redis, close() fails (QUIT cannot be sent) and disconnect() would wait for an 'end' event
+    // that never comes, holding nothing open: the process would exit 0 mid-sweep. Disconnect, don't wait.
+    await within(queue.close(), 5000, 'close').catch(() => {
+      queue.disconnect().catch(() => {});
+    });
   }
 }
 
@@ -205,4 +214,3 @@ function unreachable(target: QueueTarget, ms: number, left: number): UsageError 
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
