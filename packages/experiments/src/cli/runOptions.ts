@@ -34,7 +34,17 @@ export interface CompareOptions extends RunOptions {
 }
 
 /** Options that say where and how to write, not what was computed: never stored in results.json. */
-const OUTPUT_OPTIONS = new Set(['json', 'quiet', 'runsDir', 'name', 'force', 'workers', 'queue', 'insecure']);
+const OUTPUT_OPTIONS = new Set([
+  'json',
+  'quiet',
+  'runsDir',
+  'name',
+  'force',
+  'workers',
+  'queue',
+  'insecure',
+  'redisTimeout',
+]);
 
 /** The settings a comparison stores in results.json: every option but the output ones. */
 export function storedConfig(o: CompareOptions): ExperimentConfig {
