@@ -1,5 +1,6 @@
 // Import rules of labelsmooth, checked by `npm run layers` (part of `npm test`): layers point one way.
-//   library (packages/labelsmooth):    random  ←  kernels  ←  core  ←  metrics  ←  tfjs
+//   library (packages/labelsmooth):    random, math  ←  kernels  ←  core  ←  metrics  ←  tfjs
+// (math: formulas both the kernels and the core use, e.g. the noise vector; a leaf like random)
 //   experiments (packages/experiments): data  ←  train  ←  results  ←  report  ←  cli
 // Kernels import nothing from core (types included); experiments see the library only through its
 // package name (never its src/ or dist/ files). Deep imports of another package's private dist/ paths are
@@ -44,6 +45,7 @@ module.exports = {
       to: { path: '^packages/labelsmooth/src/' },
     },
     below('random-is-a-leaf', LIB, 'random', ['core', 'kernels', 'metrics', 'tfjs']),
+    below('math-is-a-leaf', LIB, 'math', ['random', 'core', 'kernels', 'metrics', 'tfjs']),
     below(
       'kernels-below-core',
       LIB,

@@ -132,6 +132,35 @@ async function runAsync(
   }
   const perRow: PartRows | null = plan.reduction === 'none' ? partRows(n) : null;
   const sums = { nll: 0, smoothing: 0, entropy: 0 };
+  const declined = mergeReplies(plan, shards, replies, { sums, perRow });
+  if (declined.length > 0) {
+    // Rows the workers' kernels did not finish: the reference recomputes them from the caller's logits.
+    referenceRows(plan, scale, sums, perRow, declined);
+    emitKernelEvent({
+      type: 'fallback',
+      reason: 'rows-declined',
+      detail: `${declined.length} row(s) declined by the workers' kernels were recomputed by the reference`,
+      rows: declined.length,
+    });
+  }
+  recordPath('workers', `${n} rows split across ${ws.length} Web Worker(s)`);
+  const reduced = perRow
+    ? reduceRows(plan.eps, plan.confidencePenalty, perRow, denominator)
+    : reduceSums(plan.eps, plan.confidencePenalty, sums, scale, denominator);
+  return plan.grad ? { ...reduced, grad: plan.grad } : reduced;
+}
+
+/**
+ * Add the workers' shard sums into `into.sums`, place their per-row parts and gradient rows, and return the
+ * rows they declined (whole shards whose kernel did not run, and single rows), in the batch's numbering.
+ */
+function mergeReplies(
+  plan: CrossEntropyPlan,
+  shards: readonly (readonly [number, number])[],
+  replies: ShardReply[],
+  into: { sums: { nll: number; smoothing: number; entropy: number }; perRow: PartRows | null },
+): number[] {
+  const { sums, perRow } = into;
   const declined: number[] = [];
   replies.forEach((reply, p) => {
     const [r0, r1] = shards[p];
@@ -149,21 +178,7 @@ async function runAsync(
       perRow.smoothing.set(reply.perRow.smoothing, r0);
       if (reply.perRow.entropy) perRow.entropy.set(reply.perRow.entropy, r0);
     }
-    if (plan.grad && reply.grad) plan.grad.set(reply.grad, r0 * k);
+    if (plan.grad && reply.grad) plan.grad.set(reply.grad, r0 * plan.classes);
   });
-  if (declined.length > 0) {
-    // Rows the workers' kernels did not finish: the reference recomputes them from the caller's logits.
-    referenceRows(plan, scale, sums, perRow, declined);
-    emitKernelEvent({
-      type: 'fallback',
-      reason: 'rows-declined',
-      detail: `${declined.length} row(s) declined by the workers' kernels were recomputed by the reference`,
-      rows: declined.length,
-    });
-  }
-  recordPath('workers', `${n} rows split across ${ws.length} Web Worker(s)`);
-  const reduced = perRow
-    ? reduceRows(plan.eps, plan.confidencePenalty, perRow, denominator)
-    : reduceSums(plan.eps, plan.confidencePenalty, sums, scale, denominator);
-  return plan.grad ? { ...reduced, grad: plan.grad } : reduced;
+  return declined;
 }

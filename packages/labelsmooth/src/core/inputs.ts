@@ -21,18 +21,23 @@ export type ParsedTarget =
   /** Probabilities, N×K row-major. */
   | { kind: 'probs'; probs: ArrayLike<number> };
 
-/** The noise distribution after validation; `data` is a prior (K) or per-sample (N×K) distribution. */
-export interface ParsedNoise {
-  /** Which u: 1/K, (1 − t_c)/(K − 1), a prior n (K), per-sample n (N×K) or S[y] (K×K), renormalized on the
-   * allowed classes. */
-  kind: 'uniform' | 'non-target' | 'prior' | 'per-sample' | 'class-conditional';
-  /** n for a prior (K), per-sample (N×K) or class-conditional (K×K, row y = u(·|y)) noise, else null. */
-  data: ArrayLike<number> | null;
-  /** `data` holds one distribution per row (N×K). */
-  perRow: boolean;
-  /** Class-conditional S from noiseMatrix(): every row checked when it was made, not per call. */
-  checked?: boolean;
-}
+/**
+ * The noise distribution after validation, one case per kind of u: uniform 1/K and non-target
+ * (1 − t_c)/(K − 1) carry no data; a prior n (K), a per-sample n (N×K, the one kind with a row each) or a
+ * class-conditional S (K×K, row y = u(·|y)), each renormalized on the allowed classes. `perRow` and whether
+ * `data` is null follow from the kind (kept as fields: the kernels read them).
+ */
+export type ParsedNoise =
+  | { kind: 'uniform' | 'non-target'; data: null; perRow: false }
+  | { kind: 'prior'; data: ArrayLike<number>; perRow: false }
+  | { kind: 'per-sample'; data: ArrayLike<number>; perRow: true }
+  | {
+      kind: 'class-conditional';
+      data: ArrayLike<number>;
+      perRow: false;
+      /** S from noiseMatrix(): every row checked when it was made, not per call. */
+      checked: boolean;
+    };
 
 /** The class mask after validation, as 0/1 bytes; null when every class is allowed. */
 export interface ParsedMask {
@@ -247,7 +252,7 @@ function parseClassConditional(fn: string, noise: Record<string, unknown>, class
         return typeof v === 'number' ? v : fail(fn, argument, j, v, 'must be a number');
       });
   } else return fail(fn, argument, undefined, m, 'expected a K×K matrix (flat or rows)');
-  return { kind: 'class-conditional', data, perRow: false };
+  return { kind: 'class-conditional', data, perRow: false, checked: false };
 }
 
 /** `options.noise` as `{ matrix }` has no other own key (symbols included) and inherits none. */
@@ -282,7 +287,7 @@ export function checkUsedNoiseRows(
   } else for (let j = 0; j < target.probs.length; j++) if (target.probs[j] > 0) used[j % classes] = 1;
   const rows: number[] = [];
   for (let y = 0; y < classes; y++) if (used[y]) rows.push(y);
-  checkDistribution(fn, 'options.noise.matrix', noise.data!, classes, classes, Int32Array.from(rows));
+  checkDistribution(fn, 'options.noise.matrix', noise.data, classes, classes, Int32Array.from(rows));
 }
 
 /** Validate `options.noise`: a name, a prior (K), a per-sample distribution (N×K) or `{ matrix }` (K×K). */

@@ -15,6 +15,8 @@
 // Every compute path is checked against this file. The fast version — the same row loss and gradient,
 // fused in one pass over float32 logits with WASM SIMD — lives in src/kernels/assembly/crossEntropy.ts.
 // Shapes: z, p, u, grad are (N, K) row-major; one call handles row i, columns [i·K, (i+1)·K).
+
+import { noiseVector } from '../math/noiseVector.js';
 import {
   badLogit,
   type CrossEntropyPlan,
@@ -82,28 +84,12 @@ export function targetRow(plan: SmoothingPlan, i: number, p: Float64Array): Floa
 export function noiseRow(plan: SmoothingPlan, i: number, p: Float64Array, u: Float64Array): Float64Array {
   const { classes: k, noise } = plan;
   const ok = maskRow(plan, i);
-  let count = 0;
-  let mass = 0;
-  const n = noise.data;
-  for (let c = 0; c < k; c++) {
-    if (ok && !ok[c]) continue;
-    count++;
-    if (n) mass += rawNoise(plan, i, c);
-  }
-  for (let c = 0; c < k; c++) {
-    if (ok && !ok[c]) u[c] = 0;
-    else if (noise.kind === 'uniform') u[c] = 1 / count;
-    else if (noise.kind === 'non-target') u[c] = (1 - p[c]) / (count - 1);
-    else u[c] = rawNoise(plan, i, c) / mass;
-  }
-  return u;
-}
-
-/** n_c of row i before renormalization: the prior, the row's per-sample noise, or Σ_y p_y·S[y, c]. */
-function rawNoise(plan: SmoothingPlan, i: number, c: number): number {
-  const { noise, classes: k } = plan;
-  if (noise.kind === 'class-conditional') return classConditionalMass(plan, i, c);
-  return noise.data![(noise.perRow ? i * k : 0) + c];
+  if (noise.kind === 'uniform' || noise.kind === 'non-target') return noiseVector(noise.kind, p, 0, ok, u);
+  if (noise.kind !== 'class-conditional')
+    return noiseVector('mass', noise.data, noise.perRow ? i * k : 0, ok, u);
+  // n_c = Σ_y p_y·S[y, c] on the allowed classes, then renormalized in place
+  for (let c = 0; c < k; c++) u[c] = ok && !ok[c] ? 0 : classConditionalMass(plan, i, c);
+  return noiseVector('mass', u, 0, ok, u);
 }
 
 /** p′ = (1−ε)·p + ε·u, elementwise over one row (K). */
@@ -147,8 +133,9 @@ export function focalGamma(plan: CrossEntropyPlan, i: number, stats: RowStatisti
 }
 
 /**
- * The focal loss of row i, with F(a) = −α·Σ_c w_c·a_c·(1 − q_c)^γ·log q_c (linear in the target a):
- * `modulation` gets f_c = α·(1 − q_c)^γ, and `targets` the γ_c of its gradient dF(p′)/dz_j = Γ·q_j − γ_j,
+ * The focal loss of row i, with F(a) = −α·Σ_c w_c·a_c·(1 − q_c)^γ·log q_c (linear in the target a; γ from
+ * {@link focalGamma}, p the row's target): `out.focal` gets the modulation f_c = α·(1 − q_c)^γ, and
+ * `out.targets` the γ_c of its gradient dF(p′)/dz_j = Γ·q_j − γ_j,
  *     γ_c = α·w_c·p′_c·[(1 − q_c)^γ − γ·q_c·(1 − q_c)^(γ−1)·log q_c],   Γ = Σ_c γ_c
  * (γ = 0 gives cross-entropy's γ_c = w_c·p′_c). 1 − q_c is taken as −expm1(log q_c), exact near q_c = 1,
  * where the second term's limit is 0.
@@ -157,12 +144,13 @@ export function focalRow(
   plan: CrossEntropyPlan,
   i: number,
   stats: RowStatistics,
-  gamma: number,
+  p: Float64Array,
   pSmooth: Float64Array,
-  modulation: Float64Array,
-  targets: Float64Array,
+  out: { focal: Float64Array; targets: Float64Array },
 ): void {
   const { classes: k, classWeight: w } = plan;
+  const gamma = focalGamma(plan, i, stats, p);
+  const { focal: modulation, targets } = out;
   const alpha = plan.focal!.alpha;
   const ok = maskRow(plan, i);
   for (let c = 0; c < k; c++) {
@@ -345,7 +333,7 @@ export function referenceRow(
   const weight = rowWeight(plan, i, p);
   let targets: Float64Array;
   if (focal) {
-    focalRow(plan, i, stats, focalGamma(plan, i, stats, p), pSmooth, s.focal, s.targets);
+    focalRow(plan, i, stats, p, pSmooth, s);
     targets = s.targets;
   } else targets = grad ? crossEntropyTargets(plan, pSmooth, s.targets) : s.targets;
   const modulation = focal ? s.focal : null;

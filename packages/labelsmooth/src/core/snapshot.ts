@@ -28,7 +28,8 @@ function copyTarget(t: ParsedTarget): ParsedTarget {
 
 /** The noise's values copied, except a noiseMatrix's private copy (nothing outside can change it). */
 function copyNoise(n: ParsedNoise): ParsedNoise {
-  return n.data === null || n.checked ? n : { ...n, data: copyOf(n.data) };
+  if (n.data === null || (n.kind === 'class-conditional' && n.checked)) return n;
+  return { ...n, data: copyOf(n.data) };
 }
 
 /** A plan with the caller's input arrays, and `restore`, which turns its result into the caller's. */

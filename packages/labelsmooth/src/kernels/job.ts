@@ -1,6 +1,7 @@
 // From a validated crossEntropy plan to the SIMD kernel's form of the problem (the noise folded into one
 // vector v_c = w_c·u_c, the mask as 0/1 floats), or the reason the kernel cannot take it.
 
+import { evenShare, noiseVector } from '../math/noiseVector.js';
 import type { FusedJob } from './fused.js';
 import type { KernelPlan } from './plan.js';
 
@@ -60,20 +61,13 @@ export function fusedJob(
     const { confidencePenalty: beta, focal } = plan;
     if ((beta !== null && !float32Safe(beta)) || (focal && !float32Safe(focal.alpha))) return 'float32-range';
   }
-  // u_c on the allowed classes: uniform 1/Kₐ, non-target 1/(Kₐ−1) (+ the correction at y in the kernel),
-  // prior n_c/Σ_allowed n. The plan guarantees Kₐ ≥ 2 for non-target and prior mass > 0.
-  let u: (c: number) => number;
-  if (kind === 'class-conditional') {
-    u = () => 0; // per row, S[y] staged and normalized by the kernel (see FamilyJob.matrix)
-  } else if (kind === 'prior') {
-    const prior = plan.noise.data!;
-    let mass = 0;
-    for (let c = 0; c < k; c++) if (!mask || mask[c]) mass += prior[c];
-    u = (c) => prior[c] / mass;
-  } else {
-    const base = 1 / (kind === 'non-target' ? allowed - 1 : allowed);
-    u = () => base;
-  }
+  // u_c on the allowed classes, as the reference makes it (math/noiseVector.ts): uniform 1/Kₐ, non-target
+  // 1/(Kₐ−1) (+ the correction at y in the kernel), prior n_c/Σ_allowed n; class-conditional rows are S[y],
+  // staged and normalized by the kernel (see FamilyJob.matrix). The plan guarantees Kₐ ≥ 2 for non-target
+  // and prior mass > 0.
+  const even = kind === 'uniform' || kind === 'non-target' ? evenShare(kind, allowed) : 0;
+  const prior = kind === 'prior' ? noiseVector('mass', plan.noise.data, 0, mask, new Float64Array(k)) : null;
+  const u = (c: number) => (prior ? prior[c] : even);
   if (classWeight) for (let c = 0; c < k; c++) if (!float32Safe(classWeight[c])) return 'float32-range';
   let v: Float32Array | null = null;
   let vConst = 0;

@@ -96,6 +96,43 @@ export function binaryCalibration(
   const t = flatten(fn, 'target', target);
   if (t.length !== x.length)
     fail(fn, 'target', undefined, target, `${t.length} targets for ${x.length} predictions`);
+  const { p, y, nll, ignored } = scorePredictions(fn, x, t, from, ignoreIndex);
+  const n = p.length;
+  if (n === 0) fail(fn, 'target', undefined, target, 'no prediction to score (empty, or all ignoreIndex)');
+  const { hits, brier, pSum, tSum, bins, ece, mce } = binaryBins(p, y, m);
+  const f = Float64Array.from(p);
+  const r = Float64Array.from(p, (pi, i) => pi - y[i]);
+  const est = new SmoothEceEstimator(f, r);
+  const smooth = est.search();
+  const report: BinaryCalibrationReport = {
+    count: n,
+    ignored,
+    accuracy: hits / n,
+    nll: nll / n,
+    brier: brier / n,
+    ece,
+    mce,
+    smoothEce: smooth.smoothEce,
+    smoothEceBandwidth: smooth.bandwidth,
+    meanProbability: pSum / n,
+    positiveRate: tSum / n,
+    bins,
+  };
+  if (o.curves) report.smoothReliability = est.reliability(smooth.bandwidth, 200);
+  return report;
+}
+
+/**
+ * The scored predictions (ignoreIndex targets left out): p = σ(z) or the given probability, the 0/1
+ * targets, the summed binary cross-entropy, and how many were ignored.
+ */
+function scorePredictions(
+  fn: string,
+  x: ArrayLike<number>,
+  t: ArrayLike<number>,
+  from: 'logits' | 'probs',
+  ignoreIndex: number,
+): { p: number[]; y: number[]; nll: number; ignored: number } {
   const p: number[] = [];
   const y: number[] = [];
   let nll = 0;
@@ -122,8 +159,12 @@ export function binaryCalibration(
     }
     y.push(ti);
   }
+  return { p, y, nll, ignored };
+}
+
+/** Sums over the predictions (hits at ½, Brier, Σp, Σy) and the M equal-width bins with ECE and MCE. */
+function binaryBins(p: number[], y: number[], m: number) {
   const n = p.length;
-  if (n === 0) fail(fn, 'target', undefined, target, 'no prediction to score (empty, or all ignoreIndex)');
   const count = new Float64Array(m);
   const posBin = new Float64Array(m);
   const probBin = new Float64Array(m);
@@ -131,8 +172,6 @@ export function binaryCalibration(
   let brier = 0;
   let pSum = 0;
   let tSum = 0;
-  const f = Float64Array.from(p);
-  const r = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const b = binOf(p[i], m);
     count[b]++;
@@ -142,7 +181,6 @@ export function binaryCalibration(
     brier += (p[i] - y[i]) ** 2;
     pSum += p[i];
     tSum += y[i];
-    r[i] = p[i] - y[i];
   }
   const bins: CalibrationBin[] = [];
   let ece = 0;
@@ -159,22 +197,5 @@ export function binaryCalibration(
     }
     bins.push(bin);
   }
-  const est = new SmoothEceEstimator(f, r);
-  const smooth = est.search();
-  const report: BinaryCalibrationReport = {
-    count: n,
-    ignored,
-    accuracy: hits / n,
-    nll: nll / n,
-    brier: brier / n,
-    ece,
-    mce,
-    smoothEce: smooth.smoothEce,
-    smoothEceBandwidth: smooth.bandwidth,
-    meanProbability: pSum / n,
-    positiveRate: tSum / n,
-    bins,
-  };
-  if (o.curves) report.smoothReliability = est.reliability(smooth.bandwidth, 200);
-  return report;
+  return { hits, brier, pSum, tSum, bins, ece, mce };
 }

@@ -119,48 +119,11 @@ export function calibration(
   const fn = 'calibration';
   const o = checkOptions<CalibrationOptions>(fn, options, KNOWN);
   const m = parseBins(fn, o.bins);
-  for (const key of ['intervals', 'curves'] as const)
-    if (o[key] !== undefined && typeof o[key] !== 'boolean')
-      fail(fn, `options.${key}`, undefined, o[key], 'must be true or false');
-  if (!o.intervals)
-    for (const key of ['resamples', 'seed', 'level'] as const)
-      if (o[key] !== undefined)
-        fail(fn, `options.${key}`, undefined, o[key], 'applies to the bootstrap: set intervals: true');
-  const settings = o.intervals ? parseBootstrap(fn, o) : undefined;
+  const settings = parseReportOptions(fn, o);
   const s = scoreRows(fn, input, labels, o);
   const n = s.rows;
   if (settings && n < 2) fail(fn, 'input', undefined, n, 'a bootstrap needs at least 2 scored rows');
-
-  let acc = 0;
-  let confSum = 0;
-  let entropy = 0;
-  const count = new Float64Array(m);
-  const accBin = new Float64Array(m);
-  const confBin = new Float64Array(m);
-  for (let i = 0; i < n; i++) {
-    acc += s.correct[i];
-    confSum += s.confidence[i];
-    entropy += s.entropy[i];
-    const b = binOf(s.confidence[i], m);
-    count[b]++;
-    accBin[b] += s.correct[i];
-    confBin[b] += s.confidence[i];
-  }
-  const bins: CalibrationBin[] = [];
-  let mce = 0;
-  let sq = 0;
-  for (let b = 0; b < m; b++) {
-    const c = count[b];
-    const bin: CalibrationBin = { lo: b / m, hi: (b + 1) / m, count: c, accuracy: null, confidence: null };
-    if (c > 0) {
-      bin.accuracy = accBin[b] / c;
-      bin.confidence = confBin[b] / c;
-      const gap = Math.abs(bin.accuracy - bin.confidence);
-      sq += (c / n) * gap * gap;
-      mce = Math.max(mce, gap);
-    }
-    bins.push(bin);
-  }
+  const { acc, confSum, entropy, bins, mce, sq } = binStatistics(s, m);
 
   const rows = new MetricRows(s, m);
   const point = rows.evaluate(null);
@@ -193,6 +156,57 @@ export function calibration(
     report.bootstrap = settings;
   }
   return report;
+}
+
+/** `intervals` and `curves` are booleans; the bootstrap's settings only with `intervals` (then parsed). */
+function parseReportOptions(fn: string, o: Partial<CalibrationOptions>): BootstrapSettings | undefined {
+  for (const key of ['intervals', 'curves'] as const)
+    if (o[key] !== undefined && typeof o[key] !== 'boolean')
+      fail(fn, `options.${key}`, undefined, o[key], 'must be true or false');
+  if (!o.intervals)
+    for (const key of ['resamples', 'seed', 'level'] as const)
+      if (o[key] !== undefined)
+        fail(fn, `options.${key}`, undefined, o[key], 'applies to the bootstrap: set intervals: true');
+  return o.intervals ? parseBootstrap(fn, o) : undefined;
+}
+
+/**
+ * The sums over the scored rows (correct, confidence, entropy) and the M equal-width bins: each bin's
+ * count, accuracy and confidence, MCE = max |acc − conf| and Σ_m |B_m|/n·(acc − conf)² (RMSCE's square).
+ */
+function binStatistics(s: ReturnType<typeof scoreRows>, m: number) {
+  const n = s.rows;
+  let acc = 0;
+  let confSum = 0;
+  let entropy = 0;
+  const count = new Float64Array(m);
+  const accBin = new Float64Array(m);
+  const confBin = new Float64Array(m);
+  for (let i = 0; i < n; i++) {
+    acc += s.correct[i];
+    confSum += s.confidence[i];
+    entropy += s.entropy[i];
+    const b = binOf(s.confidence[i], m);
+    count[b]++;
+    accBin[b] += s.correct[i];
+    confBin[b] += s.confidence[i];
+  }
+  const bins: CalibrationBin[] = [];
+  let mce = 0;
+  let sq = 0;
+  for (let b = 0; b < m; b++) {
+    const c = count[b];
+    const bin: CalibrationBin = { lo: b / m, hi: (b + 1) / m, count: c, accuracy: null, confidence: null };
+    if (c > 0) {
+      bin.accuracy = accBin[b] / c;
+      bin.confidence = confBin[b] / c;
+      const gap = Math.abs(bin.accuracy - bin.confidence);
+      sq += (c / n) * gap * gap;
+      mce = Math.max(mce, gap);
+    }
+    bins.push(bin);
+  }
+  return { acc, confSum, entropy, bins, mce, sq };
 }
 
 /** The points k = ⌈j·N/P⌉, j = 1..P, of a curve of N points (all of them when N ≤ P). */

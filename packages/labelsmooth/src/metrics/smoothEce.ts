@@ -272,8 +272,7 @@ export class SmoothEceEstimator {
       const weights = new Float64Array(total);
       const colSum = new Float64Array(cells.length);
       for (let j = 0; j < mesh; j++) {
-        const [g, rho, k0, k1] = spans[j];
-        bandRow(taps, g, rho, cells, k0, k1, weights, offset[j], colSum);
+        bandRow(taps, cells, spans[j], weights, offset[j], colSum);
       }
       op = { mesh, start, length, offset, weights, colSum, spectral: null };
     }
@@ -558,22 +557,20 @@ export class SmoothEceEstimator {
 
 /**
  * Row of the band operator for the mesh point between grid points g and g + 1 (share ρ of g + 1), over the
- * occupied cells [k0, k1): (1 − ρ)·K(g, c) + ρ·K(g + 1, c), where K(i, c), the smoothed grid value at i from
+ * occupied cells [k0, k1) (`span` = [g, ρ, k0, k1]): (1 − ρ)·K(g, c) + ρ·K(g + 1, c), where K(i, c), the smoothed grid value at i from
  * grid value at c, sums the taps of c and of its mirror images about the end points (c → −c below 0,
  * c → 2(E−1) − c above E−1), as relplot's ReflectedGaussianKernel.convolve. Added to `colSum` as well.
  * A function of its own so that the optimizing compiler sees it called often (the operator is built rarely).
  */
 function bandRow(
   taps: Float64Array,
-  g: number,
-  rho: number,
   cells: Int32Array,
-  k0: number,
-  k1: number,
+  span: readonly [g: number, rho: number, k0: number, k1: number],
   out: Float64Array,
   offset: number,
   colSum: Float64Array,
 ): void {
+  const [g, rho, k0, k1] = span;
   const e = taps.length;
   const h = Math.floor(e / 2);
   const kernel = (i: number, c: number): number => {
