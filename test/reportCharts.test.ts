@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { titleLines } from '../packages/experiments/src/report/charts.js';
 import { distillReliability } from '../packages/experiments/src/report/distillCharts.js';
 import { evaluateRows } from '../packages/experiments/src/report/evaluateReport.js';
+import { tableGroups } from '../packages/experiments/src/report/html.js';
 import { placeLabels } from '../packages/experiments/src/report/labelPlacement.js';
 import { ALL_COLORS, PALETTE, RUN_COLORS, runStyles } from '../packages/experiments/src/report/palette.js';
 import { renderReport } from '../packages/experiments/src/report/report.js';
@@ -120,6 +121,37 @@ describe('chart labels and titles', () => {
       lines.join(' ').replace(/ · /g, ' '),
       'ε=0.05 + temperature scaling ECE 0.0244 [0.0201, 0.0331] smooth ECE 0.0239',
     );
+  });
+});
+
+describe('tables', () => {
+  it('a wide table splits into groups that repeat the row names and drop no column', () => {
+    const html = tableGroups(
+      ['method', 'seeds', 'ECE', 'NLL', 'accuracy', 'extra'],
+      [['baseline (ε = 0)', '3', '0.1030 ± 0.0122\n[0.097, 0.110]', '0.75', '0.80', 'x']],
+      {
+        keys: 2,
+        groups: [
+          { caption: 'Calibration', columns: ['NLL', 'ECE', 'T'] },
+          { caption: 'Accuracy', columns: ['accuracy'] },
+        ],
+      },
+    );
+    const tables = html.split('<table>').slice(1);
+    assert.equal(tables.length, 3);
+    const heads = tables.map((t) => [...t.matchAll(/<th(?: class="k")?>(.*?)<\/th>/g)].map((m) => m[1]));
+    assert.deepEqual(heads, [
+      ['method', 'seeds', 'NLL', 'ECE'],
+      ['method', 'seeds', 'accuracy'],
+      ['method', 'seeds', 'extra'],
+    ]);
+    assert.match(tables[2], /<caption>Other metrics<\/caption>/);
+    // The value, its sd and its interval can each take a line of their own; none breaks inside.
+    assert.match(
+      tables[0],
+      /<span class="nw">0\.1030<\/span> <span class="nw">± 0\.0122<\/span><small>\[0\.097, 0\.110\]<\/small>/,
+    );
+    assert.match(tables[0], /baseline \(ε\u00a0=\u00a00\)/);
   });
 });
 

@@ -29,8 +29,9 @@ export function meanBins(sets: CalibrationBin[][]): CalibrationBin[] {
 /** How to read the diagrams: bars, dots, the smooth curve when there is one, and the pooling of seeds. */
 export function reliabilityNote(rel: Reliability[], seeds: number): string {
   const bins = rel[0]?.bins.length ?? 0;
+  const band = rel.some((p) => p.smooth?.some((q) => q.lo !== undefined && q.hi !== undefined));
   const smooth = rel.some((p) => p.smooth)
-    ? ` Orange: the smooth-ECE reliability curve (Błasiok & Nakkiran 2024)${seeds > 1 ? ' of the first seed' : ''}, with its band, faded by the density of confidences; it is left out below 1/K (no top-label confidence is lower) and where fewer than ${MIN_EFFECTIVE_EXAMPLES} examples carry its kernel average.`
+    ? ` Orange: the smooth-ECE reliability curve (Błasiok & Nakkiran 2024)${seeds > 1 ? ' of the first seed' : ''}${band ? ', with its 95 % bootstrap band' : ''}, faded by the density of confidences; it is left out below 1/K (no top-label confidence is lower) and where fewer than ${MIN_EFFECTIVE_EXAMPLES} examples carry its kernel average.`
     : '';
   const pooled =
     seeds > 1
@@ -46,12 +47,12 @@ export async function reliabilitySections(rel: Reliability[], seeds: number): Pr
   const hist = await Promise.all(rel.map((p) => toSvg(confidenceHistogramSpec(p, yMax))));
   return (
     section(
-      'Reliability diagrams',
+      rel.length > 1 ? 'Reliability diagrams' : 'Reliability diagram',
       reliabilityNote(rel, seeds),
       panels(await Promise.all(rel.map((p) => toSvg(reliabilitySpec(p))))),
     ) +
     section(
-      'Confidence histograms',
+      rel.length > 1 ? 'Confidence histograms' : 'Confidence histogram',
       `Test examples per confidence bin${seeds > 1 ? ` (per seed: the mean over the ${seeds} seeds)` : ''}, on one linear scale from 0.`,
       panels(hist),
     )
