@@ -1,4 +1,4 @@
-// Each run's training loss in symbols, for the report's captions, legends and sentences (issue #14): what
+// Each run's training loss in symbols, for the report's captions, legends and sentences: what
 // the trainer minimises (train/trainer.ts: labelsmooth's softmaxCrossEntropy with train/losses.ts'
 // lossOptions and the run's ε, noise and S).
 import { isFocal, type LossName } from '../train/losses.js';

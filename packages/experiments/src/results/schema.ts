@@ -28,7 +28,7 @@ export interface ExperimentConfig extends DataOptions {
   backend: string;
   epsilons: number[];
   seeds: number[];
-  /** The label-smoothing family (issue #14): `compare --losses`, `train --loss`, their parameters. */
+  /** The label-smoothing family: `compare --losses`, `train --loss`, their parameters. */
   losses?: LossName[];
   loss?: LossName;
   confidencePenalty?: number;

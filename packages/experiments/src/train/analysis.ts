@@ -1,4 +1,4 @@
-// The shapes of the calibration issue's (#10) results that the experiments and the report consume. Only
+// The shapes of the calibration results that the experiments and the report consume. Only
 // types live here: the numbers come from src/metrics (smoothEce, riskCoverage, bootstrap,
 // compareCalibration), plugged in through `Analyzer` (analyzer.ts).
 import { BOOTSTRAP_METRICS, type BootstrapMetric } from 'labelsmooth';

@@ -1,4 +1,4 @@
-// ε schedules of the CLI (issue #14): the label-smoothing weight of epoch e of E.
+// ε schedules of the CLI: the label-smoothing weight of epoch e of E.
 
 /** How ε moves over the epochs: `constant` (ε every epoch), or a decay from ε to ε_final. */
 export const SCHEDULES = ['constant', 'linear', 'cosine'] as const;

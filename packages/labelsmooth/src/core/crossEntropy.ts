@@ -18,7 +18,7 @@ import type { CrossEntropyOptions, CrossEntropyResult, Matrix, Target } from './
  * Label-smoothed softmax cross-entropy and its gradient, over typed arrays.
  *
  *     p' = (1−ε)·p + ε·u,   q = softmax(z)
- *     rowᵢ = (1−ε)·H(pᵢ, qᵢ) + ε·H(uᵢ, qᵢ),   dL/dz = Γ·q − γ  (γ_c = weighted p'_c, Γ = Σ γ_c)
+ *     rowᵢ = (1−ε)·H(pᵢ, qᵢ) + ε·H(uᵢ, qᵢ),   dL/dz = Λ·q − λ  (λ_c = weighted p'_c, Λ = Σ λ_c)
  *
  * With the defaults (`noise: 'uniform'`, `weightMode: 'per-class'`, `ignoreIndex: −100`, `reduction: 'mean'`)
  * it equals PyTorch's `F.cross_entropy(z, y, weight, ignore_index, reduction, label_smoothing)`:

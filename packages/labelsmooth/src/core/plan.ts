@@ -132,7 +132,7 @@ export interface CrossEntropyPlan extends SmoothingPlan {
   focal: { gamma: number | 'flsd-53'; alpha: number } | null;
   /** c of the logit soft-capping z → c·tanh(z/c), or null. */
   softcap: number | null;
-  /** β of the z-loss β·lse², or null when not asked for. */
+  /** ζ of the z-loss ζ·lse², or null when not asked for. */
   zLoss: number | null;
   /** Where each row's log-sum-exp goes (length N), or null when not asked for. */
   lse: Float64Array | null;
@@ -366,7 +366,7 @@ function parseSoftcap(fn: string, c: unknown): number | null {
 function parseZLoss(fn: string, beta: unknown): number | null {
   if (beta === undefined) return null;
   if (typeof beta !== 'number' || !(beta >= 0 && beta < Infinity))
-    fail(fn, 'options.zLoss', undefined, beta, 'must be a finite number ≥ 0 (β of β·lse²)');
+    fail(fn, 'options.zLoss', undefined, beta, 'must be a finite number ≥ 0 (ζ of ζ·lse²)');
   return beta;
 }
 

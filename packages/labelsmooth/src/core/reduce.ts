@@ -9,7 +9,7 @@ export interface PartSums {
   smoothing: number;
   /** H_w(q), summed only with a confidence penalty (else 0). */
   entropy: number;
-  /** β·lse² of the rows, times their weights, summed only with a z-loss (the reference's paths). */
+  /** ζ·lse² of the rows, times their weights, summed only with a z-loss (the reference's paths). */
   zLoss?: number;
 }
 
@@ -18,7 +18,7 @@ export interface PartRows {
   nll: Float64Array;
   smoothing: Float64Array;
   entropy: Float64Array;
-  /** β·lseᵢ² times the row's weight, with a z-loss. */
+  /** ζ·lseᵢ² times the row's weight, with a z-loss. */
   zLoss?: Float64Array;
 }
 

@@ -4,12 +4,12 @@
 //     q = softmax(z)                         over the allowed classes of the row
 //     p′ = (1−ε)·p + ε·u                     p = the target (one-hot or soft), u = the noise distribution
 //     L  = (1−ε)·H(p,q) + ε·H(u,q)  = H(p′,q),   H_w(a,q) = −Σ_c w_c·a_c·log q_c
-//     dL/dz_c = Γ·q_c − γ_c,   γ_c = w_c·p′_c,   Γ = Σ_c γ_c
+//     dL/dz_c = Λ·q_c − λ_c,   λ_c = w_c·p′_c,   Λ = Σ_c λ_c
 //
-// and the family (issue 14): focal loss −α·Σ_c w_c·p′_c·(1 − q_c)^γ·log q_c (Lin et al. 2017; FLSD-53,
-// Mukhoti et al. 2020), whose gradient has the same form with other γ_c; the confidence penalty −β·H_w(q)
+// and the family: focal loss −α·Σ_c w_c·p′_c·(1 − q_c)^γ·log q_c (Lin et al. 2017; FLSD-53,
+// Mukhoti et al. 2020), whose gradient has the same form with other λ_c; the confidence penalty −β·H_w(q)
 // (Pereyra et al. 2017); class-conditional noise u(·|y) = S[y] (online label smoothing, Zhang et al. 2021);
-// for language models the z-loss β·lse² (PaLM), whose gradient is 2β·lse·q_c, on logits soft-capped to
+// for language models the z-loss ζ·lse² (PaLM), whose gradient is 2ζ·lse·q_c, on logits soft-capped to
 // c·tanh(z/c) (Gemma 2; src/core/softcap.ts).
 //
 // Every compute path is checked against this file. The fast version — the same row loss and gradient,
@@ -135,9 +135,9 @@ export function focalGamma(plan: CrossEntropyPlan, i: number, stats: RowStatisti
 /**
  * The focal loss of row i, with F(a) = −α·Σ_c w_c·a_c·(1 − q_c)^γ·log q_c (linear in the target a; γ from
  * {@link focalGamma}, p the row's target): `out.focal` gets the modulation f_c = α·(1 − q_c)^γ, and
- * `out.targets` the γ_c of its gradient dF(p′)/dz_j = Γ·q_j − γ_j,
- *     γ_c = α·w_c·p′_c·[(1 − q_c)^γ − γ·q_c·(1 − q_c)^(γ−1)·log q_c],   Γ = Σ_c γ_c
- * (γ = 0 gives cross-entropy's γ_c = w_c·p′_c). 1 − q_c is taken as −expm1(log q_c), exact near q_c = 1,
+ * `out.targets` the λ_c of its gradient dF(p′)/dz_j = Λ·q_j − λ_j,
+ *     λ_c = α·w_c·p′_c·[(1 − q_c)^γ − γ·q_c·(1 − q_c)^(γ−1)·log q_c],   Λ = Σ_c λ_c
+ * (γ = 0 gives cross-entropy's λ_c = w_c·p′_c). 1 − q_c is taken as −expm1(log q_c), exact near q_c = 1,
  * where the second term's limit is 0.
  */
 export function focalRow(
@@ -167,7 +167,7 @@ export function focalRow(
   }
 }
 
-/** γ_c = w_c·p′_c: the targets of the cross-entropy's gradient Γ·q_c − γ_c. */
+/** λ_c = w_c·p′_c: the targets of the cross-entropy's gradient Λ·q_c − λ_c. */
 export function crossEntropyTargets(
   plan: CrossEntropyPlan,
   pSmooth: Float64Array,
@@ -201,14 +201,14 @@ export interface GradientFactors {
   scale: number;
   /** β of the confidence penalty (0 without one). */
   penalty: number;
-  /** h = 2β·lse × the row's weight × the z-loss's scale: the z-loss's h·q_c (0 without one). */
+  /** h = 2ζ·lse × the row's weight × the z-loss's scale: the z-loss's h·q_c (0 without one). */
   lse: number;
 }
 
 /**
  * Row i's gradient, written to grad (N,K) at row i:
- *     dL/dz_c = g·(Γ·q_c − γ_c) + g·β·q_c·(w_c·(log q_c + 1) − Σ_j w_j·q_j·(log q_j + 1)) + h·q_c
- * with Γ = Σ_c γ_c, γ_c = w_c·p′_c for cross-entropy ({@link crossEntropyTargets}; focal: {@link focalRow}),
+ *     dL/dz_c = g·(Λ·q_c − λ_c) + g·β·q_c·(w_c·(log q_c + 1) − Σ_j w_j·q_j·(log q_j + 1)) + h·q_c
+ * with Λ = Σ_c λ_c, λ_c = w_c·p′_c for cross-entropy ({@link crossEntropyTargets}; focal: {@link focalRow}),
  * g = the row's weight × the reduction's scale, the second term the confidence penalty's: the
  * derivative of −β·H_w(q) = β·Σ_c w_c·q_c·log q_c (unweighted: β·q_c·(log q_c + H(q)), Pereyra et al.
  * 2017; β = 0 without one), and the last the z-loss's (d lse/dz_c = q_c). Every z_c is read before grad_c
@@ -269,7 +269,7 @@ export interface Scratch {
   p: Float64Array;
   u: Float64Array;
   pSmooth: Float64Array;
-  /** γ_c of the gradient. */
+  /** λ_c of the gradient. */
   targets: Float64Array;
   /** The focal modulation α·(1 − q_c)^γ. */
   focal: Float64Array;
@@ -297,13 +297,13 @@ export interface RowParts {
   smoothing: number;
   /** H_w(q) when the plan has a confidence penalty, else 0. */
   entropy: number;
-  /** β·lse² when the plan has a z-loss, else 0. */
+  /** ζ·lse² when the plan has a z-loss, else 0. */
   zLoss: number;
 }
 
 /**
  * Row i: the weighted H(p,q) and H(u,q) — so that L = (1−ε)·nll + ε·smoothing − β·entropy + zLoss — (focal:
- * F(p) and F(u)), H_w(q) and β_z·lse², and, when the plan asks for it, the gradient row scaled by `scale` (the
+ * F(p) and F(u)), H_w(q) and ζ·lse², and, when the plan asks for it, the gradient row scaled by `scale` (the
  * reduction's factor) and the row's lse. Ignored rows give 0 and a zero gradient (and their lse). With a
  * soft cap, `plan` is the capped plan of {@link softcapPlan}.
  */

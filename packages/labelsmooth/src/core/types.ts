@@ -99,7 +99,8 @@ export interface CrossEntropyOptions extends SmoothingOptions {
   /**
    * β ≥ 0: the confidence penalty of Pereyra et al. 2017 adds −β·H(q) to each row, H(q) = −Σ_c w_c·q_c·log q_c
    * with the per-class weights of the smoothing term (1 without weights), times the row's weight. The
-   * result then has `entropy` and `loss = (1−ε)·nll + ε·smoothing − β·entropy`. Float64 reference only.
+   * result then has `entropy` and `loss = (1−ε)·nll + ε·smoothing − β·entropy`. Runs on the WASM kernel
+   * wherever the plain loss does (see `kernel`).
    */
   confidencePenalty?: number;
   /**
@@ -107,7 +108,8 @@ export interface CrossEntropyOptions extends SmoothingOptions {
    * `nll` and `smoothing` are then its parts with p and u in place of p'. `'flsd-53'` (Mukhoti et al. 2020)
    * takes γ = 5 for rows with q_y < 0.2 (for probability targets Σ_c p_c·q_c), else 3, as a constant of the
    * gradient. With `focalAlpha: 0.25` it is Keras' `CategoricalFocalCrossentropy(alpha, gamma,
-   * label_smoothing)` (whose clip to [1e−7, 1 − 1e−7] is not applied). Float64 reference only.
+   * label_smoothing)` (whose clip to [1e−7, 1 − 1e−7] is not applied). Runs on the WASM kernel wherever
+   * the plain loss does (see `kernel`).
    */
   focalGamma?: number | 'flsd-53';
   /** α > 0, the focal loss's factor (default 1; Keras' default is 0.25). Needs `focalGamma`. */
@@ -125,10 +127,11 @@ export interface CrossEntropyOptions extends SmoothingOptions {
   grad?: boolean | FloatArray;
   /**
    * `'auto'` (default): the WASM SIMD kernel for float32 logits with class-index targets, a shared noise
-   * and mask (uniform, non-target, prior), when it is available and the batch has ≥ 2048 logits; the
-   * float64 reference otherwise. `'js'` forces the reference; `'wasm'` forces the kernel and is an error
-   * for inputs it does not take (float64 logits, probability targets, per-sample noise, per-row masks) or
-   * where WASM SIMD is missing. Either way, rows the float32 kernel cannot finish (|z_c − z_y| beyond
+   * (uniform, non-target, prior, class-conditional) and mask, the confidence penalty and focal loss
+   * included, when it is available and the batch has ≥ 2048 logits; the float64 reference otherwise.
+   * `'js'` forces the reference; `'wasm'` forces the kernel and is an error for inputs it does not take
+   * (float64 logits, probability targets, per-sample noise, per-row masks, softcap, zLoss, lse) or where
+   * WASM SIMD is missing. Either way, rows the float32 kernel cannot finish (|z_c − z_y| beyond
    * 3.4e38) and weights or noise values outside [1e−30, 1e30] go to the reference: the result is exact,
    * and `kernelInfo()` / `onKernelEvent()` report the fallback.
    */
@@ -148,8 +151,8 @@ export interface CrossEntropyOptions extends SmoothingOptions {
    */
   softcap?: number;
   /**
-   * β ≥ 0: the z-loss of PaLM (Liger's and flash-attn's `lse_square_scale`): each row that is not ignored adds
-   * β·lseᵢ², lseᵢ = log Σ_c exp(z′ᵢc) over its allowed classes, times the row's weight as a whole
+   * ζ ≥ 0: the z-loss of PaLM (Liger's and flash-attn's `lse_square_scale`): each row that is not ignored adds
+   * ζ·lseᵢ², lseᵢ = log Σ_c exp(z′ᵢc) over its allowed classes, times the row's weight as a whole
    * (`sampleWeight`, and w[yᵢ] with `weightMode: 'per-example'`; per-class weights do not apply). Reduced
    * like the cross-entropy, except that `mean` divides it by the count of rows that are not ignored (N for
    * probability targets), as Liger and flash-attn do. The result then has `zLoss`, included in `loss`.

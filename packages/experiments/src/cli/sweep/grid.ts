@@ -3,7 +3,7 @@ import type { NoiseKind } from '../../train/trainer.js';
 
 /**
  * The loss axis of a sweep: `cross-entropy` is compare without `--losses` (label smoothing with the trial's
- * ε, a configuration without a loss field, as before #14); the others are `--losses` names (issue #14).
+ * ε, a configuration without a loss field); the others are `--losses` names.
  */
 export const TRIAL_LOSSES = ['cross-entropy', ...LOSSES] as const;
 /** A loss of the sweep grid. */

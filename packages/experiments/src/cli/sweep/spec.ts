@@ -19,7 +19,7 @@ export interface SweepSpec {
   epochs: number;
   batchSize: number;
   lr: number;
-  /** The loss parameters and the ε schedule (issue #14): a trial's loss and ε come from the trial. */
+  /** The loss parameters and the ε schedule: a trial's loss and ε come from the trial. */
   family: FamilyParameters;
   backend: BackendName;
   backendName: string;
