@@ -15,7 +15,7 @@ import { QUEUE_NAME } from '../packages/experiments/src/cli/sweep/queue.js';
 import type { SweepSpec } from '../packages/experiments/src/cli/sweep/spec.js';
 import { cli, tempDir } from './helpers/cli.js';
 import { killIfAlive, type Running, start, stop, trialPids, waitGone } from './helpers/processes.js';
-import { type RedisServer, redisServerPath, startRedis } from './helpers/redis.js';
+import { freePort, type RedisServer, redisServerPath, startRedis } from './helpers/redis.js';
 import { deterministicResults, grid, ledgerLines, writeCsv } from './helpers/sweep.js';
 
 const installed = redisServerPath() !== null;
@@ -318,6 +318,55 @@ describe('a trial process whose parent is killed -9 while it is busy', { skip },
       assert.ok(ms < 2000, `${ms} ms`);
     } finally {
       child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('no Redis at all: the worker and the coordinator stop with one line, leaving nothing running', () => {
+  const dir = tempDir('labelsmooth-noredis-');
+  const csv = join(dir, 'data.csv');
+  writeCsv(csv);
+  /** The exit code of `r`, or 'still running' after `ms` (then it is killed). */
+  const exitWithin = async (r: Running, ms: number) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve('still running'), ms);
+    });
+    const code = await Promise.race([r.exited, late]);
+    clearTimeout(timer);
+    await stop(r);
+    return code;
+  };
+
+  it('a worker whose Redis is unreachable exits 1 after 10 s, its trial process too', TIMEOUT, async (t) => {
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const w = start(['worker', '--queue', url, '--quiet']);
+    const t0 = performance.now();
+    try {
+      assert.equal(await exitWithin(w, 60_000), 1, w.stderr);
+      t.diagnostic(`the worker exited ${((performance.now() - t0) / 1000).toFixed(1)} s after it started`);
+      const errors = w.stderr.split('\n').filter((l) => /error/i.test(l));
+      assert.deepEqual(errors, [`labelsmooth: error: cannot reach the Redis at ${url} within 10 s`]);
+      assert.equal(count(w.stderr, /unreachable \(ECONNREFUSED\), retrying…/), 1, w.stderr);
+      assert.doesNotMatch(w.stderr, STACK);
+      const trial = trialPids(w.stderr)[0];
+      assert.ok(await waitGone(trial, 5000), `trial process ${trial} still runs`);
+    } finally {
+      await stop(w);
+      for (const pid of trialPids(w.stderr)) killIfAlive(pid);
+    }
+  });
+
+  it('a sweep whose Redis is unreachable exits 1 after 10 s', TIMEOUT, async () => {
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const s = start(['sweep', ...grid(csv, join(dir, 'runs'), 1), '--name', 'no-redis', '--queue', url]);
+    try {
+      assert.equal(await exitWithin(s, 60_000), 1, s.stderr);
+      const errors = s.stderr.split('\n').filter((l) => /error/i.test(l));
+      assert.deepEqual(errors, [`labelsmooth: error: cannot reach the Redis at ${url} within 10 s`]);
+      assert.doesNotMatch(s.stderr, STACK);
+    } finally {
+      await stop(s);
     }
   });
 });

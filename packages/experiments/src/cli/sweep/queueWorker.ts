@@ -105,7 +105,17 @@ export async function startQueueWorker(target: QueueTarget, o: QueueWorkerOption
   const link = new RedisLink(`worker ${workerId()}`, target.display, o.log);
   worker.on('error', errorLine(link, o.log));
   worker.getBackend().on('ready', () => link.reached());
-  await within(worker.waitUntilReady(), 10_000, `cannot reach the Redis at ${target.display} within 10 s`);
+  try {
+    await within(worker.waitUntilReady(), 10_000, `cannot reach the Redis at ${target.display} within 10 s`);
+  } catch (e) {
+    // Nothing may outlive the error: the reconnecting client and the trial processes would keep the
+    // process running after its one line. Without Redis, close() cannot finish: disconnect, don't wait.
+    await Promise.all([...all].map((p) => p.close()));
+    await within(worker.close(true), 2000, 'close').catch(() => {
+      worker.disconnect().catch(() => {});
+    });
+    throw e;
+  }
   void worker.run();
   o.log(
     `worker ${workerId()}: waiting for trials on ${target.display} (queue ${QUEUE_NAME}, ${o.concurrency} at a time)`,
