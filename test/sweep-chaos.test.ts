@@ -35,6 +35,18 @@ const TIMEOUT = { timeout: 180_000 };
 /** A line of a stack trace. */
 const STACK = /^\s+at /m;
 
+/** The exit code of `r`, or 'still running' after `ms` (then it is killed). */
+async function exitWithin(r: Running, ms: number) {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve('still running'), ms);
+  });
+  const code = await Promise.race([r.exited, late]);
+  clearTimeout(timer);
+  await stop(r);
+  return code;
+}
+
 const count = (text: string, re: RegExp) => [...text.matchAll(new RegExp(re, 'g'))].length;
 
 describe('sweep chaos: Redis, workers and trial processes killed (real redis-server)', { skip }, () => {
@@ -189,6 +201,31 @@ describe('sweep chaos: Redis, workers and trial processes killed (real redis-ser
   );
 
   it(
+    'SIGTERM to a worker mid-trial while Redis is down: it stops within seconds, its trial process too',
+    TIMEOUT,
+    async (t) => {
+      try {
+        const w = worker('--quiet');
+        await w.waitFor(/waiting for trials/);
+        sweep('worker-stopped');
+        await w.waitFor(/: training \S+ \(job/);
+        await killRedis();
+        await w.waitFor(/unreachable/);
+        const t0 = performance.now();
+        w.child.kill('SIGTERM');
+        assert.equal(await exitWithin(w, 30_000), 0, w.stderr);
+        t.diagnostic(`the worker stopped ${((performance.now() - t0) / 1000).toFixed(1)} s after SIGTERM`);
+        assert.match(w.stderr, /Redis unreachable: stopping without the running trials/);
+        for (const pid of trialPids(w.stderr))
+          assert.ok(await waitGone(pid, 5000), `trial process ${pid} runs`);
+        assert.doesNotMatch(w.stderr, STACK);
+      } finally {
+        await stopAll();
+      }
+    },
+  );
+
+  it(
     "kill -9 of a local pool's trial process mid-trial: the trial is trained again, the sweep finishes",
     TIMEOUT,
     async () => {
@@ -326,17 +363,6 @@ describe('no Redis at all: the worker and the coordinator stop with one line, le
   const dir = tempDir('labelsmooth-noredis-');
   const csv = join(dir, 'data.csv');
   writeCsv(csv);
-  /** The exit code of `r`, or 'still running' after `ms` (then it is killed). */
-  const exitWithin = async (r: Running, ms: number) => {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<string>((resolve) => {
-      timer = setTimeout(() => resolve('still running'), ms);
-    });
-    const code = await Promise.race([r.exited, late]);
-    clearTimeout(timer);
-    await stop(r);
-    return code;
-  };
 
   it('a worker whose Redis is unreachable exits 1 after 10 s, its trial process too', TIMEOUT, async (t) => {
     const url = `redis://127.0.0.1:${await freePort()}`;

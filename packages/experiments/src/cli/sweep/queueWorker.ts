@@ -6,6 +6,11 @@ import { RedisLink } from './redisLink.js';
 import type { QueueTarget } from './redisUrl.js';
 import { TrialFailure, TrialProcess } from './trialProcess.js';
 
+/** How long Redis may be gone before a stopping worker gives up storing its running trials' results. */
+const CLOSE_WITHOUT_REDIS_MS = 5000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /** Options of {@link startQueueWorker}. */
 export interface QueueWorkerOptions {
   /** Trials trained at once (one child process each). */
@@ -47,6 +52,25 @@ function errorLine(link: RedisLink, log: (line: string) => void): (e: Error) => 
         'its result is dropped; the coordinator enqueues the trial again',
     );
   };
+}
+
+/**
+ * Close a BullMQ worker: it waits for the running trials and stores their results, which it cannot do
+ * without Redis. Once Redis has been gone for a while, stop anyway: those results could not be stored,
+ * and their jobs go back to the queue when their locks expire.
+ */
+async function stopTaking(worker: Worker, link: RedisLink, log: (line: string) => void): Promise<void> {
+  let closed = false;
+  const closing = worker.close().finally(() => {
+    closed = true;
+  });
+  closing.catch(() => {}); // awaited below once it settles
+  while (!closed && link.downFor < CLOSE_WITHOUT_REDIS_MS) await sleep(250);
+  if (closed) return closing;
+  log(
+    `worker ${workerId()}: Redis unreachable: stopping without the running trials (another worker retries them)`,
+  );
+  worker.disconnect().catch(() => {});
 }
 
 /**
@@ -122,7 +146,7 @@ export async function startQueueWorker(target: QueueTarget, o: QueueWorkerOption
   );
   return {
     async close() {
-      await worker.close();
+      await stopTaking(worker, link, o.log);
       await Promise.all([...all].map((p) => p.close()));
     },
   };
