@@ -89,6 +89,42 @@ describe('labelsmooth/tfjs on webgl and webgpu in chromium (SwiftShader)', { ski
     cpuLosses.push(...r.losses);
   });
 
+  it('labelsmooth/webgpu on raw GPUBuffers: every case equals the float64 core; pipelines compiled once per device', async () => {
+    const r = await run(() => page.evaluate(() => window.webgpuRaw()), 'labelsmooth/webgpu');
+    const lines: string[] = [];
+    for (const c of r.results) {
+      const v = c as Record<string, number>;
+      lines.push(
+        `${c.name}: loss ${v.lossError.toExponential(2)} of ${v.lossScale.toFixed(3)}, grad ${v.gradError.toExponential(2)} of ${v.gradScale.toExponential(2)}, lse ${v.lseError.toExponential(2)}`,
+      );
+      assert.ok(v.lossError <= LOSS_RTOL * Math.max(1, v.lossScale), `${c.name}: loss error ${v.lossError}`);
+      assert.ok(
+        v.zLossError <= LOSS_RTOL * Math.max(1, v.lossScale),
+        `${c.name}: zLoss error ${v.zLossError}`,
+      );
+      assert.ok(v.denominatorError <= 1e-5, `${c.name}: denominator error ${v.denominatorError}`);
+      assert.ok(
+        v.gradError <= GRAD_RTOL * Math.max(1e-3, v.gradScale),
+        `${c.name}: grad error ${v.gradError}`,
+      );
+      assert.ok(v.lseError <= 4e-6 * 40, `${c.name}: lse error ${v.lseError}`);
+      assert.ok(
+        v.rowLossError <= LOSS_RTOL * Math.max(1, v.rowLossScale),
+        `${c.name}: row loss error ${v.rowLossError}`,
+      );
+    }
+    console.log(`labelsmooth/webgpu:\n  ${lines.join('\n  ')}`);
+    assert.equal(r.compiledFirst, 3, 'three passes compiled on the first call');
+    assert.equal(r.compiledAfter, 3, 'and never again on the same device');
+    assert.match(
+      r.invalid,
+      /crossEntropyWebGPU: buffers\.targets\[1\] = 9: class index out of range \[0, 4\)/,
+    );
+    assert.match(r.refused, /crossEntropyWebGPU: options\.focalGamma = 2: not available on WebGPU/);
+    assert.match(r.aliased, /crossEntropyWebGPU: buffers\.grad = .*aliases another buffer/);
+    assert.deepEqual(errors, []);
+  });
+
   for (const backend of ['webgl', 'webgpu']) {
     describe(`${backend} in chromium`, () => {
       before(async () => {

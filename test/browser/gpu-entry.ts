@@ -10,6 +10,7 @@ import {
   softmaxCrossEntropy,
   type TfCrossEntropyOptions,
 } from '../../packages/labelsmooth/src/tfjs/index.js';
+import { crossEntropyWebGPU } from '../../packages/labelsmooth/src/webgpu/index.js';
 
 declare global {
   interface Window {
@@ -19,6 +20,14 @@ declare global {
     gpuTrain: (steps: number) => Promise<{ losses: number[]; reads: number }>;
     gpuRefusal: (option: string) => string;
     gpuInvalidLabel: () => Promise<{ loss: number; reads: number }>;
+    webgpuRaw: () => Promise<{
+      results: Record<string, number | string>[];
+      compiledFirst: number;
+      compiledAfter: number;
+      invalid: string;
+      refused: string;
+      aliased: string;
+    }>;
   }
 }
 
@@ -283,4 +292,118 @@ window.gpuInvalidLabel = async () => {
   const loss = (await value.data())[0];
   tf.dispose([z, y, value]);
   return { loss, reads };
+};
+
+/** labelsmooth/webgpu on a device of the page's own: every case against the float64 core. */
+window.webgpuRaw = async () => {
+  const gpu = (navigator as unknown as { gpu: GPU }).gpu;
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new Error('no WebGPU adapter');
+  const device = await adapter.requestDevice();
+  let compiled = 0;
+  const create = device.createComputePipeline.bind(device);
+  device.createComputePipeline = (d: GPUComputePipelineDescriptor) => {
+    compiled++;
+    return create(d);
+  };
+  const upload = (data: Float32Array | Int32Array, extra = 0) => {
+    const b = device.createBuffer({
+      size: data.byteLength,
+      usage: extra | GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+    });
+    device.queue.writeBuffer(b, 0, data as Float32Array<ArrayBuffer>);
+    return b;
+  };
+  const download = async (b: GPUBuffer, length: number) => {
+    const s = device.createBuffer({
+      size: length * 4,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const e = device.createCommandEncoder();
+    e.copyBufferToBuffer(b, 0, s, 0, length * 4);
+    device.queue.submit([e.finish()]);
+    await s.mapAsync(GPUMapMode.READ);
+    const out = new Float32Array(s.getMappedRange().slice(0));
+    s.destroy();
+    return out;
+  };
+  const results: Record<string, number | string>[] = [];
+  for (const [name, c] of Object.entries(CASES)) {
+    const k = c.shape[c.shape.length - 1];
+    const rows = c.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const z = Float32Array.from({ length: rows * k }, (_, j) => wave(j, 1.7) * (c.scale ?? 3));
+    const y = c.labels(rows, k);
+    const logits = upload(z);
+    const targets = upload(y);
+    const grad = device.createBuffer({
+      size: z.byteLength,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+    });
+    const lse = device.createBuffer({
+      size: rows * 4,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+    });
+    const rowLoss = device.createBuffer({
+      size: rows * 4,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+    });
+    const { onLoss: _, ...options } = c.options;
+    const r = await crossEntropyWebGPU(
+      device,
+      { logits, targets, rows, classes: k, grad, lse, rowLoss },
+      options,
+    );
+    const ref = crossEntropy(Float64Array.from(z), y, {
+      ...(options as CrossEntropyOptions),
+      classes: k,
+      kernel: 'js',
+      grad: true,
+      lse: true,
+    });
+    const perRow = crossEntropy(Float64Array.from(z), y, {
+      ...(options as CrossEntropyOptions),
+      classes: k,
+      kernel: 'js',
+      reduction: 'none',
+      normalizer: undefined,
+    });
+    const sum = (v: number | Float64Array) => (typeof v === 'number' ? v : v.reduce((a, b) => a + b, 0));
+    const [g, l, rl] = await Promise.all([
+      download(grad, rows * k),
+      download(lse, rows),
+      download(rowLoss, rows),
+    ]);
+    // ignored rows' lse are reported too (their logits are read like any other row's)
+    results.push({
+      name,
+      lossError: Math.abs(r.loss - sum(ref.loss)),
+      lossScale: Math.abs(sum(ref.loss)),
+      zLossError: Math.abs(r.zLoss - sum(ref.zLoss ?? 0)),
+      denominatorError: Math.abs(r.denominator - ref.denominator),
+      gradError: maxDiff(g, ref.grad!),
+      gradScale: maxAbs(ref.grad!),
+      lseError: maxDiff(l, ref.lse!),
+      rowLossError: maxDiff(rl, perRow.loss as Float64Array),
+      rowLossScale: maxAbs(perRow.loss as Float64Array),
+    });
+    for (const b of [logits, targets, grad, lse, rowLoss]) b.destroy();
+  }
+  const compiledFirst = compiled;
+  // errors: an invalid label found on the GPU, a refused option, an aliased output
+  const logits = upload(new Float32Array(12));
+  const targets = upload(Int32Array.from([1, 9, 2]));
+  const message = (p: Promise<unknown>) =>
+    p.then(
+      () => 'no error',
+      (e) => String(e),
+    );
+  const invalid = await message(crossEntropyWebGPU(device, { logits, targets, rows: 3, classes: 4 }));
+  const refused = await message(
+    crossEntropyWebGPU(device, { logits, targets, rows: 3, classes: 4 }, { focalGamma: 2 } as never),
+  );
+  const aliased = await message(
+    crossEntropyWebGPU(device, { logits, targets, rows: 3, classes: 4, grad: logits }),
+  );
+  device.destroy();
+  return { results, compiledFirst, compiledAfter: compiled, invalid, refused, aliased };
 };

@@ -6,8 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fail } from '../core/errors.js';
 import { planSmoothing } from '../core/plan.js';
+import { CLASS_ROWS, type GpuPlan, gpuPlan } from '../gpu/plan.js';
 import { type GpuAttrs, type GpuBackend, registerGpuKernels, runGpuKernel } from './gpuKernels.js';
-import { CLASS_ROWS, type GpuPlan, gpuPlan } from './gpuPlan.js';
 import { gradientCoefficients, lossFromTerms } from './gpuTerms.js';
 import { asOp, isSparseTarget } from './opTargets.js';
 import type { OpShape, TfCrossEntropyOptions, TfTarget } from './opTypes.js';
@@ -60,6 +60,12 @@ function labelTensor(
   );
 }
 
+/** What the TF.js op refuses on a GPU backend beyond what the programs do not compute. */
+const REFUSED_ON_TFJS_GPU = {
+  onLoss: 'onLoss receives the logits as a Float32Array, a read-back from the GPU on every step',
+  lse: 'the per-row lse is returned through onLoss, a read-back from the GPU on every step',
+};
+
 function attrsOf(plan: GpuPlan): GpuAttrs {
   return {
     classes: plan.classes,
@@ -81,7 +87,8 @@ export function gpuCrossEntropy(
   options: TfCrossEntropyOptions,
   shape: OpShape,
 ): tf.Tensor {
-  const plan = asOp(fn, () => gpuPlan(fn, backend, options, shape.rows, shape.classes));
+  const onBackend = { where: `the ${backend} backend`, refused: REFUSED_ON_TFJS_GPU };
+  const plan = asOp(fn, () => gpuPlan(fn, onBackend, options, shape.rows, shape.classes));
   registerGpuKernels();
   return tf.tidy(() => {
     const labels = labelTensor(fn, backend, target, shape, plan, options);

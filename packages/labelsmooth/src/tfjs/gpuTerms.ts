@@ -6,7 +6,7 @@
 // where scale = 1/Σ w[y] (`mean`), 1/normalizer or 1, and zScale the same with the count of rows that are
 // not ignored in place of Σ w[y].
 import * as tf from '@tensorflow/tfjs-core';
-import type { GpuPlan } from './gpuPlan.js';
+import type { GpuPlan } from '../gpu/plan.js';
 
 /** Columns of the [N, ROW_TERM_COUNT] terms: every one 0 on ignored rows but lse, NaN on invalid labels. */
 export const TERM = {

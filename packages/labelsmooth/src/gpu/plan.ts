@@ -1,10 +1,12 @@
-// What the GPU programs of the TF.js op read, validated on the CPU before anything runs on the GPU: every
-// option either becomes a class vector or a scalar of the programs, or is refused here, naming the option
-// and the backend. Nothing in this file reads a tensor.
+// What the GPU programs (TF.js's webgl and webgpu kernels, labelsmooth/webgpu) read, validated on the CPU
+// before anything runs on the GPU: every option becomes a class vector or a scalar of the programs, or is
+// refused here, naming the option and where it cannot run. Nothing in this file reads GPU memory.
 import { fail } from '../core/errors.js';
 import { parseEpsilon, parseIgnoreIndex, parseMask, parseNoise, parseNonNegative } from '../core/inputs.js';
-import type { Reduction } from '../core/types.js';
-import type { TfCrossEntropyOptions } from './opTypes.js';
+import type { CrossEntropyOptions, Reduction } from '../core/types.js';
+
+/** The options a GPU plan reads. */
+export type GpuOptions = Omit<CrossEntropyOptions, 'classes' | 'grad'>;
 
 /** The rows of the class table the programs read ([CLASS_ROWS, K] float32). */
 export const CLASS_ROWS = 4;
@@ -38,39 +40,31 @@ export interface GpuPlan {
   sampleWeight: Float32Array | null;
 }
 
-/** Options the GPU programs do not compute, and why each is refused rather than read back. */
-const REFUSED: Readonly<Record<string, string>> = {
-  confidencePenalty: 'the confidence penalty runs on the cpu and wasm backends only',
-  focalGamma: 'focal loss runs on the cpu and wasm backends only',
-  focalAlpha: 'focal loss runs on the cpu and wasm backends only',
-  onLoss: 'onLoss receives the logits as a Float32Array, a read-back from the GPU on every step',
-  lse: 'the per-row lse is returned through onLoss, a read-back from the GPU on every step',
+/** Options the GPU programs do not compute, and why (callers add their own). */
+export const REFUSED_ON_GPU: Readonly<Record<string, string>> = {
+  confidencePenalty: 'the confidence penalty runs on the CPU paths only',
+  focalGamma: 'focal loss runs on the CPU paths only',
+  focalAlpha: 'focal loss runs on the CPU paths only',
 };
 
-function refuse(fn: string, backend: string, option: string, value: unknown, why: string): never {
-  return fail(fn, `options.${option}`, undefined, value, `not available on the ${backend} backend: ${why}`);
+function refuse(fn: string, where: string, option: string, value: unknown, why: string): never {
+  return fail(fn, `options.${option}`, undefined, value, `not available on ${where}: ${why}`);
 }
 
 /** The class vectors of shared noise and mask (see {@link GpuPlan.table}). */
 function classTable(
   fn: string,
-  backend: string,
-  options: TfCrossEntropyOptions,
+  where: string,
+  options: GpuOptions,
   rows: number,
   k: number,
 ): { table: Float32Array; sumV: number; nonTarget: boolean } {
   const noise = parseNoise(fn, options.noise, rows, k);
   if (noise.kind === 'per-sample' || noise.kind === 'class-conditional')
-    refuse(fn, backend, 'noise', options.noise, `${noise.kind} noise runs on the cpu and wasm backends only`);
+    refuse(fn, where, 'noise', options.noise, `${noise.kind} noise runs on the CPU paths only`);
   const mask = parseMask(fn, options.classMask, rows, k);
   if (mask?.perRow)
-    refuse(
-      fn,
-      backend,
-      'classMask',
-      options.classMask,
-      'per-row masks run on the cpu and wasm backends only',
-    );
+    refuse(fn, where, 'classMask', options.classMask, 'per-row masks run on the CPU paths only');
   const perExample = options.weightMode === 'per-example';
   if (options.weightMode !== undefined && !perExample && options.weightMode !== 'per-class')
     fail(fn, 'options.weightMode', undefined, options.weightMode, "must be 'per-class' or 'per-example'");
@@ -110,23 +104,32 @@ function positive(fn: string, name: string, v: unknown, min: 'open' | 'closed'):
   return v as number;
 }
 
+/** Where a GPU plan runs (for messages) and what it refuses beyond {@link REFUSED_ON_GPU}. */
+export interface GpuTarget {
+  /** e.g. `the webgl backend`. */
+  where: string;
+  /** Option → why it is refused there. */
+  refused: Readonly<Record<string, string>>;
+}
+
 /**
  * The plan of a GPU call, or a {@link LabelSmoothingError} for an option the GPU programs do not compute,
- * naming it and the backend. `options` have been key-checked.
+ * naming it and where. `options` have been key-checked.
  */
 export function gpuPlan(
   fn: string,
-  backend: string,
-  options: TfCrossEntropyOptions,
+  target: GpuTarget,
+  options: GpuOptions,
   rows: number,
   classes: number,
 ): GpuPlan {
-  for (const [option, why] of Object.entries(REFUSED)) {
+  const { where } = target;
+  for (const [option, why] of Object.entries({ ...REFUSED_ON_GPU, ...target.refused })) {
     const value = (options as Record<string, unknown>)[option];
-    if (value !== undefined && value !== false) refuse(fn, backend, option, value, why);
+    if (value !== undefined && value !== false) refuse(fn, where, option, value, why);
   }
   if (options.kernel !== undefined && options.kernel !== 'auto')
-    refuse(fn, backend, 'kernel', options.kernel, 'it selects the CPU kernel; the GPU programs run here');
+    refuse(fn, where, 'kernel', options.kernel, 'it selects the CPU kernel; the GPU programs run here');
   const reduction = options.reduction ?? 'mean';
   if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none')
     fail(fn, 'options.reduction', undefined, reduction, "must be 'mean', 'sum' or 'none'");
@@ -141,7 +144,7 @@ export function gpuPlan(
     rows,
     classes,
     eps: parseEpsilon(fn, options.labelSmoothing),
-    ...classTable(fn, backend, options, rows, classes),
+    ...classTable(fn, where, options, rows, classes),
     ignoreIndex: parseIgnoreIndex(fn, options.ignoreIndex),
     softcap: positive(fn, 'softcap', options.softcap, 'open') ?? 0,
     zLoss: positive(fn, 'zLoss', options.zLoss, 'closed'),

@@ -1,0 +1,240 @@
+// The three WGSL passes of labelsmooth/webgpu, one bind group each (layouts in pipelines.ts):
+//   denominators  one workgroup over the labels: Σ w[y] and the count of rows that are not ignored (the
+//                 scales of the reduction), and the first invalid label;
+//   rows          one workgroup per row: max, Σ exp and Σ v·z′ reduced in workgroup memory, the row's terms,
+//                 then — the scale being known already — its gradient, fused in the same pass over the row;
+//   reduce        one workgroup over the rows' terms: the reported scalars.
+// Notation as in src/tfjs/gpuTerms.ts: z′ = c·tanh(z/c), v_c = w_c·u_c, r = the row's weight,
+//   dL/dz′_c = α·q_c − a·γ_c,  a = scale·r,  α = a·Γ + zScale·2β·r·lse,  γ_c = ε·v_c + [c = y]·(1−ε)·w_c.
+
+/** Threads per workgroup of every pass. */
+export const WORKGROUP = 256;
+
+/** The uniform block shared by the passes; its layout is written by params.ts. */
+const PARAMS = `
+struct Params {
+  rows : i32, classes : i32, ignoreIndex : i32, hasIgnore : u32,
+  eps : f32, sumV : f32, softcap : f32, zBeta : f32,
+  reduction : u32, normalizer : f32, nonTarget : u32, hasSampleWeight : u32,
+  writeGrad : u32, writeLse : u32, writeRowLoss : u32, rowsPerDimension : u32,
+};
+// The reported numbers: loss, nll, smoothing, zLoss, denominator, counted rows; first invalid row, its label.
+struct Out {
+  values : array<f32, 6>,
+  invalidRow : i32,
+  invalidLabel : i32,
+};
+@group(0) @binding(0) var<uniform> params : Params;
+`;
+
+/** Whether label y of a row is ignored / valid (in range and allowed). */
+const LABELS = `
+fn ignored(y : i32) -> bool { return params.hasIgnore == 1u && y == params.ignoreIndex; }
+fn valid(y : i32) -> bool { return y >= 0 && y < params.classes && table[y] != 0.0; }
+`;
+
+/** Pass 1: the scales of the reduction and the first invalid label. */
+export const DENOMINATORS = `${PARAMS}
+@group(0) @binding(1) var<storage, read> labels : array<i32>;
+@group(0) @binding(2) var<storage, read> table : array<f32>;
+// aux: [scale, zScale, Σ w[y], count] then the sample weights (N, when given)
+@group(0) @binding(3) var<storage, read_write> aux : array<f32>;
+@group(0) @binding(4) var<storage, read_write> out : Out;
+${LABELS}
+var<workgroup> dens : array<f32, ${WORKGROUP}>;
+var<workgroup> counts : array<f32, ${WORKGROUP}>;
+var<workgroup> firsts : array<i32, ${WORKGROUP}>;
+
+fn scaleOf(total : f32) -> f32 {
+  if (params.normalizer > 0.0) { return 1.0 / params.normalizer; }
+  if (params.reduction != 0u) { return 1.0; }
+  if (total > 0.0) { return 1.0 / total; }
+  return 0.0; // an all-ignored batch: loss 0 and a zero gradient, never NaN
+}
+
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(local_invocation_index) lid : u32) {
+  var den = 0.0;
+  var count = 0.0;
+  var first = params.rows;
+  for (var i = i32(lid); i < params.rows; i = i + ${WORKGROUP}) {
+    let y = labels[i];
+    if (ignored(y)) { continue; }
+    if (!valid(y)) { first = min(first, i); continue; }
+    den = den + table[params.classes + y];
+    count = count + 1.0;
+  }
+  dens[lid] = den;
+  counts[lid] = count;
+  firsts[lid] = first;
+  workgroupBarrier();
+  for (var half = ${WORKGROUP / 2}u; half > 0u; half = half / 2u) {
+    if (lid < half) {
+      dens[lid] = dens[lid] + dens[lid + half];
+      counts[lid] = counts[lid] + counts[lid + half];
+      firsts[lid] = min(firsts[lid], firsts[lid + half]);
+    }
+    workgroupBarrier();
+  }
+  if (lid != 0u) { return; }
+  aux[0] = scaleOf(dens[0]);
+  aux[1] = scaleOf(counts[0]);
+  aux[2] = dens[0];
+  aux[3] = counts[0];
+  out.invalidRow = select(-1, firsts[0], firsts[0] < params.rows);
+  out.invalidLabel = select(0, labels[min(firsts[0], params.rows - 1)], firsts[0] < params.rows);
+}
+`;
+
+/** Pass 2: one workgroup per row — terms, lse, the row's loss and its gradient. */
+export const ROWS = `${PARAMS}
+@group(0) @binding(1) var<storage, read> logits : array<f32>;
+@group(0) @binding(2) var<storage, read> labels : array<i32>;
+@group(0) @binding(3) var<storage, read> table : array<f32>;
+@group(0) @binding(4) var<storage, read> aux : array<f32>;
+@group(0) @binding(5) var<storage, read_write> terms : array<f32>;
+@group(0) @binding(6) var<storage, read_write> grad : array<f32>;
+@group(0) @binding(7) var<storage, read_write> lseOut : array<f32>;
+@group(0) @binding(8) var<storage, read_write> rowLoss : array<f32>;
+${LABELS}
+var<workgroup> ms : array<f32, ${WORKGROUP}>;
+var<workgroup> ss : array<f32, ${WORKGROUP}>;
+var<workgroup> ts : array<f32, ${WORKGROUP}>;
+// the row's gradient factors, from thread 0: α, a, lse, and whether to write (1) or zero (0) the row
+var<workgroup> factors : array<f32, 4>;
+
+fn capped(z : f32) -> f32 {
+  if (params.softcap == 0.0) { return z; }
+  let e = exp(-2.0 * abs(z) / params.softcap);
+  return sign(z) * params.softcap * (1.0 - e) / (1.0 + e);
+}
+
+// (m, s) of two parts of a row merged: s = 0 marks a part without allowed classes
+fn merge(i : u32, j : u32) {
+  if (ss[j] == 0.0) { return; }
+  if (ss[i] == 0.0) { ms[i] = ms[j]; ss[i] = ss[j]; return; }
+  let m = max(ms[i], ms[j]);
+  ss[i] = ss[i] * exp(ms[i] - m) + ss[j] * exp(ms[j] - m);
+  ms[i] = m;
+}
+
+// thread 0: the row's terms [r·nll, r·smoothing, r·lse², r] and gradient factors
+fn finish(row : i32, lse : f32, t : f32) {
+  let k = params.classes;
+  let y = labels[row];
+  let out = row * 4;
+  factors[0] = 0.0; factors[1] = 0.0; factors[2] = lse; factors[3] = 0.0;
+  terms[out] = 0.0; terms[out + 1] = 0.0; terms[out + 2] = 0.0; terms[out + 3] = 0.0;
+  var loss = 0.0;
+  if (!ignored(y) && valid(y)) {
+    let zy = capped(logits[row * k + y]);
+    let wy = table[k + y];
+    let vy = table[2 * k + y];
+    var r = table[3 * k + y];
+    if (params.hasSampleWeight == 1u) { r = r * aux[4 + row]; }
+    var v = params.sumV;
+    var smoothing = lse * v - t;
+    if (params.nonTarget == 1u) { v = v - vy; smoothing = smoothing - vy * (lse - zy); }
+    let nll = r * wy * (lse - zy);
+    terms[out] = nll;
+    terms[out + 1] = r * smoothing;
+    terms[out + 2] = r * lse * lse;
+    terms[out + 3] = r;
+    loss = (1.0 - params.eps) * nll + params.eps * r * smoothing + params.zBeta * r * lse * lse;
+    var scale = aux[0];
+    var zScale = aux[1];
+    if (params.reduction == 2u) { scale = 1.0; zScale = 1.0; }
+    let a = scale * r;
+    factors[0] = a * ((1.0 - params.eps) * wy + params.eps * v) + zScale * 2.0 * params.zBeta * r * lse;
+    factors[1] = a;
+    factors[3] = 1.0;
+  }
+  if (params.writeLse == 1u) { lseOut[row] = lse; }
+  if (params.writeRowLoss == 1u) { rowLoss[row] = loss; }
+}
+
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(local_invocation_index) lid : u32, @builtin(workgroup_id) wid : vec3<u32>) {
+  // workgroups past the last row (a dispatch split in 2D) redo the last row and write nothing: every
+  // thread reaches the barriers, which need uniform control flow
+  let id = i32(wid.x + wid.y * params.rowsPerDimension);
+  let row = min(id, params.rows - 1);
+  let k = params.classes;
+  let base = row * k;
+  var m = 0.0;
+  var s = 0.0;
+  var t = 0.0;
+  for (var c = i32(lid); c < k; c = c + ${WORKGROUP}) {
+    if (table[c] == 0.0) { continue; }
+    let z = capped(logits[base + c]);
+    if (s == 0.0) { m = z; s = 1.0; }
+    else if (z > m) { s = s * exp(m - z) + 1.0; m = z; }
+    else { s = s + exp(z - m); }
+    t = t + table[2 * k + c] * z;
+  }
+  ms[lid] = m;
+  ss[lid] = s;
+  ts[lid] = t;
+  workgroupBarrier();
+  for (var half = ${WORKGROUP / 2}u; half > 0u; half = half / 2u) {
+    if (lid < half) {
+      merge(lid, lid + half);
+      ts[lid] = ts[lid] + ts[lid + half];
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u && id == row) { finish(row, ms[0] + log(ss[0]), ts[0]); }
+  workgroupBarrier();
+  if (params.writeGrad == 0u || id != row) { return; }
+  let alpha = factors[0];
+  let a = factors[1];
+  let lse = factors[2];
+  let live = factors[3] != 0.0 && (alpha != 0.0 || a != 0.0);
+  let y = labels[row];
+  for (var c = i32(lid); c < k; c = c + ${WORKGROUP}) {
+    if (!live || table[c] == 0.0) { grad[base + c] = 0.0; continue; }
+    let z = capped(logits[base + c]);
+    var g = params.eps * table[2 * k + c];
+    if (c == y) {
+      g = (1.0 - params.eps) * table[k + c] + select(g, 0.0, params.nonTarget == 1u);
+    }
+    var d = alpha * exp(z - lse) - a * g;
+    if (params.softcap != 0.0) { let u = z / params.softcap; d = d * (1.0 - u * u); }
+    grad[base + c] = d;
+  }
+}
+`;
+
+/** Pass 3: the reported scalars from the rows' terms. */
+export const REDUCE = `${PARAMS}
+@group(0) @binding(1) var<storage, read> terms : array<f32>;
+@group(0) @binding(2) var<storage, read> aux : array<f32>;
+@group(0) @binding(3) var<storage, read_write> out : Out;
+var<workgroup> sums : array<vec3<f32>, ${WORKGROUP}>;
+
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(local_invocation_index) lid : u32) {
+  var acc = vec3<f32>(0.0);
+  for (var i = i32(lid); i < params.rows; i = i + ${WORKGROUP}) {
+    acc = acc + vec3<f32>(terms[i * 4], terms[i * 4 + 1], terms[i * 4 + 2]);
+  }
+  sums[lid] = acc;
+  workgroupBarrier();
+  for (var half = ${WORKGROUP / 2}u; half > 0u; half = half / 2u) {
+    if (lid < half) { sums[lid] = sums[lid] + sums[lid + half]; }
+    workgroupBarrier();
+  }
+  if (lid != 0u) { return; }
+  // 'none' reports the sums over rows (the rows themselves are in rowLoss)
+  let scale = select(aux[0], 1.0, params.reduction == 2u);
+  let zScale = select(aux[1], 1.0, params.reduction == 2u);
+  let total = sums[0];
+  let zLoss = params.zBeta * total.z * zScale;
+  out.values[0] = ((1.0 - params.eps) * total.x + params.eps * total.y) * scale + zLoss;
+  out.values[1] = total.x * scale;
+  out.values[2] = total.y * scale;
+  out.values[3] = zLoss;
+  out.values[4] = aux[2];
+  out.values[5] = aux[3];
+}
+`;
