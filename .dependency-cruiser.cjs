@@ -1,6 +1,7 @@
 // Import rules of labelsmooth, checked by `npm run layers` (part of `npm test`): layers point one way.
 //   library (packages/labelsmooth):    random, math  ←  kernels  ←  core  ←  metrics  ←  tfjs
 // (math: formulas both the kernels and the core use, e.g. the noise vector; a leaf like random)
+//                                       core  ←  gpu (the GPU programs' plan)  ←  tfjs, webgpu
 //   experiments (packages/experiments): data  ←  train  ←  results  ←  report  ←  cli
 // Kernels import nothing from core (types included); experiments see the library only through its
 // package name (never its src/ or dist/ files). Deep imports of another package's private dist/ paths are
@@ -44,17 +45,19 @@ module.exports = {
       from: { path: EXP },
       to: { path: '^packages/labelsmooth/src/' },
     },
-    below('random-is-a-leaf', LIB, 'random', ['core', 'kernels', 'metrics', 'tfjs']),
-    below('math-is-a-leaf', LIB, 'math', ['random', 'core', 'kernels', 'metrics', 'tfjs']),
+    below('random-is-a-leaf', LIB, 'random', ['core', 'kernels', 'metrics', 'tfjs', 'gpu', 'webgpu']),
+    below('math-is-a-leaf', LIB, 'math', ['random', 'core', 'kernels', 'metrics', 'tfjs', 'gpu', 'webgpu']),
     below(
       'kernels-below-core',
       LIB,
       'kernels',
-      ['core', 'metrics', 'tfjs'],
+      ['core', 'metrics', 'tfjs', 'gpu', 'webgpu'],
       'Kernels import nothing from core, types included: they see a call as their own KernelPlan (kernels/plan.ts).',
     ),
-    below('core-below-metrics-and-tfjs', LIB, 'core', ['metrics', 'tfjs']),
-    below('metrics-below-tfjs', LIB, 'metrics', ['tfjs', 'kernels']),
+    below('core-below-metrics-and-tfjs', LIB, 'core', ['metrics', 'tfjs', 'gpu', 'webgpu']),
+    below('metrics-below-tfjs', LIB, 'metrics', ['tfjs', 'kernels', 'gpu', 'webgpu']),
+    below('gpu-below-tfjs-and-webgpu', LIB, 'gpu', ['tfjs', 'webgpu', 'metrics', 'kernels']),
+    below('webgpu-without-tfjs', LIB, 'webgpu', ['tfjs', 'metrics', 'kernels']),
     below('data-is-the-bottom', EXP, 'data', ['train', 'results', 'report', 'cli']),
     below('train-below-results-report-cli', EXP, 'train', ['results', 'report', 'cli']),
     below('results-below-report-and-cli', EXP, 'results', ['report', 'cli']),
