@@ -4,9 +4,8 @@
 import { fail } from '../core/errors.js';
 import { checkOptions } from '../core/options.js';
 import { CROSS_ENTROPY_KEYS } from '../core/plan.js';
-import { CLASS_ROWS, type GpuOptions, type GpuPlan, gpuPlan } from '../gpu/plan.js';
+import { type GpuOptions, type GpuPlan, gpuPlan } from '../gpu/plan.js';
 import { passesFor } from './pipelines.js';
-import { WORKGROUP } from './shaders.js';
 
 /** The buffers of a call (every one a GPUBuffer with STORAGE usage; sizes in bytes are checked). */
 export interface WebGPUCrossEntropyBuffers {
