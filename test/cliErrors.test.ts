@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { claim, MANIFEST } from '../packages/experiments/src/train/manifest.js';
 import { cli, cliAsync, tempDir } from './helpers/cli.js';
 
 /** A CSV of `rows` rows, `classes` classes, two features; `bad` replaces the value at (row, 'f2'). */
@@ -111,6 +112,7 @@ describe('CLI refusals: one line, non-zero exit, nothing written', () => {
       sleeper.kill('SIGKILL');
     }
     mkdirSync(join(dir, 'half'));
+    claim(join(dir, 'half'), ['config.json']);
     writeFileSync(join(dir, 'half', 'config.json'), '{}');
     refusal(
       cli(['train', '--dataset', `csv:${data}`, '--runs-dir', dir, '--name', 'half']),
@@ -149,7 +151,11 @@ describe('evaluate: names, --force, logits vs probabilities, EPIPE', () => {
     assert.equal(cli([...args, '--force']).code, 0);
     assert.equal(cli([...args, '--bins', '5']).code, 0);
     assert.deepEqual(readdirSync(runs).sort(), ['evaluate-logits', 'evaluate-logits-bins5']);
-    assert.deepEqual(readdirSync(join(runs, 'evaluate-logits')).sort(), ['report.html', 'results.json']);
+    assert.deepEqual(readdirSync(join(runs, 'evaluate-logits')).sort(), [
+      MANIFEST,
+      'report.html',
+      'results.json',
+    ]);
   });
 
   it('a reader that closes stdout early (| head) ends the CLI quietly', async () => {

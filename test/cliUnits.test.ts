@@ -2,7 +2,7 @@
 // run-directory decisions, line widths, ETA.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError } from 'commander';
@@ -22,6 +22,7 @@ import {
   writeDirAtomic,
   writeFileAtomic,
 } from '../packages/experiments/src/train/files.js';
+import { claim, MANIFEST } from '../packages/experiments/src/train/manifest.js';
 import type { EpochMetrics } from '../packages/experiments/src/train/trainer.js';
 import { tempDir } from './helpers/cli.js';
 
@@ -30,10 +31,12 @@ const refused = (f: () => unknown, re: RegExp) =>
 
 describe('cli option parsers', () => {
   it('numbers are read strictly: no hex, exponents, blanks or fractions where a count is expected', () => {
-    assert.equal(int(1)('16'), 16);
+    assert.equal(int(1, 100)('16'), 16);
     for (const v of ['0x10', '1e3', ' 7', '', '1.5', '-3', '+2', '0b1'])
-      refused(() => int(1)(v), /whole number/);
-    refused(() => int(1)('0'), /≥ 1/);
+      refused(() => int(1, 100)(v), /whole number/);
+    refused(() => int(1, 100)('0'), /from 1 to 100/);
+    assert.equal(int(1, 100)('100'), 100);
+    refused(() => int(1, 100)('101'), /whole number from 1 to 100 \(digits only\), got '101'/);
     assert.equal(float(0, 1)('0.1'), 0.1);
     assert.equal(float(0, 10)('1e-3'), 0.001);
     for (const v of ['0x1', '', ' ', 'Infinity', '1.5', 'NaN']) refused(() => float(0, 1)(v), /number in/);
@@ -105,16 +108,29 @@ describe('run directories', () => {
     const root = tempDir();
     const dir = join(root, 'r');
     mkdirSync(dir);
-    for (const f of ['config.json', 'results.json', 'report.html', 'notes.txt'])
-      writeFileSync(join(dir, f), '{}');
+    const files = ['config.json', 'results.json', 'report.html', 'model/model.json'];
+    claim(dir, files);
+    mkdirSync(join(dir, 'model'));
+    for (const f of files) writeFileSync(join(dir, f), '{}');
     assert.throws(
       () => openRunDir(root, 'r', { mode: 'new' }),
       (e: Error) => e instanceof UsageError && /already holds a finished run.*--force/.test(e.message),
     );
+    // A file the run did not write refuses the directory, even with --force, and stays.
+    writeFileSync(join(dir, 'model', 'notes.txt'), 'mine');
+    assert.throws(
+      () => openRunDir(root, 'r', { mode: 'new', force: true }),
+      (e: Error) =>
+        e instanceof UsageError &&
+        /r holds model\/notes\.txt, which labelsmooth did not write/.test(e.message),
+    );
+    assert.equal(readFileSync(join(dir, 'model', 'notes.txt'), 'utf8'), 'mine');
+    renameSync(join(dir, 'model', 'notes.txt'), join(root, 'notes.txt'));
     const run = openRunDir(root, 'r', { mode: 'new', force: true });
     run.release();
     // The old report is gone with the old results: never beside a new config.json.
-    assert.deepEqual(readdirSync(dir).sort(), ['notes.txt']);
+    assert.deepEqual(readdirSync(dir).sort(), [MANIFEST]);
+    claim(dir, ['config.json']);
     writeFileSync(join(dir, 'config.json'), '{}');
     assert.throws(() => openRunDir(root, 'r', { mode: 'new' }), /unfinished run: continue it with --resume/);
     assert.throws(() => openRunDir(root, 'empty', { mode: 'resume' }), /nothing to resume/);

@@ -1,7 +1,7 @@
 // labelsmooth sweep with local trial processes: the grid, the ledger, the URL check, results equal to
 // compare's, and resuming after kill -9 of the coordinator without re-running a finished trial.
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { expandGrid, trialKey } from '../packages/experiments/src/cli/sweep/grid.js';
@@ -462,17 +462,23 @@ describe('a failed trial in the local pool', () => {
 });
 
 describe('sweep --force', () => {
-  it('replaces an unfinished sweep too: its trials.jsonl and sweep.json go, other files stay', async () => {
+  it('replaces an unfinished sweep too: its trials.jsonl and sweep.json go; a file of others refuses it', async () => {
     const { openRunDir } = await import('../packages/experiments/src/cli/runDir.js');
+    const { claim } = await import('../packages/experiments/src/train/manifest.js');
     const runs = tempDir();
     const dir = join(runs, 'sw');
     const kept = join(dir, 'notes.txt');
+    mkdirSync(dir);
+    claim(dir, ['trials.jsonl', 'sweep.json']);
     new TrialLedger(dir, 'old').close();
     writeFileSync(join(dir, 'sweep.json'), '{}\n');
     writeFileSync(kept, 'mine\n');
+    assert.throws(() => openRunDir(runs, 'sw', { mode: 'ledger', force: true }), /sw holds notes\.txt/);
+    assert.equal(readFileSync(kept, 'utf8'), 'mine\n');
+    assert.ok(existsSync(join(dir, 'trials.jsonl')) && existsSync(join(dir, 'sweep.json')));
+    rmSync(kept);
     const run = openRunDir(runs, 'sw', { mode: 'ledger', force: true });
     run.release();
     assert.ok(!existsSync(join(dir, 'trials.jsonl')) && !existsSync(join(dir, 'sweep.json')));
-    assert.equal(readFileSync(kept, 'utf8'), 'mine\n');
   });
 });

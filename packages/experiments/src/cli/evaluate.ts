@@ -74,8 +74,8 @@ export async function evaluate(
 ): Promise<EvaluateResults> {
   const name = evaluateRunName(o, cli);
   checkRunDir(o.runsDir, name, { mode: 'new', force: o.force });
-  const pred = readTable(o.predictions);
-  const lab = readTable(o.labels);
+  const pred = readTable(o.predictions, 'predictions');
+  const lab = readTable(o.labels, 'labels');
   if (pred.columns < 2)
     throw new DataFileError(
       o.predictions,

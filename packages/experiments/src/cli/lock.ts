@@ -1,5 +1,5 @@
 import { linkSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { writeFileDurable } from '../train/files.js';
+import { namePath, writeFileDurable } from '../train/files.js';
 import { UsageError } from './usage.js';
 
 /** Whether process `pid` exists (EPERM: it exists but belongs to another user). */
@@ -33,8 +33,8 @@ function holderOf(file: string): number | undefined {
 export function acquireLock(file: string, what: string): () => void {
   if (held.has(file)) throw new UsageError(`${what} is already open in this process (lock ${file})`);
   const mine = `${file}.tmp-${process.pid}`;
-  writeFileDurable(mine, `${process.pid}\n`);
   try {
+    writeFileDurable(mine, `${process.pid}\n`);
     for (let attempt = 0; attempt < 10; attempt++) {
       try {
         linkSync(mine, file);
@@ -64,6 +64,8 @@ export function acquireLock(file: string, what: string): () => void {
       rmSync(stale, { force: true });
     }
     throw new UsageError(`${what}: could not take the lock ${file}; try again`);
+  } catch (e) {
+    throw namePath(e, file);
   } finally {
     rmSync(mine, { force: true });
   }

@@ -9,13 +9,15 @@ import { contextOf } from './context.js';
 import { COMPARE_DEFAULTS, DISTILL_DEFAULTS, defaultModel, type TrainingDefaults } from './defaults.js';
 import { errorLine } from './errorLine.js';
 import { FAMILY_DEFAULTS, loss, losses } from './family.js';
-import { dataset, epsilons, float, int, runName, seeds, sizeOrAll } from './options.js';
+import { dataset, epsilons, float, int, MAX_SEED, resolveAll, runName, seeds, sizeOrAll } from './options.js';
 import { packageVersion } from './sweep/fingerprint.js';
 import { BACKENDS } from './usage.js';
 
 const NOISES = ['uniform', 'non-target', 'prior'] as const;
 const MODELS = ['mlp', 'pooled-mlp', 'cnn'] as const;
 const LOSS_LIST = LOSSES.join('|');
+/** Longest timer Node keeps (ms): a longer one fires at once. */
+const MAX_TIMER = 2 ** 31 - 1;
 
 /** Defaults of the data and training options (`compare` has its own: see COMPARE_DEFAULTS). */
 const TRAIN_DEFAULTS: TrainingDefaults = {
@@ -62,8 +64,8 @@ function trainingOptions(cmd: Command, d: TrainingDefaults = TRAIN_DEFAULTS): Co
         .choices(MODELS)
         .default(d.model),
     )
-    .option('--epochs <n>', 'training epochs', int(1), d.epochs)
-    .option('--batch-size <n>', 'mini-batch size', int(1), d.batchSize)
+    .option('--epochs <n>', 'training epochs', int(1, 10_000), d.epochs)
+    .option('--batch-size <n>', 'mini-batch size', int(1, 1_000_000), d.batchSize)
     .option('--lr <rate>', 'Adam learning rate', float(0, 10, { open: true }), d.lr)
     .addOption(
       new Option('--noise <kind>', 'smoothing noise (prior = training class frequencies)')
@@ -133,7 +135,8 @@ export function program(): Command {
     .description('Label smoothing experiments: train, compare ε, evaluate calibration, report')
     .version(version(), '-V, --version')
     .configureOutput({ outputError: (s, write) => write(oneLine(s)) })
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', (_program, action) => resolveAll(action));
 
   familyOptions(
     trainingOptions(
@@ -165,7 +168,7 @@ export function program(): Command {
         .option(
           '--workers <n>',
           'local trial processes (default: the number of cores)',
-          int(1),
+          int(1, 1024),
           availableParallelism(),
         )
         .option(
@@ -194,14 +197,14 @@ export function program(): Command {
     .description('train the trials that `labelsmooth sweep --queue` enqueues (until SIGINT/SIGTERM)')
     .requiredOption('--queue <url>', 'redis://[:PASSWORD@]HOST:PORT')
     .option('--insecure', 'allow a Redis without a password on a non-loopback host', false)
-    .option('--concurrency <n>', 'trials trained at once (one process each)', int(1), 1)
+    .option('--concurrency <n>', 'trials trained at once (one process each)', int(1, 1024), 1)
     .option(
       '--lock-duration <ms>',
       "job lock lifetime: a dead worker's trial is retried after it",
-      int(100),
+      int(100, MAX_TIMER),
       30000,
     )
-    .option('--stalled-interval <ms>', 'how often expired locks are looked for', int(100), 30000)
+    .option('--stalled-interval <ms>', 'how often expired locks are looked for', int(100, MAX_TIMER), 30000)
     .option('--quiet', 'no per-epoch lines', false)
     .action(async (opts) => {
       const { workerCommand } = await import('./worker.js');
@@ -214,7 +217,7 @@ export function program(): Command {
         .command('train')
         .description('one training run with checkpoints; saves the model in TF.js format')
         .option('--epsilon <ε>', 'label smoothing ε', float(0, 1), 0.1)
-        .option('--seed <n>', 'random seed', int(0), 1)
+        .option('--seed <n>', 'random seed', int(0, MAX_SEED), 1)
         .option('--resume', 'continue the run in <runs-dir>/<name> from its last checkpoint', false)
         .option('--loss <name>', `${LOSS_LIST} (default: label smoothing with --epsilon)`, loss),
     ),
@@ -239,8 +242,18 @@ export function program(): Command {
         float(0, 100, { open: true }),
         DISTILL_DEFAULTS.temperature,
       )
-      .option('--student-epochs <n>', 'student training epochs', int(1), DISTILL_DEFAULTS.studentEpochs)
-      .option('--student-hidden <n>', 'hidden units of the student', int(1), DISTILL_DEFAULTS.studentHidden)
+      .option(
+        '--student-epochs <n>',
+        'student training epochs',
+        int(1, 10_000),
+        DISTILL_DEFAULTS.studentEpochs,
+      )
+      .option(
+        '--student-hidden <n>',
+        'hidden units of the student',
+        int(1, 100_000),
+        DISTILL_DEFAULTS.studentHidden,
+      )
       .option(
         '--seeds <n|list>',
         'number of seeds (1..n) or a comma-separated list',
@@ -266,10 +279,15 @@ export function program(): Command {
         .choices(['auto', 'logits', 'probs'])
         .default('auto'),
     )
-    .option('--bins <n>', 'confidence bins', int(1), 15)
-    .option('--resamples <n>', 'bootstrap resamples for the 95 % intervals (0: no intervals)', int(0), 1000)
-    .option('--seed <n>', 'seed of the bootstrap', int(0), 0)
-    .option('--ignore-index <n>', 'label of rows to leave out', int(-(2 ** 31)), -100)
+    .option('--bins <n>', 'confidence bins', int(1, 100_000), 15)
+    .option(
+      '--resamples <n>',
+      'bootstrap resamples for the 95 % intervals (0: no intervals)',
+      int(0, 1_000_000),
+      1000,
+    )
+    .option('--seed <n>', 'seed of the bootstrap', int(0, MAX_SEED), 0)
+    .option('--ignore-index <n>', 'label of rows to leave out', int(-(2 ** 31), 2 ** 31 - 1), -100)
     .option('--name <name>', 'run name: outputs go to <runs-dir>/<name>', runName)
     .option('--runs-dir <dir>', 'where run directories go', 'runs')
     .option('--force', 'replace an existing run of the same name', false)

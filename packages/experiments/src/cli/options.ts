@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { suggestOption } from 'labelsmooth';
 
 // Numbers on the command line are read by strict patterns, not Number(): Number('0x10') = 16,
@@ -6,13 +6,20 @@ import { suggestOption } from 'labelsmooth';
 const INTEGER = /^-?\d+$/;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-/** Commander parsers that reject bad values with a message naming the value. */
-export function int(min: number) {
+/** Largest seed: seeds are 32-bit generator states. */
+export const MAX_SEED = 2 ** 32 - 1;
+
+/**
+ * Commander parser of a whole number in [min, max], rejecting anything else with a message naming the
+ * value. Every count has an upper bound: `--epochs 99999999999` would otherwise start a job that never
+ * ends, and a value past 2^31 wraps in the typed arrays and timers it reaches.
+ */
+export function int(min: number, max: number) {
   return (v: string): number => {
     const n = INTEGER.test(v) ? Number(v) : Number.NaN;
-    if (!Number.isSafeInteger(n) || n < min)
+    if (!Number.isSafeInteger(n) || n < min || n > max)
       throw new InvalidArgumentError(
-        `expected a whole number ≥ ${min} (${min < 0 ? 'a minus sign and ' : ''}digits only), got '${v}'`,
+        `expected a whole number from ${min} to ${max} (${min < 0 ? 'a minus sign and ' : ''}digits only), got '${v}'`,
       );
     return n;
   };
@@ -37,19 +44,43 @@ export function epsilons(v: string): number[] {
   return list;
 }
 
+/** Most seeds of one job (each is a full training run). */
+export const MAX_SEEDS = 1000;
+
 /** `--seeds 3` → [1, 2, 3]; `--seeds 7,11` → [7, 11]. A seed given twice would be one run counted twice. */
 export function seeds(v: string): number[] {
-  if (!v.includes(',')) return Array.from({ length: int(1)(v) }, (_, i) => i + 1);
-  const list = v.split(',').map((s) => int(0)(s.trim()));
+  if (!v.includes(',')) return Array.from({ length: int(1, MAX_SEEDS)(v) }, (_, i) => i + 1);
+  const list = v.split(',').map((s) => int(0, MAX_SEED)(s.trim()));
+  if (list.length > MAX_SEEDS)
+    throw new InvalidArgumentError(`${list.length} seeds in '${v}': at most ${MAX_SEEDS}`);
   const twice = list.find((s, i) => list.indexOf(s) !== i);
   if (twice !== undefined)
     throw new InvalidArgumentError(`seed ${twice} appears twice in '${v}': each seed is one run`);
   return list;
 }
 
-/** A positive count, or `all`. */
-export function sizeOrAll(v: string): number | undefined {
-  return v === 'all' ? undefined : int(1)(v);
+/**
+ * What {@link sizeOrAll} stores for `all`. Commander cannot store `undefined` (a parser returning it
+ * leaves `''`), so `all` is this marker until {@link resolveAll} turns it into `undefined` (= every row)
+ * before a command's action runs.
+ */
+export const ALL = Symbol('all');
+
+/** Largest `--train-size` / `--test-size`: beyond any dataset held in memory. */
+export const MAX_SIZE = 100_000_000;
+
+/** A positive count, or `all` ({@link ALL}). */
+export function sizeOrAll(v: string): number | typeof ALL {
+  return v === 'all' ? ALL : int(1, MAX_SIZE)(v);
+}
+
+/** Replace every {@link ALL} among `cmd`'s option values by `undefined`, keeping where it came from. */
+export function resolveAll(cmd: Command): void {
+  for (const opt of cmd.options) {
+    const key = opt.attributeName();
+    if (cmd.getOptionValue(key) === ALL)
+      cmd.setOptionValueWithSource(key, undefined, cmd.getOptionValueSource(key));
+  }
 }
 
 /** A run name usable as a directory name. */

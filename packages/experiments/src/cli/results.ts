@@ -1,15 +1,19 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataFileError } from '../data/errors.js';
 import { type ReportInput, renderReport } from '../report/report.js';
 import { writeFileAtomic } from '../train/files.js';
+import { claim, isOwned, MANIFEST } from '../train/manifest.js';
 import { acquireLock } from './lock.js';
+import { UsageError } from './usage.js';
 
 /**
- * Write a run directory's results.json and report.html (each atomically). The previous report goes first,
- * so that a kill in between never leaves an old report beside new results. Returns the report's path.
+ * Write a run directory's results.json and report.html (each atomically, each listed in the run's
+ * manifest first). The previous report goes first, so that a kill in between never leaves an old report
+ * beside new results. Returns the report's path.
  */
 export async function writeResults(dir: string, results: ReportInput): Promise<string> {
+  claim(dir, ['results.json', 'report.html']);
   rmSync(join(dir, 'report.html'), { force: true });
   writeFileAtomic(join(dir, 'results.json'), `${JSON.stringify(results, null, 1)}\n`);
   return writeReport(dir, results);
@@ -75,6 +79,12 @@ export async function reportCommand(dir: string): Promise<string> {
       throw new DataFileError(file, undefined, `cannot make a report of it: ${(e as Error).message}`);
     }
     const out = join(dir, 'report.html');
+    if (existsSync(out) && !isOwned(dir, 'report.html'))
+      throw new UsageError(
+        `${out} was not written by labelsmooth (it is not in ${join(dir, MANIFEST)}); ` +
+          'labelsmooth never overwrites what it did not write: move it away, then run the report again',
+      );
+    claim(dir, ['report.html']);
     writeFileAtomic(out, html);
     process.stdout.write(`report: ${out}\n`);
     return out;

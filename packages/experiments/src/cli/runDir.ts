@@ -2,21 +2,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } fr
 import { dirname, join } from 'node:path';
 import { DataFileError } from '../data/errors.js';
 import { recoverLeftovers } from '../train/files.js';
+import { claim, foreignPath, MANIFEST, readManifest, removeOwned } from '../train/manifest.js';
 import { acquireLock, lockedError, lockHolder } from './lock.js';
 import { UsageError } from './usage.js';
-
-/** Files and folders a run writes; `--force` removes exactly these (never anything else in the folder). */
-export const RUN_FILES = [
-  'results.json',
-  'report.html',
-  'config.json',
-  'metrics.jsonl',
-  'checkpoint.json',
-  'checkpoints',
-  'model',
-  'trials.jsonl',
-  'sweep.json',
-] as const;
 
 /** A run directory held by this process. */
 export interface RunDir {
@@ -100,6 +88,19 @@ function unfinishedRuns(runsDir: string): string[] {
 }
 
 /**
+ * Refuse a run directory holding anything this program did not write there (not in its manifest),
+ * naming one such path: whatever the command, it is never removed, replaced or written into.
+ */
+function checkOwnership(dir: string): void {
+  const foreign = foreignPath(dir);
+  if (foreign === undefined) return;
+  throw new UsageError(
+    `${dir} holds ${foreign}, which labelsmooth did not write (not in its ${MANIFEST}) and so never ` +
+      'touches: move it away, or choose another --name',
+  );
+}
+
+/**
  * The checks of {@link openRunDir} without taking anything: run before slow work (loading a dataset) so
  * that a refusal comes first. Nothing is created except `runsDir`.
  */
@@ -108,14 +109,26 @@ export function checkRunDir(runsDir: string, name: string, o: OpenOptions): void
   const dir = join(runsDir, name);
   const holder = lockHolder(join(dir, '.lock'));
   if (holder !== undefined) throw lockedError(dir, holder, join(dir, '.lock'));
+  checkOwnership(dir);
   decide(dir, stateOf(dir), o);
+}
+
+/** Undo the interrupted atomic writes of the run's own files (top level and checkpoints/). */
+function recoverRun(dir: string): void {
+  const listed = readManifest(dir) ?? new Set<string>();
+  const mine = (rel: string) => (name: string) =>
+    listed.has(`${rel}${name}`) || listed.has(`${rel}${name}/`) || (rel === '' && name === MANIFEST);
+  recoverLeftovers(dir, mine(''));
+  recoverLeftovers(join(dir, 'checkpoints'), mine('checkpoints/'));
 }
 
 /**
  * Open `<runsDir>/<name>` for writing: take its lock (a second writer is told which process holds it),
- * repair what an interrupted write left, and decide whether this command may write there: a finished
- * run (results.json) or a started one (config.json) is only replaced with `--force` (which removes the
- * old run's files first), and `--resume` needs a started, unfinished run.
+ * repair what an interrupted write left, refuse a directory holding anything not in its manifest, and
+ * decide whether this command may write there: a finished run (results.json) or a started one
+ * (config.json) is only replaced with `--force` (which removes the files the manifest lists, and nothing
+ * else), and `--resume` needs a started, unfinished run. The directory gets its manifest here; each
+ * writer then lists its files in it ({@link claim}) before creating them.
  */
 export function openRunDir(runsDir: string, name: string, o: OpenOptions): RunDir {
   checkRunsDir(runsDir);
@@ -125,22 +138,19 @@ export function openRunDir(runsDir: string, name: string, o: OpenOptions): RunDi
   let release = () => {};
   try {
     release = acquireLock(join(dir, '.lock'), dir);
-    for (const d of [dir, join(dir, 'checkpoints')]) recoverLeftovers(d);
+    recoverRun(dir);
+    checkOwnership(dir);
     const state = stateOf(dir);
     decide(dir, state, o);
     // A sweep's --force also clears an unfinished sweep (its trials.jsonl and sweep.json: state 'empty').
-    if ((o.mode === 'new' && state !== 'empty') || (o.mode === 'ledger' && o.force)) clearRun(dir);
+    if ((o.mode === 'new' && state !== 'empty') || (o.mode === 'ledger' && o.force)) removeOwned(dir);
+    claim(dir, []);
     return { dir, state, release };
   } catch (e) {
     release();
     if (created) rmSync(dir, { recursive: true, force: true });
     throw e;
   }
-}
-
-/** Remove a previous run's files (not the lock, not foreign files). */
-function clearRun(dir: string): void {
-  for (const f of RUN_FILES) rmSync(join(dir, f), { recursive: true, force: true });
 }
 
 /**

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CompareResults } from '../results/schema.js';
 import { metricsAnalyzer, monitorSet, pairedAnalyses, runLabel } from '../train/experiment.js';
+import { claim } from '../train/manifest.js';
 import { checkModelBackend, checkModelData, useBackend } from './backend.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
 import { loadSplits } from './datasets.js';
@@ -17,7 +18,7 @@ import { runLocalPool } from './sweep/pool.js';
 import { runOnQueue } from './sweep/queue.js';
 import { checkQueueUrl } from './sweep/redisUrl.js';
 import { type SweepSpec, specHash, trainConfig } from './sweep/spec.js';
-import { checkSpecFile } from './sweep/specFile.js';
+import { checkSpecFile, SPEC_FILE } from './sweep/specFile.js';
 
 /** Options of `labelsmooth sweep`: compare's grid, and where the trials run. */
 export interface SweepOptions extends CompareOptions {
@@ -79,6 +80,7 @@ export async function sweep(o: SweepOptions, cli: CliContext = DEFAULT_CONTEXT):
   const run = openRunDir(o.runsDir, name, { mode: 'ledger', force: o.force });
   const dir = run.dir;
   try {
+    claim(dir, [SPEC_FILE, 'trials.jsonl']);
     checkSpecFile(dir, spec);
   } catch (e) {
     run.release();

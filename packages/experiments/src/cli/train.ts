@@ -4,12 +4,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { CompareResults } from '../results/schema.js';
 import { evaluateRun, metricsAnalyzer, runLabel } from '../train/experiment.js';
 import { writeFileAtomic } from '../train/files.js';
-import { directoryHandler } from '../train/io.js';
+import { directoryHandler, MODEL_FILES } from '../train/io.js';
+import { claim } from '../train/manifest.js';
 import { checkpoints, Trainer } from '../train/trainer.js';
 import { checkModelBackend, checkModelData, UsageError, useBackend } from './backend.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
 import { dataHash, loadSplits, type Splits } from './datasets.js';
 import { epochLine, wrapParts } from './epochLine.js';
+import { isStorageError, resumableWriteError } from './errorLine.js';
 import { FAMILY_DEFAULTS, runConfig, storedVariant, trainVariant, withFamilyConfig } from './family.js';
 import { datasetName, deriveRunName } from './naming.js';
 import { flagName } from './options.js';
@@ -45,7 +47,21 @@ export function resumeConflicts(saved: Saved, o: TrainOptions, given: ReadonlySe
   return [...given]
     .filter((k) => !(META as readonly string[]).includes(k))
     .filter((k) => JSON.stringify(now[k]) !== JSON.stringify(was[k]))
-    .map((k) => `${flagName(k)} ${now[k] ?? 'all'} (the run has ${was[k] ?? 'all'})`);
+    .map((k) => `${flagName(k)} ${shownValue(k, now[k])} (the run has ${shownValue(k, was[k])})`);
+}
+
+/** What an unset option means, as a resume refusal shows it: a size is every row; the others say none. */
+const UNSET: Record<string, string> = {
+  trainSize: 'all',
+  testSize: 'all',
+  loss: 'none: label smoothing with --epsilon',
+  labelColumn: "none: 'label', else the last column",
+};
+
+/** An option's value as the command line gives it; an unset one says what it means. */
+function shownValue(key: string, v: unknown): string {
+  if (v === undefined || v === null) return UNSET[key] ?? 'none';
+  return Array.isArray(v) ? v.join(',') : String(v);
 }
 
 const readConfig = (file: string) =>
@@ -99,6 +115,7 @@ function openNew(o: TrainOptions, cli: CliContext, name: string) {
   checkModelData(o.model, splits.train);
   const run = openRunDir(o.runsDir, name, { mode: 'new', force: o.force });
   const saved: Saved = { ...settings(o), dataSha256: dataHash(splits) };
+  claim(run.dir, ['config.json', 'metrics.jsonl']);
   writeFileAtomic(join(run.dir, 'config.json'), `${JSON.stringify(saved, null, 1)}\n`);
   return { run, saved, splits };
 }
@@ -114,10 +131,26 @@ export async function trainCommand(
   cli: CliContext = DEFAULT_CONTEXT,
 ): Promise<CompareResults> {
   const name = trainRunName(o, cli);
+  const opened = o.resume ? openResume(o, cli, name) : { ...openNew(o, cli, name), verified: true };
+  try {
+    return await runOpened(o, name, opened);
+  } catch (e) {
+    // A full or read-only disk mid-run: the run directory holds complete files only (atomic writes), so
+    // the run goes on from its last checkpoint once the disk is fixed.
+    if (isStorageError(e) && existsSync(join(opened.run.dir, 'config.json'))) throw resumableWriteError(e);
+    throw e;
+  }
+}
+
+/** Train (or continue) an opened run to its end, then write its model and results. */
+async function runOpened(
+  o: TrainOptions,
+  name: string,
+  opened: ReturnType<typeof openNew> & { verified: boolean },
+): Promise<CompareResults> {
   const log = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };
-  const opened = o.resume ? openResume(o, cli, name) : { ...openNew(o, cli, name), verified: true };
   const { run, saved, splits } = opened;
   const dir = run.dir;
   const backend = await useBackend(saved.backend);
@@ -161,8 +194,13 @@ export async function trainCommand(
   bar.stop();
   // The model directory is written once, in one rename; a resume after it was written finds the same
   // weights in the last checkpoint and keeps it.
-  if (!existsSync(join(dir, 'model', 'model.json')))
+  if (!existsSync(join(dir, 'model', 'model.json'))) {
+    claim(
+      dir,
+      MODEL_FILES.map((f) => `model/${f}`),
+    );
     await trainer.model.save(directoryHandler(join(dir, 'model')));
+  }
   const { result } = evaluateRun(trainer, splits.test, splits.validation, metricsAnalyzer());
   const { dataSha256: _h, ...resultConfig } = saved;
   const results = experimentResults(

@@ -11,12 +11,33 @@ export interface Table {
   data: Float64Array;
 }
 
+/** What a table holds: predictions are real numbers, labels are class indices. */
+export type TableKind = 'predictions' | 'labels';
+
+/** The `.npy` dtypes each kind accepts (a boolean or integer array is no logit, a float array no index). */
+const DTYPES: Record<TableKind, { kinds: string; what: string; fix: string }> = {
+  predictions: { kinds: 'f', what: 'a float dtype (f2, f4, f8)', fix: '.astype(np.float32)' },
+  labels: { kinds: 'iu', what: 'an integer dtype (i1–i8, u1–u8)', fix: '.astype(np.int64)' },
+};
+
+/** Refuse a `.npy` dtype that `kind` cannot hold, naming the file and the dtype. */
+function checkDtype(file: string, dtype: string, kind: TableKind): void {
+  const want = DTYPES[kind];
+  if (want.kinds.includes(dtype[0])) return;
+  const what = dtype[0] === 'b' ? 'a boolean array' : `dtype ${dtype}`;
+  throw new DataFileError(
+    file,
+    undefined,
+    `${what} cannot be ${kind}: they need ${want.what}; save them with ${want.fix}`,
+  );
+}
+
 /**
  * Read a numeric matrix (predictions N×K) or vector (labels N) from `.npy`, `.csv` (no header, or a header
  * of non-numbers that is skipped) or `.json` (an array of rows, or an array of numbers). Errors name the
- * file and the line (CSV) or row (JSON).
+ * file and the line (CSV) or row (JSON); a `.npy` dtype that does not fit `kind` is refused.
  */
-export function readTable(file: string): Table {
+export function readTable(file: string, kind: TableKind): Table {
   let buf: Buffer;
   try {
     buf = readFileSync(file);
@@ -26,6 +47,7 @@ export function readTable(file: string): Table {
   const ext = extname(file).toLowerCase();
   if (ext === '.npy') {
     const a = parseNpy(file, buf);
+    checkDtype(file, a.dtype, kind);
     if (a.shape.length > 2 || a.shape.length === 0)
       throw new DataFileError(file, undefined, `expected a 1-D or 2-D array, shape (${a.shape.join(', ')})`);
     checkFinite(file, a.data, a.shape[1] ?? 1, 'row');

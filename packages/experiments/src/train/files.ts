@@ -11,16 +11,50 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
+/** A file that could not be written, by the file system's error `code` (ENOSPC, EROFS, EACCES…). */
+export class WriteError extends Error {
+  override name = 'WriteError';
+
+  constructor(
+    /** The file the user knows (not a temporary copy of it). */
+    readonly path: string,
+    readonly code: string,
+    readonly syscall: string | undefined,
+    cause: Error,
+  ) {
+    super(`${path}: ${cause.message}`, { cause });
+  }
+}
+
+/**
+ * A file-system error of a write as a {@link WriteError} naming `path`: a write or fsync on a descriptor
+ * names no file, and an error on a temporary copy should name the file the user knows (`rename` maps a
+ * temporary directory's paths to the target's). Other errors are returned as they are.
+ */
+export function namePath(e: unknown, path: string, rename?: { from: string; to: string }): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (e instanceof WriteError || typeof err?.code !== 'string') return e;
+  const named =
+    rename && typeof err.path === 'string' && err.path.startsWith(rename.from)
+      ? rename.to + err.path.slice(rename.from.length)
+      : path;
+  return new WriteError(named, err.code, err.syscall, err);
+}
+
 /** Write `data` to `path` and flush it to the disk before returning (a rename after it is then safe). */
 export function writeFileDurable(path: string, data: string | Uint8Array): void {
-  const fd = openSync(path, 'w');
   try {
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(path, 'w');
+    try {
+      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    throw namePath(e, path);
   }
 }
 
@@ -52,7 +86,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw e;
+    throw namePath(e, path);
   }
   syncDir(dirname(path));
 }
@@ -67,13 +101,13 @@ export function writeDirAtomic(dir: string, fill: (tmpDir: string) => void): voi
   const tmp = `${dir}.tmp-${process.pid}`;
   const old = `${dir}.old-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
   try {
+    mkdirSync(tmp, { recursive: true });
     fill(tmp);
     syncDir(tmp);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    throw namePath(e, dir, { from: tmp, to: dir });
   }
   let moved = false;
   if (existsSync(dir)) {
@@ -100,10 +134,11 @@ function running(pid: number): boolean {
 /**
  * Clean what an interrupted {@link writeFileAtomic} / {@link writeDirAtomic} of another process left in
  * `dir` (not recursive), skipping those of processes still running: a `X.old-PID` whose `X` is missing is
- * the last complete copy and is renamed back; every other `*.tmp-PID` / `*.old-PID` is removed. Call it
- * only while holding the directory's lock. Returns the names it restored or removed.
+ * the last complete copy and is renamed back; every other `*.tmp-PID` / `*.old-PID` is removed. Only the
+ * leftovers of targets `X` for which `mine(X)` holds are touched (a run's own files). Call it only while
+ * holding the directory's lock. Returns the names it restored or removed.
  */
-export function recoverLeftovers(dir: string): string[] {
+export function recoverLeftovers(dir: string, mine: (target: string) => boolean = () => true): string[] {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -113,7 +148,7 @@ export function recoverLeftovers(dir: string): string[] {
   const done: string[] = [];
   for (const name of names) {
     const m = LEFTOVER.exec(name);
-    if (!m || running(Number(m[3]))) continue;
+    if (!m || running(Number(m[3])) || !mine(m[1])) continue;
     const target = join(dir, m[1]);
     if (m[2] === 'old' && !existsSync(target)) renameSync(join(dir, name), target);
     else rmSync(join(dir, name), { recursive: true, force: true });

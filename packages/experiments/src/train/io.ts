@@ -6,6 +6,9 @@ import { writeDirAtomic, writeFileDurable } from './files.js';
 
 type ModelArtifacts = tf.io.ModelArtifacts;
 
+/** The files {@link directoryHandler} saves in its directory. */
+export const MODEL_FILES = ['model.json', 'weights.bin'] as const;
+
 /**
  * A TF.js IOHandler that saves and loads a model as `model.json` + `weights.bin` in a directory (the
  * layout of tfjs-node's `file://` handler, which is unavailable here). Saving is atomic.

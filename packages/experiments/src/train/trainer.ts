@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -9,6 +9,7 @@ import { classFrequencies, type Dataset, permutation } from '../data/dataset.js'
 import { DataFileError } from '../data/errors.js';
 import { writeDirAtomic, writeFileAtomic, writeFileDurable } from './files.js';
 import { checkLossConfig, type LossSettings, lossOptions } from './losses.js';
+import { claim, isOwned, removeOwned } from './manifest.js';
 import { buildModel, type ModelKind } from './model.js';
 import { epsilonAt } from './schedule.js';
 
@@ -203,10 +204,11 @@ export class Trainer {
       // Checked on load: a damaged checkpoint is refused instead of resuming from wrong weights.
       sha256: { 'weights.bin': sha256(weightBytes), 'optimizer.bin': sha256(optBytes) },
     };
+    const [w, o, s] = CHECKPOINT_FILES;
     writeDirAtomic(dir, (tmp) => {
-      writeFileDurable(join(tmp, 'weights.bin'), weightBytes);
-      writeFileDurable(join(tmp, 'optimizer.bin'), optBytes);
-      writeFileDurable(join(tmp, 'state.json'), JSON.stringify(state));
+      writeFileDurable(join(tmp, w), weightBytes);
+      writeFileDurable(join(tmp, o), optBytes);
+      writeFileDurable(join(tmp, s), JSON.stringify(state));
     });
   }
 
@@ -242,6 +244,9 @@ export class Trainer {
     this.model.dispose();
   }
 }
+
+/** The files of a checkpoint directory. */
+export const CHECKPOINT_FILES = ['weights.bin', 'optimizer.bin', 'state.json'] as const;
 
 /** The state.json of a checkpoint. */
 interface CheckpointState {
@@ -354,16 +359,18 @@ function concatFloat32(parts: Float32Array[]): Float32Array {
 /**
  * Checkpoints of a run directory: `checkpoints/epoch-NNNN`, with `checkpoint.json` naming the latest. Only
  * the latest is kept: the older one is removed once `checkpoint.json` names the new one (the commit point).
+ * Each is listed in the run's manifest before it is written; only listed checkpoints are ever removed.
  */
 export const checkpoints = {
   async save(runDir: string, trainer: Trainer): Promise<void> {
     const name = `epoch-${String(trainer.epoch).padStart(4, '0')}`;
     const root = join(runDir, 'checkpoints');
+    claim(runDir, ['checkpoint.json', ...CHECKPOINT_FILES.map((f) => `checkpoints/${name}/${f}`)]);
     mkdirSync(root, { recursive: true });
     await trainer.saveCheckpoint(join(root, name));
     writeFileAtomic(join(runDir, 'checkpoint.json'), JSON.stringify({ latest: name, epoch: trainer.epoch }));
     for (const d of readdirSync(root))
-      if (d !== name) rmSync(join(root, d), { recursive: true, force: true });
+      if (d !== name && isOwned(runDir, `checkpoints/${d}/`)) removeOwned(runDir, `checkpoints/${d}/`);
   },
   /**
    * The latest committed checkpoint, or null when none was committed yet (a run killed during its first
