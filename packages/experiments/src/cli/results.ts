@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataFileError } from '../data/errors.js';
 import { type ReportInput, renderReport } from '../report/report.js';
@@ -8,15 +8,16 @@ import { acquireLock } from './lock.js';
 import { UsageError } from './usage.js';
 
 /**
- * Write a run directory's results.json and report.html (each atomically, each listed in the run's
- * manifest first). The previous report goes first, so that a kill in between never leaves an old report
- * beside new results. Returns the report's path.
+ * Write a run directory's report.html, then its results.json (each atomically, each listed in the run's
+ * manifest first). results.json comes last: it marks the run finished, so a kill or a full disk in
+ * between leaves an unfinished run (which `--resume` completes), never results without their report.
+ * Returns the report's path.
  */
 export async function writeResults(dir: string, results: ReportInput): Promise<string> {
   claim(dir, ['results.json', 'report.html']);
-  rmSync(join(dir, 'report.html'), { force: true });
+  const report = await writeReport(dir, results);
   writeFileAtomic(join(dir, 'results.json'), `${JSON.stringify(results, null, 1)}\n`);
-  return writeReport(dir, results);
+  return report;
 }
 
 /** Render and write `<dir>/report.html`. */

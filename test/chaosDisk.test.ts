@@ -1,0 +1,222 @@
+// Chaos, end to end (the built CLI): a full disk (a small tmpfs filled to a chosen number of free
+// bytes), a read-only one, and a directory the user may not write. Every failure is one line naming the
+// file and what to do, with a non-zero exit; the run directory holds only complete files its manifest
+// lists; once space is freed the run continues (--resume) to results identical to an undisturbed run.
+// Mounting needs root (as in CI); elsewhere the suite is skipped, and the test runner announces the skip.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { MANIFEST } from '../packages/experiments/src/train/manifest.js';
+import { builtCli, toyCsv } from './helpers/builtCli.js';
+import { tempDir } from './helpers/cli.js';
+
+const isRoot = process.getuid?.() === 0;
+
+/** Whether this process can mount a tmpfs (root in a container without CAP_SYS_ADMIN cannot). */
+function canMount(): boolean {
+  if (!isRoot) return false;
+  const dir = tempDir('labelsmooth-mount-');
+  const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]).status === 0;
+  if (ok) spawnSync('umount', [dir]);
+  rmSync(dir, { recursive: true, force: true });
+  return ok;
+}
+
+const skip = canMount() ? false : 'needs root with mount(2) to mount a small tmpfs (CI runs as root)';
+
+/** Every file and directory under `dir`, relative, directories ending in `/`. */
+function tree(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(dir, rel)).sort()) {
+      const isDir = statSync(join(dir, rel, name)).isDirectory();
+      out.push(`${rel}${name}${isDir ? '/' : ''}`);
+      if (isDir) walk(`${rel}${name}/`);
+    }
+  };
+  walk('');
+  return out;
+}
+
+/** Fill the file system holding `filler` with it, then shrink it to leave `free` bytes free. */
+function fillLeaving(filler: string, free: number): void {
+  const fd = openSync(filler, 'w');
+  const block = Buffer.alloc(64 * 1024, 1);
+  let written = 0;
+  try {
+    for (;;) {
+      // Never more than a tmpfs of a few MB: bounded.
+      if (written > 64 * 1024 * 1024) throw new Error('the tmpfs does not fill up');
+      written += writeSync(fd, block, 0, block.length);
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
+    // The last block may have been written in part.
+    written = statSync(filler).size;
+  }
+  ftruncateSync(fd, Math.max(0, written - free));
+  closeSync(fd);
+}
+
+/** The run directory holds complete files only, each listed in its manifest, and no temporary copies. */
+function consistent(run: string): void {
+  const files = tree(run);
+  assert.deepEqual(
+    files.filter((p) => /\.(tmp|old|stale)-\d+/.test(p)),
+    [],
+    'temporary copies left behind',
+  );
+  if (!files.includes(MANIFEST)) {
+    assert.deepEqual(files, [], `files without a manifest: ${files.join(', ')}`);
+    return;
+  }
+  const listed = new Set(JSON.parse(readFileSync(join(run, MANIFEST), 'utf8')).paths as string[]);
+  for (const p of files)
+    if (p !== MANIFEST && p !== '.lock') assert.ok(listed.has(p), `${p} not in the manifest`);
+  for (const p of files.filter((q) => q.endsWith('.json'))) JSON.parse(readFileSync(join(run, p), 'utf8'));
+}
+
+const strip = (ms: { seconds: number }[]) => ms.map(({ seconds: _s, ...m }) => m);
+
+describe('a full, read-only or forbidden file system (tmpfs)', { skip }, () => {
+  let mnt = '';
+  let data = '';
+  let reference: { runs: { epochs: { seconds: number }[]; test: unknown }[] };
+  let weights: Buffer;
+  const args = (runsDir: string, more: string[] = []) => [
+    'train',
+    '--dataset',
+    `csv:${data}`,
+    '--epochs',
+    '3',
+    '--seed',
+    '2',
+    '--runs-dir',
+    runsDir,
+    '--name',
+    'r',
+    '--quiet',
+    ...more,
+  ];
+
+  before(() => {
+    const work = tempDir('labelsmooth-chaos-');
+    chmodSync(work, 0o755);
+    data = toyCsv(join(work, 'toy.csv'));
+    const ref = builtCli(args(join(work, 'ref')));
+    assert.equal(ref.code, 0, ref.stderr);
+    reference = JSON.parse(readFileSync(join(work, 'ref', 'r', 'results.json'), 'utf8'));
+    weights = readFileSync(join(work, 'ref', 'r', 'model', 'weights.bin'));
+    mnt = join(work, 'mnt');
+    mkdirSync(mnt);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0755', 'tmpfs', mnt]);
+  });
+
+  after(() => {
+    if (mnt) spawnSync('umount', [mnt]);
+  });
+
+  it('out of space at every stage: one line naming the file, then --resume reaches the same results', () => {
+    const failedOn = new Set<string>();
+    // Free bytes from none (the lock and manifest fail) through a checkpoint half written to enough.
+    for (const kb of [0, 4, 8, 16, 64, 160, 300, 450, 600, 750, 900, 1100, 1400, 1900]) {
+      const runs = join(mnt, 'runs');
+      rmSync(runs, { recursive: true, force: true });
+      mkdirSync(runs);
+      const filler = join(mnt, 'filler');
+      fillLeaving(filler, kb * 1024);
+      const run = join(runs, 'r');
+      const r = builtCli(args(runs));
+      if (r.code !== 0) {
+        assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+        const m = new RegExp(
+          `^labelsmooth: error: ${runs}/r(/\\S*)?: no space left on the device \\(\\w+\\): free some space, ` +
+            '(or give another --runs-dir|then continue the run with --resume \\(what it wrote so far is complete\\))\\n$',
+        ).exec(r.stderr);
+        assert.ok(m, `${kb} KB free: ${r.stderr}`);
+        failedOn.add((m[1] ?? '/').replace(/epoch-\d+/, 'epoch-N'));
+      }
+      consistent(run);
+      rmSync(filler);
+      // A failed run is unfinished (results.json is written last): free the space and continue it the
+      // way the message says.
+      assert.equal(existsSync(join(run, 'results.json')), r.code === 0, `${kb} KB free`);
+      if (r.code !== 0) {
+        const started = existsSync(join(run, 'config.json'));
+        const again = builtCli(args(runs, started ? ['--resume'] : []));
+        assert.equal(again.code, 0, `${kb} KB free, then freed: ${again.stderr}`);
+      }
+      consistent(run);
+      const got = JSON.parse(readFileSync(join(run, 'results.json'), 'utf8'));
+      assert.deepEqual(strip(got.runs[0].epochs), strip(reference.runs[0].epochs), `${kb} KB free`);
+      assert.deepEqual(got.runs[0].test, reference.runs[0].test, `${kb} KB free`);
+      assert.deepEqual(readFileSync(join(run, 'model', 'weights.bin')), weights, `${kb} KB free`);
+    }
+    // The failures hit several different files (the lock or manifest, checkpoints, model, results...).
+    process.stdout.write(`# out of space on: ${[...failedOn].sort().join(', ')}\n`);
+    assert.ok(failedOn.size >= 4, [...failedOn].join(', '));
+  });
+
+  it('read-only: a new run and a --resume are refused in one line; nothing changes', () => {
+    const runs = join(mnt, 'ro');
+    mkdirSync(runs);
+    const started = builtCli(args(runs));
+    assert.equal(started.code, 0, started.stderr);
+    rmSync(join(runs, 'r', 'results.json'));
+    const before = tree(join(runs, 'r'));
+    execFileSync('mount', ['-o', 'remount,ro', mnt]);
+    try {
+      const fresh = builtCli([...args(runs), '--name', 'fresh']);
+      assert.notEqual(fresh.code, 0);
+      assert.match(
+        fresh.stderr,
+        new RegExp(
+          `^labelsmooth: error: ${runs}/fresh: read-only file system \\(mkdir\\): give a --runs-dir on a writable file system\\n$`,
+        ),
+      );
+      const resume = builtCli(args(runs, ['--resume']));
+      assert.notEqual(resume.code, 0);
+      assert.match(
+        resume.stderr,
+        new RegExp(
+          `^labelsmooth: error: ${runs}/r/\\.lock: read-only file system \\(\\w+\\): give a --runs-dir on a writable file system\\n$`,
+        ),
+      );
+      assert.deepEqual(tree(join(runs, 'r')), before);
+    } finally {
+      execFileSync('mount', ['-o', 'remount,rw', mnt]);
+    }
+    const resumed = builtCli(args(runs, ['--resume']));
+    assert.equal(resumed.code, 0, resumed.stderr);
+    consistent(join(runs, 'r'));
+  });
+
+  it('permission denied (as user nobody): one line naming the directory and what to do', () => {
+    const runs = join(mnt, 'forbidden');
+    mkdirSync(runs, { mode: 0o755 });
+    const r = builtCli(args(runs), { uid: 65534, gid: 65534 });
+    assert.notEqual(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^labelsmooth: error: ${runs}/r: permission denied \\(mkdir\\): allow this user to write there, or give another --runs-dir\\n$`,
+      ),
+    );
+    assert.deepEqual(tree(runs), []);
+  });
+});
