@@ -131,45 +131,63 @@ describe('a full, read-only or forbidden file system (tmpfs)', { skip }, () => {
     if (mnt) spawnSync('umount', [mnt]);
   });
 
-  it('out of space at every stage: one line naming the file, then --resume reaches the same results', () => {
-    const failedOn = new Set<string>();
-    // Free bytes from none (the lock and manifest fail) through a checkpoint half written to enough.
-    for (const kb of [0, 4, 8, 16, 64, 160, 300, 450, 600, 750, 900, 1100, 1400, 1900]) {
-      const runs = join(mnt, 'runs');
+  /**
+   * Run `train` (plus `more`) in `runs` with `kb` KB free; on a failure check its one line and the run
+   * directory, free the space and continue as the line says; then the results must be the reference's.
+   * Returns where the run stopped (the path in the message), or `finished`.
+   */
+  function exhaust(runs: string, kb: number, more: string[] = []): string {
+    const filler = join(mnt, 'filler');
+    fillLeaving(filler, kb * 1024);
+    const run = join(runs, 'r');
+    const r = builtCli(args(runs, more));
+    let stopped = 'finished';
+    if (r.code !== 0) {
+      assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+      const m = new RegExp(
+        `^labelsmooth: error: ${runs}/r(/\\S*)?: no space left on the device \\(\\w+\\): free some space, ` +
+          '(or give another --runs-dir|then continue the run with --resume \\(what it wrote so far is complete\\))\\n$',
+      ).exec(r.stderr);
+      assert.ok(m, `${kb} KB free: ${r.stderr}`);
+      stopped = m[1] ?? '/';
+    }
+    consistent(run);
+    rmSync(filler);
+    // A failed run is unfinished (results.json is written last): continue it the way the message says.
+    assert.equal(existsSync(join(run, 'results.json')), r.code === 0, `${kb} KB free`);
+    if (r.code !== 0) {
+      const started = existsSync(join(run, 'config.json'));
+      const again = builtCli(args(runs, started ? ['--resume'] : []));
+      assert.equal(again.code, 0, `${kb} KB free, then freed: ${again.stderr}`);
+    }
+    consistent(run);
+    const got = JSON.parse(readFileSync(join(run, 'results.json'), 'utf8'));
+    assert.deepEqual(strip(got.runs[0].epochs), strip(reference.runs[0].epochs), `${kb} KB free`);
+    assert.deepEqual(got.runs[0].test, reference.runs[0].test, `${kb} KB free`);
+    assert.deepEqual(readFileSync(join(run, 'model', 'weights.bin')), weights, `${kb} KB free`);
+    return stopped;
+  }
+
+  it('out of space at every stage: one line naming the file, then --resume reaches the same results', (t) => {
+    const runs = join(mnt, 'runs');
+    const seen: string[] = [];
+    // Training: free bytes from none (the lock, the manifest) through each file of two checkpoints.
+    for (const kb of [0, 8, 64, 300, 600, 1900]) {
       rmSync(runs, { recursive: true, force: true });
       mkdirSync(runs);
-      const filler = join(mnt, 'filler');
-      fillLeaving(filler, kb * 1024);
-      const run = join(runs, 'r');
-      const r = builtCli(args(runs));
-      if (r.code !== 0) {
-        assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
-        const m = new RegExp(
-          `^labelsmooth: error: ${runs}/r(/\\S*)?: no space left on the device \\(\\w+\\): free some space, ` +
-            '(or give another --runs-dir|then continue the run with --resume \\(what it wrote so far is complete\\))\\n$',
-        ).exec(r.stderr);
-        assert.ok(m, `${kb} KB free: ${r.stderr}`);
-        failedOn.add((m[1] ?? '/').replace(/epoch-\d+/, 'epoch-N'));
-      }
-      consistent(run);
-      rmSync(filler);
-      // A failed run is unfinished (results.json is written last): free the space and continue it the
-      // way the message says.
-      assert.equal(existsSync(join(run, 'results.json')), r.code === 0, `${kb} KB free`);
-      if (r.code !== 0) {
-        const started = existsSync(join(run, 'config.json'));
-        const again = builtCli(args(runs, started ? ['--resume'] : []));
-        assert.equal(again.code, 0, `${kb} KB free, then freed: ${again.stderr}`);
-      }
-      consistent(run);
-      const got = JSON.parse(readFileSync(join(run, 'results.json'), 'utf8'));
-      assert.deepEqual(strip(got.runs[0].epochs), strip(reference.runs[0].epochs), `${kb} KB free`);
-      assert.deepEqual(got.runs[0].test, reference.runs[0].test, `${kb} KB free`);
-      assert.deepEqual(readFileSync(join(run, 'model', 'weights.bin')), weights, `${kb} KB free`);
+      seen.push(`${kb} KB: ${exhaust(runs, kb)}`);
     }
-    // The failures hit several different files (the lock or manifest, checkpoints, model, results...).
-    process.stdout.write(`# out of space on: ${[...failedOn].sort().join(', ')}\n`);
-    assert.ok(failedOn.size >= 4, [...failedOn].join(', '));
+    // The end of a run (its last checkpoint written): the model, the report, the results.
+    for (const kb of [100, 200, 400]) {
+      for (const f of ['results.json', 'report.html', 'model'])
+        rmSync(join(runs, 'r', f), { recursive: true });
+      seen.push(`${kb} KB at the end: ${exhaust(runs, kb, ['--resume'])}`);
+    }
+    t.diagnostic(`free space → where the run stopped: ${seen.join('; ')}`);
+    const files = new Set(seen.map((s) => s.replace(/.*: /, '').replace(/epoch-\d+/, 'epoch-N')));
+    for (const f of ['/.lock', '/checkpoints/epoch-N/optimizer.bin', '/model/weights.bin', '/report.html'])
+      assert.ok(files.has(f), `never out of space on ${f}: ${seen.join('; ')}`);
+    assert.ok(!seen.some((s) => /\.tmp-\d/.test(s)), 'a message names a temporary file');
   });
 
   it('read-only: a new run and a --resume are refused in one line; nothing changes', () => {
@@ -186,7 +204,7 @@ describe('a full, read-only or forbidden file system (tmpfs)', { skip }, () => {
       assert.match(
         fresh.stderr,
         new RegExp(
-          `^labelsmooth: error: ${runs}/fresh: read-only file system \\(mkdir\\): give a --runs-dir on a writable file system\\n$`,
+          `^labelsmooth: error: ${runs}/fresh: read-only file system \\(mkdir\\): make the file system writable, or give another --runs-dir\\n$`,
         ),
       );
       const resume = builtCli(args(runs, ['--resume']));
@@ -194,7 +212,7 @@ describe('a full, read-only or forbidden file system (tmpfs)', { skip }, () => {
       assert.match(
         resume.stderr,
         new RegExp(
-          `^labelsmooth: error: ${runs}/r/\\.lock: read-only file system \\(\\w+\\): give a --runs-dir on a writable file system\\n$`,
+          `^labelsmooth: error: ${runs}/r/\\.lock: read-only file system \\(\\w+\\): make the file system writable, or give another --runs-dir\\n$`,
         ),
       );
       assert.deepEqual(tree(join(runs, 'r')), before);

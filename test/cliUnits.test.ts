@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError } from 'commander';
 import { epochLine, wrapParts } from '../packages/experiments/src/cli/epochLine.js';
-import { errorLine } from '../packages/experiments/src/cli/errorLine.js';
+import { errorLine, resumableWriteError } from '../packages/experiments/src/cli/errorLine.js';
 import { acquireLock } from '../packages/experiments/src/cli/lock.js';
 import { deriveRunName } from '../packages/experiments/src/cli/naming.js';
 import { dataset, float, int, seeds } from '../packages/experiments/src/cli/options.js';
@@ -18,7 +18,9 @@ import { resumeConflicts } from '../packages/experiments/src/cli/train.js';
 import { UsageError } from '../packages/experiments/src/cli/usage.js';
 import { DataFileError } from '../packages/experiments/src/data/errors.js';
 import {
+  namePath,
   recoverLeftovers,
+  type WriteError,
   writeDirAtomic,
   writeFileAtomic,
 } from '../packages/experiments/src/train/files.js';
@@ -233,6 +235,27 @@ describe('output', () => {
     assert.equal(eta(10, 100, 0, 10_000), '1 min 30 s');
     assert.equal(eta(60, 100, 50, 10_000), '40 s');
     assert.equal(eta(50, 100, 50, 10_000), '…');
+  });
+
+  it('a write on a full, read-only or forbidden disk names the file (not its temporary copy) and what to do', () => {
+    const errno = (code: string, syscall: string, path?: string) =>
+      Object.assign(new Error(`${code}: ${syscall}`), { code, syscall, ...(path ? { path } : {}) });
+    // write(2) names no file; the atomic write's temporary copy is named as its target.
+    assert.equal(
+      errorLine(namePath(errno('ENOSPC', 'write'), 'runs/r/config.json')),
+      'labelsmooth: error: runs/r/config.json: no space left on the device (write): free some space, or give another --runs-dir',
+    );
+    const inTmp = errno('EROFS', 'open', 'runs/r/model.tmp-7/weights.bin');
+    assert.equal(
+      errorLine(namePath(inTmp, 'runs/r/model', 'runs/r/model.tmp-7')),
+      'labelsmooth: error: runs/r/model/weights.bin: read-only file system (open): make the file system writable, or give another --runs-dir',
+    );
+    assert.equal(
+      resumableWriteError(namePath(errno('EDQUOT', 'write'), 'runs/r/metrics.jsonl') as WriteError).message,
+      'runs/r/metrics.jsonl: disk quota exceeded (write): free some space, then continue the run with --resume (what it wrote so far is complete)',
+    );
+    // A system error of another kind on a write is still a bug.
+    assert.match(errorLine(namePath(errno('EBADF', 'write'), 'x')), /internal error/);
   });
 
   it('errors are one line; system errors give the path; unknown ones say internal', () => {

@@ -65,7 +65,7 @@ export function acquireLock(file: string, what: string): () => void {
     }
     throw new UsageError(`${what}: could not take the lock ${file}; try again`);
   } catch (e) {
-    throw namePath(e, file);
+    throw namePath(e, file, mine);
   } finally {
     rmSync(mine, { force: true });
   }

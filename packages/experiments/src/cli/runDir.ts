@@ -113,6 +113,20 @@ export function checkRunDir(runsDir: string, name: string, o: OpenOptions): void
   decide(dir, stateOf(dir), o);
 }
 
+/**
+ * Create `dir` (its parent exists) unless it exists; whether it was created. Not `recursive`: Node's
+ * recursive mkdir reports a read-only file system as ENOENT.
+ */
+function makeDir(dir: string): boolean {
+  try {
+    mkdirSync(dir);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST' && statSync(dir).isDirectory()) return false;
+    throw e;
+  }
+}
+
 /** Undo the interrupted atomic writes of the run's own files (top level and checkpoints/). */
 function recoverRun(dir: string): void {
   const listed = readManifest(dir) ?? new Set<string>();
@@ -133,8 +147,7 @@ function recoverRun(dir: string): void {
 export function openRunDir(runsDir: string, name: string, o: OpenOptions): RunDir {
   checkRunsDir(runsDir);
   const dir = join(runsDir, name);
-  const created = !existsSync(dir);
-  mkdirSync(dir, { recursive: true });
+  const created = makeDir(dir);
   let release = () => {};
   try {
     release = acquireLock(join(dir, '.lock'), dir);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CompareResults } from '../results/schema.js';
 import { metricsAnalyzer, monitorSet, pairedAnalyses, runLabel } from '../train/experiment.js';
+import { namePath } from '../train/files.js';
 import { claim } from '../train/manifest.js';
 import { checkModelBackend, checkModelData, useBackend } from './backend.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
@@ -107,7 +108,11 @@ export async function sweep(o: SweepOptions, cli: CliContext = DEFAULT_CONTEXT):
       );
     let finished = trials.length - todo.length;
     const onOutcome = (out: TrialOutcome) => {
-      ledger.record(out);
+      try {
+        ledger.record(out);
+      } catch (e) {
+        throw namePath(e, ledger.file);
+      }
       finished++;
       log(
         `sweep: ${out.key} done by ${out.worker} in ${out.seconds.toFixed(1)} s (${finished}/${trials.length})`,

@@ -27,18 +27,18 @@ export class WriteError extends Error {
 }
 
 /**
- * A file-system error of a write as a {@link WriteError} naming `path`: a write or fsync on a descriptor
- * names no file, and an error on a temporary copy should name the file the user knows (`rename` maps a
- * temporary directory's paths to the target's). Other errors are returned as they are.
+ * A file-system error of a write as a {@link WriteError} naming the file the user knows: `path` when the
+ * error names none (a write or fsync on a descriptor), and `path` in place of the temporary copy `tmp`
+ * (`tmp/x` → `path/x` for a directory filled aside). Other errors are returned as they are.
  */
-export function namePath(e: unknown, path: string, rename?: { from: string; to: string }): unknown {
+export function namePath(e: unknown, path: string, tmp?: string): unknown {
   const err = e as NodeJS.ErrnoException;
-  if (e instanceof WriteError || typeof err?.code !== 'string') return e;
+  if (typeof err?.code !== 'string') return e;
+  const at = typeof err.path === 'string' ? err.path : undefined;
   const named =
-    rename && typeof err.path === 'string' && err.path.startsWith(rename.from)
-      ? rename.to + err.path.slice(rename.from.length)
-      : path;
-  return new WriteError(named, err.code, err.syscall, err);
+    at === undefined ? path : tmp !== undefined && at.startsWith(tmp) ? path + at.slice(tmp.length) : at;
+  const cause = e instanceof WriteError ? (e.cause as Error) : err;
+  return new WriteError(named, err.code, err.syscall, cause);
 }
 
 /** Write `data` to `path` and flush it to the disk before returning (a rename after it is then safe). */
@@ -86,7 +86,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw namePath(e, path);
+    throw namePath(e, path, tmp);
   }
   syncDir(dirname(path));
 }
@@ -107,7 +107,7 @@ export function writeDirAtomic(dir: string, fill: (tmpDir: string) => void): voi
     syncDir(tmp);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
-    throw namePath(e, dir, { from: tmp, to: dir });
+    throw namePath(e, dir, tmp);
   }
   let moved = false;
   if (existsSync(dir)) {
