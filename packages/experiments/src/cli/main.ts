@@ -179,7 +179,7 @@ export function program(): Command {
         .option(
           '--redis-timeout <s>',
           "stop (resumable) when the queue's Redis stays unreachable this many seconds",
-          int(1),
+          int(1, Math.floor(MAX_TIMER / 1000)),
           120,
         ),
       COMPARE_DEFAULTS,
