@@ -6,7 +6,7 @@
 // Ratios against `rows` with the constant uniform noise.
 //
 // Usage: node --import tsx bench/familyKernel.ts [-- --rounds 300]
-import { writeCall } from '../packages/labelsmooth/src/kernels/call.js';
+import { CALL_BYTES, writeCall } from '../packages/labelsmooth/src/kernels/call.js';
 import { KernelInstance, kernelModule } from '../packages/labelsmooth/src/kernels/wasm.js';
 
 const K = 32000;
@@ -15,7 +15,7 @@ const kernel = new KernelInstance(kernelModule()!);
 kernel.reserve(8 << 20);
 const at = KernelInstance.BASE;
 const record = at; // the call record (call.ts), then the areas it points to
-const v = at + 128;
+const v = at + CALL_BYTES;
 const labels = v + 4 * K + 64;
 const scale = labels + 64;
 const out = scale + 64;

@@ -2,8 +2,8 @@
 // kernel's memory by writeCall (the one writer) and read there by the kernel (assembly/call.ts, which has
 // the same offsets and says how rows r0 ≤ r < r1 are addressed from it).
 
-/** Bytes of one call record. */
-export const CALL_BYTES = 128;
+/** Bytes of one call record: its fields (128) and the kernel's per-row results (assembly/call.ts). */
+export const CALL_BYTES = 192;
 
 /** The family options of a call (`familyRows`), as the kernel takes them. */
 export interface FamilyFields {

@@ -29,6 +29,12 @@ export const V_SUM: usize = 96;
 export const BETA: usize = 104;
 export const EXPONENT: usize = 112;
 export const ALPHA: usize = 120;
+// The kernel's own per-row results (an out-record the JavaScript side does not read): rows.ts's rowLoss
+// leaves here what rowGradient needs.
+export const R_M: usize = 128;
+export const R_S: usize = 136;
+export const R_QY1: usize = 144;
+export const R_GAMMA: usize = 152;
 
 /** A pointer (or i32) field of the record at `call`. */
 @inline

@@ -20,7 +20,7 @@
 // choices are for V8's x64 code: f32x4.pmax (one maxps; f32x4.max is a NaN-propagating ~8-instruction
 // sequence), and exp rounds with the 1.5·2²³ trick instead of floor + trunc_sat (both emulated).
 
-import { ALLOWED, at, BM, EPS, G, G_STRIDE, int, K, LABELS, MASK, NON_TARGET, OUT, real, SCALE, V, V_CONST, V_SUM, W, WRITE_GRAD, Z } from './call';
+import { ALLOWED, at, BM, EPS, G, G_STRIDE, int, K, LABELS, MASK, NON_TARGET, OUT, R_GAMMA, R_M, R_QY1, R_S, real, SCALE, V, V_CONST, V_SUM, W, WRITE_GRAD, Z } from './call';
 import { exp1, exp4, hmax4, hsum2, log1pSum, widen } from './math';
 
 const BLOCK: i32 = 2048;
@@ -273,190 +273,187 @@ function passesMasked(row: usize, grow: usize, b0: i32, v1: i32, b1: i32, v: usi
  * wanted). z is only read when g ≠ z.
  */
 export function rows(call: usize, r0: i32, r1: i32): void {
-  const k = int(call, K);
-  const gStride = at(call, G_STRIDE);
-  const r = <usize>r0;
-  rowsFrom(
-    at(call, Z) + r * (<usize>k << 2),
-    at(call, G) + r * gStride,
-    gStride,
-    r1 - r0,
-    k,
-    at(call, LABELS) + (r << 2),
-    at(call, SCALE) + (r << 3),
-    at(call, W),
-    at(call, V),
-    real(call, V_CONST),
-    at(call, MASK),
-    real(call, EPS),
-    int(call, NON_TARGET),
-    int(call, ALLOWED),
-    real(call, V_SUM),
-    at(call, OUT) + (r << 4),
-    at(call, BM),
-    int(call, WRITE_GRAD),
-  );
-}
-
-/** `rows` with the record's fields for the call's rows from the first one run (`n` rows). */
-function rowsFrom(
-  z: usize,
-  g: usize,
-  gStride: usize,
-  n: i32,
-  k: i32,
-  labels: usize,
-  scale: usize,
-  w: usize,
-  v: usize,
-  vConst: f64,
-  mask: usize,
-  eps: f64,
-  nonTarget: i32,
-  ka: i32,
-  vSum: f64,
-  out: usize,
-  bm: usize,
-  writeGrad: i32,
-): void {
-  const rowBytes = <usize>k << 2;
-  for (let i = 0; i < n; i++) {
-    const row = z + <usize>i * rowBytes;
-    const grow = g + <usize>i * gStride;
-    const y = load<i32>(labels + (<usize>i << 2));
+  const rowBytes = <usize>int(call, K) << 2;
+  const writeGrad = int(call, WRITE_GRAD);
+  for (let r = r0; r < r1; r++) {
+    const i = <usize>r;
+    const grow = at(call, G) + i * at(call, G_STRIDE);
+    const out = at(call, OUT) + (i << 4);
+    const y = load<i32>(at(call, LABELS) + (i << 2));
     if (y < 0) {
       if (writeGrad) memory.fill(grow, 0, rowBytes);
-      store<f64>(out + (<usize>i << 4), 0.0);
-      store<f64>(out + (<usize>i << 4), 0.0, 8);
+      store<f64>(out, 0.0);
+      store<f64>(out, 0.0, 8);
       continue;
     }
-    const zy = <f64>load<f32>(row + (<usize>y << 2));
-    // Sums are taken of z − z_y so that large common offsets cancel before they are accumulated.
-    const zyv = f32x4.splat(<f32>zy);
-    // Σ_c exp(z_c − m) = ones + rest: `ones` counts the entries at the row max exactly (see passB).
-    let m: f64 = -Infinity;
-    let ones: f64 = 0.0;
-    let rest: f64 = 0.0;
-    let svz = f64x2.splat(0.0);
-    let nb = 0;
-    for (let b0 = 0; b0 < k; b0 += BLOCK) {
-      const b1 = min(b0 + BLOCK, k);
-      let sb: f64;
-      let bmax: f32;
-      if (mask) {
-        sb = passesMasked(row, grow, b0, b0 + ((b1 - b0) & ~3), b1, v, mask, zyv, zy, bm, nb, writeGrad);
-        bmax = load<f32>(bm + (<usize>nb << 2));
-      } else {
-        const v1 = b0 + ((b1 - b0) & ~7); // 8 floats per iteration: two independent vectors
-        bmax = passA(row, b0, v1, b1, v, zyv, zy);
-        store<f32>(bm + (<usize>nb << 2), bmax);
-        sb = passB(row, grow, b0, v1, b1, bmax);
-      }
-      nb++;
-      svz = f64x2.add(svz, f64x2.add(blockSvz, f64x2.splat(blockTail * 0.5)));
-      if (bmax == -Infinity) continue;
-      // merge the block into the running (m, ones, rest)
-      const bm64 = <f64>bmax;
-      const bOnes = <f64>blockOnes;
-      if (m == -Infinity) {
-        ones = bOnes;
-        rest = sb;
-        m = bm64;
-      } else if (bm64 > m) {
-        rest = (ones + rest) * Math.exp(m - bm64) + sb;
-        ones = bOnes;
-        m = bm64;
-      } else if (bm64 == m) {
-        ones += bOnes;
-        rest += sb;
-      } else rest += (bOnes + sb) * Math.exp(bm64 - m);
+    rowLoss(call, at(call, Z) + i * rowBytes, grow, y, out);
+    if (writeGrad) rowGradient(call, grow, y, load<f64>(at(call, SCALE) + (i << 3)));
+  }
+}
+
+/**
+ * Passes A and B of the row at `row` (logits) with label y, its exp values written at `grow`: (nll, smooth)
+ * into `out`, and the row's max m, its q_y − 1 and the factor Γ/s·g-free parts into the call's results
+ * (R_M, R_QY1, R_GAMMA, R_S) for rowGradient.
+ */
+function rowLoss(call: usize, row: usize, grow: usize, y: i32, out: usize): void {
+  const k = int(call, K);
+  const v = at(call, V);
+  const mask = at(call, MASK);
+  const bm = at(call, BM);
+  const zy = <f64>load<f32>(row + (<usize>y << 2));
+  // Sums are taken of z − z_y so that large common offsets cancel before they are accumulated.
+  const zyv = f32x4.splat(<f32>zy);
+  // Σ_c exp(z_c − m) = ones + rest: `ones` counts the entries at the row max exactly (see passB).
+  let m: f64 = -Infinity;
+  let ones: f64 = 0.0;
+  let rest: f64 = 0.0;
+  let svz = f64x2.splat(0.0);
+  let nb = 0;
+  for (let b0 = 0; b0 < k; b0 += BLOCK) {
+    const b1 = min(b0 + BLOCK, k);
+    let sb: f64;
+    let bmax: f32;
+    if (mask) {
+      const writeGrad = int(call, WRITE_GRAD);
+      sb = passesMasked(row, grow, b0, b0 + ((b1 - b0) & ~3), b1, v, mask, zyv, zy, bm, nb, writeGrad);
+      bmax = load<f32>(bm + (<usize>nb << 2));
+    } else {
+      const v1 = b0 + ((b1 - b0) & ~7); // 8 floats per iteration: two independent vectors
+      bmax = passA(row, b0, v1, b1, v, zyv, zy);
+      store<f32>(bm + (<usize>nb << 2), bmax);
+      sb = passB(row, grow, b0, v1, b1, bmax);
     }
-    // x = Σ_c e_c − 1: the mass besides one entry at the row max (ones ≥ 1), tiny on a confident row.
-    const x = ones - 1.0 + rest;
-    const s = ones + rest;
-    // lse − z_y, without forming lse (z_y may be large); log1pSum keeps the digits of a tiny x.
-    const ly = m - zy + log1pSum(x);
-    const wy: f64 = w ? <f64>load<f32>(w + (<usize>y << 2)) : 1.0;
-    const delta: f64 = nonTarget ? -wy / <f64>(ka - 1) : 0.0;
-    const sumVz = hsum2(svz) * (v ? 1.0 : vConst); // Σ v_c·(z_c − z_y)
-    store<f64>(out + (<usize>i << 4), wy * ly);
-    store<f64>(out + (<usize>i << 4), vSum * ly - sumVz + delta * ly, 8);
-    if (!writeGrad) continue;
-    // Pass C: grad_c = g·Γ/s·exp(bm − m)·e_c − g·ε·v_c, then the target correction.
-    const gi = load<f64>(scale + (<usize>i << 3));
-    // q_y − 1 before pass C overwrites e_y. With y at the row max (e_y = 1, counted in `ones`), it is
-    // −(Σ_{c≠y} e_c)/s = −x/s: no cancellation however close q_y is to 1. Otherwise q_y < ½ (another
-    // entry has e = 1 ≥ e_y) and q_y − 1 = e_y·exp(bmax_y − m)/s − 1 loses nothing either.
-    const ey = <f64>load<f32>(grow + (<usize>y << 2));
-    const bmy = <f64>load<f32>(bm + (<usize>(y / BLOCK) << 2));
-    const qy1 = ey == 1.0 && bmy == m ? -x / s : (bmy == m ? ey : ey * Math.exp(bmy - m)) / s - 1.0;
-    const gamma = (1.0 - eps) * wy + eps * (vSum + delta);
-    const ev = f32x4.splat(<f32>(gi * eps * vConst));
-    const gev = f32x4.splat(<f32>(gi * eps));
-    // Blocks last to first: pass B wrote the row's exp values first to last, so on a row longer than the L2
-    // cache the most recent ones are still in it (in order, every block would have been evicted already).
-    for (nb = (k - 1) / BLOCK; nb >= 0; nb--) {
-      const b0 = nb * BLOCK;
-      const b1 = min(b0 + BLOCK, k);
-      const bmax = <f64>load<f32>(bm + (<usize>nb << 2));
-      if (bmax == -Infinity) continue;
-      const f = <f32>(((gi * gamma) / s) * (bmax == m ? 1.0 : Math.exp(bmax - m)));
-      const fv = f32x4.splat(f);
-      const v1 = b0 + ((b1 - b0) & ~7);
-      // The block's last 1–7 floats as in passB: a vector at v1 when 4 remain, and the vector ending at b1,
-      // computed before the loops below rewrite the lanes it shares with them and stored after them (the
-      // shared lanes get the same values).
-      const vector = b1 - b0 >= 4;
-      const at = b1 - 4;
-      let last = f32x4.splat(0);
-      if (vector && v1 < b1) {
-        const e = v128.load(grow + (<usize>at << 2));
-        last = f32x4.sub(f32x4.mul(e, fv), v ? f32x4.mul(v128.load(v + (<usize>at << 2)), gev) : ev);
-      }
-      if (v) {
-        for (let c = b0; c < v1; c += 8) {
-          const p = grow + (<usize>c << 2);
-          const q = v + (<usize>c << 2);
-          v128.store(p, f32x4.sub(f32x4.mul(v128.load(p), fv), f32x4.mul(v128.load(q), gev)));
-          v128.store(p, f32x4.sub(f32x4.mul(v128.load(p, 16), fv), f32x4.mul(v128.load(q, 16), gev)), 16);
-        }
-      } else {
-        for (let c = b0; c < v1; c += 8) {
-          const p = grow + (<usize>c << 2);
-          v128.store(p, f32x4.sub(f32x4.mul(v128.load(p), fv), ev));
-          v128.store(p, f32x4.sub(f32x4.mul(v128.load(p, 16), fv), ev), 16);
-        }
-      }
-      if (vector) {
-        if (b1 - v1 > 4) {
-          const p = grow + (<usize>v1 << 2);
-          const t = v ? f32x4.mul(v128.load(v + (<usize>v1 << 2)), gev) : ev;
-          v128.store(p, f32x4.sub(f32x4.mul(v128.load(p), fv), t));
-        }
-        if (v1 < b1) v128.store(grow + (<usize>at << 2), last);
-      } else {
-        for (let c = v1; c < b1; c++) {
-          const p = grow + (<usize>c << 2);
-          const t: f32 = v ? load<f32>(v + (<usize>c << 2)) * f32x4.extract_lane(gev, 0) : f32x4.extract_lane(ev, 0);
-          store<f32>(p, load<f32>(p) * f - t);
-        }
-      }
-      // Masked classes: e = 0 there, but the noise term must not leave −g·ε·v_c behind.
-      if (mask) {
-        const zero = f32x4.splat(0);
-        const m1 = b0 + ((b1 - b0) & ~3);
-        for (let c = b0; c < m1; c += 4) {
-          const p = grow + (<usize>c << 2);
-          v128.store(p, v128.and(v128.load(p), f32x4.ne(v128.load(mask + (<usize>c << 2)), zero)));
-        }
-        for (let c = m1; c < b1; c++) {
-          if (load<f32>(mask + (<usize>c << 2)) == 0) store<f32>(grow + (<usize>c << 2), 0);
-        }
-      }
+    nb++;
+    svz = f64x2.add(svz, f64x2.add(blockSvz, f64x2.splat(blockTail * 0.5)));
+    if (bmax == -Infinity) continue;
+    // merge the block into the running (m, ones, rest)
+    const bm64 = <f64>bmax;
+    const bOnes = <f64>blockOnes;
+    if (m == -Infinity) {
+      ones = bOnes;
+      rest = sb;
+      m = bm64;
+    } else if (bm64 > m) {
+      rest = (ones + rest) * Math.exp(m - bm64) + sb;
+      ones = bOnes;
+      m = bm64;
+    } else if (bm64 == m) {
+      ones += bOnes;
+      rest += sb;
+    } else rest += (bOnes + sb) * Math.exp(bm64 - m);
+  }
+  // x = Σ_c e_c − 1: the mass besides one entry at the row max (ones ≥ 1), tiny on a confident row.
+  const x = ones - 1.0 + rest;
+  const s = ones + rest;
+  // lse − z_y, without forming lse (z_y may be large); log1pSum keeps the digits of a tiny x.
+  const ly = m - zy + log1pSum(x);
+  const w = at(call, W);
+  const wy: f64 = w ? <f64>load<f32>(w + (<usize>y << 2)) : 1.0;
+  const delta: f64 = int(call, NON_TARGET) ? -wy / <f64>(int(call, ALLOWED) - 1) : 0.0;
+  const vSum = real(call, V_SUM);
+  const sumVz = hsum2(svz) * (v ? 1.0 : real(call, V_CONST)); // Σ v_c·(z_c − z_y)
+  store<f64>(out, wy * ly);
+  store<f64>(out, vSum * ly - sumVz + delta * ly, 8);
+  // q_y − 1 before pass C overwrites e_y. With y at the row max (e_y = 1, counted in `ones`), it is
+  // −(Σ_{c≠y} e_c)/s = −x/s: no cancellation however close q_y is to 1. Otherwise q_y < ½ (another
+  // entry has e = 1 ≥ e_y) and q_y − 1 = e_y·exp(bmax_y − m)/s − 1 loses nothing either.
+  const ey = <f64>load<f32>(grow + (<usize>y << 2));
+  const bmy = <f64>load<f32>(bm + (<usize>(y / BLOCK) << 2));
+  const eps = real(call, EPS);
+  store<f64>(call + R_M, m);
+  store<f64>(call + R_S, s);
+  store<f64>(call + R_QY1, ey == 1.0 && bmy == m ? -x / s : (bmy == m ? ey : ey * Math.exp(bmy - m)) / s - 1.0);
+  store<f64>(call + R_GAMMA, (1.0 - eps) * wy + eps * (vSum + delta));
+}
+
+/**
+ * Pass C of a row with label y whose exp values are at `grow` and whose sums rowLoss left in the call's
+ * results: grad_c = g·Γ/s·exp(bm − m)·e_c − g·ε·v_c, then the target correction (gi: the row's g).
+ */
+function rowGradient(call: usize, grow: usize, y: i32, gi: f64): void {
+  const k = int(call, K);
+  const v = at(call, V);
+  const bm = at(call, BM);
+  const eps = real(call, EPS);
+  const m = load<f64>(call + R_M);
+  const s = load<f64>(call + R_S);
+  const gamma = load<f64>(call + R_GAMMA);
+  // Blocks last to first: pass B wrote the row's exp values first to last, so on a row longer than the L2
+  // cache the most recent ones are still in it (in order, every block would have been evicted already).
+  for (let nb = (k - 1) / BLOCK; nb >= 0; nb--) {
+    const bmax = <f64>load<f32>(bm + (<usize>nb << 2));
+    if (bmax == -Infinity) continue;
+    const f = <f32>(((gi * gamma) / s) * (bmax == m ? 1.0 : Math.exp(bmax - m)));
+    gradientBlock(call, grow, nb * BLOCK, min(nb * BLOCK + BLOCK, k), f, gi);
+  }
+  // The target entry is where q_y ≈ 1 cancels against the target mass: in f64, as
+  // g·(Γ·(q_y − 1) + ε·(V − v_y)) (since Γ − (1−ε)·w_y − ε·δ = ε·V), with q_y − 1 from rowLoss.
+  const vy: f64 = v ? <f64>load<f32>(v + (<usize>y << 2)) : real(call, V_CONST);
+  const qy1 = load<f64>(call + R_QY1);
+  store<f32>(grow + (<usize>y << 2), <f32>(gi * (gamma * qy1 + eps * (real(call, V_SUM) - vy))));
+}
+
+/** Pass C over the block [b0, b1) of a row's exp values at `grow`: e·f − g·ε·v (f: the block's factor). */
+function gradientBlock(call: usize, grow: usize, b0: i32, b1: i32, f: f32, gi: f64): void {
+  const v = at(call, V);
+  const mask = at(call, MASK);
+  const eps = real(call, EPS);
+  const ev = f32x4.splat(<f32>(gi * eps * real(call, V_CONST)));
+  const gev = f32x4.splat(<f32>(gi * eps));
+  const fv = f32x4.splat(f);
+  const v1 = b0 + ((b1 - b0) & ~7);
+  // The block's last 1–7 floats as in passB: a vector at v1 when 4 remain, and the vector ending at b1,
+  // computed before the loops below rewrite the lanes it shares with them and stored after them (the
+  // shared lanes get the same values).
+  const vector = b1 - b0 >= 4;
+  const at4 = b1 - 4;
+  let last = f32x4.splat(0);
+  if (vector && v1 < b1) {
+    const e = v128.load(grow + (<usize>at4 << 2));
+    last = f32x4.sub(f32x4.mul(e, fv), v ? f32x4.mul(v128.load(v + (<usize>at4 << 2)), gev) : ev);
+  }
+  if (v) {
+    for (let c = b0; c < v1; c += 8) {
+      const p = grow + (<usize>c << 2);
+      const q = v + (<usize>c << 2);
+      v128.store(p, f32x4.sub(f32x4.mul(v128.load(p), fv), f32x4.mul(v128.load(q), gev)));
+      v128.store(p, f32x4.sub(f32x4.mul(v128.load(p, 16), fv), f32x4.mul(v128.load(q, 16), gev)), 16);
     }
-    // The target entry is where q_y ≈ 1 cancels against the target mass: in f64, as
-    // g·(Γ·(q_y − 1) + ε·(V − v_y)) (since Γ − (1−ε)·w_y − ε·δ = ε·V), with q_y − 1 from above.
-    const vy: f64 = v ? <f64>load<f32>(v + (<usize>y << 2)) : vConst;
-    store<f32>(grow + (<usize>y << 2), <f32>(gi * (gamma * qy1 + eps * (vSum - vy))));
+  } else {
+    for (let c = b0; c < v1; c += 8) {
+      const p = grow + (<usize>c << 2);
+      v128.store(p, f32x4.sub(f32x4.mul(v128.load(p), fv), ev));
+      v128.store(p, f32x4.sub(f32x4.mul(v128.load(p, 16), fv), ev), 16);
+    }
+  }
+  if (vector) {
+    if (b1 - v1 > 4) {
+      const p = grow + (<usize>v1 << 2);
+      const t = v ? f32x4.mul(v128.load(v + (<usize>v1 << 2)), gev) : ev;
+      v128.store(p, f32x4.sub(f32x4.mul(v128.load(p), fv), t));
+    }
+    if (v1 < b1) v128.store(grow + (<usize>at4 << 2), last);
+  } else {
+    for (let c = v1; c < b1; c++) {
+      const p = grow + (<usize>c << 2);
+      const t: f32 = v ? load<f32>(v + (<usize>c << 2)) * f32x4.extract_lane(gev, 0) : f32x4.extract_lane(ev, 0);
+      store<f32>(p, load<f32>(p) * f - t);
+    }
+  }
+  // Masked classes: e = 0 there, but the noise term must not leave −g·ε·v_c behind.
+  if (mask) maskBlock(grow, mask, b0, b1);
+}
+
+/** Zero the gradient of the masked classes of the block [b0, b1). */
+function maskBlock(grow: usize, mask: usize, b0: i32, b1: i32): void {
+  const zero = f32x4.splat(0);
+  const m1 = b0 + ((b1 - b0) & ~3);
+  for (let c = b0; c < m1; c += 4) {
+    const p = grow + (<usize>c << 2);
+    v128.store(p, v128.and(v128.load(p), f32x4.ne(v128.load(mask + (<usize>c << 2)), zero)));
+  }
+  for (let c = m1; c < b1; c++) {
+    if (load<f32>(mask + (<usize>c << 2)) == 0) store<f32>(grow + (<usize>c << 2), 0);
   }
 }
