@@ -177,7 +177,7 @@ export interface CrossEntropyResult<T extends number | Float64Array = number | F
   denominator: number;
   /** H(q), weighted like the smoothing term and reduced the same way; only with `confidencePenalty`. */
   entropy?: T;
-  /** The z-loss part β·Σ lseᵢ² (weighted by rows, reduced as `zLoss` says), included in `loss`; only with `zLoss`. */
+  /** The z-loss part ζ·Σ lseᵢ² (weighted by rows, reduced as `zLoss` says), included in `loss`; only with `zLoss`. */
   zLoss?: T;
   /** Each row's log-sum-exp after soft-capping (length N); only with `lse: true`. */
   lse?: Float64Array;

@@ -22,7 +22,7 @@ export interface GpuPlan {
   /** Non-target noise: u_c = 1/(Kₐ − 1) off the target, 0 on it. */
   nonTarget: boolean;
   /**
-   * [CLASS_ROWS, K]: allowed m_c (1/0); the per-class weight w_c of the nll and of Γ (1 without, or with
+   * [CLASS_ROWS, K]: allowed m_c (1/0); the per-class weight w_c of the nll and of Λ (1 without, or with
    * `weightMode: 'per-example'`); v_c = w_c·u_c (the smoothing targets, 0 on masked classes; non-target:
    * w_c/(Kₐ − 1)); e_c, the per-example weight of a row of class c (1 without).
    */
@@ -32,7 +32,7 @@ export interface GpuPlan {
   ignoreIndex: number;
   /** c of the soft cap, or 0 without one. */
   softcap: number;
-  /** β of the z-loss, or null without one. */
+  /** ζ of the z-loss ζ·lse², or null without one. */
   zLoss: number | null;
   reduction: Reduction;
   normalizer: number | undefined;

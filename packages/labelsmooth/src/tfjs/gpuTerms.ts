@@ -1,8 +1,8 @@
 // The per-row terms the GPU programs write, and what TF.js ops make of them — the reduction and the row
 // coefficients of the gradient — on the same backend, so nothing is read back. With r = the row's weight
 // (sampleWeight × the per-example weight), z′ the soft-capped logits and v_c = w_c·u_c:
-//     loss  = ((1−ε)·Σ r·nll + ε·Σ r·smoothing)·scale + β·Σ r·lse²·zScale
-//     dL/dz′ = αᵢ·q_c − aᵢ·γ_c,   aᵢ = dy·scale·r,   αᵢ = aᵢ·Γᵢ + dy·zScale·2β·r·lse
+//     loss  = ((1−ε)·Σ r·nll + ε·Σ r·smoothing)·scale + ζ·Σ r·lse²·zScale
+//     dL/dz′ = sᵢ·q_c − aᵢ·λ_c,   aᵢ = dy·scale·r,   sᵢ = aᵢ·Λᵢ + dy·zScale·2ζ·r·lse
 // where scale = 1/Σ w[y] (`mean`), 1/normalizer or 1, and zScale the same with the count of rows that are
 // not ignored in place of Σ w[y].
 import * as tf from '@tensorflow/tfjs-core';
@@ -16,7 +16,7 @@ export const TERM = {
   nll: 1,
   /** r·Σ_c v_c·(lse − z′_c) (non-target: without the target's). */
   smoothing: 2,
-  /** Γ = (1−ε)·w_y + ε·Σ_c v_c, the sum of the gradient's targets γ_c (without r). */
+  /** Λ = (1−ε)·w_y + ε·Σ_c v_c, the sum of the gradient's targets λ_c (without r). */
   gammaSum: 3,
   /** The row's part of the `mean` denominator: w_y (1 without per-class weights). */
   denominator: 4,
@@ -55,20 +55,20 @@ function scales(plan: GpuPlan, sums: tf.Tensor): { scale: tf.Tensor; zScale: tf.
 /** The loss: a scalar, or [N] per row for reduction 'none'. */
 export function lossFromTerms(plan: GpuPlan, terms: tf.Tensor): tf.Tensor {
   const { eps } = plan;
-  const beta = plan.zLoss ?? 0;
+  const zeta = plan.zLoss ?? 0;
   if (plan.reduction === 'none') {
     const ce = tf.add(tf.mul(column(terms, TERM.nll), 1 - eps), tf.mul(column(terms, TERM.smoothing), eps));
-    return beta ? tf.add(ce, tf.mul(column(terms, TERM.zLoss), beta)) : ce;
+    return zeta ? tf.add(ce, tf.mul(column(terms, TERM.zLoss), zeta)) : ce;
   }
   const sums = tf.sum(terms, 0);
   const { scale, zScale } = scales(plan, sums);
   const at = (j: number) => tf.slice(sums, [j], [1]);
   const ce = tf.mul(tf.add(tf.mul(at(TERM.nll), 1 - eps), tf.mul(at(TERM.smoothing), eps)), scale);
-  const loss = beta ? tf.add(ce, tf.mul(tf.mul(at(TERM.zLoss), beta), zScale)) : ce;
+  const loss = zeta ? tf.add(ce, tf.mul(tf.mul(at(TERM.zLoss), zeta), zScale)) : ce;
   return tf.reshape(loss, []);
 }
 
-/** The gradient's row coefficients [N, 3] = (α, a, lse) for the upstream gradient dy (scalar or [N]). */
+/** The gradient's row coefficients [N, 3] = (s, a, lse) for the upstream gradient dy (scalar or [N]). */
 export function gradientCoefficients(plan: GpuPlan, terms: tf.Tensor, dy: tf.Tensor): tf.Tensor {
   const { scale, zScale } =
     plan.reduction === 'none'
@@ -78,8 +78,8 @@ export function gradientCoefficients(plan: GpuPlan, terms: tf.Tensor, dy: tf.Ten
   const r = column(terms, TERM.weight);
   const lse = column(terms, TERM.lse);
   const a = tf.mul(tf.mul(up, scale), r);
-  let alpha = tf.mul(a, column(terms, TERM.gammaSum));
-  const beta = plan.zLoss ?? 0;
-  if (beta) alpha = tf.add(alpha, tf.mul(tf.mul(tf.mul(up, zScale), r), tf.mul(lse, 2 * beta)));
-  return tf.stack([alpha, a, lse], 1);
+  let qScale = tf.mul(a, column(terms, TERM.gammaSum));
+  const zeta = plan.zLoss ?? 0;
+  if (zeta) qScale = tf.add(qScale, tf.mul(tf.mul(tf.mul(up, zScale), r), tf.mul(lse, 2 * zeta)));
+  return tf.stack([qScale, a, lse], 1);
 }

@@ -27,7 +27,7 @@ function opShape(fn: string, logits: unknown): OpShape {
 /**
  * Label-smoothed softmax cross-entropy as a TF.js op with a fused gradient, on every backend:
  *
- *     p' = (1−ε)·p + ε·u,  loss = (1−ε)·H(p, q) + ε·H(u, q) [+ β·lse²],  q = softmax(z′),  z′ = c·tanh(z/c)
+ *     p' = (1−ε)·p + ε·u,  loss = (1−ε)·H(p, q) + ε·H(u, q) [+ ζ·lse²],  q = softmax(z′),  z′ = c·tanh(z/c)
  *
  * - `cpu`, `wasm` (and other CPU-side backends): the labelsmooth core (WASM SIMD kernel, threads) computes
  *   loss and gradient from the logits' values; the gradient only while autodiff records (`tf.grad`,

@@ -114,7 +114,7 @@ export function rowTermsProgram(
   };
 }
 
-/** dL/dz [N, K] as in webgpuPrograms.ts; inputs logits, labels, table, coef [N, 3] = (α, a, lse). */
+/** dL/dz [N, K] as in webgpuPrograms.ts; inputs logits, labels, table, coef [N, 3] = (s, a, lse). */
 export function gradientProgram(
   rows: number,
   classes: number,
@@ -131,14 +131,14 @@ export function gradientProgram(
         ivec2 rc = getOutputCoords();
         int row = rc.x;
         int c = rc.y;
-        float alpha = getCoef(row, 0);
+        float qScale = getCoef(row, 0);
         float a = getCoef(row, 1);
-        if (getTable(0, c) == 0.0 || (alpha == 0.0 && a == 0.0)) { setOutput(0.0); return; }
+        if (getTable(0, c) == 0.0 || (qScale == 0.0 && a == 0.0)) { setOutput(0.0); return; }
         float z = capped(getLogits(row, c));
         float q = exp(z - getCoef(row, 2));
         float g = lsEps * getTable(2, c);
         if (getLabels(row) == float(c)) g = (1.0 - lsEps) * getTable(1, c)${nonTarget ? '' : ' + g'};
-        float d = alpha * q - a * g;
+        float d = qScale * q - a * g;
         ${softcap ? 'float u = z / lsSoftcap; d *= 1.0 - u * u;' : ''}
         setOutput(d);
       }`,

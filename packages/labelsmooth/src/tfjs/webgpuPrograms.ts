@@ -147,8 +147,8 @@ export function rowTermsProgram(rows: number, nonTarget: boolean, softcap: boole
 }
 
 /**
- * dL/dz [N, K] = (αᵢ·q_c − aᵢ·γ_c)·(1 − (z′_c/c)²), γ_c = ε·v_c + [c = yᵢ]·(1−ε)·w_c (non-target: the target
- * gets (1−ε)·w_y only); inputs logits [N, K], labels [N], table [4, K], coef [N, 3] = (α, a, lse).
+ * dL/dz [N, K] = (sᵢ·q_c − aᵢ·λ_c)·(1 − (z′_c/c)²), λ_c = ε·v_c + [c = yᵢ]·(1−ε)·w_c (non-target: the target
+ * gets (1−ε)·w_y only); inputs logits [N, K], labels [N], table [4, K], coef [N, 3] = (s, a, lse).
  */
 export function gradientProgram(
   rows: number,
@@ -173,17 +173,17 @@ export function gradientProgram(
         let k = uniforms.classes;
         let row = index / k;
         let c = index - row * k;
-        let alpha = coef[row * 3];
+        let qScale = coef[row * 3];
         let a = coef[row * 3 + 1];
         // masked classes and rows without weight (ignored ones) get exactly 0, whatever their logits
-        if (table[c] == 0.0 || (alpha == 0.0 && a == 0.0)) { setOutputAtIndex(index, 0.0); return; }
+        if (table[c] == 0.0 || (qScale == 0.0 && a == 0.0)) { setOutputAtIndex(index, 0.0); return; }
         let z = capped(logits[index]);
         let q = exp(z - coef[row * 3 + 2]);
         var g = uniforms.eps * table[2 * k + c];
         if (f32(labels[row]) == f32(c)) {
           g = (1.0 - uniforms.eps) * table[k + c]${nonTarget ? '' : ' + g'};
         }
-        var d = alpha * q - a * g;
+        var d = qScale * q - a * g;
         ${softcap ? 'let u = z / uniforms.softcap; d = d * (1.0 - u * u);' : ''}
         setOutputAtIndex(index, d);
       }`,

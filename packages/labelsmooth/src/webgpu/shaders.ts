@@ -5,7 +5,7 @@
 //                 then — the scale being known already — its gradient, fused in the same pass over the row;
 //   reduce        one workgroup over the rows' terms: the reported scalars.
 // Notation as in src/tfjs/gpuTerms.ts: z′ = c·tanh(z/c), v_c = w_c·u_c, r = the row's weight,
-//   dL/dz′_c = α·q_c − a·γ_c,  a = scale·r,  α = a·Γ + zScale·2β·r·lse,  γ_c = ε·v_c + [c = y]·(1−ε)·w_c.
+//   dL/dz′_c = s·q_c − a·λ_c,  a = scale·r,  s = a·Λ + zScale·2ζ·r·lse,  λ_c = ε·v_c + [c = y]·(1−ε)·w_c.
 
 /** Threads per workgroup of every pass. */
 export const WORKGROUP = 256;
@@ -14,7 +14,7 @@ export const WORKGROUP = 256;
 const PARAMS = `
 struct Params {
   rows : i32, classes : i32, ignoreIndex : i32, hasIgnore : u32,
-  eps : f32, sumV : f32, softcap : f32, zBeta : f32,
+  eps : f32, sumV : f32, softcap : f32, zeta : f32,
   reduction : u32, normalizer : f32, nonTarget : u32, hasSampleWeight : u32,
   writeGrad : u32, writeLse : u32, writeRowLoss : u32, rowsPerDimension : u32,
 };
@@ -100,7 +100,7 @@ ${LABELS}
 var<workgroup> ms : array<f32, ${WORKGROUP}>;
 var<workgroup> ss : array<f32, ${WORKGROUP}>;
 var<workgroup> ts : array<f32, ${WORKGROUP}>;
-// the row's gradient factors, from thread 0: α, a, lse, and whether to write (1) or zero (0) the row
+// the row's gradient factors, from thread 0: s, a, lse, and whether to write (1) or zero (0) the row
 var<workgroup> factors : array<f32, 4>;
 
 fn capped(z : f32) -> f32 {
@@ -140,12 +140,12 @@ fn finish(row : i32, lse : f32, t : f32) {
     terms[out + 1] = r * smoothing;
     terms[out + 2] = r * lse * lse;
     terms[out + 3] = r;
-    loss = (1.0 - params.eps) * nll + params.eps * r * smoothing + params.zBeta * r * lse * lse;
+    loss = (1.0 - params.eps) * nll + params.eps * r * smoothing + params.zeta * r * lse * lse;
     var scale = aux[0];
     var zScale = aux[1];
     if (params.reduction == 2u) { scale = 1.0; zScale = 1.0; }
     let a = scale * r;
-    factors[0] = a * ((1.0 - params.eps) * wy + params.eps * v) + zScale * 2.0 * params.zBeta * r * lse;
+    factors[0] = a * ((1.0 - params.eps) * wy + params.eps * v) + zScale * 2.0 * params.zeta * r * lse;
     factors[1] = a;
     factors[3] = 1.0;
   }
@@ -186,10 +186,10 @@ fn main(@builtin(local_invocation_index) lid : u32, @builtin(workgroup_id) wid :
   if (lid == 0u && id == row) { finish(row, ms[0] + log(ss[0]), ts[0]); }
   workgroupBarrier();
   if (params.writeGrad == 0u || id != row) { return; }
-  let alpha = factors[0];
+  let qScale = factors[0];
   let a = factors[1];
   let lse = factors[2];
-  let live = factors[3] != 0.0 && (alpha != 0.0 || a != 0.0);
+  let live = factors[3] != 0.0 && (qScale != 0.0 || a != 0.0);
   let y = labels[row];
   for (var c = i32(lid); c < k; c = c + ${WORKGROUP}) {
     if (!live || table[c] == 0.0) { grad[base + c] = 0.0; continue; }
@@ -198,7 +198,7 @@ fn main(@builtin(local_invocation_index) lid : u32, @builtin(workgroup_id) wid :
     if (c == y) {
       g = (1.0 - params.eps) * table[k + c] + select(g, 0.0, params.nonTarget == 1u);
     }
-    var d = alpha * exp(z - lse) - a * g;
+    var d = qScale * exp(z - lse) - a * g;
     if (params.softcap != 0.0) { let u = z / params.softcap; d = d * (1.0 - u * u); }
     grad[base + c] = d;
   }
@@ -229,7 +229,7 @@ fn main(@builtin(local_invocation_index) lid : u32) {
   let scale = select(aux[0], 1.0, params.reduction == 2u);
   let zScale = select(aux[1], 1.0, params.reduction == 2u);
   let total = sums[0];
-  let zLoss = params.zBeta * total.z * zScale;
+  let zLoss = params.zeta * total.z * zScale;
   out.values[0] = ((1.0 - params.eps) * total.x + params.eps * total.y) * scale + zLoss;
   out.values[1] = total.x * scale;
   out.values[2] = total.y * scale;
