@@ -3,6 +3,9 @@
 // noise changed) and still gets the bits of an undisturbed call, never a WebAssembly trap.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { computeCrossEntropy } from '../packages/labelsmooth/src/core/crossEntropy.js';
+import { planCrossEntropy } from '../packages/labelsmooth/src/core/plan.js';
+import { snapshotPlan } from '../packages/labelsmooth/src/core/snapshot.js';
 import {
   type CrossEntropyOptions,
   crossEntropy,
@@ -70,6 +73,31 @@ describe('crossEntropyAsync: the inputs as they were at call time', () => {
           sameBits((await pending) as never, expected as never, what);
         });
       }
+
+  it('the page’s path (snapshotPlan): the copy computes the bits of the call-time inputs, whatever happens to them', () => {
+    for (const [what, mutate] of MUTATIONS) {
+      const p = problem();
+      const o: CrossEntropyOptions = {
+        classes: K,
+        labelSmoothing: 0.1,
+        weight: p.weight,
+        noise: p.prior,
+        grad: true,
+      };
+      const expected = crossEntropy(p.z.slice(), p.y.slice(), o);
+      const frozen = snapshotPlan(planCrossEntropy('crossEntropyAsync', p.z, p.y, o));
+      mutate(p);
+      sameBits(frozen.restore(computeCrossEntropy(frozen.plan)) as never, expected as never, what);
+    }
+    // in place: the gradient is computed over the copy, then lands in the caller's logits
+    const p = problem();
+    const expected = crossEntropy(p.z.slice(), p.y, { classes: K, grad: true });
+    const frozen = snapshotPlan(planCrossEntropy('crossEntropyAsync', p.z, p.y, { classes: K, grad: p.z }));
+    assert.notEqual(frozen.plan.logits, p.z);
+    const r = frozen.restore(computeCrossEntropy(frozen.plan));
+    assert.equal(r.grad, p.z);
+    assert.deepEqual(p.z, expected.grad);
+  });
 
   it('the in-place mode: the gradient of the logits at call time lands in the caller’s logits', async () => {
     const p = problem();

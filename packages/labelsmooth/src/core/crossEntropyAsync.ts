@@ -68,19 +68,23 @@ function shardPlan(plan: CrossEntropyPlan, r0: number, r1: number): CrossEntropy
  * class-conditional noise) are split by rows across Web Workers, each running the WASM kernel on its shard
  * with the whole batch's reduction factor; rows a worker declines are recomputed here by the reference, and if the workers fail
  * the batch runs here (a `'workers-failed'` kernel event). Smaller batches compile the kernel
- * asynchronously and run here. In Node it is `crossEntropy` (with its worker_threads), in a promise.
- * Options are validated exactly as by `crossEntropy`, when it is called; the arrays it reads (logits,
- * targets, weights, noise) are copied then too, so the result is that of the inputs at call time even if
- * the caller changes them while the promise is pending (the copy costs one pass over the logits; a
- * `noiseMatrix(S)` is not copied: nothing can change it). The gradient goes to `options.grad` as usual.
+ * asynchronously and run here. In Node it is `crossEntropy` (with its worker_threads), computed when it is
+ * called, in a promise. Options are validated exactly as by `crossEntropy`, when it is called; on a page
+ * the arrays it reads (logits, targets, weights, noise) are copied then too, so the result is always that
+ * of the inputs at call time, even if the caller changes them while the promise is pending (the copy costs
+ * one pass over the logits; a `noiseMatrix(S)` is not copied: nothing can change it). The gradient goes to
+ * `options.grad` as usual.
  */
 export async function crossEntropyAsync(
   logits: Matrix,
   target: Target,
   options?: CrossEntropyOptions,
 ): Promise<CrossEntropyResult> {
-  // Checked and copied now, at call time: the caller may change its arrays while the promise is pending.
-  const frozen = snapshotPlan(planCrossEntropy('crossEntropyAsync', logits, target, options));
+  const plan = planCrossEntropy('crossEntropyAsync', logits, target, options);
+  // Off a browser's main thread nothing needs waiting for: computed now, at call time, as by crossEntropy.
+  if (!browserMainThread()) return computeCrossEntropy(plan);
+  // A page waits (an asynchronous compile, Web Workers) and may change its arrays meanwhile: copy them now.
+  const frozen = snapshotPlan(plan);
   return frozen.restore(await runAsync(frozen.plan, options));
 }
 

@@ -19,7 +19,12 @@ const KERNEL_MEMORY = {};
 /** The bytes of `a` when it is a typed array (other arrays cannot alias one), else null. */
 function extent(a: unknown): Extent | null {
   if (!ArrayBuffer.isView(a) || a.byteLength === 0) return null;
-  const memory = memoryRegion(a as unknown as ArrayLike<number>) === 'outside' ? a.buffer : KERNEL_MEMORY;
+  // (the kernel's memory is always shared: an ArrayBuffer is its own memory)
+  const kernel =
+    typeof SharedArrayBuffer === 'function' &&
+    a.buffer instanceof SharedArrayBuffer &&
+    memoryRegion(a as unknown as ArrayLike<number>) !== 'outside';
+  const memory = kernel ? KERNEL_MEMORY : a.buffer;
   return { memory, start: a.byteOffset, end: a.byteOffset + a.byteLength };
 }
 
