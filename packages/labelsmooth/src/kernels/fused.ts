@@ -176,7 +176,7 @@ export function runRows(
     const e = Math.min(r1, s + chunk);
     const n = e - s;
     f32.set(job.z.subarray(s * k, e * k), at.z >>> 2);
-    fillRows(job, s, n, i32, at.labels >>> 2, f64, at.scale >>> 3);
+    fillRows(job, s, n, buf, at);
     if (matrix === 'staged') {
       const labels = i32.subarray(at.labels >>> 2, (at.labels >>> 2) + n);
       stageNoiseRows(f32, (at as ReturnType<typeof familyLayout>).vRows, job.family!.matrix!, labels, k);
@@ -185,7 +185,8 @@ export function runRows(
     const weight = chunkWeight(job, i32, at.labels >>> 2, s);
     const before = declined ? declined.length : 0;
     const stride = job.family ? 3 : 2; // family rows also carry their entropy
-    if (!collectRows(f64, at.out >>> 3, stride, n, s, weight, job.perRow, sums, declined)) return null;
+    const chunkOut = { f64, out: at.out >>> 3, stride, n, first: s, weight };
+    if (!collectRows(chunkOut, job.perRow, sums, declined)) return null;
     if (!job.grad) continue;
     const g = f32.subarray(at.z >>> 2, (at.z >>> 2) + n * k);
     if (!declined || declined.length === before) job.grad.set(g, s * k);
@@ -203,25 +204,25 @@ export function runRows(
 }
 
 /**
- * The kernel's per-row inputs for rows [first, first + n) of `job`: the label (−1 when ignored) into
- * `labels` from index `labelsAt`, the gradient factor (the reduction's scale × the row's weight, 0 when
- * ignored) into `scale` from index `scaleAt`.
+ * The kernel's per-row inputs for rows [first, first + n) of `job`, into the kernel memory `buffer` at the
+ * byte addresses `at`: the label (−1 when ignored) at at.labels, the gradient factor (the reduction's scale
+ * × the row's weight, 0 when ignored) at at.scale.
  */
 export function fillRows(
   job: FusedJob,
   first: number,
   n: number,
-  labels: Int32Array,
-  labelsAt: number,
-  scale: Float64Array,
-  scaleAt: number,
+  buffer: ArrayBufferLike,
+  at: { labels: number; scale: number },
 ): void {
+  const labels = new Int32Array(buffer, at.labels, n);
+  const scale = new Float64Array(buffer, at.scale, n);
   const { labels: y, ignoreIndex, scale: g, rowWeight, unitRows } = job; // read once, not per row (see checkLogits)
   for (let i = 0; i < n; i++) {
     const yi = y[first + i];
     const ignored = yi === ignoreIndex;
-    labels[labelsAt + i] = ignored ? -1 : yi;
-    scale[scaleAt + i] = ignored ? 0 : unitRows ? g : g * rowWeight(first + i);
+    labels[i] = ignored ? -1 : yi;
+    scale[i] = ignored ? 0 : unitRows ? g : g * rowWeight(first + i);
   }
 }
 
@@ -240,24 +241,29 @@ export function chunkWeight(
   return unitRows ? null : (i) => (labels[at + i] < 0 ? 0 : rowWeight(first + i));
 }
 
+/** A chunk's kernel output: `stride` f64 per row from index `out` of `f64`, for `n` rows from row `first`. */
+export interface ChunkOut {
+  f64: Float64Array;
+  out: number;
+  stride: number;
+  n: number;
+  first: number;
+  /** The weight of the chunk's row i, or null: 1 for every row (see chunkWeight). */
+  weight: ((i: number) => number) | null;
+}
+
 /**
- * Take a chunk's per-row (nll, smoothing[, entropy with stride 3]) from the kernel's output (`stride` f64
- * per row from `out`), times each row's weight (`weight(i)` for the chunk's row i; null: 1 for every row,
- * which unit-weight jobs use since an ignored row's parts are 0), into `perRow` (rows from `first`) or the
- * running `sums`. A row that is not finite is pushed to `declined` (rows counted from `first`), or, without that list,
- * makes the result false.
+ * Take a chunk's per-row (nll, smoothing[, entropy with stride 3]) from the kernel's output, times each
+ * row's weight, into `perRow` (rows from `first`) or the running `sums`. A row that is not finite is pushed
+ * to `declined` (rows counted from `first`), or, without that list, makes the result false.
  */
 export function collectRows(
-  f64: Float64Array,
-  out: number,
-  stride: number,
-  n: number,
-  first: number,
-  weight: ((i: number) => number) | null,
+  chunk: ChunkOut,
   perRow: FusedJob['perRow'],
   sums: RowSums,
   declined?: number[],
 ): boolean {
+  const { f64, out, stride, n, first, weight } = chunk;
   // Running sums in locals (stores into `sums` on every row cost more than the row's arithmetic).
   let nll = sums.nll;
   let smoothing = sums.smoothing;

@@ -61,32 +61,10 @@ export function fusedJob(
     const { confidencePenalty: beta, focal } = plan;
     if ((beta !== null && !float32Safe(beta)) || (focal && !float32Safe(focal.alpha))) return 'float32-range';
   }
-  // u_c on the allowed classes, as the reference makes it (math/noiseVector.ts): uniform 1/Kₐ, non-target
-  // 1/(Kₐ−1) (+ the correction at y in the kernel), prior n_c/Σ_allowed n; class-conditional rows are S[y],
-  // staged and normalized by the kernel (see FamilyJob.matrix). The plan guarantees Kₐ ≥ 2 for non-target
-  // and prior mass > 0.
-  const even = kind === 'uniform' || kind === 'non-target' ? evenShare(kind, allowed) : 0;
-  const prior = kind === 'prior' ? noiseVector('mass', plan.noise.data, 0, mask, new Float64Array(k)) : null;
-  const u = (c: number) => (prior ? prior[c] : even);
   if (classWeight) for (let c = 0; c < k; c++) if (!float32Safe(classWeight[c])) return 'float32-range';
-  let v: Float32Array | null = null;
-  let vConst = 0;
-  let vSum = 0;
-  if (kind === 'class-conditional') {
-    // no shared vector
-  } else if (kind !== 'prior' && !classWeight) {
-    vConst = u(0);
-    vSum = allowed * vConst;
-  } else {
-    v = new Float32Array(k);
-    for (let c = 0; c < k; c++) {
-      if (mask && !mask[c]) continue;
-      const vc = (classWeight ? classWeight[c] : 1) * u(c);
-      if (!float32Safe(vc)) return 'float32-range';
-      v[c] = vc;
-      vSum += v[c]; // the float32 values the kernel sums against
-    }
-  }
+  const noise = sharedNoise(plan, mask, allowed);
+  if (noise === 'float32-range') return noise;
+  const { v, vConst, vSum } = noise;
   const rowWeight = (i: number) =>
     (sampleWeight ? sampleWeight[i] : 1) * (exampleWeight ? exampleWeight[labels[i]] : 1);
   return {
@@ -116,4 +94,44 @@ export function fusedJob(
         }
       : null,
   };
+}
+
+/**
+ * The noise vector v_c = w_c·u_c the rows share (null with vConst when it is one constant; none for
+ * class-conditional noise) and V = Σ v_c, or 'float32-range' when a v_c is outside the kernel's range.
+ */
+function sharedNoise(
+  plan: KernelPlan,
+  mask: Float32Array | null,
+  allowed: number,
+): { v: Float32Array | null; vConst: number; vSum: number } | 'float32-range' {
+  const k = plan.classes;
+  const kind = plan.noise.kind;
+  const { classWeight } = plan;
+  // u_c on the allowed classes, as the reference makes it (math/noiseVector.ts): uniform 1/Kₐ, non-target
+  // 1/(Kₐ−1) (+ the correction at y in the kernel), prior n_c/Σ_allowed n; class-conditional rows are S[y],
+  // staged and normalized by the kernel (see FamilyJob.matrix). The plan guarantees Kₐ ≥ 2 for non-target
+  // and prior mass > 0.
+  const even = kind === 'uniform' || kind === 'non-target' ? evenShare(kind, allowed) : 0;
+  const prior = kind === 'prior' ? noiseVector('mass', plan.noise.data, 0, mask, new Float64Array(k)) : null;
+  const u = (c: number) => (prior ? prior[c] : even);
+  let v: Float32Array | null = null;
+  let vConst = 0;
+  let vSum = 0;
+  if (kind === 'class-conditional') {
+    // no shared vector
+  } else if (kind !== 'prior' && !classWeight) {
+    vConst = u(0);
+    vSum = allowed * vConst;
+  } else {
+    v = new Float32Array(k);
+    for (let c = 0; c < k; c++) {
+      if (mask && !mask[c]) continue;
+      const vc = (classWeight ? classWeight[c] : 1) * u(c);
+      if (!float32Safe(vc)) return 'float32-range';
+      v[c] = vc;
+      vSum += v[c]; // the float32 values the kernel sums against
+    }
+  }
+  return { v, vConst, vSum };
 }

@@ -311,7 +311,7 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
   // Rows of a chunk no thread finished (a failed worker's) are declined, never taken from an earlier call's
   // outputs. (Flags per chunk, not NaN outputs per row: a fill of a shared buffer costs ~1.5 ns an element.)
   new Int32Array(mem, finished, chunks).fill(0);
-  fillRows(job, 0, n, new Int32Array(mem), labels >>> 2, new Float64Array(mem), scale >>> 3);
+  fillRows(job, 0, n, mem, { labels, scale });
   const f32 = new Float32Array(mem);
   if (job.v) f32.set(job.v, v >>> 2);
   if (job.mask) f32.set(job.mask, mask >>> 2);
@@ -362,7 +362,8 @@ export function collectCall(job: FusedJob, call: WorkspaceCall): RowSums & { dec
     const n = Math.min(call.rows - r0, call.chunkRows);
     if (finished[chunk] === 1) {
       const weight = chunkWeight(job, labels, (call.labels >>> 2) + r0, r0);
-      collectRows(f64, (call.out >>> 3) + stride * r0, stride, n, r0, weight, job.perRow, sums, declined);
+      const out = { f64, out: (call.out >>> 3) + stride * r0, stride, n, first: r0, weight };
+      collectRows(out, job.perRow, sums, declined);
     } else for (let i = r0; i < r0 + n; i++) declined.push(i);
   }
   return { ...sums, declined };
