@@ -1,0 +1,89 @@
+// npm run bench:gpu — our fused op against TF.js's own softmaxCrossEntropy (one-hot targets) on the webgl and
+// webgpu backends, forward + backward, in headless chromium. Here, without a GPU, chromium runs on
+// SwiftShader and the numbers are CPU-emulated (labelled so); on a machine with a GPU run
+// `npm run bench:gpu -- --real-gpu` (no SwiftShader flags) for GPU numbers.
+//   --small     256×4000 and [2, 64, 4000] instead of 1024×32000 and [8, 512, 32000]
+//   --reps N    timed steps per variant (median; default 5)
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as esbuild from 'esbuild';
+import { chromium } from 'playwright-core';
+import { bounded, CHROMIUM, GPU_FLAGS } from '../test/helpers/browser.js';
+import type { BenchReport, Timing } from './gpu-page.js';
+
+const args = process.argv.slice(2);
+const small = args.includes('--small');
+const realGpu = args.includes('--real-gpu');
+const reps = Number(args[args.indexOf('--reps') + 1]) || 5;
+const shapes = small
+  ? [
+      [256, 4000],
+      [2, 64, 4000],
+    ]
+  : [
+      [1024, 32000],
+      [8, 512, 32000],
+    ];
+const flags = realGpu ? GPU_FLAGS.filter((f) => !/swiftshader/.test(f)).concat('--enable-gpu') : GPU_FLAGS;
+
+const out = await esbuild.build({
+  entryPoints: [new URL('./gpu-page.ts', import.meta.url).pathname],
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  write: false,
+  logLevel: 'silent',
+});
+const js = out.outputFiles[0].text;
+const dir = mkdtempSync(join(tmpdir(), 'labelsmooth-bench-gpu-'));
+const context = await chromium.launchPersistentContext(dir, {
+  executablePath: CHROMIUM,
+  headless: true,
+  args: flags,
+  timeout: 60_000,
+});
+const fmt = (t: Timing) => (t.medianMs === undefined ? `failed (${t.error})` : `${t.medianMs.toFixed(1)} ms`);
+const ratio = (a: Timing, b: Timing) =>
+  a.medianMs === undefined || b.medianMs === undefined ? '—' : `${(a.medianMs / b.medianMs).toFixed(2)}×`;
+try {
+  const page = await context.newPage();
+  await page.route('http://localhost/**', (route) => {
+    const path = new URL(route.request().url()).pathname;
+    if (path === '/')
+      return route.fulfill({
+        contentType: 'text/html',
+        body: '<!doctype html><script type="module" src="/app.js"></script>',
+      });
+    if (path === '/app.js') return route.fulfill({ contentType: 'text/javascript', body: js });
+    return route.fulfill({ status: 404, body: '' });
+  });
+  await page.goto('http://localhost/');
+  await page.waitForFunction(() => typeof window.benchGpu === 'function', undefined, { timeout: 30_000 });
+  for (const backend of ['webgl', 'webgpu']) {
+    const r: BenchReport = await bounded(
+      page.evaluate(([b, s, n]) => window.benchGpu(b as string, s as number[][], n as number), [
+        backend,
+        shapes,
+        reps,
+      ] as const),
+      30 * 60_000,
+      `bench:gpu on ${backend}`,
+    );
+    console.log(
+      `\n${r.backend} — adapter: ${r.adapter}${r.emulated ? ' — SwiftShader: CPU-EMULATED, not GPU numbers' : ''}`,
+    );
+    console.log(
+      'shape              ours (fwd+bwd)   tf.losses (one-hot)   ours vs tf.losses   device copy   ours vs copy',
+    );
+    for (const row of r.rows) {
+      console.log(
+        `${`[${row.shape}]`.padEnd(19)}${fmt(row.ours).padEnd(17)}${fmt(row.tfjs).padEnd(22)}${ratio(row.ours, row.tfjs).padEnd(20)}${fmt(row.copy).padEnd(14)}${ratio(row.ours, row.copy)}`,
+      );
+    }
+  }
+} finally {
+  await context.close().catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+}
