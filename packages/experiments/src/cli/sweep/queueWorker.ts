@@ -23,7 +23,10 @@ export interface QueueWorkerOptions {
   log: (line: string) => void;
 }
 
-/** A running `labelsmooth worker`: `close()` stops taking trials, waits for the running ones, stops. */
+/**
+ * A running `labelsmooth worker`: `close()` stops taking trials, waits for the running ones (unless Redis
+ * is unreachable for 5 s: their results could not be stored), stops.
+ */
 export interface RunningWorker {
   close(): Promise<void>;
 }
@@ -49,7 +52,7 @@ function errorLine(link: RedisLink, log: (line: string) => void): (e: Error) => 
     lost.add(id);
     log(
       `worker ${workerId()}: job ${id} is no longer ours on the queue (Redis restarted empty, or its lock expired): ` +
-        'its result is dropped; the coordinator enqueues the trial again',
+        'its result is dropped, and the trial is trained again',
     );
   };
 }
