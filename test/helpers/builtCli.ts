@@ -1,9 +1,9 @@
-// The built CLI (packages/experiments/dist, what `npm install` puts on the PATH), run as a user would.
+// The built CLI as a user runs it: the package's bin (`labelsmooth`), which loads dist/.
 import { type SpawnSyncOptions, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 
 /** The built entry point. */
-export const BUILT_MAIN = new URL('../../packages/experiments/dist/cli/main.js', import.meta.url).pathname;
+export const BUILT_MAIN = new URL('../../packages/experiments/bin/labelsmooth.js', import.meta.url).pathname;
 
 /** Run the built CLI to completion (bounded: 10 minutes). */
 export function builtCli(
