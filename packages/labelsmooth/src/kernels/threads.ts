@@ -97,9 +97,10 @@ export const READY = 7;
 /**
  * Bounds of every wait on a worker: `stallMs` without progress on a chunk it holds (or a call it has not
  * finished) and the worker is taken for dead — retired, terminated and replaced, its chunks redone by the
- * calling thread; `startMs` for a new worker to report ready. Chunks take well under a millisecond.
+ * calling thread; `startMs` for a new worker to report ready, of which a call that starts the pool waits
+ * `waitMs` (then the pool finishes starting in the background). Chunks take well under a millisecond.
  */
-export const threadLimits = { stallMs: 2000, startMs: 60000, sliceMs: 20 };
+export const threadLimits = { stallMs: 2000, startMs: 60000, waitMs: 10000, sliceMs: 20 };
 
 /** Threads a call runs on at most: the calling thread and up to 3 workers (one per extra core). */
 export const MAX_THREADS = 4;
@@ -169,13 +170,28 @@ async function builtins(): Promise<{ wt: WorkerThreads; os: NodeOs }> {
   };
 }
 
+/** The worker's module, beside this one. */
+function workerUrl(): URL {
+  return new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+}
+
+/** Whether the worker's module is missing (e.g. a bundle that left it out): no thread can start then. */
+function workerMissing(): boolean {
+  const url = workerUrl();
+  const get = (process as { getBuiltinModule?: (name: string) => unknown }).getBuiltinModule;
+  if (url.protocol !== 'file:' || typeof get !== 'function') return false;
+  const fs = get('node:fs') as typeof import('node:fs');
+  const { fileURLToPath } = get('node:url') as typeof import('node:url');
+  return !fs.existsSync(fileURLToPath(url));
+}
+
 /**
  * Make one worker on `module`: its thread starts at once, and sets its READY flag when it can take calls
  * (no event of this thread is needed to see that, so a synchronous caller can wait for it).
  */
 function spawn(wt: WorkerThreads, module: WebAssembly.Module): PoolWorker {
   const self = import.meta.url;
-  const url = new URL(self.endsWith('.ts') ? './worker.ts' : './worker.js', self);
+  const url = workerUrl();
   const control = new SharedArrayBuffer(32);
   const { port1, port2 } = new wt.MessageChannel();
   const options = { workerData: { module, control, port: port2 }, transferList: [port2] };
@@ -200,15 +216,12 @@ function spawn(wt: WorkerThreads, module: WebAssembly.Module): PoolWorker {
   return pw;
 }
 
-/** Block until worker `w` is ready (true), or it exited or startMs passed (false: it is terminated). */
+/** Block until worker `w` is ready (true), or until it exited or waitMs passed (false). */
 function readyNow(w: PoolWorker): boolean {
-  const until = performance.now() + threadLimits.startMs;
+  const until = performance.now() + threadLimits.waitMs;
   while (Atomics.load(w.flags, READY) === 0) {
     const left = until - performance.now();
-    if (Atomics.load(w.flags, EXITED) || left <= 0) {
-      void w.worker.terminate();
-      return false;
-    }
+    if (Atomics.load(w.flags, EXITED) || left <= 0) return false;
     Atomics.wait(w.flags, READY, 0, Math.min(left, 50));
   }
   return true;
@@ -322,29 +335,47 @@ export function warmThreads(module: WebAssembly.Module): void {
  */
 export function threadsNow(module: WebAssembly.Module): boolean {
   if (pool !== undefined) return pool !== null && pool.length > 0;
-  if (!isNode() || typeof SharedArrayBuffer === 'undefined') return false;
+  if (starting || !isNode() || typeof SharedArrayBuffer === 'undefined') return false;
   const b = builtinsNow();
   if (!b) {
     warmThreads(module);
     return false;
   }
+  if (workerMissing()) {
+    emitKernelEvent({
+      type: 'threads-error',
+      error: new Error(`the worker module ${workerUrl().href} is missing`),
+    });
+    pool = null;
+    return false;
+  }
   size = poolSize(b.os);
   startWorker = () => ready(spawn(b.wt, module));
+  let workers: PoolWorker[];
   try {
-    const workers = Array.from({ length: size }, () => spawn(b.wt, module));
-    pool = workers.filter(readyNow);
+    workers = Array.from({ length: size }, () => spawn(b.wt, module));
   } catch (error) {
     emitKernelEvent({ type: 'threads-error', error });
     pool = null;
     return false;
   }
-  if (pool.length < size)
-    emitKernelEvent({
-      type: 'threads-error',
-      error: new Error(`${size - pool.length} worker thread(s) did not start`),
-    });
-  if (pool.length === 0) pool = null;
-  return pool !== null;
+  const now = workers.filter(readyNow);
+  if (now.length === workers.length) {
+    pool = now.length > 0 ? now : null;
+    return pool !== null;
+  }
+  // Not ready within waitMs (a loaded machine) or failed: the rest finish starting in the background
+  // (bounded by startMs), and calls use the pool once the event loop has seen them.
+  starting = Promise.all(workers.map((w) => ready(w).catch(() => null))).then((ready) => {
+    const up = ready.filter((w): w is PoolWorker => w !== null);
+    if (up.length < size)
+      emitKernelEvent({
+        type: 'threads-error',
+        error: new Error(`${size - up.length} worker thread(s) did not start`),
+      });
+    pool = up.length > 0 ? up : null;
+  });
+  return false;
 }
 
 /** Resolves when the pool is started (or known to be unavailable). */
