@@ -295,17 +295,8 @@ window.gpuInvalidLabel = async () => {
 };
 
 /** labelsmooth/webgpu on a device of the page's own: every case against the float64 core. */
-window.webgpuRaw = async () => {
-  const gpu = (navigator as unknown as { gpu: GPU }).gpu;
-  const adapter = await gpu.requestAdapter();
-  if (!adapter) throw new Error('no WebGPU adapter');
-  const device = await adapter.requestDevice();
-  let compiled = 0;
-  const create = device.createComputePipeline.bind(device);
-  device.createComputePipeline = (d: GPUComputePipelineDescriptor) => {
-    compiled++;
-    return create(d);
-  };
+/** Buffer helpers of a device: upload a typed array, download n floats. */
+function bufferIo(device: GPUDevice) {
   const upload = (data: Float32Array | Int32Array, extra = 0) => {
     const b = device.createBuffer({
       size: data.byteLength,
@@ -327,67 +318,86 @@ window.webgpuRaw = async () => {
     s.destroy();
     return out;
   };
+  return { upload, download };
+}
+
+/** One case through labelsmooth/webgpu, against the float64 core. */
+async function rawCase(device: GPUDevice, name: string, c: Case): Promise<Record<string, number | string>> {
+  const { upload, download } = bufferIo(device);
+  const k = c.shape[c.shape.length - 1];
+  const rows = c.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  const z = Float32Array.from({ length: rows * k }, (_, j) => wave(j, 1.7) * (c.scale ?? 3));
+  const y = c.labels(rows, k);
+  const logits = upload(z);
+  const targets = upload(y);
+  const grad = device.createBuffer({
+    size: z.byteLength,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+  });
+  const lse = device.createBuffer({
+    size: rows * 4,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+  });
+  const rowLoss = device.createBuffer({
+    size: rows * 4,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+  });
+  const { onLoss: _, ...options } = c.options;
+  const r = await crossEntropyWebGPU(
+    device,
+    { logits, targets, rows, classes: k, grad, lse, rowLoss },
+    options,
+  );
+  const ref = crossEntropy(Float64Array.from(z), y, {
+    ...(options as CrossEntropyOptions),
+    classes: k,
+    kernel: 'js',
+    grad: true,
+    lse: true,
+  });
+  const perRow = crossEntropy(Float64Array.from(z), y, {
+    ...(options as CrossEntropyOptions),
+    classes: k,
+    kernel: 'js',
+    reduction: 'none',
+    normalizer: undefined,
+  });
+  const sum = (v: number | Float64Array) => (typeof v === 'number' ? v : v.reduce((a, b) => a + b, 0));
+  const [g, l, rl] = await Promise.all([
+    download(grad, rows * k),
+    download(lse, rows),
+    download(rowLoss, rows),
+  ]);
+  for (const b of [logits, targets, grad, lse, rowLoss]) b.destroy();
+  // ignored rows' lse are reported too (their logits are read like any other row's)
+  return {
+    name,
+    lossError: Math.abs(r.loss - sum(ref.loss)),
+    lossScale: Math.abs(sum(ref.loss)),
+    zLossError: Math.abs(r.zLoss - sum(ref.zLoss ?? 0)),
+    denominatorError: Math.abs(r.denominator - ref.denominator),
+    gradError: maxDiff(g, ref.grad!),
+    gradScale: maxAbs(ref.grad!),
+    lseError: maxDiff(l, ref.lse!),
+    rowLossError: maxDiff(rl, perRow.loss as Float64Array),
+    rowLossScale: maxAbs(perRow.loss as Float64Array),
+  };
+}
+
+window.webgpuRaw = async () => {
+  const gpu = (navigator as unknown as { gpu: GPU }).gpu;
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new Error('no WebGPU adapter');
+  const device = await adapter.requestDevice();
+  let compiled = 0;
+  const create = device.createComputePipeline.bind(device);
+  device.createComputePipeline = (d: GPUComputePipelineDescriptor) => {
+    compiled++;
+    return create(d);
+  };
+  const { upload } = bufferIo(device);
   const results: Record<string, number | string>[] = [];
-  for (const [name, c] of Object.entries(CASES)) {
-    const k = c.shape[c.shape.length - 1];
-    const rows = c.shape.slice(0, -1).reduce((a, b) => a * b, 1);
-    const z = Float32Array.from({ length: rows * k }, (_, j) => wave(j, 1.7) * (c.scale ?? 3));
-    const y = c.labels(rows, k);
-    const logits = upload(z);
-    const targets = upload(y);
-    const grad = device.createBuffer({
-      size: z.byteLength,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
-    });
-    const lse = device.createBuffer({
-      size: rows * 4,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
-    });
-    const rowLoss = device.createBuffer({
-      size: rows * 4,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
-    });
-    const { onLoss: _, ...options } = c.options;
-    const r = await crossEntropyWebGPU(
-      device,
-      { logits, targets, rows, classes: k, grad, lse, rowLoss },
-      options,
-    );
-    const ref = crossEntropy(Float64Array.from(z), y, {
-      ...(options as CrossEntropyOptions),
-      classes: k,
-      kernel: 'js',
-      grad: true,
-      lse: true,
-    });
-    const perRow = crossEntropy(Float64Array.from(z), y, {
-      ...(options as CrossEntropyOptions),
-      classes: k,
-      kernel: 'js',
-      reduction: 'none',
-      normalizer: undefined,
-    });
-    const sum = (v: number | Float64Array) => (typeof v === 'number' ? v : v.reduce((a, b) => a + b, 0));
-    const [g, l, rl] = await Promise.all([
-      download(grad, rows * k),
-      download(lse, rows),
-      download(rowLoss, rows),
-    ]);
-    // ignored rows' lse are reported too (their logits are read like any other row's)
-    results.push({
-      name,
-      lossError: Math.abs(r.loss - sum(ref.loss)),
-      lossScale: Math.abs(sum(ref.loss)),
-      zLossError: Math.abs(r.zLoss - sum(ref.zLoss ?? 0)),
-      denominatorError: Math.abs(r.denominator - ref.denominator),
-      gradError: maxDiff(g, ref.grad!),
-      gradScale: maxAbs(ref.grad!),
-      lseError: maxDiff(l, ref.lse!),
-      rowLossError: maxDiff(rl, perRow.loss as Float64Array),
-      rowLossScale: maxAbs(perRow.loss as Float64Array),
-    });
-    for (const b of [logits, targets, grad, lse, rowLoss]) b.destroy();
-  }
+  for (const [name, c] of Object.entries(CASES)) results.push(await rawCase(device, name, c));
   const compiledFirst = compiled;
   // errors: an invalid label found on the GPU, a refused option, an aliased output
   const logits = upload(new Float32Array(12));

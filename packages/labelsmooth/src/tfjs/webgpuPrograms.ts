@@ -58,21 +58,10 @@ function cap(softcap: boolean): string {
     : 'fn capped(z : f32) -> f32 { return z; }';
 }
 
-/**
- * [N, ROW_TERM_COUNT] terms of every row (see gpuTerms.ts): inputs logits [N, K], labels [N], table
- * [4, K], sampleWeight [N]. An invalid label (not an integer in [0, K), or a masked class) gives NaN terms.
- */
-export function rowTermsProgram(rows: number, nonTarget: boolean, softcap: boolean): WgslProgram {
+/** The WGSL of {@link rowTermsProgram}. */
+function rowTermsCode(nonTarget: boolean, softcap: boolean): string {
   const wg = ROW_WORKGROUP;
-  return {
-    outputShape: [rows, ROW_TERM_COUNT],
-    shaderKey: `labelsmooth_rowterms_${nonTarget}_${softcap}`,
-    dispatchLayout: { x: [0, 1] },
-    dispatch: [rows, 1, 1],
-    workgroupSize: [wg, 1, 1],
-    variableNames: ['logits', 'labels', 'table', 'sampleWeight'],
-    uniforms: UNIFORMS,
-    getUserCode: () => `
+  return `
       var<workgroup> ms : array<f32, ${wg}>;
       var<workgroup> ss : array<f32, ${wg}>;
       var<workgroup> ts : array<f32, ${wg}>;
@@ -142,7 +131,24 @@ export function rowTermsProgram(rows: number, nonTarget: boolean, softcap: boole
         result[out + 5] = 1.0;
         result[out + 6] = r * lse * lse;
         result[out + 7] = r;
-      }`,
+      }`;
+}
+
+/**
+ * [N, ROW_TERM_COUNT] terms of every row (see gpuTerms.ts): inputs logits [N, K], labels [N], table
+ * [4, K], sampleWeight [N]. An invalid label (not an integer in [0, K), or a masked class) gives NaN terms.
+ */
+export function rowTermsProgram(rows: number, nonTarget: boolean, softcap: boolean): WgslProgram {
+  const wg = ROW_WORKGROUP;
+  return {
+    outputShape: [rows, ROW_TERM_COUNT],
+    shaderKey: `labelsmooth_rowterms_${nonTarget}_${softcap}`,
+    dispatchLayout: { x: [0, 1] },
+    dispatch: [rows, 1, 1],
+    workgroupSize: [wg, 1, 1],
+    variableNames: ['logits', 'labels', 'table', 'sampleWeight'],
+    uniforms: UNIFORMS,
+    getUserCode: () => rowTermsCode(nonTarget, softcap),
   };
 }
 
