@@ -65,6 +65,7 @@ export async function compare(o: CompareOptions, cli: CliContext = DEFAULT_CONTE
       )}, seeds {${o.seeds.join(', ')}}, backend ${backend}`,
     ]),
   );
+  for (const note of splits.notes) log(`note: ${note}`);
   const job = jobProgress(o, Math.ceil(splits.train.rows / o.batchSize), variants.length);
   const monitor = monitorSet(splits.test, o.seeds[0]);
   const analyzer = metricsAnalyzer();

@@ -15,11 +15,29 @@ export interface Splits {
   train: Dataset;
   validation: Dataset | null;
   test: Dataset;
+  /** What the user should know about the splits (a validation split raised to a usable size). */
+  notes: string[];
+}
+
+/**
+ * The fewest validation rows a temperature is fitted on when the training pool allows: below ~50 rows
+ * the fitted T follows a handful of examples. A fraction that gives fewer (e.g. the default 2 % of a
+ * small CSV) is raised to 50 rows, or to a fifth of the pool when that is less.
+ */
+export const MIN_VALIDATION_ROWS = 50;
+
+/** Rows of the validation split for a training pool of `pool` rows and `--validation` = `fraction`. */
+export function validationRows(pool: number, fraction: number): number {
+  if (fraction <= 0) return 0;
+  const rows = Math.round(pool * fraction);
+  if (rows >= MIN_VALIDATION_ROWS) return rows;
+  return Math.max(rows, Math.min(MIN_VALIDATION_ROWS, Math.round(pool / 5)));
 }
 
 /**
  * Load `mnist`, `fashion-mnist` or `csv:PATH` and split it: a stratified validation fraction of the
- * training set (for temperature scaling), then optional stratified subsets of train and test. CSV data is
+ * training pool (for temperature scaling; at least {@link validationRows}), then optional stratified
+ * subsets of train and test. CSV data is
  * split 80/20 into train/test first. Every split is seeded. Sizes that cannot be honoured are refused
  * (a size given on the command line — in `given` — larger than what is there; a training set missing a
  * class; an empty test set), never silently shrunk to something else.
@@ -47,12 +65,19 @@ export function loadSplits(o: DataOptions, given: ReadonlySet<string> = new Set(
   } else throw new UsageError(`--dataset ${o.dataset}: unknown (expected mnist, fashion-mnist or csv:PATH)`);
   const k = train.classNames.length;
   let validation: Dataset | null = null;
-  if (o.validation > 0) {
-    const { first, second } = stratifiedSplit(train.y, k, Math.round(train.rows * o.validation), o.seed + 1);
+  const notes: string[] = [];
+  const held = validationRows(train.rows, o.validation);
+  if (held > 0) {
+    if (held !== Math.round(train.rows * o.validation))
+      notes.push(
+        `validation: ${held} rows instead of ${Math.round(train.rows * o.validation)} (--validation ` +
+          `${o.validation} of the ${train.rows}-row training pool), too few to fit a temperature on`,
+      );
+    const { first, second } = stratifiedSplit(train.y, k, held, o.seed + 1);
     validation = take(train, second, `${train.name} (validation)`);
     train = take(train, first);
   }
-  checkSize('--train-size', o.trainSize, train.rows, given.has('trainSize'), o.validation);
+  checkSize('--train-size', o.trainSize, train.rows, given.has('trainSize'), held);
   checkSize('--test-size', o.testSize, test.rows, given.has('testSize'), 0);
   const subset = o.trainSize !== undefined && o.trainSize < train.rows;
   if (o.trainSize !== undefined && o.trainSize < train.rows) {
@@ -62,13 +87,13 @@ export function loadSplits(o: DataOptions, given: ReadonlySet<string> = new Set(
     test = take(test, stratifiedSplit(test.y, k, o.testSize, o.seed + 3).second);
   }
   checkClasses(o, train, test, subset);
-  return { dataset: o.dataset, train, validation, test };
+  return { dataset: o.dataset, train, validation, test, notes };
 }
 
 /** A size given explicitly must exist: `--train-size 100000` on 54,000 rows is refused, not shrunk. */
-function checkSize(flag: string, size: number | undefined, rows: number, given: boolean, split: number) {
+function checkSize(flag: string, size: number | undefined, rows: number, given: boolean, held: number) {
   if (!given || size === undefined || size <= rows) return;
-  const after = split > 0 ? ` after the ${split * 100} % validation split` : '';
+  const after = held > 0 ? ` after the validation split (${held} rows)` : '';
   throw new UsageError(
     `${flag} ${size}: only ${rows} examples are there${after}; use ${rows}, less, or 'all'`,
   );

@@ -9,7 +9,9 @@ import { Trainer } from '../train/trainer.js';
 import { checkModelBackend, checkModelData, useBackend } from './backend.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
 import { loadSplits } from './datasets.js';
+import { wrapParts } from './epochLine.js';
 import { datasetName, deriveRunName } from './naming.js';
+import { progress } from './progress.js';
 import { writeResults } from './results.js';
 import { checkRunDir, openRunDir } from './runDir.js';
 import type { OutputOptions } from './runOptions.js';
@@ -64,6 +66,32 @@ export function distillTable(rows: DistillSummary[]): string {
 }
 
 /**
+ * The job's progress over every teacher's and student's batches: `seed 2 teacher ε=0.1 epoch 3/20`. The
+ * models train in order (per seed: the ε = 0 teacher and its student, then the smoothed pair).
+ */
+function distillProgress(o: DistillOptions, batches: number) {
+  const perModel = (o.epochs + o.studentEpochs) * batches;
+  const bar = progress(o.quiet ? 'quiet' : 'auto', o.seeds.length * 2 * perModel);
+  const base = (epsilon: number, seed: number) =>
+    (o.seeds.indexOf(seed) * 2 + (epsilon === 0 ? 0 : 1)) * perModel;
+  return {
+    bar,
+    teacher(epsilon: number, seed: number, epoch: number, batch: number) {
+      bar.update(
+        base(epsilon, seed) + epoch * batches + batch,
+        `seed ${seed} teacher ε=${epsilon} epoch ${epoch + 1}/${o.epochs}`,
+      );
+    },
+    student(epsilon: number, seed: number, epoch: number, batch: number) {
+      bar.update(
+        base(epsilon, seed) + (o.epochs + epoch) * batches + batch,
+        `seed ${seed} student of ε=${epsilon} epoch ${epoch + 1}/${o.studentEpochs}`,
+      );
+    },
+  };
+}
+
+/**
  * Müller et al. 2019 §5 (Fig. 6): train a teacher with ε = 0 and one with ε > 0, distill each into a
  * small student at temperature T on the same training rows, and evaluate all four on the test set, per seed.
  */
@@ -79,16 +107,20 @@ export async function distill(o: DistillOptions, cli: CliContext = DEFAULT_CONTE
     throw new UsageError(`--validation ${o.validation}: distill fits no temperature; leave --validation out`);
   checkModelBackend(o.model, o.backend);
   const backend = await useBackend(o.backend);
-  const log = (s: string) => {
-    if (!o.quiet) process.stderr.write(`${s}\n`);
-  };
   const splits = loadSplits(o, cli.given);
   checkModelData(o.model, splits.train);
   const { train, test } = splits;
   const k = train.classNames.length;
   const run = openRunDir(o.runsDir, name, { mode: 'new', force: o.force });
-  log(
-    `labelsmooth distill: ${splits.dataset} (train ${train.rows}, test ${test.rows}), teachers ${o.model} ε ∈ {0, ${o.epsilon}} for ${o.epochs} epochs, students of ${o.studentHidden} hidden units for ${o.studentEpochs} epochs at T = ${o.temperature}, seeds {${o.seeds.join(', ')}}, backend ${backend}`,
+  const job = distillProgress(o, Math.ceil(train.rows / o.batchSize));
+  job.bar.log(
+    wrapParts([
+      `labelsmooth distill → ${run.dir}:`,
+      `${splits.dataset} (train ${train.rows}, test ${test.rows}),`,
+      `teachers ${o.model} ε ∈ {0, ${o.epsilon}} for ${o.epochs} epochs,`,
+      `students of ${o.studentHidden} hidden units for ${o.studentEpochs} epochs at T = ${o.temperature},`,
+      `seeds {${o.seeds.join(', ')}}, backend ${backend}`,
+    ]),
   );
   const analyzer = metricsAnalyzer();
   const evaluate = (role: DistillModel['role'], teacherEpsilon: number, seed: number, z: Float32Array) => {
@@ -97,7 +129,7 @@ export async function distill(o: DistillOptions, cli: CliContext = DEFAULT_CONTE
     m.analysis = analyzer.model(z, test.y, k);
     const who =
       role === 'teacher' ? `teacher ε=${teacherEpsilon}` : `student of the ε=${teacherEpsilon} teacher`;
-    log(
+    job.bar.log(
       `${who}, seed ${seed}: accuracy ${report.accuracy.toFixed(4)} NLL ${report.nll.toFixed(4)} ECE ${report.ece.toFixed(4)}`,
     );
     return m;
@@ -119,7 +151,7 @@ export async function distill(o: DistillOptions, cli: CliContext = DEFAULT_CONTE
       const teacher = new Trainer(config, train, monitor);
       let targets: Float32Array;
       try {
-        for (let e = 0; e < o.epochs; e++) await teacher.runEpoch();
+        for (let e = 0; e < o.epochs; e++) await teacher.runEpoch((b) => job.teacher(epsilon, seed, e, b));
         models.push(evaluate('teacher', epsilon, seed, predictLogits(teacher.model, test)));
         targets = softTargets(predictLogits(teacher.model, train), k, o.temperature);
       } finally {
@@ -132,6 +164,7 @@ export async function distill(o: DistillOptions, cli: CliContext = DEFAULT_CONTE
         lr: o.lr,
         seed,
         hidden: o.studentHidden,
+        onBatch: (e, b) => job.student(epsilon, seed, e, b),
       });
       try {
         models.push(evaluate('student', epsilon, seed, predictLogits(student, test)));
@@ -140,6 +173,7 @@ export async function distill(o: DistillOptions, cli: CliContext = DEFAULT_CONTE
       }
     }
   }
+  job.bar.stop();
   const { json: _j, quiet: _q, runsDir: _r, name: _n, force: _f, ...config } = o;
   const results: DistillResults = {
     kind: 'distill',

@@ -7,6 +7,7 @@ import { LOSS_PARAMETERS, LOSSES, type LossParameter } from '../train/losses.js'
 import { SCHEDULES } from '../train/schedule.js';
 import { contextOf } from './context.js';
 import { COMPARE_DEFAULTS, DISTILL_DEFAULTS, defaultModel, type TrainingDefaults } from './defaults.js';
+import { wrapParts } from './epochLine.js';
 import { errorLine } from './errorLine.js';
 import { FAMILY_DEFAULTS, loss, losses } from './family.js';
 import { dataset, epsilons, float, int, MAX_SEED, resolveAll, runName, seeds, sizeOrAll } from './options.js';
@@ -30,15 +31,46 @@ const TRAIN_DEFAULTS: TrainingDefaults = {
   validation: 0.1,
 };
 
+/**
+ * An option with a default shown as the user would type it: commander prints the value itself, as JSON
+ * (`[0,0.1]` for a list).
+ */
+function shownDefault<T>(
+  flags: string,
+  description: string,
+  parse: (v: string) => T,
+  value: T,
+  shown: string,
+) {
+  return new Option(flags, description).argParser(parse).default(value, shown);
+}
+
+/** `[1, 2, 3]` → `3` (as `--seeds 3` gives it), other lists comma-separated. */
+function seedsText(list: number[]): string {
+  return list.every((s, i) => s === i + 1) ? String(list.length) : list.join(',');
+}
+
 /** The grid of `compare` and `sweep`: the ε values, the seeds, the losses (and ols' ε). */
 function gridOptions(cmd: Command): Command {
+  const d = COMPARE_DEFAULTS;
   return cmd
-    .option('--epsilons <list>', 'comma-separated ε values', epsilons, COMPARE_DEFAULTS.epsilons)
-    .option(
-      '--seeds <n|list>',
-      'number of seeds (1..n) or a comma-separated list',
-      seeds,
-      COMPARE_DEFAULTS.seeds,
+    .addOption(
+      shownDefault(
+        '--epsilons <list>',
+        'comma-separated ε values',
+        epsilons,
+        d.epsilons,
+        d.epsilons.join(','),
+      ),
+    )
+    .addOption(
+      shownDefault(
+        '--seeds <n|list>',
+        'number of seeds (1..n) or a comma-separated list',
+        seeds,
+        d.seeds,
+        seedsText(d.seeds),
+      ),
     )
     .option('--losses <list>', `losses to compare: ${LOSS_LIST} (ls: each ε > 0 of --epsilons)`, losses)
     .addOption(parameterOption(LOSS_PARAMETERS.olsEpsilon));
@@ -51,11 +83,27 @@ function parameterOption(p: LossParameter): Option {
     .default(p.default);
 }
 
+/** How the defaults split the data, below the options of `--help`: a CSV is cut too, not only images. */
+export function splitsHelp(d: TrainingDefaults): string {
+  const held =
+    d.validation > 0
+      ? `${d.validation * 100} % of the pool (at least 50 rows when the pool allows, at most a fifth ` +
+        'of it) is held out to fit the temperature, then '
+      : '';
+  const text =
+    'Data: mnist and fashion-mnist have a training pool of 60,000 images and a test set of 10,000; a CSV ' +
+    `is split 80/20 into a training pool and a test set. By default ${held}` +
+    `${d.trainSize.toLocaleString('en-US')} training rows are drawn from the ${held ? 'rest' : 'pool'} ` +
+    '(--train-size all: every row). Every split is stratified and seeded.';
+  return `\n${wrapParts(text.split(' '), 80).replace(/\n {2}/g, '\n')}`;
+}
+
 /** Options shared by `compare`, `sweep`, `train` and `distill`. */
 function trainingOptions(cmd: Command, d: TrainingDefaults = TRAIN_DEFAULTS): Command {
   return cmd
+    .addHelpText('after', splitsHelp(d))
     .option('--dataset <name>', 'mnist | fashion-mnist | csv:PATH', dataset, d.dataset)
-    .option('--label-column <name>', "CSV label column (default: 'label', else the last column)")
+    .option('--label-column <name>', 'CSV label column (default: label, else the last column)')
     .addOption(
       new Option(
         '--model <kind>',
@@ -74,12 +122,18 @@ function trainingOptions(cmd: Command, d: TrainingDefaults = TRAIN_DEFAULTS): Co
     )
     .option(
       '--validation <fraction>',
-      'held-out fraction of train (temperature scaling)',
+      'fraction of the training pool held out to fit the temperature (at least 50 rows when the pool ' +
+        'allows, at most a fifth of it; 0: no temperature scaling)',
       float(0, 0.9),
       d.validation,
     )
-    .option('--train-size <n>', "training examples (stratified subset) or 'all'", sizeOrAll, d.trainSize)
-    .option('--test-size <n>', "test examples (stratified subset) or 'all'", sizeOrAll)
+    .option(
+      '--train-size <n>',
+      "training examples: a stratified subset of what the validation split leaves, or 'all'",
+      sizeOrAll,
+      d.trainSize,
+    )
+    .option('--test-size <n>', "test examples: a stratified subset, or 'all' (default: all)", sizeOrAll)
     .addOption(new Option('--backend <name>', 'TF.js backend').choices(BACKENDS).default('wasm'))
     .option('--name <name>', 'run name (default: from the options that differ from defaults)', runName)
     .option('--runs-dir <dir>', 'where run directories go', 'runs')
@@ -165,11 +219,14 @@ export function program(): Command {
             "run compare's grid as independent trials: local processes, or a Redis queue of workers",
           ),
       )
-        .option(
-          '--workers <n>',
-          'local trial processes (default: the number of cores)',
-          int(1, 1024),
-          availableParallelism(),
+        .addOption(
+          shownDefault(
+            '--workers <n>',
+            'local trial processes',
+            int(1, 1024),
+            availableParallelism(),
+            'the number of cores',
+          ),
         )
         .option(
           '--queue <url>',
@@ -254,11 +311,14 @@ export function program(): Command {
         int(1, 100_000),
         DISTILL_DEFAULTS.studentHidden,
       )
-      .option(
-        '--seeds <n|list>',
-        'number of seeds (1..n) or a comma-separated list',
-        seeds,
-        DISTILL_DEFAULTS.seeds,
+      .addOption(
+        shownDefault(
+          '--seeds <n|list>',
+          'number of seeds (1..n) or a comma-separated list',
+          seeds,
+          DISTILL_DEFAULTS.seeds,
+          seedsText(DISTILL_DEFAULTS.seeds),
+        ),
       ),
     DISTILL_DEFAULTS,
   ).action(async (opts, cmd: Command) => {

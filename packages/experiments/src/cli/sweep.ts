@@ -100,6 +100,7 @@ export async function sweep(o: SweepOptions, cli: CliContext = DEFAULT_CONTEXT):
             ? ` on the queue ${target.display}`
             : ` in ${Math.min(o.workers, todo.length)} local processes`),
     );
+    for (const note of splits.notes) log(`note: ${note}`);
     if (ledger.repaired > 0)
       log(`sweep: cut off a torn last line (${ledger.repaired} bytes) of ${ledger.file}`);
     if (ledger.foreign > 0)

@@ -177,10 +177,12 @@ async function runOpened(
   log(
     wrapParts([
       `labelsmooth train → ${dir}:`,
-      `${splits.dataset} (train ${splits.train.rows}, test ${splits.test.rows}),`,
+      `${splits.dataset} (train ${splits.train.rows}, validation ${splits.validation?.rows ?? 0},`,
+      `test ${splits.test.rows}),`,
       `${config.model}, ${label}, seed ${config.seed}, backend ${backend}`,
     ]),
   );
+  for (const note of splits.notes) log(`note: ${note}`);
   const batches = Math.ceil(splits.train.rows / config.batchSize);
   const bar = progress(o.quiet ? 'quiet' : 'auto', config.epochs * batches, trainer.epoch * batches);
   for (let e = trainer.epoch; e < config.epochs; e++) {

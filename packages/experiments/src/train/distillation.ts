@@ -15,6 +15,8 @@ export interface StudentConfig {
   seed: number;
   /** Hidden units of the student. */
   hidden: number;
+  /** Called after each batch: the epoch (from 0) and the batches done in it (from 1). */
+  onBatch?: (epoch: number, batch: number) => void;
 }
 
 /** Soft targets softmax(z/T) of N×K teacher logits (row max subtracted first, float64 sums). */
@@ -101,6 +103,7 @@ function fitStudent(
           vars,
         );
       });
+      o.onBatch?.(epoch, b / o.batchSize + 1);
     }
   }
 }
