@@ -1,9 +1,9 @@
-// npm run bench (second part): the label-smoothing family on the SIMD kernel (issue 14) against the plain
+// npm run bench (second part): the label-smoothing family on the SIMD kernel against the plain
 // label-smoothed kernel of the same shape, forward + gradient (float32 logits, class indices, mean, a
 // gradient buffer kept across calls). Every option is timed in the same rounds, interleaved (round r runs
 // each option once, in a rotating order), so that a shared machine's load hits them alike; the figure is
 // the median over rounds, and each ratio is the median of the per-round ratios to the plain kernel.
-//   - 1024×32000 (the issue's shape): plain ε = 0.1; confidence penalty β = 0.1; focal γ = 2; FLSD-53;
+//   - 1024×32000 (the target's shape): plain ε = 0.1; confidence penalty β = 0.1; focal γ = 2; FLSD-53;
 //     focal γ = 2 with ε = 0.1; focal γ = 1.5 (the pow path), on one thread and with the worker threads;
 //   - class-conditional noise (OLS), one thread and threads: at 1024×32000 with S a Float32Array (3.8 GiB;
 //     as float64 it would be 7.6 GiB of the machine's 23), at 1024×4096 and 1024×1000 (the paper's regime)
@@ -11,8 +11,12 @@
 //     rows checked per call) and a noiseMatrix (checked once), the kernel alone (computeCrossEntropy on
 //     plans built outside the timing), and on kernelWorkspace buffers.
 //
-// Usage: node --import tsx bench/family.ts [-- --rounds 9 --skip-threads --skip-ols-32000]
-import { execFileSync } from 'node:child_process';
+// The output replaces the section `bench-family` of BENCHMARKS.md (--out FILE: another file). --quick runs
+// small shapes (64×2048; OLS at 64×256) for one round without warm-up: for checking the script and the
+// generated section, not for numbers.
+//
+// Usage: node --import tsx bench/family.ts [-- --rounds 9 --skip-threads --skip-ols-32000 --quick --out F]
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { computeCrossEntropy } from '../packages/labelsmooth/src/core/crossEntropy.js';
 import { planCrossEntropy } from '../packages/labelsmooth/src/core/plan.js';
@@ -24,26 +28,27 @@ import {
   kernelWorkspace,
   noiseMatrix,
 } from '../packages/labelsmooth/src/index.js';
+import { runHeader, writeSection } from './markdown.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : dflt;
 };
-const ROUNDS = Math.max(5, Number(arg('rounds', '9')));
+const QUICK = args.includes('--quick');
+const ROUNDS = QUICK ? 1 : Math.max(5, Number(arg('rounds', '9')));
+const WARM_ROUNDS = QUICK ? 0 : 2;
+/** Every line printed, for BENCHMARKS.md. */
+const lines: string[] = [];
+function log(line: string): void {
+  console.log(line);
+  lines.push(...line.split('\n'));
+}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function uptime(): string {
-  try {
-    return execFileSync('uptime', { encoding: 'utf8' }).trim();
-  } catch {
-    return '(uptime unavailable)';
-  }
 }
 
 /** One timed variant: a label and a call, its ratio taken to variant `base` (default the first). */
@@ -70,7 +75,7 @@ function interleaved(variants: Variant[]): {
   const cpu = variants.map(() => [] as number[]);
   const paths = variants.map(() => '');
   const reasons = variants.map(() => '');
-  for (let r = -2; r < ROUNDS; r++) {
+  for (let r = -WARM_ROUNDS; r < ROUNDS; r++) {
     for (let j = 0; j < variants.length; j++) {
       const v = (j + Math.max(0, r)) % variants.length;
       const c0 = process.cpuUsage();
@@ -118,22 +123,22 @@ function inputs(n: number, k: number) {
  * with worker threads CPU time counts every thread and is not a speed).
  */
 function report(title: string, rows: ReturnType<typeof interleaved>, threads = false, target = 1.3): void {
-  console.log(`\n${title}`);
+  log(`\n${title}`);
   rows.forEach((r, j) => {
     const isBase = rows.some((o) => o.base === j && o !== r) || j === 0;
     const verdict = isBase ? '' : r.ratio <= target ? ' met' : ' MISSED';
     const cpu = threads ? '' : `  CPU ${r.cpuRatio.toFixed(2)}×`;
     const of = r.base === 0 ? '' : ` of ${rows[r.base].name}`;
-    console.log(
+    log(
       `  ${r.name.padEnd(36)} ${r.ms.toFixed(1).padStart(8)} ms  ${r.ratio.toFixed(2)}×${of}${cpu}  [${r.path}]${isBase ? '' : ` (target ≤ ${target}×:${verdict})`}`,
     );
-    if (r.name.includes('OLS')) console.log(`    ${r.reason}`);
+    if (r.name.includes('OLS')) log(`    ${r.reason}`);
   });
 }
 
+const loadBefore = loadavg();
 const status = await initKernels();
-console.log(`family benchmark: ${ROUNDS} rounds, kernel ${status.wasm}, threads ${status.threads}`);
-console.log(`load before: ${uptime()}`);
+log(`family benchmark: ${ROUNDS} rounds, kernel ${status.wasm}, threads ${status.threads}`);
 
 const OPTIONS: [string, CrossEntropyOptions][] = [
   ['plain LS (ε = 0.1)', { labelSmoothing: 0.1 }],
@@ -145,7 +150,7 @@ const OPTIONS: [string, CrossEntropyOptions][] = [
 ];
 
 {
-  const [n, k] = [1024, 32000];
+  const [n, k] = QUICK ? [64, 2048] : [1024, 32000];
   const { z, y, grad } = inputs(n, k);
   for (const threads of args.includes('--skip-threads') ? [false] : [false, true]) {
     const variants = OPTIONS.map(([name, o]) => ({
@@ -170,7 +175,7 @@ function ols(n: number, k: number, Matrix: Float32ArrayConstructor | Float64Arra
   const checked = noiseMatrix(matrix);
   const checkMs = performance.now() - t0;
   const what = `${n}×${k}, S a ${Matrix.name} of ${((k * k * Matrix.BYTES_PER_ELEMENT) / 2 ** 30).toFixed(2)} GiB`;
-  console.log(`\n${what}: noiseMatrix(S) took ${checkMs.toFixed(0)} ms (once)`);
+  log(`\n${what}: noiseMatrix(S) took ${checkMs.toFixed(0)} ms (once)`);
   for (const threads of args.includes('--skip-threads') ? [false] : [false, true]) {
     const plain: CrossEntropyOptions = { labelSmoothing: 0.1, classes: k, grad, kernel: 'wasm', threads };
     const raw: CrossEntropyOptions = { ...plain, noise: { matrix } };
@@ -201,16 +206,30 @@ function ols(n: number, k: number, Matrix: Float32ArrayConstructor | Float64Arra
       );
     }
     report(`${what}, ${threads ? 'worker threads' : 'one thread'}:`, interleaved(variants), threads);
-    console.log(
-      `  (the plan of a plain-array S — its used rows checked — ${planMs.toFixed(1)} ms, one call)`,
-    );
+    log(`  (the plan of a plain-array S — its used rows checked — ${planMs.toFixed(1)} ms, one call)`);
     ws?.dispose();
   }
 }
 
-// The issue's shape needs S at 32000² floats: 3.8 GiB as float32, and as much again for its checked copy
+// The target's shape needs S at 32000² floats: 3.8 GiB as float32, and as much again for its checked copy
 // (outside the kernel's memory: more than 1 GiB); skipped with --skip-ols-32000.
-if (!args.includes('--skip-ols-32000')) ols(1024, 32000, Float32Array);
-ols(1024, 4096, Float64Array);
-ols(1024, 1000, Float64Array); // the regime of Zhang et al. 2021 (CIFAR-100, ImageNet: K = 100, 1000)
-console.log(`\nload after: ${uptime()}`);
+if (QUICK) ols(64, 256, Float64Array);
+else {
+  if (!args.includes('--skip-ols-32000')) ols(1024, 32000, Float32Array);
+  ols(1024, 4096, Float64Array);
+  ols(1024, 1000, Float64Array); // the regime of Zhang et al. 2021 (CIFAR-100, ImageNet: K = 100, 1000)
+}
+const out = arg('out', new URL('../BENCHMARKS.md', import.meta.url).pathname);
+writeSection(
+  out,
+  'bench-family',
+  [
+    runHeader('bench/family.ts', args, loadBefore),
+    QUICK ? '\n**--quick: small shapes, one round, not a measurement.**' : '',
+    '',
+    '```',
+    ...lines,
+    '```',
+  ].join('\n'),
+);
+console.log(`\n${out}: section bench-family replaced`);

@@ -19,11 +19,15 @@
 // current RSS during one more call is reported (the gradient buffer, preallocated for our paths and the
 // copy, is part of the inputs; PyTorch allocates z.grad in the call).
 //
+// The run's table and a met/missed line per target replace the section `bench-run` of BENCHMARKS.md
+// (--out FILE: another file). --quick times each implementation once after one warm-up call: for checking
+// the script and the generated section, not for numbers.
+//
 // Usage: npm run bench [-- --shapes 8192x10,512x1000 --runs 5 --skip-tfjs --skip-tfjs-cpu --skip-torch
-//                          --skip-rss]
+//                          --skip-rss --quick --out BENCHMARKS.md]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the gradients tf.valueAndGrad needs
@@ -31,6 +35,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { crossEntropy, initKernels, kernelWorkspace } from '../packages/labelsmooth/src/index.js';
 import { threadStats } from '../packages/labelsmooth/src/kernels/threads.js';
+import { markdownTable, runHeader, writeSection } from './markdown.js';
 
 const EPS = 0.1;
 const args = process.argv.slice(2);
@@ -40,11 +45,14 @@ const arg = (name: string, dflt: string) => {
 };
 const flag = (name: string) => args.includes(`--${name}`);
 const parseShapes = (s: string) => s.split(',').map((x) => x.split('x').map(Number) as [number, number]);
-const RUNS = Math.max(5, Number(arg('runs', '5')));
+const QUICK = flag('quick');
+const RUNS = QUICK ? 1 : Math.max(5, Number(arg('runs', '5')));
 /** An anchor slower than this per call gets 3 runs instead (TF.js cpu at large K takes ~20 s a call). */
 const SLOW_MS = 3000;
 /** Timed runs continue (past RUNS, up to 1000) until this much time has passed: many runs for short calls. */
-const TIMED_MS = 500;
+const TIMED_MS = QUICK ? 0 : 500;
+/** Warm-up before timing: at least 3 calls and 1 s (one call with --quick). */
+const WARM = QUICK ? { calls: 1, ms: 0 } : { calls: 3, ms: 1000 };
 const OURS = 'labelsmooth WASM (threads, grad kept)';
 const ONE_THREAD = 'labelsmooth WASM, 1 thread';
 const SHARED = 'labelsmooth WASM, shared buffers';
@@ -106,7 +114,7 @@ function median(xs: number[]): number {
  */
 function time(f: () => void): { ms: number; runs: number } {
   const w0 = performance.now();
-  for (let i = 0; i < 3 || performance.now() - w0 < 1000; i++) {
+  for (let i = 0; i < WARM.calls || performance.now() - w0 < WARM.ms; i++) {
     const t = performance.now();
     f();
     if (performance.now() - t > SLOW_MS) break;
@@ -315,6 +323,7 @@ async function main(): Promise<void> {
     return rssChild(args[1] as Impl, n, k);
   }
   tf.env().set('PROD', true);
+  const loadBefore = loadavg();
   const status = await initKernels();
   const shapes = parseShapes(arg('shapes', '8192x10,512x1000,1024x32000,256x128000'));
   const tv = flag('skip-torch') ? null : torchVersion();
@@ -389,8 +398,28 @@ async function main(): Promise<void> {
   console.log(
     `inputs + gradient at N×K: 8 bytes per logit (e.g. 1024×32000: ${((1024 * 32000 * 8) / 2 ** 20).toFixed(0)} MB)`,
   );
-  if (summary.length) console.log('\nTargets (issue #13):');
+  if (summary.length) console.log('\nTargets:');
   for (const line of summary) console.log(`  ${line}`);
+  const out = arg('out', new URL('../BENCHMARKS.md', import.meta.url).pathname);
+  writeSection(
+    out,
+    'bench-run',
+    [
+      runHeader('bench/run.ts', args, loadBefore),
+      QUICK ? '\n**--quick: one call per implementation, not a measurement.**' : '',
+      '',
+      markdownTable(rows),
+      '',
+      '`*` the fastest PyTorch setup of the shape in this run, the "best PyTorch" of the ratios. Chunks per',
+      'thread: how the last timed call was shared out (the calling thread first). Peak MB: growth of the peak',
+      'resident memory over the inputs and gradient (8 bytes per logit) in the first and a later call.',
+      '',
+      'Targets in this run:',
+      '',
+      ...summary.map((line) => `- ${line.replace(/: (met|MISSED)$/, (_, v) => `: **${v}**`)}`),
+    ].join('\n'),
+  );
+  console.log(`\n${out}: section bench-run replaced`);
 }
 
 await main();

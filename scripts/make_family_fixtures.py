@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Fixtures for the label-smoothing family (issue 14): confidence penalty, focal loss (Keras semantics),
+"""Fixtures for the label-smoothing family: confidence penalty, focal loss (Keras semantics),
 FLSD-53 and class-conditional noise, computed with torch in float64 (Debian python3-torch 1.13).
 
 Run:  /usr/bin/python3 scripts/make_family_fixtures.py      Writes test/fixtures/family.json.

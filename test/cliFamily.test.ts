@@ -1,4 +1,4 @@
-// The label-smoothing family on the command line (issue #14): `compare --losses`, `train --loss`, the ε
+// The label-smoothing family on the command line: `compare --losses`, `train --loss`, the ε
 // schedule flags, and their refusals.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Edge cases where the kernel and the reference used to disagree silently (issue 9). Each test failed
+// Edge cases where the kernel and the reference used to disagree silently. Each test failed
 // before its fix.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

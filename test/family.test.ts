@@ -1,4 +1,4 @@
-// The label-smoothing family on the float64 reference (issue 14): confidence penalty, focal loss (Keras
+// The label-smoothing family on the float64 reference: confidence penalty, focal loss (Keras
 // semantics), FLSD-53, class-conditional noise and online label smoothing. Fixtures from
 // scripts/make_family_fixtures.py (torch 1.13, float64); gradients also against finite differences.
 import assert from 'node:assert/strict';

@@ -248,7 +248,7 @@ describe('the report around the sentences', () => {
   });
 });
 
-describe("each loss's formula in the report (issue #14)", () => {
+describe("each loss's formula in the report", () => {
   /** A run of `loss` labelled `label`; cp runs record H(q), as the trainer does. */
   const lossRun = (label: string, loss: string | undefined, epsilon: number) => {
     const r = run(epsilon, 1, { nll: [0.6, 0.3], spread: [5, 7], ts: false });

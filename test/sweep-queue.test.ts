@@ -91,7 +91,7 @@ describe('labelsmooth sweep --queue (BullMQ on a real Redis)', { skip }, () => {
     }
   });
 
-  it('--losses with parameters and a schedule (issue #14): the queue trains what the local pool trains', async () => {
+  it('--losses with parameters and a schedule: the queue trains what the local pool trains', async () => {
     const family = [
       '--losses',
       'ce,ls,cp,flsd53',

@@ -202,7 +202,7 @@ describe('labelsmooth sweep (local processes)', () => {
   });
 });
 
-describe('sweep trial configurations (issue #14)', () => {
+describe('sweep trial configurations', () => {
   it("a trial trains compare's configuration for the same variant: loss, ε, parameters, schedule", async () => {
     const { compareVariants, FAMILY_DEFAULTS, losses, runConfig, familyParameters } = await import(
       '../packages/experiments/src/cli/family.js'
@@ -269,7 +269,7 @@ describe('sweep trial configurations (issue #14)', () => {
   });
 });
 
-describe('labelsmooth sweep --losses (issue #14, local processes)', () => {
+describe('labelsmooth sweep --losses (local processes)', () => {
   const dir = tempDir('labelsmooth-sweep-family-');
   const csv = join(dir, 'data.csv');
   writeCsv(csv);

@@ -17,6 +17,7 @@ export interface OnlineUpdateOptions {
 
 /** Everything an {@link OnlineLabelSmoothing} holds (JSON-safe: float64 numbers round-trip exactly). */
 export interface OnlineLabelSmoothingState {
+  /** K, the number of classes. */
   classes: number;
   /** S_t, K×K row-major. */
   matrix: number[];

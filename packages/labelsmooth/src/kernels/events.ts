@@ -40,7 +40,9 @@ export type FallbackReason =
 /** What onKernelEvent listeners receive. */
 export type KernelEvent =
   | {
+      /** A call, or part of it, took a slower path than the kernel. */
       type: 'fallback';
+      /** Why: the same names as the counts of {@link KernelInfo.fallbacks}. */
       reason: FallbackReason;
       /** A sentence about this occurrence. */
       detail: string;
@@ -48,14 +50,29 @@ export type KernelEvent =
       rows: number;
     }
   /** Compiling the WASM kernel failed: every call takes the JS reference. */
-  | { type: 'compile-error'; error: unknown }
+  | {
+      /** The kind of event. */
+      type: 'compile-error';
+      /** What compiling threw. */
+      error: unknown;
+    }
   /** The worker-thread pool (Node) could not start: large batches run on the calling thread. */
-  | { type: 'threads-error'; error: unknown };
+  | {
+      /** The kind of event. */
+      type: 'threads-error';
+      /** What starting the pool threw. */
+      error: unknown;
+    };
 
 /** A snapshot of the kernels' state and history, from {@link kernelInfo}. */
 export interface KernelInfo {
   /** The path of the most recent crossEntropy call and why it was chosen, or null before the first. */
-  last: { path: KernelPath; reason: string } | null;
+  last: {
+    /** Where the call ran. */
+    path: KernelPath;
+    /** Why that path, in a sentence (rows, staging, threads, S read in place…). */
+    reason: string;
+  } | null;
   /** Calls that fell back, by reason, since the process started (or {@link resetKernelInfo}). */
   fallbacks: Record<FallbackReason, number>;
   /** Rows the kernel declined and the reference recomputed, in total. */

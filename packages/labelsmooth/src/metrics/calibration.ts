@@ -16,10 +16,15 @@ import type { SmoothReliability } from './smoothEce.js';
 
 /** One confidence bin of a reliability diagram. `accuracy` and `confidence` are null for an empty bin. */
 export interface CalibrationBin {
+  /** Lower edge of the bin (m−1)/M, excluded (except 0 in the first bin). */
   lo: number;
+  /** Upper edge m/M, included. */
   hi: number;
+  /** Rows whose confidence falls in the bin. */
   count: number;
+  /** Fraction of those rows predicted correctly; null for an empty bin. */
   accuracy: number | null;
+  /** Their mean confidence; null for an empty bin. */
   confidence: number | null;
 }
 

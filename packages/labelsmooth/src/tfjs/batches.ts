@@ -7,11 +7,23 @@ import { mulberry32 } from '../random/mulberry32.js';
 export interface BatchDataset {
   /** Batches per epoch. */
   readonly size: number;
-  iterator(): Promise<{ next(): Promise<IteratorResult<{ xs: tf.Tensor; ys: tf.Tensor }>> }>;
+  /** One epoch's batches, in the order drawn for it (tfjs-layers calls it once per epoch). */
+  iterator(): Promise<{
+    /** The next batch, or `done` after the last one. */
+    next(): Promise<
+      IteratorResult<{
+        /** The rows of x in this batch. */
+        xs: tf.Tensor;
+        /** The same rows of y. */
+        ys: tf.Tensor;
+      }>
+    >;
+  }>;
 }
 
 /** Options of {@link batches}. */
 export interface BatchesOptions {
+  /** Rows per batch (the last batch may be smaller); default 32. */
   batchSize?: number;
   /** Shuffle seed; each epoch (each `iterator()` call) draws a new permutation from it. `null`: no shuffle. */
   seed?: number | null;

@@ -25,7 +25,12 @@ export interface CalibrationCallbackOptions {
  */
 export class CalibrationCallback extends Callback {
   /** Reports by epoch. */
-  readonly history: { epoch: number; report: CalibrationReport }[] = [];
+  readonly history: {
+    /** The epoch, from 0 as tfjs-layers counts. */
+    epoch: number;
+    /** {@link calibration} of the validation data at its end. */
+    report: CalibrationReport;
+  }[] = [];
   private readonly options: CalibrationCallbackOptions;
 
   /** @param options checked now: an unknown, symbol or inherited key is an error naming it */
@@ -39,6 +44,7 @@ export class CalibrationCallback extends Callback {
     ) as CalibrationCallbackOptions;
   }
 
+  /** Computes the report at the end of an epoch (tfjs-layers calls it). */
   override async onEpochEnd(epoch: number, logs?: Logs): Promise<void> {
     const { x, labels, from = 'logits', bins = 15, batchSize = 256, log } = this.options;
     const out = this.model.predict(x, { batchSize }) as tf.Tensor;

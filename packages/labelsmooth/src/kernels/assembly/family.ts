@@ -1,4 +1,4 @@
-// The label-smoothing family on the SIMD kernel (issue 14): confidence penalty, focal loss (FLSD-53
+// The label-smoothing family on the SIMD kernel: confidence penalty, focal loss (FLSD-53
 // included) and class-conditional noise, fused with label smoothing, class weights and a shared class
 // mask, for class-index targets. The same row loss and gradient as the float64 reference
 // (src/core/reference.ts); the plain loss stays on `rows` (rows.ts).
