@@ -414,8 +414,9 @@ async function main(): Promise<void> {
       'thread: how the last timed call was shared out (the calling thread first). Peak MB: growth of the peak',
       'resident memory over the inputs and gradient (8 bytes per logit) in the first and a later call.',
       '',
-      'Targets in this run:',
-      '',
+      summary.length
+        ? 'Targets in this run:\n'
+        : 'No target was judged in this run (they are set at 8192×10, 512×1000, 1024×32000 and 256×128000).',
       ...summary.map((line) => `- ${line.replace(/: (met|MISSED)$/, (_, v) => `: **${v}**`)}`),
     ].join('\n'),
   );

@@ -35,8 +35,8 @@ function opShape(fn: string, logits: unknown): OpShape {
  * - `webgl`, `webgpu`: GPU programs registered with TF.js on first use; nothing is read back to the CPU in
  *   the forward or the backward pass. Class indices with `ignoreIndex`, uniform, non-target or prior noise,
  *   a shared `classMask`, both weight conventions, `sampleWeight`, every reduction and `normalizer`,
- *   `softcap` and `zLoss`. Refused there with a {@link LabelSmoothingError} naming the option and the
- *   backend: probability targets, per-sample or class-conditional noise, per-row masks, the confidence
+ *   `softcap` and `zLoss`. Refused there with a `LabelSmoothingError` (exported by `labelsmooth`) naming
+ *   the option and the backend: probability targets, per-sample or class-conditional noise, per-row masks, the confidence
  *   penalty, focal loss, `onLoss` and `lse` (both read back), `kernel` other than `'auto'`. `threads` has
  *   no effect on the GPU. Labels in a tensor are checked by the programs without a read-back: a label that
  *   is not an integer in [0, K), not ignoreIndex, or a masked class makes the loss NaN (labels in an array
