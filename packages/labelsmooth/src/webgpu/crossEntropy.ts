@@ -4,7 +4,8 @@
 import { fail } from '../core/errors.js';
 import { checkOptions } from '../core/options.js';
 import { CROSS_ENTROPY_KEYS } from '../core/plan.js';
-import { type GpuOptions, type GpuPlan, gpuPlan } from '../gpu/plan.js';
+import type { CrossEntropyOptions } from '../core/types.js';
+import { type GpuPlan, gpuPlan } from '../gpu/plan.js';
 import { passesFor } from './pipelines.js';
 
 /** The buffers of a call (every one a GPUBuffer with STORAGE usage; sizes in bytes are checked). */
@@ -26,15 +27,21 @@ export interface WebGPUCrossEntropyBuffers {
 }
 
 /** Options: the core's, without `classes`, `grad`, `lse` (buffers here), `kernel` and `threads`. */
-export type WebGPUCrossEntropyOptions = Omit<GpuOptions, 'lse' | 'kernel' | 'threads'> & {
+export type WebGPUCrossEntropyOptions = Omit<
+  CrossEntropyOptions,
+  'classes' | 'grad' | 'lse' | 'kernel' | 'threads'
+> & {
   /** Bound on the wait for the scalars, in ms (default 60 000): a lost device or a hung queue is an error. */
   timeoutMs?: number;
 };
 
 /** The reported numbers (for `reduction: 'none'`, the sums over rows; the rows are in `rowLoss`). */
 export interface WebGPUCrossEntropyResult {
+  /** The loss, (1−ε)·nll + ε·smoothing (+ the z-loss), reduced as asked. */
   loss: number;
+  /** H(p,q), reduced like the loss. */
   nll: number;
+  /** H(u,q), reduced like the loss. */
   smoothing: number;
   /** The z-loss part of `loss` (0 without `zLoss`). */
   zLoss: number;
