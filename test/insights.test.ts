@@ -2,19 +2,9 @@
 // that would make it false, and must change its words accordingly.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { distillTakeaway } from '../packages/experiments/src/report/distillReport.js';
-import {
-  confidencePhrase,
-  mechanism,
-  selectiveSentence,
-  takeaway,
-} from '../packages/experiments/src/report/insights.js';
-import type { PairedAnalysis } from '../packages/experiments/src/train/analysis.js';
+import { confidencePhrase, mechanism } from '../packages/experiments/src/report/insights.js';
 import { summarize } from '../packages/experiments/src/train/experiment.js';
-import { results, row, run, st } from './helpers/results.js';
-
-const BASE_OVER = row(0, false, { acc: 0.82, conf: 0.94, ece: 0.118, nll: 0.89 });
-const LS_UNDER = row(0.1, false, { acc: 0.83, conf: 0.76, ece: 0.07, nll: 0.6 });
+import { results, run } from './helpers/results.js';
 
 describe('confidencePhrase', () => {
   it('says over, under or calibrated from the sign and size of the gap, with a positive amount', () => {
@@ -26,79 +16,6 @@ describe('confidencePhrase', () => {
     assert.equal(under, 'under-confident: mean confidence 0.8519 is 0.1137 below accuracy 0.9656');
     assert.ok(!/−|by -/.test(under), 'no double negative');
     assert.match(confidencePhrase(0.85, 0.852), /^calibrated on average/);
-  });
-});
-
-describe('takeaway', () => {
-  it('over-confident baseline, label smoothing lowers ECE and over-corrects, TS beats it', () => {
-    const ts = row(0, true, { acc: 0.82, conf: 0.83, ece: 0.02, nll: 0.55 });
-    const lsTs = row(0.1, true, { acc: 0.83, conf: 0.82, ece: 0.025, nll: 0.56 });
-    const s = takeaway(results([BASE_OVER, LS_UNDER, ts, lsTs], []));
-    assert.equal(s.length, 3);
-    assert.match(
-      s[0],
-      /network is over-confident: mean confidence 0\.9400 is 0\.1200 above accuracy 0\.8200 \(ECE 0\.1180\)/,
-    );
-    assert.match(s[1], /ε = 0\.1 lowered ECE from 0\.1180 to 0\.0700 and lowered NLL/);
-    assert.match(s[1], /over-corrects: the model becomes under-confident \(by 0\.0700\)/);
-    assert.match(
-      s[2],
-      /reaches ECE 0\.0200 .*, lower than label smoothing's 0\.0700; both together give ECE 0\.0250/,
-    );
-  });
-
-  it('the opposite numbers give the opposite words', () => {
-    // Baseline under-confident; label smoothing raises ECE and NLL and leaves it under-confident; TS is worse.
-    const base = row(0, false, { acc: 0.96, conf: 0.9, ece: 0.06, nll: 0.2 });
-    const ls = row(0.1, false, { acc: 0.965, conf: 0.85, ece: 0.11, nll: 0.25 });
-    const ts = row(0, true, { acc: 0.96, conf: 0.96, ece: 0.12, nll: 0.3 });
-    const s = takeaway(results([base, ls, ts], []));
-    assert.match(
-      s[0],
-      /network is under-confident: mean confidence 0\.9000 is 0\.0600 below accuracy 0\.9600/,
-    );
-    assert.match(s[1], /raised ECE from 0\.0600 to 0\.1100 and raised NLL/);
-    assert.match(s[1], /it leaves the model under-confident \(by 0\.1150\)/);
-    assert.ok(!s[1].includes('over-corrects'), 'an under-confident baseline is not over-corrected');
-    assert.match(s[2], /higher than label smoothing's 0\.1100/);
-    assert.ok(!s[2].includes('both together'), 'no LS + TS row, no claim about it');
-  });
-
-  it('label smoothing that leaves the model over-confident or calibrated says so', () => {
-    const still = row(0.1, false, { acc: 0.83, conf: 0.9, ece: 0.07, nll: 0.6 });
-    assert.match(takeaway(results([BASE_OVER, still], []))[1], /still over-confident \(by 0\.0700\)/);
-    const cal = row(0.1, false, { acc: 0.83, conf: 0.832, ece: 0.02, nll: 0.5 });
-    assert.match(takeaway(results([BASE_OVER, cal], []))[1], /leaves the model calibrated on average/);
-  });
-
-  it('counts the seeds whose paired interval of the ECE change excludes 0', () => {
-    const paired: PairedAnalysis[] = [
-      {
-        a: 'ε=0',
-        b: 'ε=0.1',
-        seed: 1,
-        differences: { ece: { difference: -0.05, interval: [-0.06, -0.04] } },
-      },
-      {
-        a: 'ε=0',
-        b: 'ε=0.1',
-        seed: 2,
-        differences: { ece: { difference: -0.01, interval: [-0.02, 0.005] } },
-      },
-      { a: 'ε=0', b: 'ε=0.1', seed: 3, differences: { ece: { difference: 0.03, interval: [0.01, 0.05] } } },
-    ];
-    assert.match(takeaway(results([BASE_OVER, LS_UNDER], [], paired))[1], /excludes 0 in 2 of 3 seeds/);
-    assert.ok(
-      !takeaway(results([BASE_OVER, LS_UNDER], []))[1].includes('excludes'),
-      'no intervals, no claim',
-    );
-  });
-
-  it('without an ε = 0 baseline it claims nothing about what label smoothing did', () => {
-    const s = takeaway(results([LS_UNDER], []));
-    assert.equal(s.length, 1);
-    assert.match(s[0], /no ε = 0 baseline/);
-    assert.ok(!/lowered|raised|over-corrects/.test(s[0]));
   });
 });
 
@@ -141,80 +58,8 @@ describe('mechanism', () => {
   });
 });
 
-describe('selectiveSentence', () => {
-  const base = (aurc: number, acc = 0.82) => row(0, false, { acc, conf: 0.94, ece: 0.1, nll: 0.8, aurc });
-  const ls = (aurc: number, acc = 0.822) => row(0.1, false, { acc, conf: 0.8, ece: 0.05, nll: 0.6, aurc });
-
-  it('worse AURC at nearly equal accuracy agrees with Xia et al.', () => {
-    const s = selectiveSentence(results([base(0.05), ls(0.06)], []))!;
-    assert.match(s, /raised AURC \(lower is better\) from 0\.0500 to 0\.0600 at nearly equal accuracy/);
-    assert.match(s, /worse selective classification, as Xia et al\. \(2025\) report/);
-  });
-
-  it('better AURC disagrees; unequal accuracy is named as such', () => {
-    assert.match(
-      selectiveSentence(results([base(0.06), ls(0.05)], []))!,
-      /lowered AURC.*better selective classification, unlike/,
-    );
-    const s = selectiveSentence(results([base(0.05, 0.8), ls(0.06, 0.85)], []))!;
-    assert.match(s, /accuracy rose from 80\.00 % to 85\.00 %, so this is not an equal-accuracy comparison/);
-    assert.match(s, /in the direction Xia et al\./);
-  });
-
-  it('says nothing without AURC', () => {
-    assert.equal(selectiveSentence(results([BASE_OVER, LS_UNDER], [])), null);
-  });
-});
-
-describe('distillTakeaway', () => {
-  const s = (role: 'teacher' | 'student', e: number, acc: number) => ({
-    role,
-    teacherEpsilon: e,
-    runs: 3,
-    accuracy: st(acc),
-    nll: st(0.5),
-    ece: st(0.05),
-  });
-
-  it("Müller's Fig. 6 pattern when the smoothed teacher is better and its student worse", () => {
-    const t = distillTakeaway([
-      s('teacher', 0, 0.8),
-      s('teacher', 0.1, 0.82),
-      s('student', 0, 0.78),
-      s('student', 0.1, 0.76),
-    ]);
-    assert.match(t[0], /ε = 0\.1 teacher is more accurate/);
-    assert.match(t[1], /student is less accurate.*with the same NLL/);
-    assert.match(t[2], /^This is the direction of Müller/);
-  });
-
-  it('says when the pattern does not hold, and which half fails', () => {
-    const t = distillTakeaway([
-      s('teacher', 0, 0.8),
-      s('teacher', 0.1, 0.79),
-      s('student', 0, 0.76),
-      s('student', 0.1, 0.78),
-    ]);
-    assert.match(t[0], /less accurate/);
-    assert.match(t[1], /more accurate/);
-    const nll = (v: number) => ({ ...s('student', 0.1, 0.78), nll: st(v) });
-    const higher = distillTakeaway([
-      s('teacher', 0, 0.8),
-      s('teacher', 0.1, 0.79),
-      s('student', 0, 0.76),
-      nll(0.6),
-    ]);
-    assert.match(higher[1], /with a higher NLL \(0\.6000 vs 0\.5000\)/);
-    const lower = distillTakeaway([
-      s('teacher', 0, 0.8),
-      s('teacher', 0.1, 0.79),
-      s('student', 0, 0.76),
-      nll(0.4),
-    ]);
-    assert.match(lower[1], /with a lower NLL \(0\.4000 vs 0\.5000\)/);
-    assert.match(t[2], /not the pattern.*teacher is not better and its student not worse/);
-  });
-});
+// The takeaway, the selective-classification sentence and the distillation takeaway come from claims:
+// see claims.test.ts.
 
 describe('the report around the sentences', () => {
   it("a train run without ε = 0 claims no effect of label smoothing; the compare report's sections are in order", async () => {

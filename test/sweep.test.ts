@@ -393,7 +393,7 @@ describe('a failed trial in the local pool', () => {
   /** A spec every trial process accepts (its version, data hash and backend), with `over` on top. */
   const specWith = async (over: Record<string, unknown>) => {
     const { useBackend } = await import('../packages/experiments/src/cli/backend.js');
-    const { loadSplits } = await import('../packages/experiments/src/cli/datasets.js');
+    const { loadPool } = await import('../packages/experiments/src/cli/datasets.js');
     const { sweepDataHash, packageVersion } = await import(
       '../packages/experiments/src/cli/sweep/fingerprint.js'
     );
@@ -410,7 +410,7 @@ describe('a failed trial in the local pool', () => {
       backend: 'wasm',
       backendName: await useBackend('wasm'),
       version: packageVersion(),
-      dataHash: sweepDataHash(loadSplits(data)),
+      dataHash: sweepDataHash(loadPool(data)),
       ...over,
     } as never;
   };

@@ -2,7 +2,12 @@
 // numbers (including ones that would make each sentence false) instead of training models.
 import type { CompareResults } from '../../packages/experiments/src/results/schema.js';
 import type { ModelAnalysis, PairedAnalysis } from '../../packages/experiments/src/train/analysis.js';
-import type { RunResult, Stat, SummaryRow } from '../../packages/experiments/src/train/experiment.js';
+import {
+  type RunResult,
+  type Stat,
+  type SummaryRow,
+  summarize,
+} from '../../packages/experiments/src/train/experiment.js';
 import type { EpochMetrics } from '../../packages/experiments/src/train/trainer.js';
 import type {
   CalibrationBin,
@@ -169,4 +174,52 @@ export function results(summary: SummaryRow[], runs: RunResult[], paired?: Paire
 /** A monotone risk–coverage curve with n points ending at the error rate `risk`. */
 export function riskCurve(n: number, risk: number): { coverage: number; risk: number }[] {
   return Array.from({ length: n }, (_, i) => ({ coverage: (i + 1) / n, risk: (risk * (i + 1)) / n }));
+}
+
+/** One model's test numbers for {@link seedResults}. */
+export interface SeedNumbers {
+  acc: number;
+  /** Mean confidence. */
+  conf: number;
+  ece: number;
+  nll: number;
+  aurc?: number;
+}
+
+/** A run of `label` (ε parsed from it) for one seed with the given test numbers, and its TS twin when given. */
+export function seedRun(label: string, seed: number, m: SeedNumbers, ts?: SeedNumbers): RunResult {
+  const r = run(Number(label.replace(/^ε=/, '')) || 0, seed, { ts: false });
+  const rep = (x: SeedNumbers) =>
+    report(bins([0, 0, 0, 0, 0, 0, 1, 3, 10, 30, 60, 90, 150, 250, 405], 0.05), {
+      accuracy: x.acc,
+      meanConfidence: x.conf,
+      overconfidence: x.conf - x.acc,
+      ece: x.ece,
+      nll: x.nll,
+      smoothEce: x.ece * 0.9,
+      aurc: x.aurc ?? 0.05,
+    });
+  r.label = label;
+  r.test = rep(m);
+  if (ts) r.temperature = { temperature: 1.5, nllBefore: m.nll, nllAfter: ts.nll, test: rep(ts) };
+  return r;
+}
+
+/**
+ * Compare results of several seeds, as a run would write them: `models[label][i]` are the test numbers
+ * of seed i + 1 (and `scaled[label][i]` those after temperature scaling); the summary from the runs.
+ */
+export function seedResults(
+  models: Record<string, SeedNumbers[]>,
+  scaled: Record<string, SeedNumbers[]> = {},
+  over: Partial<CompareResults['dataset']> = {},
+): CompareResults {
+  const runs: RunResult[] = [];
+  const seeds = Math.max(...Object.values(models).map((v) => v.length));
+  for (let s = 0; s < seeds; s++)
+    for (const [label, xs] of Object.entries(models))
+      if (xs[s]) runs.push(seedRun(label, s + 1, xs[s], scaled[label]?.[s]));
+  const r = results(summarize(runs), runs);
+  r.dataset = { ...r.dataset, test: 10000, ...over };
+  return r;
 }

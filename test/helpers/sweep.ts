@@ -31,13 +31,14 @@ export function grid(csv: string, runsDir: string, epochs = 2): string[] {
 
 /**
  * results.json without what legitimately differs between two runs of the same grid: the run name, the
- * creation time and the per-epoch wall times. Everything else must be equal bit for bit (the paired
+ * command that wrote it, the creation time and the per-epoch wall times. Everything else must be equal bit for bit (the paired
  * bootstrap differences too: a sweep computes them from every trial's recorded logits).
  */
 export function deterministicResults(dir: string): unknown {
   const r = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
   delete r.name;
   delete r.createdAt;
+  delete r.command;
   for (const run of r.runs) for (const e of run.epochs) delete e.seconds;
   return r;
 }

@@ -11,7 +11,7 @@ import {
 import { runTrial } from '../train/trial.js';
 import { checkModelBackend, checkModelData, useBackend } from './backend.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
-import { loadSplits, type Splits } from './datasets.js';
+import { DATA_SEED, drawSplits, loadPool, type Splits } from './datasets.js';
 import { epochLine, wrapParts } from './epochLine.js';
 import { compareVariants, gridText, runConfig, withFamilyConfig } from './family.js';
 import { datasetName, deriveRunName } from './naming.js';
@@ -50,7 +50,10 @@ export async function compare(o: CompareOptions, cli: CliContext = DEFAULT_CONTE
   const log = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };
-  const splits: Splits = loadSplits(o, cli.given);
+  // Each seed is a replicate: its own training and validation rows, shared by every run of that seed.
+  const pool = loadPool(o, cli.given);
+  const bySeed = new Map<number, Splits>(o.seeds.map((s) => [s, drawSplits(pool, o, s, cli.given)]));
+  const splits = bySeed.get(o.seeds[0]) as Splits;
   checkModelData(o.model, splits.train);
   const run = openRunDir(o.runsDir, name, { mode: 'new', force: o.force });
   const dir = run.dir;
@@ -67,7 +70,7 @@ export async function compare(o: CompareOptions, cli: CliContext = DEFAULT_CONTE
   );
   for (const note of splits.notes) log(`note: ${note}`);
   const job = jobProgress(o, Math.ceil(splits.train.rows / o.batchSize), variants.length);
-  const monitor = monitorSet(splits.test, o.seeds[0]);
+  const monitor = monitorSet(splits.test, DATA_SEED);
   const analyzer = metricsAnalyzer();
   const runs: RunResult[] = [];
   const logits: RunLogits[] = [];
@@ -78,7 +81,7 @@ export async function compare(o: CompareOptions, cli: CliContext = DEFAULT_CONTE
       job.nextRun();
       const done = await runTrial(
         config,
-        { ...splits, monitor },
+        { ...(bySeed.get(seed) as Splits), monitor },
         {
           onBatch: (e, batch) => job.tick(`${label} seed ${seed}`, e, batch),
           onEpoch: (m) => job.bar.log(epochLine(label, seed, m, o.epochs, config.loss)),

@@ -9,7 +9,7 @@ export type { DataOptions };
 
 import { UsageError } from './usage.js';
 
-/** Train / validation / test sets of an experiment. */
+/** Train / validation / test sets of one seed of an experiment. */
 export interface Splits {
   dataset: string;
   train: Dataset;
@@ -17,6 +17,11 @@ export interface Splits {
   test: Dataset;
   /** What the user should know about the splits (a validation split raised to a usable size). */
   notes: string[];
+  /**
+   * The row selection of this seed: the first 16 hex digits of the SHA-256 of the training, validation
+   * and test rows' indices (into the pool and the full test set). Runs of one seed share it; seeds differ.
+   */
+  split: string;
 }
 
 /**
@@ -34,19 +39,33 @@ export function validationRows(pool: number, fraction: number): number {
   return Math.max(rows, Math.min(MIN_VALIDATION_ROWS, Math.round(pool / 5)));
 }
 
+/** The data before a seed draws from it: the pool of training rows and the fixed test set. */
+export interface DataPool {
+  dataset: string;
+  /** The rows training and validation sets are drawn from. */
+  pool: Dataset;
+  test: Dataset;
+  /** Indices of `test` in the full test split (for the split id). */
+  testRows: Int32Array;
+}
+
 /**
- * Load `mnist`, `fashion-mnist` or `csv:PATH` and split it: a stratified validation fraction of the
- * training pool (for temperature scaling; at least {@link validationRows}), then optional stratified
- * subsets of train and test. CSV data is
- * split 80/20 into train/test first. Every split is seeded. Sizes that cannot be honoured are refused
- * (a size given on the command line — in `given` — larger than what is there; a training set missing a
- * class; an empty test set), never silently shrunk to something else.
+ * Seed of the draws every seed shares: the train/test split of Fashion-MNIST and CSV data, the test subset
+ * (`--test-size`) and the per-epoch test subset. The test set stays the same whatever seeds are listed,
+ * so that seeds differ in their training data and initialisation only.
  */
-export function loadSplits(o: DataOptions, given: ReadonlySet<string> = new Set()): Splits {
-  let train: Dataset;
+export const DATA_SEED = 1;
+
+/**
+ * Load `mnist`, `fashion-mnist` or `csv:PATH` and fix its test set: CSV data is split 80/20 into train/test
+ * first, Fashion-MNIST 60,000/10,000, both stratified with {@link DATA_SEED}; `--test-size` takes a
+ * stratified subset. `--test-size` larger than the test set (when `given`) is refused.
+ */
+export function loadPool(o: DataOptions, given: ReadonlySet<string> = new Set()): DataPool {
+  let pool: Dataset;
   let test: Dataset;
-  if (o.dataset === 'mnist') ({ train, test } = loadMnist());
-  else if (o.dataset === 'fashion-mnist') ({ train, test } = loadFashionMnist(o.seed));
+  if (o.dataset === 'mnist') ({ train: pool, test } = loadMnist());
+  else if (o.dataset === 'fashion-mnist') ({ train: pool, test } = loadFashionMnist(DATA_SEED));
   else if (o.dataset.startsWith('csv:')) {
     const all = loadCsv(o.dataset.slice(4), { labelColumn: o.labelColumn });
     if (Math.round(all.rows * 0.2) === 0)
@@ -58,36 +77,77 @@ export function loadSplits(o: DataOptions, given: ReadonlySet<string> = new Set(
       all.y,
       all.classNames.length,
       Math.round(all.rows * 0.2),
-      o.seed,
+      DATA_SEED,
     );
-    train = take(all, first, `${all.name}/train`);
+    pool = take(all, first, `${all.name}/train`);
     test = take(all, second, `${all.name}/test`);
   } else throw new UsageError(`--dataset ${o.dataset}: unknown (expected mnist, fashion-mnist or csv:PATH)`);
-  const k = train.classNames.length;
+  checkSize('--test-size', o.testSize, test.rows, given.has('testSize'), 0);
+  let testRows: Int32Array = Int32Array.from({ length: test.rows }, (_, i) => i);
+  if (o.testSize !== undefined && o.testSize < test.rows) {
+    testRows = stratifiedSplit(test.y, test.classNames.length, o.testSize, DATA_SEED + 3).second;
+    test = take(test, testRows);
+  }
+  return { dataset: o.dataset, pool, test, testRows };
+}
+
+/**
+ * One seed's splits of a pool: a stratified validation fraction of the pool (for temperature scaling),
+ * then the optional stratified training subset (`--train-size`), both drawn with `seed`, so that each
+ * seed is a replicate with its own training data; the test set is the pool's. Sizes that cannot be
+ * honoured are refused (a size given on the command line — in `given` — larger than what is there; a
+ * training set missing a class), never silently shrunk to something else.
+ */
+export function drawSplits(
+  p: DataPool,
+  o: DataOptions,
+  seed: number,
+  given: ReadonlySet<string> = new Set(),
+): Splits {
+  const k = p.pool.classNames.length;
+  let train = p.pool;
+  let trainRows: Int32Array = Int32Array.from({ length: p.pool.rows }, (_, i) => i);
   let validation: Dataset | null = null;
+  let heldRows: Int32Array = new Int32Array(0);
   const notes: string[] = [];
-  const held = validationRows(train.rows, o.validation);
+  const held = validationRows(p.pool.rows, o.validation);
   if (held > 0) {
-    if (held !== Math.round(train.rows * o.validation))
+    if (held !== Math.round(p.pool.rows * o.validation))
       notes.push(
-        `validation: ${held} rows instead of ${Math.round(train.rows * o.validation)} (--validation ` +
-          `${o.validation} of the ${train.rows}-row training pool), too few to fit a temperature on`,
+        `validation: ${held} rows instead of ${Math.round(p.pool.rows * o.validation)} (--validation ` +
+          `${o.validation} of the ${p.pool.rows}-row training pool), too few to fit a temperature on`,
       );
-    const { first, second } = stratifiedSplit(train.y, k, held, o.seed + 1);
-    validation = take(train, second, `${train.name} (validation)`);
-    train = take(train, first);
+    const { first, second } = stratifiedSplit(p.pool.y, k, held, seed + 1);
+    validation = take(p.pool, second, `${p.pool.name} (validation)`);
+    heldRows = second;
+    trainRows = first;
+    train = take(p.pool, first);
   }
   checkSize('--train-size', o.trainSize, train.rows, given.has('trainSize'), held);
-  checkSize('--test-size', o.testSize, test.rows, given.has('testSize'), 0);
   const subset = o.trainSize !== undefined && o.trainSize < train.rows;
-  if (o.trainSize !== undefined && o.trainSize < train.rows) {
-    train = take(train, stratifiedSplit(train.y, k, o.trainSize, o.seed + 2).second);
+  if (subset) {
+    const picked = stratifiedSplit(train.y, k, o.trainSize as number, seed + 2).second;
+    trainRows = picked.map((i) => trainRows[i]);
+    train = take(train, picked);
   }
-  if (o.testSize !== undefined && o.testSize < test.rows) {
-    test = take(test, stratifiedSplit(test.y, k, o.testSize, o.seed + 3).second);
+  checkClasses(o, train, p.test, subset);
+  const split = splitId([trainRows, heldRows, p.testRows]);
+  return { dataset: p.dataset, train, validation, test: p.test, notes, split };
+}
+
+/** The split id of a row selection: SHA-256 (first 16 hex digits) of its index arrays. */
+export function splitId(parts: Int32Array[]): string {
+  const h = createHash('sha256');
+  for (const rows of parts) {
+    h.update(String(rows.length));
+    h.update(new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength));
   }
-  checkClasses(o, train, test, subset);
-  return { dataset: o.dataset, train, validation, test, notes };
+  return h.digest('hex').slice(0, 16);
+}
+
+/** {@link loadPool}, then {@link drawSplits} with `o.seed`: the splits of one run. */
+export function loadSplits(o: DataOptions, given: ReadonlySet<string> = new Set()): Splits {
+  return drawSplits(loadPool(o, given), o, o.seed, given);
 }
 
 /** A size given explicitly must exist: `--train-size 100000` on 54,000 rows is refused, not shrunk. */
@@ -120,11 +180,14 @@ function checkClasses(o: DataOptions, train: Dataset, test: Dataset, subset: boo
   if (test.rows === 0) throw new UsageError(`${where}: the test set is empty; it needs more rows`);
 }
 
+/** {@link dataHash} of a pool: its rows and its test set (what every seed of a sweep draws from). */
+export const poolHash = (p: DataPool) => dataHash({ train: p.pool, validation: null, test: p.test });
+
 /**
  * SHA-256 of the data a run trains and is evaluated on (features, labels, class names of every split),
  * stored in config.json: `--resume` refuses to continue on data that changed since the run started.
  */
-export function dataHash(s: Splits): string {
+export function dataHash(s: Pick<Splits, 'train' | 'validation' | 'test'>): string {
   const h = createHash('sha256');
   for (const d of [s.train, s.validation, s.test]) {
     if (!d) {

@@ -1,14 +1,14 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { calibration } from 'labelsmooth';
+import { distillClaims } from '../report/claims.js';
 import type { DistillConfig, DistillModel, DistillResults, DistillSummary } from '../results/schema.js';
-import type { Interval, IntervalMetric } from '../train/analysis.js';
 import { predictLogits, softTargets, trainStudent } from '../train/distillation.js';
-import { metricsAnalyzer, monitorSet, stat } from '../train/experiment.js';
+import { metricsAnalyzer, monitorSet, seedIntervals, stat } from '../train/experiment.js';
 import { Trainer } from '../train/trainer.js';
 import { checkModelBackend, checkModelData, useBackend } from './backend.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
-import { loadSplits } from './datasets.js';
+import { DATA_SEED, drawSplits, loadPool, type Splits } from './datasets.js';
 import { wrapParts } from './epochLine.js';
 import { datasetName, deriveRunName } from './naming.js';
 import { progress } from './progress.js';
@@ -39,12 +39,8 @@ export function summarizeDistill(models: DistillModel[]): DistillSummary[] {
         nll: stat(ms.map((m) => m.test.nll)),
         ece: stat(ms.map((m) => m.test.ece)),
       };
-      const iv: Partial<Record<IntervalMetric, Interval>> = {};
-      for (const k of ['accuracy', 'nll', 'ece'] as const) {
-        const all = ms.map((m) => m.analysis?.intervals?.[k]);
-        if (all.every((x) => x)) iv[k] = [stat(all.map((x) => x![0])).mean, stat(all.map((x) => x![1])).mean];
-      }
-      if (Object.keys(iv).length) row.intervals = iv;
+      const iv = seedIntervals(ms.map((m) => m.test));
+      if (iv) row.intervals = { accuracy: iv.accuracy, nll: iv.nll, ece: iv.ece };
       return row;
     })
     .sort((a, b) =>
@@ -107,16 +103,19 @@ export async function distill(o: DistillOptions, cli: CliContext = DEFAULT_CONTE
     throw new UsageError(`--validation ${o.validation}: distill fits no temperature; leave --validation out`);
   checkModelBackend(o.model, o.backend);
   const backend = await useBackend(o.backend);
-  const splits = loadSplits(o, cli.given);
+  // Each seed is a replicate: its own training rows, shared by its two teachers and their students.
+  const pool = loadPool(o, cli.given);
+  const bySeed = new Map<number, Splits>(o.seeds.map((s) => [s, drawSplits(pool, o, s, cli.given)]));
+  const splits = bySeed.get(o.seeds[0]) as Splits;
   checkModelData(o.model, splits.train);
-  const { train, test } = splits;
-  const k = train.classNames.length;
+  const { test } = splits;
+  const k = test.classNames.length;
   const run = openRunDir(o.runsDir, name, { mode: 'new', force: o.force });
-  const job = distillProgress(o, Math.ceil(train.rows / o.batchSize));
+  const job = distillProgress(o, Math.ceil(splits.train.rows / o.batchSize));
   job.bar.log(
     wrapParts([
       `labelsmooth distill → ${run.dir}:`,
-      `${splits.dataset} (train ${train.rows}, test ${test.rows}),`,
+      `${splits.dataset} (train ${splits.train.rows}, test ${test.rows}),`,
       `teachers ${o.model} ε ∈ {0, ${o.epsilon}} for ${o.epochs} epochs,`,
       `students of ${o.studentHidden} hidden units for ${o.studentEpochs} epochs at T = ${o.temperature},`,
       `seeds {${o.seeds.join(', ')}}, backend ${backend}`,
@@ -125,7 +124,7 @@ export async function distill(o: DistillOptions, cli: CliContext = DEFAULT_CONTE
   const analyzer = metricsAnalyzer();
   const evaluate = (role: DistillModel['role'], teacherEpsilon: number, seed: number, z: Float32Array) => {
     const report = calibration(z, test.y, { classes: k });
-    const m: DistillModel = { role, teacherEpsilon, seed, test: report };
+    const m: DistillModel = { role, teacherEpsilon, seed, split: bySeed.get(seed)?.split, test: report };
     m.analysis = analyzer.model(z, test.y, k);
     const who =
       role === 'teacher' ? `teacher ε=${teacherEpsilon}` : `student of the ε=${teacherEpsilon} teacher`;
@@ -134,9 +133,10 @@ export async function distill(o: DistillOptions, cli: CliContext = DEFAULT_CONTE
     );
     return m;
   };
-  const monitor = monitorSet(test, o.seeds[0], 500);
+  const monitor = monitorSet(test, DATA_SEED, 500);
   const models: DistillModel[] = [];
   for (const seed of o.seeds) {
+    const { train } = bySeed.get(seed) as Splits;
     for (const epsilon of [0, o.epsilon]) {
       const config = {
         epsilon,
@@ -180,10 +180,11 @@ export async function distill(o: DistillOptions, cli: CliContext = DEFAULT_CONTE
     name,
     createdAt: new Date().toISOString(),
     backend,
-    dataset: { name: splits.dataset, classNames: train.classNames, train: train.rows, test: test.rows },
+    dataset: { name: splits.dataset, classNames: test.classNames, train: splits.train.rows, test: test.rows },
     config,
     models,
     summary: summarizeDistill(models),
+    claims: distillClaims(models),
   };
   const dir = run.dir;
   const reportFile = await writeResults(dir, results);

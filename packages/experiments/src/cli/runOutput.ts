@@ -2,6 +2,7 @@
 // not import each other).
 import { join } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
+import { compareClaims } from '../report/claims.js';
 import { methodName, tableOrder } from '../report/report.js';
 import type { CompareResults } from '../results/schema.js';
 import type { PairedAnalysis } from '../train/analysis.js';
@@ -57,6 +58,7 @@ export function experimentResults(
   // the test set.
   if (extras.monitor && extras.monitor.rows !== splits.test.rows) results.monitor = extras.monitor.rows;
   if (extras.paired?.length) results.paired = extras.paired;
+  results.claims = compareClaims(runs);
   return results;
 }
 

@@ -5,7 +5,7 @@ import { namePath } from '../train/files.js';
 import { claim } from '../train/manifest.js';
 import { checkModelBackend, checkModelData, useBackend } from './backend.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
-import { loadSplits } from './datasets.js';
+import { DATA_SEED, drawSplits, loadPool } from './datasets.js';
 import { compareVariants, familyParameters, gridText, withFamilyConfig } from './family.js';
 import { datasetName, deriveRunName } from './naming.js';
 import { checkRunDir, openRunDir } from './runDir.js';
@@ -49,7 +49,10 @@ export async function sweep(o: SweepOptions, cli: CliContext = DEFAULT_CONTEXT):
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };
   const backend = await useBackend(o.backend);
-  const splits = loadSplits(o, cli.given);
+  // Every trial draws its seed's splits from this pool (the workers too); the first seed's are checked here.
+  const pool = loadPool(o, cli.given);
+  const splits = drawSplits(pool, o, o.seeds[0], cli.given);
+  for (const seed of o.seeds.slice(1)) drawSplits(pool, o, seed, cli.given);
   checkModelData(o.model, splits.train);
   const spec: SweepSpec = {
     data: {
@@ -57,10 +60,10 @@ export async function sweep(o: SweepOptions, cli: CliContext = DEFAULT_CONTEXT):
       validation: o.validation,
       trainSize: o.trainSize,
       testSize: o.testSize,
-      seed: o.seed,
+      seed: DATA_SEED,
       labelColumn: o.labelColumn,
     },
-    monitorSeed: o.seeds[0],
+    monitorSeed: DATA_SEED,
     model: o.model,
     epochs: o.epochs,
     batchSize: o.batchSize,
@@ -69,7 +72,7 @@ export async function sweep(o: SweepOptions, cli: CliContext = DEFAULT_CONTEXT):
     backend: o.backend,
     backendName: backend,
     version: packageVersion(),
-    dataHash: sweepDataHash(splits),
+    dataHash: sweepDataHash(pool),
   };
   const trials = expandGrid({
     datasets: [o.dataset],
@@ -131,7 +134,7 @@ export async function sweep(o: SweepOptions, cli: CliContext = DEFAULT_CONTEXT):
   });
   const runs = entries.map((e) => e.result);
   // The paired differences as compare computes them, from every trial's recorded test logits.
-  const monitor = monitorSet(splits.test, o.seeds[0]);
+  const monitor = monitorSet(splits.test, DATA_SEED);
   const k = splits.test.classNames.length;
   const paired = pairedAnalyses(entries.map(decodeLogits), splits.test.y, k, metricsAnalyzer());
   const config = withFamilyConfig(storedConfig(o), o, variants);
@@ -139,6 +142,7 @@ export async function sweep(o: SweepOptions, cli: CliContext = DEFAULT_CONTEXT):
     monitor,
     paired,
   });
+  results.command = 'sweep';
   await publishResults(dir, results, o.json);
   run.release();
   tf.disposeVariables();

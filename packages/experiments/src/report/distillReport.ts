@@ -1,38 +1,51 @@
 // The report of `labelsmooth distill`: teachers at ε = 0 and ε > 0 and their students (Müller et al. 2019 §5).
-import type { DistillResults, DistillSummary } from '../results/schema.js';
+import type { Claim, DistillResults } from '../results/schema.js';
+import { distillClaims, distillLabel, findClaim } from './claims.js';
+import { claimsSection } from './claimsSection.js';
 import { distillCharts } from './distillCharts.js';
 import { cell, inlineHtml, page, section, table } from './html.js';
 
 const f4 = (x: number) => x.toFixed(4);
-const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
-const cmp = (a: number, b: number, more: string, less: string) => (b > a ? more : b < a ? less : 'as');
+
+/** How a claim came out, in a few words: "higher (shown)", "lower (shown)", "not shown to differ". */
+function outcome(c: Claim | undefined): string {
+  if (!c) return 'not measured';
+  if (!c.holds) return 'not shown to differ';
+  return c.estimate > 0 ? 'higher (shown)' : 'lower (shown)';
+}
 
 /**
- * The takeaway of a distillation run: how the smoothed teacher and its student compare with the ε = 0
- * teacher and its student, and whether that matches Müller et al.'s Fig. 6 (the smoothed teacher is more
- * accurate, its student less accurate).
+ * The takeaway of a distillation run, rendered from its claims: the smoothed teacher against the ε = 0
+ * teacher, its student against the ε = 0 teacher's student (accuracy, NLL, ECE), and whether that is
+ * Müller et al.'s Fig. 6 pattern (a more accurate smoothed teacher, a less accurate student) — said only
+ * when both halves hold.
  */
-export function distillTakeaway(summary: DistillSummary[]): string[] {
-  const find = (role: DistillSummary['role'], smoothed: boolean) =>
-    summary.find((s) => s.role === role && (smoothed ? s.teacherEpsilon > 0 : s.teacherEpsilon === 0));
-  const t0 = find('teacher', false);
-  const ts = find('teacher', true);
-  const s0 = find('student', false);
-  const ss = find('student', true);
-  if (!t0 || !ts || !s0 || !ss)
+export function distillTakeaway(r: DistillResults): string[] {
+  const claims = r.claims ?? distillClaims(r.models);
+  const e = r.models.find((m) => m.teacherEpsilon > 0)?.teacherEpsilon;
+  const has = (label: string) => r.models.some((m) => distillLabel(m) === label);
+  if (e === undefined || !has('teacher ε=0') || !has('student of teacher ε=0'))
     return ['This run lacks a teacher or a student at ε = 0 or ε > 0: nothing to compare.'];
-  const e = `ε = ${ts.teacherEpsilon}`;
-  const teacherBetter = ts.accuracy.mean > t0.accuracy.mean;
-  const studentWorse = ss.accuracy.mean < s0.accuracy.mean;
-  const out = [
-    `The ${e} teacher is ${cmp(t0.accuracy.mean, ts.accuracy.mean, 'more', 'less')} accurate than the ε = 0 teacher (${pct(ts.accuracy.mean)} vs ${pct(t0.accuracy.mean)}; ECE ${f4(ts.ece.mean)} vs ${f4(t0.ece.mean)}).`,
-    `Its student is ${cmp(s0.accuracy.mean, ss.accuracy.mean, 'more', 'less')} accurate than the ε = 0 teacher's student (${pct(ss.accuracy.mean)} vs ${pct(s0.accuracy.mean)}), with ${cmp(s0.nll.mean, ss.nll.mean, 'a higher', 'a lower').replace(/^as$/, 'the same')} NLL (${f4(ss.nll.mean)} vs ${f4(s0.nll.mean)}).`,
-  ];
-  const verdict =
-    teacherBetter && studentWorse
-      ? "This is the direction of Müller et al.'s Fig. 6: a better smoothed teacher, a worse student."
-      : `This is not the pattern of Müller et al.'s Fig. 6 (a better smoothed teacher, a worse student): here the smoothed teacher is ${teacherBetter ? 'better' : 'not better'} and its student ${studentWorse ? 'worse' : 'not worse'}.`;
-  out.push(verdict);
+  const get = (role: 'teacher' | 'student', m: string) =>
+    findClaim(
+      claims,
+      m,
+      distillLabel({ role, teacherEpsilon: 0 }),
+      distillLabel({ role, teacherEpsilon: e }),
+    );
+  const out = ['accuracy', 'nll', 'ece']
+    .flatMap((m) => [get('teacher', m), get('student', m)])
+    .filter((c): c is Claim => c !== undefined)
+    .map((c) => c.text);
+  const teacher = get('teacher', 'accuracy');
+  const student = get('student', 'accuracy');
+  const better = teacher?.holds === true && teacher.estimate > 0;
+  const worse = student?.holds === true && student.estimate < 0;
+  out.push(
+    better && worse
+      ? "This is the direction of Müller et al.'s Fig. 6: a more accurate smoothed teacher, a less accurate student (both shown)."
+      : `Müller et al.'s Fig. 6 pattern (a more accurate smoothed teacher, a less accurate student) is not shown here: the smoothed teacher's accuracy is ${outcome(teacher)}, its student's accuracy ${outcome(student)}, NLL ${outcome(get('student', 'nll'))} and ECE ${outcome(get('student', 'ece'))}.`,
+  );
   return out;
 }
 
@@ -59,12 +72,13 @@ export async function distillReport(r: DistillResults): Promise<string> {
   ]);
   const hasIv = r.summary.some((s) => s.intervals);
   const body = [
-    section('Takeaway', '', `<p class="takeaway">${inlineHtml(distillTakeaway(r.summary).join(' '))}</p>`),
+    section('Takeaway', '', `<p class="takeaway">${inlineHtml(distillTakeaway(r).join(' '))}</p>`),
     section(
       'Teachers and students (test set)',
-      `Teachers: ${c.model} trained for ${c.epochs} epochs with ε = 0 and ε = ${c.epsilon}. Students: ${c.studentHidden} hidden ReLU units, trained for ${c.studentEpochs} epochs on the teacher's soft targets only, L = T²·H(softmax(z_t/T), softmax(z_s/T)) at T = ${c.temperature} (Hinton et al. 2015; Müller et al. 2019 §5). Each cell: mean over ${seeds} seed${seeds > 1 ? 's' : ''}${seeds > 1 ? ' ± the standard deviation over seeds' : ''}${hasIv ? ', then the 95 % bootstrap interval over test rows (ends averaged over seeds)' : '; no bootstrap intervals were computed for this run'}.`,
+      `Teachers: ${c.model} trained for ${c.epochs} epochs with ε = 0 and ε = ${c.epsilon}. Students: ${c.studentHidden} hidden ReLU units, trained for ${c.studentEpochs} epochs on the teacher's soft targets only, L = T²·H(softmax(z_t/T), softmax(z_s/T)) at T = ${c.temperature} (Hinton et al. 2015; Müller et al. 2019 §5). ${seeds > 1 ? `Each cell: mean over the ${seeds} seeds (each its own training rows) ± the standard deviation over seeds${hasIv ? ', then the 95 % t-interval over seeds of the mean' : ''}.` : "One seed: each cell is that seed's value, with no interval over seeds."}`,
       table(['model', 'seeds', 'accuracy', 'NLL', 'ECE'], rows),
     ),
+    claimsSection(r.claims ?? distillClaims(r.models)),
     await distillCharts(r),
     section('Every model', '', table(['role', 'teacher ε', 'seed', 'accuracy', 'NLL', 'ECE'], perSeed)),
   ].join('\n');

@@ -3,7 +3,8 @@
 
 import type { CalibrationReport } from 'labelsmooth';
 import type { CompareResults } from '../results/schema.js';
-import type { RunResult, SummaryRow } from '../train/experiment.js';
+import { type RunResult, type SummaryRow, scaledLabel } from '../train/experiment.js';
+import { baselineLabel, type Claim, compareClaims, findClaim, prose } from './claims.js';
 import { lossParts } from './lossFormula.js';
 
 const f3 = (x: number) => x.toFixed(3);
@@ -26,10 +27,6 @@ export function confidencePhrase(meanConfidence: number, accuracy: number): stri
     ? `over-confident: ${both} is ${f4(gap)} above accuracy ${f4(accuracy)}`
     : `under-confident: ${both} is ${f4(-gap)} below accuracy ${f4(accuracy)}`;
 }
-
-/** "lowered ECE from a to b" / "raised …" / "left ECE at a", for a change from a to b. */
-const moved = (what: string, a: number, b: number) =>
-  a === b ? `left ${what} at ${f4(a)}` : `${b < a ? 'lowered' : 'raised'} ${what} from ${f4(a)} to ${f4(b)}`;
 
 /** The rows the story is told with: baseline, label smoothing, and both after temperature scaling. */
 export interface StoryRows {
@@ -55,59 +52,113 @@ export function storyRows(summary: SummaryRow[]): StoryRows {
 /** Rows of cross-entropy with or without label smoothing (no loss given, `ce` or `ls`). */
 export const isCrossEntropy = (s: SummaryRow) => s.loss === undefined || s.loss === 'ce' || s.loss === 'ls';
 
-/** Name of a row in prose. */
-const eps = (row: SummaryRow) => `ε = ${row.epsilon}`;
+/** "a", "a and b", "a, b and c". */
+export function list(xs: string[]): string {
+  return xs.length < 2 ? (xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`;
+}
 
-/** Of the seeds' paired intervals of `metric` for b against a, how many exclude 0. */
-function pairedCount(r: CompareResults, a: string, b: string, metric: 'ece' | 'nll' | 'aurc') {
-  const ds = (r.paired ?? []).filter((p) => p.a === a && p.b === b).map((p) => p.differences[metric]);
-  if (!ds.length || ds.some((d) => !d)) return null;
-  const excl = ds.filter((d) => d!.interval[0] > 0 || d!.interval[1] < 0).length;
-  return { excl, of: ds.length };
+/** The run's claims: stored in results.json, or (a file written before they were) computed from its runs. */
+export const claimsOf = (r: CompareResults): Claim[] => r.claims ?? compareClaims(r.runs);
+
+/** Number of seeds of a run. */
+const seedCount = (r: CompareResults) => new Set(r.runs.map((x) => x.seed)).size;
+
+/**
+ * One sentence over several runs' claims of `metric` against `a`: where b is lower, higher (each only
+ * when the interval excludes 0), and where the change is not shown. Null when there is no such claim.
+ */
+export function directionClause(claims: Claim[], metric: string, a: string, bs: string[]): string | null {
+  const cs = bs.map((b) => findClaim(claims, metric, a, b)).filter((c): c is Claim => c !== undefined);
+  if (!cs.length) return null;
+  const name = metric === 'ece' ? 'ECE' : metric === 'nll' ? 'NLL' : metric;
+  const where = (pick: (c: Claim) => boolean) => list(cs.filter(pick).map((c) => prose(c.b)));
+  const parts: string[] = [];
+  const lower = where((c) => c.holds && c.estimate < 0);
+  const higher = where((c) => c.holds && c.estimate > 0);
+  const none = where((c) => !c.holds);
+  if (lower) parts.push(`lower ${name} at ${lower}`);
+  if (higher) parts.push(`higher ${name} at ${higher}`);
+  if (none) parts.push(`${name} change not shown at ${none}`);
+  return parts.join('; ');
+}
+
+/** The runs compared with the baseline: every other raw label, in run order (the ε grid, or the losses). */
+function othersOf(r: CompareResults, base: string): string[] {
+  return [...new Set(r.runs.map((x) => x.label))].filter((l) => l !== base);
 }
 
 /**
- * The two or three sentences the report opens with: how confident the unsmoothed model is, what label
- * smoothing changed, and how temperature scaling compares.
+ * Where label smoothing helps and where it over-corrects, from the claims: lower ECE than the baseline
+ * (shown) is where it helps; a model shown under-confident, when the baseline is shown over-confident, is
+ * where it over-corrects.
+ */
+export function helpsSentence(r: CompareResults, base: string): string | null {
+  const claims = claimsOf(r);
+  const others = othersOf(r, base);
+  if (!others.length) return null;
+  const level = (l: string) => findClaim(claims, 'overconfidence', null, l);
+  const baseOver = level(base)?.holds === true && (level(base)?.estimate ?? 0) > 0;
+  const eceOf = (l: string) => findClaim(claims, 'ece', base, l);
+  const helps = others.filter((l) => eceOf(l)?.holds && (eceOf(l)?.estimate ?? 0) < 0).map(prose);
+  const under = others.filter((l) => level(l)?.holds && (level(l)?.estimate ?? 0) < 0).map(prose);
+  const parts: string[] = [];
+  parts.push(
+    helps.length
+      ? `it helps (lower ECE, shown) at ${list(helps)}`
+      : `no setting is shown to lower ECE below ${prose(base)}`,
+  );
+  if (under.length)
+    parts.push(
+      baseOver
+        ? `it over-corrects (under-confident, shown) at ${list(under)}`
+        : `the model is under-confident (shown) at ${list(under)}`,
+    );
+  const n = seedCount(r);
+  const head = `Against ${prose(base)}, ${n > 1 ? `paired over ${n} seeds (95 % t-intervals)` : 'in the one seed (no interval over seeds)'}`;
+  const detail = ['ece', 'nll'].map((m) => directionClause(claims, m, base, others)).filter(Boolean);
+  return `${head}: ${parts.join('; ')}. In detail: ${detail.join('; ')}.`;
+}
+
+/** Temperature scaling's sentences: what it did to the baseline, and the others against it. */
+function temperatureSentences(r: CompareResults, base: string): string[] {
+  const claims = claimsOf(r);
+  const baseTs = scaledLabel(base);
+  const own = findClaim(claims, 'ece', base, baseTs);
+  if (!own) return [];
+  const out = [`Temperature scaling of ${prose(base)}, fitted on the validation split: ${own.text}`];
+  const others = othersOf(r, base);
+  const vs = ['ece', 'nll'].map((m) => directionClause(claims, m, baseTs, others)).filter(Boolean);
+  if (vs.length) out.push(`Against ${prose(baseTs)}: ${vs.join('; ')}.`);
+  const scaled = others.map(scaledLabel);
+  const both = ['ece', 'nll'].map((m) => directionClause(claims, m, baseTs, scaled)).filter(Boolean);
+  if (both.length) out.push(`With temperature scaling on both sides: ${both.join('; ')}.`);
+  return out;
+}
+
+/**
+ * The report's opening sentences, rendered from the claims: the baseline's over-confidence, where label
+ * smoothing helps and where it over-corrects against the baseline, and temperature scaling. A direction is
+ * stated only where its claim holds (its interval over seeds excludes 0); the rest is "not shown".
  */
 export function takeaway(r: CompareResults): string[] {
-  const { base, ls, baseTs, lsTs } = storyRows(r.summary);
+  const claims = claimsOf(r);
+  const base = baselineLabel(r.runs);
   const out: string[] = [];
-  if (!base) {
-    const only = ls ?? r.summary[0];
+  if (base === undefined) {
     out.push(
-      `This run has no ε = 0 baseline, so it cannot show what label smoothing changed: the ${eps(only)} model reaches accuracy ${pct(only.accuracy.mean)} and ECE ${f4(only.ece.mean)}, and is ${confidencePhrase(only.meanConfidence.mean, only.accuracy.mean)}.`,
+      'This run has no ε = 0 baseline, so it cannot show what label smoothing changed; of each model on its own:',
     );
+    for (const c of claims.filter((x) => x.a === null && !x.b.endsWith(' + temperature scaling')))
+      out.push(c.text);
     return out;
   }
-  out.push(
-    `Without label smoothing the network is ${confidencePhrase(base.meanConfidence.mean, base.accuracy.mean)} (ECE ${f4(base.ece.mean)}).`,
-  );
-  if (ls) {
-    const after = ls.meanConfidence.mean - ls.accuracy.mean;
-    const wasOver = base.meanConfidence.mean - base.accuracy.mean >= CALIBRATED_GAP;
-    let where: string;
-    if (Math.abs(after) < CALIBRATED_GAP) where = 'leaves the model calibrated on average';
-    else if (after > 0) where = `leaves the model still over-confident (by ${f4(after)})`;
-    else if (wasOver) where = `over-corrects: the model becomes under-confident (by ${f4(-after)})`;
-    else where = `leaves the model under-confident (by ${f4(-after)})`;
-    const p = pairedCount(r, base.label, ls.label, 'ece');
-    const evidence = p
-      ? `; the paired 95 % interval of the ECE change excludes 0 in ${p.excl} of ${p.of} seeds`
-      : '';
-    out.push(
-      `Label smoothing with ${eps(ls)} ${moved('ECE', base.ece.mean, ls.ece.mean)} and ${moved('NLL', base.nll.mean, ls.nll.mean)}, with accuracy ${pct(base.accuracy.mean)} → ${pct(ls.accuracy.mean)}; it ${where}${evidence}.`,
-    );
-  }
-  if (baseTs) {
-    const vs = ls
-      ? `, ${baseTs.ece.mean < ls.ece.mean ? 'lower' : baseTs.ece.mean > ls.ece.mean ? 'higher' : 'the same as'}${baseTs.ece.mean === ls.ece.mean ? '' : ' than'} label smoothing's ${f4(ls.ece.mean)}`
-      : '';
-    const both = lsTs ? `; both together give ECE ${f4(lsTs.ece.mean)} and NLL ${f4(lsTs.nll.mean)}` : '';
-    out.push(
-      `Temperature scaling of the ε = 0 model, fitted on held-out data, reaches ECE ${f4(baseTs.ece.mean)} and NLL ${f4(baseTs.nll.mean)}${vs}${both}.`,
-    );
-  }
+  const level = findClaim(claims, 'overconfidence', null, base);
+  if (level) out.push(level.text);
+  if (seedCount(r) === 1)
+    out.push('With one seed no comparison is shown: the claims below give each difference in that seed.');
+  const helps = helpsSentence(r, base);
+  if (helps) out.push(helps);
+  out.push(...temperatureSentences(r, base));
   return out;
 }
 
@@ -166,27 +217,30 @@ export function mechanism(r: CompareResults): string[] {
   return out;
 }
 
+/** Below this many test rows the report does not hold a run up against Xia et al.'s finding. */
+export const XIA_MIN_TEST_ROWS = 2000;
+
 /**
- * Selective classification (Xia et al., ICLR 2025: label smoothing worsens AURC at equal accuracy): the
- * sentence says whether that holds here, and whether accuracies are close enough to compare.
+ * Selective classification (Xia et al., ICLR 2025: label smoothing worsens AURC at equal accuracy), from
+ * the AURC and accuracy claims of the story's label-smoothing run against the baseline: agreement or
+ * disagreement is said only when the AURC claim holds, accuracy is not shown to differ, and the test set
+ * is large enough.
  */
 export function selectiveSentence(r: CompareResults): string | null {
   const { base, ls } = storyRows(r.summary);
-  if (!base?.aurc || !ls?.aurc) return null;
-  const worse = ls.aurc.mean > base.aurc.mean;
-  const dAcc = ls.accuracy.mean - base.accuracy.mean;
-  const equal = Math.abs(dAcc) < CALIBRATED_GAP;
-  const p = pairedCount(r, base.label, ls.label, 'aurc');
-  const evidence = p ? ` (the paired 95 % interval excludes 0 in ${p.excl} of ${p.of} seeds)` : '';
-  const acc = equal
-    ? `at nearly equal accuracy (${pct(base.accuracy.mean)} vs ${pct(ls.accuracy.mean)})`
-    : `while accuracy ${dAcc > 0 ? 'rose' : 'fell'} from ${pct(base.accuracy.mean)} to ${pct(ls.accuracy.mean)}, so this is not an equal-accuracy comparison`;
-  const verdict = worse
-    ? equal
-      ? 'as Xia et al. (2025) report'
-      : 'in the direction Xia et al. (2025) report'
-    : 'unlike what Xia et al. (2025) report';
-  return `Label smoothing ${worse ? 'raised' : 'lowered'} AURC (lower is better) from ${f4(base.aurc.mean)} to ${f4(ls.aurc.mean)}${evidence} ${acc}: ${worse ? 'worse' : 'better'} selective classification, ${verdict}.`;
+  if (!base || !ls) return null;
+  const claims = claimsOf(r);
+  const aurc = findClaim(claims, 'aurc', base.label, ls.label);
+  const acc = findClaim(claims, 'accuracy', base.label, ls.label);
+  if (!aurc || !acc) return null;
+  const head = `Selective classification (AURC, lower is better): ${aurc.text}`;
+  if (!aurc.holds) return `${head} This run neither supports nor contradicts Xia et al. (2025).`;
+  if (r.dataset.test < XIA_MIN_TEST_ROWS)
+    return `${head} On ${r.dataset.test} test rows this is not held up against Xia et al. (2025).`;
+  if (acc.holds)
+    return `${head} Accuracy differs too (${acc.text.replace(/\.$/, '')}), so this is not the equal-accuracy comparison of Xia et al. (2025).`;
+  const worse = aurc.estimate > 0;
+  return `${head} Accuracy is not shown to differ (${acc.text.replace(/\.$/, '')}): ${worse ? 'worse selective classification, the direction Xia et al. (2025) report' : 'better selective classification, the opposite of what Xia et al. (2025) report'}.`;
 }
 
 /** Sentences for an evaluate run. */

@@ -18,6 +18,7 @@ import {
   riskCoverageSpec,
 } from './charts.js';
 import { distillReport } from './distillReport.js';
+import { claimsSection } from './claimsSection.js';
 import { evaluateReport } from './evaluateReport.js';
 import {
   type ColumnGroup,
@@ -30,7 +31,7 @@ import {
   table,
   tableGroups,
 } from './html.js';
-import { mechanism, selectiveSentence, storyRows, takeaway } from './insights.js';
+import { claimsOf, mechanism, selectiveSentence, storyRows, takeaway } from './insights.js';
 import { lossFormula, lossParts } from './lossFormula.js';
 import { PALETTE, runStyles } from './palette.js';
 import { meanBins, reliabilitySections } from './reliabilitySections.js';
@@ -92,7 +93,14 @@ function summaryTable(r: CompareResults): string {
     smoothEce: rows.some((s) => s.smoothEce),
     aurc: rows.some((s) => s.aurc),
   };
-  const header = ['method', 'seeds', 'ECE', 'NLL', 'accuracy'];
+  const multi = rows.some((s) => s.runs > 1);
+  const header = [
+    multi ? 'method (mean ± sd [95 % t-interval over seeds])' : 'method',
+    'seeds',
+    'ECE',
+    'NLL',
+    'accuracy',
+  ];
   if (extra.smoothEce) header.push('smooth ECE');
   if (extra.aurc) header.push('AURC');
   header.push('Brier', 'mean confidence', 'T');
@@ -164,16 +172,20 @@ function pairedTable(r: CompareResults): string {
   );
 }
 
+/** Seeds of a run. */
+const seedCount = (r: CompareResults) => new Set(r.runs.map((x) => x.seed)).size;
+
+/** "mean over the 5 seeds" / "the one seed": what a mean of the run is over. */
+export const overSeeds = (n: number) => (n > 1 ? `mean over the ${n} seeds` : 'one seed');
+
 function tableNote(r: CompareResults): string {
-  const seeds = new Set(r.runs.map((x) => x.seed)).size;
-  const hasIv = r.summary.some((s) => s.intervals);
+  const seeds = seedCount(r);
   return [
-    `Test set of ${r.dataset.test} examples. Each cell: the mean over ${seeds} training seed${seeds > 1 ? 's' : ''}`,
-    seeds > 1 ? ', ± the standard deviation over seeds (training randomness)' : '',
-    hasIv
-      ? ', then [lo, hi], the 95 % percentile-bootstrap interval over test rows (test-set sampling), each end averaged over seeds.'
-      : '. No bootstrap intervals: the interval metrics were not computed for this run.',
-    ' ECE over 15 equal-width confidence bins (Guo et al. 2017). Temperature scaling: one T per model, fitted by NLL on the validation split (Müller et al. 2019, Table 3 shape: baseline, label smoothing, temperature scaling, both).',
+    `Test set of ${r.dataset.test} examples, the same for every seed. `,
+    seeds > 1
+      ? `Each cell: the mean over ${seeds} seeds (each seed its own training/validation split and initialisation), ± the standard deviation over seeds, then [lo, hi]: the 95 % t-interval over seeds of the mean (seed-to-seed variation; the test set's sampling error is not in it).`
+      : 'Each cell: the value of the one seed; one seed gives no interval over seeds.',
+    " ECE over 15 equal-width confidence bins (Guo et al. 2017); smooth ECE (Błasiok & Nakkiran 2024) has no bins and is less biased where ECE is small. Temperature scaling: one T per model, fitted by NLL on its seed's validation split (Müller et al. 2019, Table 3 shape: baseline, label smoothing, temperature scaling, both).",
   ].join('');
 }
 
@@ -334,7 +346,7 @@ export function mechanismNote(r: CompareResults): string {
     "The training loss of each run (p the one-hot label, q = softmax(z), ε the run's, per epoch with a schedule):",
     ...losses,
     ...(crossEntropy ? [spread] : []),
-    'Curves: training-set means over seeds.',
+    `Curves: training set, ${overSeeds(seedCount(r))}.`,
   ].join(' ');
 }
 
@@ -360,7 +372,7 @@ async function epsilonCharts(r: CompareResults): Promise<string> {
   const ivs = r.summary.some((s) => s.intervals);
   return section(
     'Accuracy, ECE and NLL against ε',
-    `Means over seeds; vertical bars: ${ivs ? 'the 95 % test-set interval' : '± one standard deviation over seeds'}. The axes are zoomed to the data: they do not start at 0.`,
+    `${seedCount(r) > 1 ? 'Means over seeds' : 'One seed'}; vertical bars: ${ivs ? 'the 95 % t-interval over seeds' : seedCount(r) > 1 ? '± one standard deviation over seeds' : 'none (one seed)'}. The axes are zoomed to the data: they do not start at 0.`,
     panels(
       await Promise.all([
         toSvg(
@@ -433,7 +445,7 @@ async function selectiveSection(r: CompareResults): Promise<string> {
     ]);
   return section(
     'Selective classification',
-    'Keep the most confident predictions and abstain on the rest: risk is the error rate among those kept, coverage the fraction kept (Geifman & El-Yaniv 2017); AURC is the area under the curve (lower is better). Curves: mean over seeds.',
+    `Keep the most confident predictions and abstain on the rest: risk is the error rate among those kept, coverage the fraction kept (Geifman & El-Yaniv 2017); AURC is the area under the curve (lower is better). Curves: ${overSeeds(seedCount(r))}.`,
     (s ? sentences([s]) : '') +
       table(['run', 'AURC', 'accuracy'], rows) +
       panels([await toSvg(riskCoverageSpec(curves, [...byLabel(r.runs).keys()]))]),
@@ -464,7 +476,7 @@ async function projectionSection(r: CompareResults): Promise<string> {
   );
   return section(
     'Penultimate layer (Müller, Kornblith & Hinton 2019)',
-    `Activations of test examples of 3 classes (${classes.join(', ')}), first seed, projected on the plane through their last-layer templates (black crosses, labelled); all panels share the same axes. Müller et al. find that label smoothing pulls each class into a tighter cluster, at more equal distances from the other templates.`,
+    `Activations of test examples of 3 classes (${classes.join(', ')}), ${seedCount(r) > 1 ? 'first seed, ' : ''}projected on the plane through their last-layer templates (black crosses, labelled)${svgs.length > 1 ? '; all panels share the same axes' : ''}. Müller et al. find that label smoothing pulls each class into a tighter cluster, at more equal distances from the other templates.`,
     panels(svgs),
   );
 }
@@ -488,7 +500,7 @@ async function testCurves(r: CompareResults): Promise<string> {
     );
   return section(
     'Test accuracy and ECE per epoch',
-    `Mean over seeds, measured after each epoch on ${r.monitor ? `a stratified ${r.monitor}-example subset of the test set` : 'the test set'}.`,
+    `${seedCount(r) > 1 ? 'Mean over seeds' : 'One seed'}, measured after each epoch on ${r.monitor ? `a stratified ${r.monitor}-example subset of the test set` : 'the test set'}.`,
     panels(
       await Promise.all([
         toSvg(
@@ -520,7 +532,7 @@ async function compareReport(r: CompareResults): Promise<string> {
   const { base, ls } = storyRows(r.summary);
   const cfg = r.config;
   const meta =
-    `${r.kind} · ${r.dataset.name} (train ${r.dataset.train}, validation ${r.dataset.validation}, test ${r.dataset.test}, ${r.dataset.classNames.length} classes) · ` +
+    `${r.command ?? r.kind} · ${r.dataset.name} (train ${r.dataset.train}, validation ${r.dataset.validation}, test ${r.dataset.test}, ${r.dataset.classNames.length} classes) · ` +
     `${cfg.model}, ${cfg.epochs} epochs, batch ${cfg.batchSize}, lr ${cfg.lr}, noise ${cfg.noise} · backend ${r.backend} · ${r.createdAt}`;
   const mech = mechanism(r);
   const body = [
@@ -534,6 +546,7 @@ async function compareReport(r: CompareResults): Promise<string> {
       tableNote(r),
       summaryTable(r) + pairedTable(r),
     ),
+    claimsSection(claimsOf(r)),
     section(
       'The mechanism: the parts of the loss',
       mechanismNote(r),

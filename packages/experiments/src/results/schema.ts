@@ -39,9 +39,38 @@ export interface ExperimentConfig extends DataOptions {
   epsilonFinal?: number;
 }
 
+/**
+ * One comparison a report states, with the test behind it. `b − a` per seed (a = null: the level of b
+ * itself, e.g. its over-confidence), its mean over the seeds, and the 95 % interval of that mean over the
+ * seeds (a t-interval: it covers seed-to-seed variation, each seed its own split and initialisation).
+ */
+export interface Claim {
+  id: string;
+  /** The sentence exactly as the report prints it. */
+  text: string;
+  /** The metric: a key of the runs' `test` report (`ece`, `nll`, `accuracy`, `overconfidence`…). */
+  metric: string;
+  /** Labels as in `summary` (`ε=0`, `ε=0 + temperature scaling`); a = null for a level of b. */
+  a: string | null;
+  b: string;
+  /** Mean over the seeds of the per-seed b − a (or of b's value when a = null). */
+  estimate: number;
+  /** 95 % interval of the estimate over seeds; null with one seed (no interval, nothing holds). */
+  interval: Interval | null;
+  /** The seeds paired (each contributes one difference, in this order). */
+  seeds: number[];
+  /** The per-seed differences (or values), in the order of `seeds`. */
+  perSeed: number[];
+  method: string;
+  /** True only when the interval excludes 0. */
+  holds: boolean;
+}
+
 /** The results.json of a `compare` (and, with one run, of a `train`). */
 export interface CompareResults {
   kind: 'compare' | 'train';
+  /** The command that wrote it, when it is not `kind` (a sweep writes compare's results). */
+  command?: 'sweep';
   name: string;
   createdAt: string;
   backend: string;
@@ -53,6 +82,8 @@ export interface CompareResults {
   monitor?: number;
   /** Paired bootstrap differences against ε = 0 on the same test rows, per seed (with an analyzer). */
   paired?: PairedAnalysis[];
+  /** Every comparison the report states, with its interval over seeds (see {@link Claim}). */
+  claims?: Claim[];
 }
 
 /** The results.json of an `evaluate`. */
@@ -92,6 +123,8 @@ export interface DistillModel {
   /** ε the teacher was trained with (for a student: its teacher's ε). */
   teacherEpsilon: number;
   seed: number;
+  /** Id of the seed's row selection (see `RunResult.split`). */
+  split?: string;
   /** Test-set metrics; `bins` (the reliability diagram's) may be absent, the report then draws none. */
   test: Omit<CalibrationReport, 'bins'> & { bins?: CalibrationReport['bins'] };
   analysis?: ModelAnalysis;
@@ -118,4 +151,6 @@ export interface DistillResults {
   config: DistillConfig;
   models: DistillModel[];
   summary: DistillSummary[];
+  /** Every comparison the report states (see {@link Claim}). */
+  claims?: Claim[];
 }

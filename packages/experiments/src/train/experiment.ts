@@ -11,6 +11,7 @@ import {
 import { METRICS_ANALYZER } from './analyzer.js';
 import type { LossName } from './losses.js';
 import { type Projection, projectPenultimate } from './projection.js';
+import { tInterval } from './studentT.js';
 import type { EpochMetrics, TrainConfig, Trainer } from './trainer.js';
 
 /** One trained model's results. */
@@ -20,6 +21,8 @@ export interface RunResult {
   /** The loss (absent: label smoothing with ε, as before the option existed). */
   loss?: LossName;
   seed: number;
+  /** Id of the seed's row selection (train, validation, test): runs of one seed share it. */
+  split?: string;
   /** Per-epoch metrics. */
   epochs: EpochMetrics[];
   /** Final calibration on the test set (with reliability bins). */
@@ -162,7 +165,7 @@ export interface SummaryRow {
   overconfidence: Stat;
   smoothEce?: Stat;
   aurc?: Stat;
-  /** 95 % test-set intervals: each end averaged over the seeds (present when the analyzer gave them). */
+  /** 95 % t-intervals over the seeds of the mean of each metric (present with two seeds or more). */
   intervals?: Partial<Record<IntervalMetric, Interval>>;
 }
 
@@ -180,14 +183,18 @@ interface Member {
   analysis?: ModelAnalysis;
 }
 
-/** Intervals of a group: each end averaged over the members that have it (all must). */
-function meanIntervals(members: Member[]): SummaryRow['intervals'] {
+/**
+ * Intervals of a group: the 95 % t-interval over its seeds of the mean of each metric (seed-to-seed
+ * variation: each seed its own split and initialisation), cut to the metric's range (no ECE below 0, no
+ * accuracy above 1: the cut never removes the mean). None with one seed.
+ */
+export function seedIntervals(reports: Pick<CalibrationReport, IntervalMetric>[]): SummaryRow['intervals'] {
   const out: Partial<Record<IntervalMetric, Interval>> = {};
   for (const m of INTERVAL_METRICS) {
-    const ivs = members.map((x) => x.analysis?.intervals?.[m]);
-    if (ivs.some((iv) => !iv)) continue;
-    const ends = ivs as Interval[];
-    out[m] = [stat(ends.map((e) => e[0])).mean, stat(ends.map((e) => e[1])).mean];
+    const xs = reports.map((r) => r[m]);
+    if (xs.some((x) => !Number.isFinite(x))) continue;
+    const { interval } = tInterval(xs);
+    if (interval) out[m] = [Math.max(0, interval[0]), m === 'accuracy' ? Math.min(1, interval[1]) : interval[1]];
   }
   return Object.keys(out).length ? out : undefined;
 }
@@ -216,7 +223,7 @@ export function summarize(runs: RunResult[]): SummaryRow[] {
     if (smooth.every((v) => v !== undefined)) row.smoothEce = stat(smooth as number[]);
     const aurc = members.map((x) => x.analysis?.aurc);
     if (aurc.every((v) => v !== undefined)) row.aurc = stat(aurc as number[]);
-    const iv = meanIntervals(members);
+    const iv = seedIntervals(members.map((x) => x.report));
     if (iv) row.intervals = iv;
     return row;
   });

@@ -23,7 +23,7 @@ export interface TrialHooks {
  */
 export async function runTrial(
   config: TrainConfig,
-  data: { train: Dataset; validation: Dataset | null; test: Dataset; monitor?: Dataset },
+  data: { train: Dataset; validation: Dataset | null; test: Dataset; monitor?: Dataset; split?: string },
   hooks: TrialHooks = {},
   analyzer?: Analyzer,
 ): Promise<{ result: RunResult; logits: RunLogits }> {
@@ -33,7 +33,9 @@ export async function runTrial(
       const m = await trainer.runEpoch((done) => hooks.onBatch?.(e, done));
       hooks.onEpoch?.(m);
     }
-    return evaluateRun(trainer, data.test, fitsTemperature(config) ? data.validation : null, analyzer);
+    const done = evaluateRun(trainer, data.test, fitsTemperature(config) ? data.validation : null, analyzer);
+    if (data.split !== undefined) done.result.split = data.split;
+    return done;
   } finally {
     trainer.dispose();
   }

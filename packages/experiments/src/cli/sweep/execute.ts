@@ -8,7 +8,7 @@ import {
 } from '../../train/experiment.js';
 import { runTrial } from '../../train/trial.js';
 import { useBackend } from '../backend.js';
-import { loadSplits, type Splits } from '../datasets.js';
+import { type DataPool, drawSplits, loadPool, type Splits } from '../datasets.js';
 import { epochLine } from '../epochLine.js';
 import { packageVersion, sweepDataHash } from './fingerprint.js';
 import { TRIAL_LOSSES, type Trial, trialKey } from './grid.js';
@@ -36,10 +36,13 @@ export function workerId(): string {
   return `${hostname()}/${process.pid}`;
 }
 
-let cached: { hash: string; splits: Splits; dataHash: string } | null = null;
+let cached: { hash: string; pool: DataPool; dataHash: string } | null = null;
 
-/** Load (once per spec) the splits the spec names and check them, the version and the backend. */
-async function prepare(spec: SweepSpec): Promise<Splits> {
+/**
+ * Load (once per spec) the data pool the spec names and check it, the version and the backend; then draw
+ * the trial seed's splits from it (each seed is a replicate with its own training and validation rows).
+ */
+async function prepare(spec: SweepSpec, seed: number): Promise<Splits> {
   const version = packageVersion();
   if (version !== spec.version)
     throw new TrialRefused(
@@ -53,8 +56,8 @@ async function prepare(spec: SweepSpec): Promise<Splits> {
   const hash = specHash(spec);
   if (cached?.hash !== hash) {
     cached = null;
-    const splits = loadSplits(spec.data);
-    cached = { hash, splits, dataHash: sweepDataHash(splits) };
+    const pool = loadPool(spec.data);
+    cached = { hash, pool, dataHash: sweepDataHash(pool) };
   }
   if (cached.dataHash !== spec.dataHash) {
     const theirs = cached.dataHash;
@@ -63,7 +66,7 @@ async function prepare(spec: SweepSpec): Promise<Splits> {
       `worker ${workerId()} refuses the trial: its data '${spec.data.dataset}' hashes to ${theirs}, the coordinator's to ${spec.dataHash}`,
     );
   }
-  return cached.splits;
+  return drawSplits(cached.pool, spec.data, seed);
 }
 
 /**
@@ -83,11 +86,11 @@ export async function executeTrial(
     throw new TrialRefused(
       `worker ${workerId()} refuses the trial: dataset '${trial.dataset}' is not the sweep's '${spec.data.dataset}'`,
     );
-  const splits = await prepare(spec);
+  const splits = await prepare(spec, trial.seed);
   const config = trainConfig(spec, trial);
   const label = runLabel(config);
   const t0 = performance.now();
-  // The same per-epoch test subset and metrics as compare (its monitor is drawn with the first seed).
+  // The same per-epoch test subset and metrics as compare.
   const monitor = monitorSet(splits.test, spec.monitorSeed);
   const { result, logits } = await runTrial(
     config,

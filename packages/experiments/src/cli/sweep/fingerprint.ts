@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dataHash, type Splits } from '../datasets.js';
+import { type DataPool, poolHash } from '../datasets.js';
 
 /**
  * The version in the nearest package.json above this module (the package that holds the CLI): a worker
@@ -19,10 +19,10 @@ export function packageVersion(): string {
 }
 
 /**
- * The data hash a sweep's spec holds and its messages show: the first 16 hex digits of the SHA-256 that
- * `train` keeps in config.json ({@link dataHash}). Two machines train on the same data exactly when
- * their hashes agree.
+ * The data hash a sweep's spec holds and its messages show: the first 16 hex digits of the SHA-256 of the
+ * pool every seed draws its splits from and of the test set ({@link poolHash}). Two machines train on the
+ * same data exactly when their hashes agree (each seed's draw from the pool is deterministic).
  */
-export function sweepDataHash(splits: Splits): string {
-  return dataHash(splits).slice(0, 16);
+export function sweepDataHash(pool: DataPool): string {
+  return poolHash(pool).slice(0, 16);
 }

@@ -13,7 +13,7 @@ import type { Trial } from './grid.js';
  */
 export interface SweepSpec {
   data: DataOptions;
-  /** Seed of the per-epoch test subset: compare's first seed, so that trials train as compare's do. */
+  /** Seed of the per-epoch test subset (`DATA_SEED`, as in compare), so that trials train as compare's do. */
   monitorSeed: number;
   model: ModelKind;
   epochs: number;
