@@ -24,18 +24,30 @@ describe('summarize', () => {
     );
     assert.ok(Math.abs(s[0].ece.mean - 0.1) < 1e-12);
     assert.ok(Math.abs(s[0].ece.sd - Math.SQRT1_2 * 0.1) < 1e-12);
-    assert.equal(s[0].intervals, undefined, 'no analysis, no intervals');
+    // Two seeds: the t-interval of the mean, 0.1 ± t(0.975, 1)·sd/√2 = 0.1 ± 12.706·0.05, cut at 0.
+    const t1 = 12.706204736174698;
+    assert.ok(Math.abs((s[0].intervals?.ece as number[])[1] - (0.1 + t1 * 0.05)) < 1e-9);
+    assert.equal((s[0].intervals?.ece as number[])[0], 0, 'an ECE interval never goes below 0');
+    assert.equal(s[3].intervals, undefined, 'one seed: no interval over seeds');
     assert.deepEqual(
       tableOrder([s[3], s[2], s[1], s[0]]).map((x) => x.label),
       ['ε=0', 'ε=0.1', 'ε=0 + temperature scaling', 'ε=0.1 + temperature scaling'],
     );
   });
 
-  it('averages each end of the seeds’ intervals, and only when every seed has one', () => {
+  it('intervals cover seed-to-seed variation (a t-interval over seeds), not test rows averaged over seeds', () => {
+    // The test-row intervals of each seed are ignored: the interval is that of the mean over the seeds.
     const a = run(0, 1, { analysis: { aurc: 0.05, intervals: { ece: [0.1, 0.2], nll: [1, 2] } } });
     const b = run(0, 2, { analysis: { aurc: 0.07, intervals: { ece: [0.2, 0.4] } } });
-    const [row] = summarize([a, b]);
-    assert.deepEqual(row.intervals, { ece: [0.15000000000000002, 0.30000000000000004] });
+    const c = run(0, 3, { analysis: { aurc: 0.06 } });
+    a.test.nll = 0.5;
+    b.test.nll = 0.7;
+    c.test.nll = 0.6;
+    const [row] = summarize([a, b, c]);
+    const half = (4.302652729749464 * 0.1) / Math.sqrt(3);
+    const nll = row.intervals?.nll as number[];
+    assert.ok(Math.abs(nll[0] - (0.6 - half)) < 1e-9 && Math.abs(nll[1] - (0.6 + half)) < 1e-9);
+    assert.ok(nll[0] <= row.nll.mean && row.nll.mean <= nll[1], 'the interval holds its mean');
     assert.ok(Math.abs(row.aurc!.mean - 0.06) < 1e-12);
   });
 });
