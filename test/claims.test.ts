@@ -376,3 +376,93 @@ describe('distillation claims', () => {
     for (const c of distillClaims(one.models)) assert.equal(c.holds, false);
   });
 });
+
+describe('small-ECE intervals: none excludes its own estimate without saying why', () => {
+  const base = {
+    rows: 600,
+    ignored: 0,
+    accuracy: 0.9,
+    nll: 0.3,
+    brier: 0.15,
+    ece: 0.0071,
+    mce: 0.1,
+    rmsce: 0.02,
+    adaptiveEce: 0.01,
+    smoothEce: 0.009,
+    smoothEceBandwidth: 0.05,
+    classwiseEce: 0.004,
+    aurc: 0.02,
+    meanConfidence: 0.9,
+    overconfidence: 0,
+    meanEntropy: 0.3,
+    bins: [],
+    bootstrap: { resamples: 1000, seed: 0, level: 0.95 },
+  };
+  const intervals = (ece: [number, number]) => ({
+    accuracy: [0.88, 0.92],
+    nll: [0.28, 0.32],
+    brier: [0.14, 0.16],
+    ece,
+    smoothEce: [0.006, 0.014],
+    classwiseEce: [0.003, 0.006],
+    aurc: [0.015, 0.025],
+  });
+
+  it('evaluate: the ECE 0.0071 with its "95 %" interval [0.0075, 0.0172] is marked and explained', async () => {
+    const { bootstrapNote, tableRows } = await import('../packages/experiments/src/report/evaluateTable.js');
+    const r = { ...base, intervals: intervals([0.0075, 0.0172]) } as never;
+    const ece = tableRows(r, 600, 10, 'logits', 15).find((x) => x[0].startsWith('ECE')) as string[];
+    assert.equal(ece[2], '[0.0075, 0.0172] (*)');
+    assert.match(bootstrapNote(r, 1000), /\(\*\) the interval lies outside its estimate: .* biased upward/);
+    const fine = { ...base, intervals: intervals([0.005, 0.012]) } as never;
+    assert.ok(!bootstrapNote(fine, 1000).includes('(*)'));
+    assert.ok(tableRows(fine, 600, 10, 'logits', 15).every((x) => !x[2].includes('(*)')));
+  });
+
+  it("the evaluate report's table has smooth ECE, classwise ECE, AURC and every interval", async () => {
+    const r = {
+      kind: 'evaluate' as const,
+      name: 'e',
+      createdAt: '2026-01-01T00:00:00Z',
+      predictions: 'p.npy',
+      labels: 'l.npy',
+      from: 'logits' as const,
+      rows: 600,
+      classes: 10,
+      report: {
+        ...base,
+        bins: Array.from({ length: 15 }, (_, i) => ({
+          lo: i / 15,
+          hi: (i + 1) / 15,
+          count: 40,
+          accuracy: 0.9,
+          confidence: 0.9,
+        })),
+        intervals: intervals([0.0075, 0.0172]),
+      } as never,
+    };
+    const text = pageText(await renderReport(r));
+    for (const s of [
+      'smooth ECE',
+      'classwise ECE',
+      'AURC',
+      '[0.0075, 0.0172] (*)',
+      '[0.0150, 0.0250]',
+      'biased upward',
+    ])
+      assert.ok(text.includes(s), s);
+  });
+
+  it('summary intervals over seeds always hold their mean (t-intervals, cut at 0 for an error)', () => {
+    const r = seedResults({
+      'ε=0': [m(0.8, 0.8, 0.001, 0.6), m(0.8, 0.8, 0.02, 0.6), m(0.8, 0.8, 0.004, 0.6)],
+    });
+    for (const row of r.summary)
+      for (const [k, iv] of Object.entries(row.intervals ?? {})) {
+        const stat = (row as unknown as Record<string, { mean: number } | undefined>)[k];
+        if (!stat) continue; // classwise ECE: an interval without a column
+        const mean = stat.mean;
+        assert.ok(iv[0] <= mean && mean <= iv[1] && iv[0] >= 0, `${row.label} ${k}`);
+      }
+  });
+});

@@ -43,6 +43,7 @@ describe('summarize', () => {
     a.test.nll = 0.5;
     b.test.nll = 0.7;
     c.test.nll = 0.6;
+    [a.test.aurc, b.test.aurc, c.test.aurc] = [0.05, 0.07, 0.06];
     const [row] = summarize([a, b, c]);
     const half = (4.302652729749464 * 0.1) / Math.sqrt(3);
     const nll = row.intervals?.nll as number[];

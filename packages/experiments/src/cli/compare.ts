@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { Dataset } from '../data/dataset.js';
 import type { CompareResults } from '../results/schema.js';
+import type { Analyzer } from '../train/analysis.js';
 import {
   metricsAnalyzer,
   monitorSet,
@@ -13,12 +15,17 @@ import { checkModelBackend, checkModelData, useBackend } from './backend.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
 import { DATA_SEED, drawSplits, loadPool, type Splits } from './datasets.js';
 import { epochLine, wrapParts } from './epochLine.js';
-import { compareVariants, gridText, runConfig, withFamilyConfig } from './family.js';
+import { compareVariants, gridText, runConfig, type Variant, withFamilyConfig } from './family.js';
 import { datasetName, deriveRunName } from './naming.js';
 import { type Progress, progress } from './progress.js';
 import { checkRunDir, openRunDir } from './runDir.js';
 import { type CompareOptions, storedConfig } from './runOptions.js';
 import { experimentResults, publishResults } from './runOutput.js';
+import { decodeLogits, type TrialOutcome } from './sweep/execute.js';
+import { expandGrid, type Trial, trialKey, trialLoss } from './sweep/grid.js';
+import { runLocalPool } from './sweep/pool.js';
+import type { SweepSpec } from './sweep/spec.js';
+import { trialSpec } from './trialSpec.js';
 
 /** The run name: `--name`, or derived from the options that differ from their defaults. */
 export function compareRunName(o: CompareOptions, cli: CliContext): string {
@@ -38,6 +45,70 @@ function jobProgress(o: CompareOptions, batches: number, perSeed: number) {
       bar.update(done, `run ${run}/${runs} ${label} epoch ${epoch + 1}/${o.epochs}`);
     },
   };
+}
+
+/** What {@link inProcess} trains with. */
+interface InProcess {
+  bySeed: Map<number, Splits>;
+  monitor: Dataset;
+  variants: Variant[];
+  analyzer: Analyzer;
+  batches: number;
+}
+
+/** Train every (seed, variant) in this process, one after another, with a progress bar over batches. */
+async function inProcess(o: CompareOptions, t: InProcess) {
+  const job = jobProgress(o, t.batches, t.variants.length);
+  const runs: RunResult[] = [];
+  const logits: RunLogits[] = [];
+  for (const seed of o.seeds) {
+    for (const variant of t.variants) {
+      const config = runConfig(o, seed, variant);
+      const label = runLabel(config);
+      job.nextRun();
+      const done = await runTrial(
+        config,
+        { ...(t.bySeed.get(seed) as Splits), monitor: t.monitor },
+        {
+          onBatch: (e, batch) => job.tick(`${label} seed ${seed}`, e, batch),
+          onEpoch: (m) => job.bar.log(epochLine(label, seed, m, o.epochs, config.loss)),
+        },
+        t.analyzer,
+      );
+      runs.push(done.result);
+      logits.push(done.logits);
+    }
+  }
+  job.bar.stop();
+  return { runs, logits };
+}
+
+/**
+ * Train the trials in `workers` child processes (the sweep's local pool: one trial per core at a time),
+ * then put the results in compare's order. Each trial's result is the one compare trains in process (the
+ * same runner, data draw and seeds), so the results are the same whatever the number of workers.
+ */
+async function onPool(
+  o: CompareOptions,
+  spec: SweepSpec,
+  trials: Trial[],
+  workers: number,
+  log: (s: string) => void,
+) {
+  const bar = progress(o.quiet ? 'quiet' : 'auto', trials.length);
+  const done = new Map<string, TrialOutcome>();
+  await runLocalPool(spec, trials, {
+    workers,
+    quiet: o.quiet,
+    log,
+    onOutcome: (out) => {
+      done.set(out.key, out);
+      bar.update(done.size, `${done.size}/${trials.length} runs done (${workers} processes)`);
+    },
+  });
+  bar.stop();
+  const outcomes = trials.map((t) => done.get(trialKey(t)) as TrialOutcome);
+  return { runs: outcomes.map((x) => x.result), logits: outcomes.map(decodeLogits) };
 }
 
 /** Train one model per (seed, ε) and compare their calibration; writes runs/<name>/results.json. */
@@ -69,30 +140,26 @@ export async function compare(o: CompareOptions, cli: CliContext = DEFAULT_CONTE
     ]),
   );
   for (const note of splits.notes) log(`note: ${note}`);
-  const job = jobProgress(o, Math.ceil(splits.train.rows / o.batchSize), variants.length);
   const monitor = monitorSet(splits.test, DATA_SEED);
   const analyzer = metricsAnalyzer();
-  const runs: RunResult[] = [];
-  const logits: RunLogits[] = [];
-  for (const seed of o.seeds) {
-    for (const variant of variants) {
-      const config = runConfig(o, seed, variant);
-      const label = runLabel(config);
-      job.nextRun();
-      const done = await runTrial(
-        config,
-        { ...(bySeed.get(seed) as Splits), monitor },
-        {
-          onBatch: (e, batch) => job.tick(`${label} seed ${seed}`, e, batch),
-          onEpoch: (m) => job.bar.log(epochLine(label, seed, m, o.epochs, config.loss)),
-        },
-        analyzer,
-      );
-      runs.push(done.result);
-      logits.push(done.logits);
-    }
-  }
-  job.bar.stop();
+  const trials = expandGrid({
+    datasets: [o.dataset],
+    noises: [o.noise],
+    seeds: o.seeds,
+    runs: variants.map((v) => ({ loss: trialLoss(v.loss), epsilon: v.epsilon })),
+  });
+  const workers = Math.min(o.workers ?? 1, trials.length);
+  const trained =
+    workers > 1
+      ? await onPool(o, trialSpec(o, backend, pool), trials, workers, log)
+      : await inProcess(o, {
+          bySeed,
+          monitor,
+          variants,
+          analyzer,
+          batches: Math.ceil(splits.train.rows / o.batchSize),
+        });
+  const { runs, logits } = trained;
   const paired = pairedAnalyses(logits, splits.test.y, splits.test.classNames.length, analyzer);
   const config = withFamilyConfig(storedConfig(o), o, variants);
   const results = experimentResults('compare', name, backend, splits, config, runs, { monitor, paired });

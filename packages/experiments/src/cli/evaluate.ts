@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import type { BootstrapMetric } from 'labelsmooth';
 import { type CalibrationReport, calibration, SUM_TOLERANCE } from 'labelsmooth';
 import { DataFileError } from '../data/errors.js';
 import { readTable } from '../data/predictions.js';
+import { bootstrapNote, intervalHeader, tableRows } from '../report/evaluateTable.js';
 import type { EvaluateResults } from '../results/schema.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
 import { deriveRunName, stem } from './naming.js';
@@ -153,46 +153,4 @@ function countOf(labels: Int32Array, value: number): number {
   let n = 0;
   for (const y of labels) if (y === value) n++;
   return n;
-}
-
-function intervalHeader(r: CalibrationReport): string {
-  return r.bootstrap ? `${Math.round(r.bootstrap.level * 100)} % interval` : '';
-}
-
-/** The table of `evaluate`: one metric a row, with its bootstrap interval when there is one. */
-export function tableRows(
-  r: CalibrationReport,
-  rows: number,
-  classes: number,
-  from: string,
-  bins: number,
-): string[][] {
-  const line = (label: string, value: number, metric?: BootstrapMetric): string[] => {
-    const iv = metric && r.intervals?.[metric];
-    return [label, value.toFixed(4), iv ? `[${iv[0].toFixed(4)}, ${iv[1].toFixed(4)}]` : ''];
-  };
-  const ignored = r.ignored > 0 ? `, ${r.ignored} ignored` : '';
-  return [
-    ['rows × classes', `${rows} × ${classes} (${from}${ignored})`, ''],
-    line('accuracy', r.accuracy, 'accuracy'),
-    line('NLL', r.nll, 'nll'),
-    line('Brier', r.brier, 'brier'),
-    line(`ECE (${bins} bins)`, r.ece, 'ece'),
-    line(`smooth ECE (σ = ${r.smoothEceBandwidth.toFixed(4)})`, r.smoothEce, 'smoothEce'),
-    line(`classwise ECE (${bins} bins)`, r.classwiseEce, 'classwiseEce'),
-    line('AURC', r.aurc, 'aurc'),
-    line('MCE', r.mce),
-    line('RMSCE', r.rmsce),
-    line('adaptive ECE', r.adaptiveEce),
-    line('mean confidence', r.meanConfidence),
-    line('over-confidence', r.overconfidence),
-    line('mean entropy', r.meanEntropy),
-  ];
-}
-
-function bootstrapNote(r: CalibrationReport, requested: number): string {
-  if (!r.bootstrap)
-    return requested > 0 ? 'intervals: none (a bootstrap needs at least 2 scored rows)\n' : '';
-  const { resamples, seed } = r.bootstrap;
-  return `intervals: percentile bootstrap, ${resamples} resamples of the ${r.rows} rows, seed ${seed}\n`;
 }

@@ -197,7 +197,13 @@ export function program(): Command {
       gridOptions(
         p
           .command('compare')
-          .description('train the same model for each ε (and seed) and compare accuracy and calibration'),
+          .description('train the same model for each ε (and seed) and compare accuracy and calibration')
+          .option(
+            '--workers <n>',
+            'trial processes, one run each at a time (default: the number of cores; 1: all in this process)',
+            int(1),
+            availableParallelism(),
+          ),
       ),
       COMPARE_DEFAULTS,
     ),

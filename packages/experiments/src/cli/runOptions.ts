@@ -31,6 +31,8 @@ export interface RunOptions extends DataOptions, FamilyOptions, OutputOptions {
 export interface CompareOptions extends RunOptions {
   epsilons: number[];
   seeds: number[];
+  /** Trial processes (the sweep's local pool); 1 or absent: every run in this process. */
+  workers?: number;
 }
 
 /** Options that say where and how to write, not what was computed: never stored in results.json. */

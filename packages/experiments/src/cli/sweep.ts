@@ -6,13 +6,12 @@ import { claim } from '../train/manifest.js';
 import { checkModelBackend, checkModelData, useBackend } from './backend.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
 import { DATA_SEED, drawSplits, loadPool } from './datasets.js';
-import { compareVariants, familyParameters, gridText, withFamilyConfig } from './family.js';
+import { compareVariants, gridText, withFamilyConfig } from './family.js';
 import { datasetName, deriveRunName } from './naming.js';
 import { checkRunDir, openRunDir } from './runDir.js';
 import { type CompareOptions, storedConfig } from './runOptions.js';
 import { experimentResults, publishResults } from './runOutput.js';
 import { decodeLogits, type TrialOutcome } from './sweep/execute.js';
-import { packageVersion, sweepDataHash } from './sweep/fingerprint.js';
 import { expandGrid, trialKey, trialLoss } from './sweep/grid.js';
 import { TrialLedger } from './sweep/ledger.js';
 import { runLocalPool } from './sweep/pool.js';
@@ -20,6 +19,7 @@ import { runOnQueue } from './sweep/queue.js';
 import { checkQueueUrl } from './sweep/redisUrl.js';
 import { type SweepSpec, specHash, trainConfig } from './sweep/spec.js';
 import { checkSpecFile, SPEC_FILE } from './sweep/specFile.js';
+import { trialSpec } from './trialSpec.js';
 
 /** Options of `labelsmooth sweep`: compare's grid, and where the trials run. */
 export interface SweepOptions extends CompareOptions {
@@ -54,26 +54,7 @@ export async function sweep(o: SweepOptions, cli: CliContext = DEFAULT_CONTEXT):
   const splits = drawSplits(pool, o, o.seeds[0], cli.given);
   for (const seed of o.seeds.slice(1)) drawSplits(pool, o, seed, cli.given);
   checkModelData(o.model, splits.train);
-  const spec: SweepSpec = {
-    data: {
-      dataset: o.dataset,
-      validation: o.validation,
-      trainSize: o.trainSize,
-      testSize: o.testSize,
-      seed: DATA_SEED,
-      labelColumn: o.labelColumn,
-    },
-    monitorSeed: DATA_SEED,
-    model: o.model,
-    epochs: o.epochs,
-    batchSize: o.batchSize,
-    lr: o.lr,
-    family: familyParameters(o),
-    backend: o.backend,
-    backendName: backend,
-    version: packageVersion(),
-    dataHash: sweepDataHash(pool),
-  };
+  const spec: SweepSpec = trialSpec(o, backend, pool);
   const trials = expandGrid({
     datasets: [o.dataset],
     noises: [o.noise],

@@ -2,6 +2,7 @@
 // the reliability diagram with the smooth curve, the confidence histogram and the risk–coverage curve.
 import type { CalibrationReport } from 'labelsmooth';
 import type { EvaluateResults } from '../results/schema.js';
+import { missesEstimate, OUTSIDE_MARK, OUTSIDE_WHY } from './evaluateTable.js';
 import { type Reliability, riskCoverageSpec } from './charts.js';
 import { page, panels, section, sentences, table } from './html.js';
 import { evaluateInsights } from './insights.js';
@@ -15,7 +16,9 @@ export function evaluateRows(m: CalibrationReport): string[][] {
   const bins = m.bins.length;
   const line = (name: string, value: number, metric?: Metric): string[] => {
     const iv = metric && m.intervals?.[metric];
-    return [name, value.toFixed(4), iv ? `[${iv[0].toFixed(4)}, ${iv[1].toFixed(4)}]` : ''];
+    if (!iv) return [name, value.toFixed(4), ''];
+    const outside = value < iv[0] || value > iv[1] ? ` ${OUTSIDE_MARK}` : '';
+    return [name, value.toFixed(4), `[${iv[0].toFixed(4)}, ${iv[1].toFixed(4)}]${outside}`];
   };
   return [
     line('accuracy', m.accuracy, 'accuracy'),
@@ -38,7 +41,8 @@ export function evaluateRows(m: CalibrationReport): string[][] {
 function intervalNote(r: EvaluateResults): string {
   const b = r.report.bootstrap;
   if (!b) return 'No intervals: the bootstrap was not run (`--resamples 0`, or fewer than 2 scored rows).';
-  return `Intervals: ${Math.round(100 * b.level)} % percentile bootstrap over the ${r.report.rows} scored rows (${b.resamples} resamples, seed ${b.seed}); the metrics without one have none.`;
+  const why = missesEstimate(r.report) ? ` ${OUTSIDE_WHY}.` : '';
+  return `Intervals: ${Math.round(100 * b.level)} % percentile bootstrap over the ${r.report.rows} scored rows (${b.resamples} resamples, seed ${b.seed}); the metrics without one have none.${why}`;
 }
 
 /** The reliability panel, with the smooth curve when the report has it. */
@@ -46,7 +50,8 @@ function panel(r: EvaluateResults): Reliability {
   const m = r.report;
   const iv = (k: Metric) => {
     const x = m.intervals?.[k];
-    return x ? ` [${x[0].toFixed(3)}, ${x[1].toFixed(3)}]` : '';
+    const outside = x && (m[k] < x[0] || m[k] > x[1]) ? ` ${OUTSIDE_MARK}` : '';
+    return x ? ` [${x[0].toFixed(3)}, ${x[1].toFixed(3)}]${outside}` : '';
   };
   const s = m.smoothReliability;
   return {

@@ -194,7 +194,8 @@ export function seedIntervals(reports: Pick<CalibrationReport, IntervalMetric>[]
     const xs = reports.map((r) => r[m]);
     if (xs.some((x) => !Number.isFinite(x))) continue;
     const { interval } = tInterval(xs);
-    if (interval) out[m] = [Math.max(0, interval[0]), m === 'accuracy' ? Math.min(1, interval[1]) : interval[1]];
+    if (interval)
+      out[m] = [Math.max(0, interval[0]), m === 'accuracy' ? Math.min(1, interval[1]) : interval[1]];
   }
   return Object.keys(out).length ? out : undefined;
 }
@@ -219,9 +220,10 @@ export function summarize(runs: RunResult[]): SummaryRow[] {
     const row = { label, epsilon, scaled, runs: members.length } as SummaryRow;
     if (loss !== undefined) row.loss = loss;
     for (const m of METRICS) row[m] = stat(members.map((x) => x.report[m]));
-    const smooth = members.map((x) => x.analysis?.smoothEce?.value);
+    // Every test report has them; a results file of an older version may not.
+    const smooth = members.map((x) => x.report.smoothEce ?? x.analysis?.smoothEce?.value);
     if (smooth.every((v) => v !== undefined)) row.smoothEce = stat(smooth as number[]);
-    const aurc = members.map((x) => x.analysis?.aurc);
+    const aurc = members.map((x) => x.report.aurc ?? x.analysis?.aurc);
     if (aurc.every((v) => v !== undefined)) row.aurc = stat(aurc as number[]);
     const iv = seedIntervals(members.map((x) => x.report));
     if (iv) row.intervals = iv;
