@@ -58,3 +58,6 @@ export const DISTILL_DEFAULTS: TrainingDefaults & {
   studentHidden: 32,
   seeds: [1, 2, 3],
 };
+
+/** `--epsilons` of a comparison of losses (`--losses`) when not given: ce, and ls at ε = 0.1. */
+export const LOSSES_EPSILONS = [0, 0.1];

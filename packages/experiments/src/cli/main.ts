@@ -5,8 +5,14 @@ import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
 import { LOSS_PARAMETERS, LOSSES, type LossParameter } from '../train/losses.js';
 import { SCHEDULES } from '../train/schedule.js';
-import { contextOf } from './context.js';
-import { COMPARE_DEFAULTS, DISTILL_DEFAULTS, defaultModel, type TrainingDefaults } from './defaults.js';
+import { type CliContext, contextOf } from './context.js';
+import {
+  COMPARE_DEFAULTS,
+  DISTILL_DEFAULTS,
+  defaultModel,
+  LOSSES_EPSILONS,
+  type TrainingDefaults,
+} from './defaults.js';
 import { wrapParts } from './epochLine.js';
 import { errorLine } from './errorLine.js';
 import { FAMILY_DEFAULTS, loss, losses } from './family.js';
@@ -181,6 +187,16 @@ function oneLine(s: string): string {
 }
 
 /**
+ * A comparison of losses (`--losses`) trains ls at ε = 0.1 unless `--epsilons` is given: the ε grid of
+ * `npm start` is for label smoothing alone. Sets `opts.epsilons` and the default the run name is made from.
+ */
+function gridContext(opts: { losses?: unknown; epsilons: number[] }, ctx: CliContext): CliContext {
+  if (opts.losses === undefined || ctx.given.has('epsilons')) return ctx;
+  opts.epsilons = LOSSES_EPSILONS;
+  return { ...ctx, defaults: { ...ctx.defaults, epsilons: LOSSES_EPSILONS } };
+}
+
+/**
  * The commander program with its commands (exported for tests and embedding). Errors throw instead of
  * exiting the process, in every subcommand (they inherit the setting when created).
  */
@@ -210,10 +226,8 @@ export function program(): Command {
   ).action(async (opts, cmd: Command) => {
     const { compare } = await import('./compare.js');
     const model = opts.model ?? defaultModel(opts.dataset);
-    await compare(
-      { ...opts, model, seed: opts.seeds[0] },
-      contextOf(cmd, { model: defaultModel(opts.dataset) }),
-    );
+    const ctx = gridContext(opts, contextOf(cmd, { model: defaultModel(opts.dataset) }));
+    await compare({ ...opts, model, seed: opts.seeds[0] }, ctx);
   });
 
   familyOptions(
@@ -250,10 +264,8 @@ export function program(): Command {
   ).action(async (opts, cmd: Command) => {
     const { sweep } = await import('./sweep.js');
     const model = opts.model ?? defaultModel(opts.dataset);
-    await sweep(
-      { ...opts, model, seed: opts.seeds[0] },
-      contextOf(cmd, { model: defaultModel(opts.dataset) }),
-    );
+    const ctx = gridContext(opts, contextOf(cmd, { model: defaultModel(opts.dataset) }));
+    await sweep({ ...opts, model, seed: opts.seeds[0] }, ctx);
   });
 
   p.command('worker')
