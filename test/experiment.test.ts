@@ -26,8 +26,9 @@ describe('summarize', () => {
     assert.ok(Math.abs(s[0].ece.sd - Math.SQRT1_2 * 0.1) < 1e-12);
     // Two seeds: the t-interval of the mean, 0.1 ± t(0.975, 1)·sd/√2 = 0.1 ± 12.706·0.05, cut at 0.
     const t1 = 12.706204736174698;
-    assert.ok(Math.abs((s[0].intervals?.ece as number[])[1] - (0.1 + t1 * 0.05)) < 1e-9);
-    assert.equal((s[0].intervals?.ece as number[])[0], 0, 'an ECE interval never goes below 0');
+    const ece = s[0].intervals?.ece as number[];
+    assert.ok(Math.abs(ece[1] - (0.1 + t1 * 0.05)) < 1e-9);
+    assert.equal(ece[0], 0, 'an ECE interval never goes below 0');
     assert.equal(s[3].intervals, undefined, 'one seed: no interval over seeds');
     assert.deepEqual(
       tableOrder([s[3], s[2], s[1], s[0]]).map((x) => x.label),
