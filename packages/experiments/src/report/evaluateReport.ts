@@ -2,8 +2,8 @@
 // the reliability diagram with the smooth curve, the confidence histogram and the risk–coverage curve.
 import type { CalibrationReport } from 'labelsmooth';
 import type { EvaluateResults } from '../results/schema.js';
-import { missesEstimate, OUTSIDE_MARK, OUTSIDE_WHY } from './evaluateTable.js';
 import { type Reliability, riskCoverageSpec } from './charts.js';
+import { missesEstimate, OUTSIDE_MARK, OUTSIDE_WHY } from './evaluateTable.js';
 import { page, panels, section, sentences, table } from './html.js';
 import { evaluateInsights } from './insights.js';
 import { reliabilitySections } from './reliabilitySections.js';

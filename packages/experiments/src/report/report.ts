@@ -17,8 +17,8 @@ import {
   type Reliability,
   riskCoverageSpec,
 } from './charts.js';
-import { distillReport } from './distillReport.js';
 import { claimsSection } from './claimsSection.js';
+import { distillReport } from './distillReport.js';
 import { evaluateReport } from './evaluateReport.js';
 import {
   type ColumnGroup,
