@@ -17,7 +17,7 @@ export function claimsSection(claims: Claim[]): string {
   ]);
   return section(
     'Claims',
-    `Every comparison this report states. b − a per seed, paired (both models of a seed share its training/validation split), then the mean over seeds and its ${claims[0].method}. A claim is shown only when its interval excludes 0; with one seed nothing is. The test set is the same for every seed, so its sampling error is not in these intervals.`,
+    'Every comparison this report states: b − a per seed, paired (the models of a seed share its training/validation split and test set), the mean over the seeds, and the 95 % t-interval over seeds of that mean (for one model, confidence − accuracy: its mean over seeds and t-interval). A claim is shown only when its interval excludes 0; with one seed nothing is. The test set is the same for every seed, so its sampling error is not in these intervals.',
     table(['b − a', 'metric', 'estimate', '95 % interval over seeds', 'seeds', 'verdict'], rows) +
       sentences(claims.map((c) => c.text)),
   );
