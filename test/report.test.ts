@@ -35,6 +35,10 @@ describe('report', () => {
       `csv:${csv}`,
       '--epochs',
       '3',
+      '--epsilons',
+      '0,0.1',
+      '--seeds',
+      '2',
       '--runs-dir',
       dir,
       '--name',
@@ -87,7 +91,7 @@ describe('report', () => {
     assert.equal(dialogs, 0);
     assert.equal(await page.locator('img').count(), 0);
     assert.equal(await page.locator('body script').count(), 0);
-    // One SVG per panel; 2 ε (compare's default 0 and 0.1) and a temperature-scaled twin of each: 4
+    // One SVG per panel; 2 ε (0 and 0.1) and a temperature-scaled twin of each: 4
     // reliability panels, 4 histograms, 2 × 2 loss panels, 3 against ε, 2 projections, 2 test curves, and
     // the risk–coverage curves (the runs carry the calibration metrics' analysis).
     assert.equal(await page.locator('section svg.marks').count(), 20);

@@ -342,7 +342,7 @@ describe('labelsmooth sweep --losses (local processes)', () => {
     assert.match(more.stderr, /sweep: dataset=\S+,loss=flsd53,seed=1 done by/);
   });
 
-  it("one data hash: the sweep's is the start of the SHA-256 train keeps for the same splits", () => {
+  it("one data hash: the sweep's is that of the pool every seed draws from; train's that of its seed's splits", async () => {
     const t = cli([
       'train',
       '--dataset',
@@ -359,10 +359,15 @@ describe('labelsmooth sweep --losses (local processes)', () => {
       '--json',
     ]);
     assert.equal(t.code, 0, t.stderr);
+    const { dataHash, loadPool, loadSplits, poolHash } = await import(
+      '../packages/experiments/src/cli/datasets.js'
+    );
+    const data = { dataset: `csv:${csv}`, validation: 0.02, seed: 1 };
     const sha = JSON.parse(readFileSync(join(runs, 't', 'config.json'), 'utf8')).dataSha256;
     const spec = JSON.parse(readFileSync(join(runs, 'sw', 'sweep.json'), 'utf8'));
     assert.match(sha, /^[0-9a-f]{64}$/);
-    assert.equal(spec.dataHash, sha.slice(0, 16));
+    assert.equal(sha, dataHash(loadSplits(data)));
+    assert.equal(spec.dataHash, poolHash(loadPool(data)).slice(0, 16));
   });
 
   it('a parameter flag for a loss the sweep does not train is refused, as in compare', () => {

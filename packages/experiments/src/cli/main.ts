@@ -217,7 +217,7 @@ export function program(): Command {
           .option(
             '--workers <n>',
             'trial processes, one run each at a time (default: the number of cores; 1: all in this process)',
-            int(1),
+            int(1, 1024),
             availableParallelism(),
           ),
       ),
