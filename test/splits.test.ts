@@ -62,13 +62,14 @@ describe('--help', () => {
     const compare = help('compare');
     const sweep = help('sweep');
     assert.match(sweep, /--workers <n> local trial processes \(default: the number of cores\) --/);
+    assert.match(compare, /--workers <n> trial processes, .*\(default: the number of cores\) --/);
     for (const text of [compare, sweep]) {
       assert.doesNotMatch(text, /\(default: [^)]*\) \(default:/, 'no default stated twice');
       assert.doesNotMatch(text, /default: \[/, 'no default printed as a JavaScript array');
-      assert.match(text, /--epsilons <list> comma-separated ε values \(default: 0,0\.1\)/);
+      assert.match(text, /--epsilons <list> comma-separated ε values \(default: 0,0\.05,0\.1,0\.2\)/);
       assert.match(
         text,
-        /--seeds <n\|list> number of seeds \(1\.\.n\) or a comma-separated list \(default: 3\)/,
+        /--seeds <n\|list> number of seeds \(1\.\.n\) or a comma-separated list \(default: 5\)/,
       );
       assert.match(
         text,

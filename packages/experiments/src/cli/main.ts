@@ -214,11 +214,14 @@ export function program(): Command {
         p
           .command('compare')
           .description('train the same model for each ε (and seed) and compare accuracy and calibration')
-          .option(
-            '--workers <n>',
-            'trial processes, one run each at a time (default: the number of cores; 1: all in this process)',
-            int(1, 1024),
-            availableParallelism(),
+          .addOption(
+            shownDefault(
+              '--workers <n>',
+              'trial processes, one run each at a time (1: every run in this process)',
+              int(1, 1024),
+              availableParallelism(),
+              'the number of cores',
+            ),
           ),
       ),
       COMPARE_DEFAULTS,
