@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DataFileError } from '../data/errors.js';
 import { recoverLeftovers } from '../train/files.js';
@@ -148,7 +148,7 @@ export function openRunDir(runsDir: string, name: string, o: OpenOptions): RunDi
   checkRunsDir(runsDir);
   const dir = join(runsDir, name);
   const created = makeDir(dir);
-  let release = () => {};
+  let release: (() => void) | undefined;
   try {
     release = acquireLock(join(dir, '.lock'), dir);
     recoverRun(dir);
@@ -160,8 +160,12 @@ export function openRunDir(runsDir: string, name: string, o: OpenOptions): RunDi
     claim(dir, []);
     return { dir, state, release };
   } catch (e) {
-    release();
-    if (created) rmSync(dir, { recursive: true, force: true });
+    // Only a directory this call made and locked is taken back, and only while it is empty: without the
+    // lock another process may be writing there, and anything left in it is not ours to delete.
+    if (release) {
+      release();
+      if (created) removeIfEmpty(dir);
+    }
     throw e;
   }
 }
@@ -185,5 +189,14 @@ export function readRunConfig<T>(
       undefined,
       `corrupt run configuration (${(e as Error).message}); start over with --force`,
     );
+  }
+}
+
+/** Remove `dir` if it is empty; a directory that holds anything (or is gone) is left as it is. */
+function removeIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty or already gone: not ours to remove
   }
 }

@@ -71,7 +71,10 @@ function evidence(c: Pick<Claim, 'interval' | 'seeds'>): string {
 export function claimText(c: Omit<Claim, 'text' | 'id'>): string {
   const m = METRIC_NAMES[c.metric as ClaimMetric] ?? c.metric;
   const b = prose(c.b);
-  const est = c.interval ? signed(c.estimate) : `${signed(c.estimate)} in the one seed`;
+  // The estimate with as many decimals as its interval: a claim that holds never prints "+0.0000".
+  const est = c.interval
+    ? signed(c.estimate, digitsFor(c.interval))
+    : `${signed(c.estimate)} in the one seed`;
   if (c.a === null) {
     if (!c.holds)
       return `${b}, mean confidence − accuracy: ${est}, neither over- nor under-confidence shown (${evidence(c)}).`;

@@ -70,7 +70,7 @@ async function metricCharts(r: DistillResults): Promise<string> {
     );
   return section(
     "Accuracy, NLL and ECE against the teacher's ε",
-    `Teachers solid, their students dotted; means over seeds, vertical bars: ${ivs ? 'the 95 % test-set interval' : '± one standard deviation over seeds'}. The axes are zoomed to the data: they do not start at 0.`,
+    `Teachers solid, their students dotted; means over seeds, vertical bars: ${ivs ? 'the 95 % t-interval over seeds' : '± one standard deviation over seeds'}. The axes are zoomed to the data: they do not start at 0.`,
     panels(
       await Promise.all([
         chart('accuracy', 'accuracy', PALETTE.accuracy),

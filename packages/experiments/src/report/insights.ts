@@ -207,10 +207,9 @@ export function mechanism(r: CompareResults): string[] {
     } else if (base) {
       const d = c.last - c.first;
       const d0 = base.last - base.first;
-      s +=
-        d < d0
-          ? ` — a change of ${f3(d)} against ${f3(d0)} for ε = 0: the ε·H(u,q) term holds the spread of the logits down.`
-          : ` — a change of ${f3(d)} against ${f3(d0)} for ε = 0: here smoothing did not hold the spread down.`;
+      // A difference of two means with no interval behind it: its numbers are stated, no direction is
+      // claimed (every comparative word of the report comes from a claim that holds).
+      s += ` — a change of ${f3(d)} against ${f3(d0)} for ε = 0 (means over seeds; this difference has no interval, so the report draws no conclusion from it).`;
     } else s += '.';
     out.push(s);
   }

@@ -119,7 +119,18 @@ export function writeDirAtomic(dir: string, fill: (tmpDir: string) => void): voi
   if (moved) rmSync(old, { recursive: true, force: true });
 }
 
-const LEFTOVER = /^(.+)\.(tmp|old)-(\d+)$/;
+/** The largest process id Linux hands out (2²²): a larger suffix is a user's name, not our leftover. */
+const PID_MAX = 4_194_304;
+
+/**
+ * The parts of `X.tmp-PID` / `X.old-PID`, the temporary and set-aside copies an atomic write makes, or
+ * null for any other name (including a suffix no process id can have, e.g. a dated backup `X.old-20240101`).
+ */
+export function leftoverOf(name: string): { target: string; kind: 'tmp' | 'old'; pid: number } | null {
+  const m = /^(.+)\.(tmp|old)-(\d+)$/.exec(name);
+  if (!m || Number(m[3]) > PID_MAX) return null;
+  return { target: m[1], kind: m[2] as 'tmp' | 'old', pid: Number(m[3]) };
+}
 
 /** Whether process `pid` exists: its temporary files may still be in use (e.g. a lock being taken). */
 function running(pid: number): boolean {
@@ -147,10 +158,10 @@ export function recoverLeftovers(dir: string, mine: (target: string) => boolean 
   }
   const done: string[] = [];
   for (const name of names) {
-    const m = LEFTOVER.exec(name);
-    if (!m || running(Number(m[3])) || !mine(m[1])) continue;
-    const target = join(dir, m[1]);
-    if (m[2] === 'old' && !existsSync(target)) renameSync(join(dir, name), target);
+    const m = leftoverOf(name);
+    if (!m || running(m.pid) || !mine(m.target)) continue;
+    const target = join(dir, m.target);
+    if (m.kind === 'old' && !existsSync(target)) renameSync(join(dir, name), target);
     else rmSync(join(dir, name), { recursive: true, force: true });
     done.push(basename(name));
   }

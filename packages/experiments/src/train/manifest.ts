@@ -5,7 +5,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataFileError } from '../data/errors.js';
-import { writeFileAtomic } from './files.js';
+import { leftoverOf, writeFileAtomic } from './files.js';
 
 /** The manifest's file name in a run directory. */
 export const MANIFEST = '.labelsmooth-manifest.json';
@@ -15,9 +15,6 @@ const MARK = 'labelsmooth run manifest';
 
 /** Names a run directory holds that are no run output: its lock (and the lock's temporary files). */
 const LOCK = /^\.lock(\.(tmp|stale)-\d+)?$/;
-
-/** Temporary and set-aside copies of an atomic write: `X.tmp-PID`, `X.old-PID`. */
-const LEFTOVER = /^(.+)\.(tmp|old)-\d+$/;
 
 /**
  * The paths listed in `dir`'s manifest, relative to `dir`, directories ending in `/`; null when there is
@@ -103,10 +100,10 @@ export function removeOwned(dir: string, prefix = ''): void {
 /** Whether `name` (in directory `rel`, `''` or ending in `/`) belongs to the run. */
 function owns(listed: ReadonlySet<string>, rel: string, name: string, isDir: boolean): boolean {
   if (rel === '' && (name === MANIFEST || LOCK.test(name))) return true;
-  const m = LEFTOVER.exec(name);
+  const m = leftoverOf(name);
   // An interrupted atomic write of a listed file or directory (recoverLeftovers cleans it up).
-  if (m && (listed.has(`${rel}${m[1]}`) || listed.has(`${rel}${m[1]}/`))) return true;
-  if (m && rel === '' && m[1] === MANIFEST) return true;
+  if (m && (listed.has(`${rel}${m.target}`) || listed.has(`${rel}${m.target}/`))) return true;
+  if (m && rel === '' && m.target === MANIFEST) return true;
   return listed.has(`${rel}${name}${isDir ? '/' : ''}`);
 }
 
@@ -122,7 +119,7 @@ export function foreignPath(dir: string): string | undefined {
     for (const name of readdirSync(join(dir, rel)).sort()) {
       const isDir = lstatSync(join(dir, rel, name)).isDirectory();
       if (!owns(listed, rel, name, isDir)) return isDir ? firstFile(dir, `${rel}${name}/`) : `${rel}${name}`;
-      if (isDir && !LEFTOVER.test(name)) {
+      if (isDir && !leftoverOf(name)) {
         const inside = walk(`${rel}${name}/`);
         if (inside !== undefined) return inside;
       }

@@ -216,9 +216,8 @@ function spawn(wt: WorkerThreads, module: WebAssembly.Module): PoolWorker {
   return pw;
 }
 
-/** Block until worker `w` is ready (true), or until it exited or waitMs passed (false). */
-function readyNow(w: PoolWorker): boolean {
-  const until = performance.now() + threadLimits.waitMs;
+/** Block until worker `w` is ready (true), or until it exited or the deadline `until` passed (false). */
+function readyBy(w: PoolWorker, until: number): boolean {
   while (Atomics.load(w.flags, READY) === 0) {
     const left = until - performance.now();
     if (Atomics.load(w.flags, EXITED) || left <= 0) return false;
@@ -359,7 +358,9 @@ export function threadsNow(module: WebAssembly.Module): boolean {
     pool = null;
     return false;
   }
-  const now = workers.filter(readyNow);
+  // One deadline for the whole pool: a synchronous start blocks at most waitMs, however many workers.
+  const until = performance.now() + threadLimits.waitMs;
+  const now = workers.filter((w) => readyBy(w, until));
   if (now.length === workers.length) {
     pool = now.length > 0 ? now : null;
     return pool !== null;
