@@ -27,4 +27,8 @@ export async function workerCommand(o: WorkerOptions): Promise<void> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  // The trials are stopped and their processes gone. A Redis client still reconnecting to a server that is
+  // down (its disconnect cannot complete) would keep this process alive after its last line: exit now.
+  // (stderr is a pipe or a terminal here: written synchronously, nothing is lost.)
+  process.exit(process.exitCode ?? 0);
 }
