@@ -105,7 +105,10 @@ describe('a run removes only the files it wrote', () => {
     // A dated backup looks like an atomic write's set-aside copy (X.old-N), but no process id is that
     // large: it is the user's, refused by name, and neither renamed over results.json nor removed.
     const backup = plant(run, 'results.json.old-20240101');
-    refusal(builtCli([...args, '--force', '--quiet']), /r holds results\.json\.old-20240101, which labelsmooth/);
+    refusal(
+      builtCli([...args, '--force', '--quiet']),
+      /r holds results\.json\.old-20240101, which labelsmooth/,
+    );
     backup();
     renameSync(join(run, 'results.json.old-20240101'), join(runs, 'results.json.old-20240101'));
     const again = builtCli([...args, '--force', '--quiet']);
