@@ -194,3 +194,27 @@ describe('labelsmooth/tfjs on webgl and webgpu in chromium (SwiftShader)', { ski
     });
   }
 });
+
+describe('one WGSL row pass for TF.js webgpu and labelsmooth/webgpu', () => {
+  /** The WGSL function `name` of a shader, up to the next top-level declaration. */
+  const fnOf = (source: string, name: string) => {
+    const code = source.replace(/\/\/[^\n]*/g, '');
+    const start = code.indexOf(`fn ${name}(`);
+    assert.ok(start >= 0, `fn ${name} is missing`);
+    const rest = code.slice(start + 1);
+    const end = rest.search(/\n\s*(fn |struct |var<|@compute)/);
+    return code.slice(start, end < 0 ? undefined : start + 1 + end).replace(/\s+/g, ' ');
+  };
+  it('both shaders carry the generator’s row statistics, terms and gradient, word for word', async () => {
+    const { ROWS } = await import('../packages/labelsmooth/src/webgpu/shaders.js');
+    const wgsl = await import('../packages/labelsmooth/src/tfjs/webgpuPrograms.js');
+    const tfjsRows = wgsl.rowTermsProgram(4, false, true).getUserCode();
+    const tfjsGrad = wgsl.gradientProgram(4, 10, false, true).getUserCode();
+    assert.equal(fnOf(tfjsRows, 'rowStats'), fnOf(ROWS, 'rowStats'));
+    assert.equal(fnOf(tfjsRows, 'merge'), fnOf(ROWS, 'merge'));
+    const scalars = (s: string) => s.replaceAll('uniforms.', 'params.');
+    const nonTarget = (s: string) => s.replaceAll('params.nonTarget == 1u', 'false');
+    assert.equal(scalars(fnOf(tfjsRows, 'rowTerms')), nonTarget(fnOf(ROWS, 'rowTerms')));
+    assert.equal(scalars(fnOf(tfjsGrad, 'gradientAt')), nonTarget(fnOf(ROWS, 'gradientAt')));
+  });
+});

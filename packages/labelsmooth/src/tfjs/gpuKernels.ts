@@ -22,6 +22,8 @@ export interface GpuAttrs {
   ignoreIndex: number;
   /** 0: no soft cap. */
   softcap: number;
+  /** ζ of the z-loss (0 without). */
+  zeta: number;
   nonTarget: boolean;
 }
 

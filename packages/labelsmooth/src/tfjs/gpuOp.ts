@@ -74,6 +74,7 @@ function attrsOf(plan: GpuPlan): GpuAttrs {
     sumV: plan.sumV,
     ignoreIndex: plan.ignoreIndex,
     softcap: plan.softcap,
+    zeta: plan.zLoss ?? 0,
     nonTarget: plan.nonTarget,
   };
 }

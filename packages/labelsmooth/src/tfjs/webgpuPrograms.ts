@@ -1,8 +1,10 @@
-// The op's two WGSL programs for TF.js's webgpu backend (run by `backend.runWebGPUProgram`, which adds the
-// input bindings `logits`, `labels`, … as storage arrays, `result`, the `uniforms` block and `main`'s caller):
+// The op's WGSL programs for TF.js's webgpu backend, their row pass from the generator shared with
+// labelsmooth/webgpu (gpu/wgsl.ts). Run by `backend.runWebGPUProgram`, which adds the input bindings
+// `logits`, `labels`, … as storage arrays, `result`, the `uniforms` block and `main`'s caller:
 //   rowTerms  one workgroup per row: max, Σ exp and Σ v·z′ reduced in workgroup memory, then the row's terms;
 //   gradient  one thread per logit: dL/dz from the row's coefficients, through the soft cap.
 // The programs are plain objects of the WebGPUProgram shape, so this file imports nothing from the backend.
+import { type WgslRowSource, wgslCapped, wgslGradientAt, wgslRowStats, wgslRowTerms } from '../gpu/wgsl.js';
 import { ROW_TERM_COUNT } from './gpuTerms.js';
 
 /** Threads per row of the rowTerms program (the default maxComputeWorkgroupSizeX is 256). */
@@ -31,9 +33,12 @@ export interface WgslScalars {
   sumV: number;
   ignoreIndex: number;
   softcap: number;
+  /** ζ of the z-loss (0 without). */
+  zeta: number;
 }
 
-const UNIFORMS = 'classes : i32, rows : i32, eps : f32, sumV : f32, ignoreIndex : f32, softcap : f32,';
+const UNIFORMS =
+  'classes : i32, rows : i32, eps : f32, sumV : f32, ignoreIndex : f32, softcap : f32, zeta : f32,';
 
 /** The uniform values of {@link UNIFORMS}, for runWebGPUProgram. */
 export function wgslUniforms(s: WgslScalars): { type: 'int32' | 'float32'; data: number[] }[] {
@@ -44,36 +49,21 @@ export function wgslUniforms(s: WgslScalars): { type: 'int32' | 'float32'; data:
     { type: 'float32', data: [s.sumV] },
     { type: 'float32', data: [s.ignoreIndex] },
     { type: 'float32', data: [s.softcap] },
+    { type: 'float32', data: [s.zeta] },
   ];
 }
 
-/** z′ = c·tanh(z/c) written with exp(−2|z|/c) ≤ 1, so that no intermediate overflows. */
-function cap(softcap: boolean): string {
-  return softcap
-    ? `fn capped(z : f32) -> f32 {
-         let c = uniforms.softcap;
-         let e = exp(-2.0 * abs(z) / c);
-         return sign(z) * c * (1.0 - e) / (1.0 + e);
-       }`
-    : 'fn capped(z : f32) -> f32 { return z; }';
+/** The row pass's source on this backend: scalars in `uniforms`, soft cap and noise compiled in. */
+function source(nonTarget: boolean, softcap: boolean, workgroup: number): WgslRowSource {
+  return { scalars: 'uniforms', workgroup, softcap, nonTarget: String(nonTarget) };
 }
 
 /** The WGSL of {@link rowTermsProgram}. */
 function rowTermsCode(nonTarget: boolean, softcap: boolean): string {
-  const wg = ROW_WORKGROUP;
+  const src = source(nonTarget, softcap, ROW_WORKGROUP);
   return `
-      var<workgroup> ms : array<f32, ${wg}>;
-      var<workgroup> ss : array<f32, ${wg}>;
-      var<workgroup> ts : array<f32, ${wg}>;
-      ${cap(softcap)}
-      // (m, s) of two parts of a row merged: s = 0 marks a part without allowed classes.
-      fn merge(i : u32, j : u32) {
-        if (ss[j] == 0.0) { return; }
-        if (ss[i] == 0.0) { ms[i] = ms[j]; ss[i] = ss[j]; return; }
-        let m = max(ms[i], ms[j]);
-        ss[i] = ss[i] * exp(ms[i] - m) + ss[j] * exp(ms[j] - m);
-        ms[i] = m;
-      }
+      ${wgslRowStats(src)}
+      ${wgslRowTerms(src)}
       fn main(index : i32) {
         // workgroups past the last row (a dispatch split in 2D) work on the last row and write nothing:
         // every thread reaches the barriers (workgroupBarrier needs uniform control flow)
@@ -82,31 +72,9 @@ function rowTermsCode(nonTarget: boolean, softcap: boolean): string {
         let row = min(id, uniforms.rows - 1);
         let k = uniforms.classes;
         let base = row * k;
-        let lid = localId.x;
-        var m = 0.0;
-        var s = 0.0;
-        var t = 0.0;
-        for (var c = i32(lid); c < k; c = c + ${wg}) {
-          if (table[c] == 0.0) { continue; }
-          let z = capped(logits[base + c]);
-          if (s == 0.0) { m = z; s = 1.0; }
-          else if (z > m) { s = s * exp(m - z) + 1.0; m = z; }
-          else { s = s + exp(z - m); }
-          t = t + table[2 * k + c] * z;
-        }
-        ms[lid] = m;
-        ss[lid] = s;
-        ts[lid] = t;
-        workgroupBarrier();
-        for (var half = ${wg / 2}u; half > 0u; half = half / 2u) {
-          if (lid < half) {
-            merge(lid, lid + half);
-            ts[lid] = ts[lid] + ts[lid + half];
-          }
-          workgroupBarrier();
-        }
-        if (lid != 0u || id != row) { return; }
-        let lse = ms[0] + log(ss[0]);
+        let stats = rowStats(base, k, localId.x);
+        if (localId.x != 0u || id != row) { return; }
+        let lse = stats.x;
         let out = row * ${ROW_TERM_COUNT};
         for (var j = 1; j < ${ROW_TERM_COUNT}; j = j + 1) { result[out + j] = 0.0; }
         result[out] = lse;
@@ -117,17 +85,12 @@ function rowTermsCode(nonTarget: boolean, softcap: boolean): string {
           return;
         }
         let y = i32(label);
-        let zy = capped(logits[base + y]);
-        let wy = table[k + y];
-        let vy = table[2 * k + y];
         let r = sampleWeight[row] * table[3 * k + y];
-        var v = uniforms.sumV;
-        var smoothing = lse * v - ts[0];
-        ${nonTarget ? 'v = v - vy; smoothing = smoothing - vy * (lse - zy);' : ''}
-        result[out + 1] = r * wy * (lse - zy);
-        result[out + 2] = r * smoothing;
-        result[out + 3] = (1.0 - uniforms.eps) * wy + uniforms.eps * v;
-        result[out + 4] = wy;
+        let rt = rowTerms(base, k, y, lse, stats.y);
+        result[out + 1] = r * rt.nll;
+        result[out + 2] = r * rt.smoothing;
+        result[out + 3] = rt.gammaSum;
+        result[out + 4] = rt.wy;
         result[out + 5] = 1.0;
         result[out + 6] = r * lse * lse;
         result[out + 7] = r;
@@ -163,6 +126,7 @@ export function gradientProgram(
   softcap: boolean,
 ): WgslProgram {
   const size = rows * classes;
+  const src = source(nonTarget, softcap, GRADIENT_WORKGROUP);
   return {
     outputShape: [rows, classes],
     shaderKey: `labelsmooth_gradient_${nonTarget}_${softcap}`,
@@ -173,25 +137,17 @@ export function gradientProgram(
     uniforms: UNIFORMS,
     size: true,
     getUserCode: () => `
-      ${cap(softcap)}
+      ${wgslCapped(src)}
+      ${wgslGradientAt(src)}
       fn main(index : i32) {
         if (index >= uniforms.size) { return; }
         let k = uniforms.classes;
         let row = index / k;
-        let c = index - row * k;
-        let qScale = coef[row * 3];
-        let a = coef[row * 3 + 1];
-        // masked classes and rows without weight (ignored ones) get exactly 0, whatever their logits
-        if (table[c] == 0.0 || (qScale == 0.0 && a == 0.0)) { setOutputAtIndex(index, 0.0); return; }
-        let z = capped(logits[index]);
-        let q = exp(z - coef[row * 3 + 2]);
-        var g = uniforms.eps * table[2 * k + c];
-        if (f32(labels[row]) == f32(c)) {
-          g = (1.0 - uniforms.eps) * table[k + c]${nonTarget ? '' : ' + g'};
-        }
-        var d = qScale * q - a * g;
-        ${softcap ? 'let u = z / uniforms.softcap; d = d * (1.0 - u * u);' : ''}
-        setOutputAtIndex(index, d);
+        let f = vec2<f32>(coef[row * 3], coef[row * 3 + 1]);
+        let label = f32(labels[row]);
+        // an ignored or invalid label is never a class index here: its row's factors are 0 or NaN
+        let y = select(-1, i32(label), label >= 0.0 && label < f32(k));
+        setOutputAtIndex(index, gradientAt(logits[index], index - row * k, k, y, f, coef[row * 3 + 2]));
       }`,
   };
 }

@@ -4,8 +4,15 @@
 //   rows          one workgroup per row: max, Σ exp and Σ v·z′ reduced in workgroup memory, the row's terms,
 //                 then — the scale being known already — its gradient, fused in the same pass over the row;
 //   reduce        one workgroup over the rows' terms: the reported scalars.
-// Notation as in src/tfjs/gpuTerms.ts: z′ = c·tanh(z/c), v_c = w_c·u_c, r = the row's weight,
-//   dL/dz′_c = s·q_c − a·λ_c,  a = scale·r,  s = a·Λ + zScale·2ζ·r·lse,  λ_c = ε·v_c + [c = y]·(1−ε)·w_c.
+// The row pass is written by the shared generator (gpu/wgsl.ts, notation there), as TF.js's webgpu kernels'.
+
+import {
+  type WgslRowSource,
+  wgslGradientAt,
+  wgslRowFactors,
+  wgslRowStats,
+  wgslRowTerms,
+} from '../gpu/wgsl.js';
 
 /** Threads per workgroup of every pass. */
 export const WORKGROUP = 256;
@@ -86,6 +93,14 @@ fn main(@builtin(local_invocation_index) lid : u32) {
 }
 `;
 
+/** How the row pass reads its scalars here: from `params`, soft cap and noise known at run time. */
+const ROW_SOURCE: WgslRowSource = {
+  scalars: 'params',
+  workgroup: WORKGROUP,
+  softcap: 'runtime',
+  nonTarget: 'params.nonTarget == 1u',
+};
+
 /** Pass 2: one workgroup per row — terms, lse, the row's loss and its gradient. */
 export const ROWS = `${PARAMS}
 @group(0) @binding(1) var<storage, read> logits : array<f32>;
@@ -97,57 +112,32 @@ export const ROWS = `${PARAMS}
 @group(0) @binding(7) var<storage, read_write> lseOut : array<f32>;
 @group(0) @binding(8) var<storage, read_write> rowLoss : array<f32>;
 ${LABELS}
-var<workgroup> ms : array<f32, ${WORKGROUP}>;
-var<workgroup> ss : array<f32, ${WORKGROUP}>;
-var<workgroup> ts : array<f32, ${WORKGROUP}>;
-// the row's gradient factors, from thread 0: s, a, lse, and whether to write (1) or zero (0) the row
-var<workgroup> factors : array<f32, 4>;
+${wgslRowStats(ROW_SOURCE)}
+${wgslRowTerms(ROW_SOURCE)}
+${wgslRowFactors(ROW_SOURCE)}
+${wgslGradientAt(ROW_SOURCE)}
+// the row's gradient factors (s, a), from thread 0
+var<workgroup> factors : vec2<f32>;
 
-fn capped(z : f32) -> f32 {
-  if (params.softcap == 0.0) { return z; }
-  let e = exp(-2.0 * abs(z) / params.softcap);
-  return sign(z) * params.softcap * (1.0 - e) / (1.0 + e);
-}
-
-// (m, s) of two parts of a row merged: s = 0 marks a part without allowed classes
-fn merge(i : u32, j : u32) {
-  if (ss[j] == 0.0) { return; }
-  if (ss[i] == 0.0) { ms[i] = ms[j]; ss[i] = ss[j]; return; }
-  let m = max(ms[i], ms[j]);
-  ss[i] = ss[i] * exp(ms[i] - m) + ss[j] * exp(ms[j] - m);
-  ms[i] = m;
-}
-
-// thread 0: the row's terms [r·nll, r·smoothing, r·lse², r] and gradient factors
+// thread 0: the row's terms [r·nll, r·smoothing, r·lse², r], its loss, lse and gradient factors
 fn finish(row : i32, lse : f32, t : f32) {
   let k = params.classes;
   let y = labels[row];
   let out = row * 4;
-  factors[0] = 0.0; factors[1] = 0.0; factors[2] = lse; factors[3] = 0.0;
+  factors = vec2<f32>(0.0);
   terms[out] = 0.0; terms[out + 1] = 0.0; terms[out + 2] = 0.0; terms[out + 3] = 0.0;
   var loss = 0.0;
   if (!ignored(y) && valid(y)) {
-    let zy = capped(logits[row * k + y]);
-    let wy = table[k + y];
-    let vy = table[2 * k + y];
+    let rt = rowTerms(row * k, k, y, lse, t);
     var r = table[3 * k + y];
     if (params.hasSampleWeight == 1u) { r = r * aux[4 + row]; }
-    var v = params.sumV;
-    var smoothing = lse * v - t;
-    if (params.nonTarget == 1u) { v = v - vy; smoothing = smoothing - vy * (lse - zy); }
-    let nll = r * wy * (lse - zy);
-    terms[out] = nll;
-    terms[out + 1] = r * smoothing;
+    terms[out] = r * rt.nll;
+    terms[out + 1] = r * rt.smoothing;
     terms[out + 2] = r * lse * lse;
     terms[out + 3] = r;
-    loss = (1.0 - params.eps) * nll + params.eps * r * smoothing + params.zeta * r * lse * lse;
-    var scale = aux[0];
-    var zScale = aux[1];
-    if (params.reduction == 2u) { scale = 1.0; zScale = 1.0; }
-    let a = scale * r;
-    factors[0] = a * ((1.0 - params.eps) * wy + params.eps * v) + zScale * 2.0 * params.zeta * r * lse;
-    factors[1] = a;
-    factors[3] = 1.0;
+    loss = (1.0 - params.eps) * r * rt.nll + params.eps * r * rt.smoothing + params.zeta * r * lse * lse;
+    let none = params.reduction == 2u;
+    factors = rowFactors(select(aux[0], 1.0, none), select(aux[1], 1.0, none), r, rt.gammaSum, lse);
   }
   if (params.writeLse == 1u) { lseOut[row] = lse; }
   if (params.writeRowLoss == 1u) { rowLoss[row] = loss; }
@@ -161,46 +151,14 @@ fn main(@builtin(local_invocation_index) lid : u32, @builtin(workgroup_id) wid :
   let row = min(id, params.rows - 1);
   let k = params.classes;
   let base = row * k;
-  var m = 0.0;
-  var s = 0.0;
-  var t = 0.0;
-  for (var c = i32(lid); c < k; c = c + ${WORKGROUP}) {
-    if (table[c] == 0.0) { continue; }
-    let z = capped(logits[base + c]);
-    if (s == 0.0) { m = z; s = 1.0; }
-    else if (z > m) { s = s * exp(m - z) + 1.0; m = z; }
-    else { s = s + exp(z - m); }
-    t = t + table[2 * k + c] * z;
-  }
-  ms[lid] = m;
-  ss[lid] = s;
-  ts[lid] = t;
-  workgroupBarrier();
-  for (var half = ${WORKGROUP / 2}u; half > 0u; half = half / 2u) {
-    if (lid < half) {
-      merge(lid, lid + half);
-      ts[lid] = ts[lid] + ts[lid + half];
-    }
-    workgroupBarrier();
-  }
-  if (lid == 0u && id == row) { finish(row, ms[0] + log(ss[0]), ts[0]); }
+  let stats = rowStats(base, k, lid);
+  if (lid == 0u && id == row) { finish(row, stats.x, stats.y); }
   workgroupBarrier();
   if (params.writeGrad == 0u || id != row) { return; }
-  let qScale = factors[0];
-  let a = factors[1];
-  let lse = factors[2];
-  let live = factors[3] != 0.0 && (qScale != 0.0 || a != 0.0);
+  let f = factors;
   let y = labels[row];
   for (var c = i32(lid); c < k; c = c + ${WORKGROUP}) {
-    if (!live || table[c] == 0.0) { grad[base + c] = 0.0; continue; }
-    let z = capped(logits[base + c]);
-    var g = params.eps * table[2 * k + c];
-    if (c == y) {
-      g = (1.0 - params.eps) * table[k + c] + select(g, 0.0, params.nonTarget == 1u);
-    }
-    var d = qScale * exp(z - lse) - a * g;
-    if (params.softcap != 0.0) { let u = z / params.softcap; d = d * (1.0 - u * u); }
-    grad[base + c] = d;
+    grad[base + c] = gradientAt(logits[base + c], c, k, y, f, stats.x);
   }
 }
 `;
