@@ -6,30 +6,20 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { FAMILY_DEFAULTS } from '../packages/experiments/src/cli/family.js';
 import { packageVersion } from '../packages/experiments/src/cli/sweep/fingerprint.js';
 import { QUEUE_NAME } from '../packages/experiments/src/cli/sweep/queue.js';
 import type { SweepSpec } from '../packages/experiments/src/cli/sweep/spec.js';
-import { cli, tempDir } from './helpers/cli.js';
+import { tempDir } from './helpers/cli.js';
 import { killIfAlive, type Running, start, stop, trialPids, waitGone } from './helpers/processes.js';
-import { freePort, type RedisServer, redisServerPath, startRedis } from './helpers/redis.js';
+import { FAST_LOCKS, queueRig } from './helpers/queueRig.js';
+import { freePort, type RedisServer, redisSkip, startRedis } from './helpers/redis.js';
 import { deterministicResults, grid, ledgerLines, writeCsv } from './helpers/sweep.js';
 
-const installed = redisServerPath() !== null;
-const skip = installed
-  ? false
-  : 'redis-server is not installed (apt-get install redis-server; .ci/run installs it): the chaos tests did NOT run';
-if (!installed) {
-  if (process.env.LABELSMOOTH_REQUIRE_REDIS === '1')
-    throw new Error(`LABELSMOOTH_REQUIRE_REDIS=1 but ${skip}`);
-  process.stderr.write(`\n${'!'.repeat(100)}\n!!! SKIPPED: ${skip}\n${'!'.repeat(100)}\n\n`);
-}
+const skip = redisSkip('chaos tests');
 
-/** Short locks so that a dead worker's trial is back in the queue within ~2 s. */
-const FAST_LOCKS = ['--lock-duration', '1000', '--stalled-interval', '500'];
 /** No test may take longer (each scenario takes seconds on an idle machine). */
 const TIMEOUT = { timeout: 180_000 };
 /** A line of a stack trace. */
@@ -50,34 +40,12 @@ async function exitWithin(r: Running, ms: number) {
 const count = (text: string, re: RegExp) => [...text.matchAll(new RegExp(re, 'g'))].length;
 
 describe('sweep chaos: Redis, workers and trial processes killed (real redis-server)', { skip }, () => {
-  let redis: RedisServer;
-  const dir = tempDir('labelsmooth-chaos-');
-  const csv = join(dir, 'data.csv');
-  const runs = join(dir, 'runs');
-  const started: Running[] = [];
-  const pids: number[] = [];
-  const worker = (...extra: string[]) => {
-    const w = start(['worker', '--queue', redis.url, ...FAST_LOCKS, ...extra]);
-    started.push(w);
-    return w;
-  };
-  const sweep = (name: string, ...extra: string[]) => {
-    const s = start(['sweep', ...grid(csv, runs, 6), '--name', name, '--queue', redis.url, ...extra]);
-    started.push(s);
-    return s;
-  };
-  /** Stop every process a test started (and the trial processes they named). */
-  const stopAll = async () => {
-    const running = started.splice(0);
-    for (const r of running) pids.push(...trialPids(r.stderr));
-    await Promise.all(running.map((r) => stop(r)));
-    for (const pid of pids) killIfAlive(pid);
-    await Promise.all(pids.splice(0).map((pid) => waitGone(pid, 5000)));
-  };
+  const rig = queueRig('labelsmooth-chaos-');
+  const { runs, worker, sweep, stopAll } = rig;
   /** kill -9 the Redis and wait until it is gone. */
   const killRedis = async () => {
-    const gone = new Promise((resolve) => redis.process.once('exit', resolve));
-    redis.process.kill('SIGKILL');
+    const gone = new Promise((resolve) => rig.redis.process.once('exit', resolve));
+    rig.redis.process.kill('SIGKILL');
     await gone;
   };
   /** Every trial recorded exactly once, and results equal to the undisturbed local pool's. */
@@ -87,25 +55,6 @@ describe('sweep chaos: Redis, workers and trial processes killed (real redis-ser
     assert.equal(new Set(keys).size, 4);
     assert.deepEqual(deterministicResults(join(runs, name)), deterministicResults(join(runs, 'local')));
   };
-
-  before(async () => {
-    writeCsv(csv);
-    redis = await startRedis();
-    // The undisturbed reference (the local pool equals compare and the queue: sweep*.test.ts).
-    const r = cli(['sweep', ...grid(csv, runs, 6), '--name', 'local', '--workers', '2', '--quiet']);
-    assert.equal(r.code, 0, r.stderr);
-  });
-  beforeEach(async () => {
-    if (redis.process.exitCode !== null || redis.process.signalCode !== null)
-      redis = await startRedis(redis.port);
-    const client = new Redis(redis.url);
-    await client.flushall();
-    client.disconnect();
-  });
-  after(async () => {
-    await stopAll();
-    await redis?.stop();
-  });
 
   it(
     'Redis killed and restarted empty mid-sweep: lost trials are enqueued again, one line each way, no stack',
@@ -118,7 +67,7 @@ describe('sweep chaos: Redis, workers and trial processes killed (real redis-ser
         await Promise.all([s.waitFor(/sweep: 4 trials enqueued/), w.waitFor(/: training \S+ \(job/)]);
         await killRedis();
         await Promise.all([s.waitFor(/unreachable/), w.waitFor(/unreachable/)]);
-        redis = await startRedis(redis.port); // empty: no persistence
+        rig.redis = await startRedis(rig.redis.port); // empty: no persistence
         const t0 = performance.now();
         assert.equal(await s.exited, 0, s.stderr);
         t.diagnostic(
@@ -166,7 +115,7 @@ describe('sweep chaos: Redis, workers and trial processes killed (real redis-ser
           /^labelsmooth: error: Redis at \S+ unreachable for \d+ s: stopped with [1-4] trials unfinished; the finished ones are in the ledger: once Redis is back, run the same command again to train the rest$/,
         );
         assert.doesNotMatch(s.stderr, STACK);
-        redis = await startRedis(redis.port);
+        rig.redis = await startRedis(rig.redis.port);
         const again = sweep('redis-gone');
         assert.equal(await again.exited, 0, again.stderr);
         assert.doesNotMatch(w.stderr, STACK);
@@ -229,8 +178,14 @@ describe('sweep chaos: Redis, workers and trial processes killed (real redis-ser
     "kill -9 of a local pool's trial process mid-trial: the trial is trained again, the sweep finishes",
     TIMEOUT,
     async () => {
-      const s = start(['sweep', ...grid(csv, runs, 6), '--name', 'pool-child-killed', '--workers', '1']);
-      started.push(s);
+      const s = rig.start([
+        'sweep',
+        ...grid(rig.csv, runs, 6),
+        '--name',
+        'pool-child-killed',
+        '--workers',
+        '1',
+      ]);
       try {
         // One trial process: at its first epoch line it is mid-trial (one of two might be between trials).
         await s.waitFor(/seed \d+ epoch 1\/\d+:/);

@@ -3,73 +3,24 @@
 // restarted coordinator reattaches without duplicates; a worker of another version or data refuses.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Queue, QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
 import { FAMILY_DEFAULTS } from '../packages/experiments/src/cli/family.js';
 import { packageVersion } from '../packages/experiments/src/cli/sweep/fingerprint.js';
 import { QUEUE_NAME } from '../packages/experiments/src/cli/sweep/queue.js';
 import type { SweepSpec } from '../packages/experiments/src/cli/sweep/spec.js';
-import { cli, tempDir } from './helpers/cli.js';
-import { killIfAlive, type Running, start, stop, trialPids, waitGone } from './helpers/processes.js';
-import { type RedisServer, redisServerPath, startRedis } from './helpers/redis.js';
+import { cli } from './helpers/cli.js';
+import { trialPids, waitGone } from './helpers/processes.js';
+import { queueRig } from './helpers/queueRig.js';
+import { redisSkip } from './helpers/redis.js';
 import { deterministicResults, grid, ledgerLines, writeCsv } from './helpers/sweep.js';
 
-const installed = redisServerPath() !== null;
-const skip = installed
-  ? false
-  : 'redis-server is not installed (apt-get install redis-server; .ci/run installs it): the queue tests did NOT run';
-if (!installed) {
-  if (process.env.LABELSMOOTH_REQUIRE_REDIS === '1')
-    throw new Error(`LABELSMOOTH_REQUIRE_REDIS=1 but ${skip}`);
-  process.stderr.write(`\n${'!'.repeat(100)}\n!!! SKIPPED: ${skip}\n${'!'.repeat(100)}\n\n`);
-}
-
-/** Short locks so that a killed worker's trial is back in the queue within ~2 s. */
-const FAST_LOCKS = ['--lock-duration', '1000', '--stalled-interval', '500'];
+const skip = redisSkip('queue tests');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('labelsmooth sweep --queue (BullMQ on a real Redis)', { skip }, () => {
-  let redis: RedisServer;
-  const dir = tempDir('labelsmooth-queue-');
-  const csv = join(dir, 'data.csv');
-  const runs = join(dir, 'runs');
-  const started: Running[] = [];
-  const pids: number[] = [];
-  const worker = (...extra: string[]) => {
-    const w = start(['worker', '--queue', redis.url, ...FAST_LOCKS, ...extra]);
-    started.push(w);
-    return w;
-  };
-  const sweep = (name: string, epochs = 6) => {
-    const s = start(['sweep', ...grid(csv, runs, epochs), '--name', name, '--queue', redis.url]);
-    started.push(s);
-    return s;
-  };
-  /** Stop every process a test started (and the trial processes they named). */
-  const stopAll = async () => {
-    const running = started.splice(0);
-    for (const r of running) pids.push(...trialPids(r.stderr));
-    await Promise.all(running.map((r) => stop(r)));
-    for (const pid of pids) killIfAlive(pid);
-    await Promise.all(pids.splice(0).map((pid) => waitGone(pid, 5000)));
-  };
-
-  before(async () => {
-    writeCsv(csv);
-    redis = await startRedis();
-    // The reference: the local pool (whose equality to compare is tested in sweep.test.ts).
-    const r = cli(['sweep', ...grid(csv, runs, 6), '--name', 'local', '--workers', '2', '--quiet']);
-    assert.equal(r.code, 0, r.stderr);
-  });
-  beforeEach(async () => {
-    const client = new Redis(redis.url);
-    await client.flushall();
-    client.disconnect();
-  });
-  after(async () => {
-    await stopAll();
-    await redis?.stop();
-  });
+  const rig = queueRig('labelsmooth-queue-');
+  const { csv, dir, runs, worker, sweep, stopAll } = rig;
 
   it('2 workers give results identical to the local pool', async () => {
     try {
@@ -118,8 +69,7 @@ describe('labelsmooth sweep --queue (BullMQ on a real Redis)', { skip }, () => {
       const w1 = worker('--quiet');
       const w2 = worker('--quiet');
       await Promise.all([w1.waitFor(/waiting for trials/), w2.waitFor(/waiting for trials/)]);
-      const s = start([...args, '--name', 'family-queue', '--queue', redis.url]);
-      started.push(s);
+      const s = rig.start([...args, '--name', 'family-queue', '--queue', rig.redis.url]);
       assert.equal(await s.exited, 0, s.stderr);
       assert.match(s.stderr, /4 trials enqueued/);
       const results = deterministicResults(join(runs, 'family-queue')) as { runs: { label: string }[] };
@@ -165,6 +115,50 @@ describe('labelsmooth sweep --queue (BullMQ on a real Redis)', { skip }, () => {
     }
   });
 
+  it('no worker: one line says the sweep waits for workers; after --worker-timeout it stops, and the same command resumes', {
+    timeout: 180_000,
+  }, async (t) => {
+    try {
+      const s = sweep('no-worker', '--worker-timeout', '8');
+      await s.waitFor(/4 trials enqueued/);
+      const t0 = performance.now();
+      const code = await Promise.race([s.exited, sleep(60_000).then(() => 'still running')]);
+      const seconds = (performance.now() - t0) / 1000;
+      t.diagnostic(`the sweep stopped ${seconds.toFixed(1)} s after enqueueing (--worker-timeout 8)`);
+      assert.equal(code, 1, s.stderr);
+      assert.ok(seconds > 7 && seconds < 20, `${seconds} s`);
+      const waiting = s.stderr.split('\n').filter((l) => l.includes('waiting for workers'));
+      assert.equal(waiting.length, 1, s.stderr);
+      const url = rig.redis.url.replace(/\/$/, '');
+      assert.match(
+        waiting[0],
+        new RegExp(
+          `^sweep: waiting for workers: 4 trials queued on ${url}/?, no worker for [56] s; start one with \`labelsmooth worker --queue ${url}/?\` \\(the sweep stops after 8 s without one: --worker-timeout\\)$`,
+        ),
+      );
+      const errors = s.stderr.split('\n').filter((l) => /error/i.test(l));
+      assert.equal(errors.length, 1, s.stderr);
+      assert.match(
+        errors[0],
+        /^labelsmooth: error: no worker served the queue on \S+ for 8 s: stopped with 4 trials unfinished \(they stay queued; the finished ones are in the ledger\): start `labelsmooth worker --queue \S+`, then run the same command again to collect the rest$/,
+      );
+      // The resume the line describes: a worker, then the same command.
+      const w = worker('--quiet');
+      await w.waitFor(/waiting for trials/);
+      const again = sweep('no-worker');
+      assert.equal(await again.exited, 0, again.stderr);
+      assert.match(again.stderr, /0 trials enqueued on .*, 4 already there \(reattached\)/);
+      assert.doesNotMatch(again.stderr, /waiting for workers/);
+      assert.equal(ledgerLines(join(runs, 'no-worker')).length, 4);
+      assert.deepEqual(
+        deterministicResults(join(runs, 'no-worker')),
+        deterministicResults(join(runs, 'local')),
+      );
+    } finally {
+      await stopAll();
+    }
+  });
+
   it('a coordinator killed and restarted with the same command reattaches and enqueues nothing twice', async () => {
     try {
       const first = sweep('restarted');
@@ -176,7 +170,7 @@ describe('labelsmooth sweep --queue (BullMQ on a real Redis)', { skip }, () => {
       await w1.waitFor(/: done \S+ in/);
       // The worker prints "done" before BullMQ records the job as completed: read the counts until it has
       // (or 10 s have passed), then check them.
-      const queue = new Queue(QUEUE_NAME, { connection: { url: redis.url } });
+      const queue = new Queue(QUEUE_NAME, { connection: { url: rig.redis.url } });
       let counts = await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed');
       for (let t = 0; counts.completed < 1 && t < 100; t++) {
         await new Promise((r) => setTimeout(r, 100));
@@ -202,11 +196,18 @@ describe('labelsmooth sweep --queue (BullMQ on a real Redis)', { skip }, () => {
   });
 
   it('a worker of another version or data refuses; the coordinator names the trials, and the same command retries them', async () => {
-    const queue = new Queue(QUEUE_NAME, { connection: { url: redis.url } });
-    const events = new QueueEvents(QUEUE_NAME, { connection: { url: redis.url } });
+    const queue = new Queue(QUEUE_NAME, { connection: { url: rig.redis.url } });
+    const events = new QueueEvents(QUEUE_NAME, { connection: { url: rig.redis.url } });
     const csv2 = join(dir, 'changing.csv');
     writeCsv(csv2);
-    const args = (name: string) => ['sweep', ...grid(csv2, runs, 1), '--name', name, '--queue', redis.url];
+    const args = (name: string) => [
+      'sweep',
+      ...grid(csv2, runs, 1),
+      '--name',
+      name,
+      '--queue',
+      rig.redis.url,
+    ];
     try {
       const w = worker('--quiet');
       await w.waitFor(/waiting for trials/);
@@ -236,8 +237,7 @@ describe('labelsmooth sweep --queue (BullMQ on a real Redis)', { skip }, () => {
       // A real sweep whose data changes between the coordinator's load and the worker's: the queue is
       // paused while the coordinator enqueues, the file is rewritten, then the queue resumes.
       await queue.pause();
-      const first = start(args('refused'));
-      started.push(first);
+      const first = rig.start(args('refused'));
       await first.waitFor(/4 trials enqueued/);
       writeCsv(csv2, 300);
       await queue.resume();
@@ -247,8 +247,7 @@ describe('labelsmooth sweep --queue (BullMQ on a real Redis)', { skip }, () => {
         /labelsmooth: error: 4 of 4 trials failed on the queue .*run the same command again to retry\):\s+dataset=\S+: worker \S+ refuses the trial: its data 'csv:\S+changing\.csv' hashes to [0-9a-f]{16}, the coordinator's to [0-9a-f]{16}/,
       );
       writeCsv(csv2); // fixed: the same command retries the failed trials
-      const second = start(args('refused'));
-      started.push(second);
+      const second = rig.start(args('refused'));
       assert.equal(await second.exited, 0, second.stderr);
       assert.equal(
         [...second.stderr.matchAll(/sweep: retrying \S+, which failed before: worker .* refuses/g)].length,

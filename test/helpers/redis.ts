@@ -74,3 +74,16 @@ export async function startRedis(port?: number): Promise<RedisServer> {
   await stop();
   throw new Error(`redis-server did not accept connections on port ${port} within 10 s: ${log}`);
 }
+
+/**
+ * The skip reason of a suite that needs redis-server (false when it is installed). A missing server is
+ * announced on stderr, and is an error when LABELSMOOTH_REQUIRE_REDIS=1 (as in CI).
+ */
+export function redisSkip(suite: string): false | string {
+  if (redisServerPath() !== null) return false;
+  const why = `redis-server is not installed (apt-get install redis-server; .ci/run installs it): the ${suite} did NOT run`;
+  if (process.env.LABELSMOOTH_REQUIRE_REDIS === '1')
+    throw new Error(`LABELSMOOTH_REQUIRE_REDIS=1 but ${why}`);
+  process.stderr.write(`\n${'!'.repeat(100)}\n!!! SKIPPED: ${why}\n${'!'.repeat(100)}\n\n`);
+  return why;
+}

@@ -261,6 +261,12 @@ export function program(): Command {
           "stop (resumable) when the queue's Redis stays unreachable this many seconds",
           int(1, Math.floor(MAX_TIMER / 1000)),
           120,
+        )
+        .option(
+          '--worker-timeout <s>',
+          'stop (resumable) when no `labelsmooth worker` serves the queue this many seconds',
+          int(1, Math.floor(MAX_TIMER / 1000)),
+          600,
         ),
       COMPARE_DEFAULTS,
     ),

@@ -46,6 +46,7 @@ const OUTPUT_OPTIONS = new Set([
   'queue',
   'insecure',
   'redisTimeout',
+  'workerTimeout',
 ]);
 
 /** The settings a comparison stores in results.json: every option but the output ones. */

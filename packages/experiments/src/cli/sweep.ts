@@ -31,6 +31,8 @@ export interface SweepOptions extends CompareOptions {
   insecure: boolean;
   /** Seconds the queue's Redis may stay unreachable before the sweep stops (it can be resumed). */
   redisTimeout: number;
+  /** Seconds the queue may go without a worker before the sweep stops (it can be resumed). */
+  workerTimeout: number;
 }
 
 /**
@@ -103,7 +105,13 @@ export async function sweep(o: SweepOptions, cli: CliContext = DEFAULT_CONTEXT):
         `sweep: ${out.key} done by ${out.worker} in ${out.seconds.toFixed(1)} s (${finished}/${trials.length})`,
       );
     };
-    if (target) await runOnQueue(target, spec, todo, { log, onOutcome, redisTimeout: o.redisTimeout * 1000 });
+    if (target)
+      await runOnQueue(target, spec, todo, {
+        log,
+        onOutcome,
+        redisTimeout: o.redisTimeout * 1000,
+        workerTimeout: o.workerTimeout * 1000,
+      });
     else await runLocalPool(spec, todo, { workers: o.workers, quiet: o.quiet, log, onOutcome });
   } finally {
     ledger.close();

@@ -5,6 +5,7 @@ import { type Trial, trialKey } from './grid.js';
 import { RedisLink } from './redisLink.js';
 import type { QueueTarget } from './redisUrl.js';
 import { type SweepSpec, specHash } from './spec.js';
+import { noWorkers, WorkerWait, waitingLine } from './workerWait.js';
 
 /** The BullMQ queue every `labelsmooth worker` takes trials from. */
 export const QUEUE_NAME = 'labelsmooth-trials';
@@ -69,6 +70,8 @@ export interface QueueRunOptions {
   onOutcome: (o: TrialOutcome) => void;
   /** How long Redis may stay unreachable before the sweep stops (ms). */
   redisTimeout: number;
+  /** How long the queue may go without a worker before the sweep stops (ms). */
+  workerTimeout: number;
   /**
    * How often the jobs' states are read (ms); by default every 0.5 s, or 1 ms per unfinished trial when
    * there are more than 500 (each reading asks Redis about every one).
@@ -82,6 +85,8 @@ interface Settled {
   added: number;
   /** Trials whose job was there. */
   attached: number;
+  /** Jobs a worker was training, or had finished since the last reading. */
+  taken: number;
 }
 
 /**
@@ -99,11 +104,13 @@ async function settle(
   const ids = [...pending.keys()];
   const states = await Promise.all(ids.map((id) => queue.getJobState(id)));
   const missing: string[] = [];
+  let taken = 0;
   for (const [i, id] of ids.entries()) {
     const trial = pending.get(id);
     if (!trial) continue;
     const state = states[i];
     if (state === 'unknown') missing.push(id);
+    if (state === 'active' || state === 'completed' || state === 'failed') taken++;
     if (state !== 'completed' && state !== 'failed') continue;
     const job = await queue.getJob(id);
     if (!job || !pending.has(id)) continue;
@@ -122,7 +129,33 @@ async function settle(
     }
   }
   for (const id of missing) await enqueue(queue, id, { spec, trial: pending.get(id) as Trial });
-  return { added: missing.length, attached: ids.length - missing.length };
+  return { added: missing.length, attached: ids.length - missing.length, taken };
+}
+
+/** What BullMQ lists instead of the clients when the Redis refuses CLIENT LIST (some hosted ones do). */
+const NO_CLIENT_LIST = 'GCP does not support client list';
+
+/**
+ * Whether a worker serves the queue: a `labelsmooth worker` connected to it (CLIENT LIST), or, where the
+ * Redis does not list its clients, a job of this reading taken by one.
+ */
+async function served(queue: Queue<TrialJob, TrialOutcome>, s: Settled): Promise<boolean> {
+  const workers = await queue.getWorkers();
+  if (workers.some((w) => w.name === NO_CLIENT_LIST)) return s.taken > 0;
+  return workers.length > 0;
+}
+
+/** After a reading: note whether a worker serves the queue; say so rarely while none does, stop after the bound. */
+async function awaitWorkers(
+  queue: Queue<TrialJob, TrialOutcome>,
+  s: Settled,
+  left: number,
+  w: { wait: WorkerWait; display: string; log: (line: string) => void },
+): Promise<void> {
+  if (left === 0 || (await served(queue, s))) return w.wait.seen();
+  const step = w.wait.missing();
+  if (step === 'notice') w.log(waitingLine(w.display, left, w.wait.idleFor, w.wait.timeout));
+  if (step === 'stop') throw noWorkers(w.display, left, w.wait.timeout);
 }
 
 /** Add a trial's job (an id that exists already is left alone by BullMQ). */
@@ -142,7 +175,8 @@ function enqueue(queue: Queue<TrialJob, TrialOutcome>, id: string, data: TrialJo
  * reading the jobs' states every `pollInterval`. Each result is handed to `onOutcome`, then its job is
  * removed. A job Redis lost (it restarted empty) is enqueued again. While Redis is unreachable, one line
  * says so and one says when it is back; after `redisTimeout` the sweep stops with a line saying how to
- * resume. Throws after all trials settle if any failed (a worker refused it, or training threw), naming each.
+ * resume. While no worker serves the queue, a line says so (after 5 s, then rarely); after
+ * `workerTimeout` without one the sweep stops, saying how to resume. Throws after all trials settle if any failed (a worker refused it, or training threw), naming each.
  */
 export async function runOnQueue(
   target: QueueTarget,
@@ -166,10 +200,12 @@ export async function runOnQueue(
     await within(queue.waitUntilReady(), 10_000, `cannot reach the Redis at ${target.display} within 10 s`);
     const pending = new Map(trials.map((t) => [jobId(spec, t), t]));
     const run = { first: true, failures: [] as string[], o };
+    const workers = { wait: new WorkerWait(o.workerTimeout), display: target.display, log: o.log };
     while (run.first || pending.size > 0) {
       let settled: Settled;
       try {
         settled = await settle(queue, spec, pending, run);
+        await awaitWorkers(queue, settled, pending.size, workers);
       } catch (e) {
         if (!link.failed(e)) throw e;
         if (link.downFor > o.redisTimeout) throw unreachable(target, link.downFor, pending.size);
