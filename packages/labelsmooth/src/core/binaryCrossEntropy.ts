@@ -1,3 +1,4 @@
+import { sigmoid } from '../math/sigmoid.js';
 import { fail } from './errors.js';
 import { planBinaryCrossEntropy } from './plan.js';
 import { lossScale, partRows, reduceRows, reduceSums } from './reduce.js';
@@ -69,8 +70,7 @@ export function binaryCrossEntropy(
         sums.smoothing += smooth;
       }
       if (grad) {
-        const sig = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
-        grad[j] = scale * w * (sig - (t * (1 - eps) + eps / 2));
+        grad[j] = scale * w * (sigmoid(v) - (t * (1 - eps) + eps / 2));
       }
     }
   }

@@ -4,6 +4,7 @@
 import { fail } from '../core/errors.js';
 import { parseIgnoreIndex } from '../core/inputs.js';
 import { checkOptions } from '../core/options.js';
+import { sigmoid } from '../math/sigmoid.js';
 import { binOf } from './binning.js';
 import type { CalibrationBin } from './calibration.js';
 import { parseBins } from './calibration.js';
@@ -150,7 +151,7 @@ function scorePredictions(
     }
     if (ti !== 0 && ti !== 1) fail(fn, 'target', i, ti, `must be 0 or 1 (or ignoreIndex ${ignoreIndex})`);
     if (from === 'logits') {
-      p.push(1 / (1 + Math.exp(-v)));
+      p.push(sigmoid(v));
       // softplus(z) − t·z, stably.
       nll += Math.max(v, 0) - ti * v + Math.log1p(Math.exp(-Math.abs(v)));
     } else {
