@@ -60,11 +60,12 @@ export function computeCrossEntropy(
   const scale = lossScale(plan.reduction, plan.normalizer, denominator);
   const perRow: PartRows | null = plan.reduction === 'none' ? partRows(plan.rows, plan.zLoss !== null) : null;
   const sums = { nll: 0, smoothing: 0, entropy: 0, zLoss: 0 };
-  const kernel = runKernel(plan, scale, perRow);
+  const kernel = runKernel(plan, scale, perRow, zScale(plan));
   if (kernel.ran) {
     sums.nll = kernel.nll;
     sums.smoothing = kernel.smoothing;
     sums.entropy = kernel.entropy;
+    sums.zLoss = kernel.zLoss ?? 0;
     if (kernel.declined.length > 0) referenceRows(plan, scale, sums, perRow, kernel.declined);
   } else {
     if (plan.kernel === 'wasm' && kernel.fallback !== 'float32-range' && kernel.fallback !== 'kernel-error') {

@@ -100,7 +100,9 @@ async function runAsync(
   // Class-conditional noise is not sharded across Web Workers: each would get a copy of S (K×K) unless it
   // is in shared memory (a cross-origin-isolated page); it runs here instead.
   const matrix = plan.noise.kind === 'class-conditional';
-  if (!browserMainThread() || !big || callerBuffer || matrix || unsupportedShape(plan) !== null) {
+  // The language-model options are not sharded either: the z-loss's mean and the lse span the whole batch.
+  const lm = plan.softcap !== null || plan.zLoss !== null || plan.lse !== null;
+  if (!browserMainThread() || !big || callerBuffer || matrix || lm || unsupportedShape(plan) !== null) {
     await initKernels({ threads: !browserMainThread() });
     return computeCrossEntropy(plan);
   }

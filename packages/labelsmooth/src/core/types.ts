@@ -128,12 +128,13 @@ export interface CrossEntropyOptions extends SmoothingOptions {
   /**
    * `'auto'` (default): the WASM SIMD kernel for float32 logits with class-index targets, a shared noise
    * (uniform, non-target, prior, class-conditional) and mask, the confidence penalty and focal loss
-   * included, when it is available and the batch has ≥ 2048 logits; the float64 reference otherwise.
-   * `'js'` forces the reference; `'wasm'` forces the kernel and is an error for inputs it does not take
-   * (float64 logits, probability targets, per-sample noise, per-row masks, softcap, zLoss, lse) or where
+   * included, or `softcap`, `zLoss` and `lse` (without those three), when it is available and the batch has
+   * ≥ 2048 logits; the float64 reference otherwise. `'js'` forces the reference; `'wasm'` forces the kernel
+   * and is an error for inputs it does not take (float64 logits, probability targets, per-sample noise,
+   * per-row masks, softcap / zLoss / lse with the penalty, focal loss or class-conditional noise) or where
    * WASM SIMD is missing. Either way, rows the float32 kernel cannot finish (|z_c − z_y| beyond
    * 3.4e38) and weights or noise values outside [1e−30, 1e30] go to the reference: the result is exact,
-   * and `kernelInfo()` / `onKernelEvent()` report the fallback.
+   * and `kernelInfo()` / `onKernelEvent()` report the fallback (so does a soft cap or ζ outside that range).
    */
   kernel?: 'auto' | 'wasm' | 'js';
   /**

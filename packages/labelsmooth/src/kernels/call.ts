@@ -2,7 +2,7 @@
 // kernel's memory by writeCall (the one writer) and read there by the kernel (assembly/call.ts, which has
 // the same offsets and says how rows r0 ≤ r < r1 are addressed from it).
 
-/** Bytes of one call record: its fields (128) and the kernel's per-row results (assembly/call.ts). */
+/** Bytes of one call record: its fields (160) and the kernel's per-row results (assembly/call.ts). */
 export const CALL_BYTES = 192;
 
 /** The family options of a call (`familyRows`), as the kernel takes them. */
@@ -20,6 +20,19 @@ export interface FamilyFields {
   focal: boolean;
   exponent: number;
   alpha: number;
+}
+
+/** The language-model options of a call (`rows`), as the kernel takes them (see languageModel.ts). */
+export interface LanguageModelFields {
+  /** The soft cap c (0: none). */
+  softcap: number;
+  /** The z-loss's gradient factor per unit of a row's scale (0: none). */
+  zFactor: number;
+  /** The cross-entropy's gradient factor on a row's scale (1, or 0: see languageModel.ts). */
+  ceFactor: number;
+  /** f64 per row: the log-sum-exp (0: none); `lseIgnored`: ignored rows' too. */
+  lse: number;
+  lseIgnored: boolean;
 }
 
 /** One kernel call: byte addresses (0: absent) of row 0's data and the scalars shared by every row. */
@@ -50,6 +63,8 @@ export interface KernelCall {
   vSum: number;
   writeGrad: boolean;
   family: FamilyFields | null;
+  /** The language-model options, or null (none: the plain loss). */
+  lm?: LanguageModelFields | null;
 }
 
 /** Lay out call `c` at byte `at` (8-byte aligned) of the kernel memory `buffer`. */
@@ -82,4 +97,12 @@ export function writeCall(buffer: ArrayBufferLike, at: number, c: KernelCall): v
   d[3] = f ? f.beta : 0;
   d[4] = f ? f.exponent : 0;
   d[5] = f ? f.alpha : 1;
+  const lm = c.lm ?? null;
+  const l = new Float64Array(buffer, at + 128, 3);
+  l[0] = lm ? lm.softcap : 0;
+  l[1] = lm ? lm.zFactor : 0;
+  l[2] = lm ? lm.ceFactor : 1;
+  const p = new Uint32Array(buffer, at + 152, 2);
+  p[0] = lm ? lm.lse : 0;
+  p[1] = lm?.lseIgnored ? 1 : 0;
 }

@@ -7,6 +7,7 @@ import { emitKernelEvent, type FallbackReason, recordPath } from './events.js';
 import { familyLayoutBytes } from './family.js';
 import { type FusedJob, type InPlaceMatrix, mainKernel, runRows } from './fused.js';
 import { fusedJob, unsupportedShape } from './job.js';
+import { kernelZLoss } from './languageModel.js';
 import { matrixKernel } from './matrixMemory.js';
 import type { KernelPlan } from './plan.js';
 import {
@@ -48,6 +49,8 @@ export type KernelOutcome =
       smoothing: number;
       /** H_w(q), with a confidence penalty (else 0). */
       entropy: number;
+      /** ζ·lse² × the row weights, with a z-loss (else 0; per-row outputs filled instead for 'none'). */
+      zLoss?: number;
       /** Rows the kernel declined, ascending: their parts and gradient rows are not written. */
       declined: number[];
     }
@@ -72,8 +75,14 @@ function decline(reason: string, fallback?: FallbackReason, rows = 0): KernelOut
  *
  * @param scale the reduction's factor applied to the gradient (1/denominator, 1/normalizer or 1)
  * @param perRow per-row outputs for reduction 'none', or null to sum
+ * @param zScale the z-loss's factor (`mean`: 1/the count of rows not ignored), or null without a z-loss
  */
-export function runKernel(plan: KernelPlan, scale: number, perRow: FusedJob['perRow']): KernelOutcome {
+export function runKernel(
+  plan: KernelPlan,
+  scale: number,
+  perRow: FusedJob['perRow'],
+  zScale: number | null = null,
+): KernelOutcome {
   const n = plan.rows;
   const size = n * plan.classes;
   if (plan.kernel === 'js') return decline("options.kernel is 'js'");
@@ -83,9 +92,22 @@ export function runKernel(plan: KernelPlan, scale: number, perRow: FusedJob['per
   if (shape) return decline(shape);
   const kernel = mainKernel();
   if (!kernel) return decline('the WASM kernel is not compiled here (yet)', 'wasm-unavailable', n);
-  const job = fusedJob(plan, scale, perRow);
+  const job = fusedJob(plan, scale, perRow, zScale);
   if (job === 'float32-range')
-    return decline('a class weight or noise value is outside the float32 kernel’s range', 'float32-range', n);
+    return decline(
+      'a class weight, noise value, soft cap or z-loss weight is outside the float32 kernel’s range',
+      'float32-range',
+      n,
+    );
+  const outcome = runJob(plan, job, kernel);
+  if (outcome.ran) outcome.zLoss = kernelZLoss(job, outcome.declined, perRow?.zLoss ?? null);
+  return outcome;
+}
+
+/** Run a job on the calling thread, the worker threads or a workspace, as its plan and size say. */
+function runJob(plan: KernelPlan, job: FusedJob, kernel: KernelInstance): KernelOutcome {
+  const n = plan.rows;
+  const size = n * plan.classes;
 
   // Class-conditional noise is threaded when S is in shared memory (noiseMatrix() puts it there): in the
   // kernel's memory every thread reads S[yᵢ] in place; in a SharedArrayBuffer outside it (a matrix too

@@ -6,6 +6,7 @@
 import { CALL_BYTES, writeCall } from './call.js';
 import { emitKernelEvent } from './events.js';
 import { type FamilyJob, type FamilyLayout, familyFields, familyLayout, stageNoiseRows } from './family.js';
+import { type LanguageModelJob, languageModelFields } from './languageModel.js';
 import { align16, blockMaxBytes, chunkRows, KernelInstance, kernelModule } from './wasm.js';
 
 /** A validated problem in the form the kernel takes (built by crossEntropy). */
@@ -29,13 +30,15 @@ export interface FusedJob {
   rowWeight: (i: number) => number;
   /** Every row's weight is 1 (no sample weights, no per-example class weights): per-row loops skip rowWeight. */
   unitRows: boolean;
-  /** Gradient factor shared by all rows (1/denominator, 1/normalizer or 1). */
+  /** Gradient factor shared by all rows (1/denominator, 1/normalizer or 1; see languageModel.ts). */
   scale: number;
   grad: Float32Array | Float64Array | null;
   /** Per-row outputs (reduction 'none'), or null to sum; `entropy` is filled by family jobs. */
-  perRow: { nll: Float64Array; smoothing: Float64Array; entropy?: Float64Array } | null;
+  perRow: { nll: Float64Array; smoothing: Float64Array; entropy?: Float64Array; zLoss?: Float64Array } | null;
   /** The issue-14 options (the `familyRows` export, family.ts), or null for the plain loss (`rows`). */
   family: FamilyJob | null;
+  /** Soft-capping, the z-loss and the per-row lse (the `rows` export only), or null. */
+  lm: LanguageModelJob | null;
 }
 
 /** Weighted sums of a job's parts; entropy only for family jobs with a confidence penalty (else 0). */
@@ -70,6 +73,8 @@ interface RowsLayout {
   labels: number;
   scale: number;
   out: number;
+  /** f64 per row: the lse (language-model options; not in a family layout). */
+  lse?: number;
   bm: number;
   /** The call record (call.ts). */
   call: number;
@@ -83,10 +88,11 @@ function rowsLayout(k: number, chunk: number): RowsLayout {
   const labels = align16(w + 4 * k);
   const scale = align16(labels + 4 * chunk);
   const out = align16(scale + 8 * chunk);
-  const bm = align16(out + 16 * chunk);
+  const lse = align16(out + 16 * chunk);
+  const bm = align16(lse + 8 * chunk);
   const call = align16(bm + blockMaxBytes(k));
   const z = align16(call + CALL_BYTES);
-  return { v, mask, w, labels, scale, out, bm, call, z };
+  return { v, mask, w, labels, scale, out, lse, bm, call, z };
 }
 
 /**
@@ -121,6 +127,7 @@ function callRowsKernel(
     vSum: job.vSum,
     writeGrad: job.grad !== null,
     family: job.family ? familyFields(job.family, at as FamilyLayout, matrixAt) : null,
+    lm: languageModelFields(job.lm, at.lse ?? 0),
   });
   if (job.family) kernel.exports.familyRows(at.call, 0, n);
   else kernel.exports.rows(at.call, 0, n);
@@ -182,6 +189,10 @@ export function runRows(
       stageNoiseRows(f32, (at as ReturnType<typeof familyLayout>).vRows, job.family!.matrix!, labels, k);
     }
     callRowsKernel(kernel, job, at, n, place?.matrixAt ?? 0);
+    if (job.lm) {
+      const lseAt = (at as RowsLayout).lse! >>> 3;
+      job.lm.lse.set(f64.subarray(lseAt, lseAt + n), s);
+    }
     const weight = chunkWeight(job, i32, at.labels >>> 2, s);
     const before = declined ? declined.length : 0;
     const stride = job.family ? 3 : 2; // family rows also carry their entropy

@@ -3,6 +3,7 @@
 
 import { evenShare, noiseVector } from '../math/noiseVector.js';
 import type { FusedJob } from './fused.js';
+import { languageModelJob } from './languageModel.js';
 import type { KernelPlan } from './plan.js';
 
 /** Smallest and largest magnitudes the kernel takes for weights and noise values (see {@link fusedJob}). */
@@ -20,8 +21,8 @@ export function unsupportedShape(plan: KernelPlan): string | null {
   if (plan.target.kind !== 'index') return 'probability targets take the float64 reference';
   if (plan.noise.perRow) return 'per-sample noise takes the float64 reference';
   if (plan.mask?.perRow) return 'per-row class masks take the float64 reference';
-  if (plan.softcap !== null || plan.zLoss !== null || plan.lse !== null)
-    return 'softcap, zLoss and lse take the float64 reference';
+  if ((plan.softcap !== null || plan.zLoss !== null || plan.lse !== null) && isFamily(plan))
+    return 'softcap, zLoss and lse with the confidence penalty, focal loss or class-conditional noise take the float64 reference';
   return null;
 }
 
@@ -32,7 +33,7 @@ function isFamily(plan: KernelPlan): boolean {
 
 /**
  * The kernel's job for a plan of a supported shape (see {@link unsupportedShape}), or `'float32-range'`
- * when a class weight or noise value v_c = w_c·u_c (or β, α) lies outside [1e−30, 1e30]: the kernel holds
+ * when a class weight or noise value v_c = w_c·u_c (or β, α, the soft cap, ζ) lies outside [1e−30, 1e30]: the kernel holds
  * them in float32 (normal from 1.2e−38, finite to 3.4e38) and multiplies them with row factors, so such
  * values would underflow or overflow there (all weights 1e−46 would give a loss of 0). Class-conditional
  * noise rows are normalized in the kernel, which sends a row whose allowed mass is ≤ 1e−30 back to the
@@ -40,11 +41,13 @@ function isFamily(plan: KernelPlan): boolean {
  *
  * @param scale the reduction's factor (1/denominator, 1/normalizer or 1)
  * @param perRow per-row outputs for reduction 'none', or null to sum
+ * @param zScale the z-loss's factor, or null without a z-loss
  */
 export function fusedJob(
   plan: KernelPlan,
   scale: number,
   perRow: FusedJob['perRow'],
+  zScale: number | null = null,
 ): FusedJob | 'float32-range' {
   const k = plan.classes;
   const labels = (plan.target as { labels: ArrayLike<number> }).labels;
@@ -62,9 +65,15 @@ export function fusedJob(
     if ((beta !== null && !float32Safe(beta)) || (focal && !float32Safe(focal.alpha))) return 'float32-range';
   }
   if (classWeight) for (let c = 0; c < k; c++) if (!float32Safe(classWeight[c])) return 'float32-range';
+  if (
+    (plan.softcap !== null && !float32Safe(plan.softcap)) ||
+    (plan.zLoss !== null && !float32Safe(plan.zLoss))
+  )
+    return 'float32-range';
   const noise = sharedNoise(plan, mask, allowed);
   if (noise === 'float32-range') return noise;
   const { v, vConst, vSum } = noise;
+  const { lm, scale: rowScale } = languageModelJob(plan, scale, zScale);
   const rowWeight = (i: number) =>
     (sampleWeight ? sampleWeight[i] : 1) * (exampleWeight ? exampleWeight[labels[i]] : 1);
   return {
@@ -83,7 +92,7 @@ export function fusedJob(
     classWeight: classWeight ? Float32Array.from(classWeight) : null,
     rowWeight,
     unitRows: !sampleWeight && !exampleWeight,
-    scale,
+    scale: rowScale,
     grad: plan.grad,
     perRow,
     family: family
@@ -93,6 +102,7 @@ export function fusedJob(
           matrix: kind === 'class-conditional' ? plan.noise.data : null,
         }
       : null,
+    lm,
   };
 }
 

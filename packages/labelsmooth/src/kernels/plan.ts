@@ -34,8 +34,10 @@ export interface KernelPlan {
   confidencePenalty: number | null;
   /** The focal loss's exponent (a number, or per-row FLSD-53) and α, or null. */
   focal: { gamma: number | 'flsd-53'; alpha: number } | null;
-  /** Options the kernels do not compute (the reference does): set, they send the call there. */
+  /** The soft cap c of c·tanh(z/c), or null. */
   softcap: number | null;
+  /** ζ of the z-loss ζ·lse², or null. */
   zLoss: number | null;
+  /** Where each row's log-sum-exp goes (N), or null when not asked for. */
   lse: Float64Array | null;
 }

@@ -51,7 +51,8 @@ export interface WorkerJob {
   writeGrad: boolean;
   /** Whether the slots carry a logits / gradient area (see slotLayout). */
   slotArea: boolean;
-  /** Per-row weighted nll, smoothing and entropy (N f64 each, in that order) for the whole call. */
+  /** Per-row weighted nll, smoothing and entropy, then (language-model options) the lse: N f64 each, in that
+   * order, for the whole call. */
   perRow: SharedArrayBuffer;
   rows: number;
   /**
@@ -625,13 +626,15 @@ export function runThreaded(
   // A worker's logits come from: in place, staged into the shared gradient, or through the slot; its
   // gradient goes in place or through the slot.
   const slotArea = (!zShared && !gradShared) || (job.grad !== null && !gradShared);
-  const perRowBuf = new SharedArrayBuffer(24 * n);
+  const perRowBuf = new SharedArrayBuffer((job.lm ? 32 : 24) * n);
   const perRow = {
     nll: new Float64Array(perRowBuf, 0, n),
     smoothing: new Float64Array(perRowBuf, 8 * n, n),
     entropy: new Float64Array(perRowBuf, 16 * n, n),
   };
-  const mine = { ...job, perRow };
+  // Every thread writes its rows' lse into the shared array; copied to the job's at the end.
+  const lse = job.lm ? new Float64Array(perRowBuf, 24 * n, n) : null;
+  const mine = { ...job, perRow, lm: job.lm && { ...job.lm, lse: lse! } };
   const c: RingCall = {
     job,
     k,
@@ -671,6 +674,7 @@ export function runThreaded(
   threadStats.chunks = [own, ...rings.map((s) => s.chunks - s.taken)];
   threadStats.matrixInPlace = [place !== null, ...rings.map((s) => s.area !== 0)];
   if (!c.ok) return null;
+  if (job.lm) job.lm.lse.set(lse!);
   return rowOrderSums(job, perRow);
 }
 
@@ -680,7 +684,8 @@ function openRings(c: RingCall, perRowBuf: SharedArrayBuffer, share: MatrixShare
   const { z: _z, grad: _g, perRow: _p, rowWeight: _r, labels: _l, rows: _n, ...rest } = job;
   // The slots carry labels as int32 with ignored rows as −1 (ignoreIndex may lie outside int32: 2³² would
   // become class 0 there); class labels are in [0, K), so −1 can only mean ignored.
-  const common = { ...rest, ignoreIndex: -1 };
+  // (the lse goes to the shared per-row array: the job's own is not sent)
+  const common = { ...rest, ignoreIndex: -1, lm: rest.lm && { ...rest.lm, lse: new Float64Array(0) } };
   const rings: Ring[] = [];
   for (const [p, w] of [...(pool ?? [])].entries()) {
     // Worker p's chunk area next to S (0: none, it stages S's rows): area 0 is the calling thread's.
@@ -843,7 +848,10 @@ function abandon(c: RingCall, s: Ring): void {
 }
 
 /** The per-row parts into job.perRow, or summed in row order, as on one thread: the same to the last bit. */
-function rowOrderSums(job: FusedJob, perRow: Required<NonNullable<FusedJob['perRow']>>): RowSums {
+function rowOrderSums(
+  job: FusedJob,
+  perRow: { nll: Float64Array; smoothing: Float64Array; entropy: Float64Array },
+): RowSums {
   if (job.perRow) {
     job.perRow.nll.set(perRow.nll);
     job.perRow.smoothing.set(perRow.smoothing);

@@ -63,6 +63,7 @@ function runChunk(w: WorkerJob, j: number, layout: ReturnType<typeof slotLayout>
       entropy: new Float64Array(w.perRow, 8 * (2 * w.rows + r0), rows),
     },
     rowWeight: (i) => weights[i],
+    lm: w.job.lm && { ...w.job.lm, lse: new Float64Array(w.perRow, 8 * (3 * w.rows + r0), rows) },
   };
   const m = w.matrix;
   if (!m) return runRows(kernel, job, 0, rows) !== null;

@@ -9,9 +9,10 @@
 // Memory: [0, 64 KB) is the kernel's static data; above, workspaces and the per-call area are regions
 // handed out first-fit from a free list (64-byte aligned); the memory grows on demand (up to 4 GB, the
 // WASM32 limit) and never shrinks.
-import { CALL_BYTES, writeCall } from './call.js';
+import { CALL_BYTES, type LanguageModelFields, writeCall } from './call.js';
 import { runSharedFamily, type SharedFamily, sharedFamily, sharedFamilyAreas } from './family.js';
 import { chunkWeight, collectRows, type FusedJob, fillRows, type RowSums } from './fused.js';
+import { languageModelFields } from './languageModel.js';
 import { blockMaxBytes, chunkRows as chunkRowsOf, KernelInstance, sharedKernelModule } from './wasm.js';
 
 const PAGE = 65536;
@@ -156,6 +157,8 @@ export interface WorkspaceCall {
   vSum: number;
   /** The family options (`familyRows`: out holds 3 f64 per row), or null for the plain loss (`rows`). */
   family: SharedFamily | null;
+  /** The language-model options (`rows`), their lse output for every row of the call; or null. */
+  lm: LanguageModelFields | null;
 }
 
 /**
@@ -212,6 +215,7 @@ export function runChunk(kernel: KernelInstance, c: WorkspaceCall, t: number, ch
       vSum: c.vSum,
       writeGrad: c.grad !== 0,
       family: null,
+      lm: c.lm,
     });
     kernel.exports.rows(record, r0, r0 + n);
   }
@@ -295,9 +299,20 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
   // + the thread's call record (call.ts), last
   const scratchBytes = align64(align64(blockMaxBytes(k)) + perThread) + CALL_BYTES;
   const outBytes = (family ? 24 : 16) * n;
-  const sizes = [64, 4 * chunks, 4 * n, 8 * n, outBytes, 4 * k, 4 * k, 4 * k, threads * scratchBytes].map(
-    align64,
-  );
+  const lseBytes = job.lm ? 8 * n : 0;
+  const sizes = [
+    64,
+    4 * chunks,
+    4 * n,
+    8 * n,
+    outBytes,
+    4 * k,
+    4 * k,
+    4 * k,
+    threads * scratchBytes,
+    lseBytes,
+  ];
+  for (let j = 0; j < sizes.length; j++) sizes[j] = align64(sizes[j]);
   const region = allocate(sizes.reduce((a, b) => a + b, 0));
   const starts: number[] = [];
   let at = region;
@@ -305,7 +320,7 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
     starts.push(at);
     at += size;
   }
-  const [counter, finished, labels, scale, out, v, mask, w, scratch] = starts;
+  const [counter, finished, labels, scale, out, v, mask, w, scratch, lse] = starts;
   const mem = buffer(s.memory);
   new Int32Array(mem, counter, 1)[0] = 0;
   // Rows of a chunk no thread finished (a failed worker's) are declined, never taken from an earlier call's
@@ -339,6 +354,7 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
     allowed: job.allowed,
     vSum: job.vSum,
     family: family ? sharedFamily(job, matrix) : null,
+    lm: languageModelFields(job.lm, lse),
   };
   return { call, region };
 }
@@ -364,6 +380,8 @@ export function collectCall(job: FusedJob, call: WorkspaceCall): RowSums & { dec
       const weight = chunkWeight(job, labels, (call.labels >>> 2) + r0, r0);
       const out = { f64, out: (call.out >>> 3) + stride * r0, stride, n, first: r0, weight };
       collectRows(out, job.perRow, sums, declined);
+      if (job.lm && call.lm)
+        job.lm.lse.set(f64.subarray((call.lm.lse >>> 3) + r0, (call.lm.lse >>> 3) + r0 + n), r0);
     } else for (let i = r0; i < r0 + n; i++) declined.push(i);
   }
   return { ...sums, declined };

@@ -2,7 +2,7 @@
 // JavaScript side (kernels/call.ts, writeCall, the one writer), read here by `rows` and `familyRows`.
 // Per-row pointers address row 0 of the call; rows(call, r0, r1) runs rows r0 ≤ r < r1, at
 //   logits z + r·4K, gradient g + r·gStride (gStride 0: one scratch row), labels + 4r, scale + 8r,
-//   out + r·(16 | 24 bytes), and staged noise rows S[yᵣ] (`vRows` without `vScratch`) at vRows + (r − r0)·4K.
+//   out + r·(16 | 24 bytes), lse + 8r, and staged noise rows S[yᵣ] (`vRows` without `vScratch`) at vRows + (r − r0)·4K.
 // Offsets in bytes; keep them equal to kernels/call.ts.
 export const Z: usize = 0;
 export const G: usize = 4;
@@ -29,12 +29,21 @@ export const V_SUM: usize = 96;
 export const BETA: usize = 104;
 export const EXPONENT: usize = 112;
 export const ALPHA: usize = 120;
+// The language-model options of `rows` (rows.ts): the soft cap c (0: none), the z-loss's gradient factor
+// per unit of the row's scale (2ζ·zScale / g; 0: none), the factor of the cross-entropy's gradient on the
+// row's scale (1, or 0 when the scale array carries the z-loss's weights: see kernels/languageModel.ts),
+// the f64 per-row log-sum-exp output (0: none) and whether ignored rows get theirs too.
+export const SOFTCAP: usize = 128;
+export const Z_FACTOR: usize = 136;
+export const CE_FACTOR: usize = 144;
+export const LSE: usize = 152;
+export const LSE_IGNORED: usize = 156;
 // The kernel's own per-row results (an out-record the JavaScript side does not read): rows.ts's rowLoss
 // leaves here what rowGradient needs.
-export const R_M: usize = 128;
-export const R_S: usize = 136;
-export const R_QY1: usize = 144;
-export const R_GAMMA: usize = 152;
+export const R_M: usize = 160;
+export const R_S: usize = 168;
+export const R_QY1: usize = 176;
+export const R_GAMMA: usize = 184;
 
 /** A pointer (or i32) field of the record at `call`. */
 @inline

@@ -31,6 +31,27 @@ export function exp1(x: f32): f32 {
   return f32x4.extract_lane(exp4(f32x4.splat(x)), 0);
 }
 
+/**
+ * tanh(x), 4 lanes, within ~2 ulp (Cephes tanhf): for |x| < 0.625 the odd polynomial x + x³·P(x²); beyond,
+ * sign(x)·(1 − e)/(1 + e) with e = exp(−2|x|) ≤ 0.29 (no cancellation, and exp4's relative error shrinks
+ * with e). ±Infinity give ±1; NaN stays NaN (the small-|x| branch, since the comparison is false).
+ */
+@inline
+export function tanh4(x: v128): v128 {
+  const one = f32x4.splat(1.0);
+  const a = f32x4.abs(x);
+  const e = exp4(f32x4.mul(a, f32x4.splat(-2.0)));
+  const large = v128.or(f32x4.div(f32x4.sub(one, e), f32x4.add(one, e)), v128.and(x, i32x4.splat(0x80000000)));
+  const z = f32x4.mul(x, x);
+  let p = f32x4.splat(-5.70498872745e-3);
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(2.06390887954e-2));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-5.37397155531e-2));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(1.33314422036e-1));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-3.33332819422e-1));
+  const small = f32x4.add(x, f32x4.mul(f32x4.mul(p, z), x));
+  return v128.bitselect(large, small, f32x4.ge(a, f32x4.splat(0.625)));
+}
+
 /** Sum of the 2 f64 lanes. */
 @inline
 export function hsum2(a: v128): f64 {

@@ -20,8 +20,9 @@
 // choices are for V8's x64 code: f32x4.pmax (one maxps; f32x4.max is a NaN-propagating ~8-instruction
 // sequence), and exp rounds with the 1.5·2²³ trick instead of floor + trunc_sat (both emulated).
 
-import { ALLOWED, at, BM, EPS, G, G_STRIDE, int, K, LABELS, MASK, NON_TARGET, OUT, R_GAMMA, R_M, R_QY1, R_S, real, SCALE, V, V_CONST, V_SUM, W, WRITE_GRAD, Z } from './call';
+import { ALLOWED, at, BM, CE_FACTOR, EPS, G, G_STRIDE, int, K, LABELS, LSE, LSE_IGNORED, MASK, NON_TARGET, OUT, R_GAMMA, R_M, R_QY1, R_S, real, SCALE, SOFTCAP, V, V_CONST, V_SUM, W, WRITE_GRAD, Z, Z_FACTOR } from './call';
 import { exp1, exp4, hmax4, hsum2, log1pSum, widen } from './math';
+import { cap1, capBlock, cappedGradientBlock } from './softcap';
 
 const BLOCK: i32 = 2048;
 /** f32 partial sums of (z − z_y) are moved into the f64 accumulator every GROUP floats (8 terms a lane). */
@@ -133,12 +134,14 @@ function passA(row: usize, b0: i32, v1: i32, b1: i32, v: usize, zyv: v128, zy: f
 }
 
 /**
- * Pass B without a mask: e = exp(z − bmax) stored in place over [b0, b1). Returns Σ e over the entries
- * with e < 1 in f64, and counts the entries with e = 1 exactly (the block max) into blockOnes: on a
- * confident row Σ e = 1 + δ with δ tiny, and 1 + δ in f64 would keep only ~16 − log10(1/δ) digits of δ.
+ * Pass B without a mask: e = exp(z − bmax) stored in place over [b0, b1) (unless `keep` is false: a
+ * soft-capped row keeps z′ there). Returns Σ e over the entries with e < 1 in f64, and counts the entries
+ * with e = 1 exactly (the block max) into blockOnes: on a confident row Σ e = 1 + δ with δ tiny, and 1 + δ
+ * in f64 would keep only ~16 − log10(1/δ) digits of δ.
  */
 @inline
-function passB(row: usize, grow: usize, b0: i32, v1: i32, b1: i32, bmax: f32): f64 {
+function passB(row: usize, grow: usize, b0: i32, b1: i32, bmax: f32, keep: bool): f64 {
+  const v1 = b0 + ((b1 - b0) & ~7);
   const bv = f32x4.splat(bmax);
   const one = f32x4.splat(1.0);
   let se = f64x2.splat(0.0);
@@ -156,8 +159,10 @@ function passB(row: usize, grow: usize, b0: i32, v1: i32, b1: i32, bmax: f32): f
     const o = grow + (<usize>c << 2);
     const ea = exp4(f32x4.sub(v128.load(p), bv));
     const eb = exp4(f32x4.sub(v128.load(p, 16), bv));
-    v128.store(o, ea);
-    v128.store(o, eb, 16);
+    if (keep) {
+      v128.store(o, ea);
+      v128.store(o, eb, 16);
+    }
     const qa = f32x4.eq(ea, one);
     const qb = f32x4.eq(eb, one);
     // The exact ones are counted, not added (the lanes of qa are −1 there): a partial sum holding a 1
@@ -177,14 +182,14 @@ function passB(row: usize, grow: usize, b0: i32, v1: i32, b1: i32, bmax: f32): f
   if (vector) {
     if (b1 - c >= 4) {
       const e = exp4(f32x4.sub(v128.load(row + (<usize>c << 2)), bv));
-      v128.store(grow + (<usize>c << 2), e);
+      if (keep) v128.store(grow + (<usize>c << 2), e);
       const q = f32x4.eq(e, one);
       se = f64x2.add(se, widen(v128.andnot(e, q)));
       ones = i32x4.add(ones, q);
       c += 4;
     }
     if (c < b1) {
-      v128.store(grow + (<usize>at << 2), last); // the done lanes get the same values again
+      if (keep) v128.store(grow + (<usize>at << 2), last); // the done lanes get the same values again
       const q = f32x4.eq(last, one);
       const keep = fresh(c - at);
       se = f64x2.add(se, widen(v128.and(v128.andnot(last, q), keep)));
@@ -196,7 +201,7 @@ function passB(row: usize, grow: usize, b0: i32, v1: i32, b1: i32, bmax: f32): f
   let count = -(i32x4.extract_lane(ones, 0) + i32x4.extract_lane(ones, 1) + i32x4.extract_lane(ones, 2) + i32x4.extract_lane(ones, 3));
   for (; c < b1; c++) {
     const e = exp1(load<f32>(row + (<usize>c << 2)) - bmax);
-    store<f32>(grow + (<usize>c << 2), e);
+    if (keep) store<f32>(grow + (<usize>c << 2), e);
     if (e == 1) count++;
     else sb += <f64>e;
   }
@@ -204,8 +209,17 @@ function passB(row: usize, grow: usize, b0: i32, v1: i32, b1: i32, bmax: f32): f
   return sb;
 }
 
-/** Passes A and B with a class mask (f32, 0 = excluded): masked classes are out of every sum and get e = 0. */
-function passesMasked(row: usize, grow: usize, b0: i32, v1: i32, b1: i32, v: usize, mask: usize, zyv: v128, zy: f64, bm: usize, nb: i32, writeGrad: i32): f64 {
+/**
+ * Passes A and B over the block nb = [b0, b1) with a class mask (f32, 0 = excluded): masked classes are out
+ * of every sum and get e = 0 (a soft-capped row stores no e: it keeps z′ at `grow`).
+ */
+function passesMasked(call: usize, row: usize, grow: usize, b0: i32, b1: i32, zy: f64, nb: i32): f64 {
+  const v1 = b0 + ((b1 - b0) & ~3);
+  const v = at(call, V);
+  const mask = at(call, MASK);
+  const bm = at(call, BM);
+  const zyv = f32x4.splat(<f32>zy);
+  const keep = real(call, SOFTCAP) == 0;
   const neg = f32x4.splat(-Infinity);
   const zero = f32x4.splat(0);
   let mx = neg;
@@ -230,7 +244,7 @@ function passesMasked(row: usize, grow: usize, b0: i32, v1: i32, b1: i32, v: usi
   store<f32>(bm + (<usize>nb << 2), bmax);
   if (bmax == -Infinity) {
     // every class of the block is masked
-    if (writeGrad) memory.fill(grow + (<usize>b0 << 2), 0, <usize>(b1 - b0) << 2);
+    if (int(call, WRITE_GRAD)) memory.fill(grow + (<usize>b0 << 2), 0, <usize>(b1 - b0) << 2);
     blockOnes = 0;
     return 0.0;
   }
@@ -242,7 +256,7 @@ function passesMasked(row: usize, grow: usize, b0: i32, v1: i32, b1: i32, v: usi
     const p = row + (<usize>c << 2);
     const ok = f32x4.ne(v128.load(mask + (<usize>c << 2)), zero);
     const e = v128.and(exp4(f32x4.sub(v128.bitselect(v128.load(p), bv, ok), bv)), ok);
-    v128.store(grow + (<usize>c << 2), e);
+    if (keep) v128.store(grow + (<usize>c << 2), e);
     const q = f32x4.eq(e, one);
     se = f64x2.add(se, widen(v128.andnot(e, q)));
     ones = i32x4.add(ones, q);
@@ -252,11 +266,11 @@ function passesMasked(row: usize, grow: usize, b0: i32, v1: i32, b1: i32, v: usi
   for (let c = v1; c < b1; c++) {
     const p = grow + (<usize>c << 2);
     if (load<f32>(mask + (<usize>c << 2)) == 0) {
-      store<f32>(p, 0);
+      if (keep) store<f32>(p, 0);
       continue;
     }
     const e = exp1(load<f32>(row + (<usize>c << 2)) - bmax);
-    store<f32>(p, e);
+    if (keep) store<f32>(p, e);
     if (e == 1) count++;
     else sb += <f64>e;
   }
@@ -275,35 +289,63 @@ function passesMasked(row: usize, grow: usize, b0: i32, v1: i32, b1: i32, v: usi
 export function rows(call: usize, r0: i32, r1: i32): void {
   const rowBytes = <usize>int(call, K) << 2;
   const writeGrad = int(call, WRITE_GRAD);
+  // The language-model options (call.ts): lse per row, the z-loss's h = g·zFactor·lse, the
+  // cross-entropy's gradient factor g·ceFactor.
+  const lse = at(call, LSE);
+  const lseIgnored = lse != 0 && int(call, LSE_IGNORED) != 0;
+  const zFactor = real(call, Z_FACTOR);
+  const ceFactor = real(call, CE_FACTOR);
   for (let r = r0; r < r1; r++) {
     const i = <usize>r;
     const grow = at(call, G) + i * at(call, G_STRIDE);
     const out = at(call, OUT) + (i << 4);
+    const row = at(call, Z) + i * rowBytes;
     const y = load<i32>(at(call, LABELS) + (i << 2));
     if (y < 0) {
+      // An ignored row's lse, when asked for: its losses (taken against class 0) are dropped.
+      if (lseIgnored) store<f64>(lse + (i << 3), rowLoss(call, row, grow, 0, out));
       if (writeGrad) memory.fill(grow, 0, rowBytes);
       store<f64>(out, 0.0);
       store<f64>(out, 0.0, 8);
       continue;
     }
-    rowLoss(call, at(call, Z) + i * rowBytes, grow, y, out);
-    if (writeGrad) rowGradient(call, grow, y, load<f64>(at(call, SCALE) + (i << 3)));
+    const l = rowLoss(call, row, grow, y, out);
+    if (lse) store<f64>(lse + (i << 3), l);
+    if (!writeGrad) continue;
+    const g = load<f64>(at(call, SCALE) + (i << 3));
+    rowGradient(call, grow, y, g * ceFactor, g * zFactor * l);
   }
 }
 
 /**
- * Passes A and B of the row at `row` (logits) with label y, its exp values written at `grow`: (nll, smooth)
- * into `out`, and the row's max m, its q_y − 1 and the factor Γ/s·g-free parts into the call's results
- * (R_M, R_QY1, R_GAMMA, R_S) for rowGradient.
+ * Passes A and B over the block nb = [b0, b1) of the row at `row` (z′ at `grow` for a soft-capped row:
+ * capped first, and no exp values stored): the block max into bm[nb], Σ v·(z − z_y) into blockSvz /
+ * blockTail, the count of e = 1 into blockOnes; returns the other e's sum.
  */
-function rowLoss(call: usize, row: usize, grow: usize, y: i32, out: usize): void {
+function blockPasses(call: usize, row: usize, grow: usize, b0: i32, b1: i32, zy: f64, nb: i32): f64 {
+  const bm = at(call, BM) + (<usize>nb << 2);
+  const capped = real(call, SOFTCAP) != 0;
+  if (capped) capBlock(call, row, grow, b0, b1);
+  const src = capped ? grow : row;
+  if (at(call, MASK)) return passesMasked(call, src, grow, b0, b1, zy, nb);
+  const v1 = b0 + ((b1 - b0) & ~7); // 8 floats per iteration: two independent vectors
+  const bmax = passA(src, b0, v1, b1, at(call, V), f32x4.splat(<f32>zy), zy);
+  store<f32>(bm, bmax);
+  return capped ? passB(src, grow, b0, b1, bmax, false) : passB(row, grow, b0, b1, bmax, true);
+}
+
+/**
+ * Passes A and B of the row at `row` (logits) with label y, its exp values (z′ when soft-capped) written at
+ * `grow`: (nll, smooth) into `out`, and the row's max m, its q_y − 1 and the factor Γ/s·g-free parts into the
+ * call's results (R_M, R_QY1, R_GAMMA, R_S) for rowGradient. Returns the row's lse.
+ */
+function rowLoss(call: usize, row: usize, grow: usize, y: i32, out: usize): f64 {
   const k = int(call, K);
   const v = at(call, V);
-  const mask = at(call, MASK);
   const bm = at(call, BM);
-  const zy = <f64>load<f32>(row + (<usize>y << 2));
+  const capped = real(call, SOFTCAP) != 0;
+  const zy = <f64>(capped ? cap1(call, load<f32>(row + (<usize>y << 2))) : load<f32>(row + (<usize>y << 2)));
   // Sums are taken of z − z_y so that large common offsets cancel before they are accumulated.
-  const zyv = f32x4.splat(<f32>zy);
   // Σ_c exp(z_c − m) = ones + rest: `ones` counts the entries at the row max exactly (see passB).
   let m: f64 = -Infinity;
   let ones: f64 = 0.0;
@@ -312,18 +354,8 @@ function rowLoss(call: usize, row: usize, grow: usize, y: i32, out: usize): void
   let nb = 0;
   for (let b0 = 0; b0 < k; b0 += BLOCK) {
     const b1 = min(b0 + BLOCK, k);
-    let sb: f64;
-    let bmax: f32;
-    if (mask) {
-      const writeGrad = int(call, WRITE_GRAD);
-      sb = passesMasked(row, grow, b0, b0 + ((b1 - b0) & ~3), b1, v, mask, zyv, zy, bm, nb, writeGrad);
-      bmax = load<f32>(bm + (<usize>nb << 2));
-    } else {
-      const v1 = b0 + ((b1 - b0) & ~7); // 8 floats per iteration: two independent vectors
-      bmax = passA(row, b0, v1, b1, v, zyv, zy);
-      store<f32>(bm + (<usize>nb << 2), bmax);
-      sb = passB(row, grow, b0, v1, b1, bmax);
-    }
+    const sb = blockPasses(call, row, grow, b0, b1, zy, nb);
+    const bmax = load<f32>(bm + (<usize>nb << 2));
     nb++;
     svz = f64x2.add(svz, f64x2.add(blockSvz, f64x2.splat(blockTail * 0.5)));
     if (bmax == -Infinity) continue;
@@ -347,7 +379,8 @@ function rowLoss(call: usize, row: usize, grow: usize, y: i32, out: usize): void
   const x = ones - 1.0 + rest;
   const s = ones + rest;
   // lse − z_y, without forming lse (z_y may be large); log1pSum keeps the digits of a tiny x.
-  const ly = m - zy + log1pSum(x);
+  const l1p = log1pSum(x);
+  const ly = m - zy + l1p;
   const w = at(call, W);
   const wy: f64 = w ? <f64>load<f32>(w + (<usize>y << 2)) : 1.0;
   const delta: f64 = int(call, NON_TARGET) ? -wy / <f64>(int(call, ALLOWED) - 1) : 0.0;
@@ -358,40 +391,60 @@ function rowLoss(call: usize, row: usize, grow: usize, y: i32, out: usize): void
   // q_y − 1 before pass C overwrites e_y. With y at the row max (e_y = 1, counted in `ones`), it is
   // −(Σ_{c≠y} e_c)/s = −x/s: no cancellation however close q_y is to 1. Otherwise q_y < ½ (another
   // entry has e = 1 ≥ e_y) and q_y − 1 = e_y·exp(bmax_y − m)/s − 1 loses nothing either.
-  const ey = <f64>load<f32>(grow + (<usize>y << 2));
   const bmy = <f64>load<f32>(bm + (<usize>(y / BLOCK) << 2));
+  // (a soft-capped row keeps z′_y there: its e_y is pass B's, recomputed)
+  const ey = <f64>(capped ? exp1(<f32>zy - <f32>bmy) : load<f32>(grow + (<usize>y << 2)));
   const eps = real(call, EPS);
   store<f64>(call + R_M, m);
   store<f64>(call + R_S, s);
   store<f64>(call + R_QY1, ey == 1.0 && bmy == m ? -x / s : (bmy == m ? ey : ey * Math.exp(bmy - m)) / s - 1.0);
   store<f64>(call + R_GAMMA, (1.0 - eps) * wy + eps * (vSum + delta));
+  return m + l1p;
 }
 
 /**
  * Pass C of a row with label y whose exp values are at `grow` and whose sums rowLoss left in the call's
- * results: grad_c = g·Γ/s·exp(bm − m)·e_c − g·ε·v_c, then the target correction (gi: the row's g).
+ * results: grad_c = (g·Γ + h)/s·exp(bm − m)·e_c − g·ε·v_c, then the target correction (gi: the row's g;
+ * h = 2ζ·lse × the row's z-loss weight: the z-loss's h·q_c, 0 without one). A soft-capped row (z′ at
+ * `grow`) takes cappedGradientBlock and every entry times 1 − (z′/c)².
  */
-function rowGradient(call: usize, grow: usize, y: i32, gi: f64): void {
+function rowGradient(call: usize, grow: usize, y: i32, gi: f64, h: f64): void {
   const k = int(call, K);
   const v = at(call, V);
   const bm = at(call, BM);
+  const mask = at(call, MASK);
   const eps = real(call, EPS);
+  const cap = real(call, SOFTCAP);
   const m = load<f64>(call + R_M);
   const s = load<f64>(call + R_S);
   const gamma = load<f64>(call + R_GAMMA);
+  const zy = <f64>load<f32>(grow + (<usize>y << 2)); // z′_y of a capped row, before pass C overwrites it
+  const scale = h == 0 ? gi * gamma : gi * gamma + h;
   // Blocks last to first: pass B wrote the row's exp values first to last, so on a row longer than the L2
   // cache the most recent ones are still in it (in order, every block would have been evicted already).
   for (let nb = (k - 1) / BLOCK; nb >= 0; nb--) {
     const bmax = <f64>load<f32>(bm + (<usize>nb << 2));
     if (bmax == -Infinity) continue;
-    const f = <f32>(((gi * gamma) / s) * (bmax == m ? 1.0 : Math.exp(bmax - m)));
-    gradientBlock(call, grow, nb * BLOCK, min(nb * BLOCK + BLOCK, k), f, gi);
+    const f = <f32>((scale / s) * (bmax == m ? 1.0 : Math.exp(bmax - m)));
+    const b0 = nb * BLOCK;
+    const b1 = min(b0 + BLOCK, k);
+    if (cap == 0) gradientBlock(call, grow, b0, b1, f, gi);
+    else {
+      cappedGradientBlock(call, grow, b0, b1, <f32>bmax, f, gi);
+      if (mask) maskBlock(grow, mask, b0, b1);
+    }
   }
   // The target entry is where q_y ≈ 1 cancels against the target mass: in f64, as
   // g·(Γ·(q_y − 1) + ε·(V − v_y)) (since Γ − (1−ε)·w_y − ε·δ = ε·V), with q_y − 1 from rowLoss.
   const vy: f64 = v ? <f64>load<f32>(v + (<usize>y << 2)) : real(call, V_CONST);
   const qy1 = load<f64>(call + R_QY1);
-  store<f32>(grow + (<usize>y << 2), <f32>(gi * (gamma * qy1 + eps * (real(call, V_SUM) - vy))));
+  let gy = gi * (gamma * qy1 + eps * (real(call, V_SUM) - vy));
+  if (h != 0) gy += h * (qy1 + 1.0);
+  if (cap != 0) {
+    const u = zy / cap;
+    gy *= (1.0 - u) * (1.0 + u);
+  }
+  store<f32>(grow + (<usize>y << 2), <f32>gy);
 }
 
 /** Pass C over the block [b0, b1) of a row's exp values at `grow`: e·f − g·ε·v (f: the block's factor). */
