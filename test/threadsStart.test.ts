@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { workerExecArgv } from '../packages/labelsmooth/src/kernels/threads.ts';
 
 /** Run `body` (after the library's imports) in a fresh Node process; its stdout. */
 function fresh(body: string): string {
@@ -40,5 +41,31 @@ describe('the worker pool starts on first need', () => {
       crossEntropy(ws.logits, new Int32Array(96), { classes: 12000, grad: ws.grad });
       console.log(kernelInfo().last.path, threadStats.chunks.length >= 2);`);
     assert.equal(out.trim(), 'wasm-threads true');
+  });
+
+  it('workers start under `node --input-type=module -e` (the built package; no flag of the main input reaches them)', () => {
+    // A worker inheriting --input-type=module refuses to load its module file: no thread, after a 10 s wait.
+    const code = `
+      import { crossEntropy, kernelInfo } from './packages/labelsmooth/dist/index.js';
+      const N = 96, K = 12000;
+      const z = Float32Array.from({ length: N * K }, (_, j) => Math.sin(j));
+      crossEntropy(z, new Int32Array(N), { classes: K, labelSmoothing: 0.1 });
+      console.log(kernelInfo().last.path, kernelInfo().threadsError);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
+      cwd: new URL('..', import.meta.url).pathname,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'wasm-threads null');
+  });
+
+  it('workerExecArgv drops the flags of the main input and keeps the rest', () => {
+    const argv = ['--import', 'tsx', '--input-type=module', '-e', 'code()', '--max-old-space-size=512'];
+    assert.deepEqual(workerExecArgv(argv), ['--import', 'tsx', '--max-old-space-size=512']);
+    assert.deepEqual(workerExecArgv(['--input-type', 'module', '-p', '1+1', '--conditions=dev']), [
+      '--conditions=dev',
+    ]);
+    assert.deepEqual(workerExecArgv(['--check', '--eval=x', '--expose-gc']), ['--expose-gc']);
   });
 });

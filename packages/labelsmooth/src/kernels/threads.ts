@@ -186,6 +186,35 @@ function workerMissing(): boolean {
   return !fs.existsSync(fileURLToPath(url));
 }
 
+/** Flags of the main program's own input (with their values where they take one): a worker has its own. */
+const INPUT_FLAGS = new Set([
+  '--input-type',
+  '--eval',
+  '-e',
+  '--print',
+  '-p',
+  '--check',
+  '-c',
+  '--interactive',
+  '-i',
+]);
+const TAKES_VALUE = new Set(['--input-type', '--eval', '-e', '--print', '-p']);
+
+/**
+ * The process's execArgv without the flags about the main program's input (`--input-type=module -e …`,
+ * `--print`, `--check`…), which make a worker on a module file fail to start; loaders, conditions and
+ * memory limits stay.
+ */
+export function workerExecArgv(argv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split('=', 2) as [string, string | undefined];
+    if (!INPUT_FLAGS.has(flag)) kept.push(argv[i]);
+    else if (inline === undefined && TAKES_VALUE.has(flag)) i++; // its value is the next argument
+  }
+  return kept;
+}
+
 /**
  * Make one worker on `module`: its thread starts at once, and sets its READY flag when it can take calls
  * (no event of this thread is needed to see that, so a synchronous caller can wait for it).
@@ -195,7 +224,11 @@ function spawn(wt: WorkerThreads, module: WebAssembly.Module): PoolWorker {
   const url = workerUrl();
   const control = new SharedArrayBuffer(32);
   const { port1, port2 } = new wt.MessageChannel();
-  const options = { workerData: { module, control, port: port2 }, transferList: [port2] };
+  const options = {
+    workerData: { module, control, port: port2 },
+    transferList: [port2],
+    execArgv: workerExecArgv(process.execArgv),
+  };
   // From TypeScript sources (tests, benchmarks) the worker first registers the caller's loader (tsx).
   const w = self.endsWith('.ts')
     ? new wt.Worker(
