@@ -190,6 +190,8 @@ export interface FamilyChunk {
   scratch: number;
   record: number;
   writeGrad: boolean;
+  /** Byte address of row r0's results (3 f64 per row). */
+  out: number;
 }
 
 /**
@@ -218,7 +220,7 @@ export function runSharedFamily(
     classes: k,
     labels: c.labels + 4 * r0,
     scale: c.scale + 8 * r0,
-    out: c.out + 24 * r0,
+    out: h.out,
     bm: h.bm,
     w: c.w,
     v: vRows ? 0 : c.v,

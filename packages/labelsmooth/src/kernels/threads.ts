@@ -5,22 +5,19 @@
 // One call is a stream of row chunks (~256 KB of logits each) handed out by the calling thread, which
 // also computes chunks itself: each worker has a ring of RING slots in shared memory; the caller fills a
 // slot (the rows' labels and weights, and their logits unless the worker can read them in place), bumps
-// the worker's "published" counter and goes on; the worker runs the slot and bumps its "consumed"
-// counter; the caller copies the slot's gradient back (unless the worker wrote it in place) and reuses
-// it. Who computes what is decided as the call runs, so a busy core takes fewer chunks; when nothing is
+// the worker's "published" counter and goes on; the worker runs the slot into the slot (its gradient rows
+// and per-row results), commits it and bumps its "consumed" counter; the caller copies the slot's results
+// to their place and reuses it. Only the calling thread writes the caller's arrays: a worker retired in the
+// middle of a chunk, whose chunk the caller revoked and redid, has its commit refused if it resumes. Who computes what is decided as the call runs, so a busy core takes fewer chunks; when nothing is
 // left to hand out, the caller takes back queued chunks that a worker has not started (each slot is
 // claimed by compare-exchange), so a worker the OS leaves unscheduled cannot hold the call up. Memory:
-// the rings (RING chunks per worker), never an N×K staging copy.
-//   - logits in a SharedArrayBuffer: workers read them in place;
-//   - gradient buffer in a SharedArrayBuffer: workers write it in place (and logits that are not shared
-//     are staged straight into their place in the gradient buffer: the kernel works in place);
-//   - otherwise both go through the slot.
-// Per-row results land in one shared array and are summed in row order at the end, so the loss is the
-// same to the last bit as on one thread.
+// the rings (RING chunks per worker), never an N×K staging copy. Logits in a SharedArrayBuffer are read in
+// place by the workers; otherwise they go through the slot. Per-row results are summed in row order at the
+// end, so the loss is the same to the last bit as on one thread.
 import { emitKernelEvent } from './events.js';
 import { type FusedJob, type InPlaceMatrix, type RowSums, runRows } from './fused.js';
 import { chunkRows as chunkRowsOf, type KernelInstance, sharedKernelModule } from './wasm.js';
-import { runChunk, unfinishedChunks, type WorkspaceCall, workChunks } from './workspace.js';
+import { redoUnfinished, type WorkspaceCall, workChunks } from './workspace.js';
 
 /**
  * A noise matrix S in the shared kernel memory and `areas` chunk areas of `areaBytes` next to it from
@@ -41,20 +38,13 @@ export interface WorkerJob {
   ring: SharedArrayBuffer;
   slotBytes: number;
   chunkRows: number;
-  /** Logits read in place (shared), or null: they are in the slot (or staged in `grad`). */
+  /** Logits read in place (shared), or null: they are in the slot. */
   z: SharedArrayBuffer | null;
   zOffset: number;
-  /** Gradient written in place (shared), or null: it goes into the slot. */
-  grad: SharedArrayBuffer | null;
-  gradOffset: number;
   /** Whether the gradient is wanted at all. */
   writeGrad: boolean;
   /** Whether the slots carry a logits / gradient area (see slotLayout). */
   slotArea: boolean;
-  /** Per-row weighted nll, smoothing and entropy, then (language-model options) the lse: N f64 each, in that
-   * order, for the whole call. */
-  perRow: SharedArrayBuffer;
-  rows: number;
   /**
    * Class-conditional noise S in the shared kernel memory with a chunk area there for this worker (`area`):
    * the worker runs its chunks on its instance of `module` (the shared-memory build) on that memory, as
@@ -114,16 +104,26 @@ export const RING = 4;
 export const CLOSED = 1 << 30;
 
 /**
- * Byte offsets inside one ring slot: [r0, rows, claim, status] i32, labels i32, row weights f64, logits /
- * gradient f32.
+ * Byte offsets inside one ring slot: [r0, rows, claim, status] i32, labels i32, row weights f64, per-row
+ * results (nll, smoothing, entropy, lse: chunkRows f64 each), logits / gradient f32.
  */
 export function slotLayout(chunkRows: number, classes: number, area: boolean) {
   const labels = 16;
   const weights = labels + 8 * Math.ceil((4 * chunkRows) / 8);
-  const logits = weights + 8 * chunkRows;
+  const out = weights + 8 * chunkRows;
+  const logits = out + 32 * chunkRows;
   const bytes = logits + (area ? 4 * chunkRows * classes : 0);
-  return { labels, weights, logits, bytes: (bytes + 63) & ~63 };
+  return { labels, weights, out, logits, bytes: (bytes + 63) & ~63 };
 }
+
+/** The claim word of a ring slot (meta[2]): queued, claimed by its worker, taken back by the caller before
+ * the worker started it, committed by the worker (its results are complete in the slot), revoked by the
+ * caller (the worker failed holding it: its results are discarded). */
+export const QUEUED = 0;
+export const CLAIMED = 1;
+export const TAKEN_BACK = 2;
+export const COMMITTED = 3;
+export const REVOKED = 4;
 
 /**
  * How the last threaded call was shared out: chunks per thread (the caller first), and which threads read a
@@ -429,10 +429,12 @@ export function poolWorkers(): readonly unknown[] {
 
 /**
  * Make pool worker `p` fail right after it claims its next chunk, for fault-injection tests: `'exit'` ends
- * the thread (process.exit), `'hang'` blocks it until it is terminated.
+ * the thread (process.exit), `'hang'` blocks it until it is terminated, `{ stallMs }` stops it that long and
+ * lets it go on.
  */
-export function injectWorkerFault(p: number, fault: 'exit' | 'hang'): void {
-  if (pool?.[p]) Atomics.store(pool[p].flags, FAULT, fault === 'exit' ? 1 : 2);
+export function injectWorkerFault(p: number, fault: 'exit' | 'hang' | { stallMs: number }): void {
+  const code = fault === 'exit' ? 1 : fault === 'hang' ? 2 : -Math.max(1, Math.round(fault.stallMs));
+  if (pool?.[p]) Atomics.store(pool[p].flags, FAULT, code);
 }
 
 /** Worker w's ring of at least `bytes` bytes, reused across calls. */
@@ -482,7 +484,7 @@ function steal(
       const slot = q % RING;
       if (s.stolen[slot]) continue;
       const meta = new Int32Array(s.buf, slot * slotBytes, 4);
-      if (Atomics.compareExchange(meta, 2, 0, 2) !== 0) continue; // the worker has it
+      if (Atomics.compareExchange(meta, 2, QUEUED, TAKEN_BACK) !== QUEUED) continue; // the worker has it
       s.stolen[slot] = 1;
       s.taken++;
       const [r0, r1] = rowsOf(s.chunkOf[slot]);
@@ -600,10 +602,8 @@ export function runWorkspaceThreaded(kernel: SharedKernelLike, call: WorkspaceCa
       chunks.push(Atomics.load(w.flags, 4)); // the worker's count of chunks (see worker.ts)
     }
   }
-  const left = unfinishedChunks(call);
-  for (const chunk of left) runChunk(kernel.kernel, call, 0, chunk);
-  if (left.length > 0 || failed > 0) {
-    const rows = left.reduce((sum, c) => sum + Math.min(call.chunkRows, call.rows - c * call.chunkRows), 0);
+  const rows = redoUnfinished(kernel.kernel, call, threadLimits.stallMs);
+  if (rows > 0 || failed > 0) {
     reportFailed(Math.max(failed, 1), rows, failed ? next : 'the pool keeps its workers');
   }
   threadStats.chunks = chunks;
@@ -626,12 +626,15 @@ interface RingCall {
   chunks: number;
   layout: ReturnType<typeof slotLayout>;
   zShared: boolean;
-  gradShared: boolean;
   /** Whether the slots carry a logits / gradient area (see slotLayout). */
   slotArea: boolean;
   /** The calling thread's run of rows [r0, r1): false when a row is not finite. */
   runMine: (r0: number, r1: number) => boolean;
   rowsOf: (c: number) => readonly [number, number];
+  /** The call's per-row results, written by the calling thread only. */
+  perRow: { nll: Float64Array; smoothing: Float64Array; entropy: Float64Array };
+  /** The rows' log-sum-exp (language-model options), or null. */
+  lse: Float64Array | null;
   /** Whether every row so far was finite and no worker reported an error. */
   ok: boolean;
   /** Rows of failed workers' chunks redone by the calling thread, and what the pool does next. */
@@ -655,18 +658,11 @@ export function runThreaded(
   const n = job.rows;
   const chunkRows = Math.min(n, chunkRowsOf(k));
   const zShared = job.z.buffer instanceof SharedArrayBuffer;
-  const gradShared = job.grad instanceof Float32Array && job.grad.buffer instanceof SharedArrayBuffer;
-  // A worker's logits come from: in place, staged into the shared gradient, or through the slot; its
-  // gradient goes in place or through the slot.
-  const slotArea = (!zShared && !gradShared) || (job.grad !== null && !gradShared);
-  const perRowBuf = new SharedArrayBuffer((job.lm ? 32 : 24) * n);
-  const perRow = {
-    nll: new Float64Array(perRowBuf, 0, n),
-    smoothing: new Float64Array(perRowBuf, 8 * n, n),
-    entropy: new Float64Array(perRowBuf, 16 * n, n),
-  };
-  // Every thread writes its rows' lse into the shared array; copied to the job's at the end.
-  const lse = job.lm ? new Float64Array(perRowBuf, 24 * n, n) : null;
+  // A worker reads its logits in place or from the slot, and writes its gradient into the slot.
+  const slotArea = !zShared || job.grad !== null;
+  const perRow = { nll: new Float64Array(n), smoothing: new Float64Array(n), entropy: new Float64Array(n) };
+  // The rows' lse: the calling thread's written here, the workers' copied from their slots.
+  const lse = job.lm ? new Float64Array(n) : null;
   const mine = { ...job, perRow, lm: job.lm && { ...job.lm, lse: lse! } };
   const c: RingCall = {
     job,
@@ -676,18 +672,19 @@ export function runThreaded(
     chunks: Math.ceil(n / chunkRows),
     layout: slotLayout(chunkRows, k, slotArea),
     zShared,
-    gradShared,
     slotArea,
     // The calling thread's chunks: S read in place by the instance on its memory where `place` says.
     runMine: (r0, r1) =>
       (place ? runRows(place.kernel, mine, r0, r1, undefined, place) : runRows(kernel, mine, r0, r1)) !==
       null,
     rowsOf: (chunk) => [chunk * chunkRows, Math.min(n, (chunk + 1) * chunkRows)] as const,
+    perRow,
+    lse,
     ok: true,
     redone: 0,
     next: '',
   };
-  const rings = openRings(c, perRowBuf, share);
+  const rings = openRings(c, share);
   let own = 0;
   try {
     own = runRings(c, rings);
@@ -708,12 +705,12 @@ export function runThreaded(
   threadStats.matrixInPlace = [place !== null, ...rings.map((s) => s.area !== 0)];
   if (!c.ok) return null;
   if (job.lm) job.lm.lse.set(lse!);
-  return rowOrderSums(job, perRow);
+  return rowOrderSums(job, c.perRow);
 }
 
 /** Start the call on every worker of the pool (those that fail to begin are retired and left out). */
-function openRings(c: RingCall, perRowBuf: SharedArrayBuffer, share: MatrixShare | null): Ring[] {
-  const { job, k, layout, zShared, gradShared } = c;
+function openRings(c: RingCall, share: MatrixShare | null): Ring[] {
+  const { job, k, layout, zShared } = c;
   const { z: _z, grad: _g, perRow: _p, rowWeight: _r, labels: _l, rows: _n, ...rest } = job;
   // The slots carry labels as int32 with ignored rows as −1 (ignoreIndex may lie outside int32: 2³² would
   // become class 0 there); class labels are in [0, K), so −1 can only mean ignored.
@@ -730,18 +727,10 @@ function openRings(c: RingCall, perRowBuf: SharedArrayBuffer, share: MatrixShare
       ring: buf,
       slotBytes: layout.bytes,
       chunkRows: c.chunkRows,
-      z: zShared
-        ? (job.z.buffer as SharedArrayBuffer)
-        : gradShared
-          ? (job.grad!.buffer as SharedArrayBuffer)
-          : null,
-      zOffset: zShared ? job.z.byteOffset : gradShared ? job.grad!.byteOffset : 0,
-      grad: gradShared ? (job.grad!.buffer as SharedArrayBuffer) : null,
-      gradOffset: gradShared ? job.grad!.byteOffset : 0,
+      z: zShared ? (job.z.buffer as SharedArrayBuffer) : null,
+      zOffset: zShared ? job.z.byteOffset : 0,
       writeGrad: job.grad !== null,
       slotArea: c.slotArea,
-      perRow: perRowBuf,
-      rows: c.n,
       matrix: area ? { share: share!, area, module: sharedKernelModule()! } : null,
     } satisfies WorkerJob);
     if (!began) continue;
@@ -815,23 +804,32 @@ function runRings(c: RingCall, rings: Ring[]): number {
   }
 }
 
-/** Take back the chunks worker s finished (their gradient, if it is not written in place). */
+/** Take back the chunks worker s finished: their results, copied from the slot to their place. */
 function takeBack(c: RingCall, s: Ring): void {
-  const { job, k, layout } = c;
   const consumed = Atomics.load(s.w.flags, 4);
   for (; s.returned < consumed; s.returned++) {
     const slot = s.returned % RING;
-    if (s.stolen[slot]) {
+    if (s.stolen[slot])
       s.stolen[slot] = 0; // computed by the calling thread, in place
-      continue;
-    }
-    if (new Int32Array(s.buf, slot * layout.bytes, 4)[3] !== 0) c.ok = false; // the chunk's status
-    if (job.grad && !c.gradShared) {
-      const [r0, r1] = c.rowsOf(s.chunkOf[slot]);
-      const at = slot * layout.bytes + layout.logits;
-      job.grad.set(new Float32Array(s.buf, at, (r1 - r0) * k), r0 * k);
-    }
+    else copyResults(c, s, slot);
   }
+}
+
+/** A committed slot's results to their place: its status, per-row parts and gradient rows. */
+function copyResults(c: RingCall, s: Ring, slot: number): void {
+  const { job, k, layout } = c;
+  const base = slot * layout.bytes;
+  const meta = new Int32Array(s.buf, base, 4);
+  if (Atomics.load(meta, 2) !== COMMITTED) return; // revoked: the calling thread ran it
+  if (meta[3] !== 0) c.ok = false; // the chunk's status
+  const [r0, r1] = c.rowsOf(s.chunkOf[slot]);
+  const rows = r1 - r0;
+  const out = base + layout.out;
+  c.perRow.nll.set(new Float64Array(s.buf, out, rows), r0);
+  c.perRow.smoothing.set(new Float64Array(s.buf, out + 8 * c.chunkRows, rows), r0);
+  c.perRow.entropy.set(new Float64Array(s.buf, out + 16 * c.chunkRows, rows), r0);
+  c.lse?.set(new Float64Array(s.buf, out + 24 * c.chunkRows, rows), r0);
+  if (job.grad) job.grad.set(new Float32Array(s.buf, base + layout.logits, rows * k), r0 * k);
 }
 
 /** Queue chunk `chunk` in worker s's ring: its labels and row weights, and its logits where they go. */
@@ -843,7 +841,7 @@ function publish(c: RingCall, s: Ring, chunk: number): void {
   const meta = new Int32Array(s.buf, base, 4);
   meta[0] = r0;
   meta[1] = r1 - r0;
-  Atomics.store(meta, 2, 0); // [2]: 0 queued, 1 taken by the worker, 2 taken back by the caller
+  Atomics.store(meta, 2, QUEUED); // [2]: the claim word (see QUEUED)
   meta[3] = 0; // [3]: the worker's status for the chunk (0 ok, 1 not finite, 2 error)
   const labels = new Int32Array(s.buf, base + layout.labels, r1 - r0);
   const weights = new Float64Array(s.buf, base + layout.weights, r1 - r0);
@@ -852,9 +850,8 @@ function publish(c: RingCall, s: Ring, chunk: number): void {
     labels[i - r0] = y[i] === ignoreIndex ? -1 : y[i];
     weights[i - r0] = rowWeight(i);
   }
-  const z = job.z.subarray(r0 * k, r1 * k);
-  if (!c.zShared && !c.gradShared) new Float32Array(s.buf, base + layout.logits, (r1 - r0) * k).set(z);
-  else if (!c.zShared) (job.grad as Float32Array).set(z, r0 * k); // staged in place in the shared gradient
+  if (!c.zShared)
+    new Float32Array(s.buf, base + layout.logits, (r1 - r0) * k).set(job.z.subarray(r0 * k, r1 * k));
   s.chunkOf[slot] = chunk;
   s.published++;
   s.chunks++;
@@ -864,7 +861,8 @@ function publish(c: RingCall, s: Ring, chunk: number): void {
 
 /**
  * Worker s exited or stalled holding chunks: retire it and compute on the calling thread every chunk of
- * its ring it had not returned (the same kernel: the same bits).
+ * its ring it had not returned (the same kernel: the same bits), each revoked first so that the worker's
+ * results are discarded should it resume; a chunk it committed is complete in its slot and taken back.
  */
 function abandon(c: RingCall, s: Ring): void {
   s.failed = true;
@@ -872,12 +870,25 @@ function abandon(c: RingCall, s: Ring): void {
   for (let q = s.returned; q < s.published; q++) {
     const slot = q % RING;
     if (s.stolen[slot]) continue; // computed by the calling thread already
+    if (!revoke(new Int32Array(s.buf, slot * c.layout.bytes, 4))) {
+      copyResults(c, s, slot);
+      continue;
+    }
     const [r0, r1] = c.rowsOf(s.chunkOf[slot]);
     c.redone += r1 - r0;
     s.taken++;
     if (!c.runMine(r0, r1)) c.ok = false;
   }
   s.returned = s.published;
+}
+
+/** Revoke a queued or claimed slot (true), unless its worker committed it first (false). */
+function revoke(meta: Int32Array): boolean {
+  for (;;) {
+    const state = Atomics.load(meta, 2);
+    if (state === COMMITTED) return false;
+    if (Atomics.compareExchange(meta, 2, state, REVOKED) === state) return true;
+  }
 }
 
 /** The per-row parts into job.perRow, or summed in row order, as on one thread: the same to the last bit. */

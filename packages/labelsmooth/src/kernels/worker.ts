@@ -4,9 +4,12 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { type FusedJob, runRows } from './fused.js';
 import {
+  CLAIMED,
   CLOSED,
+  COMMITTED,
   EXITED,
   FAULT,
+  QUEUED,
   READY,
   RING,
   slotLayout,
@@ -38,32 +41,31 @@ function fault(): void {
   if (f === 0) return;
   Atomics.store(flags, FAULT, 0);
   if (f === 1) process.exit(70);
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // hang until terminated
+  // hang until terminated, or (f < 0) stall −f ms and go on
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, f < 0 ? -f : undefined);
 }
 
-/** Run chunk `j` of the ring; false if a row is not finite. */
+/** Run chunk `j` of the ring into its slot (gradient rows and per-row results); false if a row is not finite. */
 function runChunk(w: WorkerJob, j: number, layout: ReturnType<typeof slotLayout>): boolean {
   const k = w.classes;
   const base = (j % RING) * w.slotBytes;
   const [r0, rows] = new Int32Array(w.ring, base, 2);
   const weights = new Float64Array(w.ring, base + layout.weights, rows);
-  const inSlot = new Float32Array(w.ring, base + layout.logits, rows * k);
-  const z = w.z ? new Float32Array(w.z, w.zOffset + 4 * r0 * k, rows * k) : inSlot;
-  let grad: Float32Array | null = null;
-  if (w.writeGrad) grad = w.grad ? new Float32Array(w.grad, w.gradOffset + 4 * r0 * k, rows * k) : inSlot;
+  const inSlot = w.slotArea ? new Float32Array(w.ring, base + layout.logits, rows * k) : null;
+  const out = base + layout.out;
   const job: FusedJob = {
     ...w.job,
-    z,
+    z: w.z ? new Float32Array(w.z, w.zOffset + 4 * r0 * k, rows * k) : inSlot!,
     rows,
     labels: new Int32Array(w.ring, base + layout.labels, rows),
-    grad,
+    grad: w.writeGrad ? inSlot : null,
     perRow: {
-      nll: new Float64Array(w.perRow, 8 * r0, rows),
-      smoothing: new Float64Array(w.perRow, 8 * (w.rows + r0), rows),
-      entropy: new Float64Array(w.perRow, 8 * (2 * w.rows + r0), rows),
+      nll: new Float64Array(w.ring, out, rows),
+      smoothing: new Float64Array(w.ring, out + 8 * w.chunkRows, rows),
+      entropy: new Float64Array(w.ring, out + 16 * w.chunkRows, rows),
     },
     rowWeight: (i) => weights[i],
-    lm: w.job.lm && { ...w.job.lm, lse: new Float64Array(w.perRow, 8 * (3 * w.rows + r0), rows) },
+    lm: w.job.lm && { ...w.job.lm, lse: new Float64Array(w.ring, out + 24 * w.chunkRows, rows) },
   };
   const m = w.matrix;
   if (!m) return runRows(kernel, job, 0, rows) !== null;
@@ -113,7 +115,7 @@ for (;;) {
         // Every published chunk is consumed, even after an error: the caller waits for them.
         // Claim the chunk first: the caller may have taken it back to run it itself.
         const meta = new Int32Array(w.ring, (j % RING) * w.slotBytes, 4);
-        if (Atomics.compareExchange(meta, 2, 0, 1) === 0) {
+        if (Atomics.compareExchange(meta, 2, QUEUED, CLAIMED) === QUEUED) {
           fault();
           let chunkStatus = 0;
           try {
@@ -121,7 +123,10 @@ for (;;) {
           } catch {
             chunkStatus = 2;
           }
-          meta[3] = chunkStatus; // published by the Atomics.store of the consumed count below
+          meta[3] = chunkStatus;
+          // The commit publishes the slot's results; refused when the caller revoked the chunk meanwhile
+          // (it took this worker for failed and ran the chunk itself): then they are ignored.
+          Atomics.compareExchange(meta, 2, CLAIMED, COMMITTED);
         }
         j++;
         Atomics.store(flags, 4, j);

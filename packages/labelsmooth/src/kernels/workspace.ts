@@ -183,9 +183,18 @@ export function workChunks(
   }
 }
 
+/** States of a chunk in the call's `finished` array. A worker's chunk is computed into the worker's private
+ * area and COMMITTED (compare-exchange from OPEN) before it is copied to its place; the calling thread takes
+ * a chunk from a failed worker by REVOKING it (compare-exchange from OPEN): a revoked worker that resumes
+ * later finds its commit refused and writes nothing where the caller's results are. */
+const OPEN = 0;
+const DONE = 1;
+const COMMITTED = 2;
+const REVOKED = 3;
+
 /**
- * Run chunk `chunk` of the call on `kernel` with thread `t`'s scratch and flag it finished: a claimed
- * chunk, or one a failed worker left unfinished (redone by the calling thread, to the same bits).
+ * Run chunk `chunk` of the call on `kernel` with thread `t`'s scratch and flag it done. The calling thread
+ * (t = 0) writes in place; a worker writes into its private area and copies only if its commit holds.
  */
 export function runChunk(kernel: KernelInstance, c: WorkspaceCall, t: number, chunk: number): void {
   const k = c.classes;
@@ -194,16 +203,22 @@ export function runChunk(kernel: KernelInstance, c: WorkspaceCall, t: number, ch
   const r0 = chunk * c.chunkRows;
   const n = Math.min(c.rows - r0, c.chunkRows);
   const buf = kernel.exports.memory.buffer;
-  if (c.family) familyChunk(kernel, c, c.family, { r0, n, scratch, record });
+  const stride = c.family ? 24 : 16;
+  // A worker's private gradient rows and per-row results (see privateBytes), before its call record.
+  const own = t > 0 ? record - privateBytes(c) : 0;
+  const g = own && c.grad ? own : c.grad ? c.grad + 4 * r0 * k : 0;
+  const out = own ? own + (c.grad ? align64(4 * c.chunkRows * k + 32) : 0) : c.out + stride * r0;
+  const lseAt = own ? out + align64(stride * c.chunkRows) : c.lm ? c.lm.lse + 8 * r0 : 0;
+  if (c.family) familyChunk(kernel, c, c.family, { r0, n, scratch, record, g, out });
   else {
     writeCall(buf, record, {
-      z: c.z,
-      g: c.grad ? c.grad : scratch + align64(blockMaxBytes(k)),
+      z: c.z + 4 * r0 * k,
+      g: g || scratch + align64(blockMaxBytes(k)),
       gStride: c.grad ? 4 * k : 0,
       classes: k,
-      labels: c.labels,
-      scale: c.scale,
-      out: c.out,
+      labels: c.labels + 4 * r0,
+      scale: c.scale + 8 * r0,
+      out,
       bm: scratch,
       w: c.w,
       v: c.v,
@@ -215,49 +230,90 @@ export function runChunk(kernel: KernelInstance, c: WorkspaceCall, t: number, ch
       vSum: c.vSum,
       writeGrad: c.grad !== 0,
       family: null,
-      lm: c.lm,
+      lm: c.lm && { ...c.lm, lse: lseAt },
     });
-    kernel.exports.rows(record, r0, r0 + n);
+    kernel.exports.rows(record, 0, n);
   }
-  Atomics.store(new Int32Array(buf, c.finished, c.chunks), chunk, 1);
+  const state = new Int32Array(buf, c.finished, c.chunks);
+  if (own) {
+    if (Atomics.compareExchange(state, chunk, OPEN, COMMITTED) !== OPEN) return; // revoked: discarded
+    if (c.grad) kernel.exports.copy(c.grad + 4 * r0 * k, own, 4 * n * k);
+    kernel.exports.copy(c.out + stride * r0, out, stride * n);
+    if (c.lm) kernel.exports.copy(c.lm.lse + 8 * r0, lseAt, 8 * n);
+  }
+  Atomics.store(state, chunk, DONE);
+  Atomics.notify(state, chunk);
 }
 
-/** The chunks of a call that no thread flagged finished. */
-export function unfinishedChunks(c: WorkspaceCall): number[] {
-  const finished = new Int32Array(buffer(sharedKernel()!.memory), c.finished, c.chunks);
-  const left: number[] = [];
-  for (let chunk = 0; chunk < c.chunks; chunk++) if (Atomics.load(finished, chunk) !== 1) left.push(chunk);
-  return left;
+/** Bytes of a worker's private area: a chunk's gradient rows (if kept), its per-row results and lse. */
+function privateBytes(c: {
+  grad: number;
+  chunkRows: number;
+  classes: number;
+  family: unknown;
+  lm: unknown;
+}): number {
+  const grad = c.grad ? align64(4 * c.chunkRows * c.classes + 32) : 0;
+  return grad + align64((c.family ? 24 : 16) * c.chunkRows) + (c.lm ? align64(8 * c.chunkRows) : 0);
 }
 
 /**
- * One chunk of a family call: `familyRows` reads the logits and writes the gradient rows (without a gradient,
- * one scratch row takes every row's values). Its vector loops also load and store back the 3 floats past a
- * row's end when K is not a multiple of 4: in shared rows those belong to the next chunk, another thread's,
- * so the chunk's last row is copied to this thread's scratch, run there in place and copied back.
+ * After the workers are done or retired: run on the calling thread every chunk no thread finished, each
+ * revoked first so that a failed worker which resumes cannot overwrite it. A chunk a worker committed is
+ * being copied to its place: waited for up to `waitMs`, then recomputed too (the same bits). Returns the
+ * rows redone.
+ */
+export function redoUnfinished(kernel: KernelInstance, c: WorkspaceCall, waitMs: number): number {
+  const state = new Int32Array(buffer(sharedKernel()!.memory), c.finished, c.chunks);
+  let rows = 0;
+  for (let chunk = 0; chunk < c.chunks; chunk++) {
+    let s = Atomics.compareExchange(state, chunk, OPEN, REVOKED);
+    if (s === COMMITTED && Atomics.wait(state, chunk, COMMITTED, waitMs) !== 'timed-out') s = DONE;
+    if (s === DONE) continue;
+    runChunk(kernel, c, 0, chunk);
+    rows += Math.min(c.chunkRows, c.rows - chunk * c.chunkRows);
+  }
+  return rows;
+}
+
+/**
+ * One chunk of a family call: `familyRows` reads the logits and writes the gradient rows at `g` (without a
+ * gradient, 0: one scratch row takes every row's values) and the per-row results at `out`. Its vector loops
+ * also load and store back the 3 floats past a row's end when K is not a multiple of 4: in shared rows those
+ * belong to the next chunk, another thread's, so the chunk's last row is copied to this thread's scratch,
+ * run there in place and copied back.
  */
 function familyChunk(
   kernel: KernelInstance,
   c: WorkspaceCall,
   f: SharedFamily,
-  h: { r0: number; n: number; scratch: number; record: number },
+  h: { r0: number; n: number; scratch: number; record: number; g: number; out: number },
 ): void {
-  const { r0, n, scratch } = h;
+  const { r0, n, scratch, out } = h;
   const k = c.classes;
   const rowScratch = scratch + align64(blockMaxBytes(k));
   const tail = rowScratch + sharedFamilyAreas(k, c.chunkRows, f.staged !== null).tail;
   const z = c.z + 4 * r0 * k;
   const writeGrad = c.grad !== 0;
-  const g = writeGrad ? c.grad + 4 * r0 * k : tail;
+  const g = writeGrad ? h.g : tail;
   const split = k % 4 !== 0;
   const body = split ? n - 1 : n;
   const chunk = { bm: scratch, scratch: rowScratch, record: h.record, writeGrad };
   if (body > 0)
-    runSharedFamily(kernel, c, f, { ...chunk, zin: z, g, gStride: writeGrad ? 4 * k : 0, r0, n: body });
+    runSharedFamily(kernel, c, f, { ...chunk, zin: z, g, gStride: writeGrad ? 4 * k : 0, r0, n: body, out });
   if (!split) return;
   const last = 4 * (n - 1) * k;
+  const lastOut = out + 24 * (n - 1);
   kernel.exports.copy(tail, z + last, 4 * k);
-  runSharedFamily(kernel, c, f, { ...chunk, zin: tail, g: tail, gStride: 4 * k, r0: r0 + n - 1, n: 1 });
+  runSharedFamily(kernel, c, f, {
+    ...chunk,
+    zin: tail,
+    g: tail,
+    gStride: 4 * k,
+    r0: r0 + n - 1,
+    n: 1,
+    out: lastOut,
+  });
   if (writeGrad) kernel.exports.copy(g + last, tail, 4 * k);
 }
 
@@ -296,8 +352,10 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
     : job.grad
       ? 0
       : 4 * k;
-  // + the thread's call record (call.ts), last
-  const scratchBytes = align64(align64(blockMaxBytes(k)) + perThread) + CALL_BYTES;
+  // + a worker's private area (runChunk) and the thread's call record (call.ts), last
+  const own =
+    threads > 1 ? privateBytes({ grad: job.grad ? 1 : 0, chunkRows, classes: k, family, lm: job.lm }) : 0;
+  const scratchBytes = align64(align64(blockMaxBytes(k)) + perThread) + own + CALL_BYTES;
   const outBytes = (family ? 24 : 16) * n;
   const lseBytes = job.lm ? 8 * n : 0;
   const sizes = [

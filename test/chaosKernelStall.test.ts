@@ -1,0 +1,100 @@
+// Chaos: a kernel worker thread (real worker_threads) that stalls past the stall bound in the middle of a
+// call and then resumes. The calling thread has redone its chunk by then; whatever the worker computes
+// afterwards must be discarded (its commit is refused), never written over the caller's results.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Worker } from 'node:worker_threads';
+import {
+  type CrossEntropyOptions,
+  crossEntropy,
+  initKernels,
+  type KernelEvent,
+  kernelWorkspace,
+  onKernelEvent,
+} from '../packages/labelsmooth/src/index.js';
+import { injectWorkerFault, poolWorkers, threadLimits } from '../packages/labelsmooth/src/kernels/threads.js';
+
+const N = 96;
+const K = 12000; // 1.15M logits: every path that uses the pool
+
+const labels = Int32Array.from({ length: N }, (_, i) => (i % 9 === 4 ? -100 : (i * 131) % K));
+function logits(): Float32Array {
+  const z = new Float32Array(N * K);
+  for (let j = 0; j < z.length; j++) z[j] = Math.sin(j * 0.37) * 8;
+  return z;
+}
+const options: CrossEntropyOptions = {
+  classes: K,
+  labelSmoothing: 0.1,
+  noise: 'non-target',
+  reduction: 'none',
+};
+const reference = crossEntropy(logits(), labels, { ...options, grad: true, threads: false });
+
+const events: KernelEvent[] = [];
+const failures = () => events.filter((e) => e.type === 'fallback' && e.reason === 'threads-failed');
+
+/** Until the pool has `size` workers again (a replacement starts in the background), bounded. */
+async function rebuilt(size: number): Promise<void> {
+  const until = Date.now() + 60000;
+  while (poolWorkers().length < size) {
+    assert.ok(Date.now() < until, `the pool was not rebuilt to ${size} workers within 60 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('chaos: a kernel worker thread that stalls and resumes', () => {
+  let size = 0;
+  let stop = () => {};
+  const stall = threadLimits.stallMs;
+  before(async () => {
+    assert.equal((await initKernels()).threads, true, 'the worker pool runs on this machine');
+    size = poolWorkers().length;
+    threadLimits.stallMs = 400; // the bound on a silent worker, short for the test
+    stop = onKernelEvent((e) => events.push(e));
+  });
+  after(() => {
+    stop();
+    threadLimits.stallMs = stall;
+  });
+
+  // A worker the OS stops for longer than the stall bound is retired and its chunk redone by the calling
+  // thread; its termination takes effect only when it runs again, so it may resume first. Its results must
+  // then be discarded: after the call the caller's gradient is the caller's. (terminate() is held back here
+  // to make that window last.)
+  for (const where of ['workspace', 'shared arrays'] as const) {
+    it(`${where}: a worker that stalls past the bound and resumes writes nothing into the caller's gradient`, async () => {
+      await rebuilt(size);
+      const w = poolWorkers()[0] as Worker;
+      const terminate = w.terminate.bind(w);
+      w.terminate = async () => 0; // its termination has not taken effect yet
+      const stallMs = 3 * threadLimits.stallMs;
+      try {
+        const sharedF32 = (n: number) => new Float32Array(new SharedArrayBuffer(4 * n));
+        const ws = where === 'workspace' ? kernelWorkspace(N, K) : null;
+        const z = ws ? ws.logits : sharedF32(N * K);
+        const grad = ws ? ws.grad : sharedF32(N * K);
+        z.set(logits());
+        crossEntropy(logits(), labels, { ...options, grad: true }); // rings of full size, as after any call
+        const before = failures().length;
+        injectWorkerFault(0, { stallMs });
+        let stalledAt = 0;
+        for (let attempt = 0; failures().length === before; attempt++) {
+          assert.ok(attempt < 50, 'the worker never claimed a chunk in 50 calls');
+          stalledAt = performance.now();
+          const r = crossEntropy(z, labels, { ...options, grad });
+          assert.deepEqual(r.loss, reference.loss);
+          assert.deepEqual(grad, reference.grad);
+        }
+        grad.fill(7); // the caller's own use of its buffer after the call
+        // Until well after the worker resumed and finished its chunk.
+        await new Promise((r) => setTimeout(r, Math.max(0, stalledAt + stallMs + 1000 - performance.now())));
+        const overwritten = grad.findIndex((g) => g !== 7);
+        assert.equal(overwritten, -1, `the resumed worker wrote gradient element ${overwritten}`);
+        ws?.dispose();
+      } finally {
+        await terminate();
+      }
+    });
+  }
+});
