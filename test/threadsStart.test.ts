@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { workerExecArgv } from '../packages/labelsmooth/src/kernels/threads.ts';
+import { workerExecArgv } from '../packages/labelsmooth/src/kernels/threads.js';
 
 /** Run `body` (after the library's imports) in a fresh Node process; its stdout. */
 function fresh(body: string): string {
