@@ -245,6 +245,19 @@ describe('WASM kernel with softcap, zLoss and lse = the float64 reference', () =
     assertKernelClose(wasm, { ...js, grad: js.grad! }, { k, rowScale: 1, label: 'zero weights' });
   });
 
+  it('infinite logits of rows that are not ignored are capped to ±c, as on the reference', () => {
+    const k = 16;
+    const z = Float32Array.from({ length: 4 * k }, (_, j) => Math.sin(j) * 5);
+    z[3] = Infinity;
+    z[k + 5] = -Infinity;
+    const y = Int32Array.from([3, 5, 0, 1]);
+    const o = { classes: k, softcap: 2, zLoss: 0.01, lse: true, grad: true } as const;
+    const js = crossEntropy(z, y, { ...o, kernel: 'js' });
+    const wasm = crossEntropy(z, y, { ...o, kernel: 'wasm' });
+    assert.equal(kernelInfo().last?.path, 'wasm');
+    assertKernelClose(wasm, { ...js, lse: js.lse!, grad: js.grad! }, { k, rowScale: 1, label: '±Infinity' });
+  });
+
   it('the in-place mode (grad: logits) through the kernel', () => {
     const k = 300;
     const z = Float32Array.from({ length: 40 * k }, (_, j) => Math.sin(j * 0.1) * 9);

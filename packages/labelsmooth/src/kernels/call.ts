@@ -33,6 +33,8 @@ export interface LanguageModelFields {
   /** f64 per row: the log-sum-exp (0: none); `lseIgnored`: ignored rows' too. */
   lse: number;
   lseIgnored: boolean;
+  /** A soft-capped row's exp values (K + 4 floats; 0 without a cap). */
+  ework: number;
 }
 
 /** One kernel call: byte addresses (0: absent) of row 0's data and the scalars shared by every row. */
@@ -86,7 +88,7 @@ export function writeCall(buffer: ArrayBufferLike, at: number, c: KernelCall): v
   u[12] = c.bm;
   u[13] = c.writeGrad ? 1 : 0;
   u[14] = f ? f.vRows : 0;
-  u[15] = f ? f.ework : 0;
+  u[15] = f ? f.ework : (c.lm?.ework ?? 0);
   u[16] = f ? f.vScratch : 0;
   u[17] = f?.penalty ? 1 : 0;
   u[18] = f?.focal ? 1 : 0;

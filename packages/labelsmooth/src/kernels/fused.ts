@@ -6,7 +6,7 @@
 import { CALL_BYTES, writeCall } from './call.js';
 import { emitKernelEvent } from './events.js';
 import { type FamilyJob, type FamilyLayout, familyFields, familyLayout, stageNoiseRows } from './family.js';
-import { type LanguageModelJob, languageModelFields } from './languageModel.js';
+import { expRowBytes, type LanguageModelJob, languageModelFields } from './languageModel.js';
 import { align16, blockMaxBytes, chunkRows, KernelInstance, kernelModule } from './wasm.js';
 
 /** A validated problem in the form the kernel takes (built by crossEntropy). */
@@ -75,6 +75,8 @@ interface RowsLayout {
   out: number;
   /** f64 per row: the lse (language-model options; not in a family layout). */
   lse?: number;
+  /** A soft-capped row's exp values (not in a family layout, which has its own `e`). */
+  ework?: number;
   bm: number;
   /** The call record (call.ts). */
   call: number;
@@ -90,9 +92,10 @@ function rowsLayout(k: number, chunk: number): RowsLayout {
   const out = align16(scale + 8 * chunk);
   const lse = align16(out + 16 * chunk);
   const bm = align16(lse + 8 * chunk);
-  const call = align16(bm + blockMaxBytes(k));
+  const ework = align16(bm + blockMaxBytes(k));
+  const call = align16(ework + expRowBytes(k));
   const z = align16(call + CALL_BYTES);
-  return { v, mask, w, labels, scale, out, lse, bm, call, z };
+  return { v, mask, w, labels, scale, out, lse, ework, bm, call, z };
 }
 
 /**
@@ -127,7 +130,7 @@ function callRowsKernel(
     vSum: job.vSum,
     writeGrad: job.grad !== null,
     family: job.family ? familyFields(job.family, at as FamilyLayout, matrixAt) : null,
-    lm: languageModelFields(job.lm, at.lse ?? 0),
+    lm: languageModelFields(job.lm, at.lse ?? 0, at.ework ?? 0),
   });
   if (job.family) kernel.exports.familyRows(at.call, 0, n);
   else kernel.exports.rows(at.call, 0, n);

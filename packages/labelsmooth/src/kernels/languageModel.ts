@@ -52,11 +52,23 @@ export function languageModelJob(
   return { lm, scale: apart ? 1 : scale };
 }
 
-/** The kernel's fields of a job's language-model options, its lse output at byte `lseAt` (row 0's). */
-export function languageModelFields(lm: LanguageModelJob | null, lseAt: number): LanguageModelFields | null {
+/**
+ * The kernel's fields of a job's language-model options: its lse output at byte `lseAt` (row 0's), the
+ * exp row of a soft-capped row at `eworkAt` (K + 4 floats, see {@link expRowBytes}).
+ */
+export function languageModelFields(
+  lm: LanguageModelJob | null,
+  lseAt: number,
+  eworkAt: number,
+): LanguageModelFields | null {
   if (!lm) return null;
   const { softcap, zFactor, ceFactor, lseIgnored } = lm;
-  return { softcap, zFactor, ceFactor, lse: lseAt, lseIgnored };
+  return { softcap, zFactor, ceFactor, lse: lseAt, lseIgnored, ework: softcap ? eworkAt : 0 };
+}
+
+/** Bytes of a soft-capped row's exp row (K floats and the 16 a vector read may pass its end by). */
+export function expRowBytes(k: number): number {
+  return 4 * k + 16;
 }
 
 /** What {@link kernelZLoss} reads of a kernel job. */

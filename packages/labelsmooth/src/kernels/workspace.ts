@@ -12,7 +12,7 @@
 import { CALL_BYTES, type LanguageModelFields, writeCall } from './call.js';
 import { runSharedFamily, type SharedFamily, sharedFamily, sharedFamilyAreas } from './family.js';
 import { chunkWeight, collectRows, type FusedJob, fillRows, type RowSums } from './fused.js';
-import { languageModelFields } from './languageModel.js';
+import { expRowBytes, languageModelFields } from './languageModel.js';
 import { blockMaxBytes, chunkRows as chunkRowsOf, KernelInstance, sharedKernelModule } from './wasm.js';
 
 const PAGE = 65536;
@@ -211,9 +211,10 @@ export function runChunk(kernel: KernelInstance, c: WorkspaceCall, t: number, ch
   const lseAt = own ? out + align64(stride * c.chunkRows) : c.lm ? c.lm.lse + 8 * r0 : 0;
   if (c.family) familyChunk(kernel, c, c.family, { r0, n, scratch, record, g, out });
   else {
+    const row = scratch + align64(blockMaxBytes(k)); // the scratch row, then the exp row (layoutCall)
     writeCall(buf, record, {
       z: c.z + 4 * r0 * k,
-      g: g || scratch + align64(blockMaxBytes(k)),
+      g: g || row,
       gStride: c.grad ? 4 * k : 0,
       classes: k,
       labels: c.labels + 4 * r0,
@@ -230,7 +231,7 @@ export function runChunk(kernel: KernelInstance, c: WorkspaceCall, t: number, ch
       vSum: c.vSum,
       writeGrad: c.grad !== 0,
       family: null,
-      lm: c.lm && { ...c.lm, lse: lseAt },
+      lm: c.lm && { ...c.lm, lse: lseAt, ework: c.lm.softcap ? row + (c.grad ? 0 : align64(4 * k)) : 0 },
     });
     kernel.exports.rows(record, 0, n);
   }
@@ -347,11 +348,11 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
   const family = job.family !== null;
   const S = job.family?.matrix;
   const matrix = S != null && inKernelMemory(S) ? (S as Float32Array).byteOffset : 0;
+  // Per thread after the block maxima: the family's areas; or the scratch row (without a gradient) and a
+  // soft-capped row’s exp row (see runChunk).
   const perThread = family
     ? sharedFamilyAreas(k, chunkRows, S != null && !matrix).bytes
-    : job.grad
-      ? 0
-      : 4 * k;
+    : (job.grad ? 0 : align64(4 * k)) + (job.lm?.softcap ? align64(expRowBytes(k)) : 0);
   // + a worker's private area (runChunk) and the thread's call record (call.ts), last
   const own =
     threads > 1 ? privateBytes({ grad: job.grad ? 1 : 0, chunkRows, classes: k, family, lm: job.lm }) : 0;
@@ -412,7 +413,7 @@ export function layoutCall(job: FusedJob, threads: number): { call: WorkspaceCal
     allowed: job.allowed,
     vSum: job.vSum,
     family: family ? sharedFamily(job, matrix) : null,
-    lm: languageModelFields(job.lm, lse),
+    lm: languageModelFields(job.lm, lse, 0), // each thread's exp row: runChunk
   };
   return { call, region };
 }

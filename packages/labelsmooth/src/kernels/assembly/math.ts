@@ -42,14 +42,25 @@ export function tanh4(x: v128): v128 {
   const a = f32x4.abs(x);
   const e = exp4(f32x4.mul(a, f32x4.splat(-2.0)));
   const large = v128.or(f32x4.div(f32x4.sub(one, e), f32x4.add(one, e)), v128.and(x, i32x4.splat(0x80000000)));
+  return v128.bitselect(large, tanhSmall4(x), tanhLarge(x));
+}
+
+/** The lanes where {@link tanh4} takes its exp branch (|x| ≥ 0.625); NaN lanes are not among them. */
+@inline
+export function tanhLarge(x: v128): v128 {
+  return f32x4.ge(f32x4.abs(x), f32x4.splat(0.625));
+}
+
+/** tanh4's branch for |x| < 0.625: x + x³·P(x²) (the same bits as tanh4 on those lanes). */
+@inline
+export function tanhSmall4(x: v128): v128 {
   const z = f32x4.mul(x, x);
   let p = f32x4.splat(-5.70498872745e-3);
   p = f32x4.add(f32x4.mul(p, z), f32x4.splat(2.06390887954e-2));
   p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-5.37397155531e-2));
   p = f32x4.add(f32x4.mul(p, z), f32x4.splat(1.33314422036e-1));
   p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-3.33332819422e-1));
-  const small = f32x4.add(x, f32x4.mul(f32x4.mul(p, z), x));
-  return v128.bitselect(large, small, f32x4.ge(a, f32x4.splat(0.625)));
+  return f32x4.add(x, f32x4.mul(f32x4.mul(p, z), x));
 }
 
 /** Sum of the 2 f64 lanes. */

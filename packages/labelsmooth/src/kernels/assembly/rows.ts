@@ -20,7 +20,7 @@
 // choices are for V8's x64 code: f32x4.pmax (one maxps; f32x4.max is a NaN-propagating ~8-instruction
 // sequence), and exp rounds with the 1.5·2²³ trick instead of floor + trunc_sat (both emulated).
 
-import { ALLOWED, at, BM, CE_FACTOR, EPS, G, G_STRIDE, int, K, LABELS, LSE, LSE_IGNORED, MASK, NON_TARGET, OUT, R_GAMMA, R_M, R_QY1, R_S, real, SCALE, SOFTCAP, V, V_CONST, V_SUM, W, WRITE_GRAD, Z, Z_FACTOR } from './call';
+import { ALLOWED, at, BM, CE_FACTOR, EPS, EWORK, G, G_STRIDE, int, K, LABELS, LSE, LSE_IGNORED, MASK, NON_TARGET, OUT, R_GAMMA, R_M, R_QY1, R_S, real, SCALE, SOFTCAP, V, V_CONST, V_SUM, W, WRITE_GRAD, Z, Z_FACTOR } from './call';
 import { exp1, exp4, hmax4, hsum2, log1pSum, widen } from './math';
 import { cap1, capBlock, cappedGradientBlock } from './softcap';
 
@@ -134,13 +134,13 @@ function passA(row: usize, b0: i32, v1: i32, b1: i32, v: usize, zyv: v128, zy: f
 }
 
 /**
- * Pass B without a mask: e = exp(z − bmax) stored in place over [b0, b1) (unless `keep` is false: a
- * soft-capped row keeps z′ there). Returns Σ e over the entries with e < 1 in f64, and counts the entries
- * with e = 1 exactly (the block max) into blockOnes: on a confident row Σ e = 1 + δ with δ tiny, and 1 + δ
- * in f64 would keep only ~16 − log10(1/δ) digits of δ.
+ * Pass B without a mask: e = exp(z − bmax) stored over [b0, b1) at `grow` (in place, or a soft-capped row's
+ * exp row). Returns Σ e over the entries with e < 1 in f64, and counts the entries with e = 1 exactly (the
+ * block max) into blockOnes: on a confident row Σ e = 1 + δ with δ tiny, and 1 + δ in f64 would keep only
+ * ~16 − log10(1/δ) digits of δ.
  */
 @inline
-function passB(row: usize, grow: usize, b0: i32, b1: i32, bmax: f32, keep: bool): f64 {
+function passB(row: usize, grow: usize, b0: i32, b1: i32, bmax: f32): f64 {
   const v1 = b0 + ((b1 - b0) & ~7);
   const bv = f32x4.splat(bmax);
   const one = f32x4.splat(1.0);
@@ -159,10 +159,8 @@ function passB(row: usize, grow: usize, b0: i32, b1: i32, bmax: f32, keep: bool)
     const o = grow + (<usize>c << 2);
     const ea = exp4(f32x4.sub(v128.load(p), bv));
     const eb = exp4(f32x4.sub(v128.load(p, 16), bv));
-    if (keep) {
-      v128.store(o, ea);
-      v128.store(o, eb, 16);
-    }
+    v128.store(o, ea);
+    v128.store(o, eb, 16);
     const qa = f32x4.eq(ea, one);
     const qb = f32x4.eq(eb, one);
     // The exact ones are counted, not added (the lanes of qa are −1 there): a partial sum holding a 1
@@ -182,14 +180,14 @@ function passB(row: usize, grow: usize, b0: i32, b1: i32, bmax: f32, keep: bool)
   if (vector) {
     if (b1 - c >= 4) {
       const e = exp4(f32x4.sub(v128.load(row + (<usize>c << 2)), bv));
-      if (keep) v128.store(grow + (<usize>c << 2), e);
+      v128.store(grow + (<usize>c << 2), e);
       const q = f32x4.eq(e, one);
       se = f64x2.add(se, widen(v128.andnot(e, q)));
       ones = i32x4.add(ones, q);
       c += 4;
     }
     if (c < b1) {
-      if (keep) v128.store(grow + (<usize>at << 2), last); // the done lanes get the same values again
+      v128.store(grow + (<usize>at << 2), last); // the done lanes get the same values again
       const q = f32x4.eq(last, one);
       const keep = fresh(c - at);
       se = f64x2.add(se, widen(v128.and(v128.andnot(last, q), keep)));
@@ -201,7 +199,7 @@ function passB(row: usize, grow: usize, b0: i32, b1: i32, bmax: f32, keep: bool)
   let count = -(i32x4.extract_lane(ones, 0) + i32x4.extract_lane(ones, 1) + i32x4.extract_lane(ones, 2) + i32x4.extract_lane(ones, 3));
   for (; c < b1; c++) {
     const e = exp1(load<f32>(row + (<usize>c << 2)) - bmax);
-    if (keep) store<f32>(grow + (<usize>c << 2), e);
+    store<f32>(grow + (<usize>c << 2), e);
     if (e == 1) count++;
     else sb += <f64>e;
   }
@@ -211,7 +209,7 @@ function passB(row: usize, grow: usize, b0: i32, b1: i32, bmax: f32, keep: bool)
 
 /**
  * Passes A and B over the block nb = [b0, b1) with a class mask (f32, 0 = excluded): masked classes are out
- * of every sum and get e = 0 (a soft-capped row stores no e: it keeps z′ at `grow`).
+ * of every sum and get e = 0 (stored at `grow`, as by passB).
  */
 function passesMasked(call: usize, row: usize, grow: usize, b0: i32, b1: i32, zy: f64, nb: i32): f64 {
   const v1 = b0 + ((b1 - b0) & ~3);
@@ -219,7 +217,6 @@ function passesMasked(call: usize, row: usize, grow: usize, b0: i32, b1: i32, zy
   const mask = at(call, MASK);
   const bm = at(call, BM);
   const zyv = f32x4.splat(<f32>zy);
-  const keep = real(call, SOFTCAP) == 0;
   const neg = f32x4.splat(-Infinity);
   const zero = f32x4.splat(0);
   let mx = neg;
@@ -256,7 +253,7 @@ function passesMasked(call: usize, row: usize, grow: usize, b0: i32, b1: i32, zy
     const p = row + (<usize>c << 2);
     const ok = f32x4.ne(v128.load(mask + (<usize>c << 2)), zero);
     const e = v128.and(exp4(f32x4.sub(v128.bitselect(v128.load(p), bv, ok), bv)), ok);
-    if (keep) v128.store(grow + (<usize>c << 2), e);
+    v128.store(grow + (<usize>c << 2), e);
     const q = f32x4.eq(e, one);
     se = f64x2.add(se, widen(v128.andnot(e, q)));
     ones = i32x4.add(ones, q);
@@ -266,11 +263,11 @@ function passesMasked(call: usize, row: usize, grow: usize, b0: i32, b1: i32, zy
   for (let c = v1; c < b1; c++) {
     const p = grow + (<usize>c << 2);
     if (load<f32>(mask + (<usize>c << 2)) == 0) {
-      if (keep) store<f32>(p, 0);
+      store<f32>(p, 0);
       continue;
     }
     const e = exp1(load<f32>(row + (<usize>c << 2)) - bmax);
-    if (keep) store<f32>(p, e);
+    store<f32>(p, e);
     if (e == 1) count++;
     else sb += <f64>e;
   }
@@ -318,20 +315,22 @@ export function rows(call: usize, r0: i32, r1: i32): void {
 }
 
 /**
- * Passes A and B over the block nb = [b0, b1) of the row at `row` (z′ at `grow` for a soft-capped row:
- * capped first, and no exp values stored): the block max into bm[nb], Σ v·(z − z_y) into blockSvz /
- * blockTail, the count of e = 1 into blockOnes; returns the other e's sum.
+ * Passes A and B over the block nb = [b0, b1) of the row at `row`: the block max into bm[nb], Σ v·(z − z_y)
+ * into blockSvz / blockTail, the count of e = 1 into blockOnes; returns the other e's sum. The exp values go
+ * to `grow`; a soft-capped row's block is capped into `grow` first and its exp values go to the call's exp
+ * row (EWORK): pass C needs both.
  */
 function blockPasses(call: usize, row: usize, grow: usize, b0: i32, b1: i32, zy: f64, nb: i32): f64 {
   const bm = at(call, BM) + (<usize>nb << 2);
   const capped = real(call, SOFTCAP) != 0;
   if (capped) capBlock(call, row, grow, b0, b1);
   const src = capped ? grow : row;
-  if (at(call, MASK)) return passesMasked(call, src, grow, b0, b1, zy, nb);
+  const dst = capped ? at(call, EWORK) : grow;
+  if (at(call, MASK)) return passesMasked(call, src, dst, b0, b1, zy, nb);
   const v1 = b0 + ((b1 - b0) & ~7); // 8 floats per iteration: two independent vectors
   const bmax = passA(src, b0, v1, b1, at(call, V), f32x4.splat(<f32>zy), zy);
   store<f32>(bm, bmax);
-  return capped ? passB(src, grow, b0, b1, bmax, false) : passB(row, grow, b0, b1, bmax, true);
+  return passB(src, dst, b0, b1, bmax);
 }
 
 /**
@@ -392,8 +391,7 @@ function rowLoss(call: usize, row: usize, grow: usize, y: i32, out: usize): f64 
   // −(Σ_{c≠y} e_c)/s = −x/s: no cancellation however close q_y is to 1. Otherwise q_y < ½ (another
   // entry has e = 1 ≥ e_y) and q_y − 1 = e_y·exp(bmax_y − m)/s − 1 loses nothing either.
   const bmy = <f64>load<f32>(bm + (<usize>(y / BLOCK) << 2));
-  // (a soft-capped row keeps z′_y there: its e_y is pass B's, recomputed)
-  const ey = <f64>(capped ? exp1(<f32>zy - <f32>bmy) : load<f32>(grow + (<usize>y << 2)));
+  const ey = <f64>load<f32>((capped ? at(call, EWORK) : grow) + (<usize>y << 2));
   const eps = real(call, EPS);
   store<f64>(call + R_M, m);
   store<f64>(call + R_S, s);
@@ -406,7 +404,7 @@ function rowLoss(call: usize, row: usize, grow: usize, y: i32, out: usize): f64 
  * Pass C of a row with label y whose exp values are at `grow` and whose sums rowLoss left in the call's
  * results: grad_c = (g·Γ + h)/s·exp(bm − m)·e_c − g·ε·v_c, then the target correction (gi: the row's g;
  * h = 2ζ·lse × the row's z-loss weight: the z-loss's h·q_c, 0 without one). A soft-capped row (z′ at
- * `grow`) takes cappedGradientBlock and every entry times 1 − (z′/c)².
+ * `grow`, its exp values in the exp row) takes cappedGradientBlock: every entry times 1 − (z′/c)².
  */
 function rowGradient(call: usize, grow: usize, y: i32, gi: f64, h: f64): void {
   const k = int(call, K);
@@ -424,13 +422,17 @@ function rowGradient(call: usize, grow: usize, y: i32, gi: f64, h: f64): void {
   // cache the most recent ones are still in it (in order, every block would have been evicted already).
   for (let nb = (k - 1) / BLOCK; nb >= 0; nb--) {
     const bmax = <f64>load<f32>(bm + (<usize>nb << 2));
-    if (bmax == -Infinity) continue;
-    const f = <f32>((scale / s) * (bmax == m ? 1.0 : Math.exp(bmax - m)));
     const b0 = nb * BLOCK;
     const b1 = min(b0 + BLOCK, k);
+    if (bmax == -Infinity) {
+      // every class of the block is masked (passesMasked zeroed it, unless the row is capped: z′ is there)
+      if (cap != 0) memory.fill(grow + (<usize>b0 << 2), 0, <usize>(b1 - b0) << 2);
+      continue;
+    }
+    const f = <f32>((scale / s) * (bmax == m ? 1.0 : Math.exp(bmax - m)));
     if (cap == 0) gradientBlock(call, grow, b0, b1, f, gi);
     else {
-      cappedGradientBlock(call, grow, b0, b1, <f32>bmax, f, gi);
+      cappedGradientBlock(call, grow, b0, b1, f, gi);
       if (mask) maskBlock(grow, mask, b0, b1);
     }
   }
