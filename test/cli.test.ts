@@ -181,12 +181,28 @@ describe('labelsmooth compare', () => {
     assert.deepEqual(readdirSync(dir), ['f.csv']);
   });
 
-  it('--help on every command', () => {
-    for (const c of ['compare', 'train', 'evaluate']) {
-      const r = cli([c, '--help']);
+  it('--help on every command: defaults and choices as typed, no line wider than 80 columns', () => {
+    const commands = ['compare', 'sweep', 'worker', 'train', 'distill', 'evaluate', 'report'];
+    for (const c of ['', ...commands]) {
+      const r = cli(c ? [c, '--help'] : ['--help']);
       assert.equal(r.code, 0);
       assert.match(r.stdout, new RegExp(`Usage: labelsmooth ${c}`));
+      // commander's own form quotes strings as JSON ("fashion-mnist") and shows a flag's `false`.
+      assert.doesNotMatch(r.stdout, /"/, `labelsmooth ${c} --help quotes a value:\n${r.stdout}`);
+      assert.doesNotMatch(r.stdout, /default: false/, `labelsmooth ${c} --help`);
+      for (const line of r.stdout.split('\n')) assert.ok(line.length <= 80, `${c}: ${line}`);
     }
+    const help = (c: string) => cli([c, '--help']).stdout.replace(/\s+/g, ' ');
+    assert.match(
+      help('compare'),
+      /--dataset <name> mnist \| fashion-mnist \| csv:PATH \(default: fashion-mnist\)/,
+    );
+    assert.match(help('compare'), /--runs-dir <dir> where run directories go \(default: runs\)/);
+    assert.match(help('compare'), /\(choices: uniform, non-target, prior; default: uniform\)/);
+    assert.match(help('compare'), /--force replace an existing run of the same name --json/);
+    assert.match(help('sweep'), /--worker-timeout <s> .* \(default: 600\)/);
+    assert.match(help('train'), /\(choices: mlp, pooled-mlp, cnn; default: mlp\)/);
+    assert.match(help('evaluate'), /\(choices: auto, logits, probs; default: auto\)/);
   });
 });
 

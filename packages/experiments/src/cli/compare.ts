@@ -162,7 +162,16 @@ export async function compare(o: CompareOptions, cli: CliContext = DEFAULT_CONTE
   const { runs, logits } = trained;
   const paired = pairedAnalyses(logits, splits.test.y, splits.test.classNames.length, analyzer);
   const config = withFamilyConfig(storedConfig(o), o, variants);
-  const results = experimentResults('compare', name, backend, splits, config, runs, { monitor, paired });
+  const results = experimentResults({
+    kind: 'compare',
+    name,
+    backend,
+    splits,
+    config,
+    runs,
+    monitor,
+    paired,
+  });
   await publishResults(dir, results, o.json);
   run.release();
   tf.disposeVariables();

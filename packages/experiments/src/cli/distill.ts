@@ -87,6 +87,32 @@ function distillProgress(o: DistillOptions, batches: number) {
   };
 }
 
+/** Options shared with compare that distill has no use for are refused, not silently ignored. */
+function refuseUnused(o: DistillOptions): void {
+  if (o.noise !== 'uniform')
+    throw new UsageError(
+      `--noise ${o.noise}: distill's smoothed teacher uses uniform noise; leave --noise out`,
+    );
+  if (o.validation > 0)
+    throw new UsageError(`--validation ${o.validation}: distill fits no temperature; leave --validation out`);
+}
+
+/** What training and scoring one seed's teachers and students needs. */
+interface DistillJob {
+  o: DistillOptions;
+  bySeed: Map<number, Splits>;
+  test: Splits['test'];
+  monitor: Splits['test'];
+  progress: ReturnType<typeof distillProgress>;
+  /** Score a model's test logits, say so in one line. */
+  evaluate: (
+    role: DistillModel['role'],
+    teacherEpsilon: number,
+    seed: number,
+    z: Float32Array,
+  ) => DistillModel;
+}
+
 /**
  * Müller et al. 2019 §5 (Fig. 6): train a teacher with ε = 0 and one with ε > 0, distill each into a
  * small student at temperature T on the same training rows, and evaluate all four on the test set, per seed.
@@ -94,13 +120,7 @@ function distillProgress(o: DistillOptions, batches: number) {
 export async function distill(o: DistillOptions, cli: CliContext = DEFAULT_CONTEXT): Promise<DistillResults> {
   const name = o.name ?? deriveRunName('distill', datasetName(o.dataset), { ...o }, cli.defaults);
   checkRunDir(o.runsDir, name, { mode: 'new', force: o.force });
-  // Options shared with compare that distill has no use for are refused, not silently ignored.
-  if (o.noise !== 'uniform')
-    throw new UsageError(
-      `--noise ${o.noise}: distill's smoothed teacher uses uniform noise; leave --noise out`,
-    );
-  if (o.validation > 0)
-    throw new UsageError(`--validation ${o.validation}: distill fits no temperature; leave --validation out`);
+  refuseUnused(o);
   checkModelBackend(o.model, o.backend);
   const backend = await useBackend(o.backend);
   // Each seed is a replicate: its own training rows, shared by its two teachers and their students.
@@ -108,92 +128,118 @@ export async function distill(o: DistillOptions, cli: CliContext = DEFAULT_CONTE
   const bySeed = new Map<number, Splits>(o.seeds.map((s) => [s, drawSplits(pool, o, s, cli.given)]));
   const splits = bySeed.get(o.seeds[0]) as Splits;
   checkModelData(o.model, splits.train);
-  const { test } = splits;
-  const k = test.classNames.length;
   const run = openRunDir(o.runsDir, name, { mode: 'new', force: o.force });
-  const job = distillProgress(o, Math.ceil(splits.train.rows / o.batchSize));
-  job.bar.log(
-    wrapParts([
-      `labelsmooth distill → ${run.dir}:`,
-      `${splits.dataset} (train ${splits.train.rows}, test ${test.rows}),`,
-      `teachers ${o.model} ε ∈ {0, ${o.epsilon}} for ${o.epochs} epochs,`,
-      `students of ${o.studentHidden} hidden units for ${o.studentEpochs} epochs at T = ${o.temperature},`,
-      `seeds {${o.seeds.join(', ')}}, backend ${backend}`,
-    ]),
-  );
+  const progress = distillProgress(o, Math.ceil(splits.train.rows / o.batchSize));
+  progress.bar.log(distillHeader(o, splits, run.dir, backend));
+  const { test } = splits;
+  const monitor = monitorSet(test, DATA_SEED, 500);
+  const job: DistillJob = { o, bySeed, test, monitor, progress, evaluate: evaluator(bySeed, test, progress) };
+  const models: DistillModel[] = [];
+  for (const seed of o.seeds)
+    for (const epsilon of [0, o.epsilon]) models.push(...(await pair(job, seed, epsilon)));
+  progress.bar.stop();
+  const results = distillResults(o, { name, backend, splits, models });
+  const reportFile = await writeResults(run.dir, results);
+  run.release();
+  if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);
+  else
+    process.stdout.write(
+      `\n${distillTable(results.summary)}\n\nresults: ${join(run.dir, 'results.json')}\nreport: ${reportFile}\n`,
+    );
+  tf.disposeVariables();
+  return results;
+}
+
+/** The first line: the data, the teachers, the students, the seeds. */
+function distillHeader(o: DistillOptions, splits: Splits, dir: string, backend: string): string {
+  return wrapParts([
+    `labelsmooth distill → ${dir}:`,
+    `${splits.dataset} (train ${splits.train.rows}, test ${splits.test.rows}),`,
+    `teachers ${o.model} ε ∈ {0, ${o.epsilon}} for ${o.epochs} epochs,`,
+    `students of ${o.studentHidden} hidden units for ${o.studentEpochs} epochs at T = ${o.temperature},`,
+    `seeds {${o.seeds.join(', ')}}, backend ${backend}`,
+  ]);
+}
+
+/** Scores a model's test logits (calibration and the analyses) and prints one line. */
+function evaluator(
+  bySeed: Map<number, Splits>,
+  test: Splits['test'],
+  progress: ReturnType<typeof distillProgress>,
+): DistillJob['evaluate'] {
   const analyzer = metricsAnalyzer();
-  const evaluate = (role: DistillModel['role'], teacherEpsilon: number, seed: number, z: Float32Array) => {
+  const k = test.classNames.length;
+  return (role, teacherEpsilon, seed, z) => {
     const report = calibration(z, test.y, { classes: k });
     const m: DistillModel = { role, teacherEpsilon, seed, split: bySeed.get(seed)?.split, test: report };
     m.analysis = analyzer.model(z, test.y, k);
     const who =
       role === 'teacher' ? `teacher ε=${teacherEpsilon}` : `student of the ε=${teacherEpsilon} teacher`;
-    job.bar.log(
+    progress.bar.log(
       `${who}, seed ${seed}: accuracy ${report.accuracy.toFixed(4)} NLL ${report.nll.toFixed(4)} ECE ${report.ece.toFixed(4)}`,
     );
     return m;
   };
-  const monitor = monitorSet(test, DATA_SEED, 500);
-  const models: DistillModel[] = [];
-  for (const seed of o.seeds) {
-    const { train } = bySeed.get(seed) as Splits;
-    for (const epsilon of [0, o.epsilon]) {
-      const config = {
-        epsilon,
-        noise: 'uniform' as const,
-        seed,
-        model: o.model,
-        epochs: o.epochs,
-        batchSize: o.batchSize,
-        lr: o.lr,
-      };
-      // Each model is freed when its step is done, also when the step throws.
-      const teacher = new Trainer(config, train, monitor);
-      let targets: Float32Array;
-      try {
-        for (let e = 0; e < o.epochs; e++) await teacher.runEpoch((b) => job.teacher(epsilon, seed, e, b));
-        models.push(evaluate('teacher', epsilon, seed, predictLogits(teacher.model, test)));
-        targets = softTargets(predictLogits(teacher.model, train), k, o.temperature);
-      } finally {
-        teacher.dispose();
-      }
-      const student = await trainStudent(train, targets, {
-        temperature: o.temperature,
-        epochs: o.studentEpochs,
-        batchSize: o.batchSize,
-        lr: o.lr,
-        seed,
-        hidden: o.studentHidden,
-        onBatch: (e, b) => job.student(epsilon, seed, e, b),
-      });
-      try {
-        models.push(evaluate('student', epsilon, seed, predictLogits(student, test)));
-      } finally {
-        student.dispose();
-      }
-    }
-  }
-  job.bar.stop();
-  const { json: _j, quiet: _q, runsDir: _r, name: _n, force: _f, ...config } = o;
-  const results: DistillResults = {
-    kind: 'distill',
-    name,
-    createdAt: new Date().toISOString(),
-    backend,
-    dataset: { name: splits.dataset, classNames: test.classNames, train: splits.train.rows, test: test.rows },
-    config,
-    models,
-    summary: summarizeDistill(models),
-    claims: distillClaims(models),
+}
+
+/** One seed's teacher at `epsilon` and its student distilled at T, each scored; each model freed after. */
+async function pair(job: DistillJob, seed: number, epsilon: number): Promise<DistillModel[]> {
+  const { o, test, progress } = job;
+  const { train } = job.bySeed.get(seed) as Splits;
+  const k = test.classNames.length;
+  const config = {
+    epsilon,
+    noise: 'uniform' as const,
+    seed,
+    model: o.model,
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    lr: o.lr,
   };
-  const dir = run.dir;
-  const reportFile = await writeResults(dir, results);
-  run.release();
-  if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);
-  else
-    process.stdout.write(
-      `\n${distillTable(results.summary)}\n\nresults: ${join(dir, 'results.json')}\nreport: ${reportFile}\n`,
-    );
-  tf.disposeVariables();
-  return results;
+  const models: DistillModel[] = [];
+  // Each model is freed when its step is done, also when the step throws.
+  const teacher = new Trainer(config, train, job.monitor);
+  let targets: Float32Array;
+  try {
+    for (let e = 0; e < o.epochs; e++) await teacher.runEpoch((b) => progress.teacher(epsilon, seed, e, b));
+    models.push(job.evaluate('teacher', epsilon, seed, predictLogits(teacher.model, test)));
+    targets = softTargets(predictLogits(teacher.model, train), k, o.temperature);
+  } finally {
+    teacher.dispose();
+  }
+  const student = await trainStudent(train, targets, {
+    temperature: o.temperature,
+    epochs: o.studentEpochs,
+    batchSize: o.batchSize,
+    lr: o.lr,
+    seed,
+    hidden: o.studentHidden,
+    onBatch: (e, b) => progress.student(epsilon, seed, e, b),
+  });
+  try {
+    models.push(job.evaluate('student', epsilon, seed, predictLogits(student, test)));
+  } finally {
+    student.dispose();
+  }
+  return models;
+}
+
+/** results.json of a distill run: the stored settings (not the output options), the models, the summary. */
+function distillResults(
+  o: DistillOptions,
+  r: { name: string; backend: string; splits: Splits; models: DistillModel[] },
+): DistillResults {
+  const { json: _j, quiet: _q, runsDir: _r, name: _n, force: _f, ...config } = o;
+  const { test, train } = r.splits;
+  return {
+    kind: 'distill',
+    name: r.name,
+    createdAt: new Date().toISOString(),
+    backend: r.backend,
+    dataset: { name: r.splits.dataset, classNames: test.classNames, train: train.rows, test: test.rows },
+    config,
+    models: r.models,
+    summary: summarizeDistill(r.models),
+    claims: distillClaims(r.models),
+  };
 }

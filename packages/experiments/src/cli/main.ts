@@ -16,6 +16,7 @@ import {
 import { wrapParts } from './epochLine.js';
 import { errorLine } from './errorLine.js';
 import { FAMILY_DEFAULTS, loss, losses } from './family.js';
+import { optionHelp } from './help.js';
 import { dataset, epsilons, float, int, MAX_SEED, resolveAll, runName, seeds, sizeOrAll } from './options.js';
 import { packageVersion } from './sweep/fingerprint.js';
 import { BACKENDS } from './usage.js';
@@ -198,85 +199,93 @@ function gridContext(opts: { losses?: unknown; epsilons: number[] }, ctx: CliCon
 
 /**
  * The commander program with its commands (exported for tests and embedding). Errors throw instead of
- * exiting the process, in every subcommand (they inherit the setting when created).
+ * exiting the process, in every subcommand (they inherit the settings when created); `--help` shows
+ * defaults and choices as they are typed.
  */
 export function program(): Command {
   const p = new Command('labelsmooth')
     .description('Label smoothing experiments: train, compare ε, evaluate calibration, report')
     .version(version(), '-V, --version')
     .configureOutput({ outputError: (s, write) => write(oneLine(s)) })
+    .configureHelp({ optionDescription: optionHelp })
     .exitOverride()
     .hook('preAction', (_program, action) => resolveAll(action));
+  for (const define of [
+    compareCommand,
+    sweepCommand,
+    workerCommand,
+    trainCommand,
+    distillCommand,
+    evaluateCommand,
+    reportCommand,
+  ])
+    define(p);
+  return p;
+}
 
-  familyOptions(
-    trainingOptions(
-      gridOptions(
-        p
-          .command('compare')
-          .description('train the same model for each ε (and seed) and compare accuracy and calibration')
-          .addOption(
-            shownDefault(
-              '--workers <n>',
-              'trial processes, one run each at a time (1: every run in this process)',
-              int(1, 1024),
-              availableParallelism(),
-              'the number of cores',
-            ),
-          ),
-      ),
-      COMPARE_DEFAULTS,
-    ),
+/** `--workers`, defaulting to the number of cores. */
+function workersOption(description: string): Option {
+  return shownDefault(
+    '--workers <n>',
+    description,
+    int(1, 1024),
+    availableParallelism(),
+    'the number of cores',
+  );
+}
+
+/** The options of `compare` and `sweep`, after their own: the grid, the data and training, the family. */
+function gridCommand(cmd: Command): Command {
+  return familyOptions(trainingOptions(gridOptions(cmd), COMPARE_DEFAULTS));
+}
+
+/** `labelsmooth compare`. */
+function compareCommand(p: Command): void {
+  gridCommand(
+    p
+      .command('compare')
+      .description('train the same model for each ε (and seed) and compare accuracy and calibration')
+      .addOption(workersOption('trial processes, one run each at a time (1: every run in this process)')),
   ).action(async (opts, cmd: Command) => {
     const { compare } = await import('./compare.js');
     const model = opts.model ?? defaultModel(opts.dataset);
     const ctx = gridContext(opts, contextOf(cmd, { model: defaultModel(opts.dataset) }));
     await compare({ ...opts, model, seed: opts.seeds[0] }, ctx);
   });
+}
 
-  familyOptions(
-    trainingOptions(
-      gridOptions(
-        p
-          .command('sweep')
-          .description(
-            "run compare's grid as independent trials: local processes, or a Redis queue of workers",
-          ),
+/** `labelsmooth sweep`. */
+function sweepCommand(p: Command): void {
+  const seconds = int(1, Math.floor(MAX_TIMER / 1000));
+  gridCommand(
+    p
+      .command('sweep')
+      .description("run compare's grid as independent trials: local processes, or a Redis queue of workers")
+      .addOption(workersOption('local trial processes'))
+      .option('--queue <url>', 'redis://[:PASSWORD@]HOST:PORT: enqueue the trials for `labelsmooth worker`s')
+      .option('--insecure', 'allow a Redis without a password on a non-loopback host', false)
+      .option(
+        '--redis-timeout <s>',
+        "stop (resumable) when the queue's Redis stays unreachable this many seconds",
+        seconds,
+        120,
       )
-        .addOption(
-          shownDefault(
-            '--workers <n>',
-            'local trial processes',
-            int(1, 1024),
-            availableParallelism(),
-            'the number of cores',
-          ),
-        )
-        .option(
-          '--queue <url>',
-          'redis://[:PASSWORD@]HOST:PORT: enqueue the trials for `labelsmooth worker`s',
-        )
-        .option('--insecure', 'allow a Redis without a password on a non-loopback host', false)
-        .option(
-          '--redis-timeout <s>',
-          "stop (resumable) when the queue's Redis stays unreachable this many seconds",
-          int(1, Math.floor(MAX_TIMER / 1000)),
-          120,
-        )
-        .option(
-          '--worker-timeout <s>',
-          'stop (resumable) when no `labelsmooth worker` serves the queue this many seconds',
-          int(1, Math.floor(MAX_TIMER / 1000)),
-          600,
-        ),
-      COMPARE_DEFAULTS,
-    ),
+      .option(
+        '--worker-timeout <s>',
+        'stop (resumable) when no `labelsmooth worker` serves the queue this many seconds',
+        seconds,
+        600,
+      ),
   ).action(async (opts, cmd: Command) => {
     const { sweep } = await import('./sweep.js');
     const model = opts.model ?? defaultModel(opts.dataset);
     const ctx = gridContext(opts, contextOf(cmd, { model: defaultModel(opts.dataset) }));
     await sweep({ ...opts, model, seed: opts.seeds[0] }, ctx);
   });
+}
 
+/** `labelsmooth worker`. */
+function workerCommand(p: Command): void {
   p.command('worker')
     .description('train the trials that `labelsmooth sweep --queue` enqueues (until SIGINT/SIGTERM)')
     .requiredOption('--queue <url>', 'redis://[:PASSWORD@]HOST:PORT')
@@ -294,7 +303,10 @@ export function program(): Command {
       const { workerCommand } = await import('./worker.js');
       await workerCommand(opts);
     });
+}
 
+/** `labelsmooth train`. */
+function trainCommand(p: Command): void {
   familyOptions(
     trainingOptions(
       p
@@ -309,45 +321,29 @@ export function program(): Command {
     const { trainCommand } = await import('./train.js');
     await trainCommand(opts, contextOf(cmd));
   });
+}
 
+/** `labelsmooth distill`. */
+function distillCommand(p: Command): void {
+  const d = DISTILL_DEFAULTS;
   trainingOptions(
     p
       .command('distill')
       .description('teachers at ε = 0 and ε > 0, each distilled into a small student at temperature T')
-      .option(
-        '--epsilon <ε>',
-        "the smoothed teacher's ε",
-        float(0, 1, { open: true }),
-        DISTILL_DEFAULTS.epsilon,
-      )
-      .option(
-        '--temperature <T>',
-        'distillation temperature',
-        float(0, 100, { open: true }),
-        DISTILL_DEFAULTS.temperature,
-      )
-      .option(
-        '--student-epochs <n>',
-        'student training epochs',
-        int(1, 10_000),
-        DISTILL_DEFAULTS.studentEpochs,
-      )
-      .option(
-        '--student-hidden <n>',
-        'hidden units of the student',
-        int(1, 100_000),
-        DISTILL_DEFAULTS.studentHidden,
-      )
+      .option('--epsilon <ε>', "the smoothed teacher's ε", float(0, 1, { open: true }), d.epsilon)
+      .option('--temperature <T>', 'distillation temperature', float(0, 100, { open: true }), d.temperature)
+      .option('--student-epochs <n>', 'student training epochs', int(1, 10_000), d.studentEpochs)
+      .option('--student-hidden <n>', 'hidden units of the student', int(1, 100_000), d.studentHidden)
       .addOption(
         shownDefault(
           '--seeds <n|list>',
           'number of seeds (1..n) or a comma-separated list',
           seeds,
-          DISTILL_DEFAULTS.seeds,
-          seedsText(DISTILL_DEFAULTS.seeds),
+          d.seeds,
+          seedsText(d.seeds),
         ),
       ),
-    DISTILL_DEFAULTS,
+    d,
   ).action(async (opts, cmd: Command) => {
     const { distill } = await import('./distill.js');
     const model = opts.model ?? defaultModel(opts.dataset);
@@ -356,7 +352,10 @@ export function program(): Command {
       contextOf(cmd, { model: defaultModel(opts.dataset) }),
     );
   });
+}
 
+/** `labelsmooth evaluate`. */
+function evaluateCommand(p: Command): void {
   p.command('evaluate')
     .description('calibration of saved predictions (.npy, .csv or .json logits or probabilities)')
     .requiredOption('--predictions <file>', 'N×K logits or probabilities')
@@ -383,7 +382,10 @@ export function program(): Command {
       const { evaluate } = await import('./evaluate.js');
       await evaluate(opts, contextOf(cmd));
     });
+}
 
+/** `labelsmooth report`. */
+function reportCommand(p: Command): void {
   p.command('report')
     .description('regenerate <run-dir>/report.html from <run-dir>/results.json')
     .argument('<run-dir>', 'a directory written by compare, sweep, train, distill or evaluate')
@@ -391,8 +393,6 @@ export function program(): Command {
       const { reportCommand } = await import('./results.js');
       await reportCommand(dir);
     });
-
-  return p;
 }
 
 /** Run the CLI; returns the exit code. Every error is one line on stderr (stack with LABELSMOOTH_DEBUG=1). */

@@ -28,16 +28,25 @@ export function summaryTable(rows: SummaryRow[]): string {
   );
 }
 
-/** The results.json of a compare or train run. */
-export function experimentResults(
-  kind: CompareResults['kind'],
-  name: string,
-  backend: string,
-  splits: Splits,
-  config: CompareResults['config'],
-  runs: RunResult[],
-  extras: { monitor?: Dataset; paired?: PairedAnalysis[] } = {},
-): CompareResults {
+/** What {@link experimentResults} makes results.json of. */
+export interface ExperimentOutput {
+  kind: CompareResults['kind'];
+  /** The run name. */
+  name: string;
+  /** The TF.js backend the runs trained on. */
+  backend: string;
+  splits: Splits;
+  config: CompareResults['config'];
+  runs: RunResult[];
+  /** The per-epoch test subset (recorded when smaller than the test set). */
+  monitor?: Dataset;
+  /** Paired differences between the runs. */
+  paired?: PairedAnalysis[];
+}
+
+/** The results.json of a compare, sweep or train run. */
+export function experimentResults(o: ExperimentOutput): CompareResults {
+  const { kind, name, backend, splits, config, runs } = o;
   const results: CompareResults = {
     kind,
     name,
@@ -56,8 +65,8 @@ export function experimentResults(
   };
   // The per-epoch test metrics were measured on a subset: say how large, so the report does not call it
   // the test set.
-  if (extras.monitor && extras.monitor.rows !== splits.test.rows) results.monitor = extras.monitor.rows;
-  if (extras.paired?.length) results.paired = extras.paired;
+  if (o.monitor && o.monitor.rows !== splits.test.rows) results.monitor = o.monitor.rows;
+  if (o.paired?.length) results.paired = o.paired;
   results.claims = compareClaims(runs);
   return results;
 }

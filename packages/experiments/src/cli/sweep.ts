@@ -5,18 +5,18 @@ import { namePath } from '../train/files.js';
 import { claim } from '../train/manifest.js';
 import { checkModelBackend, checkModelData, useBackend } from './backend.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
-import { DATA_SEED, drawSplits, loadPool } from './datasets.js';
+import { DATA_SEED, drawSplits, loadPool, type Splits } from './datasets.js';
 import { compareVariants, gridText, withFamilyConfig } from './family.js';
 import { datasetName, deriveRunName } from './naming.js';
 import { checkRunDir, openRunDir } from './runDir.js';
 import { type CompareOptions, storedConfig } from './runOptions.js';
 import { experimentResults, publishResults } from './runOutput.js';
 import { decodeLogits, type TrialOutcome } from './sweep/execute.js';
-import { expandGrid, trialKey, trialLoss } from './sweep/grid.js';
+import { expandGrid, type Trial, trialKey, trialLoss } from './sweep/grid.js';
 import { TrialLedger } from './sweep/ledger.js';
 import { runLocalPool } from './sweep/pool.js';
 import { runOnQueue } from './sweep/queue.js';
-import { checkQueueUrl } from './sweep/redisUrl.js';
+import { checkQueueUrl, type QueueTarget } from './sweep/redisUrl.js';
 import { type SweepSpec, specHash, trainConfig } from './sweep/spec.js';
 import { checkSpecFile, SPEC_FILE } from './sweep/specFile.js';
 import { trialSpec } from './trialSpec.js';
@@ -35,6 +35,20 @@ export interface SweepOptions extends CompareOptions {
   workerTimeout: number;
 }
 
+/** A sweep's grid, data and configuration, checked before its run directory is opened. */
+interface SweepPlan {
+  name: string;
+  variants: ReturnType<typeof compareVariants>;
+  target: QueueTarget | null;
+  backend: string;
+  splits: Splits;
+  spec: SweepSpec;
+  trials: Trial[];
+  /** Run labels of the grid's variants (the first seed's trials). */
+  labels: string[];
+  log: (line: string) => void;
+}
+
 /**
  * Run compare's grid with every (dataset, ε, noise, loss, seed) trial as an independent job — in
  * `workers` local processes, or on a BullMQ queue — recording each finished trial in
@@ -42,6 +56,30 @@ export interface SweepOptions extends CompareOptions {
  * Run again, the same command trains only the trials the ledger does not hold.
  */
 export async function sweep(o: SweepOptions, cli: CliContext = DEFAULT_CONTEXT): Promise<CompareResults> {
+  const plan = await planSweep(o, cli);
+  const run = openRunDir(o.runsDir, plan.name, { mode: 'ledger', force: o.force });
+  try {
+    claim(run.dir, [SPEC_FILE, 'trials.jsonl']);
+    checkSpecFile(run.dir, plan.spec);
+  } catch (e) {
+    run.release();
+    throw e;
+  }
+  const ledger = new TrialLedger(run.dir, specHash(plan.spec));
+  try {
+    await trainMissing(o, plan, ledger);
+  } finally {
+    ledger.close();
+  }
+  const results = sweepResults(o, plan, ledger);
+  await publishResults(run.dir, results, o.json);
+  run.release();
+  tf.disposeVariables();
+  return results;
+}
+
+/** Check the options, load the data (every seed's splits drawn once) and expand the grid into trials. */
+async function planSweep(o: SweepOptions, cli: CliContext): Promise<SweepPlan> {
   const name = o.name ?? deriveRunName('sweep', datasetName(o.dataset), { ...o }, cli.defaults);
   const variants = compareVariants(o, cli.given);
   checkRunDir(o.runsDir, name, { mode: 'ledger', force: o.force });
@@ -64,76 +102,79 @@ export async function sweep(o: SweepOptions, cli: CliContext = DEFAULT_CONTEXT):
     runs: variants.map((v) => ({ loss: trialLoss(v.loss), epsilon: v.epsilon })),
   });
   const labels = trials.slice(0, variants.length).map((t) => runLabel(trainConfig(spec, t)));
-  const run = openRunDir(o.runsDir, name, { mode: 'ledger', force: o.force });
-  const dir = run.dir;
-  try {
-    claim(dir, [SPEC_FILE, 'trials.jsonl']);
-    checkSpecFile(dir, spec);
-  } catch (e) {
-    run.release();
-    throw e;
-  }
-  const ledger = new TrialLedger(dir, specHash(spec));
-  try {
-    const todo = trials.filter((t) => !ledger.done.has(trialKey(t)));
+  return { name, variants, target, backend, splits, spec, trials, labels, log };
+}
+
+/** Train the trials the ledger does not hold, locally or on the queue, recording each as it finishes. */
+async function trainMissing(o: SweepOptions, plan: SweepPlan, ledger: TrialLedger): Promise<void> {
+  const { trials, log } = plan;
+  const todo = trials.filter((t) => !ledger.done.has(trialKey(t)));
+  log(sweepHeader(o, plan, ledger.file, todo.length));
+  for (const note of plan.splits.notes) log(`note: ${note}`);
+  if (ledger.repaired > 0)
+    log(`sweep: cut off a torn last line (${ledger.repaired} bytes) of ${ledger.file}`);
+  if (ledger.foreign > 0)
     log(
-      `labelsmooth sweep: ${splits.dataset} (train ${splits.train.rows}, validation ${splits.validation?.rows ?? 0}, test ${splits.test.rows}, data ${spec.dataHash}), ` +
-        `${o.model}, ${o.epochs} epochs, batch ${o.batchSize}, lr ${o.lr}, noise ${o.noise}, ${gridText(o, labels)}, seeds {${o.seeds.join(', ')}}, backend ${backend}: ` +
-        `${trials.length} trials, ${trials.length - todo.length} already in ${ledger.file}, ${todo.length} to train` +
-        (todo.length === 0
-          ? ''
-          : target
-            ? ` on the queue ${target.display}`
-            : ` in ${Math.min(o.workers, todo.length)} local processes`),
+      `sweep: ignored ${ledger.foreign} ledger lines of another configuration (spec hash ≠ ${ledger.spec})`,
     );
-    for (const note of splits.notes) log(`note: ${note}`);
-    if (ledger.repaired > 0)
-      log(`sweep: cut off a torn last line (${ledger.repaired} bytes) of ${ledger.file}`);
-    if (ledger.foreign > 0)
-      log(
-        `sweep: ignored ${ledger.foreign} ledger lines of another configuration (spec hash ≠ ${ledger.spec})`,
-      );
-    let finished = trials.length - todo.length;
-    const onOutcome = (out: TrialOutcome) => {
-      try {
-        ledger.record(out);
-      } catch (e) {
-        throw namePath(e, ledger.file);
-      }
-      finished++;
-      log(
-        `sweep: ${out.key} done by ${out.worker} in ${out.seconds.toFixed(1)} s (${finished}/${trials.length})`,
-      );
-    };
-    if (target)
-      await runOnQueue(target, spec, todo, {
-        log,
-        onOutcome,
-        redisTimeout: o.redisTimeout * 1000,
-        workerTimeout: o.workerTimeout * 1000,
-      });
-    else await runLocalPool(spec, todo, { workers: o.workers, quiet: o.quiet, log, onOutcome });
-  } finally {
-    ledger.close();
-  }
-  const entries = trials.map((t) => {
+  let finished = trials.length - todo.length;
+  const onOutcome = (out: TrialOutcome) => {
+    try {
+      ledger.record(out);
+    } catch (e) {
+      throw namePath(e, ledger.file);
+    }
+    finished++;
+    log(
+      `sweep: ${out.key} done by ${out.worker} in ${out.seconds.toFixed(1)} s (${finished}/${trials.length})`,
+    );
+  };
+  if (plan.target)
+    await runOnQueue(plan.target, plan.spec, todo, {
+      log,
+      onOutcome,
+      redisTimeout: o.redisTimeout * 1000,
+      workerTimeout: o.workerTimeout * 1000,
+    });
+  else await runLocalPool(plan.spec, todo, { workers: o.workers, quiet: o.quiet, log, onOutcome });
+}
+
+/** The sweep's first line: the data, the grid, and how many trials are left to train where. */
+function sweepHeader(o: SweepOptions, plan: SweepPlan, ledgerFile: string, todo: number): string {
+  const { splits, spec, trials, target } = plan;
+  const where =
+    todo === 0
+      ? ''
+      : target
+        ? ` on the queue ${target.display}`
+        : ` in ${Math.min(o.workers, todo)} local processes`;
+  return (
+    `labelsmooth sweep: ${splits.dataset} (train ${splits.train.rows}, validation ${splits.validation?.rows ?? 0}, test ${splits.test.rows}, data ${spec.dataHash}), ` +
+    `${o.model}, ${o.epochs} epochs, batch ${o.batchSize}, lr ${o.lr}, noise ${o.noise}, ${gridText(o, plan.labels)}, seeds {${o.seeds.join(', ')}}, backend ${plan.backend}: ` +
+    `${trials.length} trials, ${trials.length - todo} already in ${ledgerFile}, ${todo} to train${where}`
+  );
+}
+
+/** results.json of a finished sweep, from the ledger: compare's, the paired differences included. */
+function sweepResults(o: SweepOptions, plan: SweepPlan, ledger: TrialLedger): CompareResults {
+  const { splits } = plan;
+  const entries = plan.trials.map((t) => {
     const entry = ledger.done.get(trialKey(t));
     if (!entry) throw new Error(`sweep: trial ${trialKey(t)} finished without a result`);
     return entry;
   });
-  const runs = entries.map((e) => e.result);
   // The paired differences as compare computes them, from every trial's recorded test logits.
-  const monitor = monitorSet(splits.test, DATA_SEED);
   const k = splits.test.classNames.length;
-  const paired = pairedAnalyses(entries.map(decodeLogits), splits.test.y, k, metricsAnalyzer());
-  const config = withFamilyConfig(storedConfig(o), o, variants);
-  const results = experimentResults('compare', name, backend, splits, config, runs, {
-    monitor,
-    paired,
+  const results = experimentResults({
+    kind: 'compare',
+    name: plan.name,
+    backend: plan.backend,
+    splits,
+    config: withFamilyConfig(storedConfig(o), o, plan.variants),
+    runs: entries.map((e) => e.result),
+    monitor: monitorSet(splits.test, DATA_SEED),
+    paired: pairedAnalyses(entries.map(decodeLogits), splits.test.y, k, metricsAnalyzer()),
   });
   results.command = 'sweep';
-  await publishResults(dir, results, o.json);
-  run.release();
-  tf.disposeVariables();
   return results;
 }

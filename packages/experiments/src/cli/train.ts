@@ -205,18 +205,18 @@ async function runOpened(
   }
   const { result } = evaluateRun(trainer, splits.test, splits.validation, metricsAnalyzer());
   const { dataSha256: _h, ...resultConfig } = saved;
-  const results = experimentResults(
-    'train',
+  const results = experimentResults({
+    kind: 'train',
     name,
     backend,
     splits,
-    withFamilyConfig(
+    config: withFamilyConfig(
       { ...resultConfig, epsilons: [saved.epsilon], seeds: [saved.seed] },
       { ...FAMILY_DEFAULTS, ...saved },
       [variant],
     ),
-    [result],
-  );
+    runs: [result],
+  });
   await publishResults(dir, results, o.json, { model: join(dir, 'model', 'model.json') });
   run.release();
   trainer.dispose();
