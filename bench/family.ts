@@ -24,10 +24,10 @@ import {
   type CrossEntropyOptions,
   crossEntropy,
   initKernels,
-  kernelInfo,
   kernelWorkspace,
   noiseMatrix,
 } from '../packages/labelsmooth/src/index.js';
+import { interleaved, type Variant } from './interleaved.js';
 import { runHeader, writeSection } from './markdown.js';
 
 const args = process.argv.slice(2);
@@ -43,66 +43,6 @@ const lines: string[] = [];
 function log(line: string): void {
   console.log(line);
   lines.push(...line.split('\n'));
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/** One timed variant: a label and a call, its ratio taken to variant `base` (default the first). */
-interface Variant {
-  name: string;
-  run: () => void;
-  base?: number;
-}
-
-/**
- * Time the variants interleaved: 2 warm-up rounds, then `ROUNDS` rounds in which each runs once (order
- * rotated each round). Returns per-variant median ms and the median per-round ratio to variants[0].
- */
-function interleaved(variants: Variant[]): {
-  name: string;
-  ms: number;
-  ratio: number;
-  cpuRatio: number;
-  path: string;
-  base: number;
-  reason: string;
-}[] {
-  const times = variants.map(() => [] as number[]);
-  const cpu = variants.map(() => [] as number[]);
-  const paths = variants.map(() => '');
-  const reasons = variants.map(() => '');
-  for (let r = -WARM_ROUNDS; r < ROUNDS; r++) {
-    for (let j = 0; j < variants.length; j++) {
-      const v = (j + Math.max(0, r)) % variants.length;
-      const c0 = process.cpuUsage();
-      const t0 = performance.now();
-      variants[v].run();
-      const dt = performance.now() - t0;
-      const c = process.cpuUsage(c0);
-      if (r >= 0) {
-        times[v].push(dt);
-        cpu[v].push(c.user + c.system);
-      }
-      paths[v] = kernelInfo().last?.path ?? '?';
-      reasons[v] = kernelInfo().last?.reason ?? '';
-    }
-  }
-  return variants.map((v, j) => {
-    const b = v.base ?? 0;
-    return {
-      name: v.name,
-      ms: median(times[j]),
-      ratio: median(times[j].map((t, r) => t / times[b][r])),
-      cpuRatio: median(cpu[j].map((t, r) => t / cpu[b][r])),
-      path: paths[j],
-      base: b,
-      reason: reasons[j],
-    };
-  });
 }
 
 function inputs(n: number, k: number) {
@@ -157,7 +97,11 @@ const OPTIONS: [string, CrossEntropyOptions][] = [
       name,
       run: () => crossEntropy(z, y, { ...o, classes: k, grad, kernel: 'wasm', threads }),
     }));
-    report(`${n}×${k}, ${threads ? 'worker threads' : 'one thread'}:`, interleaved(variants), threads);
+    report(
+      `${n}×${k}, ${threads ? 'worker threads' : 'one thread'}:`,
+      interleaved(variants, ROUNDS, WARM_ROUNDS),
+      threads,
+    );
   }
 }
 
@@ -205,7 +149,11 @@ function ols(n: number, k: number, Matrix: Float32ArrayConstructor | Float64Arra
         },
       );
     }
-    report(`${what}, ${threads ? 'worker threads' : 'one thread'}:`, interleaved(variants), threads);
+    report(
+      `${what}, ${threads ? 'worker threads' : 'one thread'}:`,
+      interleaved(variants, ROUNDS, WARM_ROUNDS),
+      threads,
+    );
     log(`  (the plan of a plain-array S — its used rows checked — ${planMs.toFixed(1)} ms, one call)`);
     ws?.dispose();
   }

@@ -19,12 +19,17 @@
 // current RSS during one more call is reported (the gradient buffer, preallocated for our paths and the
 // copy, is part of the inputs; PyTorch allocates z.grad in the call).
 //
+// Then the language-model options on the kernel against the plain kernel at 1024×32000 (ε = 0.1, a gradient
+// buffer kept), on one thread and with the worker threads, timed interleaved (bench/interleaved.ts): softcap
+// 30 (Gemma 2's; these logits all lie under 0.625·c, where tanh is its polynomial alone), softcap 1 (most
+// logits past it: the exp branch of tanh), zLoss 1e−4 (PaLM's), and softcap 30 + zLoss + lse.
+//
 // The run's table and a met/missed line per target replace the section `bench-run` of BENCHMARKS.md
 // (--out FILE: another file). --quick times each implementation once after one warm-up call: for checking
 // the script and the generated section, not for numbers.
 //
 // Usage: npm run bench [-- --shapes 8192x10,512x1000 --runs 5 --skip-tfjs --skip-tfjs-cpu --skip-torch
-//                          --skip-rss --quick --out BENCHMARKS.md]
+//                          --skip-rss --skip-lm --quick --out BENCHMARKS.md]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -35,6 +40,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { crossEntropy, initKernels, kernelWorkspace } from '../packages/labelsmooth/src/index.js';
 import { threadStats } from '../packages/labelsmooth/src/kernels/threads.js';
+import { interleaved } from './interleaved.js';
 import { markdownTable, runHeader, writeSection } from './markdown.js';
 
 const EPS = 0.1;
@@ -317,6 +323,49 @@ function verdicts(
   return lines;
 }
 
+/** The language-model options timed against the plain kernel (see the header). */
+const LM_OPTIONS: [string, object][] = [
+  ['plain (ε = 0.1)', {}],
+  ['softcap 30', { softcap: 30 }],
+  ['softcap 1 (logits past 0.625·c)', { softcap: 1 }],
+  ['zLoss 1e−4', { zLoss: 1e-4 }],
+  ['softcap 30 + zLoss 1e−4 + lse', { softcap: 30, zLoss: 1e-4, lse: true }],
+];
+
+/**
+ * The language-model options against the plain kernel at n×k, interleaved rounds, one thread and the
+ * worker threads: a table row per option (--quick: 64×2048, one round, not a measurement).
+ */
+function languageModelRows(): Record<string, string | number>[] {
+  const [n, k] = QUICK ? [64, 2048] : [1024, 32000];
+  const { logits, labels, grad } = inputs(n, k);
+  const rows: Record<string, string | number>[] = [];
+  for (const threads of [false, true]) {
+    const variants = LM_OPTIONS.map(([name, o]) => ({
+      name,
+      run: () =>
+        void crossEntropy(logits, labels, {
+          classes: k,
+          labelSmoothing: EPS,
+          grad,
+          kernel: 'wasm',
+          threads,
+          ...o,
+        }),
+    }));
+    for (const t of interleaved(variants, QUICK ? 1 : 9, QUICK ? 0 : 2))
+      rows.push({
+        shape: `${n}×${k}`,
+        threads: threads ? 'workers' : 'one',
+        option: t.name,
+        'median ms': fmt(t.ms),
+        '× plain (median of rounds)': fmt(t.ratio),
+        path: t.path,
+      });
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   if (args[0] === '--rss-child') {
     const [n, k] = parseShapes(args[2])[0];
@@ -400,6 +449,11 @@ async function main(): Promise<void> {
   );
   if (summary.length) console.log('\nTargets:');
   for (const line of summary) console.log(`  ${line}`);
+  const lm = flag('skip-lm') ? [] : languageModelRows();
+  if (lm.length) {
+    console.log('\nsoftcap, zLoss and lse against the plain kernel, interleaved rounds:');
+    console.table(lm);
+  }
   const out = arg('out', new URL('../BENCHMARKS.md', import.meta.url).pathname);
   writeSection(
     out,
@@ -418,6 +472,17 @@ async function main(): Promise<void> {
         ? 'Targets in this run:\n'
         : 'No target was judged in this run (they are set at 8192×10, 512×1000, 1024×32000 and 256×128000).',
       ...summary.map((line) => `- ${line.replace(/: (met|MISSED)$/, (_, v) => `: **${v}**`)}`),
+      ...(lm.length
+        ? [
+            '',
+            'softcap, zLoss and lse on the kernel against the plain kernel of the same shape, forward + gradient',
+            '(ε = 0.1, a gradient buffer kept), timed interleaved: each round runs every option once; the ratio is',
+            'the median of the per-round ratios. softcap 30 keeps these logits (|z| < 2) under 0.625·c, where the',
+            "kernel's tanh is its polynomial; softcap 1 sends most of them through its exp branch.",
+            '',
+            markdownTable(lm),
+          ]
+        : []),
     ].join('\n'),
   );
   console.log(`\n${out}: section bench-run replaced`);

@@ -61,6 +61,18 @@ describe('BENCHMARKS.md sections', () => {
     assert.match(runSection, /\*\*--quick: one call per implementation, not a measurement\.\*\*/);
     assert.match(runSection, /^\| shape \| implementation \| median ms \|/m);
     assert.match(runSection, /^\| 64×10 \| labelsmooth WASM, workspace \(threads\) \| [\d.]+ \|/m);
+    // the language-model options against the plain kernel, one thread and the workers
+    for (const threads of ['one', 'workers'])
+      for (const option of [
+        'plain \\(ε = 0\\.1\\)',
+        'softcap 30',
+        'zLoss 1e−4',
+        'softcap 30 \\+ zLoss 1e−4 \\+ lse',
+      ])
+        assert.match(
+          runSection,
+          new RegExp(`^\\| 64×2048 \\| ${threads} \\| ${option} \\| [\\d.]+ \\| [\\d.]+ \\| wasm`, 'm'),
+        );
     assert.doesNotMatch(
       runSection,
       /^\| (8192×10|256×1000) \||PyTorch, glibc/m,
