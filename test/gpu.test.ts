@@ -7,9 +7,33 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as esbuild from 'esbuild';
 import type { Page } from 'playwright-core';
+import type { PartsResult } from './browser/gpu-entry.js';
 import { bounded, browserMissing, launchGpu } from './helpers/browser.js';
+import { assertClose, decodeFloats, type Fixture, loadFixtures } from './helpers/fixtures.js';
 
 const skip = browserMissing();
+
+/** The language-model fixtures (torch float64, scripts/make_lm_fixtures.py), for softmaxCrossEntropyParts. */
+const LM_FIXTURES = loadFixtures('languageModel.json').map((f) => {
+  const x = f as Fixture & { shape: number[]; lse: number[]; zLoss?: number | number[] };
+  return { ...x, logits: Array.from(decodeFloats(x.logits)) };
+});
+
+/** A backend's parts against torch, within float32 rounding (relative to the case's scale). */
+function checkParts(c: (typeof LM_FIXTURES)[number], r: PartsResult): void {
+  const flat = (v: number | number[] | undefined) =>
+    v === undefined ? [0] : typeof v === 'number' ? [v] : v;
+  const rowShape = c.shape.slice(0, -1);
+  assert.deepEqual(r.lseShape, rowShape, `${c.name}: lse shape`);
+  const scale = (v: number[]) => Math.max(1, ...v.map(Math.abs));
+  const loss = flat(c.loss);
+  const zLoss = c.zLoss === undefined ? loss.map(() => 0) : flat(c.zLoss);
+  assertClose(r.loss, loss, { rtol: 0, atol: 4e-6 * scale(loss), label: `${c.name}: loss` });
+  assertClose(r.zLoss, zLoss, { rtol: 0, atol: 4e-6 * scale(loss), label: `${c.name}: zLoss` });
+  assertClose(r.lse, c.lse, { rtol: 0, atol: 4e-6 * scale(c.lse), label: `${c.name}: lse` });
+  assertClose(r.grad, c.grad, { rtol: 0, atol: 2e-6 * scale(c.grad), label: `${c.name}: grad` });
+  assert.equal(r.leaked, 0, `${c.name}: ${r.leaked} tensors leaked`);
+}
 const ORIGIN = 'http://localhost';
 
 /** Float32 tolerance relative to the largest value of the reference. */
@@ -87,6 +111,14 @@ describe('labelsmooth/tfjs on webgl and webgpu in chromium (SwiftShader)', { ski
     assert.equal(r.losses.length, 5);
     assert.ok(r.losses[4] < r.losses[0], `losses ${r.losses}`);
     cpuLosses.push(...r.losses);
+  });
+
+  it('cpu: softmaxCrossEntropyParts equals torch float64 on every language-model fixture', async () => {
+    for (const c of LM_FIXTURES) {
+      const r = await run(() => page.evaluate((x) => window.gpuParts(x), c), `cpu: ${c.name}`);
+      assert.equal(r.backend, 'cpu');
+      checkParts(c, r);
+    }
   });
 
   it('labelsmooth/webgpu on raw GPUBuffers: every case equals the float64 core; pipelines compiled once per device', async () => {
@@ -186,6 +218,36 @@ describe('labelsmooth/tfjs on webgl and webgpu in chromium (SwiftShader)', { ski
         }
       });
 
+      it('softmaxCrossEntropyParts: loss, per-row lse, z-loss part and gradient equal torch float64 (every language-model fixture), 0 read-backs', async () => {
+        for (const c of LM_FIXTURES) {
+          const r = await run(() => page.evaluate((x) => window.gpuParts(x), c), `${backend}: ${c.name}`);
+          checkParts(c, r);
+          assert.equal(r.reads, 0, `${c.name}: ${r.reads} read-backs`);
+        }
+        assert.deepEqual(errors, []);
+      });
+
+      it('GPU programs per forward pass and per training step: the backward pass is one program', async () => {
+        const counts: string[] = [];
+        for (const name of [
+          'plain, ε = 0.1, padding, mean, K = 1000',
+          'sequence [2, 5, 300], softcap 5, z-loss 1e-3',
+        ]) {
+          const r = await run(
+            () => page.evaluate((n) => window.gpuPrograms(n), name),
+            `${backend}: programs`,
+          );
+          counts.push(`${name}: forward ${r.forward}, step ${r.step}: ${r.names.join(' ')}`);
+          assert.equal(
+            r.step - r.forward,
+            1,
+            `${name}: the backward pass runs ${r.step - r.forward} programs`,
+          );
+          assert.ok(r.forward <= (backend === 'webgl' ? 7 : 4), `${name}: ${r.forward} programs forward`);
+        }
+        console.log(`${backend} programs:\n  ${counts.join('\n  ')}`);
+      });
+
       it('a label out of range in a tensor makes the loss NaN, without a read-back', async () => {
         const r = await run(() => page.evaluate(() => window.gpuInvalidLabel()), `${backend}: invalid label`);
         assert.equal(r.reads, 0);
@@ -209,7 +271,7 @@ describe('one WGSL row pass for TF.js webgpu and labelsmooth/webgpu', () => {
     const { ROWS } = await import('../packages/labelsmooth/src/webgpu/shaders.js');
     const wgsl = await import('../packages/labelsmooth/src/tfjs/webgpuPrograms.js');
     const tfjsRows = wgsl.rowTermsProgram(4, false, true).getUserCode();
-    const tfjsGrad = wgsl.gradientProgram(4, 10, false, true).getUserCode();
+    const tfjsGrad = wgsl.gradientProgram(4, 10, false, true, false).getUserCode();
     assert.equal(fnOf(tfjsRows, 'rowStats'), fnOf(ROWS, 'rowStats'));
     assert.equal(fnOf(tfjsRows, 'merge'), fnOf(ROWS, 'merge'));
     const scalars = (s: string) => s.replaceAll('uniforms.', 'params.');

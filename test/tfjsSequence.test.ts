@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type CrossEntropyResult, crossEntropy } from '../packages/labelsmooth/src/index.js';
-import { softmaxCrossEntropy } from '../packages/labelsmooth/src/tfjs/index.js';
-import { assertClose } from './helpers/fixtures.js';
+import { softmaxCrossEntropy, softmaxCrossEntropyParts } from '../packages/labelsmooth/src/tfjs/index.js';
+import { assertClose, decodeFloats, type Fixture, loadFixtures } from './helpers/fixtures.js';
 import { BACKENDS, tf, useBackend } from './helpers/tf.js';
 
 const [B, T, V] = [2, 3, 7];
@@ -42,6 +42,39 @@ for (const backend of BACKENDS) {
       const core = crossEntropy(z, y, { ...options, classes: V, lse: true });
       assert.equal(seen!.zLoss, core.zLoss);
       assert.deepEqual(seen!.lse, core.lse);
+      zt.dispose();
+    });
+
+    it('softmaxCrossEntropyParts: loss, lse, z-loss part and gradient equal torch float64 (language-model fixtures)', () => {
+      for (const f of loadFixtures('languageModel.json')) {
+        const c = f as Fixture & { shape: number[]; lse: number[]; zLoss?: number | number[] };
+        const zt = tf.tensor(Float32Array.from(decodeFloats(c.logits)), c.shape);
+        const yt = tf.tensor(Int32Array.from(c.target), c.shape.slice(0, -1), 'int32');
+        const { lse: _, ...o } = c.options;
+        const parts = softmaxCrossEntropyParts(yt, zt, o);
+        const grad = tf.grad((l: tf.Tensor) => tf.sum(softmaxCrossEntropyParts(yt, l, o).loss) as tf.Scalar)(
+          zt,
+        );
+        const loss = typeof c.loss === 'number' ? [c.loss] : c.loss;
+        const zLoss =
+          c.zLoss === undefined ? loss.map(() => 0) : typeof c.zLoss === 'number' ? [c.zLoss] : c.zLoss;
+        assert.deepEqual(parts.lse.shape, c.shape.slice(0, -1));
+        assert.deepEqual(parts.zLoss.shape, parts.loss.shape);
+        const tol = { rtol: 2e-6, atol: 1e-6 };
+        assertClose(parts.loss.dataSync(), loss, { ...tol, label: `${c.name}: loss` });
+        assertClose(parts.zLoss.dataSync(), zLoss, { ...tol, label: `${c.name}: zLoss` });
+        assertClose(parts.lse.dataSync(), c.lse, { ...tol, label: `${c.name}: lse` });
+        assertClose(grad.dataSync(), c.grad, { rtol: 1e-5, atol: 1e-7, label: `${c.name}: grad` });
+        tf.dispose([zt, yt, parts.loss, parts.lse, parts.zLoss, grad]);
+      }
+    });
+
+    it('softmaxCrossEntropyParts takes no lse option (it always returns it)', () => {
+      const zt = tf.tensor3d(z, [B, T, V]);
+      assert.throws(
+        () => softmaxCrossEntropyParts(y, zt, { lse: true } as never),
+        /softmaxCrossEntropyParts: options.*lse/,
+      );
       zt.dispose();
     });
 

@@ -8,6 +8,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { type CrossEntropyOptions, crossEntropy } from '../../packages/labelsmooth/src/index.js';
 import {
   softmaxCrossEntropy,
+  softmaxCrossEntropyParts,
   type TfCrossEntropyOptions,
 } from '../../packages/labelsmooth/src/tfjs/index.js';
 import { crossEntropyWebGPU } from '../../packages/labelsmooth/src/webgpu/index.js';
@@ -20,6 +21,8 @@ declare global {
     gpuTrain: (steps: number) => Promise<{ losses: number[]; reads: number }>;
     gpuRefusal: (option: string) => string;
     gpuInvalidLabel: () => Promise<{ loss: number; reads: number }>;
+    gpuParts: (c: PartsCase) => Promise<PartsResult>;
+    gpuPrograms: (name: string) => Promise<{ forward: number; step: number; names: string[] }>;
     webgpuRaw: () => Promise<{
       results: Record<string, number | string>[];
       compiledFirst: number;
@@ -216,6 +219,96 @@ window.gpuCompare = async (name: string) => {
     gradError: maxDiff(grad, ref.grad),
     gradScale: maxAbs(ref.grad),
     leaked: tf.memory().numTensors - before,
+  };
+};
+
+/** Run `f` with the GPU programs the current backend runs counted. */
+function countingPrograms<T>(f: () => T): { value: T; programs: number; names: string[] } {
+  const b = tf.backend() as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const name = typeof b.runWebGPUProgram === 'function' ? 'runWebGPUProgram' : 'runWebGLProgram';
+  const run = b[name];
+  const names: string[] = [];
+  b[name] = function (this: unknown, ...a: unknown[]) {
+    const p = a[0] as { constructor: { name: string }; variableNames: string[] };
+    names.push(p.constructor.name === 'Object' ? `ours(${p.variableNames})` : p.constructor.name);
+    return run.apply(this, a);
+  };
+  try {
+    return { value: f(), programs: names.length, names };
+  } finally {
+    b[name] = run;
+  }
+}
+
+/** The GPU programs of a forward pass alone and of a training step (loss and gradient) of a case. */
+window.gpuPrograms = async (name: string) => {
+  const c = CASES[name];
+  const k = c.shape[c.shape.length - 1];
+  const rows = c.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  const zt = tf.tensor(
+    Float32Array.from({ length: rows * k }, (_, j) => wave(j, 1.7)),
+    c.shape,
+  );
+  const yt = tf.tensor(c.labels(rows, k), c.shape.slice(0, -1), 'int32');
+  const f = (l: tf.Tensor) => tf.sum(softmaxCrossEntropy(yt, l, c.options)) as tf.Scalar;
+  await tf.grad(f)(zt).data(); // uploads and compiles outside the count
+  const forward = countingPrograms(() => f(zt));
+  const step = countingPrograms(() => tf.valueAndGrad(f)(zt));
+  await Promise.all([forward.value.data(), step.value.grad.data()]);
+  tf.dispose([zt, yt, forward.value, step.value.value, step.value.grad]);
+  return { forward: forward.programs, step: step.programs, names: step.names };
+};
+
+/** A language-model case of test/fixtures/languageModel.json (torch, float64). */
+export interface PartsCase {
+  shape: number[];
+  logits: number[];
+  target: number[];
+  options: Record<string, unknown>;
+}
+
+/** softmaxCrossEntropyParts' tensors of a case, and the gradient of Σ loss, read after the counted step. */
+export interface PartsResult {
+  backend: string;
+  reads: number;
+  leaked: number;
+  loss: number[];
+  lse: number[];
+  zLoss: number[];
+  grad: number[];
+  lseShape: number[];
+}
+
+window.gpuParts = async (c: PartsCase) => {
+  const before = tf.memory().numTensors;
+  const zt = tf.tensor(Float32Array.from(c.logits), c.shape);
+  const yt = tf.tensor(Int32Array.from(c.target), c.shape.slice(0, -1), 'int32');
+  const { lse: _, ...options } = c.options;
+  const { value: step, reads } = countingReads(() => {
+    let parts: ReturnType<typeof softmaxCrossEntropyParts> | undefined;
+    const grad = tf.grad((l: tf.Tensor) => {
+      parts = softmaxCrossEntropyParts(yt, l, options);
+      tf.keep(parts.loss);
+      tf.keep(parts.lse);
+      tf.keep(parts.zLoss);
+      return tf.sum(parts.loss) as tf.Scalar;
+    })(zt);
+    return { grad, parts: parts! };
+  });
+  const { loss, lse, zLoss } = step.parts;
+  const values = await Promise.all([loss.data(), lse.data(), zLoss.data(), step.grad.data()]);
+  const lseShape = lse.shape;
+  tf.dispose([zt, yt, loss, lse, zLoss, step.grad]);
+  const [l, s, z, g] = values.map((v) => Array.from(v as Float32Array));
+  return {
+    backend: tf.getBackend(),
+    reads,
+    leaked: tf.memory().numTensors - before,
+    loss: l,
+    lse: s,
+    zLoss: z,
+    grad: g,
+    lseShape,
   };
 };
 

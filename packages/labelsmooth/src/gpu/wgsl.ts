@@ -134,3 +134,20 @@ fn gradientAt(z : f32, c : i32, k : i32, y : i32, f : vec2<f32>, lse : f32) -> f
 }
 `;
 }
+
+/**
+ * `fn scaleOf(total) -> f32`: the factor of a reduced sum: 1/normalizer when there is one (`normalizer` > 0),
+ * 1 unless the reduction is `mean` (`notMean`, a WGSL bool expression), else 1/total — 0 for an
+ * all-ignored batch (loss 0, gradient 0, never NaN); a NaN total stays NaN.
+ */
+export function wgslScaleOf(src: WgslRowSource, notMean: string): string {
+  const p = src.scalars;
+  return `
+fn scaleOf(total : f32) -> f32 {
+  if (${p}.normalizer > 0.0) { return 1.0 / ${p}.normalizer; }
+  if (${notMean}) { return 1.0; }
+  if (total == 0.0) { return 0.0; }
+  return 1.0 / total;
+}
+`;
+}

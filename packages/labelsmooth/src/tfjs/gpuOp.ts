@@ -1,16 +1,17 @@
 // The op on the webgl and webgpu backends: the forward pass runs the rowTerms kernel (one pass over the
-// logits) and reduces its [N, 8] terms with TF.js ops; the backward pass runs the gradient kernel (one pass
-// over the logits, the upstream gradient folded in). Every tensor stays on the GPU: nothing is read back.
-// TF.js programs write one output each, so the gradient is made in the backward pass, from the logits and
-// the row's lse — as Apex's fused cross-entropy does — rather than written in the forward and scaled after.
+// logits) and the reduce kernel (the totals of its [N, 8] terms); the backward pass is one program, the
+// gradient kernel (one pass over the logits, the row's factors made from the saved terms, the totals and
+// dy). Every tensor stays on the GPU: nothing is read back. TF.js programs write one output each, so the
+// gradient is made in the backward pass from the logits and the row's lse — as Apex's fused cross-entropy
+// does — rather than written in the forward (which would also cost an N×K write on every evaluation).
 import * as tf from '@tensorflow/tfjs-core';
 import { fail } from '../core/errors.js';
 import { planSmoothing } from '../core/plan.js';
 import { CLASS_ROWS, type GpuPlan, gpuPlan } from '../gpu/plan.js';
 import { type GpuAttrs, type GpuBackend, registerGpuKernels, runGpuKernel } from './gpuKernels.js';
-import { gradientCoefficients, lossFromTerms } from './gpuTerms.js';
+import { TERM, TOTAL } from './gpuTerms.js';
 import { asOp, isSparseTarget } from './opTargets.js';
-import type { OpShape, TfCrossEntropyOptions, TfTarget } from './opTypes.js';
+import type { OpResult, OpShape, TfCrossEntropyOptions, TfTarget } from './opTypes.js';
 
 /**
  * The labels as a tensor [N] on the GPU: a tensor of class indices is reshaped (its values are checked by
@@ -63,7 +64,7 @@ function labelTensor(
 /** What the TF.js op refuses on a GPU backend beyond what the programs do not compute. */
 const REFUSED_ON_TFJS_GPU = {
   onLoss: 'onLoss receives the logits as a Float32Array, a read-back from the GPU on every step',
-  lse: 'the per-row lse is returned through onLoss, a read-back from the GPU on every step',
+  lse: 'the per-row lse is returned through onLoss, a read-back from the GPU: use softmaxCrossEntropyParts',
 };
 
 function attrsOf(plan: GpuPlan): GpuAttrs {
@@ -76,10 +77,23 @@ function attrsOf(plan: GpuPlan): GpuAttrs {
     softcap: plan.softcap,
     zeta: plan.zLoss ?? 0,
     nonTarget: plan.nonTarget,
+    reduction: plan.reduction,
+    normalizer: plan.normalizer ?? 0,
   };
 }
 
-/** The op on a GPU backend; `logits` [N, K] (sequences reshaped), options key-checked. */
+/** Column or row `j` of the totals as the op's output: a scalar, or [N] reshaped to the rows' shape. */
+function total(totals: tf.Tensor, j: number, shape: OpShape): tf.Tensor {
+  return totals.rank === 1
+    ? tf.reshape(tf.slice(totals, [j], [1]), [])
+    : tf.reshape(tf.slice(totals, [j, 0], [1, shape.rows]), shape.rowShape);
+}
+
+/**
+ * The op on a GPU backend; `logits` [N, K] (sequences reshaped), options key-checked. Forward: the row
+ * terms (one pass over the logits) and their totals; backward: one program, the gradient from the logits,
+ * the saved terms and totals, and dy. With `parts`, the lse and z-loss tensors are made from the same terms.
+ */
 export function gpuCrossEntropy(
   fn: string,
   backend: GpuBackend,
@@ -87,30 +101,38 @@ export function gpuCrossEntropy(
   logits: tf.Tensor,
   options: TfCrossEntropyOptions,
   shape: OpShape,
-): tf.Tensor {
+): OpResult {
   const onBackend = { where: `the ${backend} backend`, refused: REFUSED_ON_TFJS_GPU };
   const plan = asOp(fn, () => gpuPlan(fn, onBackend, options, shape.rows, shape.classes));
   registerGpuKernels();
-  return tf.tidy(() => {
+  let parts: OpResult['parts'];
+  const loss = tf.tidy(() => {
     const labels = labelTensor(fn, backend, target, shape, plan, options);
     const table = tf.tensor2d(plan.table, [CLASS_ROWS, shape.classes]);
-    const sampleWeight = plan.sampleWeight ? tf.tensor1d(plan.sampleWeight) : tf.ones([shape.rows]);
+    // uploaded, not filled: a fill would be one more program
+    const sampleWeight = tf.tensor1d(plan.sampleWeight ?? new Float32Array(shape.rows).fill(1));
     const attrs = attrsOf(plan);
+    const dyShape = plan.reduction === 'none' ? [shape.rows] : [1];
     const op = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const z = inputs[0] as tf.Tensor;
       const save = inputs[1] as tf.GradSaveFunc;
       const terms = runGpuKernel('rowTerms', { logits: z, labels, table, sampleWeight }, attrs);
-      save([z, labels, table, terms]);
-      const loss = lossFromTerms(plan, terms);
+      const totals = runGpuKernel('reduce', { terms }, attrs);
+      save([z, labels, table, terms, totals]);
+      if (shape.parts) {
+        const lse = tf.reshape(tf.slice(terms, [0, TERM.lse], [shape.rows, 1]), shape.rowShape);
+        parts = { lse: tf.keep(lse), zLoss: tf.keep(total(totals, TOTAL.zLoss, shape)) };
+      }
       return {
-        value: plan.reduction === 'none' ? tf.reshape(loss, shape.rowShape) : loss,
+        value: total(totals, TOTAL.loss, shape),
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [zs, ls, ts, termsSaved] = saved;
-          const coef = gradientCoefficients(plan, termsSaved, dy);
-          return runGpuKernel('gradient', { logits: zs, labels: ls, table: ts, coef }, attrs);
+          const [zs, ls, ts, termsSaved, totalsSaved] = saved;
+          const inputs = { logits: zs, labels: ls, table: ts, terms: termsSaved, totals: totalsSaved };
+          return runGpuKernel('gradient', { ...inputs, dy: tf.reshape(dy, dyShape) }, attrs);
         },
       };
     });
     return op(logits);
   });
+  return { loss, parts };
 }

@@ -7,4 +7,10 @@
 export { type BatchDataset, type BatchesOptions, batches } from './batches.js';
 export { CalibrationCallback, type CalibrationCallbackOptions } from './calibrationCallback.js';
 export { type LayersLoss, type LayersLossOptions, losses, PROBABILITY_FLOOR } from './losses.js';
-export { softmaxCrossEntropy, type TfCrossEntropyOptions, type TfTarget } from './softmaxCrossEntropy.js';
+export {
+  softmaxCrossEntropy,
+  softmaxCrossEntropyParts,
+  type TfCrossEntropyOptions,
+  type TfCrossEntropyParts,
+  type TfTarget,
+} from './softmaxCrossEntropy.js';

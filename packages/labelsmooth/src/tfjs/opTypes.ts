@@ -24,4 +24,13 @@ export interface OpShape {
   classes: number;
   /** [N] or [B, T]. */
   rowShape: number[];
+  /** Also return the per-row lse and the z-loss part as tensors. */
+  parts?: boolean;
+}
+
+/** What the op computes: the loss, and its parts when asked (`OpShape.parts`). */
+export interface OpResult {
+  loss: tf.Tensor;
+  /** The per-row lse (the rows' shape) and the z-loss part, reduced like the loss. */
+  parts?: { lse: tf.Tensor; zLoss: tf.Tensor };
 }

@@ -5,7 +5,7 @@ import { TF_OP_KEYS } from '../core/plan.js';
 import { cpuCrossEntropy } from './cpuOp.js';
 import { GPU_BACKENDS, type GpuBackend } from './gpuKernels.js';
 import { gpuCrossEntropy } from './gpuOp.js';
-import type { OpShape, TfCrossEntropyOptions, TfTarget } from './opTypes.js';
+import type { OpResult, OpShape, TfCrossEntropyOptions, TfTarget } from './opTypes.js';
 
 export { asOp, targetData } from './opTargets.js';
 export type { TfCrossEntropyOptions, TfTarget } from './opTypes.js';
@@ -35,7 +35,7 @@ function opShape(fn: string, logits: unknown): OpShape {
  * - `webgl`, `webgpu`: GPU programs registered with TF.js on first use; nothing is read back to the CPU in
  *   the forward or the backward pass. Class indices with `ignoreIndex`, uniform, non-target or prior noise,
  *   a shared `classMask`, both weight conventions, `sampleWeight`, every reduction and `normalizer`,
- *   `softcap` and `zLoss`. Refused there with a `LabelSmoothingError` (exported by `labelsmooth`) naming
+ *   `softcap` and `zLoss` ({@link softmaxCrossEntropyParts} returns the lse and the z-loss part as tensors). Refused there with a `LabelSmoothingError` (exported by `labelsmooth`) naming
  *   the option and the backend: probability targets, per-sample or class-conditional noise, per-row masks, the confidence
  *   penalty, focal loss, `onLoss` and `lse` (both read back), `kernel` other than `'auto'`. `threads` has
  *   no effect on the GPU. Labels in a tensor are checked by the programs without a read-back: a label that
@@ -55,11 +55,54 @@ export function softmaxCrossEntropy(
   logits: tf.Tensor,
   options?: TfCrossEntropyOptions,
 ): tf.Tensor {
-  const fn = 'softmaxCrossEntropy';
-  const o = checkOptions<TfCrossEntropyOptions>(fn, options, TF_OP_KEYS);
+  return run('softmaxCrossEntropy', target, logits, options, false).loss;
+}
+
+/** The tensors of {@link softmaxCrossEntropyParts}. */
+export interface TfCrossEntropyParts {
+  /** The loss, as {@link softmaxCrossEntropy} returns it (z-loss included); the gradient flows through it. */
+  loss: tf.Tensor;
+  /** Each row's log-sum-exp after soft-capping, [N] or [B, T] (ignored rows included). Not differentiable. */
+  lse: tf.Tensor;
+  /** The z-loss part of `loss`, reduced like it (0 without `zLoss`). Not differentiable. */
+  zLoss: tf.Tensor;
+}
+
+/**
+ * {@link softmaxCrossEntropy} with its parts as tensors, for training loops that log them: the loss (the
+ * gradient flows through it alone, as through the op's), each row's lse and the z-loss part. The same
+ * options but `lse` (always returned), on every backend; on `webgl` and `webgpu` the parts come from the
+ * same GPU programs as the loss, without a read-back.
+ *
+ * @param target as for {@link softmaxCrossEntropy}
+ * @param logits float32 [N, K], or [B, T, V] for sequences
+ */
+export function softmaxCrossEntropyParts(
+  target: TfTarget,
+  logits: tf.Tensor,
+  options?: Omit<TfCrossEntropyOptions, 'lse'>,
+): TfCrossEntropyParts {
+  const { loss, parts } = run('softmaxCrossEntropyParts', target, logits, options, true);
+  if (!parts) throw new Error('softmaxCrossEntropyParts: the op returned no parts');
+  // made inside the op's scope (kept there); clones (no copy) belong to the caller's scope, as any output
+  const lse = parts.lse.clone();
+  const zLoss = parts.zLoss.clone();
+  tf.dispose([parts.lse, parts.zLoss]);
+  return { loss, lse, zLoss };
+}
+
+function run(
+  fn: string,
+  target: TfTarget,
+  logits: tf.Tensor,
+  options: TfCrossEntropyOptions | undefined,
+  parts: boolean,
+): OpResult {
+  const keys = parts ? TF_OP_KEYS.filter((k) => k !== 'lse') : TF_OP_KEYS;
+  const o = checkOptions<TfCrossEntropyOptions>(fn, options, keys);
   if (o.onLoss !== undefined && typeof o.onLoss !== 'function')
     fail(fn, 'options.onLoss', undefined, o.onLoss, 'must be a function');
-  const shape = opShape(fn, logits);
+  const shape = { ...opShape(fn, logits), parts };
   const flat = logits.rank === 2 ? logits : tf.reshape(logits, [shape.rows, shape.classes]);
   const backend = tf.getBackend();
   const gpu = (GPU_BACKENDS as readonly string[]).includes(backend);

@@ -12,6 +12,7 @@ import {
   wgslRowFactors,
   wgslRowStats,
   wgslRowTerms,
+  wgslScaleOf,
 } from '../gpu/wgsl.js';
 
 /** Threads per workgroup of every pass. */
@@ -40,6 +41,14 @@ fn ignored(y : i32) -> bool { return params.hasIgnore == 1u && y == params.ignor
 fn valid(y : i32) -> bool { return y >= 0 && y < params.classes && table[y] != 0.0; }
 `;
 
+/** How the row pass reads its scalars here: from `params`, soft cap and noise known at run time. */
+const ROW_SOURCE: WgslRowSource = {
+  scalars: 'params',
+  workgroup: WORKGROUP,
+  softcap: 'runtime',
+  nonTarget: 'params.nonTarget == 1u',
+};
+
 /** Pass 1: the scales of the reduction and the first invalid label. */
 export const DENOMINATORS = `${PARAMS}
 @group(0) @binding(1) var<storage, read> labels : array<i32>;
@@ -52,13 +61,7 @@ var<workgroup> dens : array<f32, ${WORKGROUP}>;
 var<workgroup> counts : array<f32, ${WORKGROUP}>;
 var<workgroup> firsts : array<i32, ${WORKGROUP}>;
 
-fn scaleOf(total : f32) -> f32 {
-  if (params.normalizer > 0.0) { return 1.0 / params.normalizer; }
-  if (params.reduction != 0u) { return 1.0; }
-  if (total > 0.0) { return 1.0 / total; }
-  return 0.0; // an all-ignored batch: loss 0 and a zero gradient, never NaN
-}
-
+${wgslScaleOf(ROW_SOURCE, 'params.reduction != 0u')}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(local_invocation_index) lid : u32) {
   var den = 0.0;
@@ -92,14 +95,6 @@ fn main(@builtin(local_invocation_index) lid : u32) {
   out.invalidLabel = select(0, labels[min(firsts[0], params.rows - 1)], firsts[0] < params.rows);
 }
 `;
-
-/** How the row pass reads its scalars here: from `params`, soft cap and noise known at run time. */
-const ROW_SOURCE: WgslRowSource = {
-  scalars: 'params',
-  workgroup: WORKGROUP,
-  softcap: 'runtime',
-  nonTarget: 'params.nonTarget == 1u',
-};
 
 /** Pass 2: one workgroup per row — terms, lse, the row's loss and its gradient. */
 export const ROWS = `${PARAMS}
