@@ -2,11 +2,14 @@
 // webgpu backends, forward + backward, in headless chromium. Here, without a GPU, chromium runs on
 // SwiftShader and the numbers are CPU-emulated (labelled so); on a machine with a GPU run
 // `npm run bench:gpu -- --real-gpu` (no SwiftShader flags) for GPU numbers.
-//   --small     256×4000 and [2, 64, 4000] instead of 1024×32000 and [8, 512, 32000]
-//   --reps N    timed steps per variant (median; default 5)
+//   --small          256×4000 and [2, 64, 4000] instead of 1024×32000 and [8, 512, 32000]
+//   --shapes S       the shapes to run, e.g. `1024x32000,8x512x32000` (overrides --small)
+//   --backends B     e.g. `webgpu` (default `webgl,webgpu`)
+//   --reps N         timed steps per variant (median; default 5)
+//   --timeout-min M  bound on each backend's run, in minutes (default 30)
 
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
@@ -14,18 +17,29 @@ import { bounded, CHROMIUM, GPU_FLAGS } from '../test/helpers/browser.js';
 import type { BenchReport, Timing } from './gpu-page.js';
 
 const args = process.argv.slice(2);
+const value = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const small = args.includes('--small');
 const realGpu = args.includes('--real-gpu');
-const reps = Number(args[args.indexOf('--reps') + 1]) || 5;
-const shapes = small
-  ? [
-      [256, 4000],
-      [2, 64, 4000],
-    ]
-  : [
-      [1024, 32000],
-      [8, 512, 32000],
-    ];
+const reps = Number(value('--reps')) || 5;
+const timeoutMin = Number(value('--timeout-min')) || 30;
+const backends = (value('--backends') ?? 'webgl,webgpu').split(',');
+const parseShape = (t: string) => {
+  const shape = t.split('x').map(Number);
+  if (shape.length < 2 || shape.length > 3 || !shape.every((d) => Number.isInteger(d) && d > 0))
+    throw new Error(`--shapes: ${t} is not N×K or B×T×V (e.g. 1024x32000)`);
+  return shape;
+};
+const shapes = value('--shapes')
+  ? (value('--shapes') as string).split(',').map(parseShape)
+  : small
+    ? [
+        [256, 4000],
+        [2, 64, 4000],
+      ]
+    : [
+        [1024, 32000],
+        [8, 512, 32000],
+      ];
 const flags = realGpu ? GPU_FLAGS.filter((f) => !/swiftshader/.test(f)).concat('--enable-gpu') : GPU_FLAGS;
 
 const out = await esbuild.build({
@@ -61,18 +75,23 @@ try {
   });
   await page.goto('http://localhost/');
   await page.waitForFunction(() => typeof window.benchGpu === 'function', undefined, { timeout: 30_000 });
-  for (const backend of ['webgl', 'webgpu']) {
+  console.log(
+    `bench:gpu ${new Date().toISOString()}, shapes ${shapes.map((x) => `[${x}]`).join(' ')}, ${reps} timed steps, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  for (const backend of backends) {
     const r: BenchReport = await bounded(
       page.evaluate(([b, s, n]) => window.benchGpu(b as string, s as number[][], n as number), [
         backend,
         shapes,
         reps,
       ] as const),
-      30 * 60_000,
+      timeoutMin * 60_000,
       `bench:gpu on ${backend}`,
     );
     console.log(
-      `\n${r.backend} — adapter: ${r.adapter}${r.emulated ? ' — SwiftShader: CPU-EMULATED, not GPU numbers' : ''}`,
+      `\n${r.backend} — adapter: ${r.adapter}${r.emulated ? ' — SwiftShader: CPU-EMULATED, not GPU numbers' : ''}${r.limits ? ` — ${r.limits}` : ''}`,
     );
     console.log(
       'shape              ours (fwd+bwd)   tf.losses (one-hot)   ours vs tf.losses   device copy   ours vs copy',

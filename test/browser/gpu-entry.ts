@@ -110,6 +110,16 @@ const CASES: Record<string, Case> = {
     labels: (rows) => new Int32Array(rows).fill(-100),
     options: { labelSmoothing: 0.1, zLoss: 0.1 },
   },
+  'a whole block of classes masked (webgl reduces blocks of 256), K = 700, z-loss': {
+    shape: [9, 700],
+    labels: (rows, k) => Int32Array.from({ length: rows }, (_, i) => ((i * 97) % k) % 256),
+    options: {
+      labelSmoothing: 0.1,
+      zLoss: 1e-3,
+      classMask: Array.from({ length: 700 }, (_, c) => c < 256 || c >= 512),
+    },
+    scale: 6,
+  },
   'rows longer than a workgroup many times over: K = 5000, large logits': {
     shape: [6, 5000],
     labels: padded,
