@@ -2,8 +2,11 @@
 // kernel's memory by writeCall (the one writer) and read there by the kernel (assembly/call.ts, which has
 // the same offsets and says how rows r0 ≤ r < r1 are addressed from it).
 
-/** Bytes of one call record: its fields (160) and the kernel's per-row results (assembly/call.ts). */
-export const CALL_BYTES = 192;
+/**
+ * Bytes of one call record: its fields (160) and the kernel's out-records (the per-row results of `rows`,
+ * the row, block and focal records of `familyRows`; assembly/call.ts checks that they fit).
+ */
+export const CALL_BYTES = 640;
 
 /** The family options of a call (`familyRows`), as the kernel takes them. */
 export interface FamilyFields {
