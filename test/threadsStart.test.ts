@@ -43,6 +43,20 @@ describe('the worker pool starts on first need', () => {
     assert.equal(out.trim(), 'wasm-threads true');
   });
 
+  it('a first call on shared logits and a shared gradient runs on every thread, no worker failing', () => {
+    const out = fresh(`
+      import { onKernelEvent } from './packages/labelsmooth/src/index.ts';
+      const failed = [];
+      onKernelEvent((e) => failed.push(e.type === 'fallback' ? e.reason : e.type));
+      const N = 96, K = 12000;
+      const shared = () => new Float32Array(new SharedArrayBuffer(4 * N * K));
+      const z = shared();
+      for (let j = 0; j < z.length; j++) z[j] = Math.sin(j);
+      crossEntropy(z, new Int32Array(N), { classes: K, labelSmoothing: 0.1, grad: shared() });
+      console.log(kernelInfo().last.path, JSON.stringify(failed));`);
+    assert.equal(out.trim(), 'wasm-threads []');
+  });
+
   it('workers start under `node --input-type=module -e` (the built package; no flag of the main input reaches them)', () => {
     // A worker inheriting --input-type=module refuses to load its module file: no thread, after a 10 s wait.
     const code = `

@@ -2,6 +2,7 @@
 // options) into a plan — validated, normalized, plain data — and every compute path (the reference in
 // reference.ts, the WASM kernels behind kernels/dispatch.ts, the browser workers) consumes only the plan.
 // A plan is structured-cloneable (no functions), so a shard of it can be posted to a Web Worker.
+import type { KernelPlan } from '../kernels/plan.js';
 import { memoryRegion } from '../kernels/workspace.js';
 import { fail } from './errors.js';
 import {
@@ -107,35 +108,16 @@ export interface SmoothingPlan {
   ignoredRows: number;
 }
 
-/** A validated crossEntropy call: the smoothing plus weights, reduction, gradient and dispatch choices. */
-export interface CrossEntropyPlan extends SmoothingPlan {
-  /** The logits, N×K row-major (a float64 copy when given as `number[][]`). */
-  logits: FloatArray;
-  /** Per-class weights inside the row (`weightMode: 'per-class'`, PyTorch), or null. */
-  classWeight: ArrayLike<number> | null;
-  /** Per-class weights that scale the whole row (`weightMode: 'per-example'`, Keras), or null. */
-  exampleWeight: ArrayLike<number> | null;
-  /** Per-row weights (length N), or null. */
-  sampleWeight: ArrayLike<number> | null;
-  reduction: Reduction;
+/**
+ * A validated crossEntropy call: the smoothing plus weights, reduction, gradient and dispatch choices. The
+ * fields the kernels read are declared once, by the kernels' view of a call ({@link KernelPlan}); the
+ * smoothing's own (target, noise, mask) are the parsed forms above, which that view accepts.
+ */
+export interface CrossEntropyPlan
+  extends SmoothingPlan,
+    Omit<KernelPlan, 'rows' | 'classes' | 'target' | 'eps' | 'noise' | 'mask' | 'ignoreIndex'> {
   /** Divide the sum by this instead of the `mean` denominator. */
   normalizer: number | undefined;
-  /** Where dL/dz goes (N×K), or null for no gradient. */
-  grad: FloatArray | null;
-  /** `grad` is the logits array itself (the opt-in in-place mode). */
-  inPlace: boolean;
-  kernel: 'auto' | 'wasm' | 'js';
-  threads: boolean;
-  /** β of the confidence penalty −β·H(q), or null when not asked for. */
-  confidencePenalty: number | null;
-  /** The focal loss's γ (a number or per-row FLSD-53) and α, or null. */
-  focal: { gamma: number | 'flsd-53'; alpha: number } | null;
-  /** c of the logit soft-capping z → c·tanh(z/c), or null. */
-  softcap: number | null;
-  /** ζ of the z-loss ζ·lse², or null when not asked for. */
-  zLoss: number | null;
-  /** Where each row's log-sum-exp goes (length N), or null when not asked for. */
-  lse: Float64Array | null;
 }
 
 /** A validated binaryCrossEntropy call. */

@@ -1,12 +1,12 @@
-// What the kernels read of a validated crossEntropy call. The core's plan (core/plan.ts) has these fields
-// among others and is passed as is; the kernels see a call only through this type, so that no import runs
-// from the kernels back up to the core.
+// What the kernels read of a validated crossEntropy call. The core's plan (core/plan.ts) is built on this
+// type (its fields are declared here once) and is passed as is; the kernels see a call only through it, so
+// that no import runs from the kernels back up to the core.
 
 /** A validated crossEntropy call as the kernels see it. */
 export interface KernelPlan {
   rows: number;
   classes: number;
-  /** The logits, N×K row-major. */
+  /** The logits, N×K row-major (a float64 copy when they were given as nested arrays). */
   logits: Float32Array | Float64Array;
   target: { kind: 'index'; labels: ArrayLike<number> } | { kind: 'probs' };
   ignoreIndex: number;
@@ -20,9 +20,11 @@ export interface KernelPlan {
   };
   /** 1 = allowed, 0 = masked; K entries, or N×K per row; null when every class is allowed. */
   mask: { data: ArrayLike<number>; perRow: boolean } | null;
-  /** Per-class weights inside the row (PyTorch) or of the whole row (Keras), per-row weights; or null. */
+  /** Per-class weights inside the row (`weightMode: 'per-class'`, PyTorch), or null. */
   classWeight: ArrayLike<number> | null;
+  /** Per-class weights that scale the whole row (`weightMode: 'per-example'`, Keras), or null. */
   exampleWeight: ArrayLike<number> | null;
+  /** Per-row weights (length N), or null. */
   sampleWeight: ArrayLike<number> | null;
   reduction: 'mean' | 'sum' | 'none';
   /** Where dL/dz goes (N×K), or null; `inPlace`: it is the logits array itself. */
