@@ -43,6 +43,10 @@ export interface WorkerJob {
   zOffset: number;
   /** Whether the gradient is wanted at all. */
   writeGrad: boolean;
+  /** A gradient in a SharedArrayBuffer, which the worker copies its committed rows into; or null: the
+   * calling thread copies them from the slot. */
+  grad: SharedArrayBuffer | null;
+  gradOffset: number;
   /** Whether the slots carry a logits / gradient area (see slotLayout). */
   slotArea: boolean;
   /**
@@ -118,12 +122,14 @@ export function slotLayout(chunkRows: number, classes: number, area: boolean) {
 
 /** The claim word of a ring slot (meta[2]): queued, claimed by its worker, taken back by the caller before
  * the worker started it, committed by the worker (its results are complete in the slot), revoked by the
- * caller (the worker failed holding it: its results are discarded). */
+ * caller (the worker failed holding it: its results are discarded), written (a committed chunk whose
+ * gradient rows the worker has copied into a shared gradient). */
 export const QUEUED = 0;
 export const CLAIMED = 1;
 export const TAKEN_BACK = 2;
 export const COMMITTED = 3;
 export const REVOKED = 4;
+export const WRITTEN = 5;
 
 /**
  * How the last threaded call was shared out: chunks per thread (the caller first), and which threads read a
@@ -626,6 +632,8 @@ interface RingCall {
   chunks: number;
   layout: ReturnType<typeof slotLayout>;
   zShared: boolean;
+  /** Whether the workers copy their committed gradient rows into the (shared) gradient themselves. */
+  gradShared: boolean;
   /** Whether the slots carry a logits / gradient area (see slotLayout). */
   slotArea: boolean;
   /** The calling thread's run of rows [r0, r1): false when a row is not finite. */
@@ -658,7 +666,9 @@ export function runThreaded(
   const n = job.rows;
   const chunkRows = Math.min(n, chunkRowsOf(k));
   const zShared = job.z.buffer instanceof SharedArrayBuffer;
-  // A worker reads its logits in place or from the slot, and writes its gradient into the slot.
+  const gradShared = job.grad instanceof Float32Array && job.grad.buffer instanceof SharedArrayBuffer;
+  // A worker reads its logits in place or from the slot, and writes its gradient into the slot (then, once
+  // committed, into a shared gradient itself).
   const slotArea = !zShared || job.grad !== null;
   const perRow = { nll: new Float64Array(n), smoothing: new Float64Array(n), entropy: new Float64Array(n) };
   // The rows' lse: the calling thread's written here, the workers' copied from their slots.
@@ -672,6 +682,7 @@ export function runThreaded(
     chunks: Math.ceil(n / chunkRows),
     layout: slotLayout(chunkRows, k, slotArea),
     zShared,
+    gradShared,
     slotArea,
     // The calling thread's chunks: S read in place by the instance on its memory where `place` says.
     runMine: (r0, r1) =>
@@ -730,6 +741,8 @@ function openRings(c: RingCall, share: MatrixShare | null): Ring[] {
       z: zShared ? (job.z.buffer as SharedArrayBuffer) : null,
       zOffset: zShared ? job.z.byteOffset : 0,
       writeGrad: job.grad !== null,
+      grad: c.gradShared ? (job.grad!.buffer as SharedArrayBuffer) : null,
+      gradOffset: c.gradShared ? job.grad!.byteOffset : 0,
       slotArea: c.slotArea,
       matrix: area ? { share: share!, area, module: sharedKernelModule()! } : null,
     } satisfies WorkerJob);
@@ -820,7 +833,12 @@ function copyResults(c: RingCall, s: Ring, slot: number): void {
   const { job, k, layout } = c;
   const base = slot * layout.bytes;
   const meta = new Int32Array(s.buf, base, 4);
-  if (Atomics.load(meta, 2) !== COMMITTED) return; // revoked: the calling thread ran it
+  let state = Atomics.load(meta, 2);
+  if (state !== COMMITTED && state !== WRITTEN) return; // revoked: the calling thread ran it
+  // A worker taken for failed may be copying the rows into the shared gradient: wait for it (bounded),
+  // else copy them too (the same bits).
+  if (state === COMMITTED && c.gradShared)
+    if (Atomics.wait(meta, 2, COMMITTED, threadLimits.stallMs) !== 'timed-out') state = WRITTEN;
   if (meta[3] !== 0) c.ok = false; // the chunk's status
   const [r0, r1] = c.rowsOf(s.chunkOf[slot]);
   const rows = r1 - r0;
@@ -829,7 +847,8 @@ function copyResults(c: RingCall, s: Ring, slot: number): void {
   c.perRow.smoothing.set(new Float64Array(s.buf, out + 8 * c.chunkRows, rows), r0);
   c.perRow.entropy.set(new Float64Array(s.buf, out + 16 * c.chunkRows, rows), r0);
   c.lse?.set(new Float64Array(s.buf, out + 24 * c.chunkRows, rows), r0);
-  if (job.grad) job.grad.set(new Float32Array(s.buf, base + layout.logits, rows * k), r0 * k);
+  if (job.grad && state !== WRITTEN)
+    job.grad.set(new Float32Array(s.buf, base + layout.logits, rows * k), r0 * k);
 }
 
 /** Queue chunk `chunk` in worker s's ring: its labels and row weights, and its logits where they go. */
@@ -886,7 +905,7 @@ function abandon(c: RingCall, s: Ring): void {
 function revoke(meta: Int32Array): boolean {
   for (;;) {
     const state = Atomics.load(meta, 2);
-    if (state === COMMITTED) return false;
+    if (state === COMMITTED || state === WRITTEN) return false;
     if (Atomics.compareExchange(meta, 2, state, REVOKED) === state) return true;
   }
 }

@@ -15,6 +15,7 @@ import {
   slotLayout,
   type WorkerJob,
   type WorkspaceJob,
+  WRITTEN,
 } from './threads.js';
 import { KernelInstance } from './wasm.js';
 import { workChunks } from './workspace.js';
@@ -79,6 +80,15 @@ function runChunk(w: WorkerJob, j: number, layout: ReturnType<typeof slotLayout>
   return runRows(shared, job, 0, rows, undefined, place) !== null;
 }
 
+/** A committed chunk's gradient rows from its slot into the shared gradient, in place. */
+function writeGradient(w: WorkerJob, j: number, layout: ReturnType<typeof slotLayout>): void {
+  const k = w.classes;
+  const base = (j % RING) * w.slotBytes;
+  const [r0, rows] = new Int32Array(w.ring, base, 2);
+  const to = new Float32Array(w.grad!, w.gradOffset + 4 * r0 * k, rows * k);
+  to.set(new Float32Array(w.ring, base + layout.logits, rows * k));
+}
+
 for (;;) {
   Atomics.wait(flags, 0, seen);
   seen = Atomics.load(flags, 0);
@@ -125,8 +135,12 @@ for (;;) {
           }
           meta[3] = chunkStatus;
           // The commit publishes the slot's results; refused when the caller revoked the chunk meanwhile
-          // (it took this worker for failed and ran the chunk itself): then they are ignored.
-          Atomics.compareExchange(meta, 2, CLAIMED, COMMITTED);
+          // (it took this worker for failed and ran the chunk itself): then they are discarded.
+          if (Atomics.compareExchange(meta, 2, CLAIMED, COMMITTED) === CLAIMED && w.grad) {
+            writeGradient(w, j, layout);
+            Atomics.store(meta, 2, WRITTEN);
+            Atomics.notify(meta, 2);
+          }
         }
         j++;
         Atomics.store(flags, 4, j);

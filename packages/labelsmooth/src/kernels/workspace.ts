@@ -1,8 +1,8 @@
 // Kernel-owned memory (`kernelWorkspace`). The logits and the gradient buffer of a workspace live inside one
 // WebAssembly.Memory that is shared by the calling thread's kernel instance and every worker's: the caller
-// writes its logits there, and the kernel reads them and writes the gradient in place, on all threads at
-// once. No staging copy in, none out, no N×K allocation per call: the only N×K traffic left is the kernel's
-// own (read the logits, write the gradient). The ordinary path copies each chunk into a thread's private
+// writes its logits there, and the kernel reads them and writes the gradient there, on all threads at
+// once (a worker through a private chunk area, copied into place when its commit holds: see runChunk). No
+// staging copy in, none out, no N×K allocation per call. The ordinary path copies each chunk into a thread's private
 // memory and the gradient back out, and the calling thread does that for the workers' chunks too (they
 // cannot read an ordinary ArrayBuffer): serial work that capped two threads at ~1.1–1.5× one.
 //
@@ -164,7 +164,7 @@ export interface WorkspaceCall {
 /**
  * Claim chunks of rows from the call's shared counter and run them on `kernel` until none is left: the
  * same loop on the calling thread and on every worker (thread index `t` picks its scratch). The rows of
- * a chunk are contiguous, so each thread reads its logits and writes its gradient in place. `onClaim` is
+ * a chunk are contiguous, so each thread reads its logits in place and its gradient lands there. `onClaim` is
  * told the count of chunks claimed, before each is run (a worker's heartbeat). Returns the number of
  * chunks this thread ran.
  */
