@@ -10,6 +10,8 @@ export interface KernelExports {
   rows(call: number, r0: number, r1: number): void;
   /** memory.copy of `bytes` bytes from src to dst (assembly/copy.ts). */
   copy(dst: number, src: number, bytes: number): void;
+  /** `bytes` bytes (a multiple of 4) from src to dst, ranges apart, in SIMD (assembly/copy.ts). */
+  copyForward(dst: number, src: number, bytes: number): void;
   /**
    * The family options (assembly/family.ts) on rows r0 ≤ r < r1 of the call whose record is at `call`;
    * out holds (nll, smoothing, entropy) per row.

@@ -238,9 +238,10 @@ export function runChunk(kernel: KernelInstance, c: WorkspaceCall, t: number, ch
   const state = new Int32Array(buf, c.finished, c.chunks);
   if (own) {
     if (Atomics.compareExchange(state, chunk, OPEN, COMMITTED) !== OPEN) return; // revoked: discarded
-    if (c.grad) kernel.exports.copy(c.grad + 4 * r0 * k, own, 4 * n * k);
-    kernel.exports.copy(c.out + stride * r0, out, stride * n);
-    if (c.lm) kernel.exports.copy(c.lm.lse + 8 * r0, lseAt, 8 * n);
+    const { copyForward } = kernel.exports;
+    if (c.grad) copyForward(c.grad + 4 * r0 * k, own, 4 * n * k);
+    copyForward(c.out + stride * r0, out, stride * n);
+    if (c.lm) copyForward(c.lm.lse + 8 * r0, lseAt, 8 * n);
   }
   Atomics.store(state, chunk, DONE);
   Atomics.notify(state, chunk);

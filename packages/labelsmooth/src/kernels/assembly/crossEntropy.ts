@@ -5,7 +5,8 @@
 //   noise), in family.ts.
 // Everything else (probability targets, per-sample noise, per-row masks) runs on the reference: the scalar
 // general path that was here is gone (BENCHMARKS.md says why).
-//   copy: memory.copy, for the family kernel's chunks on shared memory (copy.ts).
-export { copy } from './copy';
+//   copy: memory.copy, for the family kernel's chunks on shared memory; copyForward: a worker's committed
+//   chunk into its place (copy.ts).
+export { copy, copyForward } from './copy';
 export { familyRows } from './family';
 export { rows } from './rows';
