@@ -58,7 +58,7 @@ const context = await chromium.launchPersistentContext(dir, {
   args: flags,
   timeout: 60_000,
 });
-const fmt = (t: Timing) => (t.medianMs === undefined ? `failed (${t.error})` : `${t.medianMs.toFixed(1)} ms`);
+const fmt = (t: Timing) => (t.medianMs === undefined ? 'failed (below)' : `${t.medianMs.toFixed(1)} ms`);
 const ratio = (a: Timing, b: Timing) =>
   a.medianMs === undefined || b.medianMs === undefined ? '—' : `${(a.medianMs / b.medianMs).toFixed(2)}×`;
 try {
@@ -100,6 +100,8 @@ try {
       console.log(
         `${`[${row.shape}]`.padEnd(19)}${fmt(row.ours).padEnd(17)}${fmt(row.tfjs).padEnd(22)}${ratio(row.ours, row.tfjs).padEnd(20)}${fmt(row.copy).padEnd(14)}${ratio(row.ours, row.copy)}`,
       );
+      for (const [name, t] of Object.entries({ ours: row.ours, 'tf.losses': row.tfjs, copy: row.copy }))
+        if (t.error !== undefined) console.log(`  ${name} failed: ${t.error}`);
     }
   }
 } finally {
