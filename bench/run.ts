@@ -360,6 +360,8 @@ function languageModelRows(): Record<string, string | number>[] {
         option: t.name,
         'median ms': fmt(t.ms),
         '× plain (median of rounds)': fmt(t.ratio),
+        // CPU time: less moved by other processes on a shared machine (with workers it is not a speed)
+        '× plain, CPU time': threads ? '–' : fmt(t.cpuRatio),
         path: t.path,
       });
   }
@@ -477,7 +479,8 @@ async function main(): Promise<void> {
             '',
             'softcap, zLoss and lse on the kernel against the plain kernel of the same shape, forward + gradient',
             '(ε = 0.1, a gradient buffer kept), timed interleaved: each round runs every option once; the ratio is',
-            'the median of the per-round ratios. softcap 30 keeps these logits (|z| < 2) under 0.625·c, where the',
+            'the median of the per-round ratios (of wall time; on one thread also of CPU time, which other processes',
+            'move less). softcap 30 keeps these logits (|z| < 2) under 0.625·c, where the',
             "kernel's tanh is its polynomial; softcap 1 sends most of them through its exp branch.",
             '',
             markdownTable(lm),

@@ -71,7 +71,10 @@ describe('BENCHMARKS.md sections', () => {
       ])
         assert.match(
           runSection,
-          new RegExp(`^\\| 64×2048 \\| ${threads} \\| ${option} \\| [\\d.]+ \\| [\\d.]+ \\| wasm`, 'm'),
+          new RegExp(
+            `^\\| 64×2048 \\| ${threads} \\| ${option} \\| [\\d.]+ \\| [\\d.]+ \\| ([\\d.]+|–) \\| wasm`,
+            'm',
+          ),
         );
     assert.doesNotMatch(
       runSection,

@@ -36,11 +36,15 @@ export function capBlock(call: usize, row: usize, dst: usize, b0: i32, b1: i32):
   const cv = f32x4.splat(c);
   const iv = f32x4.splat(<f32>1.0 / c);
   const v1 = b0 + ((b1 - b0) & ~3);
-  for (let j = b0; j < v1; j += 4) {
-    const o = <usize>j << 2;
-    v128.store(dst + o, cap4(v128.load(row + o), cv, iv));
-  }
-  for (let j = v1; j < b1; j++) store<f32>(dst + (<usize>j << 2), cap1(call, load<f32>(row + (<usize>j << 2))));
+  // do-while: in a for loop of a small function V8 rebuilds the v128 constants every iteration
+  let j = b0;
+  if (j < v1)
+    do {
+      const o = <usize>j << 2;
+      v128.store(dst + o, cap4(v128.load(row + o), cv, iv));
+      j += 4;
+    } while (j < v1);
+  for (j = v1; j < b1; j++) store<f32>(dst + (<usize>j << 2), cap1(call, load<f32>(row + (<usize>j << 2))));
 }
 
 /**
@@ -70,12 +74,15 @@ export function cappedGradientBlock(call: usize, grow: usize, b0: i32, b1: i32, 
   const gev = f32x4.splat(<f32>(gi * eps));
   const ev = f32x4.splat(<f32>(gi * eps * real(call, V_CONST)));
   const v1 = b0 + ((b1 - b0) & ~3);
-  for (let j = b0; j < v1; j += 4) {
-    const o = <usize>j << 2;
-    const t = v ? f32x4.mul(v128.load(v + o), gev) : ev;
-    v128.store(grow + o, cappedGradient4(v128.load(grow + o), v128.load(ework + o), fv, t, iv));
-  }
-  for (let j = v1; j < b1; j++) {
+  let j = b0;
+  if (j < v1)
+    do {
+      const o = <usize>j << 2;
+      const t = v ? f32x4.mul(v128.load(v + o), gev) : ev;
+      v128.store(grow + o, cappedGradient4(v128.load(grow + o), v128.load(ework + o), fv, t, iv));
+      j += 4;
+    } while (j < v1);
+  for (j = v1; j < b1; j++) {
     const o = <usize>j << 2;
     const t = v ? f32x4.mul(f32x4.splat(load<f32>(v + o)), gev) : ev;
     const e = f32x4.splat(load<f32>(ework + o));
