@@ -121,15 +121,11 @@ function storeRow(p: usize, x: v128, c: i32, k: i32): void {
  * blk.svz, and for a raw noise row (x.fold) its mass into blk.mass. Returns the block max.
  */
 function pass1Fast(x: FamilyRow, blk: FamilyBlock, b0: i32, v1: i32): f32 {
-  const row = x.src;
-  const v = x.v;
+  const row = x.src, v = x.v;
   const zyv = f32x4.splat(<f32>x.zy);
   const neg = f32x4.splat(-Infinity);
-  let mx = neg;
-  let mx2 = neg;
-  let a = f32x4.splat(0);
-  let a2 = f32x4.splat(0);
-  let acc = f64x2.splat(0.0);
+  let mx = neg, mx2 = neg, a = f32x4.splat(0);
+  let a2 = f32x4.splat(0), acc = f64x2.splat(0.0);
   if (x.focal) {
     for (let c = b0; c < v1; c += 8) {
       const p = row + (<usize>c << 2);
@@ -201,17 +197,11 @@ function pass1Fast(x: FamilyRow, blk: FamilyBlock, b0: i32, v1: i32): f32 {
 function pass2Fast(x: FamilyRow, blk: FamilyBlock, b0: i32, v1: i32, bmax: f32, flags: i32): f64 {
   const cp = (flags & F_CP) != 0;
   const hasW = (flags & F_W) != 0;
-  const row = x.src;
-  const e = x.e;
-  const w = x.w;
+  const row = x.src, e = x.e, w = x.w;
   const bv = f32x4.splat(bmax);
   const one = f32x4.splat(1.0);
-  let se = f64x2.splat(0.0);
-  let s1 = f32x4.splat(0);
-  let s2 = f32x4.splat(0);
-  let ones = i32x4.splat(0);
-  let a = f32x4.splat(0);
-  let accA = f64x2.splat(0.0);
+  let se = f64x2.splat(0.0), s1 = f32x4.splat(0), s2 = f32x4.splat(0);
+  let ones = i32x4.splat(0), a = f32x4.splat(0), accA = f64x2.splat(0.0);
   let accW = f64x2.splat(0.0);
   // do-while: the loop body runs on every iteration, so that the compiler keeps exp's constants out of it
   let c = b0;
@@ -273,16 +263,12 @@ function pass2PenaltyW(x: FamilyRow, blk: FamilyBlock, b0: i32, v1: i32, bmax: f
  * entropy rows) Σ v·(z − z_y) into blk.svz and, with a noise vector, its allowed mass into blk.mass.
  */
 function pass1(x: FamilyRow, blk: FamilyBlock, b0: i32, b1: i32): f32 {
-  const row = x.src;
-  const k = x.k;
-  const v = x.v;
+  const row = x.src, k = x.k, v = x.v;
   const mask = x.mask;
   const svz = !x.focal;
   const zyv = f32x4.splat(<f32>x.zy);
   const neg = f32x4.splat(-Infinity);
-  let mx = neg;
-  let a = f32x4.splat(0);
-  let acc = f64x2.splat(0.0);
+  let mx = neg, a = f32x4.splat(0), acc = f64x2.splat(0.0);
   let mass = f64x2.splat(0.0);
   for (let c = b0; c < b1; c += 4) {
     const ok = allowedAt(mask, c, k);
@@ -309,19 +295,13 @@ function pass1(x: FamilyRow, blk: FamilyBlock, b0: i32, b1: i32): f32 {
  * into blk.ones (see rows.ts); with the penalty also A_b = Σ w·e·(z − bmax) and W_b = Σ w·e (blk.a, blk.w).
  */
 function pass2(x: FamilyRow, blk: FamilyBlock, b0: i32, b1: i32, bmax: f32): f64 {
-  const row = x.src;
-  const e = x.e;
-  const k = x.k;
-  const w = x.w;
-  const mask = x.mask;
+  const row = x.src, e = x.e, k = x.k;
+  const w = x.w, mask = x.mask;
   const cp = x.cp != 0;
   const bv = f32x4.splat(bmax);
   const one = f32x4.splat(1.0);
-  let se = f64x2.splat(0.0);
-  let ones = i32x4.splat(0);
-  let a = f32x4.splat(0);
-  let accA = f64x2.splat(0.0);
-  let accW = f64x2.splat(0.0);
+  let se = f64x2.splat(0.0), ones = i32x4.splat(0), a = f32x4.splat(0);
+  let accA = f64x2.splat(0.0), accW = f64x2.splat(0.0);
   for (let c = b0; c < b1; c += 4) {
     const off = <usize>c << 2;
     const ok = allowedAt(mask, c, k);
@@ -356,9 +336,7 @@ function pass2(x: FamilyRow, blk: FamilyBlock, b0: i32, b1: i32, bmax: f32): f64
  * W), x.svz (Σ v·(z − z_y)) and, for a raw noise row (x.fold), x.mass (Σ S[y] on the allowed classes).
  */
 function rowSums(x: FamilyRow, blk: FamilyBlock): void {
-  const k = x.k;
-  const kv = x.kv;
-  const bm = x.bm;
+  const k = x.k, kv = x.kv, bm = x.bm;
   x.m = -Infinity;
   x.ones = 0.0;
   x.rest = 0.0;
@@ -603,9 +581,7 @@ function rowConstants(x: FamilyRow, y: i32, g: f64): bool {
     x.svz *= x.rho;
     x.vRow = mass * x.rho;
   }
-  const vp = x.v;
-  const ones = x.ones;
-  const rest = x.rest;
+  const vp = x.v, ones = x.ones, rest = x.rest;
   x.s = ones + rest;
   x.ls = Math.log1p(ones - 1.0 + rest); // log s, with the digits of a tiny rest
   x.ly = x.m - x.zy + x.ls; // ℓ = −log q_y
@@ -620,9 +596,7 @@ function rowConstants(x: FamilyRow, y: i32, g: f64): bool {
 
 /** The cross-entropy row's nll, smooth, Λ and Λ − λ_y (see the header). */
 function crossEntropyRow(x: FamilyRow): void {
-  const eps = x.eps;
-  const wy = x.wy;
-  const vy = x.vy;
+  const eps = x.eps, wy = x.wy, vy = x.vy;
   const vs = x.vRow;
   const vRow = vs - (x.nonTarget ? vy : 0.0);
   x.nll = wy * x.ly;
@@ -665,12 +639,8 @@ function noiseRow(vp: usize, k: i32, w: usize, mask: usize): f64 {
  * Without a mask the blocks run the fast loops up to the row's last full vector.
  */
 function gradientPass(x: FamilyRow): void {
-  const k = x.k;
-  const kv = x.kv;
-  const bm = x.bm;
-  const m = x.m;
-  const s = x.s;
-  const mask = x.mask;
+  const k = x.k, kv = x.kv, bm = x.bm;
+  const m = x.m, s = x.s, mask = x.mask;
   let nb = 0;
   for (let b0 = 0; b0 < kv; b0 += BLOCK) {
     const b1 = min(b0 + BLOCK, kv);
@@ -695,9 +665,7 @@ function gradientPass(x: FamilyRow): void {
 function gradRange(x: FamilyRow, c0: i32, c1: i32, bmax: f64, f: f64, flags: i32): void {
   if (x.focal) {
     const generic = (flags & F_GENERIC) != 0;
-    const row = x.row;
-    const e = x.e;
-    const k = x.k;
+    const row = x.row, e = x.e, k = x.k;
     const fg = f32x4.splat(<f32>(x.g * x.lambda * f));
     let c = c0;
     if (c < c1)
@@ -742,14 +710,9 @@ function gradLoop(x: FamilyRow, c0: i32, c1: i32, bmax: f64, f: f64, flags: i32)
   const cp = flag(flags, F_CP, F_CP_ROW, x.cp != 0);
   const hasV = flag(flags, F_V, F_V_ROW, x.v != 0);
   const hasW = flag(flags, F_W, F_W_ROW, x.w != 0);
-  const row = x.row;
-  const e = x.e;
-  const k = x.k;
-  const v = x.v;
-  const w = x.w;
-  const mask = x.mask;
-  const g = x.g;
-  const eps = x.eps;
+  const row = x.row, e = x.e, k = x.k;
+  const v = x.v, w = x.w, mask = x.mask;
+  const g = x.g, eps = x.eps;
   const fg = f32x4.splat(<f32>(g * x.lambda * f));
   const gev = f32x4.splat(<f32>(g * eps * x.rho)); // ρ: a raw noise row's 1/mass (else 1)
   const ev = f32x4.splat(<f32>(g * eps * x.vConst));
@@ -759,11 +722,8 @@ function gradLoop(x: FamilyRow, c0: i32, c1: i32, bmax: f64, f: f64, flags: i32)
       do {
         const off = <usize>c << 2;
         const p = row + off;
-        let z = f32x4.sub(f32x4.mul(v128.load(e + off), fg), hasV ? f32x4.mul(v128.load(v + off), gev) : ev);
-        if (generic) {
-          z = v128.and(z, allowedAt(mask, c, k));
-          storeRow(p, z, c, k);
-        } else v128.store(p, z);
+        const z = f32x4.sub(f32x4.mul(v128.load(e + off), fg), hasV ? f32x4.mul(v128.load(v + off), gev) : ev);
+        storeGradient(p, z, c, k, mask, generic);
         c += 4;
       } while (c < c1);
   } else {
@@ -782,13 +742,17 @@ function gradLoop(x: FamilyRow, c0: i32, c1: i32, bmax: f64, f: f64, flags: i32)
         if (hasW) d = f32x4.mul(d, v128.load(w + off));
         let z = f32x4.mul(v128.load(e + off), f32x4.add(a2, d));
         z = f32x4.sub(z, hasV ? f32x4.mul(v128.load(v + off), gev) : ev);
-        if (generic) {
-          z = v128.and(z, allowedAt(mask, c, k));
-          storeRow(p, z, c, k);
-        } else v128.store(p, z);
+        storeGradient(p, z, c, k, mask, generic);
         c += 4;
       } while (c < c1);
   }
+}
+
+/** Store the gradient vector z of class c at p; `generic`: 0 on the masked classes, the row end kept. */
+@inline
+function storeGradient(p: usize, z: v128, c: i32, k: i32, mask: usize, generic: bool): void {
+  if (generic) storeRow(p, v128.and(z, allowedAt(mask, c, k)), c, k);
+  else v128.store(p, z);
 }
 
 /** {@link gradRange} with the mask and the row end applied (a masked block, or the row's last vector). */
@@ -953,18 +917,14 @@ function penaltyTerm(q: v128, lq: v128, w: usize, off: usize, gb: v128, kv: v128
 @inline
 function focalPass(x: FamilyRow, fs: FamilyFocal, b0: i32, b1: i32, gk: i32, flags: i32): i32 {
   const generic = (flags & F_GENERIC) != 0;
-  const cp = flag(flags, F_CP, F_CP_ROW, x.cp != 0);
-  const hasV = flag(flags, F_V, F_V_ROW, x.v != 0);
+  // the properties of this loop: each a constant, or the record's (see F_CP)
+  const cp = flag(flags, F_CP, F_CP_ROW, x.cp != 0), hasV = flag(flags, F_V, F_V_ROW, x.v != 0);
   const fused = flag(flags, F_FUSED, F_FUSED_ROW, fs.fused != 0);
   const writeGrad = flag(flags, F_WRITE, F_WRITE_ROW, x.writeGrad != 0);
   const gi = gk >= 0 ? gk : fs.gi; // γ's integer part (γ itself for the constant kinds)
   const split = gk == G_HALF || gk == G_REAL; // the series where q is small, else the exact form
-  const row = x.row;
-  const e = x.e;
-  const k = x.k;
-  const w = x.w;
-  const v = x.v;
-  const mask = x.mask;
+  const row = x.row, e = x.e, k = x.k;
+  const w = x.w, v = x.v, mask = x.mask;
   const bv = f32x4.splat(fs.bmax);
   const fv = f32x4.splat(fs.f);
   const cbv = f32x4.splat(fs.cb);
@@ -979,9 +939,7 @@ function focalPass(x: FamilyRow, fs: FamilyFocal, b0: i32, b1: i32, gk: i32, fla
   const c2 = f32x4.splat(fs.c2);
   const d1 = f32x4.splat(fs.d1);
   const d2 = f32x4.splat(fs.d2);
-  let s = zero;
-  let t = zero;
-  let accS = f64x2.splat(0.0);
+  let s = zero, t = zero, accS = f64x2.splat(0.0);
   let accT = f64x2.splat(0.0);
   let stop = b1;
   for (let g0 = b0; g0 < b1; g0 += GROUP) {
@@ -1137,12 +1095,8 @@ function focalLaneY(x: FamilyRow, fs: FamilyFocal, y: i32): void {
  * into x. y's terms are taken in f64, out of the vector sums.
  */
 function focalRow(x: FamilyRow, fs: FamilyFocal, y: i32): void {
-  const ly = x.ly;
-  const qy = x.qy;
-  const ry = x.ry;
-  const wy = x.wy;
-  const vy = x.vy;
-  const alpha = x.alpha;
+  const ly = x.ly, qy = x.qy, ry = x.ry;
+  const wy = x.wy, vy = x.vy, alpha = x.alpha;
   const eps = x.eps;
   // 1. γ of the row (FLSD-53: 5 where q_y < 0.2, else 3), y's r_y^γ and h_y in f64
   const gr: f64 = x.exponent < 0 ? (qy < 0.2 ? 5.0 : 3.0) : x.exponent;
@@ -1206,12 +1160,8 @@ function focalConstants(x: FamilyRow, fs: FamilyFocal, gr: f64, hy: f64): void {
 
 /** The focal pass over the row's blocks: per block fs.bmax, fs.f = e^(bmax − m)/s, fs.cb = bmax − m − log s. */
 function focalBlocks(x: FamilyRow, fs: FamilyFocal): void {
-  const k = x.k;
-  const kv = x.kv;
-  const m = x.m;
-  const s = x.s;
-  const ls = x.ls;
-  const mask = x.mask;
+  const k = x.k, kv = x.kv, m = x.m;
+  const s = x.s, ls = x.ls, mask = x.mask;
   let nb = 0;
   for (let b0 = 0; b0 < kv; b0 += BLOCK) {
     const b1 = min(b0 + BLOCK, kv);
