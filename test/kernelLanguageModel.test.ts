@@ -286,6 +286,14 @@ describe('WASM kernel with softcap, zLoss and lse: dispatch', () => {
     }
   });
 
+  it('zLoss 0 on the kernel: a z-loss of 0 in the result, the plain loss and gradient to the bit', () => {
+    const plain = crossEntropy(z, y, { classes: v, grad: true, kernel: 'wasm' });
+    const r = crossEntropy(z, y, { classes: v, grad: true, kernel: 'wasm', zLoss: 0 });
+    assert.equal(r.zLoss, 0);
+    assert.equal(r.loss, plain.loss);
+    assert.deepEqual(r.grad, plain.grad);
+  });
+
   it('with the family options they take the reference; kernel: wasm is refused saying why', () => {
     crossEntropy(z, y, { classes: v, zLoss: 1e-4, focalGamma: 2 });
     const info = kernelInfo().last!;

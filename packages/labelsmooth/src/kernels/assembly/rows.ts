@@ -211,7 +211,8 @@ function passB(row: usize, grow: usize, b0: i32, b1: i32, bmax: f32): f64 {
  * Passes A and B over the block nb = [b0, b1) with a class mask (f32, 0 = excluded): masked classes are out
  * of every sum and get e = 0 (stored at `grow`, as by passB).
  */
-function passesMasked(call: usize, row: usize, grow: usize, b0: i32, b1: i32, zy: f64, nb: i32): f64 {
+function passesMasked(call: usize, row: usize, grow: usize, b0: i32, b1: i32, zy: f64): f64 {
+  const nb = b0 / BLOCK;
   const v1 = b0 + ((b1 - b0) & ~3);
   const v = at(call, V);
   const mask = at(call, MASK);
@@ -320,13 +321,13 @@ export function rows(call: usize, r0: i32, r1: i32): void {
  * to `grow`; a soft-capped row's block is capped into `grow` first and its exp values go to the call's exp
  * row (EWORK): pass C needs both.
  */
-function blockPasses(call: usize, row: usize, grow: usize, b0: i32, b1: i32, zy: f64, nb: i32): f64 {
-  const bm = at(call, BM) + (<usize>nb << 2);
+function blockPasses(call: usize, row: usize, grow: usize, b0: i32, b1: i32, zy: f64): f64 {
+  const bm = at(call, BM) + (<usize>(b0 / BLOCK) << 2);
   const capped = real(call, SOFTCAP) != 0;
   if (capped) capBlock(call, row, grow, b0, b1);
   const src = capped ? grow : row;
   const dst = capped ? at(call, EWORK) : grow;
-  if (at(call, MASK)) return passesMasked(call, src, dst, b0, b1, zy, nb);
+  if (at(call, MASK)) return passesMasked(call, src, dst, b0, b1, zy);
   const v1 = b0 + ((b1 - b0) & ~7); // 8 floats per iteration: two independent vectors
   const bmax = passA(src, b0, v1, b1, at(call, V), f32x4.splat(<f32>zy), zy);
   store<f32>(bm, bmax);
@@ -353,7 +354,7 @@ function rowLoss(call: usize, row: usize, grow: usize, y: i32, out: usize): f64 
   let nb = 0;
   for (let b0 = 0; b0 < k; b0 += BLOCK) {
     const b1 = min(b0 + BLOCK, k);
-    const sb = blockPasses(call, row, grow, b0, b1, zy, nb);
+    const sb = blockPasses(call, row, grow, b0, b1, zy);
     const bmax = load<f32>(bm + (<usize>nb << 2));
     nb++;
     svz = f64x2.add(svz, f64x2.add(blockSvz, f64x2.splat(blockTail * 0.5)));
