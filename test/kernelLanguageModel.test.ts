@@ -16,24 +16,8 @@ import {
   onKernelEvent,
 } from '../packages/labelsmooth/src/index.js';
 import { threadStats } from '../packages/labelsmooth/src/kernels/threads.js';
-import { assertClose, loadFixtures } from './helpers/fixtures.js';
+import { assertClose, loadLmFixtures } from './helpers/fixtures.js';
 import { lcg } from './helpers/lcg.js';
-
-interface LmFixture {
-  name: string;
-  shape: [number, number, number];
-  classes: number;
-  logits: number[];
-  target: number[];
-  options: CrossEntropyOptions;
-  loss: number | number[];
-  nll: number | number[];
-  smoothing: number | number[];
-  zLoss?: number | number[];
-  denominator: number;
-  lse: number[];
-  grad: number[];
-}
 
 const sum = (x: number | Float64Array | number[]) =>
   typeof x === 'number' ? x : Array.from(x).reduce((a, b) => a + b, 0);
@@ -92,7 +76,7 @@ function gradScale(r: CrossEntropyResult, o: CrossEntropyOptions, rows: number):
 }
 
 describe('WASM kernel with softcap, zLoss and lse: the torch fixtures', () => {
-  for (const c of loadFixtures('languageModel.json') as unknown as LmFixture[]) {
+  for (const c of loadLmFixtures()) {
     it(c.name, () => {
       const [b, t, v] = c.shape;
       const z = Float32Array.from(c.logits);

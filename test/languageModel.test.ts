@@ -10,25 +10,9 @@ import {
   kernelInfo,
   LabelSmoothingError,
 } from '../packages/labelsmooth/src/index.js';
-import { assertClose, loadFixtures } from './helpers/fixtures.js';
+import { assertClose, loadLmFixtures } from './helpers/fixtures.js';
 
-interface LmFixture {
-  name: string;
-  shape: [number, number, number];
-  classes: number;
-  logits: number[];
-  target: number[];
-  options: CrossEntropyOptions;
-  loss: number | number[];
-  nll: number | number[];
-  smoothing: number | number[];
-  zLoss?: number | number[];
-  denominator: number;
-  lse: number[];
-  grad: number[];
-}
-
-const cases = loadFixtures('languageModel.json') as unknown as LmFixture[];
+const cases = loadLmFixtures();
 const tight = { rtol: 1e-9, atol: 1e-12 };
 
 describe('language-model fixtures (torch float64): loss, parts, z-loss, lse and gradient', () => {

@@ -17,6 +17,28 @@ export interface Fixture {
   float32?: boolean;
 }
 
+/** A language-model case written by scripts/make_lm_fixtures.py ([B, T, V] logits, flat). */
+export interface LmFixture {
+  name: string;
+  shape: [number, number, number];
+  classes: number;
+  logits: number[];
+  target: number[];
+  options: Record<string, unknown>;
+  loss: number | number[];
+  nll: number | number[];
+  smoothing: number | number[];
+  zLoss?: number | number[];
+  denominator: number;
+  lse: number[];
+  grad: number[];
+}
+
+/** The cases of test/fixtures/languageModel.json. */
+export function loadLmFixtures(): LmFixture[] {
+  return loadFixtures('languageModel.json') as unknown as LmFixture[];
+}
+
 export function loadFixtures(file: string): Fixture[] {
   const url = new URL(`../fixtures/${file}`, import.meta.url);
   return (JSON.parse(readFileSync(url, 'utf8')) as { cases: Fixture[] }).cases;
