@@ -73,6 +73,28 @@ describe('seeds are replicates', () => {
     const seed2 = (r: { runs: { seed: number; test: unknown; temperature?: unknown; split: string }[] }) =>
       r.runs.filter((x) => x.seed === 2).map((x) => [x.split, x.test, x.temperature]);
     assert.deepEqual(seed2(b), seed2(a));
+    // The budget-matched run of each seed: label smoothing (ε = 0.1) on train ∪ validation, no temperature
+    // (no validation rows left), the seed's split id (checked above), and its claims against ε = 0 + TS.
+    const budget = a.runs.filter((x: { trainedOn?: string }) => x.trainedOn === 'train+validation');
+    assert.deepEqual(
+      budget.map((x: { seed: number; label: string }) => [x.seed, x.label]),
+      [
+        [1, 'ε=0.1 on train ∪ validation'],
+        [2, 'ε=0.1 on train ∪ validation'],
+      ],
+    );
+    assert.ok(budget.every((x: { temperature?: unknown }) => x.temperature === undefined));
+    assert.equal(a.config.budgetEpsilon, 0.1);
+    for (const metric of ['ece', 'debiasedEce', 'nll', 'accuracy'])
+      assert.ok(
+        a.claims.some(
+          (c: { metric: string; a: string; b: string }) =>
+            c.metric === metric &&
+            c.a === 'ε=0 + temperature scaling' &&
+            c.b === 'ε=0.1 on train ∪ validation',
+        ),
+        metric,
+      );
     // Claims are stored with the sentence the report prints.
     assert.ok(a.claims.length > 0);
     const html = readFileSync(join(runs, 'a', 'report.html'), 'utf8');

@@ -93,8 +93,10 @@ describe('report', () => {
     assert.equal(await page.locator('body script').count(), 0);
     // One SVG per panel; 2 ε (0 and 0.1) and a temperature-scaled twin of each: 4
     // reliability panels, 4 histograms, 2 × 2 loss panels, 3 against ε, 2 projections, 2 test curves, and
-    // the risk–coverage curves (the runs carry the calibration metrics' analysis).
-    assert.equal(await page.locator('section svg.marks').count(), 20);
+    // the risk–coverage curves (the runs carry the calibration metrics' analysis): 20; and the
+    // budget-matched run (ε = 0.1 on train ∪ validation): its reliability panel, histogram, 2 loss panels
+    // and projection: 25.
+    assert.equal(await page.locator('section svg.marks').count(), 25);
     // Reliability bars + histogram bars, projection points, epoch lines.
     assert.ok((await page.locator('.mark-rect path').count()) >= 10);
     assert.ok((await page.locator('.mark-symbol path').count()) >= 50);

@@ -218,6 +218,7 @@ export function evaluateFixture(): EvaluateResults {
       nll: around(0.5, 0.037),
       brier: around(0.2, 0.0113),
       ece: around(0.05, 0.0068),
+      debiasedEce: around(0.04, 0.009),
       smoothEce: around(0.05, 0.0079),
       classwiseEce: around(0.01, 0.0013),
       aurc: around(0.05, 0.0044),

@@ -64,6 +64,7 @@ export function report(b: CalibrationBin[], over: Partial<CalibrationReport> = {
     nll: 0.5,
     brier: 0.2,
     ece: 0.05,
+    debiasedEce: 0.04,
     mce: 0.2,
     rmsce: 0.07,
     adaptiveEce: 0.05,
@@ -184,17 +185,27 @@ export interface SeedNumbers {
   ece: number;
   nll: number;
   aurc?: number;
+  /** Default: 0.8 × ece. */
+  debiasedEce?: number;
 }
 
-/** A run of `label` (ε parsed from it) for one seed with the given test numbers, and its TS twin when given. */
+/**
+ * A run of `label` (ε parsed from it) for one seed with the given test numbers, and its TS twin when
+ * given; a label ending in ` on train ∪ validation` is a budget-matched run.
+ */
 export function seedRun(label: string, seed: number, m: SeedNumbers, ts?: SeedNumbers): RunResult {
-  const r = run(Number(label.replace(/^ε=/, '')) || 0, seed, { ts: false });
+  const budget = label.endsWith(' on train ∪ validation');
+  const r = run(Number(label.replace(/^ε=/, '').replace(/ on train ∪ validation$/, '')) || 0, seed, {
+    ts: false,
+  });
+  if (budget) r.trainedOn = 'train+validation';
   const rep = (x: SeedNumbers) =>
     report(bins([0, 0, 0, 0, 0, 0, 1, 3, 10, 30, 60, 90, 150, 250, 405], 0.05), {
       accuracy: x.acc,
       meanConfidence: x.conf,
       overconfidence: x.conf - x.acc,
       ece: x.ece,
+      debiasedEce: x.debiasedEce ?? 0.8 * x.ece,
       nll: x.nll,
       smoothEce: x.ece * 0.9,
       aurc: x.aurc ?? 0.05,

@@ -31,6 +31,7 @@ export {
   compareCalibration,
   type MetricDifference,
 } from './metrics/compareCalibration.js';
+export { type DebiasedEce, type DebiasedEceOptions, debiasedEce } from './metrics/debiasedEce.js';
 export { type RiskCoverage, riskCoverage } from './metrics/riskCoverage.js';
 export {
   type SmoothEce,

@@ -3,6 +3,7 @@ import type { Dataset } from '../data/dataset.js';
 import type { CompareResults } from '../results/schema.js';
 import type { Analyzer } from '../train/analysis.js';
 import {
+  budgetLabel,
   metricsAnalyzer,
   monitorSet,
   pairedAnalyses,
@@ -12,8 +13,9 @@ import {
 } from '../train/experiment.js';
 import { runTrial } from '../train/trial.js';
 import { checkModelBackend, checkModelData, useBackend } from './backend.js';
+import { budgetRun } from './budget.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
-import { DATA_SEED, drawSplits, loadPool, type Splits } from './datasets.js';
+import { budgetSplits, DATA_SEED, drawSplits, loadPool, type Splits } from './datasets.js';
 import { epochLine, wrapParts } from './epochLine.js';
 import { compareVariants, gridText, runConfig, type Variant, withFamilyConfig } from './family.js';
 import { datasetName, deriveRunName } from './naming.js';
@@ -22,7 +24,7 @@ import { checkRunDir, openRunDir } from './runDir.js';
 import { type CompareOptions, storedConfig } from './runOptions.js';
 import { experimentResults, publishResults } from './runOutput.js';
 import { decodeLogits, type TrialOutcome } from './sweep/execute.js';
-import { expandGrid, type Trial, trialKey, trialLoss } from './sweep/grid.js';
+import { expandGrid, type GridRun, type Trial, trialKey, trialLoss } from './sweep/grid.js';
 import { runLocalPool } from './sweep/pool.js';
 import type { SweepSpec } from './sweep/spec.js';
 import { trialSpec } from './trialSpec.js';
@@ -47,28 +49,35 @@ function jobProgress(o: CompareOptions, batches: number, perSeed: number) {
   };
 }
 
+/** One run of each seed: a variant, on the training split or (the budget-matched run) on train ∪ validation. */
+interface SeedRun {
+  variant: Variant;
+  budget: boolean;
+}
+
 /** What {@link inProcess} trains with. */
 interface InProcess {
   bySeed: Map<number, Splits>;
   monitor: Dataset;
-  variants: Variant[];
+  seedRuns: SeedRun[];
   analyzer: Analyzer;
   batches: number;
 }
 
 /** Train every (seed, variant) in this process, one after another, with a progress bar over batches. */
 async function inProcess(o: CompareOptions, t: InProcess) {
-  const job = jobProgress(o, t.batches, t.variants.length);
+  const job = jobProgress(o, t.batches, t.seedRuns.length);
   const runs: RunResult[] = [];
   const logits: RunLogits[] = [];
   for (const seed of o.seeds) {
-    for (const variant of t.variants) {
+    for (const { variant, budget } of t.seedRuns) {
       const config = runConfig(o, seed, variant);
       const label = runLabel(config);
       job.nextRun();
+      const splits = t.bySeed.get(seed) as Splits;
       const done = await runTrial(
         config,
-        { ...(t.bySeed.get(seed) as Splits), monitor: t.monitor },
+        { ...(budget ? budgetSplits(splits) : splits), monitor: t.monitor },
         {
           onBatch: (e, batch) => job.tick(`${label} seed ${seed}`, e, batch),
           onEpoch: (m) => job.bar.log(epochLine(label, seed, m, o.epochs, config.loss)),
@@ -97,7 +106,10 @@ async function onPool(
 ) {
   const bar = progress(o.quiet ? 'quiet' : 'auto', trials.length);
   const done = new Map<string, TrialOutcome>();
-  await runLocalPool(spec, trials, {
+  // The budget-matched trials train on twice the rows: start them first, so that no long trial is left
+  // for one process at the end while the other waits.
+  const first = [...trials.filter((t) => t.trainedOn), ...trials.filter((t) => !t.trainedOn)];
+  await runLocalPool(spec, first, {
     workers,
     quiet: o.quiet,
     log,
@@ -126,6 +138,8 @@ export async function compare(o: CompareOptions, cli: CliContext = DEFAULT_CONTE
   const bySeed = new Map<number, Splits>(o.seeds.map((s) => [s, drawSplits(pool, o, s, cli.given)]));
   const splits = bySeed.get(o.seeds[0]) as Splits;
   checkModelData(o.model, splits.train);
+  const notes = [...splits.notes];
+  const budget = budgetRun(o, splits.validation?.rows ?? 0, cli.given, (s) => notes.push(s));
   const run = openRunDir(o.runsDir, name, { mode: 'new', force: o.force });
   const dir = run.dir;
   log(
@@ -136,18 +150,19 @@ export async function compare(o: CompareOptions, cli: CliContext = DEFAULT_CONTE
       `${gridText(
         o,
         variants.map((v) => runLabel(runConfig(o, 0, v))),
-      )}, seeds {${o.seeds.join(', ')}}, backend ${backend}`,
+      )}${budget ? `, ${budgetLabel(`ε=${budget.epsilon}`)}` : ''}, seeds {${o.seeds.join(', ')}}, backend ${backend}`,
     ]),
   );
-  for (const note of splits.notes) log(`note: ${note}`);
+  for (const note of notes) log(note.startsWith('note: ') ? note : `note: ${note}`);
   const monitor = monitorSet(splits.test, DATA_SEED);
   const analyzer = metricsAnalyzer();
-  const trials = expandGrid({
-    datasets: [o.dataset],
-    noises: [o.noise],
-    seeds: o.seeds,
-    runs: variants.map((v) => ({ loss: trialLoss(v.loss), epsilon: v.epsilon })),
-  });
+  const gridRuns: GridRun[] = variants.map((v) => ({ loss: trialLoss(v.loss), epsilon: v.epsilon }));
+  const seedRuns: SeedRun[] = variants.map((variant) => ({ variant, budget: false }));
+  if (budget) {
+    gridRuns.push(budget);
+    seedRuns.push({ variant: { epsilon: budget.epsilon }, budget: true });
+  }
+  const trials = expandGrid({ datasets: [o.dataset], noises: [o.noise], seeds: o.seeds, runs: gridRuns });
   const workers = Math.min(o.workers ?? 1, trials.length);
   const trained =
     workers > 1
@@ -155,13 +170,17 @@ export async function compare(o: CompareOptions, cli: CliContext = DEFAULT_CONTE
       : await inProcess(o, {
           bySeed,
           monitor,
-          variants,
+          seedRuns,
           analyzer,
           batches: Math.ceil(splits.train.rows / o.batchSize),
         });
   const { runs, logits } = trained;
   const paired = pairedAnalyses(logits, splits.test.y, splits.test.classNames.length, analyzer);
-  const config = withFamilyConfig(storedConfig(o), o, variants);
+  const config = withFamilyConfig(
+    storedConfig({ ...o, budgetEpsilon: budget?.epsilon ?? null }),
+    o,
+    variants,
+  );
   const results = experimentResults({
     kind: 'compare',
     name,

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { loadCsv } from '../data/csv.js';
-import { type Dataset, stratifiedSplit, take } from '../data/dataset.js';
+import { concat, type Dataset, stratifiedSplit, take } from '../data/dataset.js';
 import { loadFashionMnist } from '../data/fashionMnist.js';
 import { loadMnist } from '../data/mnist.js';
 import type { DataOptions } from '../results/schema.js';
+import type { TrainedOn } from '../train/experiment.js';
 
 export type { DataOptions };
 
@@ -133,6 +134,18 @@ export function drawSplits(
   checkClasses(o, train, p.test, subset);
   const split = splitId([trainRows, heldRows, p.testRows]);
   return { dataset: p.dataset, train, validation, test: p.test, notes, split };
+}
+
+/**
+ * The seed's splits for the budget-matched run: training on train ∪ validation (every labelled row the
+ * seed's temperature-scaled baseline sees), no validation left, the same test set and split id (the
+ * same row selection, so the run pairs with that seed's others).
+ */
+export function budgetSplits(s: Splits): Splits & { trainedOn: TrainedOn } {
+  if (!s.validation || s.validation.rows === 0)
+    throw new Error('budgetSplits: the seed has no validation split to train on');
+  const train = concat(s.train, s.validation, `${s.train.name} ∪ validation`);
+  return { ...s, train, validation: null, trainedOn: 'train+validation' };
 }
 
 /** The split id of a row selection: SHA-256 (first 16 hex digits) of its index arrays. */

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
 import { LOSS_PARAMETERS, LOSSES, type LossParameter } from '../train/losses.js';
 import { SCHEDULES } from '../train/schedule.js';
+import { BUDGET_EPSILON, budgetEpsilon } from './budget.js';
 import { type CliContext, contextOf } from './context.js';
 import {
   COMPARE_DEFAULTS,
@@ -245,7 +246,16 @@ function compareCommand(p: Command): void {
     p
       .command('compare')
       .description('train the same model for each ε (and seed) and compare accuracy and calibration')
-      .addOption(workersOption('trial processes, one run each at a time (1: every run in this process)')),
+      .addOption(workersOption('trial processes, one run each at a time (1: every run in this process)'))
+      .addOption(
+        shownDefault(
+          '--budget-epsilon <ε|none>',
+          'ε of the budget-matched run: label smoothing trained on train ∪ validation, against ε = 0 with its temperature fitted on validation',
+          budgetEpsilon,
+          BUDGET_EPSILON as number | null,
+          String(BUDGET_EPSILON),
+        ),
+      ),
   ).action(async (opts, cmd: Command) => {
     const { compare } = await import('./compare.js');
     const model = opts.model ?? defaultModel(opts.dataset);

@@ -33,6 +33,8 @@ export interface CompareOptions extends RunOptions {
   seeds: number[];
   /** Trial processes (the sweep's local pool); 1 or absent: every run in this process. */
   workers?: number;
+  /** ε of the budget-matched run (label smoothing on train ∪ validation); null or absent: none. */
+  budgetEpsilon?: number | null;
 }
 
 /** Options that say where and how to write, not what was computed: never stored in results.json. */

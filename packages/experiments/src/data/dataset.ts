@@ -28,6 +28,19 @@ export function take(ds: Dataset, indices: ArrayLike<number>, name = ds.name): D
   return { ...ds, name, x, y, rows: indices.length };
 }
 
+/** The rows of `a`, then those of `b` (same features and classes). */
+export function concat(a: Dataset, b: Dataset, name = a.name): Dataset {
+  if (a.features !== b.features || a.classNames.join('\u0000') !== b.classNames.join('\u0000'))
+    throw new Error(`concat: ${a.name} and ${b.name} differ in features or classes`);
+  const x = new Float32Array(a.x.length + b.x.length);
+  x.set(a.x);
+  x.set(b.x, a.x.length);
+  const y = new Int32Array(a.rows + b.rows);
+  y.set(a.y);
+  y.set(b.y, a.rows);
+  return { ...a, name, x, y, rows: a.rows + b.rows };
+}
+
 /** Fisher–Yates shuffle of 0..n−1 from a seeded generator. */
 export function permutation(n: number, seed: number): Int32Array {
   const random = mulberry32(seed);

@@ -15,11 +15,12 @@ export type SeedValues = Map<number, number>;
 /** The metrics claims are made on: keys of a run's `test` report. */
 export type ClaimMetric = keyof Pick<
   CalibrationReport,
-  'ece' | 'nll' | 'accuracy' | 'smoothEce' | 'aurc' | 'brier' | 'overconfidence'
+  'ece' | 'debiasedEce' | 'nll' | 'accuracy' | 'smoothEce' | 'aurc' | 'brier' | 'overconfidence'
 >;
 
 const METRIC_NAMES: Record<ClaimMetric, string> = {
   ece: 'ECE',
+  debiasedEce: 'debiased ECE',
   nll: 'NLL',
   accuracy: 'accuracy',
   smoothEce: 'smooth ECE',
@@ -131,11 +132,21 @@ export function baselineLabel(runs: RunResult[]): string | undefined {
   return runs.find((r) => r.label === 'ε=0' || r.loss === 'ce')?.label;
 }
 
+/** The budget-matched runs' labels (trained on train ∪ validation), in run order. */
+export function budgetLabels(runs: Pick<RunResult, 'label' | 'trainedOn'>[]): string[] {
+  return [...new Set(runs.filter((r) => r.trainedOn !== undefined).map((r) => r.label))];
+}
+
+/** The metrics of the budget-matched comparison (the debiased ECE: both sides' ECE is small there). */
+export const BUDGET_METRICS = ['ece', 'debiasedEce', 'nll', 'accuracy'] as const;
+
 /**
  * Every claim a compare report states: the over-confidence of every model (raw and temperature-scaled);
  * every other run against the baseline (ECE, NLL, accuracy, smooth ECE, AURC); temperature scaling of the
- * baseline against the baseline; every other run against the temperature-scaled baseline; and every
- * other temperature-scaled run against it (ECE, NLL).
+ * baseline against the baseline; every other run against the temperature-scaled baseline; every other
+ * temperature-scaled run against it (ECE, NLL); and the budget-matched run (label smoothing on train ∪
+ * validation) against the temperature-scaled baseline, which saw the same labelled rows
+ * ({@link BUDGET_METRICS}). A metric a results file does not hold (an older version's) gives no claim.
  */
 export function compareClaims(runs: RunResult[]): Claim[] {
   const by = reportsByLabel(runs);
@@ -144,19 +155,24 @@ export function compareClaims(runs: RunResult[]): Claim[] {
   const out: Claim[] = [];
   const add = (metric: ClaimMetric, a: string | null, b: string) => {
     if (!by.has(b) || (a !== null && !by.has(a))) return;
-    const c = makeClaim(metric, a, b, a === null ? null : values(a, metric), values(b, metric));
+    const av = a === null ? null : values(a, metric);
+    const bv = values(b, metric);
+    if ([...bv.values(), ...(av?.values() ?? [])].some((v) => !Number.isFinite(v))) return;
+    const c = makeClaim(metric, a, b, av, bv);
     if (c) out.push(c);
   };
   for (const label of by.keys()) add('overconfidence', null, label);
   const base = baselineLabel(runs);
   if (base === undefined) return out;
-  const others = [...new Set(runs.map((r) => r.label))].filter((l) => l !== base);
+  const budget = budgetLabels(runs);
+  const others = [...new Set(runs.map((r) => r.label))].filter((l) => l !== base && !budget.includes(l));
   const baseTs = scaledLabel(base);
   for (const o of others)
     for (const m of ['ece', 'nll', 'accuracy', 'smoothEce', 'aurc'] as const) add(m, base, o);
   for (const m of ['ece', 'nll'] as const) add(m, base, baseTs);
   for (const o of others) for (const m of ['ece', 'nll'] as const) add(m, baseTs, o);
   for (const o of others) for (const m of ['ece', 'nll'] as const) add(m, baseTs, scaledLabel(o));
+  for (const b of budget) for (const m of BUDGET_METRICS) add(m, baseTs, b);
   return out;
 }
 

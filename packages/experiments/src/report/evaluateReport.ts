@@ -3,7 +3,7 @@
 import type { CalibrationReport } from 'labelsmooth';
 import type { EvaluateResults } from '../results/schema.js';
 import { type Reliability, riskCoverageSpec } from './charts.js';
-import { missesEstimate, OUTSIDE_MARK, OUTSIDE_WHY } from './evaluateTable.js';
+import { debiasedRow, missesEstimate, OUTSIDE_MARK, OUTSIDE_WHY } from './evaluateTable.js';
 import { page, panels, section, sentences, table } from './html.js';
 import { evaluateInsights } from './insights.js';
 import { reliabilitySections } from './reliabilitySections.js';
@@ -25,6 +25,7 @@ export function evaluateRows(m: CalibrationReport): string[][] {
     line('NLL', m.nll, 'nll'),
     line('Brier', m.brier, 'brier'),
     line(`ECE (${bins} bins)`, m.ece, 'ece'),
+    ...debiasedRow(m, bins, line),
     line(`smooth ECE (σ = ${m.smoothEceBandwidth.toFixed(4)})`, m.smoothEce, 'smoothEce'),
     line(`classwise ECE (${bins} bins)`, m.classwiseEce, 'classwiseEce'),
     line('AURC', m.aurc, 'aurc'),

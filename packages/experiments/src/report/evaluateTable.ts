@@ -28,6 +28,7 @@ export function tableRows(
     line('NLL', r.nll, 'nll'),
     line('Brier', r.brier, 'brier'),
     line(`ECE (${bins} bins)`, r.ece, 'ece'),
+    ...debiasedRow(r, bins, line),
     line(`smooth ECE (σ = ${r.smoothEceBandwidth.toFixed(4)})`, r.smoothEce, 'smoothEce'),
     line(`classwise ECE (${bins} bins)`, r.classwiseEce, 'classwiseEce'),
     line('AURC', r.aurc, 'aurc'),
@@ -40,16 +41,31 @@ export function tableRows(
   ];
 }
 
+/** The debiased ECE's row, when the report has it (one written by an older version may not). */
+export function debiasedRow<T>(
+  r: CalibrationReport,
+  bins: number,
+  line: (label: string, value: number, metric?: BootstrapMetric) => T,
+): T[] {
+  return Number.isFinite(r.debiasedEce)
+    ? [line(`${DEBIASED_NAME} (${bins} bins)`, r.debiasedEce, 'debiasedEce')]
+    : [];
+}
+
+/** The name the tables give the debiased ℓ2 ECE. */
+export const DEBIASED_NAME = 'debiased ECE (ℓ2)';
+
 /** Marks an interval that does not contain its own estimate (see {@link bootstrapNote}). */
 export const OUTSIDE_MARK = '(*)';
 
 /**
  * Why an interval can miss its own estimate: a binned ECE (or any calibration error) of a resample is
  * biased upward — resampling adds noise to every bin's gap, and |gap| only grows with noise — so where
- * the error is small the whole percentile interval can lie above the estimate.
+ * the error is small the whole percentile interval can lie above the estimate. The debiased ECE
+ * subtracts that bias.
  */
 export const OUTSIDE_WHY =
-  "(*) the interval lies outside its estimate: a calibration error recomputed on resampled rows is biased upward (noise only widens each bin's |accuracy − confidence|), most where the error is small; read smooth ECE, which is less biased, there";
+  "(*) the interval lies outside its estimate: a calibration error recomputed on resampled rows is biased upward (noise only widens each bin's |accuracy − confidence|), most where the error is small; the debiased ECE (Kumar, Liang & Ma 2019) subtracts that bias and is the one to read there";
 
 /** Whether some interval of `r` does not contain its own estimate. */
 export function missesEstimate(r: CalibrationReport): boolean {

@@ -4,7 +4,15 @@
 import type { CalibrationReport } from 'labelsmooth';
 import type { CompareResults } from '../results/schema.js';
 import { type RunResult, type SummaryRow, scaledLabel } from '../train/experiment.js';
-import { baselineLabel, type Claim, compareClaims, findClaim, prose } from './claims.js';
+import {
+  BUDGET_METRICS,
+  baselineLabel,
+  budgetLabels,
+  type Claim,
+  compareClaims,
+  findClaim,
+  prose,
+} from './claims.js';
 import { lossParts } from './lossFormula.js';
 
 const f3 = (x: number) => x.toFixed(3);
@@ -40,7 +48,7 @@ export interface StoryRows {
 export function storyRows(summary: SummaryRow[]): StoryRows {
   // The story is cross-entropy against label smoothing; the other regularizers of a loss comparison
   // (which also train at ε = 0) are not its baseline.
-  const raw = summary.filter((s) => !s.scaled && isCrossEntropy(s));
+  const raw = summary.filter((s) => !s.scaled && s.trainedOn === undefined && isCrossEntropy(s));
   const base = raw.find((s) => s.epsilon === 0);
   const smoothed = raw.filter((s) => s.epsilon > 0).sort((a, b) => a.epsilon - b.epsilon);
   const ls = smoothed.find((s) => s.epsilon === 0.1) ?? smoothed[0];
@@ -82,9 +90,40 @@ export function directionClause(claims: Claim[], metric: string, a: string, bs: 
   return parts.join('; ');
 }
 
-/** The runs compared with the baseline: every other raw label, in run order (the ε grid, or the losses). */
+/**
+ * The runs compared with the baseline: every other raw label, in run order (the ε grid, or the losses);
+ * not the budget-matched run, which trained on more rows than the baseline.
+ */
 function othersOf(r: CompareResults, base: string): string[] {
-  return [...new Set(r.runs.map((x) => x.label))].filter((l) => l !== base);
+  const budget = budgetLabels(r.runs);
+  return [...new Set(r.runs.map((x) => x.label))].filter((l) => l !== base && !budget.includes(l));
+}
+
+/**
+ * The budget-matched comparison, rendered from its claims: which comparison it is, why its ε, then each
+ * claim's sentence (a direction only where the interval over seeds excludes 0). None without the run.
+ */
+export function budgetSentences(r: CompareResults): string[] {
+  const base = baselineLabel(r.runs);
+  const claims = claimsOf(r);
+  const out: string[] = [];
+  for (const b of budgetLabels(r.runs)) {
+    const baseTs = scaledLabel(base ?? 'ε=0');
+    const cs = BUDGET_METRICS.map((m) => findClaim(claims, m, baseTs, b)).filter(
+      (c): c is Claim => c !== undefined,
+    );
+    if (!cs.length) continue;
+    const eps = r.runs.find((x) => x.label === b)?.epsilon;
+    const why =
+      eps === 0.1
+        ? 'ε = 0.1 is fixed before any run (the value of Szegedy et al. 2016 and Müller et al. 2019), not chosen on test results'
+        : `ε = ${eps} was set with --budget-epsilon before the run`;
+    out.push(
+      `Budget-matched comparison: ${prose(b)} trains label smoothing on each seed's training and validation rows, ${prose(baseTs)} trains on the training rows and fits its temperature on the validation rows, so both use the same labelled rows of the seed (paired per seed); ${why}.`,
+      ...cs.map((c) => c.text),
+    );
+  }
+  return out;
 }
 
 /**
@@ -159,6 +198,7 @@ export function takeaway(r: CompareResults): string[] {
   const helps = helpsSentence(r, base);
   if (helps) out.push(helps);
   out.push(...temperatureSentences(r, base));
+  out.push(...budgetSentences(r));
   return out;
 }
 

@@ -75,15 +75,22 @@ export async function renderReport(r: ReportInput): Promise<string> {
   return compareReport(r);
 }
 
-/** Summary rows in the order of Müller et al.'s Table 3: baseline, label smoothing, then each after TS. */
+/**
+ * Summary rows in the order of Müller et al.'s Table 3: baseline, label smoothing, then each after TS;
+ * the budget-matched run last.
+ */
 export function tableOrder(summary: SummaryRow[]): SummaryRow[] {
-  return [...summary].sort((a, b) => Number(a.scaled) - Number(b.scaled) || a.epsilon - b.epsilon);
+  const budget = (s: SummaryRow) => Number(s.trainedOn !== undefined);
+  return [...summary].sort(
+    (a, b) => budget(a) - budget(b) || Number(a.scaled) - Number(b.scaled) || a.epsilon - b.epsilon,
+  );
 }
 
 /** Name of a summary row in Müller et al.'s terms: baseline, label smoothing, + temperature scaling. */
 export function methodName(s: SummaryRow): string {
   if (s.loss !== undefined && s.loss !== 'ce' && s.loss !== 'ls') return s.label;
   const core = s.epsilon === 0 ? 'baseline (ε = 0)' : `label smoothing (ε = ${s.epsilon})`;
+  if (s.trainedOn !== undefined) return `${core} on train ∪ validation`;
   return s.scaled ? `${core} + temperature scaling` : core;
 }
 
@@ -143,6 +150,7 @@ export const METRIC_NAMES: Record<IntervalMetric, string> = {
   nll: 'NLL',
   brier: 'Brier',
   ece: 'ECE',
+  debiasedEce: 'debiased ECE',
   smoothEce: 'smooth ECE',
   classwiseEce: 'classwise ECE',
   aurc: 'AURC',
@@ -352,7 +360,8 @@ export function mechanismNote(r: CompareResults): string {
 
 /** Accuracy and ECE (with and without temperature scaling) against ε, when there are ≥ 2 ε values. */
 async function epsilonCharts(r: CompareResults): Promise<string> {
-  const raw = r.summary.filter((s) => !s.scaled);
+  // The budget-matched run trained on more rows: it is not a point of the ε curve.
+  const raw = r.summary.filter((s) => !s.scaled && s.trainedOn === undefined);
   if (raw.length < 2) return '';
   const pt = (s: SummaryRow, m: 'accuracy' | 'ece' | 'nll', series: string): EpsilonPoint => {
     const iv = s.intervals?.[m];

@@ -28,6 +28,8 @@ export interface ExperimentConfig extends DataOptions {
   backend: string;
   epsilons: number[];
   seeds: number[];
+  /** ε of the budget-matched run (label smoothing on train ∪ validation); null: none was trained. */
+  budgetEpsilon?: number | null;
   /** The label-smoothing family: `compare --losses`, `train --loss`, their parameters. */
   losses?: LossName[];
   loss?: LossName;

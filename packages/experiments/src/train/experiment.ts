@@ -14,6 +14,12 @@ import { type Projection, projectPenultimate } from './projection.js';
 import { tInterval } from './studentT.js';
 import type { EpochMetrics, TrainConfig, Trainer } from './trainer.js';
 
+/**
+ * What a run trained on besides its seed's training split: `train+validation` is the budget-matched run,
+ * trained on every labelled row the temperature-scaled baseline uses (the training and validation splits).
+ */
+export type TrainedOn = 'train+validation';
+
 /** One trained model's results. */
 export interface RunResult {
   label: string;
@@ -23,6 +29,8 @@ export interface RunResult {
   seed: number;
   /** Id of the seed's row selection (train, validation, test): runs of one seed share it. */
   split?: string;
+  /** Absent: the training split; `train+validation`: the budget-matched run (see {@link TrainedOn}). */
+  trainedOn?: TrainedOn;
   /** Per-epoch metrics. */
   epochs: EpochMetrics[];
   /** Final calibration on the test set (with reliability bins). */
@@ -44,6 +52,8 @@ export interface RunResult {
 export interface RunLogits {
   label: string;
   seed: number;
+  /** A budget-matched run (not paired on test rows with the runs trained on the training split). */
+  budget?: boolean;
   test: Float32Array;
   scaled?: Float32Array;
 }
@@ -73,6 +83,9 @@ export function runLabel(
 
 /** Label of a run after temperature scaling. */
 export const scaledLabel = (label: string) => `${label} + temperature scaling`;
+
+/** Label of a budget-matched run: `ε=0.1 on train ∪ validation`. */
+export const budgetLabel = (label: string) => `${label} on train ∪ validation`;
 
 /**
  * Final evaluation of a trained model: test calibration, temperature scaling fitted on validation (for
@@ -122,7 +135,7 @@ export function pairedAnalyses(
   const out: PairedAnalysis[] = [];
   // The unregularized baseline: ε=0, or `ce` in a comparison of losses.
   for (const base of runs.filter((r) => r.label === 'ε=0' || r.label === 'ce')) {
-    for (const other of runs.filter((r) => r.seed === base.seed && r !== base)) {
+    for (const other of runs.filter((r) => r.seed === base.seed && r !== base && !r.budget)) {
       out.push({
         a: base.label,
         b: other.label,
@@ -155,6 +168,8 @@ export interface SummaryRow {
   /** ε of the runs, and whether the row is after temperature scaling. */
   epsilon: number;
   scaled: boolean;
+  /** The budget-matched runs' training data (absent: the training split). */
+  trainedOn?: TrainedOn;
   runs: number;
   accuracy: Stat;
   nll: Stat;
@@ -202,10 +217,22 @@ export function seedIntervals(reports: Pick<CalibrationReport, IntervalMetric>[]
 
 /** Summary per ε (over seeds), then one "+ temperature scaling" row per ε that has it. */
 export function summarize(runs: RunResult[]): SummaryRow[] {
-  type Group = { epsilon: number; scaled: boolean; loss?: LossName; members: Member[] };
+  type Group = {
+    epsilon: number;
+    scaled: boolean;
+    loss?: LossName;
+    trainedOn?: TrainedOn;
+    members: Member[];
+  };
   const groups = new Map<string, Group>();
   const add = (label: string, r: RunResult, scaled: boolean, m: Member) => {
-    const g: Group = groups.get(label) ?? { epsilon: r.epsilon, scaled, loss: r.loss, members: [] };
+    const g: Group = groups.get(label) ?? {
+      epsilon: r.epsilon,
+      scaled,
+      loss: r.loss,
+      trainedOn: r.trainedOn,
+      members: [],
+    };
     g.members.push(m);
     groups.set(label, g);
   };
@@ -216,9 +243,10 @@ export function summarize(runs: RunResult[]): SummaryRow[] {
         report: r.temperature.test,
         analysis: r.temperature.analysis,
       });
-  return [...groups].map(([label, { epsilon, scaled, loss, members }]) => {
+  return [...groups].map(([label, { epsilon, scaled, loss, trainedOn, members }]) => {
     const row = { label, epsilon, scaled, runs: members.length } as SummaryRow;
     if (loss !== undefined) row.loss = loss;
+    if (trainedOn !== undefined) row.trainedOn = trainedOn;
     for (const m of METRICS) row[m] = stat(members.map((x) => x.report[m]));
     // Every test report has them; a results file of an older version may not.
     const smooth = members.map((x) => x.report.smoothEce ?? x.analysis?.smoothEce?.value);

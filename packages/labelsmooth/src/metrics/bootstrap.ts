@@ -5,6 +5,7 @@
 import { fail } from '../core/errors.js';
 import { binRuns } from './binning.js';
 import { type ClasswiseRows, classwiseEce, classwiseRows } from './classwiseEce.js';
+import { debiasedBinTerm } from './debiasedEce.js';
 import { confidenceOrder, harmonicNumbers } from './riskCoverage.js';
 import type { RowScores } from './scores.js';
 import { type SmoothEce, SmoothEceEstimator } from './smoothEce.js';
@@ -15,6 +16,7 @@ export const BOOTSTRAP_METRICS = [
   'nll',
   'brier',
   'ece',
+  'debiasedEce',
   'smoothEce',
   'classwiseEce',
   'aurc',
@@ -145,10 +147,13 @@ export class MetricRows {
     let logLoss = 0;
     let squares = 0;
     let ece = 0;
+    let debiased = 0;
     let errors = 0;
     let area = 0;
     for (let run = 0; run + 1 < topRuns.length; run++) {
       let bin = 0;
+      let binRows = 0;
+      let binHits = 0;
       for (let p = topRuns[run]; p < topRuns[run + 1]; p++) {
         const copies = w === null ? 1 : w[order[p]];
         v[p] = copies;
@@ -161,8 +166,11 @@ export class MetricRows {
         logLoss += copies * nll[p];
         squares += copies * brier[p];
         bin += copies * topGap[p];
+        binRows += copies;
+        binHits += copies * correct[p];
       }
       ece += Math.abs(bin);
+      debiased += debiasedBinTerm(binRows, bin, binHits);
     }
     const smooth = w === null ? this.smoothEce() : this.smooth.searchNear(this.smoothEce().bandwidth, v);
     this.lastSmoothEce = smooth;
@@ -172,6 +180,8 @@ export class MetricRows {
       brier: squares / total,
       // Binned ECE = Σ_m |B_m|/n · |mean_{B_m} y − mean_{B_m} f| = (1/W) Σ_m |Σ_{i ∈ B_m} w_i·(f_i − y_i)|.
       ece: ece / total,
+      // Kumar et al. 2019's debiased ℓ2 error (debiasedEce.ts); a resample's duplicated rows count as rows.
+      debiasedEce: Math.sqrt(Math.max(0, debiased / total)),
       smoothEce: smooth.smoothEce,
       classwiseEce: classwiseEce(this.classwise, v, total, this.scratch),
       aurc: area / total,

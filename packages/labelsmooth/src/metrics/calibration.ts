@@ -50,6 +50,12 @@ export interface CalibrationReport {
   brier: number;
   /** Expected calibration error: Σ_m |B_m|/n · |acc(B_m) − conf(B_m)| over equal-width bins. */
   ece: number;
+  /**
+   * Debiased ℓ2 calibration error over the same bins (Kumar, Liang & Ma 2019; see `debiasedEce()`):
+   * √max(0, Σ_m |B_m|/n · [(acc − conf)² − acc(1 − acc)/(|B_m| − 1)]). Unlike the plug-in ECE it is not
+   * biased upward where the error is small.
+   */
+  debiasedEce: number;
   /** Maximum calibration error: max over non-empty bins of |acc − conf|. */
   mce: number;
   /** Root-mean-square calibration error: √(Σ_m |B_m|/n · (acc − conf)²). */
@@ -140,6 +146,7 @@ export function calibration(
     nll: point.nll,
     brier: point.brier,
     ece: point.ece,
+    debiasedEce: point.debiasedEce,
     mce,
     rmsce: Math.sqrt(sq),
     adaptiveEce: adaptiveEce(s.confidence, s.correct, m),

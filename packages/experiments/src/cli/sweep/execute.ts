@@ -8,7 +8,7 @@ import {
 } from '../../train/experiment.js';
 import { runTrial } from '../../train/trial.js';
 import { useBackend } from '../backend.js';
-import { type DataPool, drawSplits, loadPool, type Splits } from '../datasets.js';
+import { budgetSplits, type DataPool, drawSplits, loadPool, type Splits } from '../datasets.js';
 import { epochLine } from '../epochLine.js';
 import { packageVersion, sweepDataHash } from './fingerprint.js';
 import { TRIAL_LOSSES, type Trial, trialKey } from './grid.js';
@@ -86,7 +86,12 @@ export async function executeTrial(
     throw new TrialRefused(
       `worker ${workerId()} refuses the trial: dataset '${trial.dataset}' is not the sweep's '${spec.data.dataset}'`,
     );
-  const splits = await prepare(spec, trial.seed);
+  if (trial.trainedOn !== undefined && trial.trainedOn !== 'train+validation')
+    throw new TrialRefused(
+      `worker ${workerId()} refuses the trial: it has no training data '${trial.trainedOn}'`,
+    );
+  const drawn = await prepare(spec, trial.seed);
+  const splits = trial.trainedOn === undefined ? drawn : budgetSplits(drawn);
   const config = trainConfig(spec, trial);
   const label = runLabel(config);
   const t0 = performance.now();
@@ -130,6 +135,7 @@ export function encodeLogits(l: RunLogits): EncodedLogits {
 /** The run's logits back from a recorded outcome. */
 export function decodeLogits(out: TrialOutcome): RunLogits {
   const l: RunLogits = { label: out.result.label, seed: out.result.seed, test: fromBase64(out.logits.test) };
+  if (out.result.trainedOn !== undefined) l.budget = true;
   if (out.logits.scaled) l.scaled = fromBase64(out.logits.scaled);
   return l;
 }

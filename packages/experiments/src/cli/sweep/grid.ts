@@ -1,3 +1,4 @@
+import type { TrainedOn } from '../../train/experiment.js';
 import { LOSSES, type LossName } from '../../train/losses.js';
 import type { NoiseKind } from '../../train/trainer.js';
 
@@ -16,12 +17,15 @@ export interface Trial {
   noise: NoiseKind;
   loss: TrialLoss;
   seed: number;
+  /** `train+validation`: the budget-matched run (trained on the seed's training and validation rows). */
+  trainedOn?: TrainedOn;
 }
 
 /** One run per seed: a loss and its ε (compare's variants; the loss parameters are in the sweep's spec). */
 export interface GridRun {
   loss: TrialLoss;
   epsilon: number;
+  trainedOn?: TrainedOn;
 }
 
 /** The axes of a sweep grid (the options `compare` takes). */
@@ -47,16 +51,19 @@ export function expandGrid(g: Grid): Trial[] {
   for (const dataset of g.datasets)
     for (const noise of g.noises)
       for (const seed of g.seeds)
-        for (const { loss, epsilon } of g.runs) out.push({ dataset, epsilon, noise, loss, seed });
+        for (const { loss, epsilon, trainedOn } of g.runs)
+          out.push({ dataset, epsilon, noise, loss, seed, ...(trainedOn ? { trainedOn } : {}) });
   return out;
 }
 
 /**
  * The trial's key: `dataset=…,epsilon=…,noise=…,loss=…,seed=…` with each value URI-encoded, so the key
  * has no `:` (BullMQ job ids must not) and one trial has exactly one key. It names the trial in the
- * ledger and, with the sweep's spec hash, the job id in the queue.
+ * ledger and, with the sweep's spec hash, the job id in the queue. A budget-matched trial ends in
+ * `,trainedOn=train%2Bvalidation` (the other keys are as they always were).
  */
 export function trialKey(t: Trial): string {
   const e = encodeURIComponent;
-  return `dataset=${e(t.dataset)},epsilon=${e(String(t.epsilon))},noise=${e(t.noise)},loss=${e(t.loss)},seed=${e(String(t.seed))}`;
+  const data = t.trainedOn === undefined ? '' : `,trainedOn=${e(t.trainedOn)}`;
+  return `dataset=${e(t.dataset)},epsilon=${e(String(t.epsilon))},noise=${e(t.noise)},loss=${e(t.loss)},seed=${e(String(t.seed))}${data}`;
 }
