@@ -204,7 +204,7 @@ describe('budget-matched run: the CLI pieces', () => {
       budgetRun(options({ budgetEpsilon: null }), 1200, new Set(), (s) => notes.push(s)),
       null,
     );
-    assert.deepEqual(notes, []);
+    assert.equal(notes.length, 0);
     assert.equal(
       budgetRun(options(), 0, new Set(), (s) => notes.push(s)),
       null,

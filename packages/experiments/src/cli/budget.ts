@@ -17,6 +17,17 @@ export const BUDGET_EPSILON = 0.1;
 /** The training data of the budget-matched run. */
 export const BUDGET_DATA: TrainedOn = 'train+validation';
 
+/**
+ * Epochs of the budget-matched run: as many gradient steps as a run on the training split alone
+ * (`epochs` × ⌈train/batch⌉), rounded to whole epochs over train ∪ validation, at least 1. The two sides
+ * then differ in their labelled rows' use only — neither gets more optimisation — and the run costs
+ * about what one run of the ε grid costs.
+ */
+export function budgetEpochs(epochs: number, batchSize: number, train: number, validation: number): number {
+  const steps = epochs * Math.ceil(train / batchSize);
+  return Math.max(1, Math.round(steps / Math.ceil((train + validation) / batchSize)));
+}
+
 /** Why a comparison cannot have the budget-matched run, or null when it can. */
 function missing(o: CompareOptions, validationRows: number): string | null {
   if (o.losses !== undefined) return 'a comparison of losses (--losses) has none';

@@ -13,7 +13,7 @@ import {
 } from '../train/experiment.js';
 import { runTrial } from '../train/trial.js';
 import { checkModelBackend, checkModelData, useBackend } from './backend.js';
-import { budgetRun } from './budget.js';
+import { budgetEpochs, budgetRun } from './budget.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
 import { budgetSplits, DATA_SEED, drawSplits, loadPool, type Splits } from './datasets.js';
 import { epochLine, wrapParts } from './epochLine.js';
@@ -71,16 +71,20 @@ async function inProcess(o: CompareOptions, t: InProcess) {
   const logits: RunLogits[] = [];
   for (const seed of o.seeds) {
     for (const { variant, budget } of t.seedRuns) {
+      const splits = t.bySeed.get(seed) as Splits;
       const config = runConfig(o, seed, variant);
+      if (budget) {
+        const held = splits.validation?.rows ?? 0;
+        config.epochs = budgetEpochs(o.epochs, o.batchSize, splits.train.rows, held);
+      }
       const label = runLabel(config);
       job.nextRun();
-      const splits = t.bySeed.get(seed) as Splits;
       const done = await runTrial(
         config,
         { ...(budget ? budgetSplits(splits) : splits), monitor: t.monitor },
         {
           onBatch: (e, batch) => job.tick(`${label} seed ${seed}`, e, batch),
-          onEpoch: (m) => job.bar.log(epochLine(label, seed, m, o.epochs, config.loss)),
+          onEpoch: (m) => job.bar.log(epochLine(label, seed, m, config.epochs, config.loss)),
         },
         t.analyzer,
       );

@@ -100,6 +100,20 @@ function othersOf(r: CompareResults, base: string): string[] {
 }
 
 /**
+ * How long each side trained: " (2200 rows, 9 epochs: 315 gradient steps; ε = 0: 1000 rows, 20 epochs:
+ * 320 steps)", from the runs' epochs and the dataset's sizes; empty when a number is missing.
+ */
+function budgetTraining(r: CompareResults, b: string, base: string): string {
+  const epochsOf = (label: string) => r.runs.find((x) => x.label === label)?.epochs.length ?? 0;
+  const batch = r.config.batchSize;
+  const rows = [r.dataset.train + r.dataset.validation, r.dataset.train];
+  const epochs = [epochsOf(b), epochsOf(base)];
+  if (!(batch > 0) || epochs.some((e) => e === 0) || !r.dataset.validation) return '';
+  const steps = rows.map((n, i) => epochs[i] * Math.ceil(n / batch));
+  return ` (${rows[0]} rows, ${epochs[0]} epochs: ${steps[0]} gradient steps; ${prose(base)}: ${rows[1]} rows, ${epochs[1]} epochs: ${steps[1]} steps)`;
+}
+
+/**
  * The budget-matched comparison, rendered from its claims: which comparison it is, why its ε, then each
  * claim's sentence (a direction only where the interval over seeds excludes 0). None without the run.
  */
@@ -114,12 +128,13 @@ export function budgetSentences(r: CompareResults): string[] {
     );
     if (!cs.length) continue;
     const eps = r.runs.find((x) => x.label === b)?.epsilon;
+    const training = budgetTraining(r, b, base ?? 'ε=0');
     const why =
       eps === 0.1
         ? 'ε = 0.1 is fixed before any run (the value of Szegedy et al. 2016 and Müller et al. 2019), not chosen on test results'
         : `ε = ${eps} was set with --budget-epsilon before the run`;
     out.push(
-      `Budget-matched comparison: ${prose(b)} trains label smoothing on each seed's training and validation rows, ${prose(baseTs)} trains on the training rows and fits its temperature on the validation rows, so both use the same labelled rows of the seed (paired per seed); ${why}.`,
+      `Budget-matched comparison: ${prose(b)} trains label smoothing on each seed's training and validation rows${training}, ${prose(baseTs)} trains on the training rows and fits its temperature on the validation rows, so both use the same labelled rows of the seed (paired per seed); ${why}.`,
       ...cs.map((c) => c.text),
     );
   }

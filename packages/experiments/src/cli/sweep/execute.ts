@@ -8,6 +8,7 @@ import {
 } from '../../train/experiment.js';
 import { runTrial } from '../../train/trial.js';
 import { useBackend } from '../backend.js';
+import { budgetEpochs } from '../budget.js';
 import { budgetSplits, type DataPool, drawSplits, loadPool, type Splits } from '../datasets.js';
 import { epochLine } from '../epochLine.js';
 import { packageVersion, sweepDataHash } from './fingerprint.js';
@@ -93,6 +94,10 @@ export async function executeTrial(
   const drawn = await prepare(spec, trial.seed);
   const splits = trial.trainedOn === undefined ? drawn : budgetSplits(drawn);
   const config = trainConfig(spec, trial);
+  if (trial.trainedOn !== undefined) {
+    const held = drawn.validation?.rows ?? 0;
+    config.epochs = budgetEpochs(config.epochs, config.batchSize, drawn.train.rows, held);
+  }
   const label = runLabel(config);
   const t0 = performance.now();
   // The same per-epoch test subset and metrics as compare.
