@@ -4,7 +4,12 @@
 // one seed, the row absent), and the CLI pieces that make the run.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BUDGET_EPSILON, budgetEpsilon, budgetRun } from '../packages/experiments/src/cli/budget.js';
+import {
+  BUDGET_EPSILON,
+  budgetEpochs,
+  budgetEpsilon,
+  budgetRun,
+} from '../packages/experiments/src/cli/budget.js';
 import { budgetSplits, type Splits } from '../packages/experiments/src/cli/datasets.js';
 import type { CompareOptions } from '../packages/experiments/src/cli/runOptions.js';
 import { expandGrid, trialKey } from '../packages/experiments/src/cli/sweep/grid.js';
@@ -143,10 +148,19 @@ describe('budget-matched claims', () => {
       ts5,
       ts5.map((x, i) => m(x.acc, 0.05 + i * 0.001, 0.62 + i * 0.001)),
     );
+    for (const run of r.runs) if (run.trainedOn) run.epochs = run.epochs.slice(0, 2);
     const s = takeaway(r).join(' ');
+    // Each side's rows, epochs and gradient steps, from the runs (batch 32; 6,000 validation rows).
+    const all = r.dataset.train + r.dataset.validation;
+    assert.ok(
+      s.includes(
+        `(${all} rows, 2 epochs: ${2 * Math.ceil(all / 32)} gradient steps; ε = 0: ${r.dataset.train} rows, 3 epochs: ${3 * Math.ceil(r.dataset.train / 32)} steps)`,
+      ),
+      s,
+    );
     assert.match(
       s,
-      /Budget-matched comparison: ε = 0\.1 on train ∪ validation trains label smoothing on each seed's training and validation rows, ε = 0 \+ temperature scaling trains on the training rows and fits its temperature on the validation rows/,
+      /Budget-matched comparison: ε = 0\.1 on train ∪ validation trains label smoothing on each seed's training and validation rows \(.*\), ε = 0 \+ temperature scaling trains on the training rows and fits its temperature on the validation rows/,
     );
     assert.match(
       s,
@@ -181,6 +195,23 @@ describe('budget-matched run: the CLI pieces', () => {
       budgetEpsilon: BUDGET_EPSILON,
       ...over,
     }) as CompareOptions;
+
+  it('its epochs: as many gradient steps as a run on the training split, in whole epochs', () => {
+    // npm start: 20 epochs × ⌈1000/64⌉ = 320 steps; ⌈2200/64⌉ = 35 a epoch: 9 epochs (315 steps).
+    assert.equal(budgetEpochs(20, 64, 1000, 1200), 9);
+    assert.equal(budgetEpochs(2, 64, 150, 38), 2);
+    assert.equal(budgetEpochs(1, 10, 10, 1000), 1);
+    for (const [e, b, t, v] of [
+      [20, 64, 1000, 1200],
+      [7, 32, 500, 50],
+      [30, 128, 10000, 1200],
+    ]) {
+      const steps = e * Math.ceil(t / b);
+      const per = Math.ceil((t + v) / b);
+      const got = budgetEpochs(e, b, t, v);
+      assert.ok(Math.abs(got * per - steps) <= per / 2, `${[e, b, t, v]}: ${got} epochs`);
+    }
+  });
 
   it('the default is ε = 0.1; none turns it off; anything else is refused', () => {
     assert.equal(BUDGET_EPSILON, 0.1);
