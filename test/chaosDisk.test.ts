@@ -12,7 +12,6 @@ import {
   ftruncateSync,
   mkdirSync,
   openSync,
-  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -23,6 +22,7 @@ import { after, before, describe, it } from 'node:test';
 import { MANIFEST } from '../packages/experiments/src/train/manifest.js';
 import { builtCli, toyCsv } from './helpers/builtCli.js';
 import { tempDir } from './helpers/cli.js';
+import { tree } from './helpers/tree.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -37,21 +37,6 @@ function canMount(): boolean {
 }
 
 const skip = canMount() ? false : 'needs root with mount(2) to mount a small tmpfs (CI runs as root)';
-
-/** Every file and directory under `dir`, relative, directories ending in `/`. */
-function tree(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    for (const name of readdirSync(join(dir, rel)).sort()) {
-      const isDir = statSync(join(dir, rel, name)).isDirectory();
-      out.push(`${rel}${name}${isDir ? '/' : ''}`);
-      if (isDir) walk(`${rel}${name}/`);
-    }
-  };
-  walk('');
-  return out;
-}
 
 /** Fill the file system holding `filler` with it, then shrink it to leave `free` bytes free. */
 function fillLeaving(filler: string, free: number): void {

@@ -1,26 +1,18 @@
 // The label-smoothing family on the command line: `compare --losses`, `train --loss`, the ε
 // schedule flags, and their refusals.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   compareVariants,
   FAMILY_DEFAULTS,
+  loss,
   losses,
   trainVariant,
 } from '../packages/experiments/src/cli/family.js';
+import { toyCsv } from './helpers/builtCli.js';
 import { cli, tempDir } from './helpers/cli.js';
-
-function toyCsv(file: string, rows = 90): string {
-  const lines = ['f1,f2,label'];
-  for (let i = 0; i < rows; i++) {
-    const c = i % 3;
-    lines.push(`${(c + ((i * 13) % 7) / 7).toFixed(3)},${(((i * 37) % 11) / 11).toFixed(3)},c${c}`);
-  }
-  writeFileSync(file, `${lines.join('\n')}\n`);
-  return file;
-}
 
 const OPTS = { ...FAMILY_DEFAULTS, epsilons: [0, 0.1], noise: 'uniform' };
 
@@ -28,15 +20,15 @@ describe('compareVariants / trainVariant: the runs of the family flags', () => {
   it('without --losses: one run per ε, exactly the configuration of before', () => {
     assert.deepEqual(compareVariants(OPTS, new Set()), [{ epsilon: 0 }, { epsilon: 0.1 }]);
   });
-  it('with --losses: ce unsmoothed, ls per ε > 0, cp/focal/flsd53 with their parameters, ols with its ε', () => {
-    const all = losses('ce,ls,cp,focal,flsd53,ols');
+  it('with --losses: ce unsmoothed, ls per ε > 0, cp/focal/flsd-53 with their parameters, ols with its ε', () => {
+    const all = losses('ce,ls,cp,focal,flsd-53,ols');
     assert.deepEqual(compareVariants({ ...OPTS, epsilons: [0, 0.05, 0.1], losses: all }, new Set()), [
       { epsilon: 0, loss: 'ce' },
       { epsilon: 0.05, loss: 'ls' },
       { epsilon: 0.1, loss: 'ls' },
       { epsilon: 0, loss: 'cp', confidencePenalty: 0.1 },
       { epsilon: 0, loss: 'focal', focalGamma: 3 },
-      { epsilon: 0, loss: 'flsd53' },
+      { epsilon: 0, loss: 'flsd-53' },
       { epsilon: 0.5, loss: 'ols' },
     ]);
     const tuned = { ...OPTS, losses: all, focalAlpha: 0.25, olsEpsilon: 0.3, confidencePenalty: 0.2 };
@@ -45,7 +37,7 @@ describe('compareVariants / trainVariant: the runs of the family flags', () => {
       [
         { epsilon: 0, loss: 'cp', confidencePenalty: 0.2 },
         { epsilon: 0, loss: 'focal', focalGamma: 3, focalAlpha: 0.25 },
-        { epsilon: 0, loss: 'flsd53', focalAlpha: 0.25 },
+        { epsilon: 0, loss: 'flsd-53', focalAlpha: 0.25 },
         { epsilon: 0.3, loss: 'ols' },
       ],
     );
@@ -77,7 +69,7 @@ describe('compareVariants / trainVariant: the runs of the family flags', () => {
       /--focal-gamma applies to --losses focal/,
     );
     assert.doesNotThrow(() =>
-      compareVariants({ ...OPTS, losses: losses('flsd53') }, new Set(['focalAlpha'])),
+      compareVariants({ ...OPTS, losses: losses('flsd-53') }, new Set(['focalAlpha'])),
     );
     assert.throws(
       () => compareVariants({ ...OPTS, losses: losses('ls'), epsilons: [0] }, new Set()),
@@ -119,8 +111,11 @@ describe('compareVariants / trainVariant: the runs of the family flags', () => {
   it('losses: unknown names get a suggestion, repeats are refused', () => {
     assert.throws(
       () => losses('ce,focla'),
-      /unknown loss 'focla'; did you mean focal\? \(expected ce, ls, cp, focal, flsd53, ols\)/,
+      /unknown loss 'focla'; did you mean focal\? \(expected ce, ls, cp, focal, flsd-53, ols\)/,
     );
+    // FLSD-53 has one spelling, the library's: the name without its hyphen is pointed to it.
+    assert.throws(() => losses('ce,flsd53'), /unknown loss 'flsd53'; did you mean flsd-53\?/);
+    assert.throws(() => loss('FLSD-53'), /unknown loss 'FLSD-53'; did you mean flsd-53\?/);
     assert.throws(() => losses('ce,ls,ce'), /loss ce appears twice in 'ce,ls,ce'/);
   });
 });
@@ -142,18 +137,18 @@ describe('labelsmooth compare --losses (end to end, tiny CSV)', () => {
       '--quiet',
       '--json',
       '--losses',
-      'ce,ls,cp,focal,flsd53,ols',
+      'ce,ls,cp,focal,flsd-53,ols',
     ]);
     assert.equal(r.code, 0, r.stderr);
     const results = JSON.parse(r.stdout);
-    assert.equal(results.name, 'compare-toy-ce_ls_cp_focal_flsd53_ols-seeds1-epochs1');
+    assert.equal(results.name, 'compare-toy-ce_ls_cp_focal_flsd-53_ols-seeds1-epochs1');
     assert.deepEqual(
       results.runs.map((x: { label: string }) => x.label),
-      ['ce', 'ls ε=0.1', 'cp β=0.1', 'focal γ=3', 'flsd53', 'ols ε=0.5'],
+      ['ce', 'ls ε=0.1', 'cp β=0.1', 'focal γ=3', 'flsd-53', 'ols ε=0.5'],
     );
     assert.deepEqual(
       results.runs.map((x: { loss: string }) => x.loss),
-      ['ce', 'ls', 'cp', 'focal', 'flsd53', 'ols'],
+      ['ce', 'ls', 'cp', 'focal', 'flsd-53', 'ols'],
     );
     for (const run of results.runs) {
       assert.equal(run.seed, 1);
@@ -173,16 +168,16 @@ describe('labelsmooth compare --losses (end to end, tiny CSV)', () => {
         'ls ε=0.1',
         'cp β=0.1',
         'focal γ=3',
-        'flsd53',
+        'flsd-53',
         'ols ε=0.5',
         'ce + temperature scaling',
         'ls ε=0.1 + temperature scaling',
       ],
     );
-    assert.deepEqual(results.config.losses, ['ce', 'ls', 'cp', 'focal', 'flsd53', 'ols']);
+    assert.deepEqual(results.config.losses, ['ce', 'ls', 'cp', 'focal', 'flsd-53', 'ols']);
     assert.equal(results.config.confidencePenalty, 0.1);
     const report = readFileSync(join(dir, results.name, 'report.html'), 'utf8');
-    for (const label of ['focal γ=3', 'flsd53', 'ols ε=0.5']) assert.ok(report.includes(label), label);
+    for (const label of ['focal γ=3', 'flsd-53', 'ols ε=0.5']) assert.ok(report.includes(label), label);
   });
 
   it('an unknown loss is a one-line usage error with a suggestion', () => {

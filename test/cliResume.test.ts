@@ -4,17 +4,8 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { toyCsv } from './helpers/builtCli.js';
 import { cli, tempDir } from './helpers/cli.js';
-
-function toyCsv(file: string, rows = 90): string {
-  const lines = ['f1,f2,label'];
-  for (let i = 0; i < rows; i++) {
-    const c = i % 3;
-    lines.push(`${(c + ((i * 13) % 7) / 7).toFixed(3)},${(((i * 37) % 11) / 11).toFixed(3)},c${c}`);
-  }
-  writeFileSync(file, `${lines.join('\n')}\n`);
-  return file;
-}
 
 function refusal(r: { code: number; stderr: string }, pattern: RegExp): void {
   assert.notEqual(r.code, 0, r.stderr);

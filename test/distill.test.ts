@@ -6,32 +6,33 @@ import { describe, it } from 'node:test';
 import { cli, tempDir } from './helpers/cli.js';
 import { writeCsv } from './helpers/sweep.js';
 
+/** A small distill: 300 MNIST images, 2 epochs each, 2 seeds, ε = 0.2, T = 3. */
+const args = (dir: string) => [
+  'distill',
+  '--dataset',
+  'mnist',
+  '--train-size',
+  '300',
+  '--test-size',
+  '300',
+  '--epochs',
+  '2',
+  '--student-epochs',
+  '2',
+  '--seeds',
+  '2',
+  '--epsilon',
+  '0.2',
+  '--temperature',
+  '3',
+  '--runs-dir',
+  dir,
+];
+
 describe('labelsmooth distill', () => {
   it('trains ε = 0 and ε > 0 teachers, distills each into a student, reports all four per seed', () => {
     const dir = tempDir();
-    const r = cli([
-      'distill',
-      '--dataset',
-      'mnist',
-      '--train-size',
-      '300',
-      '--test-size',
-      '300',
-      '--epochs',
-      '2',
-      '--student-epochs',
-      '2',
-      '--seeds',
-      '2',
-      '--epsilon',
-      '0.2',
-      '--temperature',
-      '3',
-      '--runs-dir',
-      dir,
-      '--name',
-      'd',
-    ]);
+    const r = cli([...args(dir), '--name', 'd']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /student of the ε=0\.2 teacher, seed 2: accuracy 0\.\d{4}/);
     assert.match(r.stdout, /teacher ε=0 +0\.\d{4} ± 0\.\d{4}/);
@@ -59,30 +60,7 @@ describe('labelsmooth distill', () => {
     assert.match(html, /Müller et al\.&#39;s Fig\. 6/);
     assert.match(html, /T = 3/);
     // The same run gives the same numbers.
-    const again = cli([
-      'distill',
-      '--dataset',
-      'mnist',
-      '--train-size',
-      '300',
-      '--test-size',
-      '300',
-      '--epochs',
-      '2',
-      '--student-epochs',
-      '2',
-      '--seeds',
-      '2',
-      '--epsilon',
-      '0.2',
-      '--temperature',
-      '3',
-      '--runs-dir',
-      dir,
-      '--name',
-      'd2',
-      '--quiet',
-    ]);
+    const again = cli([...args(dir), '--name', 'd2', '--quiet']);
     assert.equal(again.code, 0, again.stderr);
     const res2 = JSON.parse(readFileSync(join(dir, 'd2', 'results.json'), 'utf8'));
     assert.deepEqual(

@@ -1,7 +1,7 @@
 // The documentation says what the code does: its examples are run here as written.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from './helpers/cli.js';
@@ -36,5 +36,42 @@ process.exit(0);`);
       path: 'wasm-threads',
       reason: "8192 rows staged through the kernel's shared memory, on every thread",
     });
+  });
+});
+
+describe('scripts/check-docs.mjs (part of npm run lint)', () => {
+  const SCRIPT = new URL('../scripts/check-docs.mjs', import.meta.url).pathname;
+  /** Run a copy of the script in `root` (its tools are looked up under root/node_modules). */
+  const runIn = (root: string) => {
+    mkdirSync(join(root, 'scripts'), { recursive: true });
+    copyFileSync(SCRIPT, join(root, 'scripts', 'check-docs.mjs'));
+    return spawnSync(process.execPath, [join(root, 'scripts', 'check-docs.mjs')], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+  };
+
+  it('fails, saying the docs were not checked, when typedoc, remark or its link plugin is missing', () => {
+    const r = runIn(tempDir('labelsmooth-checkdocs-'));
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /check-docs FAILED: typedoc, remark, remark-validate-links not installed, so the docs were NOT checked/,
+    );
+  });
+
+  it('fails when a tool cannot run to the end', () => {
+    const root = tempDir('labelsmooth-checkdocs-');
+    const bin = join(root, 'node_modules', '.bin');
+    mkdirSync(bin, { recursive: true });
+    mkdirSync(join(root, 'node_modules', 'remark-validate-links'));
+    writeFileSync(join(root, 'node_modules', 'remark-validate-links', 'package.json'), '{}');
+    for (const tool of ['typedoc', 'remark']) {
+      writeFileSync(join(bin, tool), '#!/bin/sh\nexit 3\n');
+      chmodSync(join(bin, tool), 0o755);
+    }
+    const r = runIn(root);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /check-docs FAILED: typedoc --emit none failed \(exit code 3\)/);
   });
 });

@@ -118,11 +118,11 @@ describe("each loss's formula in the report", () => {
       lossRun('ls ε=0.1', 'ls', 0.1),
       lossRun('cp β=0.2', 'cp', 0),
       lossRun('focal γ=3', 'focal', 0),
-      lossRun('flsd53', 'flsd53', 0),
+      lossRun('flsd-53', 'flsd-53', 0),
       lossRun('ols ε=0.5', 'ols', 0.5),
     ];
     const r = results(summarize(runs), runs);
-    r.config = { ...r.config, losses: ['ce', 'ls', 'cp', 'focal', 'flsd53', 'ols'], confidencePenalty: 0.2 };
+    r.config = { ...r.config, losses: ['ce', 'ls', 'cp', 'focal', 'flsd-53', 'ols'], confidencePenalty: 0.2 };
     return r;
   };
 
@@ -134,7 +134,7 @@ describe("each loss's formula in the report", () => {
       'ls ε=0.1: L = (1−ε)·H(p,q) + ε·H(u,q), u uniform over the K classes.',
       'cp β=0.2: L = (1−ε)·H(p,q) + ε·H(u,q) − β·H(q), H(q) = −Σ_c q_c·log q_c the entropy of the prediction',
       'focal γ=3: L = (1−ε)·F(p) + ε·F(u), F(t) = −α·Σ_c t_c·(1 − q_c)^γ·log q_c, u uniform over the K classes.',
-      'flsd53: L = (1−ε)·F(p) + ε·F(u), F(t) = −α·Σ_c t_c·(1 − q_c)^γ·log q_c with γ = 5 on rows where q_y < 0.2, else γ = 3',
+      'flsd-53: L = (1−ε)·F(p) + ε·F(u), F(t) = −α·Σ_c t_c·(1 − q_c)^γ·log q_c with γ = 5 on rows where q_y < 0.2, else γ = 3',
       'ols ε=0.5: L = (1−ε)·H(p,q) + ε·H(S[y],q), S[y] the mean prediction on the training examples of class y',
     ])
       assert.ok(page.includes(formula), formula);

@@ -1,35 +1,13 @@
 // End-to-end (the built CLI): a run directory knows exactly what it wrote (its manifest), removes only
 // that, and refuses a directory holding anything else, whatever the command, naming one such file.
 import assert from 'node:assert/strict';
-import {
-  copyFileSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { MANIFEST } from '../packages/experiments/src/train/manifest.js';
 import { builtCli, toyCsv } from './helpers/builtCli.js';
 import { tempDir } from './helpers/cli.js';
-
-/** Every file and directory under `dir`, relative, directories ending in `/`. */
-function tree(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    for (const name of readdirSync(join(dir, rel)).sort()) {
-      const isDir = statSync(join(dir, rel, name)).isDirectory();
-      out.push(`${rel}${name}${isDir ? '/' : ''}`);
-      if (isDir) walk(`${rel}${name}/`);
-    }
-  };
-  walk('');
-  return out;
-}
+import { tree } from './helpers/tree.js';
 
 function refusal(r: { code: number; stderr: string }, pattern: RegExp): void {
   assert.notEqual(r.code, 0, r.stderr);

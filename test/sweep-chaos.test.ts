@@ -8,15 +8,12 @@ import { closeSync, constants, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
-import { FAMILY_DEFAULTS } from '../packages/experiments/src/cli/family.js';
-import { packageVersion } from '../packages/experiments/src/cli/sweep/fingerprint.js';
 import { QUEUE_NAME } from '../packages/experiments/src/cli/sweep/queue.js';
-import type { SweepSpec } from '../packages/experiments/src/cli/sweep/spec.js';
 import { tempDir } from './helpers/cli.js';
 import { killIfAlive, type Running, start, stop, trialPids, waitGone } from './helpers/processes.js';
 import { FAST_LOCKS, queueRig } from './helpers/queueRig.js';
 import { freePort, type RedisServer, redisSkip, startRedis } from './helpers/redis.js';
-import { deterministicResults, grid, ledgerLines, writeCsv } from './helpers/sweep.js';
+import { deterministicResults, grid, ledgerLines, testSpec, writeCsv } from './helpers/sweep.js';
 
 const skip = redisSkip('chaos tests');
 
@@ -213,19 +210,7 @@ describe('a trial process whose parent is killed -9 while it is busy', { skip },
   let redis: RedisServer;
   const dir = tempDir('labelsmooth-orphan-');
   const fifo = join(dir, 'never.csv');
-  const spec: SweepSpec = {
-    data: { dataset: `csv:${fifo}`, validation: 0.1, seed: 1 },
-    monitorSeed: 1,
-    model: 'mlp',
-    epochs: 1,
-    batchSize: 64,
-    lr: 0.003,
-    family: { ...FAMILY_DEFAULTS },
-    backend: 'cpu',
-    backendName: 'cpu',
-    version: packageVersion(),
-    dataHash: '0000000000000000',
-  };
+  const spec = testSpec(fifo);
   const trial = { dataset: `csv:${fifo}`, epsilon: 0, noise: 'uniform', loss: 'cross-entropy', seed: 1 };
 
   /** Wait (≤ 60 s) until a process reads the FIFO; returns the write end, held open so the read blocks. */

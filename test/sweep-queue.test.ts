@@ -5,15 +5,13 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Queue, QueueEvents } from 'bullmq';
-import { FAMILY_DEFAULTS } from '../packages/experiments/src/cli/family.js';
 import { packageVersion } from '../packages/experiments/src/cli/sweep/fingerprint.js';
 import { QUEUE_NAME } from '../packages/experiments/src/cli/sweep/queue.js';
-import type { SweepSpec } from '../packages/experiments/src/cli/sweep/spec.js';
 import { cli } from './helpers/cli.js';
 import { trialPids, waitGone } from './helpers/processes.js';
 import { queueRig } from './helpers/queueRig.js';
 import { redisSkip } from './helpers/redis.js';
-import { deterministicResults, grid, ledgerLines, writeCsv } from './helpers/sweep.js';
+import { deterministicResults, grid, ledgerLines, testSpec, writeCsv } from './helpers/sweep.js';
 
 const skip = redisSkip('queue tests');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -45,7 +43,7 @@ describe('labelsmooth sweep --queue (BullMQ on a real Redis)', { skip }, () => {
   it('--losses with parameters and a schedule: the queue trains what the local pool trains', async () => {
     const family = [
       '--losses',
-      'ce,ls,cp,flsd53',
+      'ce,ls,cp,flsd-53',
       '--epsilons',
       '0.2',
       '--seeds',
@@ -75,7 +73,7 @@ describe('labelsmooth sweep --queue (BullMQ on a real Redis)', { skip }, () => {
       const results = deterministicResults(join(runs, 'family-queue')) as { runs: { label: string }[] };
       assert.deepEqual(
         results.runs.map((r) => r.label),
-        ['ce', 'ls ε=0.2→0 cosine', 'cp β=0.25', 'flsd53 α=0.5'],
+        ['ce', 'ls ε=0.2→0 cosine', 'cp β=0.25', 'flsd-53 α=0.5'],
       );
       assert.deepEqual(results, deterministicResults(join(runs, 'family-local')));
     } finally {
@@ -212,19 +210,13 @@ describe('labelsmooth sweep --queue (BullMQ on a real Redis)', { skip }, () => {
       const w = worker('--quiet');
       await w.waitFor(/waiting for trials/);
       // A job from a coordinator of another version (added directly).
-      const spec: SweepSpec = {
-        data: { dataset: `csv:${csv}`, validation: 0.1, seed: 1 },
-        monitorSeed: 1,
-        model: 'mlp',
-        epochs: 1,
+      const spec = testSpec(csv, {
         batchSize: 128,
         lr: 0.001,
-        family: { ...FAMILY_DEFAULTS },
         backend: 'wasm',
         backendName: 'wasm (SIMD)',
         version: '0.0.0-other',
-        dataHash: '0000000000000000',
-      };
+      });
       const trial = { dataset: `csv:${csv}`, epsilon: 0, noise: 'uniform', loss: 'cross-entropy', seed: 1 };
       const old = await queue.add('trial', { spec, trial }, { jobId: 'refused-version' });
       await assert.rejects(

@@ -11,7 +11,7 @@ import { canonicalJson } from '../packages/experiments/src/cli/sweep/spec.js';
 import { DataFileError } from '../packages/experiments/src/data/errors.js';
 import { cli, tempDir } from './helpers/cli.js';
 import { killIfAlive, start, trialPids, waitGone } from './helpers/processes.js';
-import { deterministicResults, grid, ledgerLines, writeCsv } from './helpers/sweep.js';
+import { deterministicResults, grid, ledgerLines, testSpec, writeCsv } from './helpers/sweep.js';
 
 describe('sweep grid', () => {
   it('expands in compare order (seed outer, ε inner) with one distinct key per trial', () => {
@@ -212,7 +212,7 @@ describe('sweep trial configurations', () => {
       ...FAMILY_DEFAULTS,
       epsilons: [0, 0.2],
       noise: 'uniform' as const,
-      losses: losses('ce,ls,cp,focal,flsd53,ols'),
+      losses: losses('ce,ls,cp,focal,flsd-53,ols'),
       confidencePenalty: 0.3,
       focalGamma: 2,
       focalAlpha: 0.25,
@@ -335,11 +335,11 @@ describe('labelsmooth sweep --losses (local processes)', () => {
       changed.stderr,
       /labelsmooth: error: .*sw is a sweep started with other settings \(sweep\.json\); these differ: --confidence-penalty 0\.3 \(the sweep has 0\.2\)\. Run it with its settings, give another --name, or add --force/,
     );
-    const wider = args.map((a) => (a === 'ce,ls,cp,focal' ? 'ce,ls,cp,focal,flsd53' : a));
+    const wider = args.map((a) => (a === 'ce,ls,cp,focal' ? 'ce,ls,cp,focal,flsd-53' : a));
     const more = cli(['sweep', ...wider, '--name', 'sw', '--workers', '1']);
     assert.equal(more.code, 0, more.stderr);
     assert.match(more.stderr, /5 trials, 4 already in .*, 1 to train/);
-    assert.match(more.stderr, /sweep: dataset=\S+,loss=flsd53,seed=1 done by/);
+    assert.match(more.stderr, /sweep: dataset=\S+,loss=flsd-53,seed=1 done by/);
   });
 
   it("one data hash: the sweep's is that of the pool every seed draws from; train's that of its seed's splits", async () => {
@@ -399,25 +399,9 @@ describe('a failed trial in the local pool', () => {
   const specWith = async (over: Record<string, unknown>) => {
     const { useBackend } = await import('../packages/experiments/src/cli/backend.js');
     const { loadPool } = await import('../packages/experiments/src/cli/datasets.js');
-    const { sweepDataHash, packageVersion } = await import(
-      '../packages/experiments/src/cli/sweep/fingerprint.js'
-    );
-    const { FAMILY_DEFAULTS } = await import('../packages/experiments/src/cli/family.js');
-    const data = { dataset: `csv:${csv}`, validation: 0.1, seed: 1 };
-    return {
-      data,
-      monitorSeed: 1,
-      model: 'mlp',
-      epochs: 1,
-      batchSize: 64,
-      lr: 0.003,
-      family: { ...FAMILY_DEFAULTS },
-      backend: 'wasm',
-      backendName: await useBackend('wasm'),
-      version: packageVersion(),
-      dataHash: sweepDataHash(loadPool(data)),
-      ...over,
-    } as never;
+    const { sweepDataHash } = await import('../packages/experiments/src/cli/sweep/fingerprint.js');
+    const spec = testSpec(csv, { backend: 'wasm', backendName: await useBackend('wasm') });
+    return { ...spec, dataHash: sweepDataHash(loadPool(spec.data)), ...over } as never;
   };
   const trial = {
     dataset: `csv:${csv}`,

@@ -74,7 +74,7 @@ describe('checkLossConfig', () => {
     ok({ loss: 'cp', confidencePenalty: 0.1, epsilon: 0.1 });
     ok({ loss: 'focal', focalGamma: 3 });
     ok({ loss: 'focal', focalGamma: 2, focalAlpha: 0.25, epsilon: 0.1 });
-    ok({ loss: 'flsd53' });
+    ok({ loss: 'flsd-53' });
     ok({ loss: 'ols', epsilon: 0.5 });
     ok({ epsilon: 0.2, epsilonSchedule: 'cosine', epsilonFinal: 0 });
     ok({ epsilon: 0.2, epsilonSchedule: 'constant' });
@@ -82,13 +82,13 @@ describe('checkLossConfig', () => {
   it('refuses unknown losses, parameters of other losses and out-of-range values, naming them', () => {
     refused(
       { loss: 'hinge' as never },
-      /unknown loss 'hinge' \(expected one of ce, ls, cp, focal, flsd53, ols\)/,
+      /unknown loss 'hinge' \(expected one of ce, ls, cp, focal, flsd-53, ols\)/,
     );
     refused(
       { loss: 'focal', focalGamma: 3, confidencePenalty: 0.1 },
       /--confidence-penalty 0\.1 does not apply to loss 'focal'/,
     );
-    refused({ loss: 'flsd53', focalGamma: 3 }, /--focal-gamma 3 does not apply to loss 'flsd53'/);
+    refused({ loss: 'flsd-53', focalGamma: 3 }, /--focal-gamma 3 does not apply to loss 'flsd-53'/);
     refused({ confidencePenalty: 0.1 }, /--confidence-penalty 0\.1 does not apply to loss 'ls'/);
     refused(
       { loss: 'cp' },
@@ -140,7 +140,7 @@ describe('checkLossConfig', () => {
     }
   });
   it('maps each loss to the op options, and only plain cross-entropy gets temperature scaling', () => {
-    assert.deepEqual(lossOptions({ ...BASE, loss: 'flsd53', focalAlpha: 0.25 }), {
+    assert.deepEqual(lossOptions({ ...BASE, loss: 'flsd-53', focalAlpha: 0.25 }), {
       focalGamma: 'flsd-53',
       focalAlpha: 0.25,
     });
@@ -151,7 +151,7 @@ describe('checkLossConfig', () => {
     assert.deepEqual(lossOptions({ ...BASE, epsilon: 0.1 }), {});
     assert.equal(isPlainCrossEntropy(BASE), true);
     assert.equal(isPlainCrossEntropy({ ...BASE, loss: 'ce' }), true);
-    assert.equal(isPlainCrossEntropy({ ...BASE, loss: 'flsd53' }), false);
+    assert.equal(isPlainCrossEntropy({ ...BASE, loss: 'flsd-53' }), false);
     assert.equal(isPlainCrossEntropy({ ...BASE, loss: 'cp', confidencePenalty: 0.1 }), false);
     assert.equal(isPlainCrossEntropy({ ...BASE, epsilonSchedule: 'linear', epsilonFinal: 0.1 }), false);
   });
@@ -162,7 +162,7 @@ describe('checkLossConfig', () => {
     assert.equal(runLabel({ ...BASE, loss: 'ls', epsilon: 0.1 }), 'ls ε=0.1');
     assert.equal(runLabel({ ...BASE, loss: 'cp', confidencePenalty: 0.1 }), 'cp β=0.1');
     assert.equal(runLabel({ ...BASE, loss: 'focal', focalGamma: 3, focalAlpha: 0.25 }), 'focal γ=3 α=0.25');
-    assert.equal(runLabel({ ...BASE, loss: 'flsd53' }), 'flsd53');
+    assert.equal(runLabel({ ...BASE, loss: 'flsd-53' }), 'flsd-53');
     assert.equal(runLabel({ ...BASE, loss: 'ols', epsilon: 0.5 }), 'ols ε=0.5');
     assert.equal(
       runLabel({ ...BASE, epsilon: 0.2, epsilonSchedule: 'cosine', epsilonFinal: 0 }),
@@ -243,9 +243,9 @@ describe('Trainer with the family of losses', () => {
       { loss: 'ce' },
       { loss: 'ls', epsilon: 0.1, epsilonSchedule: 'linear', epsilonFinal: 0 },
       { loss: 'cp', confidencePenalty: 0.1 },
-      // γ = 2: with 3 classes q_y starts near 1/3 ≥ 0.2, where flsd53 takes γ = 3 — the same loss as γ = 3.
+      // γ = 2: with 3 classes q_y starts near 1/3 ≥ 0.2, where flsd-53 takes γ = 3 — the same loss as γ = 3.
       { loss: 'focal', focalGamma: 2 },
-      { loss: 'flsd53' },
+      { loss: 'flsd-53' },
       { loss: 'ols', epsilon: 0.5 },
     ];
     const losses: number[] = [];

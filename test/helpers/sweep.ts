@@ -1,6 +1,9 @@
 // Shared by the sweep tests: a tiny CSV data set, its grid, and results compared without wall times.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FAMILY_DEFAULTS } from '../../packages/experiments/src/cli/family.js';
+import { packageVersion } from '../../packages/experiments/src/cli/sweep/fingerprint.js';
+import type { SweepSpec } from '../../packages/experiments/src/cli/sweep/spec.js';
 
 /** A 3-class CSV (240 rows, 3 features) that trains in well under a second per epoch. */
 export function writeCsv(file: string, rows = 240): void {
@@ -49,4 +52,25 @@ export function ledgerLines(dir: string): { key: string; worker: string }[] {
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l));
+}
+
+/**
+ * A one-epoch trial configuration on `csv` for the tests that hand a job to a trial process themselves
+ * (cpu backend, this package's version, a dummy data hash), with `over` on top.
+ */
+export function testSpec(csv: string, over: Partial<SweepSpec> = {}): SweepSpec {
+  return {
+    data: { dataset: `csv:${csv}`, validation: 0.1, seed: 1 },
+    monitorSeed: 1,
+    model: 'mlp',
+    epochs: 1,
+    batchSize: 64,
+    lr: 0.003,
+    family: { ...FAMILY_DEFAULTS },
+    backend: 'cpu',
+    backendName: 'cpu',
+    version: packageVersion(),
+    dataHash: '0000000000000000',
+    ...over,
+  };
 }

@@ -100,7 +100,7 @@ function checkParameters(chosen: readonly LossName[], given: ReadonlySet<string>
 /**
  * The runs `compare` trains per seed: without `--losses`, one per ε of `--epsilons` (with
  * the ε schedule on the ε > 0 ones); with `--losses`, each loss once — ce (ε = 0), ls once per ε > 0 of
- * `--epsilons`, cp (β), focal (γ, α), flsd53 (α) unsmoothed as in their papers, ols with `--ols-epsilon`.
+ * `--epsilons`, cp (β), focal (γ, α), flsd-53 (α) unsmoothed as in their papers, ols with `--ols-epsilon`.
  */
 export function compareVariants(
   o: FamilyOptions & { epsilons: number[]; noise: string },

@@ -240,6 +240,21 @@ function gridCommand(cmd: Command): Command {
   return familyOptions(trainingOptions(gridOptions(cmd), COMPARE_DEFAULTS));
 }
 
+/**
+ * The action of `compare` and `sweep`: the model's default from the data, the first seed as the run's,
+ * and the grid's context (see gridContext), then the command.
+ */
+function gridAction<O>(command: (o: O, ctx: CliContext) => Promise<unknown>) {
+  return async (
+    opts: O & { model?: string; dataset: string; seeds: number[]; epsilons: number[] },
+    cmd: Command,
+  ) => {
+    const model = opts.model ?? defaultModel(opts.dataset);
+    const ctx = gridContext(opts, contextOf(cmd, { model: defaultModel(opts.dataset) }));
+    await command({ ...opts, model, seed: opts.seeds[0] }, ctx);
+  };
+}
+
 /** `labelsmooth compare`. */
 function compareCommand(p: Command): void {
   gridCommand(
@@ -256,12 +271,7 @@ function compareCommand(p: Command): void {
           String(BUDGET_EPSILON),
         ),
       ),
-  ).action(async (opts, cmd: Command) => {
-    const { compare } = await import('./compare.js');
-    const model = opts.model ?? defaultModel(opts.dataset);
-    const ctx = gridContext(opts, contextOf(cmd, { model: defaultModel(opts.dataset) }));
-    await compare({ ...opts, model, seed: opts.seeds[0] }, ctx);
-  });
+  ).action(gridAction(async (o, ctx) => (await import('./compare.js')).compare(o, ctx)));
 }
 
 /** `labelsmooth sweep`. */
@@ -286,12 +296,7 @@ function sweepCommand(p: Command): void {
         seconds,
         600,
       ),
-  ).action(async (opts, cmd: Command) => {
-    const { sweep } = await import('./sweep.js');
-    const model = opts.model ?? defaultModel(opts.dataset);
-    const ctx = gridContext(opts, contextOf(cmd, { model: defaultModel(opts.dataset) }));
-    await sweep({ ...opts, model, seed: opts.seeds[0] }, ctx);
-  });
+  ).action(gridAction(async (o, ctx) => (await import('./sweep.js')).sweep(o, ctx)));
 }
 
 /** `labelsmooth worker`. */

@@ -39,7 +39,7 @@ const FOCAL = 'F(t) = −α·Σ_c t_c·(1 − q_c)^γ·log q_c';
  *     ce                H(p,q)
  *     cp                (1−ε)·H(p,q) + ε·H(u,q) − β·H(q)          Pereyra et al. 2017
  *     focal             (1−ε)·F(p) + ε·F(u)                        Lin et al. 2017 (Keras' smoothing)
- *     flsd53            the same, γ = 5 where q_y < 0.2, else 3    Mukhoti et al. 2020
+ *     flsd-53           the same, γ = 5 where q_y < 0.2, else 3    Mukhoti et al. 2020
  *     ols               (1−ε)·H(p,q) + ε·H(S[y],q)                 Zhang et al. 2021
  */
 export function lossFormula(loss: LossName | undefined, noise: string): string {
@@ -51,7 +51,7 @@ export function lossFormula(loss: LossName | undefined, noise: string): string {
       return `L = (1−ε)·H(p,q) + ε·H(u,q) − β·H(q), H(q) = −Σ_c q_c·log q_c the entropy of the prediction, ${u}`;
     case 'focal':
       return `L = (1−ε)·F(p) + ε·F(u), ${FOCAL}, ${u}`;
-    case 'flsd53':
+    case 'flsd-53':
       return `L = (1−ε)·F(p) + ε·F(u), ${FOCAL} with γ = 5 on rows where q_y < 0.2, else γ = 3, ${u}`;
     case 'ols':
       return 'L = (1−ε)·H(p,q) + ε·H(S[y],q), S[y] the mean prediction on the training examples of class y the model classified correctly during the previous epoch (uniform in epoch 1)';

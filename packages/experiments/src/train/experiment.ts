@@ -62,7 +62,7 @@ type LabelFields = 'epsilon' | 'noise' | 'loss' | 'confidencePenalty' | 'focalGa
 
 /**
  * Label of a run: `ε=0.1`, with its noise when not uniform and its ε schedule (`ε=0.1→0 cosine`); with a
- * loss, the loss and its parameters first: `ce`, `ls ε=0.1`, `cp β=0.1`, `focal γ=3 α=0.25`, `flsd53`,
+ * loss, the loss and its parameters first: `ce`, `ls ε=0.1`, `cp β=0.1`, `focal γ=3 α=0.25`, `flsd-53`,
  * `ols ε=0.5` (ε shown when > 0).
  */
 export function runLabel(

@@ -5,11 +5,11 @@ import { type EpsilonSchedule, SCHEDULES } from './schedule.js';
 
 /**
  * The losses: `ce` plain cross-entropy (ε = 0); `ls` label smoothing (ε); `cp` confidence penalty −β·H(q)
- * (Pereyra et al. 2017); `focal` focal loss (γ, α; Lin et al. 2017); `flsd53` focal loss with γ = 5 where
+ * (Pereyra et al. 2017); `focal` focal loss (γ, α; Lin et al. 2017); `flsd-53` focal loss with γ = 5 where
  * q_y < 0.2, else 3 (Mukhoti et al. 2020); `ols` online label smoothing, u(·|y) = S[y] learned from the
  * previous epoch's correct predictions (Zhang et al. 2021). All but `ce` combine with label smoothing ε.
  */
-export const LOSSES = ['ce', 'ls', 'cp', 'focal', 'flsd53', 'ols'] as const;
+export const LOSSES = ['ce', 'ls', 'cp', 'focal', 'flsd-53', 'ols'] as const;
 /** One of {@link LOSSES}. */
 export type LossName = (typeof LOSSES)[number];
 
@@ -86,13 +86,13 @@ export const LOSS_PARAMETERS = {
   focalAlpha: {
     flag: '--focal-alpha',
     symbol: 'α',
-    help: 'α of losses focal and flsd53',
+    help: 'α of losses focal and flsd-53',
     what: 'the focal factor α',
     min: 0,
     max: 100,
     open: true,
     default: 1,
-    losses: ['focal', 'flsd53'],
+    losses: ['focal', 'flsd-53'],
     requiredBy: [],
   },
   olsEpsilon: {
@@ -130,7 +130,7 @@ export function rangeText(p: LossParameter): string {
 
 /** The library options a loss sets besides its parameters (FLSD-53 is the focal loss with γ chosen per row). */
 const FIXED_OPTIONS: Partial<Record<LossName, Pick<TfCrossEntropyOptions, 'focalGamma'>>> = {
-  flsd53: { focalGamma: 'flsd-53' },
+  'flsd-53': { focalGamma: 'flsd-53' },
 };
 
 const bad = (problem: string): never => {
@@ -200,7 +200,7 @@ export function lossOptions(
 
 /** Focal losses report F(p) and F(u) in place of H(p,q) and H(u,q). */
 export function isFocal(c: Pick<LossSettings, 'loss'>): boolean {
-  return c.loss === 'focal' || c.loss === 'flsd53';
+  return c.loss === 'focal' || c.loss === 'flsd-53';
 }
 
 /**
