@@ -414,6 +414,20 @@ describe('small-ECE intervals: none excludes its own estimate without saying why
     const ece = tableRows(r, 600, 10, 'logits', 15).find((x) => x[0].startsWith('ECE')) as string[];
     assert.equal(ece[2], '[0.0075, 0.0172] (*)');
     assert.match(bootstrapNote(r, 1000), /\(\*\) the interval lies outside its estimate: .* biased upward/);
+    // The debiased ECE is printed under it with its own interval, and the note sends the reader there.
+    const withDebiased = {
+      ...base,
+      debiasedEce: 0.004,
+      intervals: { ...intervals([0.0075, 0.0172]), debiasedEce: [0, 0.011] },
+    } as never;
+    const rows = tableRows(withDebiased, 600, 10, 'logits', 15);
+    const deb = rows.find((x) => x[0].startsWith('debiased ECE')) as string[];
+    assert.deepEqual(deb, ['debiased ECE (ℓ2) (15 bins)', '0.0040', '[0.0000, 0.0110]']);
+    assert.equal(rows.indexOf(deb), rows.findIndex((x) => x[0].startsWith('ECE')) + 1);
+    assert.match(
+      bootstrapNote(withDebiased, 1000),
+      /the debiased ECE \(Kumar, Liang & Ma 2019\) subtracts that bias/,
+    );
     const fine = { ...base, intervals: intervals([0.005, 0.012]) } as never;
     assert.ok(!bootstrapNote(fine, 1000).includes('(*)'));
     assert.ok(tableRows(fine, 600, 10, 'logits', 15).every((x) => !x[2].includes('(*)')));
