@@ -58,6 +58,17 @@ function seedsText(list: number[]): string {
   return list.every((s, i) => s === i + 1) ? String(list.length) : list.join(',');
 }
 
+/** `--seeds`, its default shown as typed. */
+function seedsOption(defaults: number[]): Option {
+  return shownDefault(
+    '--seeds <n|list>',
+    'number of seeds (1..n) or a comma-separated list',
+    seeds,
+    defaults,
+    seedsText(defaults),
+  );
+}
+
 /** The grid of `compare` and `sweep`: the ε values, the seeds, the losses (and ols' ε). */
 function gridOptions(cmd: Command): Command {
   const d = COMPARE_DEFAULTS;
@@ -71,15 +82,7 @@ function gridOptions(cmd: Command): Command {
         d.epsilons.join(','),
       ),
     )
-    .addOption(
-      shownDefault(
-        '--seeds <n|list>',
-        'number of seeds (1..n) or a comma-separated list',
-        seeds,
-        d.seeds,
-        seedsText(d.seeds),
-      ),
-    )
+    .addOption(seedsOption(d.seeds))
     .option('--losses <list>', `losses to compare: ${LOSS_LIST} (ls: each ε > 0 of --epsilons)`, losses)
     .addOption(parameterOption(LOSS_PARAMETERS.olsEpsilon));
 }
@@ -349,15 +352,7 @@ function distillCommand(p: Command): void {
       .option('--temperature <T>', 'distillation temperature', float(0, 100, { open: true }), d.temperature)
       .option('--student-epochs <n>', 'student training epochs', int(1, 10_000), d.studentEpochs)
       .option('--student-hidden <n>', 'hidden units of the student', int(1, 100_000), d.studentHidden)
-      .addOption(
-        shownDefault(
-          '--seeds <n|list>',
-          'number of seeds (1..n) or a comma-separated list',
-          seeds,
-          d.seeds,
-          seedsText(d.seeds),
-        ),
-      ),
+      .addOption(seedsOption(d.seeds)),
     d,
   ).action(async (opts, cmd: Command) => {
     const { distill } = await import('./distill.js');
