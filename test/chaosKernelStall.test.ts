@@ -97,4 +97,43 @@ describe('chaos: a kernel worker thread that stalls and resumes', () => {
       }
     });
   }
+
+  // A worker stopped after committing its chunk, inside its copy into a shared gradient, may finish that
+  // copy whenever it runs again: the call must fail, never return a gradient that can still change.
+  it('a worker stopped inside its copy into a shared gradient: the call fails, saying so', async () => {
+    await rebuilt(size);
+    const w = poolWorkers()[0] as Worker;
+    const terminate = w.terminate.bind(w);
+    w.terminate = async () => 0; // its termination has not taken effect yet
+    try {
+      const sharedF32 = (n: number) => new Float32Array(new SharedArrayBuffer(4 * n));
+      const z = sharedF32(N * K);
+      const grad = sharedF32(N * K);
+      z.set(logits());
+      crossEntropy(logits(), labels, { ...options, grad: true }); // rings of full size, as after any call
+      injectWorkerFault(0, { stallMs: 3 * threadLimits.stallMs }, 'copy');
+      let error: unknown = null;
+      for (let attempt = 0; error === null; attempt++) {
+        assert.ok(attempt < 50, 'the worker never committed a chunk in 50 calls');
+        try {
+          const r = crossEntropy(z, labels, { ...options, grad });
+          assert.deepEqual(r.loss, reference.loss); // the fault is taken only after a commit
+          assert.deepEqual(grad, reference.grad);
+        } catch (e) {
+          error = e;
+        }
+      }
+      assert.match(
+        String(error),
+        /crossEntropy: a kernel worker thread made no progress for \d+ ms while copying gradient rows \d+…\d+/,
+      );
+      await rebuilt(size);
+      grad.fill(0);
+      const again = crossEntropy(z, labels, { ...options, grad });
+      assert.deepEqual(again.loss, reference.loss, 'the next call, on the rebuilt pool');
+      assert.deepEqual(grad, reference.grad);
+    } finally {
+      await terminate();
+    }
+  });
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { budgetEpochs } from '../packages/experiments/src/cli/budget.js';
 import { cli, cliAsync, tempDir } from './helpers/cli.js';
 
 const SMALL = ['--train-size', '600', '--test-size', '300', '--epochs', '2', '--quiet'];
@@ -58,11 +59,21 @@ describe('labelsmooth compare', () => {
     for (const line of r.stderr.split('\n')) assert.ok(line.length <= 100, `${line.length} columns: ${line}`);
     assert.deepEqual(
       res.summary.map((s: { label: string }) => s.label),
-      ['ε=0', 'ε=0.1', 'ε=0 + temperature scaling', 'ε=0.1 + temperature scaling'],
+      [
+        'ε=0',
+        'ε=0.1',
+        'ε=0.1 on train ∪ validation',
+        'ε=0 + temperature scaling',
+        'ε=0.1 + temperature scaling',
+      ].filter((label) => res.summary.some((s: { label: string }) => s.label === label)),
     );
+    assert.equal(res.summary.length, 5, 'the ε grid, the budget-matched run and the two scaled rows');
     assert.equal(res.dataset.train, 600);
+    // The budget-matched run (train ∪ validation) takes as many gradient steps as the others: fewer epochs.
+    const { train, validation } = res.dataset;
+    const budget = budgetEpochs(2, res.config.batchSize, train, validation);
     for (const run of res.runs) {
-      assert.equal(run.epochs.length, 2);
+      assert.equal(run.epochs.length, run.trainedOn === 'train+validation' ? budget : 2);
       for (const m of run.epochs) {
         assert.ok(Math.abs(m.trainLoss - m.trainNllPart - m.trainSmoothingPart) < 1e-9);
         for (const k of [

@@ -1,4 +1,4 @@
-// The issue-14 options on the SIMD kernel (assembly/family.ts): confidence penalty, focal loss, FLSD-53 and
+// The family options on the SIMD kernel (assembly/family.ts): confidence penalty, focal loss, FLSD-53 and
 // class-conditional noise, alone and combined with ε, the noise kinds, class weights (both modes), sample
 // weights, ignoreIndex, a class mask and the reductions. References, on the same float32 values:
 //   - the row parts (nll, smoothing, entropy) from an exact float64 oracle below, which takes

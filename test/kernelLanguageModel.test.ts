@@ -377,13 +377,17 @@ describe('WASM kernel with softcap, zLoss and lse: threads and workspaces, bit f
         };
         const one = crossEntropy(z, y, { ...o, threads: false });
         assert.equal(kernelInfo().last!.path, 'wasm');
-        const many = crossEntropy(z, y, { ...o, threads: true });
-        assert.equal(kernelInfo().last!.path, 'wasm-threads');
-        assert.ok(
-          threadStats.chunks.length >= 2 && threadStats.chunks.slice(1).some((c) => c > 0),
-          'workers took part',
-        );
-        same(many, one);
+        // A worker that wakes late may take no chunk on a loaded machine: a few calls until one does, each
+        // compared to the last bit.
+        let many = one;
+        let workerChunks = 0;
+        for (let call = 0; call < 20 && workerChunks === 0; call++) {
+          many = crossEntropy(z, y, { ...o, threads: true });
+          assert.equal(kernelInfo().last!.path, 'wasm-threads');
+          same(many, one);
+          workerChunks = threadStats.chunks.slice(1).reduce((a, b) => a + b, 0);
+        }
+        assert.ok(workerChunks > 0, 'a worker took chunks in one of 20 calls');
         // and the reference, to the kernel's tolerance
         const js = crossEntropy(z, y, { ...o, kernel: 'js' });
         assert.ok(Math.abs(sum(many.zLoss!) - sum(js.zLoss!)) <= 1e-5 * Math.abs(sum(js.zLoss!)));

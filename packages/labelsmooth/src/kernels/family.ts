@@ -1,4 +1,4 @@
-// The issue-14 options on the SIMD kernel (the `familyRows` export, assembly/family.ts): the job's extra
+// The family options on the SIMD kernel (the `familyRows` export, assembly/family.ts): the job's extra
 // fields, the layout of a chunk in the kernel's memory, the staging of class-conditional noise rows and
 // the call. runRows (fused.ts) drives the chunks exactly as for the plain loss.
 import { CALL_BYTES, type FamilyFields, writeCall } from './call.js';

@@ -35,7 +35,7 @@ export interface FusedJob {
   grad: Float32Array | Float64Array | null;
   /** Per-row outputs (reduction 'none'), or null to sum; `entropy` is filled by family jobs. */
   perRow: { nll: Float64Array; smoothing: Float64Array; entropy?: Float64Array; zLoss?: Float64Array } | null;
-  /** The issue-14 options (the `familyRows` export, family.ts), or null for the plain loss (`rows`). */
+  /** The family options (the `familyRows` export, family.ts), or null for the plain loss (`rows`). */
   family: FamilyJob | null;
   /** Soft-capping, the z-loss and the per-row lse (the `rows` export only), or null. */
   lm: LanguageModelJob | null;

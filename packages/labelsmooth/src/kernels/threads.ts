@@ -7,17 +7,19 @@
 // slot (the rows' labels and weights, and their logits unless the worker can read them in place), bumps
 // the worker's "published" counter and goes on; the worker runs the slot into the slot (its gradient rows
 // and per-row results), commits it and bumps its "consumed" counter; the caller copies the slot's results
-// to their place and reuses it. Only the calling thread writes the caller's arrays: a worker retired in the
-// middle of a chunk, whose chunk the caller revoked and redid, has its commit refused if it resumes. Who computes what is decided as the call runs, so a busy core takes fewer chunks; when nothing is
-// left to hand out, the caller takes back queued chunks that a worker has not started (each slot is
-// claimed by compare-exchange), so a worker the OS leaves unscheduled cannot hold the call up. Memory:
+// to their place and reuses it; into a gradient in shared memory a worker copies its committed rows itself.
+// A worker retired in the middle of a chunk, whose chunk the caller revoked and redid, has its commit
+// refused if it resumes; one stopped inside its copy after committing makes the call fail (stoppedInCopy).
+// Who computes what is decided as the call runs, so a busy core takes fewer chunks; when nothing is left
+// to hand out, the caller takes back queued chunks that a worker has not started (each slot is claimed by
+// compare-exchange), so a worker the OS leaves unscheduled cannot hold the call up. Memory:
 // the rings (RING chunks per worker), never an N×K staging copy. Logits in a SharedArrayBuffer are read in
 // place by the workers; otherwise they go through the slot. Per-row results are summed in row order at the
 // end, so the loss is the same to the last bit as on one thread.
 import { emitKernelEvent } from './events.js';
 import { type FusedJob, type InPlaceMatrix, type RowSums, runRows } from './fused.js';
 import { chunkRows as chunkRowsOf, type KernelInstance, sharedKernelModule } from './wasm.js';
-import { redoUnfinished, type WorkspaceCall, workChunks } from './workspace.js';
+import { redoUnfinished, stoppedInCopy, type WorkspaceCall, workChunks } from './workspace.js';
 
 /**
  * A noise matrix S in the shared kernel memory and `areas` chunk areas of `areaBytes` next to it from
@@ -62,7 +64,7 @@ export interface WorkerJob {
 interface PoolWorker {
   /** [0] job sequence, [1] done sequence, [2] status of the whole call (2: an error outside the
    * chunks), [3] published chunks (| CLOSED when no more will come), [4] consumed chunks (a workspace
-   * call: chunks claimed so far, its heartbeat), [5] EXITED, [6] FAULT. */
+   * call: chunks claimed so far, its heartbeat), [5] EXITED, [6] FAULT, [7] READY, [8] COPY_FAULT. */
   flags: Int32Array;
   port: MessagePort & { postMessage(m: unknown): void };
   seq: number;
@@ -88,6 +90,8 @@ export const EXITED = 5;
 export const FAULT = 6;
 /** flags[READY] is 1 once the worker can take calls. */
 export const READY = 7;
+/** flags[COPY_FAULT]: a fault a test injects between a chunk's commit and its copy into a shared gradient. */
+export const COPY_FAULT = 8;
 
 /**
  * Bounds of every wait on a worker: `stallMs` without progress on a chunk it holds (or a call it has not
@@ -228,7 +232,7 @@ export function workerExecArgv(argv: readonly string[]): string[] {
 function spawn(wt: WorkerThreads, module: WebAssembly.Module): PoolWorker {
   const self = import.meta.url;
   const url = workerUrl();
-  const control = new SharedArrayBuffer(32);
+  const control = new SharedArrayBuffer(36);
   const { port1, port2 } = new wt.MessageChannel();
   const options = {
     workerData: { module, control, port: port2 },
@@ -434,13 +438,18 @@ export function poolWorkers(): readonly unknown[] {
 }
 
 /**
- * Make pool worker `p` fail right after it claims its next chunk, for fault-injection tests: `'exit'` ends
- * the thread (process.exit), `'hang'` blocks it until it is terminated, `{ stallMs }` stops it that long and
- * lets it go on.
+ * Make pool worker `p` fail right after it claims its next chunk (`at: 'copy'`: after it commits a chunk,
+ * before it copies the rows into a shared gradient), for fault-injection tests: `'exit'` ends the thread
+ * (process.exit), `'hang'` blocks it until it is terminated, `{ stallMs }` stops it that long and lets it go
+ * on.
  */
-export function injectWorkerFault(p: number, fault: 'exit' | 'hang' | { stallMs: number }): void {
+export function injectWorkerFault(
+  p: number,
+  fault: 'exit' | 'hang' | { stallMs: number },
+  at: 'claim' | 'copy' = 'claim',
+): void {
   const code = fault === 'exit' ? 1 : fault === 'hang' ? 2 : -Math.max(1, Math.round(fault.stallMs));
-  if (pool?.[p]) Atomics.store(pool[p].flags, FAULT, code);
+  if (pool?.[p]) Atomics.store(pool[p].flags, at === 'claim' ? FAULT : COPY_FAULT, code);
 }
 
 /** Worker w's ring of at least `bytes` bytes, reused across calls. */
@@ -835,10 +844,18 @@ function copyResults(c: RingCall, s: Ring, slot: number): void {
   const meta = new Int32Array(s.buf, base, 4);
   let state = Atomics.load(meta, 2);
   if (state !== COMMITTED && state !== WRITTEN) return; // revoked: the calling thread ran it
-  // A worker taken for failed may be copying the rows into the shared gradient: wait for it (bounded),
-  // else copy them too (the same bits).
-  if (state === COMMITTED && c.gradShared)
-    if (Atomics.wait(meta, 2, COMMITTED, threadLimits.stallMs) !== 'timed-out') state = WRITTEN;
+  // The worker may be copying the rows into the shared gradient: wait for it (bounded). A worker stopped
+  // inside that copy may finish it whenever it runs again, even after this call returned: the call fails
+  // rather than return a gradient that can still change.
+  if (state === COMMITTED && c.gradShared) {
+    if (Atomics.wait(meta, 2, COMMITTED, threadLimits.stallMs) === 'timed-out') {
+      const [r0, r1] = c.rowsOf(s.chunkOf[slot]);
+      if (!s.failed) retire(s.w);
+      s.failed = true;
+      throw stoppedInCopy(r0, r1, threadLimits.stallMs);
+    }
+    state = WRITTEN;
+  }
   if (meta[3] !== 0) c.ok = false; // the chunk's status
   const [r0, r1] = c.rowsOf(s.chunkOf[slot]);
   const rows = r1 - r0;

@@ -7,6 +7,7 @@ import {
   CLAIMED,
   CLOSED,
   COMMITTED,
+  COPY_FAULT,
   EXITED,
   FAULT,
   QUEUED,
@@ -36,11 +37,12 @@ Atomics.store(flags, READY, 1);
 Atomics.notify(flags, READY);
 parentPort?.postMessage('ready');
 
-/** A fault a test injected (threads.ts's injectWorkerFault), taken right after claiming a chunk. */
-function fault(): void {
-  const f = Atomics.load(flags, FAULT);
+/** A fault a test injected (threads.ts's injectWorkerFault), taken right after claiming a chunk (`at`
+ * FAULT) or between a commit and the copy into a shared gradient (COPY_FAULT). */
+function fault(at = FAULT): void {
+  const f = Atomics.load(flags, at);
   if (f === 0) return;
-  Atomics.store(flags, FAULT, 0);
+  Atomics.store(flags, at, 0);
   if (f === 1) process.exit(70);
   // hang until terminated, or (f < 0) stall −f ms and go on
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, f < 0 ? -f : undefined);
@@ -137,6 +139,7 @@ for (;;) {
           // The commit publishes the slot's results; refused when the caller revoked the chunk meanwhile
           // (it took this worker for failed and ran the chunk itself): then they are discarded.
           if (Atomics.compareExchange(meta, 2, CLAIMED, COMMITTED) === CLAIMED && w.grad) {
+            fault(COPY_FAULT);
             writeGradient(w, j, layout);
             Atomics.store(meta, 2, WRITTEN);
             Atomics.notify(meta, 2);

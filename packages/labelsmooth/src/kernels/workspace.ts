@@ -260,17 +260,33 @@ function privateBytes(c: {
 }
 
 /**
+ * The error of a call whose worker stopped for longer than the stall bound while copying rows r0…r1 of a
+ * chunk it had committed into the caller's gradient (shared memory): it may still write them later.
+ */
+export function stoppedInCopy(r0: number, r1: number, stallMs: number): Error {
+  return new Error(
+    `crossEntropy: a kernel worker thread made no progress for ${stallMs} ms while copying gradient rows ${r0}…${r1 - 1} into the caller's shared gradient; it was terminated, but a thread stopped inside a copy may still finish it after this call, so no result is returned: compute this step again into a fresh gradient`,
+  );
+}
+
+/**
  * After the workers are done or retired: run on the calling thread every chunk no thread finished, each
  * revoked first so that a failed worker which resumes cannot overwrite it. A chunk a worker committed is
- * being copied to its place: waited for up to `waitMs`, then recomputed too (the same bits). Returns the
- * rows redone.
+ * being copied to its place: waited for up to `waitMs`; a worker stopped inside that copy may finish it after
+ * the call, so the call then fails (stoppedInCopy). Returns the rows redone.
  */
 export function redoUnfinished(kernel: KernelInstance, c: WorkspaceCall, waitMs: number): number {
   const state = new Int32Array(buffer(sharedKernel()!.memory), c.finished, c.chunks);
   let rows = 0;
   for (let chunk = 0; chunk < c.chunks; chunk++) {
     let s = Atomics.compareExchange(state, chunk, OPEN, REVOKED);
-    if (s === COMMITTED && Atomics.wait(state, chunk, COMMITTED, waitMs) !== 'timed-out') s = DONE;
+    if (s === COMMITTED) {
+      if (Atomics.wait(state, chunk, COMMITTED, waitMs) === 'timed-out') {
+        const r0 = chunk * c.chunkRows;
+        throw stoppedInCopy(r0, Math.min(c.rows, r0 + c.chunkRows), waitMs);
+      }
+      s = DONE;
+    }
     if (s === DONE) continue;
     runChunk(kernel, c, 0, chunk);
     rows += Math.min(c.chunkRows, c.rows - chunk * c.chunkRows);
