@@ -147,6 +147,23 @@ describe('labelsmooth sweep (local processes)', () => {
   writeCsv(csv);
   const runs = join(dir, 'runs');
 
+  it("with compare's budget-matched run (the default), results.json equal to compare's", () => {
+    const args = grid(csv, runs, 1).filter(
+      (a, i, all) => a !== '--budget-epsilon' && all[i - 1] !== '--budget-epsilon',
+    );
+    const c = cli(['compare', ...args, '--name', 'cmp-budget', '--quiet']);
+    assert.equal(c.code, 0, c.stderr);
+    const s = cli(['sweep', ...args, '--name', 'sw-budget', '--workers', '2']);
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stderr, /ε=0\.1 on train ∪ validation.*: 6 trials, 0 already in/);
+    const swept = deterministicResults(join(runs, 'sw-budget'));
+    assert.deepEqual(swept, deterministicResults(join(runs, 'cmp-budget')));
+    const labels = JSON.parse(readFileSync(join(runs, 'sw-budget', 'results.json'), 'utf8')).summary.map(
+      (r: { label: string }) => r.label,
+    );
+    assert.ok(labels.includes('ε=0.1 on train ∪ validation'), labels.join(', '));
+  });
+
   it('gives results.json equal to compare for the same grid, with 2 worker processes', () => {
     const c = cli(['compare', ...grid(csv, runs), '--name', 'cmp', '--quiet']);
     assert.equal(c.code, 0, c.stderr);

@@ -254,8 +254,21 @@ function gridAction<O>(command: (o: O, ctx: CliContext) => Promise<unknown>) {
   ) => {
     const model = opts.model ?? defaultModel(opts.dataset);
     const ctx = gridContext(opts, contextOf(cmd, { model: defaultModel(opts.dataset) }));
-    await command({ ...opts, model, seed: opts.seeds[0] }, ctx);
+    // `--budget-epsilon none` parses to null, which commander stores as '' for an option with a value.
+    const budget = (opts as { budgetEpsilon?: unknown }).budgetEpsilon === '' ? { budgetEpsilon: null } : {};
+    await command({ ...opts, ...budget, model, seed: opts.seeds[0] }, ctx);
   };
+}
+
+/** `--budget-epsilon`, the same for compare and sweep (their grids are one). */
+function budgetOption() {
+  return shownDefault(
+    '--budget-epsilon <ε|none>',
+    'ε of the budget-matched run: label smoothing trained on train ∪ validation, against ε = 0 with its temperature fitted on validation',
+    budgetEpsilon,
+    BUDGET_EPSILON as number | null,
+    String(BUDGET_EPSILON),
+  );
 }
 
 /** `labelsmooth compare`. */
@@ -265,15 +278,7 @@ function compareCommand(p: Command): void {
       .command('compare')
       .description('train the same model for each ε (and seed) and compare accuracy and calibration')
       .addOption(workersOption('trial processes, one run each at a time (1: every run in this process)'))
-      .addOption(
-        shownDefault(
-          '--budget-epsilon <ε|none>',
-          'ε of the budget-matched run: label smoothing trained on train ∪ validation, against ε = 0 with its temperature fitted on validation',
-          budgetEpsilon,
-          BUDGET_EPSILON as number | null,
-          String(BUDGET_EPSILON),
-        ),
-      ),
+      .addOption(budgetOption()),
   ).action(gridAction(async (o, ctx) => (await import('./compare.js')).compare(o, ctx)));
 }
 
@@ -285,6 +290,7 @@ function sweepCommand(p: Command): void {
       .command('sweep')
       .description("run compare's grid as independent trials: local processes, or a Redis queue of workers")
       .addOption(workersOption('local trial processes'))
+      .addOption(budgetOption())
       .option('--queue <url>', 'redis://[:PASSWORD@]HOST:PORT: enqueue the trials for `labelsmooth worker`s')
       .option('--insecure', 'allow a Redis without a password on a non-loopback host', false)
       .option(

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CompareResults } from '../results/schema.js';
-import { metricsAnalyzer, monitorSet, pairedAnalyses, runLabel } from '../train/experiment.js';
+import { budgetLabel, metricsAnalyzer, monitorSet, pairedAnalyses, runLabel } from '../train/experiment.js';
 import { namePath } from '../train/files.js';
 import { claim } from '../train/manifest.js';
 import { checkModelBackend, checkModelData, useBackend } from './backend.js';
+import { budgetRun } from './budget.js';
 import { type CliContext, DEFAULT_CONTEXT } from './context.js';
 import { DATA_SEED, drawSplits, loadPool, type Splits } from './datasets.js';
 import { compareVariants, gridText, withFamilyConfig } from './family.js';
@@ -12,7 +13,7 @@ import { checkRunDir, openRunDir } from './runDir.js';
 import { type CompareOptions, storedConfig } from './runOptions.js';
 import { experimentResults, publishResults } from './runOutput.js';
 import { decodeLogits, type TrialOutcome } from './sweep/execute.js';
-import { expandGrid, type Trial, trialKey, trialLoss } from './sweep/grid.js';
+import { expandGrid, type GridRun, type Trial, trialKey, trialLoss } from './sweep/grid.js';
 import { TrialLedger } from './sweep/ledger.js';
 import { runLocalPool } from './sweep/pool.js';
 import { runOnQueue } from './sweep/queue.js';
@@ -46,6 +47,8 @@ interface SweepPlan {
   trials: Trial[];
   /** Run labels of the grid's variants (the first seed's trials). */
   labels: string[];
+  /** The budget-matched run (compare's), or null without one. */
+  budget: GridRun | null;
   log: (line: string) => void;
 }
 
@@ -95,14 +98,13 @@ async function planSweep(o: SweepOptions, cli: CliContext): Promise<SweepPlan> {
   for (const seed of o.seeds.slice(1)) drawSplits(pool, o, seed, cli.given);
   checkModelData(o.model, splits.train);
   const spec: SweepSpec = trialSpec(o, backend, pool);
-  const trials = expandGrid({
-    datasets: [o.dataset],
-    noises: [o.noise],
-    seeds: o.seeds,
-    runs: variants.map((v) => ({ loss: trialLoss(v.loss), epsilon: v.epsilon })),
-  });
+  // compare's grid: the variants, then the budget-matched run (label smoothing on train ∪ validation).
+  const runs: GridRun[] = variants.map((v) => ({ loss: trialLoss(v.loss), epsilon: v.epsilon }));
+  const budget = budgetRun(o, splits.validation?.rows ?? 0, cli.given, (note) => splits.notes.push(note));
+  if (budget) runs.push(budget);
+  const trials = expandGrid({ datasets: [o.dataset], noises: [o.noise], seeds: o.seeds, runs });
   const labels = trials.slice(0, variants.length).map((t) => runLabel(trainConfig(spec, t)));
-  return { name, variants, target, backend, splits, spec, trials, labels, log };
+  return { name, variants, target, backend, splits, spec, trials, labels, budget, log };
 }
 
 /** Train the trials the ledger does not hold, locally or on the queue, recording each as it finishes. */
@@ -150,7 +152,7 @@ function sweepHeader(o: SweepOptions, plan: SweepPlan, ledgerFile: string, todo:
         : ` in ${Math.min(o.workers, todo)} local processes`;
   return (
     `labelsmooth sweep: ${splits.dataset} (train ${splits.train.rows}, validation ${splits.validation?.rows ?? 0}, test ${splits.test.rows}, data ${spec.dataHash}), ` +
-    `${o.model}, ${o.epochs} epochs, batch ${o.batchSize}, lr ${o.lr}, noise ${o.noise}, ${gridText(o, plan.labels)}, seeds {${o.seeds.join(', ')}}, backend ${plan.backend}: ` +
+    `${o.model}, ${o.epochs} epochs, batch ${o.batchSize}, lr ${o.lr}, noise ${o.noise}, ${gridText(o, plan.labels)}${plan.budget ? `, ${budgetLabel(`ε=${plan.budget.epsilon}`)}` : ''}, seeds {${o.seeds.join(', ')}}, backend ${plan.backend}: ` +
     `${trials.length} trials, ${trials.length - todo} already in ${ledgerFile}, ${todo} to train${where}`
   );
 }
@@ -170,7 +172,11 @@ function sweepResults(o: SweepOptions, plan: SweepPlan, ledger: TrialLedger): Co
     name: plan.name,
     backend: plan.backend,
     splits,
-    config: withFamilyConfig(storedConfig(o), o, plan.variants),
+    config: withFamilyConfig(
+      storedConfig({ ...o, budgetEpsilon: plan.budget?.epsilon ?? null }),
+      o,
+      plan.variants,
+    ),
     runs: entries.map((e) => e.result),
     monitor: monitorSet(splits.test, DATA_SEED),
     paired: pairedAnalyses(entries.map(decodeLogits), splits.test.y, k, metricsAnalyzer()),
