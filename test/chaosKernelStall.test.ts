@@ -2,17 +2,15 @@
 // call and then resumes. The calling thread has redone its chunk by then; whatever the worker computes
 // afterwards must be discarded (its commit is refused), never written over the caller's results.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
 import {
   type CrossEntropyOptions,
   crossEntropy,
-  initKernels,
-  type KernelEvent,
   kernelWorkspace,
-  onKernelEvent,
 } from '../packages/labelsmooth/src/index.js';
 import { injectWorkerFault, poolWorkers, threadLimits } from '../packages/labelsmooth/src/kernels/threads.js';
+import { chaosPool } from './helpers/kernelChaos.js';
 
 const N = 96;
 const K = 12000; // 1.15M logits: every path that uses the pool
@@ -31,32 +29,8 @@ const options: CrossEntropyOptions = {
 };
 const reference = crossEntropy(logits(), labels, { ...options, grad: true, threads: false });
 
-const events: KernelEvent[] = [];
-const failures = () => events.filter((e) => e.type === 'fallback' && e.reason === 'threads-failed');
-
-/** Until the pool has `size` workers again (a replacement starts in the background), bounded. */
-async function rebuilt(size: number): Promise<void> {
-  const until = Date.now() + 60000;
-  while (poolWorkers().length < size) {
-    assert.ok(Date.now() < until, `the pool was not rebuilt to ${size} workers within 60 s`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('chaos: a kernel worker thread that stalls and resumes', () => {
-  let size = 0;
-  let stop = () => {};
-  const stall = threadLimits.stallMs;
-  before(async () => {
-    assert.equal((await initKernels()).threads, true, 'the worker pool runs on this machine');
-    size = poolWorkers().length;
-    threadLimits.stallMs = 400; // the bound on a silent worker, short for the test
-    stop = onKernelEvent((e) => events.push(e));
-  });
-  after(() => {
-    stop();
-    threadLimits.stallMs = stall;
-  });
+  const pool = chaosPool();
 
   // A worker the OS stops for longer than the stall bound is retired and its chunk redone by the calling
   // thread; its termination takes effect only when it runs again, so it may resume first. Its results must
@@ -64,7 +38,7 @@ describe('chaos: a kernel worker thread that stalls and resumes', () => {
   // to make that window last.)
   for (const where of ['workspace', 'shared arrays'] as const) {
     it(`${where}: a worker that stalls past the bound and resumes writes nothing into the caller's gradient`, async () => {
-      await rebuilt(size);
+      await pool.rebuilt();
       const w = poolWorkers()[0] as Worker;
       const terminate = w.terminate.bind(w);
       w.terminate = async () => 0; // its termination has not taken effect yet
@@ -76,10 +50,10 @@ describe('chaos: a kernel worker thread that stalls and resumes', () => {
         const grad = ws ? ws.grad : sharedF32(N * K);
         z.set(logits());
         crossEntropy(logits(), labels, { ...options, grad: true }); // rings of full size, as after any call
-        const before = failures().length;
+        const before = pool.failures().length;
         injectWorkerFault(0, { stallMs });
         let stalledAt = 0;
-        for (let attempt = 0; failures().length === before; attempt++) {
+        for (let attempt = 0; pool.failures().length === before; attempt++) {
           assert.ok(attempt < 50, 'the worker never claimed a chunk in 50 calls');
           stalledAt = performance.now();
           const r = crossEntropy(z, labels, { ...options, grad });
@@ -101,7 +75,7 @@ describe('chaos: a kernel worker thread that stalls and resumes', () => {
   // A worker stopped after committing its chunk, inside its copy into a shared gradient, may finish that
   // copy whenever it runs again: the call must fail, never return a gradient that can still change.
   it('a worker stopped inside its copy into a shared gradient: the call fails, saying so', async () => {
-    await rebuilt(size);
+    await pool.rebuilt();
     const w = poolWorkers()[0] as Worker;
     const terminate = w.terminate.bind(w);
     w.terminate = async () => 0; // its termination has not taken effect yet
@@ -127,7 +101,7 @@ describe('chaos: a kernel worker thread that stalls and resumes', () => {
         String(error),
         /crossEntropy: a kernel worker thread made no progress for \d+ ms while copying gradient rows \d+…\d+/,
       );
-      await rebuilt(size);
+      await pool.rebuilt();
       grad.fill(0);
       const again = crossEntropy(z, labels, { ...options, grad });
       assert.deepEqual(again.loss, reference.loss, 'the next call, on the rebuilt pool');

@@ -3,18 +3,16 @@
 // last bit; the failure must be a 'threads-failed' event, and the pool must be rebuilt.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
 import {
   type CrossEntropyOptions,
   crossEntropy,
-  initKernels,
-  type KernelEvent,
   kernelInfo,
   kernelWorkspace,
-  onKernelEvent,
 } from '../packages/labelsmooth/src/index.js';
 import { injectWorkerFault, poolWorkers, threadLimits } from '../packages/labelsmooth/src/kernels/threads.js';
+import { chaosPool } from './helpers/kernelChaos.js';
 
 const N = 96;
 const K = 12000; // 1.15M logits: every path that uses the pool
@@ -51,51 +49,27 @@ function assertUndisturbed(r: ReturnType<typeof call>): void {
   assert.deepEqual(r.grad, reference.grad, 'the gradient of one undisturbed thread, to the last bit');
 }
 
-const events: KernelEvent[] = [];
-const failures = () => events.filter((e) => e.type === 'fallback' && e.reason === 'threads-failed');
-
-/** Until the pool has `size` workers again (a replacement starts in the background), bounded. */
-async function rebuilt(size: number): Promise<void> {
-  const until = Date.now() + 60000;
-  while (poolWorkers().length < size) {
-    assert.ok(Date.now() < until, `the pool was not rebuilt to ${size} workers within 60 s`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('chaos: kernel worker threads that die or hang', () => {
-  let size = 0;
-  let stop = () => {};
-  const stall = threadLimits.stallMs;
-  before(async () => {
-    assert.equal((await initKernels()).threads, true, 'the worker pool runs on this machine');
-    size = poolWorkers().length;
-    threadLimits.stallMs = 400; // the bound on a silent worker, short for the test
-    stop = onKernelEvent((e) => events.push(e));
-  });
-  after(() => {
-    stop();
-    threadLimits.stallMs = stall;
-  });
+  const pool = chaosPool();
 
   for (const where of ['workspace', 'arrays'] as const) {
     it(`${where}: a worker terminated between calls — the next call is undisturbed, the pool rebuilt`, async () => {
-      await rebuilt(size);
-      const before = failures().length;
+      await pool.rebuilt();
+      const before = pool.failures().length;
       const w = poolWorkers()[0] as Worker;
       const exit = once(w, 'exit');
       await w.terminate();
       await exit;
-      assert.ok(failures().length > before, "the worker's exit is a 'threads-failed' event");
-      assert.match((failures().at(-1) as { detail: string }).detail, /exited .* between calls/);
+      assert.ok(pool.failures().length > before, "the worker's exit is a 'threads-failed' event");
+      assert.match((pool.failures().at(-1) as { detail: string }).detail, /exited .* between calls/);
       assertUndisturbed(call(where));
-      await rebuilt(size);
+      await pool.rebuilt();
       assertUndisturbed(call(where));
     });
 
     it(`${where}: a worker terminated as the call starts — bounded, undisturbed, noticed`, async () => {
-      await rebuilt(size);
-      const before = failures().length;
+      await pool.rebuilt();
+      const before = pool.failures().length;
       const w = poolWorkers()[0] as Worker;
       const t0 = performance.now();
       void w.terminate(); // its 'exit' event cannot run before the synchronous call has returned
@@ -107,20 +81,20 @@ describe('chaos: kernel worker threads that die or hang', () => {
       assertUndisturbed(call(where));
       const took = performance.now() - t0;
       assert.ok(took < 10 * threadLimits.stallMs + 5000, `two calls took ${took} ms (first ${first} ms)`);
-      assert.ok(failures().length > before, "a 'threads-failed' event");
-      await rebuilt(size);
+      assert.ok(pool.failures().length > before, "a 'threads-failed' event");
+      await pool.rebuilt();
     });
 
     for (const fault of ['exit', 'hang'] as const) {
       it(`${where}: a worker that ${fault === 'exit' ? 'exits' : 'hangs'} holding a chunk — bounded, undisturbed, replaced`, async () => {
-        await rebuilt(size);
-        const before = failures().length;
+        await pool.rebuilt();
+        const before = pool.failures().length;
         const w = poolWorkers()[0] as Worker;
         const exit = once(w, 'exit');
         // The fault fires when the worker claims a chunk; on a loaded machine the calling thread may take
         // every chunk of a call itself, so a few calls may pass before it does.
         injectWorkerFault(0, fault);
-        for (let attempt = 0; failures().length === before; attempt++) {
+        for (let attempt = 0; pool.failures().length === before; attempt++) {
           assert.ok(attempt < 50, 'the worker never claimed a chunk in 50 calls');
           const t0 = performance.now();
           const r = call(where);
@@ -128,11 +102,11 @@ describe('chaos: kernel worker threads that die or hang', () => {
           assertUndisturbed(r);
           assert.ok(took < 5 * threadLimits.stallMs + 5000, `the call took ${took} ms`);
         }
-        const e = failures().at(-1) as { detail: string; rows: number };
+        const e = pool.failures().at(-1) as { detail: string; rows: number };
         assert.match(e.detail, /the calling thread computed their \d+ rows/);
         await exit; // the failed worker is gone (a hung one is terminated)
         assert.ok(!poolWorkers().includes(w), 'the failed worker left the pool');
-        await rebuilt(size);
+        await pool.rebuilt();
         assertUndisturbed(call(where));
         assert.equal(kernelInfo().last!.path, 'wasm-threads');
       });
