@@ -19,6 +19,7 @@ import { compareClaims } from '../packages/experiments/src/report/claims.js';
 import { budgetSentences, helpsSentence, takeaway } from '../packages/experiments/src/report/insights.js';
 import { methodName, renderReport, tableOrder } from '../packages/experiments/src/report/report.js';
 import type { Claim, CompareResults } from '../packages/experiments/src/results/schema.js';
+import { pageText } from './helpers/pageText.js';
 import { type SeedNumbers, seedResults } from './helpers/results.js';
 
 const B = 'ε=0.1 on train ∪ validation';
@@ -45,19 +46,6 @@ function results(ts: SeedNumbers[], budget: SeedNumbers[] | null): CompareResult
 
 const claim = (r: CompareResults, metric: string) =>
   (r.claims as Claim[]).find((c) => c.metric === metric && c.a === TS && c.b === B);
-
-/** The rendered page as text (tags removed, entities decoded, spaces collapsed). */
-const text = (html: string) =>
-  html
-    .replace(/<style>[\s\S]*?<\/style>/g, '')
-    .replace(/<svg[\s\S]*?<\/svg>/g, ' ')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&amp;/g, '&')
-    .replace(/\s+/g, ' ');
 
 const ts5 = [0.02, 0.021, 0.019, 0.022, 0.018].map((e, i) => m(0.8 + i * 0.002, e, 0.56 + e));
 
@@ -139,7 +127,7 @@ describe('budget-matched claims', () => {
     const r = results(ts5, null);
     assert.ok(!(r.claims as Claim[]).some((c) => c.b.includes('train ∪ validation')));
     assert.deepEqual(budgetSentences(r), []);
-    const page = text(await renderReport(r));
+    const page = pageText(await renderReport(r));
     assert.ok(!page.includes('Budget-matched') && !page.includes('train ∪ validation'));
   });
 
@@ -166,7 +154,7 @@ describe('budget-matched claims', () => {
       s,
       /ε = 0\.1 is fixed before any run \(the value of Szegedy et al\. 2016 and Müller et al\. 2019\), not chosen on test results/,
     );
-    const page = text(await renderReport(r));
+    const page = pageText(await renderReport(r));
     for (const metric of ['ece', 'debiasedEce', 'nll', 'accuracy'])
       assert.ok(page.includes((claim(r, metric) as Claim).text), metric);
     // Its table row has its own name, after the ε grid and temperature scaling.

@@ -10,21 +10,8 @@ import { distillTakeaway } from '../packages/experiments/src/report/distillRepor
 import { selectiveSentence, takeaway } from '../packages/experiments/src/report/insights.js';
 import { renderReport } from '../packages/experiments/src/report/report.js';
 import type { Claim, CompareResults, DistillResults } from '../packages/experiments/src/results/schema.js';
+import { pageText } from './helpers/pageText.js';
 import { type SeedNumbers, seedResults } from './helpers/results.js';
-
-/** The rendered page as text: tags removed, entities decoded, spaces collapsed. */
-function pageText(html: string): string {
-  return html
-    .replace(/<style>[\s\S]*?<\/style>/g, '')
-    .replace(/<svg[\s\S]*?<\/svg>/g, ' ')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&amp;/g, '&')
-    .replace(/\s+/g, ' ');
-}
 
 /** Test numbers of one model; conf − acc is its over-confidence. */
 const m = (acc: number, conf: number, ece: number, nll: number, aurc?: number): SeedNumbers => ({
