@@ -43,7 +43,7 @@ export const LSE_IGNORED: usize = 156;
 export const R_M: usize = 160;
 export const R_S: usize = 168;
 export const R_QY1: usize = 176;
-export const R_GAMMA: usize = 184;
+export const R_LAMBDA: usize = 184;
 // The family kernel's out-records (family.ts): the state of the row it runs, of the block it sums and of
 // the row's focal loss, each an @unmanaged record at a fixed offset of the call's results. The hot
 // functions take one pointer and load their fields into locals before their loops; results go back into

@@ -2,12 +2,12 @@
 // noise vector and class mask shared by all rows (AssemblyScript, compiled to WASM SIMD).
 //
 // Per row i with label y (−1 = ignored), logits z (K, f32), class weights w (or 1), noise vector v
-// (β_c = w_c·u_c on allowed classes, shared by all rows; or the constant vConst), non-target correction
+// (v_c = w_c·u_c on allowed classes, shared by all rows; or the constant vConst), non-target correction
 // δ = −w_y/(Kₐ−1) at y:
 //   ℓ = lse − z_y = (m − z_y) + log Σ_allowed exp(z_c − m)     (never formed as lse: z_y may be large)
 //   nll  = w_y·ℓ
 //   smooth = V·ℓ − Σ v_c (z_c − z_y) + δ·ℓ                  (V = Σ v_c)
-//   grad_c = g_i·(Γ·q_c − ε·v_c) − g_i·((1−ε)·w_y + ε·δ)·[c = y],   Γ = (1−ε)·w_y + ε·(V + δ)
+//   grad_c = g_i·(Λ·q_c − ε·v_c) − g_i·((1−ε)·w_y + ε·δ)·[c = y],   Λ = (1−ε)·w_y + ε·(V + δ)
 // Layout: z: (N,K) row-major f32 (read); the gradient goes to g (N,K) f32, which may be z itself (in place);
 // out: (N,2) f64 (nll, smooth).
 //
@@ -20,7 +20,7 @@
 // choices are for V8's x64 code: f32x4.pmax (one maxps; f32x4.max is a NaN-propagating ~8-instruction
 // sequence), and exp rounds with the 1.5·2²³ trick instead of floor + trunc_sat (both emulated).
 
-import { ALLOWED, at, BM, CE_FACTOR, EPS, EWORK, G, G_STRIDE, int, K, LABELS, LSE, LSE_IGNORED, MASK, NON_TARGET, OUT, R_GAMMA, R_M, R_QY1, R_S, real, SCALE, SOFTCAP, V, V_CONST, V_SUM, W, WRITE_GRAD, Z, Z_FACTOR } from './call';
+import { ALLOWED, at, BM, CE_FACTOR, EPS, EWORK, G, G_STRIDE, int, K, LABELS, LSE, LSE_IGNORED, MASK, NON_TARGET, OUT, R_LAMBDA, R_M, R_QY1, R_S, real, SCALE, SOFTCAP, V, V_CONST, V_SUM, W, WRITE_GRAD, Z, Z_FACTOR } from './call';
 import { exp1, exp4, hmax4, hsum2, log1pSum, widen } from './math';
 import { cap1, capBlock, cappedGradientBlock } from './softcap';
 
@@ -63,7 +63,9 @@ function vzExact(za: v128, v: v128, keep: v128, zyv: v128, zy: f64): v128 {
 
 /** Pass A without a mask: the block max of z over [b0, b1), and Σ v·(z − z_y) into blockSvz / blockTail. */
 @inline
-function passA(row: usize, b0: i32, v1: i32, b1: i32, v: usize, zyv: v128, zy: f64): f32 {
+function passA(row: usize, b0: i32, b1: i32, v: usize, zy: f64): f32 {
+  const v1 = b0 + ((b1 - b0) & ~7); // 8 floats per iteration: two independent vectors
+  const zyv = f32x4.splat(<f32>zy);
   const neg = f32x4.splat(-Infinity);
   let mx = neg;
   let mx2 = neg;
@@ -328,16 +330,15 @@ function blockPasses(call: usize, row: usize, grow: usize, b0: i32, b1: i32, zy:
   const src = capped ? grow : row;
   const dst = capped ? at(call, EWORK) : grow;
   if (at(call, MASK)) return passesMasked(call, src, dst, b0, b1, zy);
-  const v1 = b0 + ((b1 - b0) & ~7); // 8 floats per iteration: two independent vectors
-  const bmax = passA(src, b0, v1, b1, at(call, V), f32x4.splat(<f32>zy), zy);
+  const bmax = passA(src, b0, b1, at(call, V), zy);
   store<f32>(bm, bmax);
   return passB(src, dst, b0, b1, bmax);
 }
 
 /**
  * Passes A and B of the row at `row` (logits) with label y, its exp values (z′ when soft-capped) written at
- * `grow`: (nll, smooth) into `out`, and the row's max m, its q_y − 1 and the factor Γ/s·g-free parts into the
- * call's results (R_M, R_QY1, R_GAMMA, R_S) for rowGradient. Returns the row's lse.
+ * `grow`: (nll, smooth) into `out`, and the row's max m, its q_y − 1 and Λ (without the row's g) into the
+ * call's results (R_M, R_QY1, R_LAMBDA, R_S) for rowGradient. Returns the row's lse.
  */
 function rowLoss(call: usize, row: usize, grow: usize, y: i32, out: usize): f64 {
   const k = int(call, K);
@@ -397,13 +398,13 @@ function rowLoss(call: usize, row: usize, grow: usize, y: i32, out: usize): f64 
   store<f64>(call + R_M, m);
   store<f64>(call + R_S, s);
   store<f64>(call + R_QY1, ey == 1.0 && bmy == m ? -x / s : (bmy == m ? ey : ey * Math.exp(bmy - m)) / s - 1.0);
-  store<f64>(call + R_GAMMA, (1.0 - eps) * wy + eps * (vSum + delta));
+  store<f64>(call + R_LAMBDA, (1.0 - eps) * wy + eps * (vSum + delta));
   return m + l1p;
 }
 
 /**
  * Pass C of a row with label y whose exp values are at `grow` and whose sums rowLoss left in the call's
- * results: grad_c = (g·Γ + h)/s·exp(bm − m)·e_c − g·ε·v_c, then the target correction (gi: the row's g;
+ * results: grad_c = (g·Λ + h)/s·exp(bm − m)·e_c − g·ε·v_c, then the target correction (gi: the row's g;
  * h = 2ζ·lse × the row's z-loss weight: the z-loss's h·q_c, 0 without one). A soft-capped row (z′ at
  * `grow`, its exp values in the exp row) takes cappedGradientBlock: every entry times 1 − (z′/c)².
  */
@@ -416,9 +417,9 @@ function rowGradient(call: usize, grow: usize, y: i32, gi: f64, h: f64): void {
   const cap = real(call, SOFTCAP);
   const m = load<f64>(call + R_M);
   const s = load<f64>(call + R_S);
-  const gamma = load<f64>(call + R_GAMMA);
+  const lambda = load<f64>(call + R_LAMBDA);
   const zy = <f64>load<f32>(grow + (<usize>y << 2)); // z′_y of a capped row, before pass C overwrites it
-  const scale = h == 0 ? gi * gamma : gi * gamma + h;
+  const scale = h == 0 ? gi * lambda : gi * lambda + h;
   // Blocks last to first: pass B wrote the row's exp values first to last, so on a row longer than the L2
   // cache the most recent ones are still in it (in order, every block would have been evicted already).
   for (let nb = (k - 1) / BLOCK; nb >= 0; nb--) {
@@ -438,10 +439,10 @@ function rowGradient(call: usize, grow: usize, y: i32, gi: f64, h: f64): void {
     }
   }
   // The target entry is where q_y ≈ 1 cancels against the target mass: in f64, as
-  // g·(Γ·(q_y − 1) + ε·(V − v_y)) (since Γ − (1−ε)·w_y − ε·δ = ε·V), with q_y − 1 from rowLoss.
+  // g·(Λ·(q_y − 1) + ε·(V − v_y)) (since Λ − (1−ε)·w_y − ε·δ = ε·V), with q_y − 1 from rowLoss.
   const vy: f64 = v ? <f64>load<f32>(v + (<usize>y << 2)) : real(call, V_CONST);
   const qy1 = load<f64>(call + R_QY1);
-  let gy = gi * (gamma * qy1 + eps * (real(call, V_SUM) - vy));
+  let gy = gi * (lambda * qy1 + eps * (real(call, V_SUM) - vy));
   if (h != 0) gy += h * (qy1 + 1.0);
   if (cap != 0) {
     const u = zy / cap;

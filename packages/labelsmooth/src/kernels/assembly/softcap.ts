@@ -61,7 +61,7 @@ function cappedGradient4(zc: v128, e: v128, fv: v128, t: v128, iv: v128): v128 {
 
 /**
  * Pass C of a capped row over the block [b0, b1): z′ at `grow`, its exp values e (pass B's) in the call's
- * exp row, f = g·Γ/s·exp(bmax − m) the block's factor and gi the row's g:
+ * exp row, f = g·Λ/s·exp(bmax − m) the block's factor and gi the row's g:
  * grad_c = (e_c·f − g·ε·v_c)·(1 − (z′_c/c)²), written over z′. Masked classes are zeroed by the caller, as
  * for an uncapped row.
  */
