@@ -279,4 +279,35 @@ describe('one WGSL row pass for TF.js webgpu and labelsmooth/webgpu', () => {
     assert.equal(scalars(fnOf(tfjsRows, 'rowTerms')), nonTarget(fnOf(ROWS, 'rowTerms')));
     assert.equal(scalars(fnOf(tfjsGrad, 'gradientAt')), nonTarget(fnOf(ROWS, 'gradientAt')));
   });
+  it('every workgroup tree reduction is the generator’s, which takes powers of two only', async () => {
+    const { DENOMINATORS, ROWS, REDUCE } = await import('../packages/labelsmooth/src/webgpu/shaders.js');
+    const wgsl = await import('../packages/labelsmooth/src/tfjs/webgpuPrograms.js');
+    const { wgslTreeReduce } = await import('../packages/labelsmooth/src/gpu/wgsl.js');
+    const fold = (s: string) => s.replace(/\s+/g, ' ');
+    type Step = (i: string, j: string) => string;
+    const rowStats: Step = (i, j) => `merge(${i}, ${j}); ts[${i}] = ts[${i}] + ts[${j}];`;
+    const shaders: [string, Step][] = [
+      [
+        DENOMINATORS,
+        (i, j) =>
+          `dens[${i}] = dens[${i}] + dens[${j}]; counts[${i}] = counts[${i}] + counts[${j}]; firsts[${i}] = min(firsts[${i}], firsts[${j}]);`,
+      ],
+      [ROWS, rowStats],
+      [REDUCE, (i, j) => `sums[${i}] = sums[${i}] + sums[${j}];`],
+      [wgsl.rowTermsProgram(4, true, false).getUserCode(), rowStats],
+      [
+        wgsl.reduceProgram(4, false).getUserCode(),
+        (i, j) => `sums[${i}] = sums[${i}] + sums[${j}]; zs[${i}] = zs[${i}] + zs[${j}];`,
+      ],
+    ];
+    for (const [code, step] of shaders) {
+      assert.ok(
+        fold(code).includes(fold(wgslTreeReduce(256, step))),
+        `${step('i', 'j')}: the generated loop`,
+      );
+      assert.equal(code.split('var half').length, 2, `${step('i', 'j')}: one tree reduction in the shader`);
+    }
+    for (const bad of [0, 1, 3, 100, 2.5])
+      assert.throws(() => wgslTreeReduce(bad, () => ''), /wgslTreeReduce: workgroup must be a power of two/);
+  });
 });

@@ -30,6 +30,24 @@ export function wgslCapped(src: WgslRowSource): string {
 }
 
 /**
+ * The tree reduction of a workgroup's parts in workgroup memory, every thread having stored its part at
+ * index `lid`: log₂(workgroup) halving steps, each ending in a barrier, that leave the workgroup's result at
+ * index 0. `fold(i, j)` is the WGSL that folds entry j into entry i (of every array reduced). All threads of
+ * the workgroup must run it (it has barriers); the halving needs a power of two.
+ */
+export function wgslTreeReduce(workgroup: number, fold: (i: string, j: string) => string): string {
+  if (!Number.isInteger(workgroup) || workgroup < 2 || (workgroup & (workgroup - 1)) !== 0)
+    throw new RangeError(`wgslTreeReduce: workgroup must be a power of two ≥ 2, got ${workgroup}`);
+  return `workgroupBarrier();
+  for (var half = ${workgroup / 2}u; half > 0u; half = half / 2u) {
+    if (lid < half) {
+      ${fold('lid', 'lid + half')}
+    }
+    workgroupBarrier();
+  }`;
+}
+
+/**
  * `fn rowStats(base, k, lid) -> vec2<f32>`: (lse, t) of the row of `k` logits at `base`, every thread of
  * the workgroup reading a strided part of it and the parts merged in workgroup memory. All threads of the
  * workgroup must call it (it has barriers), and all get the same result.
@@ -63,14 +81,7 @@ fn rowStats(base : i32, k : i32, lid : u32) -> vec2<f32> {
   ms[lid] = m;
   ss[lid] = s;
   ts[lid] = t;
-  workgroupBarrier();
-  for (var half = ${wg / 2}u; half > 0u; half = half / 2u) {
-    if (lid < half) {
-      merge(lid, lid + half);
-      ts[lid] = ts[lid] + ts[lid + half];
-    }
-    workgroupBarrier();
-  }
+  ${wgslTreeReduce(wg, (i, j) => `merge(${i}, ${j}); ts[${i}] = ts[${i}] + ts[${j}];`)}
   let out = vec2<f32>(ms[0] + log(ss[0]), ts[0]);
   workgroupBarrier(); // every thread has read the result before the arrays are used again
   return out;

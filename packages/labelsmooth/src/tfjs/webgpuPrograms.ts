@@ -14,6 +14,7 @@ import {
   wgslRowStats,
   wgslRowTerms,
   wgslScaleOf,
+  wgslTreeReduce,
 } from '../gpu/wgsl.js';
 import { ROW_TERM_COUNT, TERM, TOTAL } from './gpuTerms.js';
 
@@ -156,14 +157,7 @@ function totalsCode(): string {
         }
         sums[lid] = acc;
         zs[lid] = z;
-        workgroupBarrier();
-        for (var half = ${wg / 2}u; half > 0u; half = half / 2u) {
-          if (lid < half) {
-            sums[lid] = sums[lid] + sums[lid + half];
-            zs[lid] = zs[lid] + zs[lid + half];
-          }
-          workgroupBarrier();
-        }
+        ${wgslTreeReduce(wg, (i, j) => `sums[${i}] = sums[${i}] + sums[${j}]; zs[${i}] = zs[${i}] + zs[${j}];`)}
         if (lid != 0u) { return; }
         let total = sums[0];
         let scale = scaleOf(total.z);

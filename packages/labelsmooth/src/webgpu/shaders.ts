@@ -13,6 +13,7 @@ import {
   wgslRowStats,
   wgslRowTerms,
   wgslScaleOf,
+  wgslTreeReduce,
 } from '../gpu/wgsl.js';
 
 /** Threads per workgroup of every pass. */
@@ -77,15 +78,11 @@ fn main(@builtin(local_invocation_index) lid : u32) {
   dens[lid] = den;
   counts[lid] = count;
   firsts[lid] = first;
-  workgroupBarrier();
-  for (var half = ${WORKGROUP / 2}u; half > 0u; half = half / 2u) {
-    if (lid < half) {
-      dens[lid] = dens[lid] + dens[lid + half];
-      counts[lid] = counts[lid] + counts[lid + half];
-      firsts[lid] = min(firsts[lid], firsts[lid + half]);
-    }
-    workgroupBarrier();
-  }
+  ${wgslTreeReduce(
+    WORKGROUP,
+    (i, j) =>
+      `dens[${i}] = dens[${i}] + dens[${j}]; counts[${i}] = counts[${i}] + counts[${j}]; firsts[${i}] = min(firsts[${i}], firsts[${j}]);`,
+  )}
   if (lid != 0u) { return; }
   aux[0] = scaleOf(dens[0]);
   aux[1] = scaleOf(counts[0]);
@@ -172,11 +169,7 @@ fn main(@builtin(local_invocation_index) lid : u32) {
     acc = acc + vec3<f32>(terms[i * 4], terms[i * 4 + 1], terms[i * 4 + 2]);
   }
   sums[lid] = acc;
-  workgroupBarrier();
-  for (var half = ${WORKGROUP / 2}u; half > 0u; half = half / 2u) {
-    if (lid < half) { sums[lid] = sums[lid] + sums[lid + half]; }
-    workgroupBarrier();
-  }
+  ${wgslTreeReduce(WORKGROUP, (i, j) => `sums[${i}] = sums[${i}] + sums[${j}];`)}
   if (lid != 0u) { return; }
   // 'none' reports the sums over rows (the rows themselves are in rowLoss)
   let scale = select(aux[0], 1.0, params.reduction == 2u);
