@@ -1,6 +1,7 @@
 import { fail } from '../core/errors.js';
 import { parseClasses, parseMatrix } from '../core/inputs.js';
 import { checkOptions } from '../core/options.js';
+import { rowMax, softmaxRow } from '../core/softmax.js';
 import type { Matrix } from '../core/types.js';
 import { parseLabels } from './inputs.js';
 
@@ -24,10 +25,10 @@ export interface TemperatureOptions {
 
 /**
  * Post-hoc temperature scaling (Guo et al. 2017): the T > 0 that minimizes the mean NLL of softmax(z/T)
- * on held-out logits. Accuracy is unchanged. In β = 1/T the NLL is convex,
+ * on held-out logits. Accuracy is unchanged. In θ = 1/T (the inverse temperature) the NLL is convex,
  *
- *     NLL(β) = mean_i [ log Σ_c exp(β·z_ic) − β·z_iy ],   NLL'(β) = mean_i (E_q[z_i] − z_iy),
- *     NLL''(β) = mean_i Var_q(z_i) ≥ 0,
+ *     NLL(θ) = mean_i [ log Σ_c exp(θ·z_ic) − θ·z_iy ],   NLL'(θ) = mean_i (E_q[z_i] − z_iy),
+ *     NLL''(θ) = mean_i Var_q(z_i) ≥ 0,   q = softmax(θ·z_i),
  *
  * so the root of NLL' is found by Newton steps safeguarded by bisection: deterministic, no learning rate.
  */
@@ -53,49 +54,47 @@ export function fitTemperature(
   if (typeof tMin !== 'number' || typeof tMax !== 'number' || !(tMin > 0 && tMax > tMin && tMax < Infinity))
     fail(fn, 'options.range', undefined, range, 'must be [min, max] with 0 < min < max < Infinity');
 
-  // NLL and its first two derivatives at β, one pass over the logits.
-  const evaluate = (beta: number) => {
+  // NLL and its first two derivatives at θ = 1/T, one softmax per row: with d_c = z_c − m and
+  // q = softmax(θ·z), NLL = log Σ_c exp(θ·d_c) − θ·d_y, NLL' = E_q[d] − d_y, NLL'' = E_q[d²] − E_q[d]².
+  const q = new Float64Array(k);
+  const evaluate = (theta: number) => {
     let f = 0;
     let g = 0;
     let h = 0;
     for (let i = 0; i < n; i++) {
       const base = i * k;
-      let m = -Infinity;
-      for (let c = 0; c < k; c++) m = Math.max(m, data[base + c]);
-      let s = 0;
-      let ez = 0;
-      let ez2 = 0;
+      const m = rowMax(data, base, k);
+      const s = softmaxRow(data, base, k, q, 1 / theta);
+      let mean = 0;
+      let square = 0;
       for (let c = 0; c < k; c++) {
         const d = data[base + c] - m;
-        const e = Math.exp(beta * d);
-        s += e;
-        ez += e * d;
-        ez2 += e * d * d;
+        mean += q[c] * d;
+        square += q[c] * d * d;
       }
-      const mean = ez / s;
       const dy = data[base + y[i]] - m;
-      f += Math.log(s) - beta * dy;
+      f += Math.log(s) - theta * dy;
       g += mean - dy;
-      h += ez2 / s - mean * mean;
+      h += square - mean * mean;
     }
     return { f: f / n, g: g / n, h: h / n };
   };
 
   let lo = 1 / tMax;
   let hi = 1 / tMin;
-  let beta: number;
-  if (evaluate(lo).g >= 0) beta = lo;
-  else if (evaluate(hi).g <= 0) beta = hi;
+  let theta: number;
+  if (evaluate(lo).g >= 0) theta = lo;
+  else if (evaluate(hi).g <= 0) theta = hi;
   else {
-    beta = Math.min(Math.max(1, lo), hi);
+    theta = Math.min(Math.max(1, lo), hi);
     for (let iter = 0; iter < 200 && hi - lo > 1e-12 * hi; iter++) {
-      const { g, h } = evaluate(beta);
-      if (g > 0) hi = beta;
-      else lo = beta;
+      const { g, h } = evaluate(theta);
+      if (g > 0) hi = theta;
+      else lo = theta;
       if (g === 0) break;
-      const newton = beta - g / h;
-      beta = h > 0 && newton > lo && newton < hi ? newton : (lo + hi) / 2;
+      const newton = theta - g / h;
+      theta = h > 0 && newton > lo && newton < hi ? newton : (lo + hi) / 2;
     }
   }
-  return { temperature: 1 / beta, nllBefore: evaluate(1).f, nllAfter: evaluate(beta).f };
+  return { temperature: 1 / theta, nllBefore: evaluate(1).f, nllAfter: evaluate(theta).f };
 }
