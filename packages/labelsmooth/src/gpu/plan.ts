@@ -4,6 +4,7 @@
 import { fail } from '../core/errors.js';
 import { parseEpsilon, parseIgnoreIndex, parseMask, parseNoise, parseNonNegative } from '../core/inputs.js';
 import type { CrossEntropyOptions, Reduction } from '../core/types.js';
+import { noiseVector } from '../math/noiseVector.js';
 
 /** The options a GPU plan reads. */
 export type GpuOptions = Omit<CrossEntropyOptions, 'classes' | 'grad'>;
@@ -83,11 +84,14 @@ function classTable(
     fail(fn, 'options.classMask', undefined, allowed, 'non-target noise needs ≥ 2 allowed classes');
   if (noise.data && !(mass > 0))
     fail(fn, 'options.noise', undefined, mass, 'the prior has no mass on the allowed classes');
+  // u as the reference and the kernel make it; non-target noise's 1/(Kₐ − 1) everywhere (p = null), the
+  // programs leave the target out.
+  const rule = noise.kind === 'prior' ? 'mass' : noise.kind;
+  const u = noiseVector(rule, noise.data, 0, mask ? mask.data : null, new Float64Array(k));
   let sumV = 0;
   for (let c = 0; c < k; c++) {
     const w = weight && !perExample ? weight[c] : 1;
-    const u = noise.kind === 'uniform' ? 1 / allowed : noise.kind === 'non-target' ? 1 / (allowed - 1) : 0;
-    const v = table[c] ? w * (noise.data ? noise.data[c] / mass : u) : 0;
+    const v = table[c] ? w * u[c] : 0;
     table[k + c] = w;
     table[2 * k + c] = v;
     table[3 * k + c] = weight && perExample ? weight[c] : 1;

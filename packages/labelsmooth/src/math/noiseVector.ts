@@ -1,6 +1,7 @@
-// The noise u of one row, shared by the float64 reference (core/reference.ts) and the kernel's job builder
-// (kernels/job.ts), which folds it into v_c = w_c·u_c: one definition, so that the two cannot drift. A leaf
-// module (it imports nothing): the kernels import nothing from the core, and both may import it.
+// The noise u of one row, shared by the float64 reference (core/reference.ts), the kernel's job builder
+// (kernels/job.ts) and the GPU programs' class table (gpu/plan.ts), the last two folding it into
+// v_c = w_c·u_c: one definition, so that they cannot drift. A leaf module (it imports nothing): the kernels
+// import nothing from the core, and all of them may import it.
 //
 //     uniform      u_c = 1/Kₐ
 //     non-target   u_c = (1 − p_c)/(Kₐ − 1)     (p = null: a one-hot target away from c, 1/(Kₐ − 1))
