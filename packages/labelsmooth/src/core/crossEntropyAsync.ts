@@ -64,8 +64,9 @@ function shardPlan(plan: CrossEntropyPlan, r0: number, r1: number): CrossEntropy
 
 /**
  * {@link crossEntropy} for browser main threads, where blocking and synchronous WASM compilation are not
- * allowed. Large batches (≥ 2²⁰ float32 logits with class-index targets and a shared noise and mask, not
- * class-conditional noise) are split by rows across Web Workers, each running the WASM kernel on its shard
+ * allowed. Large batches (≥ 2²⁰ float32 logits with class-index targets and a shared noise and mask; not
+ * with class-conditional noise, `softcap`, `zLoss` or `lse`, nor with a gradient buffer of the caller's:
+ * those run here) are split by rows across Web Workers, each running the WASM kernel on its shard
  * with the whole batch's reduction factor; rows a worker declines are recomputed here by the reference, and if the workers fail
  * the batch runs here (a `'workers-failed'` kernel event). Smaller batches compile the kernel
  * asynchronously and run here. In Node it is `crossEntropy` (with its worker_threads), computed when it is

@@ -9,7 +9,7 @@ export interface PartSums {
   smoothing: number;
   /** H_w(q), summed only with a confidence penalty (else 0). */
   entropy: number;
-  /** ζ·lse² of the rows, times their weights, summed only with a z-loss (the reference's paths). */
+  /** ζ·lse² of the rows, times their weights, summed only with a z-loss (by the kernel or the reference). */
   zLoss?: number;
 }
 

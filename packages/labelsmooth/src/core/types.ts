@@ -138,9 +138,10 @@ export interface CrossEntropyOptions extends SmoothingOptions {
    */
   kernel?: 'auto' | 'wasm' | 'js';
   /**
-   * Split large batches (≥ 2²⁰ logits) across worker threads (Node; default true). The pool starts on the
-   * first call that needs it (that call waits for it; or with `initKernels()`), is reused, and never keeps
-   * the process alive. The in-place mode (`grad: logits`) stays on the calling thread, so that a row the
+   * Split batches of ≥ 2¹⁶ logits across worker threads (Node; default true): ordinary arrays under 2²⁰
+   * logits are copied into the kernel's shared memory at once, larger ones stream through a shared ring,
+   * workspace buffers are read in place. The pool starts on the first call that needs it (that call waits
+   * for it; or with `initKernels()`), is reused, and never keeps the process alive. The in-place mode (`grad: logits`) stays on the calling thread, so that a row the
    * kernel declines still holds its logits for the reference. Class-conditional noise is threaded when S
    * is a `noiseMatrix(S)` (or any array in a SharedArrayBuffer); S in an ordinary array keeps the call on
    * the calling thread, with a `'noise-not-shared'` kernel event.
