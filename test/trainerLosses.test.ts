@@ -1,8 +1,10 @@
 // The label-smoothing family in the trainer: ε schedules, loss configuration checks, and online
 // label smoothing's state through a checkpoint (resume = uninterrupted run, bit for bit).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { deriveRunName } from '../packages/experiments/src/cli/naming.js';
 import { flagName } from '../packages/experiments/src/cli/options.js';
 import type { Dataset } from '../packages/experiments/src/data/dataset.js';
 import { runLabel } from '../packages/experiments/src/train/experiment.js';
@@ -137,6 +139,35 @@ describe('checkLossConfig', () => {
         } else refused(c, new RegExp(`${p.flag} ${edge} does not apply to loss '${loss}'`));
       }
       assert.equal(flagName(key), p.flag, 'commander stores the flag under the table’s key');
+    }
+  });
+  it("one table: run labels, run names and docs/cli.md's table of losses show each parameter as the table says", () => {
+    // an escaped pipe (`u(·\|y)`) is not a cell border
+    const doc = readFileSync(join(import.meta.dirname, '..', 'docs', 'cli.md'), 'utf8').replaceAll('\\|', '¦');
+    const rows = new Map(
+      [...doc.matchAll(/^\| `([a-z0-9-]+)` \|[^|]*\|([^|]*)\|$/gm)].map((m) => [m[1], m[2]] as const),
+    );
+    assert.deepEqual([...rows.keys()], [...LOSSES], 'docs/cli.md lists every loss, in order');
+    for (const [key, p] of Object.entries(LOSS_PARAMETERS) as [
+      keyof typeof LOSS_PARAMETERS,
+      LossParameter,
+    ][]) {
+      for (const loss of LOSSES) {
+        const cell = rows.get(loss) ?? '';
+        assert.equal(
+          cell.includes(`\`${p.flag} ${p.default}\``),
+          p.losses.includes(loss),
+          `${loss}: ${p.flag}`,
+        );
+      }
+      const name = deriveRunName('train', 'toy', { [key]: 2.5 }, { [key]: p.default });
+      assert.equal(name, `train-toy-${p.nameTag}2.5`);
+      if (key === 'olsEpsilon') continue; // stored as the run's ε
+      const loss = p.losses[0];
+      const label = runLabel({ ...BASE, loss, epsilon: loss === 'ols' ? 0.5 : 0, [key]: 2.5 });
+      assert.ok(label.includes(`${p.symbol}=2.5`), label);
+      const atDefault = runLabel({ ...BASE, loss, epsilon: 0, [key]: p.default });
+      assert.equal(atDefault.includes(`${p.symbol}=`), p.requiredBy.includes(loss), atDefault);
     }
   });
   it('maps each loss to the op options, and only plain cross-entropy gets temperature scaling', () => {

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
 import { basename, extname } from 'node:path';
+import { LOSS_PARAMETERS, type LossParameter } from '../train/losses.js';
+
+/** A loss parameter's part of a name: its ASCII tag and value (`gamma2`), from the one table of them. */
+const parameter =
+  (p: LossParameter) =>
+  (v: unknown): string =>
+    `${p.nameTag}${v}`;
 
 /**
  * How each option shows in a derived run name, when it differs from its default. The order here is the
@@ -12,10 +19,10 @@ const PARTS: Record<string, (v: unknown) => string> = {
   noise: (v) => String(v),
   losses: (v) => (v as string[]).join('_'),
   loss: (v) => String(v),
-  confidencePenalty: (v) => `beta${v}`,
-  focalGamma: (v) => `gamma${v}`,
-  focalAlpha: (v) => `alpha${v}`,
-  olsEpsilon: (v) => `ols${v}`,
+  confidencePenalty: parameter(LOSS_PARAMETERS.confidencePenalty),
+  focalGamma: parameter(LOSS_PARAMETERS.focalGamma),
+  focalAlpha: parameter(LOSS_PARAMETERS.focalAlpha),
+  olsEpsilon: parameter(LOSS_PARAMETERS.olsEpsilon),
   epsilonSchedule: (v) => String(v),
   epsilonFinal: (v) => `to${v}`,
   seeds: (v) => {

@@ -9,7 +9,7 @@ import {
   type PairedAnalysis,
 } from './analysis.js';
 import { METRICS_ANALYZER } from './analyzer.js';
-import type { LossName } from './losses.js';
+import { CONFIG_PARAMETERS, LOSS_PARAMETERS, type LossName, type LossParameter } from './losses.js';
 import { type Projection, projectPenultimate } from './projection.js';
 import { tInterval } from './studentT.js';
 import type { EpochMetrics, TrainConfig, Trainer } from './trainer.js';
@@ -74,9 +74,13 @@ export function runLabel(
   const noise = config.noise !== 'uniform' && smoothed ? ` (${config.noise})` : '';
   if (config.loss === undefined) return `${eps}${noise}`;
   const parts: string[] = [config.loss];
-  if (config.confidencePenalty !== undefined) parts.push(`β=${config.confidencePenalty}`);
-  if (config.focalGamma !== undefined) parts.push(`γ=${config.focalGamma}`);
-  if (config.focalAlpha !== undefined && config.focalAlpha !== 1) parts.push(`α=${config.focalAlpha}`);
+  // Each parameter by its symbol (LOSS_PARAMETERS); an optional one only when it is not its default.
+  for (const key of CONFIG_PARAMETERS) {
+    const p: LossParameter = LOSS_PARAMETERS[key];
+    const v = config[key];
+    if (v !== undefined && (p.requiredBy.includes(config.loss) || v !== p.default))
+      parts.push(`${p.symbol}=${v}`);
+  }
   if (smoothed) parts.push(`${eps}${noise}`);
   return parts.join(' ');
 }

@@ -35,8 +35,10 @@ export interface LossSettings {
 export interface LossParameter {
   /** The command-line flag, e.g. `--focal-gamma`. */
   flag: string;
-  /** Its symbol in formulas and in `--help` (`<γ>`). */
+  /** Its symbol in formulas, run labels (`γ=3`) and `--help` (`<γ>`). */
   symbol: string;
+  /** Its symbol spelled in ASCII, the prefix of its value in run directory names (`gamma2`). */
+  nameTag: string;
   /** One line for `--help`. */
   help: string;
   /** What the value is, for messages ("the focusing exponent γ"). */
@@ -62,6 +64,7 @@ export const LOSS_PARAMETERS = {
   confidencePenalty: {
     flag: '--confidence-penalty',
     symbol: 'β',
+    nameTag: 'beta',
     help: 'β of loss cp: loss − β·H(q)',
     what: 'the confidence penalty β',
     min: 0,
@@ -74,6 +77,7 @@ export const LOSS_PARAMETERS = {
   focalGamma: {
     flag: '--focal-gamma',
     symbol: 'γ',
+    nameTag: 'gamma',
     help: 'γ of loss focal: −α·Σ p′·(1 − q)^γ·log q',
     what: 'the focusing exponent γ',
     min: 0,
@@ -86,6 +90,7 @@ export const LOSS_PARAMETERS = {
   focalAlpha: {
     flag: '--focal-alpha',
     symbol: 'α',
+    nameTag: 'alpha',
     help: 'α of losses focal and flsd-53',
     what: 'the focal factor α',
     min: 0,
@@ -98,6 +103,7 @@ export const LOSS_PARAMETERS = {
   olsEpsilon: {
     flag: '--ols-epsilon',
     symbol: 'ε',
+    nameTag: 'ols',
     help: 'ε of loss ols: weight of the learned soft labels S[y]',
     what: 'the ε of ols',
     min: 0,
