@@ -143,7 +143,8 @@ describe('checkLossConfig', () => {
   });
   it("one table: run labels, run names and docs/cli.md's table of losses show each parameter as the table says", () => {
     // an escaped pipe (`u(·\|y)`) is not a cell border
-    const doc = readFileSync(join(import.meta.dirname, '..', 'docs', 'cli.md'), 'utf8').replaceAll('\\|', '¦');
+    const cliDoc = join(import.meta.dirname, '..', 'docs', 'cli.md');
+    const doc = readFileSync(cliDoc, 'utf8').replaceAll('\\|', '¦');
     const rows = new Map(
       [...doc.matchAll(/^\| `([a-z0-9-]+)` \|[^|]*\|([^|]*)\|$/gm)].map((m) => [m[1], m[2]] as const),
     );
