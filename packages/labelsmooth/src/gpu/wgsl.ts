@@ -97,7 +97,7 @@ fn rowStats(base : i32, k : i32, lid : u32) -> vec2<f32> {
 export function wgslRowTerms(src: WgslRowSource): string {
   const p = src.scalars;
   return `
-struct RowTerms { nll : f32, smoothing : f32, gammaSum : f32, wy : f32 };
+struct RowTerms { nll : f32, smoothing : f32, lambda : f32, wy : f32 };
 fn rowTerms(base : i32, k : i32, y : i32, lse : f32, t : f32) -> RowTerms {
   let zy = capped(logits[base + y]);
   let wy = table[k + y];
@@ -111,14 +111,14 @@ fn rowTerms(base : i32, k : i32, y : i32, lse : f32, t : f32) -> RowTerms {
 }
 
 /**
- * `fn rowFactors(scale, zScale, r, gammaSum, lse) -> vec2<f32>`: the gradient's row factors (s, a) for an
+ * `fn rowFactors(scale, zScale, r, lambda, lse) -> vec2<f32>`: the gradient's row factors (s, a) for an
  * upstream gradient already folded into `scale` and `zScale`.
  */
 export function wgslRowFactors(src: WgslRowSource): string {
   return `
-fn rowFactors(scale : f32, zScale : f32, r : f32, gammaSum : f32, lse : f32) -> vec2<f32> {
+fn rowFactors(scale : f32, zScale : f32, r : f32, lambda : f32, lse : f32) -> vec2<f32> {
   let a = scale * r;
-  return vec2<f32>(a * gammaSum + zScale * 2.0 * ${src.scalars}.zeta * r * lse, a);
+  return vec2<f32>(a * lambda + zScale * 2.0 * ${src.scalars}.zeta * r * lse, a);
 }
 `;
 }

@@ -16,7 +16,7 @@ export const TERM = {
   /** r·Σ_c v_c·(lse − z′_c) (non-target: without the target's). */
   smoothing: 2,
   /** Λ = (1−ε)·w_y + ε·Σ_c v_c, the sum of the gradient's targets λ_c (without r). */
-  gammaSum: 3,
+  lambda: 3,
   /** The row's part of the `mean` denominator: w_y (1 without per-class weights). */
   denominator: 4,
   /** 1: the row counts (is not ignored). */

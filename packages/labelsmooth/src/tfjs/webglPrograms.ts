@@ -183,7 +183,7 @@ export function rowTermsProgram(
         float term = r;
         if (j == ${TERM.nll}) term = r * wy * (lse - zy);
         else if (j == ${TERM.smoothing}) term = r * smoothing;
-        else if (j == ${TERM.gammaSum}) term = (1.0 - lsEps) * wy + lsEps * v;
+        else if (j == ${TERM.lambda}) term = (1.0 - lsEps) * wy + lsEps * v;
         else if (j == ${TERM.denominator}) term = wy;
         else if (j == ${TERM.counted}) term = 1.0;
         else if (j == ${TERM.zLoss}) term = r * lse * lse;
@@ -269,7 +269,7 @@ export function gradientProgram(
         float lse = getTerms(row, ${TERM.lse});
         float a = up * ${perRow ? '1.0' : `getTotals(${TOTAL.scale})`} * r;
         float zScale = up * ${perRow ? '1.0' : `getTotals(${TOTAL.zScale})`};
-        float qScale = a * getTerms(row, ${TERM.gammaSum}) + zScale * 2.0 * lsZeta * r * lse;
+        float qScale = a * getTerms(row, ${TERM.lambda}) + zScale * 2.0 * lsZeta * r * lse;
         if (getTable(0, c) == 0.0 || (qScale == 0.0 && a == 0.0)) { setOutput(0.0); return; }
         float z = capped(getLogits(row, c));
         float q = exp(z - lse);

@@ -109,7 +109,7 @@ function rowTermsCode(nonTarget: boolean, softcap: boolean): string {
         let rt = rowTerms(base, k, y, lse, stats.y);
         result[out + ${TERM.nll}] = r * rt.nll;
         result[out + ${TERM.smoothing}] = r * rt.smoothing;
-        result[out + ${TERM.gammaSum}] = rt.gammaSum;
+        result[out + ${TERM.lambda}] = rt.lambda;
         result[out + ${TERM.denominator}] = rt.wy;
         result[out + ${TERM.counted}] = 1.0;
         result[out + ${TERM.zLoss}] = r * lse * lse;
@@ -238,7 +238,7 @@ export function gradientProgram(
         let scale = ${perRow ? '1.0' : `totals[${TOTAL.scale}]`};
         let zScale = ${perRow ? '1.0' : `totals[${TOTAL.zScale}]`};
         let lse = ${term('row', TERM.lse)};
-        let f = rowFactors(up * scale, up * zScale, ${term('row', TERM.weight)}, ${term('row', TERM.gammaSum)}, lse);
+        let f = rowFactors(up * scale, up * zScale, ${term('row', TERM.weight)}, ${term('row', TERM.lambda)}, lse);
         let label = f32(labels[row]);
         // an ignored or invalid label is never a class index here: its row's factors are 0 or NaN
         let y = select(-1, i32(label), label >= 0.0 && label < f32(k));

@@ -129,7 +129,7 @@ fn finish(row : i32, lse : f32, t : f32) {
     terms[out + 3] = r;
     loss = (1.0 - params.eps) * r * rt.nll + params.eps * r * rt.smoothing + params.zeta * r * lse * lse;
     let none = params.reduction == 2u;
-    factors = rowFactors(select(aux[0], 1.0, none), select(aux[1], 1.0, none), r, rt.gammaSum, lse);
+    factors = rowFactors(select(aux[0], 1.0, none), select(aux[1], 1.0, none), r, rt.lambda, lse);
   }
   if (params.writeLse == 1u) { lseOut[row] = lse; }
   if (params.writeRowLoss == 1u) { rowLoss[row] = loss; }
