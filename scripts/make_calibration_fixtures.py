@@ -14,62 +14,16 @@ Run with Debian's numpy/scipy: /usr/bin/python3 scripts/make_calibration_fixture
 - classwise ECE (Kull et al. 2019), AURC (Geifman & El-Yaniv 2017), top-label and positive-class ECE:
   direct numpy transcriptions of the definitions, independent of the TypeScript code.
 
-Datasets are generated with mulberry32 (the project's seeded RNG, src/random/mulberry32.ts) using only
-+, -, *, / so that the TypeScript tests regenerate the same numbers bit for bit.
+Datasets: calibration_datasets.py (mulberry32 draws, mirrored bit for bit by the TypeScript tests).
 """
 import json
 import os
 
 import numpy as np
 import scipy.signal
+from calibration_datasets import dataset
 
 OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'calibration.json')
-
-
-def mulberry32(seed):
-    state = [seed & 0xFFFFFFFF]
-
-    def imul(a, b):
-        return (a * b) & 0xFFFFFFFF
-
-    def nxt():
-        state[0] = (state[0] + 0x6D2B79F5) & 0xFFFFFFFF
-        t = state[0]
-        t = imul(t ^ (t >> 15), t | 1)
-        t ^= (t + imul(t ^ (t >> 7), t | 61)) & 0xFFFFFFFF
-        return ((t ^ (t >> 14)) & 0xFFFFFFFF) / 4294967296
-
-    return nxt
-
-
-# --- datasets (mirrored in test/calibration.smoothEce.test.ts) -------------------------------------
-def dataset(kind, n, seed):
-    rng = mulberry32(seed)
-    f = np.zeros(n)
-    y = np.zeros(n)
-    for i in range(n):
-        u = rng()
-        v = rng()
-        if kind == 'calibrated':  # f uniform on [0.3, 1], y ~ Bernoulli(f)
-            fi = 0.3 + 0.7 * u
-            yi = 1.0 if v < fi else 0.0
-        elif kind == 'overconfident':  # f near 1, accuracy f - 0.3
-            fi = 1 - 0.1 * u * u
-            yi = 1.0 if v < fi - 0.3 else 0.0
-        elif kind == 'confident':  # a sharp model: f near 1, nearly calibrated
-            fi = 1 - 0.05 * u * u * u
-            yi = 1.0 if v < fi - 0.002 else 0.0
-        elif kind == 'ones':  # every confidence exactly 1, 80 % correct
-            fi = 1.0
-            yi = 1.0 if v < 0.8 else 0.0
-        elif kind == 'underconfident':  # f in [0.5, 0.9], accuracy f + 0.1
-            fi = 0.5 + 0.4 * u
-            yi = 1.0 if v < fi + 0.1 else 0.0
-        else:
-            raise ValueError(kind)
-        f[i] = fi
-        y[i] = yi
-    return f, y
 
 
 # --- relplot's algorithm ----------------------------------------------------------------------------

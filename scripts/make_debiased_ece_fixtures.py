@@ -9,59 +9,16 @@ the definitions of their library (github p-lambda/verified_calibration, calibrat
 of the TypeScript code. The bins are equal-width with upper edges m/M (bisect_left on the upper edges, as
 their `bin` does: a confidence on an edge belongs to the bin below it; 0 to the first bin).
 
-Datasets are drawn with mulberry32 (the project's seeded RNG) using only +, -, *, / so that the
-TypeScript test regenerates the same numbers bit for bit.
+Datasets: calibration_datasets.py (mulberry32 draws, mirrored bit for bit by the TypeScript tests).
 """
 import bisect
 import json
 import os
 
 import numpy as np
+from calibration_datasets import dataset
 
 OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'debiasedEce.json')
-
-
-def mulberry32(seed):
-    state = [seed & 0xFFFFFFFF]
-
-    def imul(a, b):
-        return (a * b) & 0xFFFFFFFF
-
-    def nxt():
-        state[0] = (state[0] + 0x6D2B79F5) & 0xFFFFFFFF
-        t = state[0]
-        t = imul(t ^ (t >> 15), t | 1)
-        t ^= (t + imul(t ^ (t >> 7), t | 61)) & 0xFFFFFFFF
-        return ((t ^ (t >> 14)) & 0xFFFFFFFF) / 4294967296
-
-    return nxt
-
-
-# --- datasets (mirrored in test/debiasedEce.test.ts) ------------------------------------------------
-def dataset(kind, n, seed):
-    rng = mulberry32(seed)
-    f = []
-    y = []
-    for _ in range(n):
-        u = rng()
-        v = rng()
-        if kind == 'calibrated':  # f uniform on [0.3, 1], y ~ Bernoulli(f): true error 0
-            fi = 0.3 + 0.7 * u
-            yi = 1 if v < fi else 0
-        elif kind == 'overconfident':  # f near 1, accuracy f - 0.3
-            fi = 1 - 0.1 * u * u
-            yi = 1 if v < fi - 0.3 else 0
-        elif kind == 'confident':  # a sharp model: f near 1, nearly calibrated
-            fi = 1 - 0.05 * u * u * u
-            yi = 1 if v < fi - 0.002 else 0
-        elif kind == 'edges':  # confidences on the bin edges m/10 and at 0
-            fi = float(int(u * 11)) / 10
-            yi = 1 if v < 0.5 else 0
-        else:
-            raise ValueError(kind)
-        f.append(fi)
-        y.append(yi)
-    return f, y
 
 
 # --- Kumar et al.'s estimator ---------------------------------------------------------------------
