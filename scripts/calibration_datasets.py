@@ -2,7 +2,7 @@
 make_debiased_ece_fixtures.py), and the project's seeded RNG they are drawn with.
 
 Each sample takes two mulberry32 draws u, v and only +, -, *, / on them, so that the TypeScript tests
-regenerate the same numbers bit for bit (they mirror `dataset`).
+regenerate the same numbers bit for bit (test/helpers/calibrationDatasets.ts mirrors `dataset`).
 """
 import numpy as np
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { LabelSmoothingError, smoothEce, smoothReliability } from '../packages/labelsmooth/src/index.js';
-import { mulberry32 } from '../packages/labelsmooth/src/random/mulberry32.js';
+import { calibrationDataset } from './helpers/calibrationDatasets.js';
 import { assertClose } from './helpers/fixtures.js';
 
 interface SmoothCase {
@@ -25,31 +25,6 @@ interface SmoothCase {
 const fixtures = JSON.parse(
   readFileSync(new URL('./fixtures/calibration.json', import.meta.url), 'utf8'),
 ) as { smoothEce: SmoothCase[] };
-
-/** The generator's datasets (only +, −, ×, / on mulberry32 draws, so Python and JS agree bit for bit). */
-export function dataset(kind: string, n: number, seed: number): [Float64Array, Float64Array] {
-  const next = mulberry32(seed);
-  const f = new Float64Array(n);
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const u = next();
-    const v = next();
-    // [confidence, probability of y = 1]
-    const [fi, p] =
-      kind === 'calibrated'
-        ? [0.3 + 0.7 * u, 0.3 + 0.7 * u]
-        : kind === 'overconfident'
-          ? [1 - 0.1 * u * u, 1 - 0.1 * u * u - 0.3]
-          : kind === 'confident'
-            ? [1 - 0.05 * u * u * u, 1 - 0.05 * u * u * u - 0.002]
-            : kind === 'ones'
-              ? [1, 0.8]
-              : [0.5 + 0.4 * u, 0.5 + 0.4 * u + 0.1];
-    f[i] = fi;
-    y[i] = v < p ? 1 : 0;
-  }
-  return [f, y];
-}
 
 /** relplot's smooth_ece at σ, transcribed naively: full grids, explicit mirrored extension, O(E²) convolution. */
 function naiveSmoothEce(f: ArrayLike<number>, y: ArrayLike<number>, sigma: number): number {
@@ -100,7 +75,7 @@ function naiveSmoothEce(f: ArrayLike<number>, y: ArrayLike<number>, sigma: numbe
 describe('smoothEce: relplot reference values', () => {
   for (const c of fixtures.smoothEce) {
     it(`${c.name}: smECE ${c.smoothEce.toFixed(6)} at σ = ${c.bandwidth}`, () => {
-      const [f, y] = dataset(c.kind, c.n, c.seed);
+      const [f, y] = calibrationDataset(c.kind, c.n, c.seed);
       assert.deepEqual([Array.from(f.slice(0, 3)), Array.from(y.slice(0, 3))], c.head, 'same data as Python');
       const r = smoothEce(f, y);
       assert.equal(r.bandwidth, c.bandwidth);
@@ -137,7 +112,7 @@ describe("smoothEce: the paper's definition", () => {
 
   it('returns the fixed point: smECE_σ ≤ σ at σ, and > σ one bisection step (1/1024) below', () => {
     for (const c of fixtures.smoothEce) {
-      const [f, y] = dataset(c.kind, c.n, c.seed);
+      const [f, y] = calibrationDataset(c.kind, c.n, c.seed);
       const r = smoothEce(f, y);
       assert.ok(r.smoothEce <= r.bandwidth, c.name);
       const below = r.bandwidth - 1 / 1024;
@@ -146,7 +121,7 @@ describe("smoothEce: the paper's definition", () => {
   });
 
   it('all confidences 1: smECE = 1 − accuracy (one grid point, constant residual)', () => {
-    const [f, y] = dataset('ones', 500, 5);
+    const [f, y] = calibrationDataset('ones', 500, 5);
     const accuracy = y.reduce((a, b) => a + b, 0) / y.length;
     assertClose(smoothEce(f, y).smoothEce, 1 - accuracy, { rtol: 1e-6 });
   });
@@ -165,9 +140,9 @@ describe("smoothEce: the paper's definition", () => {
   });
 
   it('a perfectly calibrated sample scores low, a sharply over-confident one high', () => {
-    const [f, y] = dataset('calibrated', 2000, 1);
+    const [f, y] = calibrationDataset('calibrated', 2000, 1);
     assert.ok(smoothEce(f, y).smoothEce < 0.03);
-    const [g, z] = dataset('overconfident', 1000, 3);
+    const [g, z] = calibrationDataset('overconfident', 1000, 3);
     assert.ok(Math.abs(smoothEce(g, z).smoothEce - 0.3) < 0.02); // accuracy = confidence − 0.3 by construction
   });
 });
@@ -194,7 +169,7 @@ describe('smoothEce: the fast evaluation equals the naive one', () => {
   });
 
   it('does not depend on the order of the rows', () => {
-    const [f, y] = dataset('underconfident', 300, 6);
+    const [f, y] = calibrationDataset('underconfident', 300, 6);
     const order = Array.from({ length: 300 }, (_, i) => (i * 7) % 300);
     const a = smoothEce(f, y);
     const b = smoothEce(

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { calibration, debiasedEce, LabelSmoothingError } from '../packages/labelsmooth/src/index.js';
 import { mulberry32 } from '../packages/labelsmooth/src/random/mulberry32.js';
+import { calibrationDataset } from './helpers/calibrationDatasets.js';
 import { assertClose } from './helpers/fixtures.js';
 
 interface Case {
@@ -23,28 +24,6 @@ const fixtures = JSON.parse(
   readFileSync(new URL('./fixtures/debiasedEce.json', import.meta.url), 'utf8'),
 ) as { cases: Case[] };
 
-/** The generator's datasets (only +, −, ×, / on mulberry32 draws, so Python and JS agree bit for bit). */
-function dataset(kind: string, n: number, seed: number): [Float64Array, Uint8Array] {
-  const next = mulberry32(seed);
-  const f = new Float64Array(n);
-  const y = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const u = next();
-    const v = next();
-    const [fi, p] =
-      kind === 'calibrated'
-        ? [0.3 + 0.7 * u, 0.3 + 0.7 * u]
-        : kind === 'overconfident'
-          ? [1 - 0.1 * u * u, 1 - 0.1 * u * u - 0.3]
-          : kind === 'confident'
-            ? [1 - 0.05 * u * u * u, 1 - 0.05 * u * u * u - 0.002]
-            : [Math.trunc(u * 11) / 10, 0.5];
-    f[i] = fi;
-    y[i] = v < p ? 1 : 0;
-  }
-  return [f, y];
-}
-
 /** C(n, k) p^k (1 − p)^(n − k), by logs (n ≤ 60 here). */
 function binomial(n: number, k: number, p: number): number {
   let logC = 0;
@@ -57,7 +36,7 @@ function binomial(n: number, k: number, p: number): number {
 describe('debiasedEce: reference values (numpy transcription of Kumar et al.’s library)', () => {
   for (const c of fixtures.cases)
     it(`${c.kind}, n = ${c.n}, ${c.bins} bins`, () => {
-      const [f, y] = dataset(c.kind, c.n, c.seed);
+      const [f, y] = calibrationDataset(c.kind, c.n, c.seed);
       const r = debiasedEce(f, y, { bins: c.bins });
       assertClose(r.squared, c.squared, { atol: 1e-14, rtol: 1e-12 });
       assertClose(r.debiasedEce, c.debiasedEce, { atol: 1e-12, rtol: 1e-12 });
