@@ -16,7 +16,13 @@ import {
   onKernelEvent,
 } from '../packages/labelsmooth/src/index.js';
 import { threadStats } from '../packages/labelsmooth/src/kernels/threads.js';
-import { assertClose, loadLmFixtures } from './helpers/fixtures.js';
+import { loadLmFixtures } from './helpers/fixtures.js';
+import {
+  assertPartsClose,
+  type ExpectedParts,
+  float32Batch,
+  lmFixtureCall,
+} from './helpers/languageModel.js';
 import { lcg } from './helpers/lcg.js';
 
 const sum = (x: number | Float64Array | number[]) =>
@@ -29,40 +35,20 @@ const sum = (x: number | Float64Array | number[]) =>
  */
 function assertKernelClose(
   a: CrossEntropyResult,
-  b: {
-    loss: number | ArrayLike<number>;
-    nll: number | ArrayLike<number>;
-    smoothing: number | ArrayLike<number>;
-    zLoss?: number | ArrayLike<number>;
-    lse?: ArrayLike<number>;
-    grad?: ArrayLike<number>;
-  },
-  { k, rowScale, label, slack = 1e-9 }: { k: number; rowScale: number; label: string; slack?: number },
+  b: ExpectedParts,
+  { rowScale, label, slack = 1e-9 }: { rowScale: number; label: string; slack?: number },
 ): void {
-  for (const part of ['loss', 'nll', 'smoothing', 'zLoss'] as const) {
-    if (b[part] === undefined) {
-      assert.equal(a[part], undefined, `${label}: no ${part}`);
-      continue;
-    }
-    assertClose(a[part] as number | Float64Array, b[part] as number | ArrayLike<number>, {
-      rtol: 1e-5,
-      atol: slack,
-      label: `${label}: ${part}`,
-    });
-  }
-  if (b.lse) {
-    assert.ok(a.lse, `${label}: lse returned`);
-    for (let i = 0; i < b.lse.length; i++)
-      assert.ok(Math.abs(a.lse[i] - b.lse[i]) <= 1e-6 * (1 + Math.abs(b.lse[i])), `${label}: lse[${i}]`);
-  }
-  if (b.grad)
-    for (let j = 0; j < b.grad.length; j++) {
-      const tol = 1e-5 * Math.abs(b.grad[j]) + 2e-6 * rowScale;
-      assert.ok(
-        Math.abs(a.grad![j] - b.grad[j]) <= tol,
-        `${label}: grad[${j}] ${a.grad![j]} vs ${b.grad[j]} (row ${Math.floor(j / k)})`,
-      );
-    }
+  assertPartsClose(
+    a,
+    b,
+    (part, e) =>
+      part === 'lse'
+        ? 1e-6 * (1 + Math.abs(e))
+        : part === 'grad'
+          ? 1e-5 * Math.abs(e) + 2e-6 * rowScale
+          : slack + 1e-5 * Math.abs(e),
+    label,
+  );
 }
 
 /** The gradient scale of a row: the reduction's factor × (1 + the z-loss's 2ζ·|lse|) × the weights. */
@@ -78,23 +64,17 @@ function gradScale(r: CrossEntropyResult, o: CrossEntropyOptions, rows: number):
 describe('WASM kernel with softcap, zLoss and lse: the torch fixtures', () => {
   for (const c of loadLmFixtures()) {
     it(c.name, () => {
-      const [b, t, v] = c.shape;
+      const { rows, y, options } = lmFixtureCall(c);
       const z = Float32Array.from(c.logits);
-      const y = Int32Array.from(c.target);
-      const options = { ...c.options, classes: v, grad: true } as CrossEntropyOptions;
       const wasm = crossEntropy(z, y, { ...options, kernel: 'wasm' });
       assert.equal(kernelInfo().last?.path, 'wasm');
-      const rowScale = gradScale(wasm, c.options, b * t);
+      const rowScale = gradScale(wasm, c.options, rows);
       // torch ran on the float64 logits; these are rounded to float32 (≤ 6e−8 relative): a few 1e−7 more.
-      assertKernelClose(wasm, { ...c, grad: c.grad }, { k: v, rowScale: 2 * rowScale, label: 'torch' });
+      assertKernelClose(wasm, c, { rowScale: 2 * rowScale, label: 'torch' });
       assert.equal(wasm.denominator, c.denominator);
       // and the float64 reference on the same float32 logits, to the kernel tests' tolerance
       const js = crossEntropy(z, y, { ...options, kernel: 'js' });
-      assertKernelClose(
-        wasm,
-        { ...js, lse: js.lse!, grad: js.grad! },
-        { k: v, rowScale, label: 'reference' },
-      );
+      assertKernelClose(wasm, { ...js, lse: js.lse!, grad: js.grad! }, { rowScale, label: 'reference' });
     });
   }
 });
@@ -135,7 +115,7 @@ function randomCase(
   const slack = 20e-9 * n * 4 * (1 + (options.zLoss ?? 0) * 400);
   const label = JSON.stringify({ n, k, seed, lm, reduction, more });
   const rowScale = gradScale(js, options, n);
-  assertKernelClose(wasm, { ...js, lse: js.lse, grad: js.grad! }, { k, rowScale, label, slack });
+  assertKernelClose(wasm, { ...js, lse: js.lse, grad: js.grad! }, { rowScale, label, slack });
   if (!lm.lse) assert.equal(wasm.lse, undefined);
 }
 
@@ -176,7 +156,6 @@ describe('WASM kernel with softcap, zLoss and lse = the float64 reference', () =
         wasm,
         { ...js, lse: js.lse!, grad: js.grad! },
         {
-          k,
           rowScale: gradScale(js, o, 3),
           label: `softcap ${softcap}`,
         },
@@ -226,7 +205,7 @@ describe('WASM kernel with softcap, zLoss and lse = the float64 reference', () =
       js.grad!.some((g) => g !== 0),
       'the z-loss has a gradient',
     );
-    assertKernelClose(wasm, { ...js, grad: js.grad! }, { k, rowScale: 1, label: 'zero weights' });
+    assertKernelClose(wasm, { ...js, grad: js.grad! }, { rowScale: 1, label: 'zero weights' });
   });
 
   it('infinite logits of rows that are not ignored are capped to ±c, as on the reference', () => {
@@ -239,7 +218,7 @@ describe('WASM kernel with softcap, zLoss and lse = the float64 reference', () =
     const js = crossEntropy(z, y, { ...o, kernel: 'js' });
     const wasm = crossEntropy(z, y, { ...o, kernel: 'wasm' });
     assert.equal(kernelInfo().last?.path, 'wasm');
-    assertKernelClose(wasm, { ...js, lse: js.lse!, grad: js.grad! }, { k, rowScale: 1, label: '±Infinity' });
+    assertKernelClose(wasm, { ...js, lse: js.lse!, grad: js.grad! }, { rowScale: 1, label: '±Infinity' });
   });
 
   it('the in-place mode (grad: logits) through the kernel', () => {
@@ -258,10 +237,7 @@ describe('WASM kernel with softcap, zLoss and lse = the float64 reference', () =
 });
 
 describe('WASM kernel with softcap, zLoss and lse: dispatch', () => {
-  const n = 64;
-  const v = 64;
-  const z = Float32Array.from({ length: n * v }, (_, j) => Math.sin(j) * 4);
-  const y = Int32Array.from({ length: n }, (_, i) => (i * 7) % v);
+  const { v, z, y } = float32Batch();
 
   it('float32 batches run on the kernel, kernelInfo says so', () => {
     for (const o of [{ zLoss: 1e-4 }, { softcap: 30 }, { lse: true }] as CrossEntropyOptions[]) {
