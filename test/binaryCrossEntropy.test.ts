@@ -22,6 +22,46 @@ describe('binaryCrossEntropy', () => {
     assertClose(r.loss, 800, { rtol: 1e-12 });
     assert.ok(r.grad!.every(Number.isFinite));
   });
+  it('weights: K of them scale each output, N×K each element (closed forms); with N = 1 they are the K', () => {
+    const z = [
+      [0.5, -1, 2],
+      [-0.25, 1.5, 0],
+    ];
+    const y = [
+      [1, 0, 0.5],
+      [0, 1, 1],
+    ];
+    const bce = (v: number, t: number) => Math.max(v, 0) - v * t + Math.log1p(Math.exp(-Math.abs(v)));
+    const sum = (w: (i: number, c: number) => number) =>
+      z.reduce((a, row, i) => a + row.reduce((b, v, c) => b + w(i, c) * bce(v, y[i][c]), 0), 0);
+    const perOutput = [2, 0.5, 1];
+    const perElement = [1, 2, 3, 0, 0.25, 4];
+    const a = binaryCrossEntropy(z, y, { weight: perOutput, reduction: 'sum' });
+    assertClose(
+      a.loss,
+      sum((_, c) => perOutput[c]),
+      { rtol: 1e-14 },
+    );
+    const b = binaryCrossEntropy(z, y, { weight: perElement, reduction: 'sum', grad: true });
+    assertClose(
+      b.loss,
+      sum((i, c) => perElement[i * 3 + c]),
+      { rtol: 1e-14 },
+    );
+    const sig = (v: number) => 1 / (1 + Math.exp(-v));
+    assertClose(
+      b.grad!,
+      z.flatMap((row, i) => row.map((v, c) => perElement[i * 3 + c] * (sig(v) - y[i][c]))),
+      { rtol: 1e-12 },
+    );
+    const one = binaryCrossEntropy([z[0]], [y[0]], { weight: perOutput, reduction: 'sum' });
+    assertClose(
+      one.loss,
+      z[0].reduce((acc, v, c) => acc + perOutput[c] * bce(v, y[0][c]), 0),
+      { rtol: 1e-14 },
+    );
+    assert.throws(() => binaryCrossEntropy(z, y, { weight: [1, 2] }), /binaryCrossEntropy: options.weight/);
+  });
   it('rejects targets outside [0, 1] and NaN logits, naming the element', () => {
     assert.throws(
       () => binaryCrossEntropy([[0, 1]], [[0, 2]]),

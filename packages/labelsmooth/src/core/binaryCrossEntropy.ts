@@ -30,17 +30,7 @@ export function binaryCrossEntropy(
   options?: BinaryCrossEntropyOptions,
 ): BinaryCrossEntropyResult<number> | BinaryCrossEntropyResult<Float64Array> {
   const plan = planBinaryCrossEntropy(logits, target, options);
-  const {
-    rows: n,
-    classes: k,
-    logits: z,
-    target: y,
-    eps,
-    weight,
-    weightPerElement,
-    sampleWeight,
-    grad,
-  } = plan;
+  const { rows: n, classes: k, logits: z, target: y, eps, weight, sampleWeight, grad } = plan;
   const size = n * k;
   const reduction = plan.reduction;
   const scale = lossScale(reduction, plan.normalizer, size);
@@ -56,7 +46,7 @@ export function binaryCrossEntropy(
       if (!(v > -Infinity && v < Infinity))
         fail(plan.fn, 'logits', j, v, `must be finite (row ${i}, output ${c})`);
       const t = y[j];
-      const w = rw * (weight ? weight[weightPerElement ? j : c] : 1);
+      const w = rw * (weight ? weight.data[weight.perElement ? j : c] : 1);
       // softplus(−|z|) + max(z,0) = log(1 + e^z), computed without overflow.
       const sp = Math.log1p(Math.exp(-Math.abs(v)));
       const pos = Math.max(v, 0);

@@ -120,6 +120,13 @@ export interface CrossEntropyPlan
   normalizer: number | undefined;
 }
 
+/** binaryCrossEntropy's weights: one per output (K, w[c]) or one per element (N×K, w[i·K + c]). */
+export interface BinaryWeight {
+  /** K entries, or N×K when `perElement`. */
+  data: ArrayLike<number>;
+  perElement: boolean;
+}
+
 /** A validated binaryCrossEntropy call. */
 export interface BinaryPlan {
   fn: string;
@@ -130,8 +137,7 @@ export interface BinaryPlan {
   target: ArrayLike<number>;
   eps: number;
   /** Per-output (K) or per-element (N×K) weights, or null. */
-  weight: ArrayLike<number> | null;
-  weightPerElement: boolean;
+  weight: BinaryWeight | null;
   sampleWeight: ArrayLike<number> | null;
   reduction: Reduction;
   normalizer: number | undefined;
@@ -485,12 +491,11 @@ export function planBinaryCrossEntropy(
     if (typeof t !== 'number' || !(t >= 0 && t <= 1))
       fail(fn, 'target', j, t, `must be in [0, 1] (row ${Math.floor(j / k)}, output ${j % k})`);
   }
-  let weight: ArrayLike<number> | null = null;
-  let weightPerElement = false;
+  let weight: BinaryWeight | null = null;
   if (o.weight !== undefined) {
     const length = ArrayBuffer.isView(o.weight) || Array.isArray(o.weight) ? o.weight.length : -1;
-    weightPerElement = length === size && size !== k;
-    weight = parseNonNegative(fn, 'options.weight', o.weight, weightPerElement ? size : k);
+    const perElement = length === size && size !== k;
+    weight = { perElement, data: parseNonNegative(fn, 'options.weight', o.weight, perElement ? size : k) };
   }
   const reduction = parseReduction(fn, o.reduction);
   const grad = parseGrad(fn, o.grad, flat.data, size);
@@ -513,7 +518,6 @@ export function planBinaryCrossEntropy(
     target: y,
     eps: parseEpsilon(fn, o.labelSmoothing),
     weight,
-    weightPerElement,
     sampleWeight:
       o.sampleWeight === undefined ? null : parseNonNegative(fn, 'options.sampleWeight', o.sampleWeight, n),
     reduction,
