@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import type { Option } from 'commander';
 import {
   compareVariants,
   FAMILY_DEFAULTS,
@@ -11,10 +12,40 @@ import {
   losses,
   trainVariant,
 } from '../packages/experiments/src/cli/family.js';
+import { program } from '../packages/experiments/src/cli/main.js';
+import { LOSS_PARAMETERS, type LossParameter } from '../packages/experiments/src/train/losses.js';
 import { toyCsv } from './helpers/builtCli.js';
 import { cli, tempDir } from './helpers/cli.js';
 
 const OPTS = { ...FAMILY_DEFAULTS, epsilons: [0, 0.1], noise: 'uniform' };
+
+describe('the flags of the one table of loss parameters', () => {
+  it("compare, sweep and train take each parameter's flag with the table's symbol, default and range", () => {
+    const table: Record<string, LossParameter> = LOSS_PARAMETERS;
+    for (const name of ['compare', 'sweep', 'train']) {
+      const cmd = program().commands.find((c) => c.name() === name);
+      assert.ok(cmd, name);
+      for (const [key, p] of Object.entries(table)) {
+        const option: Option | undefined = cmd.options.find((o) => o.long === p.flag);
+        // ols' ε is a grid setting; a train run stores it as its ε
+        if (key === 'olsEpsilon' && name === 'train') {
+          assert.equal(option, undefined);
+          continue;
+        }
+        assert.ok(option, `${name} ${p.flag}`);
+        assert.equal(option.flags, `${p.flag} <${p.symbol}>`);
+        assert.equal(option.description, p.help);
+        assert.equal(option.defaultValue, p.default);
+        assert.equal(option.attributeName(), key);
+        const parse = (v: number): unknown => option.parseArg?.(String(v), undefined);
+        assert.equal(parse(p.max), p.max);
+        assert.throws(() => parse(p.max * 2), new RegExp(String(p.max)));
+        if (p.open) assert.throws(() => parse(p.min));
+        else assert.equal(parse(p.min), p.min);
+      }
+    }
+  });
+});
 
 describe('compareVariants / trainVariant: the runs of the family flags', () => {
   it('without --losses: one run per ε, exactly the configuration of before', () => {

@@ -11,6 +11,7 @@ import {
   LOSSES,
   type LossName,
   type LossParameter,
+  type LossParameterName,
 } from '../train/losses.js';
 import type { EpsilonSchedule } from '../train/schedule.js';
 import type { TrainConfig } from '../train/trainer.js';
@@ -28,12 +29,14 @@ export interface FamilyOptions {
   epsilonFinal: number;
 }
 
+/** The parameters' names, in the table's order. */
+const PARAMETER_NAMES = Object.keys(LOSS_PARAMETERS) as LossParameterName[];
+
 /** Defaults of the family's flags (documented in `--help`): the table's, and a constant ε schedule. */
 export const FAMILY_DEFAULTS = {
-  confidencePenalty: LOSS_PARAMETERS.confidencePenalty.default,
-  focalGamma: LOSS_PARAMETERS.focalGamma.default,
-  focalAlpha: LOSS_PARAMETERS.focalAlpha.default,
-  olsEpsilon: LOSS_PARAMETERS.olsEpsilon.default,
+  ...(Object.fromEntries(PARAMETER_NAMES.map((key) => [key, LOSS_PARAMETERS[key].default])) as {
+    [K in LossParameterName]: (typeof LOSS_PARAMETERS)[K]['default'];
+  }),
   epsilonSchedule: 'constant',
   epsilonFinal: 0,
 } as const;
@@ -200,16 +203,7 @@ export function gridText(o: { losses?: LossName[]; epsilons: number[] }, labels:
 }
 
 /** The family's option names (camelCase). */
-const FAMILY_KEYS = [
-  'losses',
-  'loss',
-  'confidencePenalty',
-  'focalGamma',
-  'focalAlpha',
-  'olsEpsilon',
-  'epsilonSchedule',
-  'epsilonFinal',
-] as const;
+const FAMILY_KEYS = ['losses', 'loss', ...PARAMETER_NAMES, 'epsilonSchedule', 'epsilonFinal'] as const;
 
 /**
  * `config` as stored in results.json: without the family's options, plus those that shaped a run (the

@@ -3,7 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
-import { LOSS_PARAMETERS, LOSSES, type LossParameter } from '../train/losses.js';
+import { CONFIG_PARAMETERS, LOSS_PARAMETERS, LOSSES, type LossParameter } from '../train/losses.js';
 import { SCHEDULES } from '../train/schedule.js';
 import { BUDGET_EPSILON, budgetEpsilon } from './budget.js';
 import { type CliContext, contextOf } from './context.js';
@@ -156,10 +156,9 @@ function trainingOptions(cmd: Command, d: TrainingDefaults = TRAIN_DEFAULTS): Co
 /** The label-smoothing family's parameters and the ε schedule (compare, sweep and train). */
 function familyOptions(cmd: Command): Command {
   const d = FAMILY_DEFAULTS;
+  // every parameter a run's configuration stores (olsEpsilon is compare's and sweep's: see gridOptions)
+  for (const key of CONFIG_PARAMETERS) cmd.addOption(parameterOption(LOSS_PARAMETERS[key]));
   return cmd
-    .addOption(parameterOption(LOSS_PARAMETERS.confidencePenalty))
-    .addOption(parameterOption(LOSS_PARAMETERS.focalGamma))
-    .addOption(parameterOption(LOSS_PARAMETERS.focalAlpha))
     .addOption(
       new Option('--epsilon-schedule <kind>', 'ε per epoch: constant, or decay from ε to --epsilon-final')
         .choices(SCHEDULES)
