@@ -4,30 +4,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
-import {
-  type CrossEntropyOptions,
-  crossEntropy,
-  kernelWorkspace,
-} from '../packages/labelsmooth/src/index.js';
+import { crossEntropy, kernelWorkspace } from '../packages/labelsmooth/src/index.js';
 import { injectWorkerFault, poolWorkers, threadLimits } from '../packages/labelsmooth/src/kernels/threads.js';
-import { chaosPool } from './helpers/kernelChaos.js';
-
-const N = 96;
-const K = 12000; // 1.15M logits: every path that uses the pool
-
-const labels = Int32Array.from({ length: N }, (_, i) => (i % 9 === 4 ? -100 : (i * 131) % K));
-function logits(): Float32Array {
-  const z = new Float32Array(N * K);
-  for (let j = 0; j < z.length; j++) z[j] = Math.sin(j * 0.37) * 8;
-  return z;
-}
-const options: CrossEntropyOptions = {
-  classes: K,
-  labelSmoothing: 0.1,
-  noise: 'non-target',
-  reduction: 'none',
-};
-const reference = crossEntropy(logits(), labels, { ...options, grad: true, threads: false });
+import { chaosPool, K, labels, logits, N, options, reference } from './helpers/kernelChaos.js';
 
 describe('chaos: a kernel worker thread that stalls and resumes', () => {
   const pool = chaosPool();

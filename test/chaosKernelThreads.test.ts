@@ -5,31 +5,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
-import {
-  type CrossEntropyOptions,
-  crossEntropy,
-  kernelInfo,
-  kernelWorkspace,
-} from '../packages/labelsmooth/src/index.js';
+import { crossEntropy, kernelInfo, kernelWorkspace } from '../packages/labelsmooth/src/index.js';
 import { injectWorkerFault, poolWorkers, threadLimits } from '../packages/labelsmooth/src/kernels/threads.js';
-import { chaosPool } from './helpers/kernelChaos.js';
-
-const N = 96;
-const K = 12000; // 1.15M logits: every path that uses the pool
-
-const labels = Int32Array.from({ length: N }, (_, i) => (i % 9 === 4 ? -100 : (i * 131) % K));
-function logits(): Float32Array {
-  const z = new Float32Array(N * K);
-  for (let j = 0; j < z.length; j++) z[j] = Math.sin(j * 0.37) * 8;
-  return z;
-}
-const options: CrossEntropyOptions = {
-  classes: K,
-  labelSmoothing: 0.1,
-  noise: 'non-target',
-  reduction: 'none',
-};
-const reference = crossEntropy(logits(), labels, { ...options, grad: true, threads: false });
+import { chaosPool, K, labels, logits, N, options, reference } from './helpers/kernelChaos.js';
 
 /** The call on a workspace (in place on every thread) or on ordinary arrays (the rings). */
 function call(where: 'workspace' | 'arrays') {

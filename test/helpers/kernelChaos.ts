@@ -1,8 +1,14 @@
 // The kernel worker pool of a chaos test: a short stall bound for the block, its 'threads-failed' events,
-// and a bounded wait until failed workers have been replaced.
+// and a bounded wait until failed workers have been replaced; and the problem the chaos tests call.
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { initKernels, type KernelEvent, onKernelEvent } from '../../packages/labelsmooth/src/index.js';
+import {
+  type CrossEntropyOptions,
+  crossEntropy,
+  initKernels,
+  type KernelEvent,
+  onKernelEvent,
+} from '../../packages/labelsmooth/src/index.js';
 import { poolWorkers, threadLimits } from '../../packages/labelsmooth/src/kernels/threads.js';
 
 /** The pool as a chaos test sees it (see {@link chaosPool}). */
@@ -43,3 +49,25 @@ export function chaosPool(): ChaosPool {
     },
   };
 }
+
+/** Rows of the chaos problem. */
+export const N = 96;
+/** Classes of the chaos problem: N·K = 1.15M logits, so every path that uses the pool takes it. */
+export const K = 12000;
+/** Its labels, every ninth row ignored. */
+export const labels = Int32Array.from({ length: N }, (_, i) => (i % 9 === 4 ? -100 : (i * 131) % K));
+/** Fresh logits of the chaos problem (a new array each call: calls may work in place). */
+export function logits(): Float32Array {
+  const z = new Float32Array(N * K);
+  for (let j = 0; j < z.length; j++) z[j] = Math.sin(j * 0.37) * 8;
+  return z;
+}
+/** Its options (per-row losses: a wrong row shows). */
+export const options: CrossEntropyOptions = {
+  classes: K,
+  labelSmoothing: 0.1,
+  noise: 'non-target',
+  reduction: 'none',
+};
+/** The undisturbed one-thread result, loss and gradient, that every disturbed call must give to the bit. */
+export const reference = crossEntropy(logits(), labels, { ...options, grad: true, threads: false });
