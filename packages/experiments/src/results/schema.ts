@@ -3,7 +3,7 @@
 import type { CalibrationReport } from 'labelsmooth';
 import type { Interval, IntervalMetric, ModelAnalysis, PairedAnalysis } from '../train/analysis.js';
 import type { RunResult, Stat, SummaryRow } from '../train/experiment.js';
-import type { LossName } from '../train/losses.js';
+import type { LossName, LossParameterName } from '../train/losses.js';
 import type { ModelKind } from '../train/model.js';
 import type { EpsilonSchedule } from '../train/schedule.js';
 import type { NoiseKind } from '../train/trainer.js';
@@ -18,8 +18,12 @@ export interface DataOptions {
   labelColumn?: string;
 }
 
-/** The experiment's settings as stored in results.json (the command-line options, minus output ones). */
-export interface ExperimentConfig extends DataOptions {
+/**
+ * The experiment's settings as stored in results.json (the command-line options, minus output ones); the
+ * loss parameters under their names in LOSS_PARAMETERS (`confidencePenalty`, `focalGamma`, …), those of
+ * the losses trained.
+ */
+export interface ExperimentConfig extends DataOptions, Partial<Record<LossParameterName, number>> {
   model: ModelKind;
   epochs: number;
   batchSize: number;
@@ -30,13 +34,9 @@ export interface ExperimentConfig extends DataOptions {
   seeds: number[];
   /** ε of the budget-matched run (label smoothing on train ∪ validation); null: none was trained. */
   budgetEpsilon?: number | null;
-  /** The label-smoothing family: `compare --losses`, `train --loss`, their parameters. */
+  /** The label-smoothing family: `compare --losses`, `train --loss` (their parameters: see above). */
   losses?: LossName[];
   loss?: LossName;
-  confidencePenalty?: number;
-  focalGamma?: number;
-  focalAlpha?: number;
-  olsEpsilon?: number;
   epsilonSchedule?: EpsilonSchedule;
   epsilonFinal?: number;
 }
