@@ -11,9 +11,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
-import { bounded, CHROMIUM, GPU_FLAGS } from '../test/helpers/browser.js';
+import { bounded, bundle, CHROMIUM, GPU_FLAGS, servePage } from '../test/helpers/browser.js';
 import type { BenchReport, Timing } from './gpu-page.js';
 
 const args = process.argv.slice(2);
@@ -42,15 +41,7 @@ const shapes = value('--shapes')
       ];
 const flags = realGpu ? GPU_FLAGS.filter((f) => !/swiftshader/.test(f)).concat('--enable-gpu') : GPU_FLAGS;
 
-const out = await esbuild.build({
-  entryPoints: [new URL('./gpu-page.ts', import.meta.url).pathname],
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  write: false,
-  logLevel: 'silent',
-});
-const js = out.outputFiles[0].text;
+const js = await bundle(new URL('./gpu-page.ts', import.meta.url).pathname);
 const dir = mkdtempSync(join(tmpdir(), 'labelsmooth-bench-gpu-'));
 const context = await chromium.launchPersistentContext(dir, {
   executablePath: CHROMIUM,
@@ -63,16 +54,7 @@ const ratio = (a: Timing, b: Timing) =>
   a.medianMs === undefined || b.medianMs === undefined ? '—' : `${(a.medianMs / b.medianMs).toFixed(2)}×`;
 try {
   const page = await context.newPage();
-  await page.route('http://localhost/**', (route) => {
-    const path = new URL(route.request().url()).pathname;
-    if (path === '/')
-      return route.fulfill({
-        contentType: 'text/html',
-        body: '<!doctype html><script type="module" src="/app.js"></script>',
-      });
-    if (path === '/app.js') return route.fulfill({ contentType: 'text/javascript', body: js });
-    return route.fulfill({ status: 404, body: '' });
-  });
+  await servePage(page, 'http://localhost', js);
   await page.goto('http://localhost/');
   await page.waitForFunction(() => typeof window.benchGpu === 'function', undefined, { timeout: 30_000 });
   console.log(

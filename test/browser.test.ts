@@ -5,24 +5,11 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import * as esbuild from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
-import { browserMissing, launch } from './helpers/browser.js';
+import { browserMissing, bundle, launch, servePage } from './helpers/browser.js';
 
 const require = createRequire(import.meta.url);
 
-/** One browser ES module bundled from a TypeScript entry, in memory. */
-async function bundle(entry: string): Promise<string> {
-  const out = await esbuild.build({
-    entryPoints: [entry],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    write: false,
-    logLevel: 'silent',
-  });
-  return out.outputFiles[0].text;
-}
 const skip = browserMissing();
 
 describe('labelsmooth/tfjs in chromium', { skip: skip ?? false }, () => {
@@ -43,23 +30,11 @@ describe('labelsmooth/tfjs in chromium', { skip: skip ?? false }, () => {
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
     });
-    await page.route('http://labelsmooth.test/**', async (route) => {
-      const path = new URL(route.request().url()).pathname;
-      if (path === '/')
-        return route.fulfill({
-          contentType: 'text/html',
-          body: '<!doctype html><meta charset="utf-8"><script type="module" src="/app.js"></script>',
-        });
-      if (path === '/app.js') return route.fulfill({ contentType: 'text/javascript', body: js });
-      if (path === '/kernels/browserWorker.js')
-        return route.fulfill({ contentType: 'text/javascript', body: workerJs });
-      if (path.startsWith('/wasm/')) {
-        return route.fulfill({
-          contentType: 'application/wasm',
-          body: readFileSync(join(wasmDir, path.slice(6))),
-        });
-      }
-      return route.fulfill({ status: 404, body: '' });
+    await servePage(page, 'http://labelsmooth.test', js, (path) => {
+      if (path === '/kernels/browserWorker.js') return { contentType: 'text/javascript', body: workerJs };
+      if (path.startsWith('/wasm/'))
+        return { contentType: 'application/wasm', body: readFileSync(join(wasmDir, path.slice(6))) };
+      return undefined;
     });
     await page.goto('http://labelsmooth.test/');
     await page

@@ -5,10 +5,9 @@
 // the cpu backend's losses. Every wait is bounded: a synchronous read-back on WebGPU can hang a page.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import * as esbuild from 'esbuild';
 import type { Page } from 'playwright-core';
 import type { PartsResult } from './browser/gpu-entry.js';
-import { bounded, browserMissing, launchGpu } from './helpers/browser.js';
+import { bounded, browserMissing, bundle, launchGpu, servePage } from './helpers/browser.js';
 import { assertClose, decodeFloats, type Fixture, loadFixtures } from './helpers/fixtures.js';
 
 const skip = browserMissing();
@@ -47,15 +46,7 @@ describe('labelsmooth/tfjs on webgl and webgpu in chromium (SwiftShader)', { ski
   const run = <T>(f: () => Promise<T>, what: string, ms = 120_000) => bounded(f(), ms, what);
 
   before(async () => {
-    const out = await esbuild.build({
-      entryPoints: [new URL('./browser/gpu-entry.ts', import.meta.url).pathname],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      write: false,
-      logLevel: 'silent',
-    });
-    const js = out.outputFiles[0].text;
+    const js = await bundle(new URL('./browser/gpu-entry.ts', import.meta.url).pathname);
     const browser = await launchGpu();
     close = browser.close;
     page = await browser.context.newPage();
@@ -64,16 +55,7 @@ describe('labelsmooth/tfjs on webgl and webgpu in chromium (SwiftShader)', { ski
       // WebGPU reports invalid shaders and pipelines as console warnings
       if (m.type() === 'error' || /WGSL|Invalid/.test(m.text())) errors.push(m.text());
     });
-    await page.route(`${ORIGIN}/**`, (route) => {
-      const path = new URL(route.request().url()).pathname;
-      if (path === '/')
-        return route.fulfill({
-          contentType: 'text/html',
-          body: '<!doctype html><meta charset="utf-8"><script type="module" src="/app.js"></script>',
-        });
-      if (path === '/app.js') return route.fulfill({ contentType: 'text/javascript', body: js });
-      return route.fulfill({ status: 404, body: '' });
-    });
+    await servePage(page, ORIGIN, js);
     await page.goto(`${ORIGIN}/`);
     await page
       .waitForFunction(() => typeof window.gpuCompare === 'function', undefined, { timeout: 30_000 })

@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext } from 'playwright-core';
+import * as esbuild from 'esbuild';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -82,4 +83,47 @@ export function bounded<T>(promise: Promise<T>, ms: number, what: string): Promi
     timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** One browser ES module bundled from a TypeScript entry, in memory. */
+export async function bundle(entry: string): Promise<string> {
+  const out = await esbuild.build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    write: false,
+    logLevel: 'silent',
+  });
+  return out.outputFiles[0].text;
+}
+
+/** A file a test page serves besides its script. */
+export interface Served {
+  contentType: string;
+  body: string | Buffer;
+}
+
+/**
+ * Serve a page under `origin` from memory by request interception (no server is started): `/` is an HTML
+ * page that loads `/app.js` as a module, `/app.js` is `app`, any other path what `more` gives for it
+ * (undefined: 404).
+ */
+export async function servePage(
+  page: Page,
+  origin: string,
+  app: string,
+  more: (path: string) => Served | undefined = () => undefined,
+): Promise<void> {
+  await page.route(`${origin}/**`, (route) => {
+    const path = new URL(route.request().url()).pathname;
+    if (path === '/')
+      return route.fulfill({
+        contentType: 'text/html',
+        body: '<!doctype html><meta charset="utf-8"><script type="module" src="/app.js"></script>',
+      });
+    if (path === '/app.js') return route.fulfill({ contentType: 'text/javascript', body: app });
+    const file = more(path);
+    return file ? route.fulfill(file) : route.fulfill({ status: 404, body: '' });
+  });
 }
