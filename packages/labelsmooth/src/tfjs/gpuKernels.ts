@@ -3,7 +3,7 @@
 // GPU; the backends are reached through the kernel function's `backend` argument, so neither backend
 // package is imported here (both are optional peer dependencies).
 import * as tf from '@tensorflow/tfjs-core';
-import { REDUCTION_CODE } from './gpuTerms.js';
+import { type GpuScalars, REDUCTION_CODE } from './gpuTerms.js';
 import * as gl from './webglPrograms.js';
 import * as wgsl from './webgpuPrograms.js';
 
@@ -19,20 +19,11 @@ export const GPU_BACKENDS = ['webgl', 'webgpu'] as const;
 export type GpuBackend = (typeof GPU_BACKENDS)[number];
 
 /** The kernels' attributes. */
-export interface GpuAttrs {
+export interface GpuAttrs extends GpuScalars {
   classes: number;
   rows: number;
-  eps: number;
-  sumV: number;
-  ignoreIndex: number;
-  /** 0: no soft cap. */
-  softcap: number;
-  /** ζ of the z-loss (0 without). */
-  zeta: number;
   nonTarget: boolean;
   reduction: 'mean' | 'sum' | 'none';
-  /** 0 without one. */
-  normalizer: number;
 }
 
 /** What the kernels call on TF.js's webgl backend. */

@@ -7,6 +7,19 @@
 // not ignored in place of Σ w[y]. The gradient program reads the terms and the totals, so the backward pass
 // is one elementwise program.
 
+/** The scalars every GPU program reads as uniforms, on either backend. */
+export interface GpuScalars {
+  eps: number;
+  sumV: number;
+  ignoreIndex: number;
+  /** 0: no soft cap. */
+  softcap: number;
+  /** ζ of the z-loss (0 without). */
+  zeta: number;
+  /** 0 without one. */
+  normalizer: number;
+}
+
 /** Columns of the [N, ROW_TERM_COUNT] terms: every one 0 on ignored rows but lse, NaN on invalid labels. */
 export const TERM = {
   /** lse = log Σ_c exp(z′_c) over the allowed classes (every row). */

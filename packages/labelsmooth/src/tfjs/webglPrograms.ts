@@ -5,7 +5,7 @@
 // the blocks of a row; rowTerms then finishes each row without a loop, reduce makes the totals, and
 // gradient — the whole backward pass — writes one logit per fragment.
 // Plain objects of the GPGPUProgram shape: nothing is imported from the backend.
-import { ROW_TERM_COUNT, TERM, TOTAL } from './gpuTerms.js';
+import { type GpuScalars, ROW_TERM_COUNT, TERM, TOTAL } from './gpuTerms.js';
 
 /** Classes per block of the first stage; rows of at most BLOCK classes take one stage. */
 export const BLOCK = 256;
@@ -18,18 +18,6 @@ export interface GlslProgram {
   customUniforms: { name: string; type: 'float' }[];
 }
 
-/** Scalars of the programs, in the order of {@link UNIFORMS}. */
-export interface GlslScalars {
-  eps: number;
-  sumV: number;
-  ignoreIndex: number;
-  softcap: number;
-  /** ζ of the z-loss (0 without). */
-  zeta: number;
-  /** 0 without one. */
-  normalizer: number;
-}
-
 const UNIFORMS: GlslProgram['customUniforms'] = [
   { name: 'lsEps', type: 'float' },
   { name: 'lsSumV', type: 'float' },
@@ -40,7 +28,7 @@ const UNIFORMS: GlslProgram['customUniforms'] = [
 ];
 
 /** The custom uniform values of {@link UNIFORMS}, for runWebGLProgram. */
-export function glslUniforms(s: GlslScalars): number[][] {
+export function glslUniforms(s: GpuScalars): number[][] {
   return [[s.eps], [s.sumV], [s.ignoreIndex], [s.softcap], [s.zeta], [s.normalizer]];
 }
 

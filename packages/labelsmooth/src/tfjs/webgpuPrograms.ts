@@ -16,7 +16,7 @@ import {
   wgslScaleOf,
   wgslTreeReduce,
 } from '../gpu/wgsl.js';
-import { ROW_TERM_COUNT, TERM, TOTAL } from './gpuTerms.js';
+import { type GpuScalars, ROW_TERM_COUNT, TERM, TOTAL } from './gpuTerms.js';
 
 /** Threads per row of the rowTerms program, and of the reduce program (maxComputeWorkgroupSizeX ≥ 256). */
 const ROW_WORKGROUP = 256;
@@ -36,18 +36,10 @@ export interface WgslProgram {
   getUserCode: () => string;
 }
 
-/** Scalars of the programs, in the order of their `uniforms` declaration. */
-export interface WgslScalars {
+/** Scalars of the programs; {@link wgslUniforms} lays them out in the order of their `uniforms` declaration. */
+export interface WgslScalars extends GpuScalars {
   classes: number;
   rows: number;
-  eps: number;
-  sumV: number;
-  ignoreIndex: number;
-  softcap: number;
-  /** ζ of the z-loss (0 without). */
-  zeta: number;
-  /** 0 without one. */
-  normalizer: number;
   /** REDUCTION_CODE. */
   reduction: number;
 }
