@@ -13,6 +13,7 @@ import {
   trainVariant,
 } from '../packages/experiments/src/cli/family.js';
 import { program } from '../packages/experiments/src/cli/main.js';
+import { MODEL_KINDS, NOISE_KINDS } from '../packages/experiments/src/train/kinds.js';
 import { LOSS_PARAMETERS, type LossParameter } from '../packages/experiments/src/train/losses.js';
 import { toyCsv } from './helpers/builtCli.js';
 import { cli, tempDir } from './helpers/cli.js';
@@ -43,6 +44,17 @@ describe('the flags of the one table of loss parameters', () => {
         if (p.open) assert.throws(() => parse(p.min));
         else assert.equal(parse(p.min), p.min);
       }
+    }
+  });
+});
+
+describe("the trainer's lists on the command line", () => {
+  it('--model and --noise offer the models and noises the trainer builds, on every training command', () => {
+    for (const name of ['compare', 'sweep', 'train']) {
+      const cmd = program().commands.find((c) => c.name() === name);
+      const choices = (flag: string) => cmd?.options.find((o) => o.long === flag)?.argChoices;
+      assert.deepEqual(choices('--model'), [...MODEL_KINDS], name);
+      assert.deepEqual(choices('--noise'), [...NOISE_KINDS], name);
     }
   });
 });

@@ -1,6 +1,6 @@
 // The experiments' default settings (kept apart from the option parsing so that compare's and distill's
 // defaults sit in one place, with why they were chosen).
-import type { ModelKind } from '../train/model.js';
+import type { ModelKind } from '../train/kinds.js';
 
 /** The model when --model is not given: the pooled MLP on images (MNIST, Fashion-MNIST), else the MLP. */
 export function defaultModel(dataset: string): ModelKind {

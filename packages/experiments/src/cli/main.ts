@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
+import { MODEL_KINDS, NOISE_KINDS } from '../train/kinds.js';
 import { CONFIG_PARAMETERS, LOSS_PARAMETERS, LOSSES, type LossParameter } from '../train/losses.js';
 import { SCHEDULES } from '../train/schedule.js';
 import { BUDGET_EPSILON, budgetEpsilon } from './budget.js';
@@ -22,8 +23,6 @@ import { dataset, epsilons, float, int, MAX_SEED, resolveAll, runName, seeds, si
 import { packageVersion } from './sweep/fingerprint.js';
 import { BACKENDS } from './usage.js';
 
-const NOISES = ['uniform', 'non-target', 'prior'] as const;
-const MODELS = ['mlp', 'pooled-mlp', 'cnn'] as const;
 const LOSS_LIST = LOSSES.join('|');
 /** Longest timer Node keeps (ms): a longer one fires at once. */
 const MAX_TIMER = 2 ** 31 - 1;
@@ -120,7 +119,7 @@ function trainingOptions(cmd: Command, d: TrainingDefaults = TRAIN_DEFAULTS): Co
         '--model <kind>',
         d.model ? 'model' : 'model (default: pooled-mlp on mnist and fashion-mnist, mlp on CSV data)',
       )
-        .choices(MODELS)
+        .choices(MODEL_KINDS)
         .default(d.model),
     )
     .option('--epochs <n>', 'training epochs', int(1, 10_000), d.epochs)
@@ -128,7 +127,7 @@ function trainingOptions(cmd: Command, d: TrainingDefaults = TRAIN_DEFAULTS): Co
     .option('--lr <rate>', 'Adam learning rate', float(0, 10, { open: true }), d.lr)
     .addOption(
       new Option('--noise <kind>', 'smoothing noise (prior = training class frequencies)')
-        .choices(NOISES)
+        .choices(NOISE_KINDS)
         .default('uniform'),
     )
     .option(

@@ -1,8 +1,7 @@
 // Options shared by the commands that train (`compare`, `train`): a module of its own, since commands do not
 // import each other.
 import type { ExperimentConfig } from '../results/schema.js';
-import type { ModelKind } from '../train/model.js';
-import type { NoiseKind } from '../train/trainer.js';
+import type { ModelKind, NoiseKind } from '../train/kinds.js';
 import type { BackendName } from './backend.js';
 import type { DataOptions } from './datasets.js';
 import type { FamilyOptions } from './family.js';

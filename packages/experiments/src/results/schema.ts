@@ -3,10 +3,9 @@
 import type { CalibrationReport } from 'labelsmooth';
 import type { Interval, IntervalMetric, ModelAnalysis, PairedAnalysis } from '../train/analysis.js';
 import type { RunResult, Stat, SummaryRow } from '../train/experiment.js';
+import type { ModelKind, NoiseKind } from '../train/kinds.js';
 import type { LossName, LossParameterName } from '../train/losses.js';
-import type { ModelKind } from '../train/model.js';
 import type { EpsilonSchedule } from '../train/schedule.js';
-import type { NoiseKind } from '../train/trainer.js';
 
 /** Options that choose the data. */
 export interface DataOptions {

@@ -1,10 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-
-/** Model architectures the CLI trains. */
-export type ModelKind = 'mlp' | 'pooled-mlp' | 'cnn';
-
-/** The architectures, for option parsing. */
-export const MODEL_KINDS: readonly ModelKind[] = ['mlp', 'pooled-mlp', 'cnn'];
+import type { ModelKind } from './kinds.js';
 
 /** Name of the layer whose output is the penultimate representation (Müller et al.'s projection). */
 export const PENULTIMATE = 'penultimate';

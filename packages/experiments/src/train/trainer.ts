@@ -8,13 +8,11 @@ import { softmaxCrossEntropy } from 'labelsmooth/tfjs';
 import { classFrequencies, type Dataset, permutation } from '../data/dataset.js';
 import { DataFileError } from '../data/errors.js';
 import { writeDirAtomic, writeFileAtomic, writeFileDurable } from './files.js';
+import type { ModelKind, NoiseKind } from './kinds.js';
 import { checkLossConfig, type LossSettings, lossOptions } from './losses.js';
 import { claim, isOwned, removeOwned } from './manifest.js';
-import { buildModel, type ModelKind } from './model.js';
+import { buildModel } from './model.js';
 import { epsilonAt } from './schedule.js';
-
-/** Noise choices of the CLI (`prior` = class frequencies of the training set). */
-export type NoiseKind = 'uniform' | 'non-target' | 'prior';
 
 /** Everything that determines a training run. */
 export interface TrainConfig extends LossSettings {

@@ -1,6 +1,6 @@
 import type { TrainedOn } from '../../train/experiment.js';
+import type { NoiseKind } from '../../train/kinds.js';
 import { LOSSES, type LossName } from '../../train/losses.js';
-import type { NoiseKind } from '../../train/trainer.js';
 
 /**
  * The loss axis of a sweep: `cross-entropy` is compare without `--losses` (label smoothing with the trial's

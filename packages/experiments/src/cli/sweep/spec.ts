@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ModelKind } from '../../train/model.js';
+import type { ModelKind } from '../../train/kinds.js';
 import type { TrainConfig } from '../../train/trainer.js';
 import type { BackendName } from '../backend.js';
 import type { DataOptions } from '../datasets.js';
