@@ -1,6 +1,6 @@
 // The family kernel alone (development aid, not part of npm run bench): the `familyRows` and `rows`
 // exports called directly on 2 rows of 32000 float32 logits resident in the kernel's memory (re-staged
-// before each call, ~0.1 ns a logit), so that the figure is the kernel without runRows' copies in and out.
+// before each call, ~0.1 ns a logit), so that the figure is the kernel without the executor's copies in and out.
 // CPU time (process.cpuUsage) of 10 calls, the minimum over 300 rounds (~6 s) in which every variant runs
 // once: the least disturbed figure on a shared machine (25 rounds left it ±0.3 ns under load 4 on 2 cores).
 // Ratios against `rows` with the constant uniform noise.
@@ -12,7 +12,7 @@ import { KernelInstance, kernelModule } from '../packages/labelsmooth/src/kernel
 const K = 32000;
 const N = 2;
 const kernel = new KernelInstance(kernelModule()!);
-kernel.reserve(8 << 20);
+kernel.exports.memory.grow(128); // 8 MB for the areas below
 const at = KernelInstance.BASE;
 const record = at; // the call record (call.ts), then the areas it points to
 const v = at + CALL_BYTES;

@@ -28,7 +28,6 @@ describe('chaos: a kernel worker thread that stalls and resumes', () => {
         const z = ws ? ws.logits : sharedF32(N * K);
         const grad = ws ? ws.grad : sharedF32(N * K);
         z.set(logits());
-        crossEntropy(logits(), labels, { ...options, grad: true }); // rings of full size, as after any call
         const before = pool.failures().length;
         injectWorkerFault(0, { stallMs });
         let stalledAt = 0;
@@ -51,19 +50,18 @@ describe('chaos: a kernel worker thread that stalls and resumes', () => {
     });
   }
 
-  // A worker stopped after committing its chunk, inside its copy into a shared gradient, may finish that
-  // copy whenever it runs again: the call must fail, never return a gradient that can still change.
-  it('a worker stopped inside its copy into a shared gradient: the call fails, saying so', async () => {
+  // A worker stopped after committing its chunk, inside its copy into a workspace's gradient, may finish
+  // that copy whenever it runs again: the call must fail, never return a gradient that can still change.
+  it('a worker stopped inside its copy into a workspace gradient: the call fails, saying so', async () => {
     await pool.rebuilt();
     const w = poolWorkers()[0] as Worker;
     const terminate = w.terminate.bind(w);
     w.terminate = async () => 0; // its termination has not taken effect yet
     try {
-      const sharedF32 = (n: number) => new Float32Array(new SharedArrayBuffer(4 * n));
-      const z = sharedF32(N * K);
-      const grad = sharedF32(N * K);
+      const ws = kernelWorkspace(N, K);
+      const z = ws.logits;
+      const grad = ws.grad;
       z.set(logits());
-      crossEntropy(logits(), labels, { ...options, grad: true }); // rings of full size, as after any call
       injectWorkerFault(0, { stallMs: 3 * threadLimits.stallMs }, 'copy');
       let error: unknown = null;
       for (let attempt = 0; error === null; attempt++) {
@@ -85,6 +83,7 @@ describe('chaos: a kernel worker thread that stalls and resumes', () => {
       const again = crossEntropy(z, labels, { ...options, grad });
       assert.deepEqual(again.loss, reference.loss, 'the next call, on the rebuilt pool');
       assert.deepEqual(grad, reference.grad);
+      ws.dispose();
     } finally {
       await terminate();
     }

@@ -12,14 +12,14 @@ import {
   kernelInfo,
   kernelWorkspace,
 } from '../packages/labelsmooth/src/index.js';
-import { fusedJob } from '../packages/labelsmooth/src/kernels/job.js';
 import {
   collectCall,
+  finishCall,
   layoutCall,
-  release,
-  sharedKernel,
   workChunks,
-} from '../packages/labelsmooth/src/kernels/workspace.js';
+} from '../packages/labelsmooth/src/kernels/executor.js';
+import { fusedJob } from '../packages/labelsmooth/src/kernels/job.js';
+import { release, sharedKernel } from '../packages/labelsmooth/src/kernels/memory.js';
 import { lcg } from './helpers/lcg.js';
 
 await initKernels();
@@ -166,40 +166,49 @@ describe('kernel: q_y − 1 on rows of several blocks', () => {
   });
 });
 
-describe('workspace: chunks no thread finished', () => {
-  it("are declined (the reference recomputes their rows), never read from an earlier call's outputs", () => {
+describe('executor: chunks no thread finished', () => {
+  it("are run by the caller at the end (finishCall), never read from an earlier call's outputs", () => {
     const n = 64;
     const k = 16;
     const ws = kernelWorkspace(n, k);
     const { z, y } = problem(n, k, 7);
     ws.logits.set(z);
-    const plan = planCrossEntropy('crossEntropy', ws.logits, y, {
-      classes: k,
-      labelSmoothing: 0.1,
-      grad: ws.grad,
-    });
-    const job = fusedJob(plan, 1 / n, null);
-    assert.notEqual(job, 'float32-range');
-    if (job === 'float32-range') return;
-    const first = layoutCall(job, 1);
-    workChunks(sharedKernel()!.kernel, first.call, 0); // every chunk: outputs written
-    const all = collectCall(job, first.call);
+    const m = sharedKernel()!;
+    const jobOf = (logits: Float32Array, grad: Float32Array) => {
+      const plan = planCrossEntropy('crossEntropy', logits, y, { classes: k, labelSmoothing: 0.1, grad });
+      const job = fusedJob(plan, 1 / n, null);
+      assert.ok(job !== 'float32-range');
+      return job;
+    };
+    const job = jobOf(ws.logits, ws.grad);
+    const first = layoutCall(job, m, { threads: 1, inPlace: true });
+    workChunks(m.kernel, first.call, 0); // every chunk
+    assert.equal(finishCall(job, m, first.call, 100), 0);
+    const all = collectCall(job, m, first.call);
+    const gradAll = Float32Array.from(ws.grad);
     assert.deepEqual(all.declined, []);
-    release(first.region);
+    release(first.region, m);
     // A second call in the same region: only the last chunk is run (a worker that died with the others).
-    const second = layoutCall(job, 1);
+    ws.grad.fill(0);
+    const second = layoutCall(job, m, { threads: 1, inPlace: true });
     assert.equal(second.region, first.region);
     assert.ok(second.call.chunks >= 2);
-    new Int32Array(sharedKernel()!.memory.buffer, second.call.counter, 1)[0] = second.call.chunks - 1;
-    workChunks(sharedKernel()!.kernel, second.call, 0);
-    const part = collectCall(job, second.call);
+    new Int32Array(m.memory.buffer, second.call.counter, 1)[0] = second.call.chunks - 1;
+    workChunks(m.kernel, second.call, 0);
     const lastRow0 = (second.call.chunks - 1) * second.call.chunkRows;
-    assert.deepEqual(
-      part.declined,
-      Array.from({ length: lastRow0 }, (_, i) => i),
-    );
-    assert.ok(part.nll > 0 && part.nll < all.nll);
-    release(second.region);
+    assert.equal(finishCall(job, m, second.call, 100), lastRow0);
+    assert.deepEqual(collectCall(job, m, second.call), all);
+    assert.deepEqual(ws.grad, gradAll);
+    release(second.region, m);
+    // Staged (ordinary arrays), no chunk run by any thread: every one is staged and run by the caller.
+    const grad = new Float32Array(n * k);
+    const staged = jobOf(z, grad);
+    const third = layoutCall(staged, m, { threads: 4, inPlace: false });
+    assert.ok(third.call.window > 0 && third.call.slots >= 2);
+    assert.equal(finishCall(staged, m, third.call, 100), n);
+    assert.deepEqual(collectCall(staged, m, third.call), all);
+    assert.deepEqual(grad, gradAll);
+    release(third.region, m);
     ws.dispose();
   });
 });

@@ -20,9 +20,8 @@ import {
   onKernelEvent,
   smoothLabels,
 } from '../packages/labelsmooth/src/index.js';
-import { matrixMemory } from '../packages/labelsmooth/src/kernels/matrixMemory.js';
+import { sharedKernel } from '../packages/labelsmooth/src/kernels/memory.js';
 import { threadStats } from '../packages/labelsmooth/src/kernels/threads.js';
-import { sharedKernel } from '../packages/labelsmooth/src/kernels/workspace.js';
 import { softmaxCrossEntropy } from '../packages/labelsmooth/src/tfjs/index.js';
 import { tf, useBackend } from './helpers/tf.js';
 
@@ -308,7 +307,7 @@ describe('noiseMatrix: threads give one thread’s results to the last bit', () 
         const many = crossEntropy(z, y, { ...o, classes: k, grad: true, noise: { matrix: m } });
         assert.deepEqual(kernelInfo().last, {
           path: 'wasm-threads',
-          reason: `${n} rows staged through the kernel's shared memory, on every thread`,
+          reason: `${n} rows staged through the kernel's shared memory, on every thread, S read in place`,
         });
         assert.ok(threadStats.chunks.length >= 2);
         sameBits(many, one, JSON.stringify(Object.keys(o)));
@@ -331,7 +330,7 @@ describe('noiseMatrix: threads give one thread’s results to the last bit', () 
         const many = crossEntropy(ws.logits, y, { ...base, grad: ws.grad });
         assert.deepEqual(kernelInfo().last, {
           path: 'wasm-threads',
-          reason: `${n} rows in place in the kernel's memory, on every thread`,
+          reason: `${n} rows in place in the kernel's memory, on every thread, S read in place`,
         });
         assert.deepEqual(ws.logits, z, 'the logits are intact');
         sameBits({ ...many, grad: ws.grad.slice() }, one, JSON.stringify(Object.keys(o)));
@@ -343,45 +342,32 @@ describe('noiseMatrix: threads give one thread’s results to the last bit', () 
     }
   });
 
-  it('large batches (≥ 2²⁰ logits): the workers stage S[yᵢ] from shared memory, S in the kernel’s or not', () => {
+  it('large batches (≥ 2²⁰ logits): S read in place in the kernel’s memory, else its rows staged', () => {
     const k = 1100;
     const n = 960;
     const S = randomS(k, 8);
     // A plain Float32Array on a SharedArrayBuffer: outside the kernel's memory, readable by the workers.
     const sab = new Float32Array(new SharedArrayBuffer(4 * k * k));
     sab.set(S);
-    // In a WASM memory of its own (noiseMatrix's home for S above 1 GiB): the workers stage from it too.
-    const own = matrixMemory(k)!;
-    own.set(S);
     const o = { classes: k, labelSmoothing: 0.3, grad: true as const, reduction: 'sum' as const };
-    for (const matrix of [noiseMatrix(S), sab, own]) {
+    for (const matrix of [noiseMatrix(S), sab]) {
       const z = logits(n, k, 9);
       const y = labels(n, k);
       const one = crossEntropy(z, y, { ...o, threads: false, noise: { matrix } });
       const events = fallbacks(() => {
         const many = crossEntropy(z, y, { ...o, noise: { matrix } });
-        // S in the kernel's shared memory: every thread reads it in place; in its own memory: the calling
-        // thread (the workers stage its rows, see matrixMemory.ts); any other SharedArrayBuffer: staged.
-        const kernelMemory = matrix !== sab && matrix !== own;
-        const reason = kernelMemory
-          ? ', S read in place'
-          : matrix === own
-            ? ', S read in place on the calling thread'
-            : '';
+        // S in the kernel's shared memory: every thread reads it in place; a SharedArrayBuffer: staged.
+        const kernelMemory = matrix !== sab;
         assert.deepEqual(kernelInfo().last, {
           path: 'wasm-threads',
-          reason: `${n} rows split across worker threads${reason}`,
+          reason: `${n} rows staged through the kernel's shared memory, on every thread${kernelMemory ? ', S read in place' : ''}`,
         });
         assert.ok(threadStats.chunks.length >= 2);
         assert.deepEqual(
           threadStats.matrixInPlace,
-          threadStats.chunks.map((_, t) => kernelMemory || (matrix === own && t === 0)),
+          threadStats.chunks.map(() => kernelMemory),
         );
-        sameBits(
-          many,
-          one,
-          matrix === sab ? 'SharedArrayBuffer S' : matrix === own ? 'own memory' : 'noiseMatrix',
-        );
+        sameBits(many, one, kernelMemory ? 'noiseMatrix' : 'SharedArrayBuffer S');
       });
       assert.deepEqual(events, []);
     }
@@ -454,43 +440,34 @@ describe('noiseMatrix: S outside the kernel’s memory, and the fallback of an o
   });
 });
 
-describe('noiseMatrix: S in a WASM memory of its own (above 1 GiB; here small), read in place', () => {
+describe('noiseMatrix: S in a SharedArrayBuffer on one thread, rows staged', () => {
   before(async () => {
     await initKernels();
   });
 
-  it('the calling thread reads S[yᵢ] in place: the bits of the staged rows, every option set', () => {
+  it('the bits of an ordinary array’s rows, every option set, the in-place mode too', () => {
     for (const k of [1000, 1001]) {
       // 1001: rows that do not end on a vector (the vector loops read past S's last row, masked)
       const n = 40;
-      const own = matrixMemory(k);
-      assert.ok(own, 'a shared WASM memory is available here');
-      own.set(randomS(k, 13));
-      const staged = own.slice(); // an ordinary array: its rows copied next to the logits
+      const shared = new Float32Array(new SharedArrayBuffer(4 * k * k));
+      shared.set(randomS(k, 13));
+      const ordinary = shared.slice();
       for (const o of optionSets(k)) {
         const z = masked(logits(n, k, 14), k, o);
         const y = allowedLabels(n, k, o);
         const base = { ...o, classes: k, grad: true as const, threads: false };
         const before = z.slice();
-        const inPlace = crossEntropy(z, y, { ...base, noise: { matrix: own } });
-        assert.deepEqual(kernelInfo().last, {
-          path: 'wasm',
-          reason: `${n} rows on the calling thread, S read in place`,
-        });
-        const copied = crossEntropy(z, y, { ...base, noise: { matrix: staged } });
+        const fromShared = crossEntropy(z, y, { ...base, noise: { matrix: shared } });
         assert.deepEqual(kernelInfo().last, { path: 'wasm', reason: `${n} rows on the calling thread` });
-        sameBits(inPlace, copied, `K = ${k}, ${JSON.stringify(Object.keys(o))}`);
+        const fromOrdinary = crossEntropy(z, y, { ...base, noise: { matrix: ordinary } });
+        sameBits(fromShared, fromOrdinary, `K = ${k}, ${JSON.stringify(Object.keys(o))}`);
         assert.deepEqual(z, before, 'the logits are intact');
-        // the in-place mode (the gradient over the logits) on the same memory
+        // the in-place mode (the gradient over the logits)
         const zz = z.slice();
-        crossEntropy(zz, y, { ...base, grad: zz, noise: { matrix: own } });
-        assert.deepEqual(zz, copied.grad, `in-place mode, K = ${k}`);
+        crossEntropy(zz, y, { ...base, grad: zz, noise: { matrix: shared } });
+        assert.deepEqual(zz, fromOrdinary.grad, `in-place mode, K = ${k}`);
       }
     }
-  });
-
-  it('a matrix that would not fit in 4 GB with a chunk next to it gets no such memory', () => {
-    assert.equal(matrixMemory(32765), null); // 4 GiB less 3 MB of S, and its chunk would not fit
   });
 });
 

@@ -1,7 +1,6 @@
 // A class-conditional noise matrix S checked once: crossEntropy then reads it without re-checking the rows
 // a batch uses (at K = 32000 that check cost 79 ms a call, about as much as the loss itself).
-import { matrixMemory } from '../kernels/matrixMemory.js';
-import { allocate, floats, release, sharedKernel } from '../kernels/workspace.js';
+import { allocate, floats, release, sharedKernel } from '../kernels/memory.js';
 import { fail } from './errors.js';
 import {
   checkDistribution,
@@ -51,10 +50,8 @@ const regions =
 
 /**
  * Where a matrix's float32 copy lives: in the shared kernel memory when it fits (≤ 1 GiB; every kernel
- * thread reads S[yᵢ] there in place, no staging), else in a shared WASM memory of its own (K ≤ 32764: the
- * calling thread's kernel reads S[yᵢ] in place, workers stage the rows they need), else in a
- * SharedArrayBuffer (every thread stages the rows), else (no shared memory here) in an ordinary array (one
- * thread).
+ * thread reads S[yᵢ] there in place, no staging), else in a SharedArrayBuffer (every thread stages the
+ * rows S[yᵢ] of its chunks), else (no shared memory here) in an ordinary array (one thread).
  */
 function storage(k: number): Float32Array {
   const length = k * k;
@@ -67,11 +64,9 @@ function storage(k: number): Float32Array {
       regions.register(values, at);
       return values;
     } catch {
-      // the 4 GB of the kernel memory are taken: a memory of its own or a SharedArrayBuffer below
+      // the 4 GB of the kernel memory are taken: a SharedArrayBuffer below
     }
   }
-  const own = matrixMemory(k);
-  if (own) return own;
   if (typeof SharedArrayBuffer === 'function') {
     try {
       return new Float32Array(new SharedArrayBuffer(bytes));

@@ -3,7 +3,7 @@
 // written while those are still being read: a wrong loss and gradient, and the caller's inputs overwritten.
 // Two typed arrays share memory when they view the same buffer; views of the kernel's shared
 // WebAssembly.Memory share it even when a grow gave them different SharedArrayBuffer objects.
-import { memoryRegion } from '../kernels/workspace.js';
+import { memoryRegion } from '../kernels/memory.js';
 import { fail } from './errors.js';
 
 /** The bytes a typed array views: its memory and the range [start, end). */

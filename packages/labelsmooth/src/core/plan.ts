@@ -2,8 +2,9 @@
 // options) into a plan — validated, normalized, plain data — and every compute path (the reference in
 // reference.ts, the WASM kernels behind kernels/dispatch.ts, the browser workers) consumes only the plan.
 // A plan is structured-cloneable (no functions), so a shard of it can be posted to a Web Worker.
+
+import { memoryRegion } from '../kernels/memory.js';
 import type { KernelPlan } from '../kernels/plan.js';
-import { memoryRegion } from '../kernels/workspace.js';
 import { fail } from './errors.js';
 import {
   checkDistribution,

@@ -1,7 +1,8 @@
 // kernelWorkspace: N×K logits and gradient buffers in the WASM kernel's own (shared) memory, so that
 // crossEntropy reads and writes them in place on every thread (see kernels/workspace.ts for why).
 import { emitKernelEvent } from '../kernels/events.js';
-import { allocate, floats, markDisposed, release, sharedKernel } from '../kernels/workspace.js';
+import { allocate, floats, markDisposed, release, sharedKernel } from '../kernels/memory.js';
+import { afterWorkersGone } from '../kernels/threads.js';
 import { fail } from './errors.js';
 import { checkOptions } from './options.js';
 
@@ -93,8 +94,11 @@ export function kernelWorkspace(
       disposed = true;
       markDisposed(logits);
       markDisposed(grad);
-      release(logitsAt);
-      release(gradAt);
+      // Not handed out again while a retired worker thread may still write it (see kernels/threads.ts).
+      afterWorkersGone(() => {
+        release(logitsAt);
+        release(gradAt);
+      });
     },
   };
 }

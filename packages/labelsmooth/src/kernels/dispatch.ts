@@ -1,44 +1,43 @@
-// The one entry from the core into the WASM kernels: given a validated plan, run it on the SIMD kernel
-// (threaded for large batches in Node) and return the sums, or decline and say why. Declined rows come
-// back as a list for the caller's reference to recompute. Every decision is recorded (kernelInfo) and
-// every fallback is an event (onKernelEvent).
+// The one entry from the core into the WASM kernels: given a validated plan, is the kernel eligible? →
+// its job → the executor (on one thread, or on all of them for large calls in Node) → the sums, with the
+// rows it declined listed for the caller's reference to recompute; or decline and say why. Every decision
+// is recorded (kernelInfo) and every fallback is an event (onKernelEvent).
 
 import { emitKernelEvent, type FallbackReason, recordPath } from './events.js';
-import { familyLayoutBytes } from './family.js';
-import { type FusedJob, type InPlaceMatrix, mainKernel, runRows } from './fused.js';
+import {
+  type CallLayout,
+  CLOSED,
+  COMMITTED,
+  claim,
+  collectCall,
+  DONE,
+  finishCall,
+  layoutCall,
+  runClaimed,
+  StoppedInCopy,
+  stage,
+  unstage,
+} from './executor.js';
+import type { FusedJob } from './fused.js';
 import { fusedJob, unsupportedShape } from './job.js';
 import { kernelZLoss } from './languageModel.js';
-import { matrixKernel } from './matrixMemory.js';
+import { buffer, callMemory, type KernelMemory, memoryRegion, ownMemory, release } from './memory.js';
 import type { KernelPlan } from './plan.js';
 import {
   afterWorkersGone,
-  MAX_THREADS,
-  type MatrixShare,
-  runThreaded,
-  runWorkspaceThreaded,
+  anyExited,
+  beginCall,
+  type CallMembers,
+  endCall,
+  reportFailed,
   THREAD_MIN_SIZE,
-  threadsNow,
+  threadCount,
+  threadLimits,
+  threadStats,
 } from './threads.js';
-import { chunkRows, type KernelInstance, kernelModule } from './wasm.js';
-import {
-  allocate,
-  collectCall,
-  floats,
-  inKernelMemory,
-  layoutCall,
-  memoryRegion,
-  release,
-  sharedKernel,
-  workChunks,
-} from './workspace.js';
 
 /** Below this many logits (`kernel: 'auto'`) the reference is as fast as a kernel call. */
 export const KERNEL_MIN_SIZE = 2048;
-/**
- * Minimum logits per call before a workspace call is shared with the worker threads: without staging
- * copies the only cost is waking them (tens of µs).
- */
-export const WORKSPACE_THREAD_MIN_SIZE = 1 << 16;
 
 /** What {@link runKernel} did. */
 export type KernelOutcome =
@@ -70,8 +69,7 @@ function decline(reason: string, fallback?: FallbackReason, rows = 0): KernelOut
 /**
  * Run `plan` on the WASM SIMD kernel if it applies: float32 logits, class-index targets, a shared noise
  * and mask, `kernel` not `'js'`, and (for `'auto'`) at least {@link KERNEL_MIN_SIZE} logits. Batches of
- * ≥ 2²⁰ logits are split across the worker-thread pool when it runs (not in the in-place mode, whose
- * declined rows must still hold their logits).
+ * ≥ 2¹⁶ logits are split across the worker-thread pool (Node), which starts when a call first needs it.
  *
  * @param scale the reduction's factor applied to the gradient (1/denominator, 1/normalizer or 1)
  * @param perRow per-row outputs for reduction 'none', or null to sum
@@ -90,8 +88,8 @@ export function runKernel(
     return decline(`fewer than ${KERNEL_MIN_SIZE} logits: the reference is as fast`);
   const shape = unsupportedShape(plan);
   if (shape) return decline(shape);
-  const kernel = mainKernel();
-  if (!kernel) return decline('the WASM kernel is not compiled here (yet)', 'wasm-unavailable', n);
+  const m = callMemory();
+  if (!m) return decline('the WASM kernel is not compiled here (yet)', 'wasm-unavailable', n);
   const job = fusedJob(plan, scale, perRow, zScale);
   if (job === 'float32-range')
     return decline(
@@ -99,131 +97,143 @@ export function runKernel(
       'float32-range',
       n,
     );
-  const outcome = runJob(plan, job, kernel);
+  const outcome = runJob(plan, job, m);
   if (outcome.ran) outcome.zLoss = kernelZLoss(job, outcome.declined, perRow?.zLoss ?? null);
   return outcome;
 }
 
-/** Run a job on the calling thread, the worker threads or a workspace, as its plan and size say. */
-function runJob(plan: KernelPlan, job: FusedJob, kernel: KernelInstance): KernelOutcome {
-  const n = plan.rows;
-  const size = n * plan.classes;
-
-  // Class-conditional noise is threaded when S is in shared memory (noiseMatrix() puts it there): in the
-  // kernel's memory every thread reads S[yᵢ] in place; in a SharedArrayBuffer outside it (a matrix too
-  // large for it) each thread stages the rows of its chunks. A plain array would be copied to every worker.
-  const unshared = noiseUnshared(job);
-  if (!unshared && onWorkspace(plan)) return runOnWorkspace(plan, job, false);
-  // Threads never take the in-place mode: its declined rows must still hold their logits.
-  const threadsAllowed = plan.threads && !plan.inPlace && n >= 2;
-  const midsize = size >= WORKSPACE_THREAD_MIN_SIZE && size < THREAD_MIN_SIZE;
-  if (!unshared && threadsAllowed && midsize && sharedKernel()) {
-    const staged = runStaged(plan, job);
-    if (staged) return staged;
-  }
-  const threadable = threadsAllowed && size >= THREAD_MIN_SIZE;
-  const notThreaded =
-    unshared && (threadable || (threadsAllowed && midsize && sharedKernel())) ? NOT_SHARED : null;
-  if (notThreaded)
-    emitKernelEvent({ type: 'fallback', reason: 'noise-not-shared', detail: notThreaded, rows: n });
-  // The calling thread reads S in place where a kernel instance on S's memory can (its chunks of a
-  // threaded call too), and with S in the shared kernel memory the workers as well.
-  const threaded = threadable && !unshared;
-  const place = matrixInPlace(job, threaded ? MAX_THREADS : 1);
-  try {
-    return runHere(plan, job, kernel, threaded, notThreaded, place);
-  } finally {
-    if (place?.region) releaseLater(place.region);
-  }
-}
-
 /**
- * The rows split between the calling thread and the worker threads (`threaded`, when the pool runs), else
- * on the calling thread alone; S read in place there where `place` says.
+ * Run a job on the executor: in place when its logits (and gradient) are in a live workspace, else staged
+ * through the call's window; on every thread when it is large, its noise readable by the workers and the
+ * pool runs.
  */
-function runHere(
-  plan: KernelPlan,
-  job: FusedJob,
-  kernel: KernelInstance,
-  threaded: boolean,
-  notThreaded: string | null,
-  place: (InPlaceMatrix & { share: MatrixShare | null }) | null,
-): KernelOutcome {
+function runJob(plan: KernelPlan, job: FusedJob, m: KernelMemory): KernelOutcome {
   const n = plan.rows;
-  // The pool starts now if it has not yet (the call waits for its workers to be ready).
-  if (threaded && threadsNow(kernelModule()!)) {
-    const split = runThreaded(kernel, job, place, place?.share ?? null);
-    if (split !== 'no-pool' && split !== null) {
-      const inPlace = place
-        ? place.share
-          ? ', S read in place'
-          : ', S read in place on the calling thread'
-        : '';
-      recordPath('wasm-threads', `${n} rows split across worker threads${inPlace}`);
-      return { ran: true, ...split, declined: [] };
-    }
-    if (split === null)
-      emitKernelEvent({
-        type: 'fallback',
-        reason: 'threads-failed',
-        detail: 'a worker thread failed or declined rows; rerunning on the calling thread',
-        rows: n,
-      });
+  const inPlace = onWorkspace(plan);
+  let threads = m.shared && plan.threads && n >= 2 && n * plan.classes >= THREAD_MIN_SIZE;
+  const unshared = threads && noiseUnshared(job);
+  if (unshared) {
+    emitKernelEvent({ type: 'fallback', reason: 'noise-not-shared', detail: NOT_SHARED, rows: n });
+    threads = false;
   }
-  const declined: number[] = [];
-  let sums: { nll: number; smoothing: number; entropy: number } | null;
+  let laid: { call: CallLayout; region: number };
   try {
-    sums = place ? runRows(place.kernel, job, 0, n, declined, place) : runRows(kernel, job, 0, n, declined);
+    laid = layoutCall(job, m, { threads: threads ? threadCount() : 1, inPlace });
   } catch (error) {
-    // A kernel abort. Rows written before it cannot be recomputed in the in-place mode.
-    if (plan.inPlace) throw error;
-    return decline(`the kernel threw: ${message(error)}`, 'kernel-error', n);
-  }
-  const where = `${n} rows on the calling thread${place ? ', S read in place' : ''}`;
-  recordRun(declined, n, 'wasm', `${where}${notThreaded ? ` (${notThreaded})` : ''}`);
-  return { ran: true, nll: sums!.nll, smoothing: sums!.smoothing, entropy: sums!.entropy, declined };
-}
-
-/**
- * For a call with class-conditional noise on ordinary arrays: kernel instances on the memory that holds S
- * (the shared kernel memory, or S's own: matrixMemory.ts) read S[yᵢ] in place instead of copying each row
- * next to its logits first. Returns the calling thread's instance and chunk area, and (`share`) with S in
- * the shared kernel memory the chunk areas of `threads` threads for the workers too (`region`: allocated
- * for this call, to release; with S in its own memory, null: the workers stage its rows); null to stage
- * S's rows everywhere.
- */
-function matrixInPlace(
-  job: FusedJob,
-  threads: number,
-): (InPlaceMatrix & { share: MatrixShare | null }) | null {
-  const S = job.family?.matrix;
-  if (!S) return null;
-  const matrixAt = (S as Float32Array).byteOffset;
-  const own = matrixKernel(S);
-  if (own) return { kernel: own.kernel, matrixAt, base: own.work, region: 0, share: null }; // workers stage
-  if (!inKernelMemory(S)) return null;
-  const k = job.classes;
-  const areaBytes = Math.ceil(familyLayoutBytes(k, chunkRows(k), 'in-place') / 64) * 64;
-  let region: number;
-  try {
-    region = allocate(threads * areaBytes);
-  } catch (error) {
+    const own = inPlace ? null : ownMemory();
+    const why = `the shared kernel memory cannot take the call (${message(error)})`;
+    if (!own) return decline(why, 'shared-memory-unavailable', n);
+    // Ordinary arrays: on the calling thread, through its own memory.
     emitKernelEvent({
       type: 'fallback',
       reason: 'shared-memory-unavailable',
-      detail: `the shared kernel memory cannot take a chunk next to S (${message(error)}); S's rows are copied per row`,
-      rows: job.rows,
+      detail: `${why}; it runs on the calling thread`,
+      rows: n,
     });
-    return null;
+    return runJob(plan, job, own);
   }
-  const { kernel, memory } = sharedKernel()!;
-  return {
-    kernel,
-    matrixAt,
-    base: region,
-    region,
-    share: { memory, work: region, areaBytes, areas: threads },
-  };
+  const { call, region } = laid;
+  let ran: { threaded: boolean };
+  try {
+    ran = execute(job, m, call, threads);
+  } catch (error) {
+    releaseLater(m, region);
+    // A worker stopped inside its copy into place may still write: no result, and no reference either.
+    // A kernel abort in the in-place mode: rows written before it cannot be recomputed.
+    if (error instanceof StoppedInCopy || plan.inPlace) throw error;
+    return decline(`the kernel threw: ${message(error)}`, 'kernel-error', n);
+  }
+  const sums = collectCall(job, m, call);
+  releaseLater(m, region);
+  const matrix = call.family !== null && call.family.matrix !== 0 ? ', S read in place' : '';
+  const where = inPlace
+    ? `in place in the kernel's memory${ran.threaded ? ', on every thread' : ''}${matrix}`
+    : ran.threaded
+      ? `staged through the kernel's shared memory, on every thread${matrix}`
+      : `on the calling thread${matrix}${unshared ? ` (${NOT_SHARED})` : ''}`;
+  recordRun(sums.declined, n, ran.threaded ? 'wasm-threads' : 'wasm', `${n} rows ${where}`);
+  return { ran: true, ...sums };
+}
+
+/**
+ * Run the call laid out at `call`: with `threads`, the pool's workers claim chunks while the caller does
+ * too (and, staged, keeps the window filled and emptied); then the caller waits for them (bounded) and
+ * finishes whatever no thread finished.
+ */
+function execute(job: FusedJob, m: KernelMemory, call: CallLayout, threads: boolean): { threaded: boolean } {
+  const members = threads ? beginCall(m, call) : null;
+  let own = 0;
+  let end: ReturnType<typeof endCall> | null = null;
+  try {
+    own = call.window ? runStaged(job, m, call, members ?? []) : workInPlace(m, call);
+  } finally {
+    // Even when the caller's kernel threw: the call's memory is released only after every worker is done
+    // with it (or retired: see afterWorkersGone).
+    close(m, call);
+    if (members) end = endCall(members);
+  }
+  const redone = finishCall(job, m, call, threadLimits.stallMs);
+  if (end && (redone > 0 || end.failed > 0)) reportFailed(Math.max(end.failed, 1), redone, end.next);
+  threadStats.chunks = [own, ...(end?.chunks ?? [])];
+  threadStats.matrixInPlace = threadStats.chunks.map(() => call.family?.matrix !== 0);
+  return { threaded: members !== null };
+}
+
+/** The caller's share of an in-place call: chunks claimed until none is left. */
+function workInPlace(m: KernelMemory, call: CallLayout): number {
+  const words = new Int32Array(buffer(m), call.counter, 2);
+  let own = 0;
+  for (let c = claim(words).chunk; c >= 0; c = claim(words).chunk, own++) runClaimed(m.kernel, call, 0, c);
+  return own;
+}
+
+/**
+ * The caller's part of a staged call: keep the window's slots filled with the next chunks' logits (made
+ * claimable as they are staged), run chunks itself, and copy finished ones out in order, each freeing its
+ * slot. When the window is full and every staged chunk is being run by a worker, it waits for the oldest,
+ * bounded: a worker that exited or made no chunk progress for stallMs stops the staging (the rest is then
+ * finished by finishCall). Returns the chunks the caller ran.
+ */
+function runStaged(job: FusedJob, m: KernelMemory, c: CallLayout, members: CallMembers): number {
+  const mem = buffer(m);
+  const words = new Int32Array(mem, c.counter, 2);
+  const state = new Int32Array(mem, c.finished, c.chunks);
+  let staged = 0;
+  let retired = 0;
+  let own = 0;
+  let stopped = false;
+  const wait = { chunk: -1, since: 0 };
+  for (;;) {
+    for (; retired < staged && Atomics.load(state, retired) === COMMITTED; retired++) {
+      unstage(job, m, c, retired, retired % c.slots);
+      Atomics.store(state, retired, DONE);
+    }
+    const before = staged;
+    for (; !stopped && staged < c.chunks && staged - retired < c.slots; staged++)
+      stage(job, m, c, staged, staged % c.slots);
+    if (staged !== before) {
+      Atomics.store(words, 1, staged);
+      Atomics.notify(words, 1);
+    }
+    const { chunk } = claim(words);
+    if (chunk >= 0) {
+      runClaimed(m.kernel, c, 0, chunk);
+      own++;
+      continue;
+    }
+    if (staged === c.chunks || stopped) return own;
+    // The window is full and every staged chunk is being run by a worker: wait for the oldest (bounded).
+    if (wait.chunk !== retired) Object.assign(wait, { chunk: retired, since: performance.now() });
+    Atomics.wait(state, retired, 0, threadLimits.sliceMs);
+    if (anyExited(members) || performance.now() - wait.since > threadLimits.stallMs) stopped = true;
+  }
+}
+
+/** Make no more chunks claimable: the workers return once the chunks they hold are done. */
+function close(m: KernelMemory, call: CallLayout): void {
+  const words = new Int32Array(buffer(m), call.counter, 2);
+  Atomics.or(words, 1, CLOSED);
+  Atomics.notify(words, 1);
 }
 
 const NOT_SHARED =
@@ -237,8 +247,8 @@ function noiseUnshared(job: FusedJob): boolean {
 
 /**
  * Whether the call can run in place in the shared kernel memory: logits in a live workspace, and the
- * gradient there too (or not wanted), not the logits themselves (the in-place mode keeps its own path:
- * declined rows must still hold their logits) and not overlapping them.
+ * gradient there too (or not wanted), not the logits themselves (the in-place mode's declined rows must
+ * still hold their logits) and not overlapping them.
  */
 function onWorkspace(plan: KernelPlan): boolean {
   if (memoryRegion(plan.logits) !== 'live') return false;
@@ -249,81 +259,9 @@ function onWorkspace(plan: KernelPlan): boolean {
   return g.byteOffset >= z.byteOffset + z.byteLength || z.byteOffset >= g.byteOffset + g.byteLength;
 }
 
-/**
- * A mid-size call on ordinary arrays (2¹⁶ to 2²⁰ logits, too small for the ring's pipelined copies to pay):
- * the logits copied into the shared kernel memory at once, run there on every thread, the gradient copied
- * back. The two copies are a few MB, cached, and reuse the same kernel memory on every call.
- */
-function runStaged(plan: KernelPlan, job: FusedJob): KernelOutcome | null {
-  const size = plan.rows * plan.classes;
-  let zAt = 0;
-  let gAt = 0;
-  try {
-    zAt = allocate(4 * size);
-    gAt = job.grad ? allocate(4 * size) : 0;
-  } catch (error) {
-    if (zAt) release(zAt);
-    emitKernelEvent({
-      type: 'fallback',
-      reason: 'shared-memory-unavailable',
-      detail: `the shared kernel memory cannot take the call (${message(error)}); it takes the ordinary path`,
-      rows: plan.rows,
-    });
-    return null;
-  }
-  try {
-    const z = floats(zAt, size);
-    z.set(job.z);
-    const grad = job.grad ? floats(gAt, size) : null;
-    const outcome = runOnWorkspace(plan, { ...job, z, grad }, true);
-    // Declined rows are copied too: the reference overwrites them whole.
-    if (outcome.ran && job.grad && grad) job.grad.set(grad);
-    return outcome;
-  } finally {
-    releaseLater(zAt);
-    if (gAt) releaseLater(gAt);
-  }
-}
-
-/**
- * Run a call whose logits (and gradient) are in the shared kernel memory (a workspace, or `staged` by
- * {@link runStaged}), on every thread at once when it is large.
- */
-function runOnWorkspace(plan: KernelPlan, job: FusedJob, staged: boolean): KernelOutcome {
-  const shared = sharedKernel()!;
-  const n = plan.rows;
-  const threads = plan.threads && n >= 2 && n * plan.classes >= WORKSPACE_THREAD_MIN_SIZE;
-  let laid: ReturnType<typeof layoutCall>;
-  try {
-    laid = layoutCall(job, threads ? MAX_THREADS : 1);
-  } catch (error) {
-    const why = `the shared kernel memory cannot take the call's per-row area (${message(error)})`;
-    return decline(why, 'shared-memory-unavailable', n);
-  }
-  const { call, region } = laid;
-  let path: 'wasm' | 'wasm-threads' = 'wasm';
-  try {
-    const pooled = threads && threadsNow(kernelModule()!) ? runWorkspaceThreaded(shared, call) : 'no-pool';
-    if (pooled === 'no-pool') workChunks(shared.kernel, call, 0);
-    else path = 'wasm-threads';
-  } catch (error) {
-    releaseLater(region);
-    return decline(`the kernel threw: ${message(error)}`, 'kernel-error', n);
-  }
-  const sums = collectCall(job, call);
-  releaseLater(region);
-  recordRun(
-    sums.declined,
-    n,
-    path,
-    `${n} rows ${staged ? "staged through the kernel's shared memory" : "in place in the kernel's memory"}${path === 'wasm-threads' ? ', on every thread' : ''}`,
-  );
-  return { ran: true, ...sums };
-}
-
-/** Give a region of the shared kernel memory back once no retired worker thread can still write it. */
-function releaseLater(at: number): void {
-  afterWorkersGone(() => release(at));
+/** Give a region of the kernel memory back once no retired worker thread can still write it. */
+function releaseLater(m: KernelMemory, at: number): void {
+  afterWorkersGone(() => release(at, m));
 }
 
 /**

@@ -1,8 +1,8 @@
 // The family options on the SIMD kernel (the `familyRows` export, assembly/family.ts): the job's extra
-// fields, the layout of a chunk in the kernel's memory, the staging of class-conditional noise rows and
-// the call. runRows (fused.ts) drives the chunks exactly as for the plain loss.
-import { CALL_BYTES, type FamilyFields, writeCall } from './call.js';
-import { align16, blockMaxBytes, KernelInstance } from './wasm.js';
+// fields, each thread's scratch areas, the staging of class-conditional noise rows and the call of one
+// chunk. The executor (executor.ts) drives the chunks exactly as for the plain loss.
+import { writeCall } from './call.js';
+import { align16, type KernelInstance } from './wasm.js';
 
 /** The family's options of a kernel job (null fields: not asked for). */
 export interface FamilyJob {
@@ -33,80 +33,13 @@ export interface FamilyCall {
   family: FamilyJob | null;
 }
 
-/**
- * Byte offsets of a family chunk (`chunk` rows of K) in the kernel's memory: the plain layout's areas, the
- * staged noise rows S[yᵢ] (class-conditional noise; with S in the same memory, read in place, one row for
- * S[y]'s normalized copy) and the row scratch of exp values.
- */
-export interface FamilyLayout {
-  v: number;
-  mask: number;
-  w: number;
-  labels: number;
-  scale: number;
-  out: number;
-  bm: number;
-  vRows: number;
-  e: number;
-  /** The call record (call.ts). */
-  call: number;
-  z: number;
-}
-
 /** Vector loops read up to 3 floats past a row's end (masked out): every K-float area gets 32 bytes more
  * (the row scratch also holds a 16-byte vector after K rounded up to 4). */
 const SLACK = 32;
 
-/**
- * The layout of a family chunk from byte `base`; the logits come last, as in the plain layout (see runRows'
- * reserve). `matrix`: how class-conditional noise rows are read (null: no such noise).
- */
-export function familyLayout(
-  k: number,
-  chunk: number,
-  matrix: 'staged' | 'in-place' | null,
-  base = KernelInstance.BASE,
-): FamilyLayout {
-  const v = base;
-  const mask = align16(v + 4 * k + SLACK);
-  const w = align16(mask + 4 * k + SLACK);
-  const labels = align16(w + 4 * k + SLACK);
-  const scale = align16(labels + 4 * chunk);
-  const out = align16(scale + 8 * chunk);
-  const bm = align16(out + 24 * chunk);
-  const vRows = align16(bm + blockMaxBytes(k));
-  const e = align16(vRows + (matrix === null ? 0 : 4 * (matrix === 'staged' ? chunk : 1) * k + SLACK));
-  const call = align16(e + 4 * k + SLACK);
-  const z = align16(call + CALL_BYTES);
-  return { v, mask, w, labels, scale, out, bm, vRows, e, call, z };
-}
-
-/** Bytes of a family chunk's layout: its areas, its logits and the 32 bytes the vector loops read past them. */
-export function familyLayoutBytes(k: number, chunk: number, matrix: 'staged' | 'in-place' | null): number {
-  return familyLayout(k, chunk, matrix, 0).z + 4 * chunk * k + SLACK;
-}
-
 /** The focal exponent as `familyRows` takes it: < 0 for FLSD-53 (5 or 3 per row), 0 without focal loss. */
 function focalExponent(f: FamilyJob): number {
   return f.focal ? (f.focal.gamma === 'flsd-53' ? -1 : f.focal.gamma) : 0;
-}
-
-/**
- * The family fields of a call record (call.ts) for a chunk laid out at `at`. `matrixAt`: the byte address
- * of S in the kernel's memory (read in place, its row S[y] normalized at at.vRows), or 0 (the rows S[yᵢ]
- * are staged at at.vRows).
- */
-export function familyFields(f: FamilyJob, at: FamilyLayout, matrixAt: number): FamilyFields {
-  return {
-    vRows: matrixAt || (f.matrix ? at.vRows : 0),
-    ework: at.e,
-    vScratch: matrixAt ? at.vRows : 0,
-    penalty: f.beta !== null,
-    beta: f.beta ?? 0,
-    focal: f.focal !== null,
-    exponent: focalExponent(f),
-    alpha: f.focal ? f.focal.alpha : 1,
-  };
 }
 
 /**

@@ -27,6 +27,6 @@ export interface KernelStatus {
  */
 export async function initKernels(options: { threads?: boolean } = {}): Promise<KernelStatus> {
   const mod = await loadKernel();
-  const threads = mod !== null && options.threads !== false ? await threadsReady(mod) : false;
+  const threads = mod !== null && options.threads !== false ? await threadsReady() : false;
   return { wasm: mod !== null, threads };
 }

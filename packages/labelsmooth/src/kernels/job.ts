@@ -94,6 +94,7 @@ export function fusedJob(
     unitRows: !sampleWeight && !exampleWeight,
     scale: rowScale,
     grad: plan.grad,
+    inPlace: plan.inPlace,
     perRow,
     family: family
       ? {

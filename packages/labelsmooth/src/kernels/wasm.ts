@@ -113,11 +113,4 @@ export class KernelInstance {
     const exports = new WebAssembly.Instance(mod, { env }).exports as unknown as KernelExports;
     this.exports = memory ? { ...exports, memory } : exports;
   }
-
-  /** Make sure the memory holds `bytes` bytes from BASE. */
-  reserve(bytes: number): void {
-    const mem = this.exports.memory;
-    const need = KernelInstance.BASE + bytes;
-    if (mem.buffer.byteLength < need) mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536));
-  }
 }

@@ -1,0 +1,456 @@
+// The executor: every kernel call runs here, on one thread or on all of them, the same way. A call is laid
+// out once in the kernel memory (memory.ts): per-row labels, gradient factors and results for all N rows,
+// the shared vectors, each thread's scratch. Its rows are cut into chunks, and every thread — the caller
+// and the pool's workers (threads.ts) — claims chunks from one atomic counter until none is left.
+//
+//   in place  the logits (and gradient) are in the kernel memory (a workspace): every thread reads them
+//             there; the caller writes its gradient rows in place, a worker into a private area first,
+//             copied into place once its commit holds.
+//   staged    ordinary arrays: the caller copies chunks of logits into a window of slots in the kernel
+//             memory ahead of the threads, and copies each finished slot's gradient rows and results out
+//             to their place, in order, freeing the slot for the next chunk.
+//
+// A chunk is OPEN until a thread finishes it. A worker COMMITs it by compare-exchange; the caller takes a
+// chunk from a failed worker by REVOKING it the same way, so a stalled worker that resumes later finds its
+// commit refused and its results are discarded. Whatever no thread finished is run by the caller at the
+// end, on the same kernel: the same bits. Per-row results are summed in row order (collectCall), so the
+// loss is the same to the last bit on any number of threads.
+import { CALL_BYTES, type LanguageModelFields, writeCall } from './call.js';
+import { runSharedFamily, type SharedFamily, sharedFamily, sharedFamilyAreas } from './family.js';
+import { chunkWeight, collectRows, type FusedJob, fillRows, type RowSums } from './fused.js';
+import { expRowBytes, languageModelFields } from './languageModel.js';
+import { align64, allocate, buffer, inKernelMemory, type KernelMemory } from './memory.js';
+import { blockMaxBytes, chunkRows as chunkRowsOf, type KernelInstance } from './wasm.js';
+
+/** One call's layout in the kernel memory (byte addresses) and its scalars, as every thread sees it. */
+export interface CallLayout {
+  /** Row 0's logits in the kernel memory (in place), or 0: staged through the window. */
+  z: number;
+  /** Row 0's gradient in place (stride 4K), or 0: none kept, or staged through the window. */
+  grad: number;
+  /** Whether the gradient is wanted. */
+  writeGrad: boolean;
+  rows: number;
+  classes: number;
+  chunkRows: number;
+  chunks: number;
+  /** Per row: i32 label (−1 ignored), f64 gradient factor, (nll, smoothing[, entropy]) f64. */
+  labels: number;
+  scale: number;
+  out: number;
+  w: number;
+  v: number;
+  mask: number;
+  /** Per thread: block maxima, the family's or soft cap's rows, a worker's private area, the call record. */
+  scratch: number;
+  scratchBytes: number;
+  /** Two i32: the next chunk to claim, and the chunks that may be claimed (| CLOSED when no more come). */
+  counter: number;
+  /** One i32 per chunk: OPEN, DONE, COMMITTED or REVOKED. */
+  finished: number;
+  /** The staging window: `slots` slots of `slotBytes` from `window` and one more, the caller's own; or 0. */
+  window: number;
+  slots: number;
+  slotBytes: number;
+  vConst: number;
+  eps: number;
+  nonTarget: number;
+  allowed: number;
+  vSum: number;
+  /** The family options (`familyRows`: out holds 3 f64 per row), or null for the plain loss (`rows`). */
+  family: SharedFamily | null;
+  /** The language-model options (`rows`), their lse output for every row of the call; or null. */
+  lm: LanguageModelFields | null;
+}
+
+/** Chunk states (the `finished` array). */
+export const OPEN = 0;
+export const DONE = 1;
+export const COMMITTED = 2;
+export const REVOKED = 3;
+/** Set in the claimable count when the caller will make no more chunks claimable. */
+export const CLOSED = 1 << 30;
+
+const outStride = (c: { family: unknown }) => (c.family ? 24 : 16);
+
+/** Bytes of a worker's private area (in place): a chunk's gradient rows (if kept), its results and lse. */
+function privateBytes(c: {
+  writeGrad: boolean;
+  chunkRows: number;
+  classes: number;
+  family: unknown;
+  lm: unknown;
+}) {
+  const grad = c.writeGrad ? align64(4 * c.chunkRows * c.classes + 32) : 0;
+  return grad + align64(outStride(c) * c.chunkRows) + (c.lm ? align64(8 * c.chunkRows) : 0);
+}
+
+/** Offsets in a staging slot: logits becoming the gradient (+ the vector loops' 32 bytes), results, lse. */
+function slotParts(c: { chunkRows: number; classes: number; family: unknown; lm: unknown }) {
+  const out = align64(4 * c.chunkRows * c.classes + 32);
+  const lse = out + align64(outStride(c) * c.chunkRows);
+  return { out, lse, bytes: lse + (c.lm ? align64(8 * c.chunkRows) : 0) };
+}
+
+/**
+ * Lay out a call of `job` in `m` for `threads` threads: in place when `inPlace` (its logits, and gradient
+ * if any, live in m), else with a staging window. Returns the call and its region (to release).
+ */
+export function layoutCall(
+  job: FusedJob,
+  m: KernelMemory,
+  h: { threads: number; inPlace: boolean },
+): { call: CallLayout; region: number } {
+  const { threads, inPlace } = h;
+  const n = job.rows;
+  const k = job.classes;
+  // At least 8 chunks per thread, so that a thread that starts late or runs slower takes fewer.
+  const chunkRows = Math.min(chunkRowsOf(k), Math.max(1, Math.ceil(n / (8 * threads))));
+  const chunks = Math.ceil(n / chunkRows);
+  const S = job.family?.matrix;
+  const matrix = m.shared && S != null && inKernelMemory(S) ? (S as Float32Array).byteOffset : 0;
+  const shape = { writeGrad: job.grad !== null, chunkRows, classes: k, family: job.family, lm: job.lm };
+  // Per thread after the block maxima: the family's rows; or the scratch row (no gradient kept) and a
+  // soft-capped row's exp row; a worker's private area (in place); the thread's call record, last.
+  const perThread = job.family
+    ? sharedFamilyAreas(k, chunkRows, S != null && !matrix).bytes
+    : (job.grad ? 0 : align64(4 * k)) + (job.lm?.softcap ? align64(expRowBytes(k)) : 0);
+  const own = inPlace && threads > 1 ? privateBytes(shape) : 0;
+  const scratchBytes = align64(align64(blockMaxBytes(k)) + perThread) + own + CALL_BYTES;
+  const slots = inPlace ? 0 : Math.min(chunks, threads > 1 ? 2 * threads : 1);
+  const slotBytes = inPlace ? 0 : slotParts(shape).bytes;
+  const sizes = [8, 4 * chunks, 4 * n, 8 * n, outStride(shape) * n, 4 * k, 4 * k, 4 * k];
+  sizes.push(threads * scratchBytes, job.lm ? 8 * n : 0, inPlace ? 0 : (slots + 1) * slotBytes);
+  const region = allocate(
+    sizes.reduce((a, b) => a + align64(b), 0),
+    m,
+  );
+  const at: number[] = [];
+  for (let j = 0, p = region; j < sizes.length; p += align64(sizes[j++])) at.push(p);
+  const [counter, finished, labels, scale, out, v, mask, w, scratch, lse, window] = at;
+  const mem = buffer(m);
+  new Int32Array(mem, counter, 2).set([0, inPlace ? chunks | CLOSED : 0]);
+  new Int32Array(mem, finished, chunks).fill(OPEN);
+  fillRows(job, 0, n, mem, { labels, scale });
+  const f32 = new Float32Array(mem);
+  if (job.v) f32.set(job.v, v >>> 2);
+  if (job.mask) f32.set(job.mask, mask >>> 2);
+  if (job.classWeight) f32.set(job.classWeight, w >>> 2);
+  const call: CallLayout = {
+    z: inPlace ? job.z.byteOffset : 0,
+    grad: inPlace && job.grad ? job.grad.byteOffset : 0,
+    writeGrad: job.grad !== null,
+    rows: n,
+    classes: k,
+    chunkRows,
+    chunks,
+    labels,
+    scale,
+    out,
+    w: job.classWeight ? w : 0,
+    v: job.v ? v : 0,
+    mask: job.mask ? mask : 0,
+    scratch,
+    scratchBytes,
+    counter,
+    finished,
+    window: inPlace ? 0 : window,
+    slots,
+    slotBytes,
+    vConst: job.vConst,
+    eps: job.eps,
+    nonTarget: job.nonTarget ? 1 : 0,
+    allowed: job.allowed,
+    vSum: job.vSum,
+    family: job.family ? sharedFamily(job, matrix) : null,
+    lm: languageModelFields(job.lm, lse, 0), // each thread's exp row: computeChunk
+  };
+  return { call, region };
+}
+
+/** Where one chunk's rows are read and written: logits, gradient (0: none kept), results and lse. */
+interface ChunkPlace {
+  z: number;
+  g: number;
+  out: number;
+  lse: number;
+}
+
+/**
+ * Where thread `t` runs chunk `chunk`: staged, in slot `slot` (the logits become the gradient there); in
+ * place, the caller's rows in place and a worker's gradient, results and lse in its private area.
+ */
+function placeOf(c: CallLayout, t: number, chunk: number, slot: number): ChunkPlace {
+  const k = c.classes;
+  const r0 = chunk * c.chunkRows;
+  if (c.window) {
+    const s = c.window + slot * c.slotBytes;
+    const p = slotParts(c);
+    return { z: s, g: c.writeGrad ? s : 0, out: s + p.out, lse: c.lm ? s + p.lse : 0 };
+  }
+  const z = c.z + 4 * r0 * k;
+  if (t === 0)
+    return {
+      z,
+      g: c.grad && c.grad + 4 * r0 * k,
+      out: c.out + outStride(c) * r0,
+      lse: c.lm ? c.lm.lse + 8 * r0 : 0,
+    };
+  const own = c.scratch + (t + 1) * c.scratchBytes - CALL_BYTES - privateBytes(c);
+  const out = own + (c.writeGrad ? align64(4 * c.chunkRows * k + 32) : 0);
+  return { z, g: c.writeGrad ? own : 0, out, lse: c.lm ? out + align64(outStride(c) * c.chunkRows) : 0 };
+}
+
+/** Run chunk `chunk` of the call on `kernel` with thread `t`'s scratch, into `place`. */
+function computeChunk(
+  kernel: KernelInstance,
+  c: CallLayout,
+  t: number,
+  chunk: number,
+  place: ChunkPlace,
+): void {
+  const k = c.classes;
+  const scratch = c.scratch + t * c.scratchBytes;
+  const record = scratch + c.scratchBytes - CALL_BYTES;
+  const r0 = chunk * c.chunkRows;
+  const n = Math.min(c.rows - r0, c.chunkRows);
+  if (c.family) {
+    familyChunk(kernel, c, c.family, { ...place, r0, n, scratch, record });
+    return;
+  }
+  const row = scratch + align64(blockMaxBytes(k)); // the scratch row, then the exp row (layoutCall)
+  writeCall(kernel.exports.memory.buffer, record, {
+    z: place.z,
+    g: place.g || row,
+    gStride: place.g ? 4 * k : 0,
+    classes: k,
+    labels: c.labels + 4 * r0,
+    scale: c.scale + 8 * r0,
+    out: place.out,
+    bm: scratch,
+    w: c.w,
+    v: c.v,
+    mask: c.mask,
+    vConst: c.vConst,
+    eps: c.eps,
+    nonTarget: c.nonTarget !== 0,
+    allowed: c.allowed,
+    vSum: c.vSum,
+    writeGrad: c.writeGrad,
+    family: null,
+    lm: c.lm && {
+      ...c.lm,
+      lse: place.lse,
+      ework: c.lm.softcap ? row + (c.writeGrad ? 0 : align64(4 * k)) : 0,
+    },
+  });
+  kernel.exports.rows(record, 0, n);
+}
+
+/**
+ * One chunk of a family call: `familyRows` reads the logits at z and writes the gradient rows at g (none
+ * kept, 0: one scratch row takes every row's values) and the results at out. Its vector loops also load and
+ * store back the 3 floats past a row's end when K is not a multiple of 4: in place those belong to the next
+ * chunk, another thread's, so the chunk's last row is copied to this thread's scratch, run there and copied
+ * back.
+ */
+function familyChunk(
+  kernel: KernelInstance,
+  c: CallLayout,
+  f: SharedFamily,
+  h: ChunkPlace & { r0: number; n: number; scratch: number; record: number },
+): void {
+  const { r0, n, scratch, out, z } = h;
+  const k = c.classes;
+  const rowScratch = scratch + align64(blockMaxBytes(k));
+  const tail = rowScratch + sharedFamilyAreas(k, c.chunkRows, f.staged !== null).tail;
+  const g = c.writeGrad ? h.g : tail;
+  const split = k % 4 !== 0;
+  const body = split ? n - 1 : n;
+  const chunk = { bm: scratch, scratch: rowScratch, record: h.record, writeGrad: c.writeGrad };
+  const gStride = c.writeGrad ? 4 * k : 0;
+  if (body > 0) runSharedFamily(kernel, c, f, { ...chunk, zin: z, g, gStride, r0, n: body, out });
+  if (!split) return;
+  const last = 4 * (n - 1) * k;
+  kernel.exports.copy(tail, z + last, 4 * k);
+  const lastRow = { zin: tail, g: tail, gStride: 4 * k, r0: r0 + n - 1, n: 1, out: out + 24 * (n - 1) };
+  runSharedFamily(kernel, c, f, { ...chunk, ...lastRow });
+  if (c.writeGrad) kernel.exports.copy(g + last, tail, 4 * k);
+}
+
+/**
+ * Thread `t` runs chunk `chunk` it claimed and finishes it: the caller's in-place chunk is DONE; a
+ * worker's is COMMITTED by compare-exchange (refused: revoked, its results discarded) and then, in place,
+ * copied from its private area into place and DONE; a staged chunk stays COMMITTED until the caller has
+ * copied it out.
+ */
+export function runClaimed(
+  kernel: KernelInstance,
+  c: CallLayout,
+  t: number,
+  chunk: number,
+  onCommit?: () => void,
+): void {
+  const place = placeOf(c, t, chunk, c.window ? chunk % c.slots : 0);
+  computeChunk(kernel, c, t, chunk, place);
+  const state = new Int32Array(kernel.exports.memory.buffer, c.finished, c.chunks);
+  if (t === 0) {
+    Atomics.store(state, chunk, c.window ? COMMITTED : DONE);
+    return;
+  }
+  if (Atomics.compareExchange(state, chunk, OPEN, COMMITTED) !== OPEN || c.window) return;
+  onCommit?.();
+  const r0 = chunk * c.chunkRows;
+  const n = Math.min(c.rows - r0, c.chunkRows);
+  const { copyForward } = kernel.exports;
+  if (c.writeGrad) copyForward(c.grad + 4 * r0 * c.classes, place.g, 4 * n * c.classes);
+  copyForward(c.out + outStride(c) * r0, place.out, outStride(c) * n);
+  if (c.lm) copyForward(c.lm.lse + 8 * r0, place.lse, 8 * n);
+  Atomics.store(state, chunk, DONE);
+  Atomics.notify(state, chunk);
+}
+
+/** Claim the next claimable chunk (−1: none now; `closed`: and none will come). */
+export function claim(words: Int32Array): { chunk: number; closed: boolean } {
+  for (;;) {
+    const claimable = Atomics.load(words, 1);
+    const next = Atomics.load(words, 0);
+    if (next >= (claimable & ~CLOSED)) return { chunk: -1, closed: (claimable & CLOSED) !== 0 };
+    if (Atomics.compareExchange(words, 0, next, next + 1) === next) return { chunk: next, closed: false };
+  }
+}
+
+/**
+ * Claim and run chunks until the caller closes the call and none is left: every worker's loop (and the
+ * caller's, in place). `onClaim` is told the count of chunks claimed before each runs (a worker's
+ * heartbeat), `onCommit` runs between a worker's commit and its copy into place (fault injection). Waits
+ * for chunks to become claimable in slices (the caller notifies on each). Returns the chunks this thread ran.
+ */
+export function workChunks(
+  kernel: KernelInstance,
+  c: CallLayout,
+  t: number,
+  hooks: { onClaim?: (claimed: number) => void; onCommit?: () => void } = {},
+): number {
+  const words = new Int32Array(kernel.exports.memory.buffer, c.counter, 2);
+  for (let done = 0; ; ) {
+    const { chunk, closed } = claim(words);
+    if (chunk >= 0) {
+      hooks.onClaim?.(++done);
+      runClaimed(kernel, c, t, chunk, hooks.onCommit);
+    } else if (closed) return done;
+    else Atomics.wait(words, 1, Atomics.load(words, 1), 20);
+  }
+}
+
+/** Copy chunk `chunk`'s logits into staging slot `slot` (the caller: it alone reads ordinary arrays). */
+export function stage(job: FusedJob, m: KernelMemory, c: CallLayout, chunk: number, slot: number): void {
+  const k = c.classes;
+  const r0 = chunk * c.chunkRows;
+  const r1 = Math.min(c.rows, r0 + c.chunkRows);
+  new Float32Array(buffer(m), c.window + slot * c.slotBytes, (r1 - r0) * k).set(
+    job.z.subarray(r0 * k, r1 * k),
+  );
+}
+
+/**
+ * Copy a finished staged chunk out of slot `slot`: its results and lse to the call's per-row arrays, its
+ * gradient rows to job.grad (in the in-place mode around rows that are not finite: they keep their logits
+ * for the reference).
+ */
+export function unstage(job: FusedJob, m: KernelMemory, c: CallLayout, chunk: number, slot: number): void {
+  const k = c.classes;
+  const r0 = chunk * c.chunkRows;
+  const n = Math.min(c.rows - r0, c.chunkRows);
+  const mem = buffer(m);
+  const s = c.window + slot * c.slotBytes;
+  const p = slotParts(c);
+  const stride = outStride(c) / 8;
+  const results = new Float64Array(mem, s + p.out, n * stride);
+  new Float64Array(mem, c.out + 8 * stride * r0, n * stride).set(results);
+  if (c.lm) new Float64Array(mem, c.lm.lse + 8 * r0, n).set(new Float64Array(mem, s + p.lse, n));
+  if (!job.grad) return;
+  const g = new Float32Array(mem, s, n * k);
+  if (!job.inPlace) {
+    job.grad.set(g, r0 * k);
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const row = results.subarray(i * stride, (i + 1) * stride);
+    if (row.every(Number.isFinite)) job.grad.set(g.subarray(i * k, (i + 1) * k), (r0 + i) * k);
+  }
+}
+
+/**
+ * After every thread has run out of chunks: the weighted per-row parts into job.perRow or summed in row
+ * order (the same sums to the last bit whatever the number of threads), the lse to job.lm.lse, and the
+ * declined rows: those not finite (the reference recomputes them; their logits are intact).
+ */
+export function collectCall(
+  job: FusedJob,
+  m: KernelMemory,
+  call: CallLayout,
+): RowSums & { declined: number[] } {
+  const mem = buffer(m);
+  const labels = new Int32Array(mem);
+  const f64 = new Float64Array(mem);
+  const sums = { nll: 0, smoothing: 0, entropy: 0 };
+  const declined: number[] = [];
+  const stride = outStride(call) / 8;
+  for (let r0 = 0; r0 < call.rows; r0 += call.chunkRows) {
+    const n = Math.min(call.rows - r0, call.chunkRows);
+    const weight = chunkWeight(job, labels, (call.labels >>> 2) + r0, r0);
+    collectRows(
+      { f64, out: (call.out >>> 3) + stride * r0, stride, n, first: r0, weight },
+      job.perRow,
+      sums,
+      declined,
+    );
+  }
+  if (job.lm && call.lm) job.lm.lse.set(f64.subarray(call.lm.lse >>> 3, (call.lm.lse >>> 3) + call.rows));
+  return { ...sums, declined };
+}
+
+/**
+ * The error of a call whose worker stopped for longer than the stall bound while copying rows r0…r1 of a
+ * chunk it had committed into the caller's gradient (a workspace): it may still write them later.
+ */
+export class StoppedInCopy extends Error {
+  constructor(r0: number, r1: number, stallMs: number) {
+    super(
+      `crossEntropy: a kernel worker thread made no progress for ${stallMs} ms while copying gradient rows ${r0}…${r1 - 1} into the caller's shared gradient; it was terminated, but a thread stopped inside a copy may still finish it after this call, so no result is returned: compute this step again into a fresh gradient`,
+    );
+  }
+}
+
+/**
+ * After the workers are done or retired: finish on the calling thread every chunk no thread finished, each
+ * revoked first so that a failed worker which resumes cannot commit it: staged chunks in the caller's own
+ * slot, in-place ones in place. A staged chunk a worker committed is copied out; an in-place one is being
+ * copied into place by its worker, waited for up to `waitMs` (a worker stopped inside that copy may finish
+ * it after the call, which then fails: StoppedInCopy). Returns the rows the caller ran here.
+ */
+export function finishCall(job: FusedJob, m: KernelMemory, c: CallLayout, waitMs: number): number {
+  const state = new Int32Array(buffer(m), c.finished, c.chunks);
+  let rows = 0;
+  for (let chunk = 0; chunk < c.chunks; chunk++) {
+    const s = Atomics.compareExchange(state, chunk, OPEN, REVOKED);
+    const r0 = chunk * c.chunkRows;
+    const n = Math.min(c.rows - r0, c.chunkRows);
+    if (s === DONE) continue;
+    if (s === COMMITTED && c.window) unstage(job, m, c, chunk, chunk % c.slots);
+    else if (s === COMMITTED) {
+      if (Atomics.wait(state, chunk, COMMITTED, waitMs) === 'timed-out')
+        throw new StoppedInCopy(r0, r0 + n, waitMs);
+      continue;
+    } else {
+      // never claimed, or revoked from a failed worker: on the calling thread
+      if (c.window) stage(job, m, c, chunk, c.slots);
+      computeChunk(m.kernel, c, 0, chunk, placeOf(c, 0, chunk, c.slots));
+      if (c.window) unstage(job, m, c, chunk, c.slots);
+      rows += n;
+    }
+    Atomics.store(state, chunk, DONE);
+  }
+  return rows;
+}
