@@ -21,7 +21,16 @@ import {
 import type { FusedJob } from './fused.js';
 import { fusedJob, unsupportedShape } from './job.js';
 import { kernelZLoss } from './languageModel.js';
-import { buffer, callMemory, type KernelMemory, memoryRegion, ownMemory, release } from './memory.js';
+import {
+  buffer,
+  callMemory,
+  inKernelMemory,
+  type KernelMemory,
+  memoryRegion,
+  ownMemory,
+  release,
+  sharedKernel,
+} from './memory.js';
 import type { KernelPlan } from './plan.js';
 import {
   afterWorkersGone,
@@ -88,8 +97,7 @@ export function runKernel(
     return decline(`fewer than ${KERNEL_MIN_SIZE} logits: the reference is as fast`);
   const shape = unsupportedShape(plan);
   if (shape) return decline(shape);
-  const m = callMemory();
-  if (!m) return decline('the WASM kernel is not compiled here (yet)', 'wasm-unavailable', n);
+  if (!callMemory()) return decline('the WASM kernel is not compiled here (yet)', 'wasm-unavailable', n);
   const job = fusedJob(plan, scale, perRow, zScale);
   if (job === 'float32-range')
     return decline(
@@ -97,7 +105,7 @@ export function runKernel(
       'float32-range',
       n,
     );
-  const outcome = runJob(plan, job, m);
+  const outcome = runJob(plan, job);
   if (outcome.ran) outcome.zLoss = kernelZLoss(job, outcome.declined, perRow?.zLoss ?? null);
   return outcome;
 }
@@ -107,20 +115,26 @@ export function runKernel(
  * through the call's window; on every thread when it is large, its noise readable by the workers and the
  * pool runs.
  */
-function runJob(plan: KernelPlan, job: FusedJob, m: KernelMemory): KernelOutcome {
+function runJob(plan: KernelPlan, job: FusedJob, memory?: KernelMemory): KernelOutcome {
   const n = plan.rows;
   const inPlace = onWorkspace(plan);
-  let threads = m.shared && plan.threads && n >= 2 && n * plan.classes >= THREAD_MIN_SIZE;
+  let threads = sharedKernel() !== null && plan.threads && n >= 2 && n * plan.classes >= THREAD_MIN_SIZE;
   const unshared = threads && noiseUnshared(job);
   if (unshared) {
     emitKernelEvent({ type: 'fallback', reason: 'noise-not-shared', detail: NOT_SHARED, rows: n });
     threads = false;
   }
+  // One thread on ordinary arrays: the calling thread's own memory, where copies in and out are plain
+  // memcpy (into shared memory they are word by word, relaxed-atomic).
+  // S in the shared memory is read there in place.
+  const S = job.family?.matrix;
+  const shared = inPlace || threads || (S != null && inKernelMemory(S));
+  const m = memory ?? (shared ? sharedKernel()! : (ownMemory() ?? sharedKernel()!));
   let laid: { call: CallLayout; region: number };
   try {
     laid = layoutCall(job, m, { threads: threads ? threadCount() : 1, inPlace });
   } catch (error) {
-    const own = inPlace ? null : ownMemory();
+    const own = inPlace || !m.shared ? null : ownMemory();
     const why = `the shared kernel memory cannot take the call (${message(error)})`;
     if (!own) return decline(why, 'shared-memory-unavailable', n);
     // Ordinary arrays: on the calling thread, through its own memory.

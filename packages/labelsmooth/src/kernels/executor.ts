@@ -298,7 +298,11 @@ export function runClaimed(
     Atomics.store(state, chunk, c.window ? COMMITTED : DONE);
     return;
   }
-  if (Atomics.compareExchange(state, chunk, OPEN, COMMITTED) !== OPEN || c.window) return;
+  if (Atomics.compareExchange(state, chunk, OPEN, COMMITTED) !== OPEN) return;
+  if (c.window) {
+    Atomics.notify(state, chunk); // the caller may be waiting to copy it out
+    return;
+  }
   onCommit?.();
   const r0 = chunk * c.chunkRows;
   const n = Math.min(c.rows - r0, c.chunkRows);
