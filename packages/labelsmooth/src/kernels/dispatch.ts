@@ -25,6 +25,7 @@ import {
   buffer,
   callMemory,
   inKernelMemory,
+  isShared,
   type KernelMemory,
   memoryRegion,
   ownMemory,
@@ -256,7 +257,7 @@ const NOT_SHARED =
 /** Whether the job has class-conditional noise that worker threads cannot read (not in shared memory). */
 function noiseUnshared(job: FusedJob): boolean {
   const S = job.family?.matrix;
-  return S != null && !(ArrayBuffer.isView(S) && S.buffer instanceof SharedArrayBuffer);
+  return S != null && !(ArrayBuffer.isView(S) && isShared(S.buffer));
 }
 
 /**

@@ -39,7 +39,7 @@ function arena(memory: WebAssembly.Memory, module: WebAssembly.Module, kernel: K
     memory,
     module,
     kernel,
-    shared: memory.buffer instanceof SharedArrayBuffer,
+    shared: isShared(memory.buffer),
     free: [],
     top: PAGE,
     live: new Map(),
@@ -169,6 +169,12 @@ export function inKernelMemory(S: ArrayLike<number>): boolean {
     memoryRegion(S) === 'live' &&
     S.byteOffset + S.byteLength + 16 <= shared!.memory.buffer.byteLength
   );
+}
+
+/** Whether `b` is a SharedArrayBuffer (false where the type does not exist: a page that is not
+ * cross-origin isolated). */
+export function isShared(b: ArrayBufferLike): boolean {
+  return typeof SharedArrayBuffer === 'function' && b instanceof SharedArrayBuffer;
 }
 
 /** x rounded up to a multiple of 64. */
