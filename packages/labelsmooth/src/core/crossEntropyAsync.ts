@@ -2,7 +2,6 @@ import type { ShardReply, ShardRequest } from '../kernels/browserWorker.js';
 import { emitKernelEvent, recordPath } from '../kernels/events.js';
 import { initKernels } from '../kernels/index.js';
 import { unsupportedShape } from '../kernels/job.js';
-import { THREAD_MIN_SIZE } from '../kernels/threads.js';
 import { computeCrossEntropy } from './crossEntropy.js';
 import { type CrossEntropyPlan, planCrossEntropy } from './plan.js';
 import { lossScale, meanDenominator, type PartRows, partRows, reduceRows, reduceSums } from './reduce.js';
@@ -89,6 +88,9 @@ export async function crossEntropyAsync(
   return frozen.restore(await runAsync(frozen.plan, options));
 }
 
+/** Minimum logits before a page's call is shared out to Web Workers (below, the messages cost more). */
+const WORKERS_MIN_SIZE = 1 << 20;
+
 /** Run a plan off the browser's main thread where it is large enough (see {@link crossEntropyAsync}). */
 async function runAsync(
   plan: CrossEntropyPlan,
@@ -96,7 +98,7 @@ async function runAsync(
 ): Promise<CrossEntropyResult> {
   const n = plan.rows;
   const k = plan.classes;
-  const big = n >= 2 && n * k >= THREAD_MIN_SIZE && plan.threads && plan.kernel !== 'js';
+  const big = n >= 2 && n * k >= WORKERS_MIN_SIZE && plan.threads && plan.kernel !== 'js';
   const callerBuffer = plan.grad !== null && (options as CrossEntropyOptions).grad !== true;
   // Class-conditional noise is not sharded across Web Workers: each would get a copy of S (K×K) unless it
   // is in shared memory (a cross-origin-isolated page); it runs here instead.
