@@ -138,13 +138,13 @@ export interface CrossEntropyOptions extends SmoothingOptions {
    */
   kernel?: 'auto' | 'wasm' | 'js';
   /**
-   * Split batches of ≥ 2¹⁶ logits across worker threads (Node; default true): ordinary arrays under 2²⁰
-   * logits are copied into the kernel's shared memory at once, larger ones stream through a shared ring,
-   * workspace buffers are read in place. The pool starts on the first call that needs it (that call waits
-   * for it; or with `initKernels()`), is reused, and never keeps the process alive. The in-place mode (`grad: logits`) stays on the calling thread, so that a row the
-   * kernel declines still holds its logits for the reference. Class-conditional noise is threaded when S
-   * is a `noiseMatrix(S)` (or any array in a SharedArrayBuffer); S in an ordinary array keeps the call on
-   * the calling thread, with a `'noise-not-shared'` kernel event.
+   * Split calls of ≥ 2¹⁶ logits across worker threads (Node; default true): the threads claim chunks of
+   * rows from one counter, on workspace buffers in place and on ordinary arrays (the in-place mode
+   * `grad: logits` included) through a window of slots in the kernel's shared memory, with the same bits as
+   * one thread. The pool starts on the first call that needs it (that call waits for it; or with
+   * `initKernels()`), is reused, and never keeps the process alive. Class-conditional noise is threaded
+   * when S is a `noiseMatrix(S)` (or any array in a SharedArrayBuffer); S in an ordinary array keeps the
+   * call on the calling thread, with a `'noise-not-shared'` kernel event.
    */
   threads?: boolean;
   /**
