@@ -12,13 +12,9 @@ import {
   kernelInfo,
   kernelWorkspace,
 } from '../packages/labelsmooth/src/index.js';
-import {
-  collectCall,
-  finishCall,
-  layoutCall,
-  workChunks,
-} from '../packages/labelsmooth/src/kernels/executor.js';
+import { collectCall, finishCall, workChunks } from '../packages/labelsmooth/src/kernels/executor.js';
 import { fusedJob } from '../packages/labelsmooth/src/kernels/job.js';
+import { layoutCall } from '../packages/labelsmooth/src/kernels/layout.js';
 import { release, sharedKernel } from '../packages/labelsmooth/src/kernels/memory.js';
 import { lcg } from './helpers/lcg.js';
 

@@ -4,25 +4,12 @@
 // is recorded (kernelInfo) and every fallback is an event (onKernelEvent).
 
 import { emitKernelEvent, type FallbackReason, recordPath } from './events.js';
-import {
-  type CallLayout,
-  CLOSED,
-  COMMITTED,
-  claim,
-  collectCall,
-  DONE,
-  finishCall,
-  layoutCall,
-  runClaimed,
-  StoppedInCopy,
-  stage,
-  unstage,
-} from './executor.js';
+import { collectCall, execute, StoppedInCopy } from './executor.js';
 import type { FusedJob } from './fused.js';
 import { fusedJob, unsupportedShape } from './job.js';
 import { kernelZLoss } from './languageModel.js';
+import { type CallLayout, layoutCall } from './layout.js';
 import {
-  buffer,
   callMemory,
   inKernelMemory,
   isShared,
@@ -33,18 +20,7 @@ import {
   sharedKernel,
 } from './memory.js';
 import type { KernelPlan } from './plan.js';
-import {
-  afterWorkersGone,
-  anyExited,
-  beginCall,
-  type CallMembers,
-  endCall,
-  reportFailed,
-  THREAD_MIN_SIZE,
-  threadCount,
-  threadLimits,
-  threadStats,
-} from './threads.js';
+import { afterWorkersGone, THREAD_MIN_SIZE, threadCount } from './threads.js';
 
 /** Below this many logits (`kernel: 'auto'`) the reference is as fast as a kernel call. */
 export const KERNEL_MIN_SIZE = 2048;
@@ -168,87 +144,6 @@ function runJob(plan: KernelPlan, job: FusedJob, memory?: KernelMemory): KernelO
       : `on the calling thread${matrix}${unshared ? ` (${NOT_SHARED})` : ''}`;
   recordRun(sums.declined, n, ran.threaded ? 'wasm-threads' : 'wasm', `${n} rows ${where}`);
   return { ran: true, ...sums };
-}
-
-/**
- * Run the call laid out at `call`: with `threads`, the pool's workers claim chunks while the caller does
- * too (and, staged, keeps the window filled and emptied); then the caller waits for them (bounded) and
- * finishes whatever no thread finished.
- */
-function execute(job: FusedJob, m: KernelMemory, call: CallLayout, threads: boolean): { threaded: boolean } {
-  const members = threads ? beginCall(m, call) : null;
-  let own = 0;
-  let end: ReturnType<typeof endCall> | null = null;
-  try {
-    own = call.window ? runStaged(job, m, call, members ?? []) : workInPlace(m, call);
-  } finally {
-    // Even when the caller's kernel threw: the call's memory is released only after every worker is done
-    // with it (or retired: see afterWorkersGone).
-    close(m, call);
-    if (members) end = endCall(members);
-  }
-  const redone = finishCall(job, m, call, threadLimits.stallMs);
-  if (end && (redone > 0 || end.failed > 0)) reportFailed(Math.max(end.failed, 1), redone, end.next);
-  threadStats.chunks = [own, ...(end?.chunks ?? [])];
-  threadStats.matrixInPlace = threadStats.chunks.map(() => call.family?.matrix !== 0);
-  return { threaded: members !== null };
-}
-
-/** The caller's share of an in-place call: chunks claimed until none is left. */
-function workInPlace(m: KernelMemory, call: CallLayout): number {
-  const words = new Int32Array(buffer(m), call.counter, 2);
-  let own = 0;
-  for (let c = claim(words).chunk; c >= 0; c = claim(words).chunk, own++) runClaimed(m.kernel, call, 0, c);
-  return own;
-}
-
-/**
- * The caller's part of a staged call: keep the window's slots filled with the next chunks' logits (made
- * claimable as they are staged), run chunks itself, and copy finished ones out in order, each freeing its
- * slot. When the window is full and every staged chunk is being run by a worker, it waits for the oldest,
- * bounded: a worker that exited or made no chunk progress for stallMs stops the staging (the rest is then
- * finished by finishCall). Returns the chunks the caller ran.
- */
-function runStaged(job: FusedJob, m: KernelMemory, c: CallLayout, members: CallMembers): number {
-  const mem = buffer(m);
-  const words = new Int32Array(mem, c.counter, 2);
-  const state = new Int32Array(mem, c.finished, c.chunks);
-  let staged = 0;
-  let retired = 0;
-  let own = 0;
-  let stopped = false;
-  const wait = { chunk: -1, since: 0 };
-  for (;;) {
-    for (; retired < staged && Atomics.load(state, retired) === COMMITTED; retired++) {
-      unstage(job, m, c, retired, retired % c.slots);
-      Atomics.store(state, retired, DONE);
-    }
-    const before = staged;
-    for (; !stopped && staged < c.chunks && staged - retired < c.slots; staged++)
-      stage(job, m, c, staged, staged % c.slots);
-    if (staged !== before) {
-      Atomics.store(words, 1, staged);
-      Atomics.notify(words, 1);
-    }
-    const { chunk } = claim(words);
-    if (chunk >= 0) {
-      runClaimed(m.kernel, c, 0, chunk);
-      own++;
-      continue;
-    }
-    if (staged === c.chunks || stopped) return own;
-    // The window is full and every staged chunk is being run by a worker: wait for the oldest (bounded).
-    if (wait.chunk !== retired) Object.assign(wait, { chunk: retired, since: performance.now() });
-    Atomics.wait(state, retired, 0, threadLimits.sliceMs);
-    if (anyExited(members) || performance.now() - wait.since > threadLimits.stallMs) stopped = true;
-  }
-}
-
-/** Make no more chunks claimable: the workers return once the chunks they hold are done. */
-function close(m: KernelMemory, call: CallLayout): void {
-  const words = new Int32Array(buffer(m), call.counter, 2);
-  Atomics.or(words, 1, CLOSED);
-  Atomics.notify(words, 1);
 }
 
 const NOT_SHARED =

@@ -1,5 +1,5 @@
 // The executor: every kernel call runs here, on one thread or on all of them, the same way. A call is laid
-// out once in the kernel memory (memory.ts): per-row labels, gradient factors and results for all N rows,
+// out once in the kernel memory (layout.ts): per-row labels, gradient factors and results for all N rows,
 // the shared vectors, each thread's scratch. Its rows are cut into chunks, and every thread — the caller
 // and the pool's workers (threads.ts) — claims chunks from one atomic counter until none is left.
 //
@@ -15,191 +15,32 @@
 // commit refused and its results are discarded. Whatever no thread finished is run by the caller at the
 // end, on the same kernel: the same bits. Per-row results are summed in row order (collectCall), so the
 // loss is the same to the last bit on any number of threads.
-import { CALL_BYTES, type LanguageModelFields, writeCall } from './call.js';
-import { runSharedFamily, type SharedFamily, sharedFamily, sharedFamilyAreas } from './family.js';
-import { chunkWeight, collectRows, type FusedJob, fillRows, type RowSums } from './fused.js';
-import { expRowBytes, languageModelFields } from './languageModel.js';
-import { align64, allocate, buffer, inKernelMemory, type KernelMemory } from './memory.js';
-import { blockMaxBytes, chunkRows as chunkRowsOf, type KernelInstance } from './wasm.js';
-
-/** One call's layout in the kernel memory (byte addresses) and its scalars, as every thread sees it. */
-export interface CallLayout {
-  /** Row 0's logits in the kernel memory (in place), or 0: staged through the window. */
-  z: number;
-  /** Row 0's gradient in place (stride 4K), or 0: none kept, or staged through the window. */
-  grad: number;
-  /** Whether the gradient is wanted. */
-  writeGrad: boolean;
-  rows: number;
-  classes: number;
-  chunkRows: number;
-  chunks: number;
-  /** Per row: i32 label (−1 ignored), f64 gradient factor, (nll, smoothing[, entropy]) f64. */
-  labels: number;
-  scale: number;
-  out: number;
-  w: number;
-  v: number;
-  mask: number;
-  /** Per thread: block maxima, the family's or soft cap's rows, a worker's private area, the call record. */
-  scratch: number;
-  scratchBytes: number;
-  /** Two i32: the next chunk to claim, and the chunks that may be claimed (| CLOSED when no more come). */
-  counter: number;
-  /** One i32 per chunk: OPEN, DONE, COMMITTED or REVOKED. */
-  finished: number;
-  /** The staging window: `slots` slots of `slotBytes` from `window` and one more, the caller's own; or 0. */
-  window: number;
-  slots: number;
-  slotBytes: number;
-  vConst: number;
-  eps: number;
-  nonTarget: number;
-  allowed: number;
-  vSum: number;
-  /** The family options (`familyRows`: out holds 3 f64 per row), or null for the plain loss (`rows`). */
-  family: SharedFamily | null;
-  /** The language-model options (`rows`), their lse output for every row of the call; or null. */
-  lm: LanguageModelFields | null;
-}
-
-/** Chunk states (the `finished` array). */
-export const OPEN = 0;
-export const DONE = 1;
-export const COMMITTED = 2;
-export const REVOKED = 3;
-/** Set in the claimable count when the caller will make no more chunks claimable. */
-export const CLOSED = 1 << 30;
-
-const outStride = (c: { family: unknown }) => (c.family ? 24 : 16);
-
-/** Bytes of a worker's private area (in place): a chunk's gradient rows (if kept), its results and lse. */
-function privateBytes(c: {
-  writeGrad: boolean;
-  chunkRows: number;
-  classes: number;
-  family: unknown;
-  lm: unknown;
-}) {
-  const grad = c.writeGrad ? align64(4 * c.chunkRows * c.classes + 32) : 0;
-  return grad + align64(outStride(c) * c.chunkRows) + (c.lm ? align64(8 * c.chunkRows) : 0);
-}
-
-/** Offsets in a staging slot: logits becoming the gradient (+ the vector loops' 32 bytes), results, lse. */
-function slotParts(c: { chunkRows: number; classes: number; family: unknown; lm: unknown }) {
-  const out = align64(4 * c.chunkRows * c.classes + 32);
-  const lse = out + align64(outStride(c) * c.chunkRows);
-  return { out, lse, bytes: lse + (c.lm ? align64(8 * c.chunkRows) : 0) };
-}
-
-/**
- * Lay out a call of `job` in `m` for `threads` threads: in place when `inPlace` (its logits, and gradient
- * if any, live in m), else with a staging window. Returns the call and its region (to release).
- */
-export function layoutCall(
-  job: FusedJob,
-  m: KernelMemory,
-  h: { threads: number; inPlace: boolean },
-): { call: CallLayout; region: number } {
-  const { threads, inPlace } = h;
-  const n = job.rows;
-  const k = job.classes;
-  // At least 8 chunks per thread, so that a thread that starts late or runs slower takes fewer.
-  const chunkRows = Math.min(chunkRowsOf(k), Math.max(1, Math.ceil(n / (8 * threads))));
-  const chunks = Math.ceil(n / chunkRows);
-  const S = job.family?.matrix;
-  const matrix = m.shared && S != null && inKernelMemory(S) ? (S as Float32Array).byteOffset : 0;
-  const shape = { writeGrad: job.grad !== null, chunkRows, classes: k, family: job.family, lm: job.lm };
-  // Per thread after the block maxima: the family's rows; or the scratch row (no gradient kept) and a
-  // soft-capped row's exp row; a worker's private area (in place); the thread's call record, last.
-  const perThread = job.family
-    ? sharedFamilyAreas(k, chunkRows, S != null && !matrix).bytes
-    : (job.grad ? 0 : align64(4 * k)) + (job.lm?.softcap ? align64(expRowBytes(k)) : 0);
-  const own = inPlace && threads > 1 ? privateBytes(shape) : 0;
-  const scratchBytes = align64(align64(blockMaxBytes(k)) + perThread) + own + CALL_BYTES;
-  const slots = inPlace ? 0 : Math.min(chunks, threads > 1 ? 2 * threads : 1);
-  const slotBytes = inPlace ? 0 : slotParts(shape).bytes;
-  const sizes = [8, 4 * chunks, 4 * n, 8 * n, outStride(shape) * n, 4 * k, 4 * k, 4 * k];
-  sizes.push(threads * scratchBytes, job.lm ? 8 * n : 0, inPlace ? 0 : (slots + 1) * slotBytes);
-  const region = allocate(
-    sizes.reduce((a, b) => a + align64(b), 0),
-    m,
-  );
-  const at: number[] = [];
-  for (let j = 0, p = region; j < sizes.length; p += align64(sizes[j++])) at.push(p);
-  const [counter, finished, labels, scale, out, v, mask, w, scratch, lse, window] = at;
-  const mem = buffer(m);
-  new Int32Array(mem, counter, 2).set([0, inPlace ? chunks | CLOSED : 0]);
-  new Int32Array(mem, finished, chunks).fill(OPEN);
-  fillRows(job, 0, n, mem, { labels, scale });
-  const f32 = new Float32Array(mem);
-  if (job.v) f32.set(job.v, v >>> 2);
-  if (job.mask) f32.set(job.mask, mask >>> 2);
-  if (job.classWeight) f32.set(job.classWeight, w >>> 2);
-  const call: CallLayout = {
-    z: inPlace ? job.z.byteOffset : 0,
-    grad: inPlace && job.grad ? job.grad.byteOffset : 0,
-    writeGrad: job.grad !== null,
-    rows: n,
-    classes: k,
-    chunkRows,
-    chunks,
-    labels,
-    scale,
-    out,
-    w: job.classWeight ? w : 0,
-    v: job.v ? v : 0,
-    mask: job.mask ? mask : 0,
-    scratch,
-    scratchBytes,
-    counter,
-    finished,
-    window: inPlace ? 0 : window,
-    slots,
-    slotBytes,
-    vConst: job.vConst,
-    eps: job.eps,
-    nonTarget: job.nonTarget ? 1 : 0,
-    allowed: job.allowed,
-    vSum: job.vSum,
-    family: job.family ? sharedFamily(job, matrix) : null,
-    lm: languageModelFields(job.lm, lse, 0), // each thread's exp row: computeChunk
-  };
-  return { call, region };
-}
-
-/** Where one chunk's rows are read and written: logits, gradient (0: none kept), results and lse. */
-interface ChunkPlace {
-  z: number;
-  g: number;
-  out: number;
-  lse: number;
-}
-
-/**
- * Where thread `t` runs chunk `chunk`: staged, in slot `slot` (the logits become the gradient there); in
- * place, the caller's rows in place and a worker's gradient, results and lse in its private area.
- */
-function placeOf(c: CallLayout, t: number, chunk: number, slot: number): ChunkPlace {
-  const k = c.classes;
-  const r0 = chunk * c.chunkRows;
-  if (c.window) {
-    const s = c.window + slot * c.slotBytes;
-    const p = slotParts(c);
-    return { z: s, g: c.writeGrad ? s : 0, out: s + p.out, lse: c.lm ? s + p.lse : 0 };
-  }
-  const z = c.z + 4 * r0 * k;
-  if (t === 0)
-    return {
-      z,
-      g: c.grad && c.grad + 4 * r0 * k,
-      out: c.out + outStride(c) * r0,
-      lse: c.lm ? c.lm.lse + 8 * r0 : 0,
-    };
-  const own = c.scratch + (t + 1) * c.scratchBytes - CALL_BYTES - privateBytes(c);
-  const out = own + (c.writeGrad ? align64(4 * c.chunkRows * k + 32) : 0);
-  return { z, g: c.writeGrad ? own : 0, out, lse: c.lm ? out + align64(outStride(c) * c.chunkRows) : 0 };
-}
+import { CALL_BYTES, writeCall } from './call.js';
+import { runSharedFamily, type SharedFamily, sharedFamilyAreas } from './family.js';
+import { chunkWeight, collectRows, type FusedJob, type RowSums } from './fused.js';
+import {
+  type CallLayout,
+  type ChunkPlace,
+  CLOSED,
+  COMMITTED,
+  DONE,
+  OPEN,
+  outStride,
+  placeOf,
+  REVOKED,
+  slotParts,
+} from './layout.js';
+import { align64, buffer, type KernelMemory } from './memory.js';
+import {
+  anyExited,
+  beginCall,
+  type CallMembers,
+  endCall,
+  reportFailed,
+  threadLimits,
+  threadStats,
+} from './threads.js';
+import { blockMaxBytes, type KernelInstance } from './wasm.js';
 
 /** Run chunk `chunk` of the call on `kernel` with thread `t`'s scratch, into `place`. */
 function computeChunk(
@@ -457,4 +298,90 @@ export function finishCall(job: FusedJob, m: KernelMemory, c: CallLayout, waitMs
     Atomics.store(state, chunk, DONE);
   }
   return rows;
+}
+
+/**
+ * Run the call laid out at `call`: with `threads`, the pool's workers claim chunks while the caller does
+ * too (and, staged, keeps the window filled and emptied); then the caller waits for them (bounded) and
+ * finishes whatever no thread finished.
+ */
+export function execute(
+  job: FusedJob,
+  m: KernelMemory,
+  call: CallLayout,
+  threads: boolean,
+): { threaded: boolean } {
+  const members = threads ? beginCall(m, call) : null;
+  let own = 0;
+  let end: ReturnType<typeof endCall> | null = null;
+  try {
+    own = call.window ? runStaged(job, m, call, members ?? []) : workInPlace(m, call);
+  } finally {
+    // Even when the caller's kernel threw: the call's memory is released only after every worker is done
+    // with it (or retired: see afterWorkersGone).
+    close(m, call);
+    if (members) end = endCall(members);
+  }
+  const redone = finishCall(job, m, call, threadLimits.stallMs);
+  if (end && (redone > 0 || end.failed > 0)) reportFailed(Math.max(end.failed, 1), redone, end.next);
+  threadStats.chunks = [own, ...(end?.chunks ?? [])];
+  threadStats.matrixInPlace = threadStats.chunks.map(() => call.family?.matrix !== 0);
+  return { threaded: members !== null };
+}
+
+/** The caller's share of an in-place call: chunks claimed until none is left. */
+function workInPlace(m: KernelMemory, call: CallLayout): number {
+  const words = new Int32Array(buffer(m), call.counter, 2);
+  let own = 0;
+  for (let c = claim(words).chunk; c >= 0; c = claim(words).chunk, own++) runClaimed(m.kernel, call, 0, c);
+  return own;
+}
+
+/**
+ * The caller's part of a staged call: keep the window's slots filled with the next chunks' logits (made
+ * claimable as they are staged), run chunks itself, and copy finished ones out in order, each freeing its
+ * slot. When the window is full and every staged chunk is being run by a worker, it waits for the oldest,
+ * bounded: a worker that exited or made no chunk progress for stallMs stops the staging (the rest is then
+ * finished by finishCall). Returns the chunks the caller ran.
+ */
+function runStaged(job: FusedJob, m: KernelMemory, c: CallLayout, members: CallMembers): number {
+  const mem = buffer(m);
+  const words = new Int32Array(mem, c.counter, 2);
+  const state = new Int32Array(mem, c.finished, c.chunks);
+  let staged = 0;
+  let retired = 0;
+  let own = 0;
+  let stopped = false;
+  const wait = { chunk: -1, since: 0 };
+  for (;;) {
+    for (; retired < staged && Atomics.load(state, retired) === COMMITTED; retired++) {
+      unstage(job, m, c, retired, retired % c.slots);
+      Atomics.store(state, retired, DONE);
+    }
+    const before = staged;
+    for (; !stopped && staged < c.chunks && staged - retired < c.slots; staged++)
+      stage(job, m, c, staged, staged % c.slots);
+    if (staged !== before) {
+      Atomics.store(words, 1, staged);
+      Atomics.notify(words, 1);
+    }
+    const { chunk } = claim(words);
+    if (chunk >= 0) {
+      runClaimed(m.kernel, c, 0, chunk);
+      own++;
+      continue;
+    }
+    if (staged === c.chunks || stopped) return own;
+    // The window is full and every staged chunk is being run by a worker: wait for the oldest (bounded).
+    if (wait.chunk !== retired) Object.assign(wait, { chunk: retired, since: performance.now() });
+    Atomics.wait(state, retired, 0, threadLimits.sliceMs);
+    if (anyExited(members) || performance.now() - wait.since > threadLimits.stallMs) stopped = true;
+  }
+}
+
+/** Make no more chunks claimable: the workers return once the chunks they hold are done. */
+function close(m: KernelMemory, call: CallLayout): void {
+  const words = new Int32Array(buffer(m), call.counter, 2);
+  Atomics.or(words, 1, CLOSED);
+  Atomics.notify(words, 1);
 }

@@ -8,8 +8,6 @@
 // (terminated, replaced, at most MAX_RESTARTS times) and the caller finishes its chunks; memory a retired
 // worker may still write is not handed out again before its exit is seen (afterWorkersGone).
 import { emitKernelEvent } from './events.js';
-import type { CallLayout } from './executor.js';
-import type { KernelMemory } from './memory.js';
 
 interface PoolWorker {
   /** [0] job sequence, [1] done sequence, [2] status of the whole call (2: an error outside the
@@ -423,7 +421,8 @@ function begin(w: PoolWorker, message: WorkerCall): boolean {
 
 /** What a worker gets for a call (see executor.ts). */
 export interface WorkerCall {
-  call: CallLayout;
+  /** The call's layout (layout.ts), passed through to the worker's executor. */
+  call: unknown;
   /** The worker's thread index (its scratch area); the calling thread is 0. */
   thread: number;
   /** The shared kernel and its memory, sent with a worker's first call only. */
@@ -444,7 +443,10 @@ export type CallMembers = readonly PoolWorker[];
  * has not started yet: the workers taking part (those that fail to begin are retired and left out), or null
  * when no pool runs here.
  */
-export function beginCall(m: KernelMemory, call: CallLayout): CallMembers | null {
+export function beginCall(
+  m: { memory: WebAssembly.Memory; module: WebAssembly.Module },
+  call: unknown,
+): CallMembers | null {
   if (!threadsNow() || !pool || pool.length === 0) return null;
   return pool.filter((w, p) => {
     const first = w.memory !== m.memory;

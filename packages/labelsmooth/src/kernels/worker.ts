@@ -4,6 +4,7 @@
 // chunk.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { workChunks } from './executor.js';
+import type { CallLayout } from './layout.js';
 import { COPY_FAULT, EXITED, FAULT, READY, type WorkerCall } from './threads.js';
 import { KernelInstance } from './wasm.js';
 
@@ -40,7 +41,7 @@ for (;;) {
     const job = msg!.message as WorkerCall;
     if (job.module && job.memory) kernel = new KernelInstance(job.module, job.memory);
     // The count of claimed chunks is this worker's heartbeat (the caller's stall bound reads it).
-    done = workChunks(kernel!, job.call, job.thread, {
+    done = workChunks(kernel!, job.call as CallLayout, job.thread, {
       onClaim: (claimed) => {
         Atomics.store(flags, 4, claimed);
         fault();
