@@ -16,7 +16,7 @@
 // end, on the same kernel: the same bits. Per-row results are summed in row order (collectCall), so the
 // loss is the same to the last bit on any number of threads.
 import { CALL_BYTES, writeCall } from './call.js';
-import { runSharedFamily, type SharedFamily, sharedFamilyAreas } from './family.js';
+import { familyFields, sharedFamilyAreas } from './family.js';
 import { chunkWeight, collectRows, type FusedJob, type RowSums } from './fused.js';
 import {
   type CallLayout,
@@ -42,7 +42,12 @@ import {
 } from './threads.js';
 import { blockMaxBytes, type KernelInstance } from './wasm.js';
 
-/** Run chunk `chunk` of the call on `kernel` with thread `t`'s scratch, into `place`. */
+/**
+ * Run chunk `chunk` of the call on `kernel` with thread `t`'s scratch, into `place`. The family kernel's
+ * vector loops also load and store back the 3 floats past a row's end when K is not a multiple of 4: in
+ * place those belong to the next chunk, another thread's, so a family chunk's last row is then copied to
+ * this thread's scratch, run there and copied back.
+ */
 function computeChunk(
   kernel: KernelInstance,
   c: CallLayout,
@@ -52,25 +57,58 @@ function computeChunk(
 ): void {
   const k = c.classes;
   const scratch = c.scratch + t * c.scratchBytes;
-  const record = scratch + c.scratchBytes - CALL_BYTES;
+  const at = { scratch, record: scratch + c.scratchBytes - CALL_BYTES };
   const r0 = chunk * c.chunkRows;
   const n = Math.min(c.rows - r0, c.chunkRows);
-  if (c.family) {
-    familyChunk(kernel, c, c.family, { ...place, r0, n, scratch, record });
-    return;
-  }
-  const row = scratch + align64(blockMaxBytes(k)); // the scratch row, then the exp row (layoutCall)
-  writeCall(kernel.exports.memory.buffer, record, {
-    z: place.z,
-    g: place.g || row,
-    gStride: place.g ? 4 * k : 0,
+  const g = place.g || scratchRow(c, scratch); // no gradient kept: one scratch row takes every row's values
+  const gStride = place.g ? 4 * k : 0;
+  const split = c.family !== null && k % 4 !== 0;
+  const body = split ? n - 1 : n;
+  if (body > 0) runRows(kernel, c, { ...place, ...at, g, gStride, r0, n: body });
+  if (!split) return;
+  const tail = scratchRow(c, scratch, true);
+  const last = 4 * (n - 1) * k;
+  kernel.exports.copy(tail, place.z + last, 4 * k);
+  const out = place.out + outStride(c) * (n - 1);
+  runRows(kernel, c, { ...at, z: tail, g: tail, gStride: 4 * k, r0: r0 + n - 1, n: 1, out, lse: 0 });
+  if (place.g) kernel.exports.copy(place.g + last, tail, 4 * k);
+}
+
+/** A row of thread scratch that takes every row's values when no gradient is kept (`tail`: the family's
+ * row for a chunk's last row). */
+function scratchRow(c: CallLayout, scratch: number, tail = false): number {
+  const row = scratch + align64(blockMaxBytes(c.classes)); // see layoutCall
+  return c.family && (tail || !c.writeGrad)
+    ? row + sharedFamilyAreas(c.classes, c.chunkRows, c.family.staged !== null).tail
+    : row;
+}
+
+/**
+ * Rows [r0, r0 + n) of the call on `kernel`: their logits at z, gradient rows at g, gStride bytes apart,
+ * results at out (and lse at lse); the block maxima and rows of the thread's scratch at `scratch`, its call
+ * record at `record`. The one writer of a chunk's call record, for both exports.
+ */
+function runRows(
+  kernel: KernelInstance,
+  c: CallLayout,
+  h: ChunkPlace & { gStride: number; r0: number; n: number; scratch: number; record: number },
+): void {
+  const k = c.classes;
+  const { r0, n, scratch } = h;
+  const buf = kernel.exports.memory.buffer;
+  const row = scratch + align64(blockMaxBytes(k));
+  const family = c.family && familyFields(buf, c, c.family, { r0, n, scratch: row });
+  writeCall(buf, h.record, {
+    z: h.z,
+    g: h.g,
+    gStride: h.gStride,
     classes: k,
     labels: c.labels + 4 * r0,
     scale: c.scale + 8 * r0,
-    out: place.out,
+    out: h.out,
     bm: scratch,
     w: c.w,
-    v: c.v,
+    v: family?.vRows ? 0 : c.v,
     mask: c.mask,
     vConst: c.vConst,
     eps: c.eps,
@@ -78,45 +116,11 @@ function computeChunk(
     allowed: c.allowed,
     vSum: c.vSum,
     writeGrad: c.writeGrad,
-    family: null,
-    lm: c.lm && {
-      ...c.lm,
-      lse: place.lse,
-      ework: c.lm.softcap ? row + (c.writeGrad ? 0 : align64(4 * k)) : 0,
-    },
+    family,
+    lm: c.lm && { ...c.lm, lse: h.lse, ework: c.lm.softcap ? row + (c.writeGrad ? 0 : align64(4 * k)) : 0 },
   });
-  kernel.exports.rows(record, 0, n);
-}
-
-/**
- * One chunk of a family call: `familyRows` reads the logits at z and writes the gradient rows at g (none
- * kept, 0: one scratch row takes every row's values) and the results at out. Its vector loops also load and
- * store back the 3 floats past a row's end when K is not a multiple of 4: in place those belong to the next
- * chunk, another thread's, so the chunk's last row is copied to this thread's scratch, run there and copied
- * back.
- */
-function familyChunk(
-  kernel: KernelInstance,
-  c: CallLayout,
-  f: SharedFamily,
-  h: ChunkPlace & { r0: number; n: number; scratch: number; record: number },
-): void {
-  const { r0, n, scratch, out, z } = h;
-  const k = c.classes;
-  const rowScratch = scratch + align64(blockMaxBytes(k));
-  const tail = rowScratch + sharedFamilyAreas(k, c.chunkRows, f.staged !== null).tail;
-  const g = c.writeGrad ? h.g : tail;
-  const split = k % 4 !== 0;
-  const body = split ? n - 1 : n;
-  const chunk = { bm: scratch, scratch: rowScratch, record: h.record, writeGrad: c.writeGrad };
-  const gStride = c.writeGrad ? 4 * k : 0;
-  if (body > 0) runSharedFamily(kernel, c, f, { ...chunk, zin: z, g, gStride, r0, n: body, out });
-  if (!split) return;
-  const last = 4 * (n - 1) * k;
-  kernel.exports.copy(tail, z + last, 4 * k);
-  const lastRow = { zin: tail, g: tail, gStride: 4 * k, r0: r0 + n - 1, n: 1, out: out + 24 * (n - 1) };
-  runSharedFamily(kernel, c, f, { ...chunk, ...lastRow });
-  if (c.writeGrad) kernel.exports.copy(g + last, tail, 4 * k);
+  if (family) kernel.exports.familyRows(h.record, 0, n);
+  else kernel.exports.rows(h.record, 0, n);
 }
 
 /**

@@ -1,8 +1,8 @@
 // The family options on the SIMD kernel (the `familyRows` export, assembly/family.ts): the job's extra
 // fields, each thread's scratch areas, the staging of class-conditional noise rows and the call of one
 // chunk. The executor (executor.ts) drives the chunks exactly as for the plain loss.
-import { writeCall } from './call.js';
-import { align16, type KernelInstance } from './wasm.js';
+import type { FamilyFields } from './call.js';
+import { align16 } from './wasm.js';
 
 /** The family's options of a kernel job (null fields: not asked for). */
 export interface FamilyJob {
@@ -91,93 +91,37 @@ export function sharedFamilyAreas(k: number, chunkRows: number, staged: boolean)
   return { e, vScratch, tail, vRows, bytes };
 }
 
-/** The shared-memory call's fields that one chunk of `familyRows` reads (see workspace.ts). */
-export interface SharedFamilyChunk {
-  classes: number;
-  chunkRows: number;
-  labels: number;
-  scale: number;
-  w: number;
-  v: number;
-  vConst: number;
-  mask: number;
-  eps: number;
-  nonTarget: number;
-  allowed: number;
-  vSum: number;
-  out: number;
-}
-
 /**
- * Rows [r0, r0 + n) of a shared-memory family call: their logits at `zin`, their gradient rows at `g`,
- * `gStride` bytes apart (in place: g = zin, 4K; no gradient kept: one scratch row, 0); block maxima at `bm`,
- * the areas of sharedFamilyAreas at `scratch`, the thread's call record at `record`.
+ * The family fields of the call record (call.ts) for rows [r0, r0 + n) of a call whose thread scratch rows
+ * (sharedFamilyAreas) start at `scratch`: S read in place at row yᵢ, or its rows S[yᵢ] staged into the
+ * scratch first (from `buffer`, the kernel memory).
  */
-export interface FamilyChunk {
-  zin: number;
-  g: number;
-  gStride: number;
-  r0: number;
-  n: number;
-  bm: number;
-  scratch: number;
-  record: number;
-  writeGrad: boolean;
-  /** Byte address of row r0's results (3 f64 per row). */
-  out: number;
-}
-
-/**
- * Run chunk `h` of a shared-memory family call on `kernel` (an instance on that memory). S is read in place
- * at row yᵢ, or its rows staged first.
- */
-export function runSharedFamily(
-  kernel: KernelInstance,
-  c: SharedFamilyChunk,
+export function familyFields(
+  buffer: ArrayBufferLike,
+  c: { classes: number; chunkRows: number; labels: number; v: number },
   f: SharedFamily,
-  h: FamilyChunk,
-): void {
+  h: { r0: number; n: number; scratch: number },
+): FamilyFields {
   const k = c.classes;
-  const { r0, n, scratch } = h;
   const at = sharedFamilyAreas(k, c.chunkRows, f.staged !== null);
-  const buf = kernel.exports.memory.buffer;
   let vRows = f.matrix;
   if (f.staged) {
-    vRows = scratch + at.vRows;
-    stageNoiseRows(new Float32Array(buf), vRows, f.staged, new Int32Array(buf, c.labels + 4 * r0, n), k);
+    vRows = h.scratch + at.vRows;
+    const labels = new Int32Array(buffer, c.labels + 4 * h.r0, h.n);
+    stageNoiseRows(new Float32Array(buffer), vRows, f.staged, labels, k);
   }
-  writeCall(buf, h.record, {
-    z: h.zin,
-    g: h.g,
-    gStride: h.gStride,
-    classes: k,
-    labels: c.labels + 4 * r0,
-    scale: c.scale + 8 * r0,
-    out: h.out,
-    bm: h.bm,
-    w: c.w,
-    v: vRows ? 0 : c.v,
-    mask: c.mask,
-    vConst: c.vConst,
-    eps: c.eps,
-    nonTarget: c.nonTarget !== 0,
-    allowed: c.allowed,
-    vSum: c.vSum,
-    writeGrad: h.writeGrad,
-    family: {
-      vRows,
-      ework: scratch + at.e,
-      // S read in place (its rows normalized in the scratch), or a private copy of the shared vector v
-      // for focal rows (they zero v_y meanwhile)
-      vScratch: f.matrix || (!vRows && c.v && f.focal) ? scratch + at.vScratch : 0,
-      penalty: f.cp !== 0,
-      beta: f.beta,
-      focal: f.focal !== 0,
-      exponent: f.exponent,
-      alpha: f.alpha,
-    },
-  });
-  kernel.exports.familyRows(h.record, 0, n);
+  return {
+    vRows,
+    ework: h.scratch + at.e,
+    // S read in place (its rows normalized in the scratch), or a private copy of the shared vector v for
+    // focal rows (they zero v_y meanwhile)
+    vScratch: f.matrix || (!vRows && c.v && f.focal) ? h.scratch + at.vScratch : 0,
+    penalty: f.cp !== 0,
+    beta: f.beta,
+    focal: f.focal !== 0,
+    exponent: f.exponent,
+    alpha: f.alpha,
+  };
 }
 
 /**
