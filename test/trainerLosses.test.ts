@@ -7,10 +7,13 @@ import { describe, it } from 'node:test';
 import { deriveRunName } from '../packages/experiments/src/cli/naming.js';
 import { flagName } from '../packages/experiments/src/cli/options.js';
 import type { Dataset } from '../packages/experiments/src/data/dataset.js';
-import { runLabel } from '../packages/experiments/src/train/experiment.js';
+import { isBaselineLabel, runLabel } from '../packages/experiments/src/train/experiment.js';
 import {
   CONFIG_PARAMETERS,
   checkLossConfig,
+  fitsTemperature,
+  isCrossEntropyLoss,
+  isFocal,
   isPlainCrossEntropy,
   LOSS_PARAMETERS,
   LOSSES,
@@ -170,6 +173,39 @@ describe('checkLossConfig', () => {
       const atDefault = runLabel({ ...BASE, loss, epsilon: 0, [key]: p.default });
       assert.equal(atDefault.includes(`${p.symbol}=`), p.requiredBy.includes(loss), atDefault);
     }
+  });
+  it('the baseline, cross-entropy and focal runs: one rule each, read by the trainer and the report', () => {
+    const configs: TrainConfig[] = [
+      { ...BASE, epsilon: 0 },
+      { ...BASE, epsilon: 0, noise: 'non-target' },
+      { ...BASE, epsilon: 0.1 },
+      { ...BASE, epsilon: 0, epsilonSchedule: 'linear', epsilonFinal: 0.1 },
+      ...LOSSES.map((loss) => ({
+        ...BASE,
+        loss,
+        epsilon: loss === 'ls' || loss === 'ols' ? 0.1 : 0,
+        ...(loss === 'cp' ? { confidencePenalty: 0.1 } : loss === 'focal' ? { focalGamma: 2 } : {}),
+      })),
+    ];
+    const labels = configs.map(runLabel);
+    assert.deepEqual(
+      labels.filter(isBaselineLabel),
+      ['ε=0', 'ε=0', 'ce'],
+      'the unsmoothed runs without a loss, and ce',
+    );
+    assert.deepEqual(configs.filter((c) => isCrossEntropyLoss(c.loss)).map(runLabel), [
+      'ε=0',
+      'ε=0',
+      'ε=0.1',
+      'ε=0→0.1 linear',
+      'ce',
+      'ls ε=0.1',
+    ]);
+    for (const c of configs) assert.equal(fitsTemperature(c), isCrossEntropyLoss(c.loss));
+    assert.deepEqual(
+      configs.filter(isFocal).map((c) => c.loss),
+      ['focal', 'flsd-53'],
+    );
   });
   it('maps each loss to the op options, and only plain cross-entropy gets temperature scaling', () => {
     assert.deepEqual(lossOptions({ ...BASE, loss: 'flsd-53', focalAlpha: 0.25 }), {

@@ -4,7 +4,7 @@
 import type { CalibrationReport } from 'labelsmooth';
 import type { Claim, DistillModel } from '../results/schema.js';
 import type { Interval } from '../train/analysis.js';
-import { type RunResult, scaledLabel } from '../train/experiment.js';
+import { isBaselineLabel, type RunResult, scaledLabel } from '../train/experiment.js';
 import { tInterval } from '../train/studentT.js';
 
 export type { Claim };
@@ -129,7 +129,7 @@ export function reportsByLabel(runs: RunResult[]): Map<string, Map<number, Calib
 
 /** The unregularized baseline among a comparison's labels: `ε=0`, or `ce` in a comparison of losses. */
 export function baselineLabel(runs: RunResult[]): string | undefined {
-  return runs.find((r) => r.label === 'ε=0' || r.loss === 'ce')?.label;
+  return runs.find((r) => isBaselineLabel(r.label))?.label;
 }
 
 /** The budget-matched runs' labels (trained on train ∪ validation), in run order. */

@@ -3,7 +3,8 @@
 
 import type { CalibrationReport } from 'labelsmooth';
 import type { CompareResults } from '../results/schema.js';
-import { type RunResult, type SummaryRow, scaledLabel } from '../train/experiment.js';
+import { isBaselineLabel, type RunResult, type SummaryRow, scaledLabel } from '../train/experiment.js';
+import { isCrossEntropyLoss } from '../train/losses.js';
 import {
   BUDGET_METRICS,
   baselineLabel,
@@ -58,7 +59,7 @@ export function storyRows(summary: SummaryRow[]): StoryRows {
 }
 
 /** Rows of cross-entropy with or without label smoothing (no loss given, `ce` or `ls`). */
-export const isCrossEntropy = (s: SummaryRow) => s.loss === undefined || s.loss === 'ce' || s.loss === 'ls';
+export const isCrossEntropy = (s: SummaryRow) => isCrossEntropyLoss(s.loss);
 
 /** "a", "a and b", "a, b and c". */
 export function list(xs: string[]): string {
@@ -244,8 +245,7 @@ export function mechanism(r: CompareResults): string[] {
   }
   const out: string[] = [];
   const lossOf = (label: string) => groups.get(label)?.[0].loss;
-  const isBase = (label: string) => label === 'ε=0' || lossOf(label) === 'ce';
-  const baseLabel = [...change.keys()].find(isBase);
+  const baseLabel = [...change.keys()].find(isBaselineLabel);
   const base = baseLabel === undefined ? undefined : change.get(baseLabel);
   for (const [label, c] of change) {
     const loss = lossOf(label);
@@ -253,8 +253,8 @@ export function mechanism(r: CompareResults): string[] {
     const spread = c.last > c.first ? 'rose' : c.last < c.first ? 'fell' : 'stayed';
     const fit = c.nll[1] < c.nll[0] ? 'fell' : c.nll[1] > c.nll[0] ? 'rose' : 'stayed';
     let s = `${label}, epochs 1 → ${c.epochs}: the training ${parts.p} ${fit} from ${f3(c.nll[0])} to ${f3(c.nll[1])} and ${parts.u} ${spread} from ${f3(c.first)} to ${f3(c.last)}`;
-    if (loss !== undefined && loss !== 'ce' && loss !== 'ls') s += '.';
-    else if (isBase(label)) {
+    if (!isCrossEntropyLoss(loss)) s += '.';
+    else if (isBaselineLabel(label)) {
       s +=
         c.last > c.first
           ? ' — the logits spread apart, and nothing in the loss charges for it.'

@@ -6,7 +6,7 @@ import {
   type RiskCoveragePoint,
 } from '../train/analysis.js';
 import type { RunResult, SummaryRow } from '../train/experiment.js';
-import { isFocal } from '../train/losses.js';
+import { isCrossEntropyLoss, isFocal } from '../train/losses.js';
 import {
   type EpochPoint,
   type EpsilonPoint,
@@ -88,7 +88,7 @@ export function tableOrder(summary: SummaryRow[]): SummaryRow[] {
 
 /** Name of a summary row in Müller et al.'s terms: baseline, label smoothing, + temperature scaling. */
 export function methodName(s: SummaryRow): string {
-  if (s.loss !== undefined && s.loss !== 'ce' && s.loss !== 'ls') return s.label;
+  if (!isCrossEntropyLoss(s.loss)) return s.label;
   const core = s.epsilon === 0 ? 'baseline (ε = 0)' : `label smoothing (ε = ${s.epsilon})`;
   if (s.trainedOn !== undefined) return `${core} on train ∪ validation`;
   return s.scaled ? `${core} + temperature scaling` : core;

@@ -85,6 +85,9 @@ export function runLabel(
   return parts.join(' ');
 }
 
+/** Whether `label` is the unregularized baseline's ({@link runLabel}): `ε=0`, or `ce` in a comparison of losses. */
+export const isBaselineLabel = (label: string) => label === 'ε=0' || label === 'ce';
+
 /** Label of a run after temperature scaling. */
 export const scaledLabel = (label: string) => `${label} + temperature scaling`;
 
@@ -137,8 +140,7 @@ export function pairedAnalyses(
   analyzer: Analyzer,
 ): PairedAnalysis[] {
   const out: PairedAnalysis[] = [];
-  // The unregularized baseline: ε=0, or `ce` in a comparison of losses.
-  for (const base of runs.filter((r) => r.label === 'ε=0' || r.label === 'ce')) {
+  for (const base of runs.filter((r) => isBaselineLabel(r.label))) {
     for (const other of runs.filter((r) => r.seed === base.seed && r !== base && !r.budget)) {
       out.push({
         a: base.label,

@@ -204,9 +204,23 @@ export function lossOptions(
   return { ...out, ...FIXED_OPTIONS[loss] };
 }
 
+/** Cross-entropy with or without label smoothing: Müller et al.'s baseline and label smoothing. */
+const CROSS_ENTROPY_LOSSES: readonly LossName[] = ['ce', 'ls'];
+
+/** The focal losses (their parts are F(p) and F(u)). */
+const FOCAL_LOSSES: readonly LossName[] = ['focal', 'flsd-53'];
+
+/**
+ * Whether a run trains cross-entropy with or without smoothing (`ce`, `ls`, or no loss: label smoothing
+ * with ε): the runs the report reads in Müller et al.'s terms and whose temperature-scaled twin it shows.
+ */
+export function isCrossEntropyLoss(loss: LossName | undefined): boolean {
+  return loss === undefined || CROSS_ENTROPY_LOSSES.includes(loss);
+}
+
 /** Focal losses report F(p) and F(u) in place of H(p,q) and H(u,q). */
 export function isFocal(c: Pick<LossSettings, 'loss'>): boolean {
-  return c.loss === 'focal' || c.loss === 'flsd-53';
+  return c.loss !== undefined && FOCAL_LOSSES.includes(c.loss);
 }
 
 /**
@@ -214,9 +228,8 @@ export function isFocal(c: Pick<LossSettings, 'loss'>): boolean {
  * the temperature-scaling baseline.
  */
 export function isPlainCrossEntropy(c: LossSettings): boolean {
-  const loss = c.loss ?? 'ls';
   const constant = (c.epsilonSchedule ?? 'constant') === 'constant' || c.epsilonFinal === 0;
-  return (loss === 'ce' || loss === 'ls') && c.epsilon === 0 && constant;
+  return isCrossEntropyLoss(c.loss) && c.epsilon === 0 && constant;
 }
 
 /**
@@ -225,6 +238,5 @@ export function isPlainCrossEntropy(c: LossSettings): boolean {
  * as trained.
  */
 export function fitsTemperature(c: LossSettings): boolean {
-  const loss = c.loss ?? 'ls';
-  return loss === 'ce' || loss === 'ls';
+  return isCrossEntropyLoss(c.loss);
 }
