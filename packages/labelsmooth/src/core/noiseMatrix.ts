@@ -41,7 +41,7 @@ class CheckedMatrix implements NoiseMatrix {
   }
 }
 
-/** Matrices up to this size go into the kernel's shared memory (which never shrinks: see workspace.ts). */
+/** Matrices up to this size go into the kernel's shared memory (which never shrinks: see kernels/memory.ts). */
 const IN_KERNEL_MAX_BYTES = 1 << 30;
 
 /** Gives a matrix's region of the kernel memory back once its copy is unreachable. */

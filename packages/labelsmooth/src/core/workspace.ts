@@ -1,5 +1,5 @@
 // kernelWorkspace: N×K logits and gradient buffers in the WASM kernel's own (shared) memory, so that
-// crossEntropy reads and writes them in place on every thread (see kernels/workspace.ts for why).
+// crossEntropy reads and writes them in place on every thread (see kernels/memory.ts for why).
 import { emitKernelEvent } from '../kernels/events.js';
 import { allocate, floats, markDisposed, release, sharedKernel } from '../kernels/memory.js';
 import { afterWorkersGone } from '../kernels/threads.js';

@@ -19,7 +19,7 @@ import {
 /** Threads per workgroup of every pass. */
 export const WORKGROUP = 256;
 
-/** The uniform block shared by the passes; its layout is written by params.ts. */
+/** The uniform block shared by the passes; its layout is written by paramsBlock (crossEntropy.ts). */
 const PARAMS = `
 struct Params {
   rows : i32, classes : i32, ignoreIndex : i32, hasIgnore : u32,
