@@ -28,7 +28,6 @@ import {
   outStride,
   placeOf,
   REVOKED,
-  slotParts,
 } from './layout.js';
 import { align64, buffer, type KernelMemory } from './memory.js';
 import {
@@ -57,20 +56,31 @@ function computeChunk(
 ): void {
   const k = c.classes;
   const scratch = c.scratch + t * c.scratchBytes;
-  const at = { scratch, record: scratch + c.scratchBytes - CALL_BYTES };
+  const record = scratch + c.scratchBytes - CALL_BYTES;
   const r0 = chunk * c.chunkRows;
   const n = Math.min(c.rows - r0, c.chunkRows);
   const g = place.g || scratchRow(c, scratch); // no gradient kept: one scratch row takes every row's values
   const gStride = place.g ? 4 * k : 0;
   const split = c.family !== null && k % 4 !== 0;
   const body = split ? n - 1 : n;
-  if (body > 0) runRows(kernel, c, { ...place, ...at, g, gStride, r0, n: body });
+  const { z, out, lse } = place;
+  if (body > 0) runRows(kernel, c, { z, g, gStride, out, lse, r0, n: body, scratch, record });
   if (!split) return;
   const tail = scratchRow(c, scratch, true);
   const last = 4 * (n - 1) * k;
-  kernel.exports.copy(tail, place.z + last, 4 * k);
-  const out = place.out + outStride(c) * (n - 1);
-  runRows(kernel, c, { ...at, z: tail, g: tail, gStride: 4 * k, r0: r0 + n - 1, n: 1, out, lse: 0 });
+  kernel.exports.copy(tail, z + last, 4 * k);
+  const lastOut = out + outStride(c) * (n - 1);
+  runRows(kernel, c, {
+    z: tail,
+    g: tail,
+    gStride: 4 * k,
+    out: lastOut,
+    lse: 0,
+    r0: r0 + n - 1,
+    n: 1,
+    scratch,
+    record,
+  });
   if (place.g) kernel.exports.copy(place.g + last, tail, 4 * k);
 }
 
@@ -134,11 +144,11 @@ export function runClaimed(
   c: CallLayout,
   t: number,
   chunk: number,
+  state: Int32Array,
   onCommit?: () => void,
 ): void {
   const place = placeOf(c, t, chunk, c.window ? chunk % c.slots : 0);
   computeChunk(kernel, c, t, chunk, place);
-  const state = new Int32Array(kernel.exports.memory.buffer, c.finished, c.chunks);
   if (t === 0) {
     Atomics.store(state, chunk, c.window ? COMMITTED : DONE);
     return;
@@ -159,15 +169,17 @@ export function runClaimed(
   Atomics.notify(state, chunk);
 }
 
-/** Claim the next claimable chunk (−1: none now; `closed`: and none will come). */
-export function claim(words: Int32Array): { chunk: number; closed: boolean } {
+/** The next claimable chunk, claimed; NONE_NOW when none is claimable yet, NONE when none will be. */
+export function claim(words: Int32Array): number {
   for (;;) {
     const claimable = Atomics.load(words, 1);
     const next = Atomics.load(words, 0);
-    if (next >= (claimable & ~CLOSED)) return { chunk: -1, closed: (claimable & CLOSED) !== 0 };
-    if (Atomics.compareExchange(words, 0, next, next + 1) === next) return { chunk: next, closed: false };
+    if (next >= (claimable & ~CLOSED)) return claimable & CLOSED ? NONE : NONE_NOW;
+    if (Atomics.compareExchange(words, 0, next, next + 1) === next) return next;
   }
 }
+export const NONE_NOW = -1;
+export const NONE = -2;
 
 /**
  * Claim and run chunks until the caller closes the call and none is left: every worker's loop (and the
@@ -182,24 +194,35 @@ export function workChunks(
   hooks: { onClaim?: (claimed: number) => void; onCommit?: () => void } = {},
 ): number {
   const words = new Int32Array(kernel.exports.memory.buffer, c.counter, 2);
+  const state = new Int32Array(kernel.exports.memory.buffer, c.finished, c.chunks);
   for (let done = 0; ; ) {
-    const { chunk, closed } = claim(words);
+    const chunk = claim(words);
     if (chunk >= 0) {
       hooks.onClaim?.(++done);
-      runClaimed(kernel, c, t, chunk, hooks.onCommit);
-    } else if (closed) return done;
+      runClaimed(kernel, c, t, chunk, state, hooks.onCommit);
+    } else if (chunk === NONE) return done;
     else Atomics.wait(words, 1, Atomics.load(words, 1), 20);
   }
 }
 
+/** Views of a kernel memory for the caller's copies, made once a call (no memory grows meanwhile). */
+export interface MemoryViews {
+  f32: Float32Array;
+  f64: Float64Array;
+}
+
+/** The views of `m`'s memory now. */
+export function viewsOf(m: KernelMemory): MemoryViews {
+  const b = buffer(m);
+  return { f32: new Float32Array(b), f64: new Float64Array(b) };
+}
+
 /** Copy chunk `chunk`'s logits into staging slot `slot` (the caller: it alone reads ordinary arrays). */
-export function stage(job: FusedJob, m: KernelMemory, c: CallLayout, chunk: number, slot: number): void {
+export function stage(job: FusedJob, v: MemoryViews, c: CallLayout, chunk: number, slot: number): void {
   const k = c.classes;
   const r0 = chunk * c.chunkRows;
   const r1 = Math.min(c.rows, r0 + c.chunkRows);
-  new Float32Array(buffer(m), c.window + slot * c.slotBytes, (r1 - r0) * k).set(
-    job.z.subarray(r0 * k, r1 * k),
-  );
+  v.f32.set(job.z.subarray(r0 * k, r1 * k), (c.window + slot * c.slotBytes) >>> 2);
 }
 
 /**
@@ -207,26 +230,24 @@ export function stage(job: FusedJob, m: KernelMemory, c: CallLayout, chunk: numb
  * gradient rows to job.grad (in the in-place mode around rows that are not finite: they keep their logits
  * for the reference).
  */
-export function unstage(job: FusedJob, m: KernelMemory, c: CallLayout, chunk: number, slot: number): void {
+export function unstage(job: FusedJob, v: MemoryViews, c: CallLayout, chunk: number, slot: number): void {
   const k = c.classes;
   const r0 = chunk * c.chunkRows;
   const n = Math.min(c.rows - r0, c.chunkRows);
-  const mem = buffer(m);
   const s = c.window + slot * c.slotBytes;
-  const p = slotParts(c);
   const stride = outStride(c) / 8;
-  const results = new Float64Array(mem, s + p.out, n * stride);
-  new Float64Array(mem, c.out + 8 * stride * r0, n * stride).set(results);
-  if (c.lm) new Float64Array(mem, c.lm.lse + 8 * r0, n).set(new Float64Array(mem, s + p.lse, n));
+  const results = (s + c.slotOut) >>> 3;
+  v.f64.copyWithin((c.out >>> 3) + stride * r0, results, results + n * stride);
+  if (c.lm) v.f64.copyWithin((c.lm.lse >>> 3) + r0, (s + c.slotLse) >>> 3, ((s + c.slotLse) >>> 3) + n);
   if (!job.grad) return;
-  const g = new Float32Array(mem, s, n * k);
+  const g = s >>> 2;
   if (!job.inPlace) {
-    job.grad.set(g, r0 * k);
+    job.grad.set(v.f32.subarray(g, g + n * k), r0 * k);
     return;
   }
   for (let i = 0; i < n; i++) {
-    const row = results.subarray(i * stride, (i + 1) * stride);
-    if (row.every(Number.isFinite)) job.grad.set(g.subarray(i * k, (i + 1) * k), (r0 + i) * k);
+    const row = v.f64.subarray(results + i * stride, results + (i + 1) * stride);
+    if (row.every(Number.isFinite)) job.grad.set(v.f32.subarray(g + i * k, g + (i + 1) * k), (r0 + i) * k);
   }
 }
 
@@ -281,22 +302,23 @@ export class StoppedInCopy extends Error {
  */
 export function finishCall(job: FusedJob, m: KernelMemory, c: CallLayout, waitMs: number): number {
   const state = new Int32Array(buffer(m), c.finished, c.chunks);
+  const v = viewsOf(m);
   let rows = 0;
   for (let chunk = 0; chunk < c.chunks; chunk++) {
     const s = Atomics.compareExchange(state, chunk, OPEN, REVOKED);
     const r0 = chunk * c.chunkRows;
     const n = Math.min(c.rows - r0, c.chunkRows);
     if (s === DONE) continue;
-    if (s === COMMITTED && c.window) unstage(job, m, c, chunk, chunk % c.slots);
+    if (s === COMMITTED && c.window) unstage(job, v, c, chunk, chunk % c.slots);
     else if (s === COMMITTED) {
       if (Atomics.wait(state, chunk, COMMITTED, waitMs) === 'timed-out')
         throw new StoppedInCopy(r0, r0 + n, waitMs);
       continue;
     } else {
       // never claimed, or revoked from a failed worker: on the calling thread
-      if (c.window) stage(job, m, c, chunk, c.slots);
+      if (c.window) stage(job, v, c, chunk, c.slots);
       computeChunk(m.kernel, c, 0, chunk, placeOf(c, 0, chunk, c.slots));
-      if (c.window) unstage(job, m, c, chunk, c.slots);
+      if (c.window) unstage(job, v, c, chunk, c.slots);
       rows += n;
     }
     Atomics.store(state, chunk, DONE);
@@ -337,7 +359,8 @@ export function execute(
 function workInPlace(m: KernelMemory, call: CallLayout): number {
   const words = new Int32Array(buffer(m), call.counter, 2);
   let own = 0;
-  for (let c = claim(words).chunk; c >= 0; c = claim(words).chunk, own++) runClaimed(m.kernel, call, 0, c);
+  const state = new Int32Array(buffer(m), call.finished, call.chunks);
+  for (let c = claim(words); c >= 0; c = claim(words), own++) runClaimed(m.kernel, call, 0, c, state);
   return own;
 }
 
@@ -352,6 +375,7 @@ function runStaged(job: FusedJob, m: KernelMemory, c: CallLayout, members: CallM
   const mem = buffer(m);
   const words = new Int32Array(mem, c.counter, 2);
   const state = new Int32Array(mem, c.finished, c.chunks);
+  const v = viewsOf(m);
   let staged = 0;
   let retired = 0;
   let own = 0;
@@ -359,19 +383,19 @@ function runStaged(job: FusedJob, m: KernelMemory, c: CallLayout, members: CallM
   const wait = { chunk: -1, since: 0 };
   for (;;) {
     for (; retired < staged && Atomics.load(state, retired) === COMMITTED; retired++) {
-      unstage(job, m, c, retired, retired % c.slots);
+      unstage(job, v, c, retired, retired % c.slots);
       Atomics.store(state, retired, DONE);
     }
     const before = staged;
     for (; !stopped && staged < c.chunks && staged - retired < c.slots; staged++)
-      stage(job, m, c, staged, staged % c.slots);
+      stage(job, v, c, staged, staged % c.slots);
     if (staged !== before) {
       Atomics.store(words, 1, staged);
       Atomics.notify(words, 1);
     }
-    const { chunk } = claim(words);
+    const chunk = claim(words);
     if (chunk >= 0) {
-      runClaimed(m.kernel, c, 0, chunk);
+      runClaimed(m.kernel, c, 0, chunk, state);
       own++;
       continue;
     }

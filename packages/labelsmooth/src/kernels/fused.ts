@@ -14,7 +14,7 @@ export interface FusedJob {
   labels: ArrayLike<number>;
   ignoreIndex: number;
   eps: number;
-  /** Noise vector β_c = w_c·u_c over the classes (null: the constant vConst). */
+  /** Noise vector v_c = w_c·u_c over the classes (null: the constant vConst). */
   v: Float32Array | null;
   vConst: number;
   vSum: number;

@@ -39,6 +39,9 @@ export interface CallLayout {
   window: number;
   slots: number;
   slotBytes: number;
+  /** Offsets in a slot of the chunk's results and lse (after its logits / gradient rows). */
+  slotOut: number;
+  slotLse: number;
   vConst: number;
   eps: number;
   nonTarget: number;
@@ -73,7 +76,7 @@ function privateBytes(c: {
 }
 
 /** Offsets in a staging slot: logits becoming the gradient (+ the vector loops' 32 bytes), results, lse. */
-export function slotParts(c: { chunkRows: number; classes: number; family: unknown; lm: unknown }) {
+function slotParts(c: { chunkRows: number; classes: number; family: unknown; lm: unknown }) {
   const out = align64(4 * c.chunkRows * c.classes + 32);
   const lse = out + align64(outStride(c) * c.chunkRows);
   return { out, lse, bytes: lse + (c.lm ? align64(8 * c.chunkRows) : 0) };
@@ -105,9 +108,9 @@ export function layoutCall(
   const own = inPlace && threads > 1 ? privateBytes(shape) : 0;
   const scratchBytes = align64(align64(blockMaxBytes(k)) + perThread) + own + CALL_BYTES;
   const slots = inPlace ? 0 : Math.min(chunks, threads > 1 ? 2 * threads : 1);
-  const slotBytes = inPlace ? 0 : slotParts(shape).bytes;
+  const slot = slotParts(shape);
   const sizes = [8, 4 * chunks, 4 * n, 8 * n, outStride(shape) * n, 4 * k, 4 * k, 4 * k];
-  sizes.push(threads * scratchBytes, job.lm ? 8 * n : 0, inPlace ? 0 : (slots + 1) * slotBytes);
+  sizes.push(threads * scratchBytes, job.lm ? 8 * n : 0, inPlace ? 0 : (slots + 1) * slot.bytes);
   const region = allocate(
     sizes.reduce((a, b) => a + align64(b), 0),
     m,
@@ -143,7 +146,9 @@ export function layoutCall(
     finished,
     window: inPlace ? 0 : window,
     slots,
-    slotBytes,
+    slotBytes: inPlace ? 0 : slot.bytes,
+    slotOut: slot.out,
+    slotLse: slot.lse,
     vConst: job.vConst,
     eps: job.eps,
     nonTarget: job.nonTarget ? 1 : 0,
@@ -172,8 +177,7 @@ export function placeOf(c: CallLayout, t: number, chunk: number, slot: number): 
   const r0 = chunk * c.chunkRows;
   if (c.window) {
     const s = c.window + slot * c.slotBytes;
-    const p = slotParts(c);
-    return { z: s, g: c.writeGrad ? s : 0, out: s + p.out, lse: c.lm ? s + p.lse : 0 };
+    return { z: s, g: c.writeGrad ? s : 0, out: s + c.slotOut, lse: c.lm ? s + c.slotLse : 0 };
   }
   const z = c.z + 4 * r0 * k;
   if (t === 0)
