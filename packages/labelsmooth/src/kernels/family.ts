@@ -18,21 +18,6 @@ export interface FamilyJob {
   matrix: ArrayLike<number> | null;
 }
 
-/** The fields of a kernel job (FusedJob in fused.ts, which imports this file) that the family call reads. */
-export interface FamilyCall {
-  classes: number;
-  classWeight: Float32Array | null;
-  mask: Float32Array | null;
-  eps: number;
-  nonTarget: boolean;
-  vSum: number;
-  /** The shared noise vector (null: the constant vConst). */
-  v: Float32Array | null;
-  vConst: number;
-  grad: unknown;
-  family: FamilyJob | null;
-}
-
 /** Vector loops read up to 3 floats past a row's end (masked out): every K-float area gets 32 bytes more
  * (the row scratch also holds a 16-byte vector after K rounded up to 4). */
 const SLACK = 32;
@@ -43,9 +28,10 @@ function focalExponent(f: FamilyJob): number {
 }
 
 /**
- * The family options of a call on the shared kernel memory (workspace.ts's WorkspaceCall), as the numbers
- * every thread passes to `familyRows`. S, if any, lies in that memory (read in place at row yᵢ) or in a
- * SharedArrayBuffer outside it (too large: each thread stages its chunks' rows S[yᵢ] into its scratch).
+ * The family options of a call (layout.ts's CallLayout), as the numbers every thread passes to
+ * `familyRows`. S, if any, lies in the call's kernel memory (read in place at row yᵢ) or outside it (a
+ * SharedArrayBuffer, or an ordinary array on one thread: each thread stages its chunks' rows S[yᵢ] into its
+ * scratch).
  */
 export interface SharedFamily {
   cp: number;
@@ -62,8 +48,7 @@ export interface SharedFamily {
 
 /** The family part of a shared-memory call for `job`, its S (if any) at byte address `matrix` of the
  * kernel memory (0: elsewhere, staged per chunk). */
-export function sharedFamily(job: FamilyCall, matrix: number): SharedFamily {
-  const f = job.family!;
+export function sharedFamily(f: FamilyJob, matrix: number): SharedFamily {
   return {
     cp: f.beta !== null ? 1 : 0,
     beta: f.beta ?? 0,

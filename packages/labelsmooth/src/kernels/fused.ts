@@ -6,6 +6,16 @@
 import type { FamilyJob } from './family.js';
 import type { LanguageModelJob } from './languageModel.js';
 
+/**
+ * The noise the rows of a kernel job share, with V = Σ_c v_c over the allowed classes (`sum`): one constant
+ * u for every allowed class (uniform or non-target noise without class weights), a vector v_c = w_c·u_c,
+ * or none (class-conditional noise: rows S[yᵢ], the family's matrix).
+ */
+export type SharedNoise =
+  | { kind: 'constant'; u: number; sum: number }
+  | { kind: 'vector'; v: Float32Array; sum: number }
+  | { kind: 'rows' };
+
 /** A validated problem in the form the kernel takes (built by crossEntropy). */
 export interface FusedJob {
   z: Float32Array;
@@ -14,10 +24,8 @@ export interface FusedJob {
   labels: ArrayLike<number>;
   ignoreIndex: number;
   eps: number;
-  /** Noise vector v_c = w_c·u_c over the classes (null: the constant vConst). */
-  v: Float32Array | null;
-  vConst: number;
-  vSum: number;
+  /** The noise the rows share (see {@link SharedNoise}). */
+  noise: SharedNoise;
   nonTarget: boolean;
   allowed: number;
   mask: Float32Array | null;

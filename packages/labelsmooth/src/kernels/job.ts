@@ -2,7 +2,7 @@
 // vector v_c = w_c·u_c, the mask as 0/1 floats), or the reason the kernel cannot take it.
 
 import { evenShare, noiseVector } from '../math/noiseVector.js';
-import type { FusedJob } from './fused.js';
+import type { FusedJob, SharedNoise } from './fused.js';
 import { languageModelJob } from './languageModel.js';
 import type { KernelPlan } from './plan.js';
 
@@ -72,7 +72,6 @@ export function fusedJob(
     return 'float32-range';
   const noise = sharedNoise(plan, mask, allowed);
   if (noise === 'float32-range') return noise;
-  const { v, vConst, vSum } = noise;
   const { lm, scale: rowScale } = languageModelJob(plan, scale, zScale);
   const rowWeight = (i: number) =>
     (sampleWeight ? sampleWeight[i] : 1) * (exampleWeight ? exampleWeight[labels[i]] : 1);
@@ -83,9 +82,7 @@ export function fusedJob(
     labels,
     ignoreIndex: plan.ignoreIndex,
     eps: plan.eps,
-    v,
-    vConst,
-    vSum,
+    noise,
     nonTarget: kind === 'non-target',
     allowed,
     mask,
@@ -108,14 +105,13 @@ export function fusedJob(
 }
 
 /**
- * The noise vector v_c = w_c·u_c the rows share (null with vConst when it is one constant; none for
- * class-conditional noise) and V = Σ v_c, or 'float32-range' when a v_c is outside the kernel's range.
+ * The noise the rows share (see SharedNoise), or 'float32-range' when a v_c is outside the kernel's range.
  */
 function sharedNoise(
   plan: KernelPlan,
   mask: Float32Array | null,
   allowed: number,
-): { v: Float32Array | null; vConst: number; vSum: number } | 'float32-range' {
+): SharedNoise | 'float32-range' {
   const k = plan.classes;
   const kind = plan.noise.kind;
   const { classWeight } = plan;
@@ -123,26 +119,18 @@ function sharedNoise(
   // 1/(Kₐ−1) (+ the correction at y in the kernel), prior n_c/Σ_allowed n; class-conditional rows are S[y],
   // staged and normalized by the kernel (see FamilyJob.matrix). The plan guarantees Kₐ ≥ 2 for non-target
   // and prior mass > 0.
+  if (kind === 'class-conditional') return { kind: 'rows' };
   const even = kind === 'uniform' || kind === 'non-target' ? evenShare(kind, allowed) : 0;
+  if (kind !== 'prior' && !classWeight) return { kind: 'constant', u: even, sum: allowed * even };
   const prior = kind === 'prior' ? noiseVector('mass', plan.noise.data, 0, mask, new Float64Array(k)) : null;
-  const u = (c: number) => (prior ? prior[c] : even);
-  let v: Float32Array | null = null;
-  let vConst = 0;
-  let vSum = 0;
-  if (kind === 'class-conditional') {
-    // no shared vector
-  } else if (kind !== 'prior' && !classWeight) {
-    vConst = u(0);
-    vSum = allowed * vConst;
-  } else {
-    v = new Float32Array(k);
-    for (let c = 0; c < k; c++) {
-      if (mask && !mask[c]) continue;
-      const vc = (classWeight ? classWeight[c] : 1) * u(c);
-      if (!float32Safe(vc)) return 'float32-range';
-      v[c] = vc;
-      vSum += v[c]; // the float32 values the kernel sums against
-    }
+  const v = new Float32Array(k);
+  let sum = 0;
+  for (let c = 0; c < k; c++) {
+    if (mask && !mask[c]) continue;
+    const vc = (classWeight ? classWeight[c] : 1) * (prior ? prior[c] : even);
+    if (!float32Safe(vc)) return 'float32-range';
+    v[c] = vc;
+    sum += v[c]; // the float32 values the kernel sums against
   }
-  return { v, vConst, vSum };
+  return { kind: 'vector', v, sum };
 }

@@ -123,7 +123,8 @@ export function layoutCall(
   new Int32Array(mem, finished, chunks).fill(OPEN);
   fillRows(job, 0, n, mem, { labels, scale });
   const f32 = new Float32Array(mem);
-  if (job.v) f32.set(job.v, v >>> 2);
+  const noise = job.noise;
+  if (noise.kind === 'vector') f32.set(noise.v, v >>> 2);
   if (job.mask) f32.set(job.mask, mask >>> 2);
   if (job.classWeight) f32.set(job.classWeight, w >>> 2);
   const call: CallLayout = {
@@ -138,7 +139,7 @@ export function layoutCall(
     scale,
     out,
     w: job.classWeight ? w : 0,
-    v: job.v ? v : 0,
+    v: noise.kind === 'vector' ? v : 0,
     mask: job.mask ? mask : 0,
     scratch,
     scratchBytes,
@@ -149,12 +150,12 @@ export function layoutCall(
     slotBytes: inPlace ? 0 : slot.bytes,
     slotOut: slot.out,
     slotLse: slot.lse,
-    vConst: job.vConst,
+    vConst: noise.kind === 'constant' ? noise.u : 0,
     eps: job.eps,
     nonTarget: job.nonTarget ? 1 : 0,
     allowed: job.allowed,
-    vSum: job.vSum,
-    family: job.family ? sharedFamily(job, matrix) : null,
+    vSum: noise.kind === 'rows' ? 0 : noise.sum,
+    family: job.family ? sharedFamily(job.family, matrix) : null,
     lm: languageModelFields(job.lm, lse, 0), // each thread's exp row: computeChunk
   };
   return { call, region };

@@ -84,7 +84,7 @@ export function blockMaxBytes(k: number): number {
 let sharedModule: WebAssembly.Module | null | undefined;
 
 /**
- * The build of the kernel that imports a shared memory (see workspace.ts), compiled on first use; null
+ * The build of the kernel that imports a shared memory (see memory.ts), compiled on first use; null
  * where WASM threads (shared memory) or synchronous compilation are unavailable.
  */
 export function sharedKernelModule(): WebAssembly.Module | null {
