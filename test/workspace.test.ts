@@ -188,7 +188,7 @@ describe('kernelWorkspace', () => {
     ws.dispose();
   });
 
-  it('in-place mode (grad: the workspace logits) and an ordinary gradient buffer take the ordinary path', () => {
+  it('in-place mode (grad: the workspace logits) and an ordinary gradient buffer are staged, not in place', () => {
     const { ws, labels } = filled(16, 4096);
     const logits = ws.logits.slice();
     const plain = crossEntropy(logits, labels, { classes: 4096, labelSmoothing: 0.1, grad: true });
@@ -203,7 +203,7 @@ describe('kernelWorkspace', () => {
     ws.dispose();
   });
 
-  it('mid-size ordinary arrays (2¹⁶ to 2²⁰ logits) are staged through the shared memory, on every thread', () => {
+  it('ordinary arrays of 2¹⁶ logits and more are staged through the shared memory, on every thread', () => {
     for (const [n, k] of [
       [8192, 10],
       [512, 1000],

@@ -2,7 +2,6 @@
 // crossEntropy reads and writes them in place on every thread (see kernels/memory.ts for why).
 import { emitKernelEvent } from '../kernels/events.js';
 import { allocate, floats, markDisposed, release, sharedKernel } from '../kernels/memory.js';
-import { afterWorkersGone } from '../kernels/threads.js';
 import { fail } from './errors.js';
 import { checkOptions } from './options.js';
 
@@ -94,11 +93,9 @@ export function kernelWorkspace(
       disposed = true;
       markDisposed(logits);
       markDisposed(grad);
-      // Not handed out again while a retired worker thread may still write it (see kernels/threads.ts).
-      afterWorkersGone(() => {
-        release(logitsAt);
-        release(gradAt);
-      });
+      // (memory a retired worker thread may still write is given back once it has exited: kernels/memory.ts)
+      release(logitsAt);
+      release(gradAt);
     },
   };
 }

@@ -4,7 +4,7 @@
 // is recorded (kernelInfo) and every fallback is an event (onKernelEvent).
 
 import { emitKernelEvent, type FallbackReason, recordPath } from './events.js';
-import { collectCall, execute, StoppedInCopy } from './executor.js';
+import { collectCall, type Execution, execute, StoppedInCopy } from './executor.js';
 import type { FusedJob } from './fused.js';
 import { fusedJob, unsupportedShape } from './job.js';
 import { kernelZLoss } from './languageModel.js';
@@ -20,7 +20,7 @@ import {
   sharedKernel,
 } from './memory.js';
 import type { KernelPlan } from './plan.js';
-import { afterWorkersGone, THREAD_MIN_SIZE, threadCount } from './threads.js';
+import { THREAD_MIN_SIZE, threadCount } from './threads.js';
 
 /** Below this many logits (`kernel: 'auto'`) the reference is as fast as a kernel call. */
 export const KERNEL_MIN_SIZE = 2048;
@@ -90,9 +90,10 @@ export function runKernel(
 /**
  * Run a job on the executor: in place when its logits (and gradient) are in a live workspace, else staged
  * through the call's window; on every thread when it is large, its noise readable by the workers and the
- * pool runs.
+ * pool has workers; in the shared memory when threads or a workspace or a noiseMatrix there need it, else
+ * in the calling thread's own memory (plain copies).
  */
-function runJob(plan: KernelPlan, job: FusedJob, memory?: KernelMemory): KernelOutcome {
+function runJob(plan: KernelPlan, job: FusedJob): KernelOutcome {
   const n = plan.rows;
   const inPlace = onWorkspace(plan);
   let threads = sharedKernel() !== null && plan.threads && n >= 2 && n * plan.classes >= THREAD_MIN_SIZE;
@@ -101,47 +102,64 @@ function runJob(plan: KernelPlan, job: FusedJob, memory?: KernelMemory): KernelO
     emitKernelEvent({ type: 'fallback', reason: 'noise-not-shared', detail: NOT_SHARED, rows: n });
     threads = false;
   }
-  // One thread on ordinary arrays: the calling thread's own memory, where copies in and out are plain
-  // memcpy (into shared memory they are word by word, relaxed-atomic).
-  // S in the shared memory is read there in place.
+  if (threads && threadCount() < 2) threads = false; // no workers here (one core, or none left)
   const S = job.family?.matrix;
   const shared = inPlace || threads || (S != null && inKernelMemory(S));
-  const m = memory ?? (shared ? sharedKernel()! : (ownMemory() ?? sharedKernel()!));
+  const m = shared ? sharedKernel()! : (ownMemory() ?? sharedKernel()!);
+  const outcome = runOn(plan, job, m, { inPlace, threads, note: unshared ? ` (${NOT_SHARED})` : '' });
+  if (outcome !== 'no room') return outcome;
+  // The shared memory cannot take the call (4 GB): ordinary arrays run on the calling thread, in its own.
+  const own = ownMemory()!;
+  const outcomeOwn = runOn(plan, job, own, { inPlace: false, threads: false, note: '' });
+  return outcomeOwn === 'no room' ? decline(noRoom(own, n), 'shared-memory-unavailable', n) : outcomeOwn;
+}
+
+/** Why a memory could not take a call of n rows. */
+function noRoom(m: KernelMemory, n: number): string {
+  return `the ${m.shared ? 'shared ' : ''}kernel memory cannot take the call's per-row area and window (${n} rows)`;
+}
+
+/**
+ * Lay out and run the job in memory `m`, collect its sums and record the path; 'no room' when the shared
+ * memory cannot take it and the calling thread's own memory can (ordinary arrays), reported as a fallback.
+ */
+function runOn(
+  plan: KernelPlan,
+  job: FusedJob,
+  m: KernelMemory,
+  h: { inPlace: boolean; threads: boolean; note: string },
+): KernelOutcome | 'no room' {
+  const n = plan.rows;
   let laid: { call: CallLayout; region: number };
   try {
-    laid = layoutCall(job, m, { threads: threads ? threadCount() : 1, inPlace });
+    laid = layoutCall(job, m, { threads: h.threads ? threadCount() : 1, inPlace: h.inPlace });
   } catch (error) {
-    const own = inPlace || !m.shared ? null : ownMemory();
-    const why = `the shared kernel memory cannot take the call (${message(error)})`;
-    if (!own) return decline(why, 'shared-memory-unavailable', n);
-    // Ordinary arrays: on the calling thread, through its own memory.
-    emitKernelEvent({
-      type: 'fallback',
-      reason: 'shared-memory-unavailable',
-      detail: `${why}; it runs on the calling thread`,
-      rows: n,
-    });
-    return runJob(plan, job, own);
+    const why = `${noRoom(m, n)}: ${message(error)}`;
+    if (h.inPlace || !m.shared || !ownMemory()) return decline(why, 'shared-memory-unavailable', n);
+    const detail = `${why}; it runs on the calling thread, in its own memory`;
+    emitKernelEvent({ type: 'fallback', reason: 'shared-memory-unavailable', detail, rows: n });
+    return 'no room';
   }
   const { call, region } = laid;
-  let ran: { threaded: boolean };
+  let ran: Execution;
+  let sums: ReturnType<typeof collectCall>;
   try {
-    ran = execute(job, m, call, threads);
+    ran = execute(job, m, call, h.threads);
+    sums = collectCall(job, m, call);
   } catch (error) {
-    releaseLater(m, region);
     // A worker stopped inside its copy into place may still write: no result, and no reference either.
     // A kernel abort in the in-place mode: rows written before it cannot be recomputed.
     if (error instanceof StoppedInCopy || plan.inPlace) throw error;
     return decline(`the kernel threw: ${message(error)}`, 'kernel-error', n);
+  } finally {
+    release(region, m); // a region a retired worker may still write is tainted: given back once it exited
   }
-  const sums = collectCall(job, m, call);
-  releaseLater(m, region);
   const matrix = call.family !== null && call.family.matrix !== 0 ? ', S read in place' : '';
-  const where = inPlace
+  const where = h.inPlace
     ? `in place in the kernel's memory${ran.threaded ? ', on every thread' : ''}${matrix}`
     : ran.threaded
       ? `staged through the kernel's shared memory, on every thread${matrix}`
-      : `on the calling thread${matrix}${unshared ? ` (${NOT_SHARED})` : ''}`;
+      : `on the calling thread${matrix}${h.note}`;
   recordRun(sums.declined, n, ran.threaded ? 'wasm-threads' : 'wasm', `${n} rows ${where}`);
   return { ran: true, ...sums };
 }
@@ -167,11 +185,6 @@ function onWorkspace(plan: KernelPlan): boolean {
   if (plan.inPlace || !(g instanceof Float32Array) || memoryRegion(g) !== 'live') return false;
   const z = plan.logits as Float32Array;
   return g.byteOffset >= z.byteOffset + z.byteLength || z.byteOffset >= g.byteOffset + g.byteLength;
-}
-
-/** Give a region of the kernel memory back once no retired worker thread can still write it. */
-function releaseLater(m: KernelMemory, at: number): void {
-  afterWorkersGone(() => release(at, m));
 }
 
 /**

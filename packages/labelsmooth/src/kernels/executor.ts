@@ -16,7 +16,7 @@
 // end, on the same kernel: the same bits. Per-row results are summed in row order (collectCall), so the
 // loss is the same to the last bit on any number of threads.
 import { CALL_BYTES, writeCall } from './call.js';
-import { familyFields, sharedFamilyAreas } from './family.js';
+import { familyAreas, familyFields } from './family.js';
 import { chunkWeight, collectRows, type FusedJob, type RowSums } from './fused.js';
 import {
   type CallLayout,
@@ -29,9 +29,9 @@ import {
   placeOf,
   REVOKED,
 } from './layout.js';
-import { align64, buffer, type KernelMemory } from './memory.js';
+import { align64, buffer, type KernelMemory, taint } from './memory.js';
 import {
-  anyExited,
+  anyFailed,
   beginCall,
   type CallMembers,
   endCall,
@@ -89,7 +89,7 @@ function computeChunk(
 function scratchRow(c: CallLayout, scratch: number, tail = false): number {
   const row = scratch + align64(blockMaxBytes(c.classes)); // see layoutCall
   return c.family && (tail || !c.writeGrad)
-    ? row + sharedFamilyAreas(c.classes, c.chunkRows, c.family.staged !== null).tail
+    ? row + familyAreas(c.classes, c.chunkRows, c.family.staged !== null).tail
     : row;
 }
 
@@ -133,29 +133,47 @@ function runRows(
   else kernel.exports.rows(h.record, 0, n);
 }
 
+/** A thread's views of a call's words (see CallLayout.counter), chunk states and chunks' slots. */
+export interface CallWords {
+  words: Int32Array;
+  state: Int32Array;
+  slotOf: Int32Array;
+}
+
+/** The views of the call's words in `buffer` (the kernel memory). */
+export function callWords(buffer: ArrayBufferLike, c: CallLayout): CallWords {
+  return {
+    words: new Int32Array(buffer, c.counter, 3),
+    state: new Int32Array(buffer, c.finished, c.chunks),
+    slotOf: new Int32Array(buffer, c.slotOf || c.finished, c.chunks),
+  };
+}
+
 /**
  * Thread `t` runs chunk `chunk` it claimed and finishes it: the caller's in-place chunk is DONE; a
  * worker's is COMMITTED by compare-exchange (refused: revoked, its results discarded) and then, in place,
  * copied from its private area into place and DONE; a staged chunk stays COMMITTED until the caller has
- * copied it out.
+ * copied it out (a worker's commit is counted in words[2], which the caller waits on).
  */
 export function runClaimed(
   kernel: KernelInstance,
   c: CallLayout,
   t: number,
   chunk: number,
-  state: Int32Array,
+  w: CallWords,
   onCommit?: () => void,
 ): void {
-  const place = placeOf(c, t, chunk, c.window ? chunk % c.slots : 0);
+  const place = placeOf(c, t, chunk, c.window ? w.slotOf[chunk] : 0);
   computeChunk(kernel, c, t, chunk, place);
+  const { state } = w;
   if (t === 0) {
     Atomics.store(state, chunk, c.window ? COMMITTED : DONE);
     return;
   }
   if (Atomics.compareExchange(state, chunk, OPEN, COMMITTED) !== OPEN) return;
   if (c.window) {
-    Atomics.notify(state, chunk); // the caller may be waiting to copy it out
+    Atomics.add(w.words, 2, 1);
+    Atomics.notify(w.words, 2); // the caller may be waiting to copy it out
     return;
   }
   onCommit?.();
@@ -193,15 +211,15 @@ export function workChunks(
   t: number,
   hooks: { onClaim?: (claimed: number) => void; onCommit?: () => void } = {},
 ): number {
-  const words = new Int32Array(kernel.exports.memory.buffer, c.counter, 2);
-  const state = new Int32Array(kernel.exports.memory.buffer, c.finished, c.chunks);
+  const w = callWords(kernel.exports.memory.buffer, c);
   for (let done = 0; ; ) {
-    const chunk = claim(words);
+    const seen = Atomics.load(w.words, 1); // before the claim: a change after it ends the wait at once
+    const chunk = claim(w.words);
     if (chunk >= 0) {
       hooks.onClaim?.(++done);
-      runClaimed(kernel, c, t, chunk, state, hooks.onCommit);
+      runClaimed(kernel, c, t, chunk, w, hooks.onCommit);
     } else if (chunk === NONE) return done;
-    else Atomics.wait(words, 1, Atomics.load(words, 1), 20);
+    else Atomics.wait(w.words, 1, seen, 20);
   }
 }
 
@@ -301,7 +319,7 @@ export class StoppedInCopy extends Error {
  * it after the call, which then fails: StoppedInCopy). Returns the rows the caller ran here.
  */
 export function finishCall(job: FusedJob, m: KernelMemory, c: CallLayout, waitMs: number): number {
-  const state = new Int32Array(buffer(m), c.finished, c.chunks);
+  const { state, slotOf } = callWords(buffer(m), c);
   const v = viewsOf(m);
   let rows = 0;
   for (let chunk = 0; chunk < c.chunks; chunk++) {
@@ -309,7 +327,7 @@ export function finishCall(job: FusedJob, m: KernelMemory, c: CallLayout, waitMs
     const r0 = chunk * c.chunkRows;
     const n = Math.min(c.rows - r0, c.chunkRows);
     if (s === DONE) continue;
-    if (s === COMMITTED && c.window) unstage(job, v, c, chunk, chunk % c.slots);
+    if (s === COMMITTED && c.window) unstage(job, v, c, chunk, slotOf[chunk]);
     else if (s === COMMITTED) {
       if (Atomics.wait(state, chunk, COMMITTED, waitMs) === 'timed-out')
         throw new StoppedInCopy(r0, r0 + n, waitMs);
@@ -326,84 +344,103 @@ export function finishCall(job: FusedJob, m: KernelMemory, c: CallLayout, waitMs
   return rows;
 }
 
+/** How a call ran: on the workers too (`threaded`), and whether a worker was retired during it (`retired`:
+ * memory it may still write is tainted, see memory.ts). */
+export interface Execution {
+  threaded: boolean;
+  retired: boolean;
+}
+
 /**
  * Run the call laid out at `call`: with `threads`, the pool's workers claim chunks while the caller does
  * too (and, staged, keeps the window filled and emptied); then the caller waits for them (bounded) and
- * finishes whatever no thread finished.
+ * finishes whatever no thread finished. Memory a worker retired during the call may still write (the call's
+ * region, and a workspace it was copying into) is tainted: given back only once its exit is seen.
  */
-export function execute(
-  job: FusedJob,
-  m: KernelMemory,
-  call: CallLayout,
-  threads: boolean,
-): { threaded: boolean } {
-  const members = threads ? beginCall(m, call) : null;
+export function execute(job: FusedJob, m: KernelMemory, call: CallLayout, threads: boolean): Execution {
+  let members: CallMembers | null = null;
   let own = 0;
   let end: ReturnType<typeof endCall> | null = null;
   try {
+    members = threads ? beginCall(m, call) : null;
     own = call.window ? runStaged(job, m, call, members ?? []) : workInPlace(m, call);
   } finally {
-    // Even when the caller's kernel threw: the call's memory is released only after every worker is done
-    // with it (or retired: see afterWorkersGone).
+    // Even when the caller's kernel threw: the workers stop and are waited for (or retired).
     close(m, call);
     if (members) end = endCall(members);
+    if (end?.failed) taint(call.counter);
   }
-  const redone = finishCall(job, m, call, threadLimits.stallMs);
-  if (end && (redone > 0 || end.failed > 0)) reportFailed(Math.max(end.failed, 1), redone, end.next);
+  let redone: number;
+  try {
+    redone = finishCall(job, m, call, threadLimits.stallMs);
+  } catch (error) {
+    if (error instanceof StoppedInCopy) {
+      taint(call.counter);
+      taint(call.grad);
+      reportFailed(Math.max(1, end?.failed ?? 0), 0, error.message);
+    }
+    throw error;
+  }
+  if (end && (redone > 0 || end.failed > 0)) reportFailed(end.failed, redone, end.next);
   threadStats.chunks = [own, ...(end?.chunks ?? [])];
-  threadStats.matrixInPlace = threadStats.chunks.map(() => call.family?.matrix !== 0);
-  return { threaded: members !== null };
+  threadStats.matrixInPlace = threadStats.chunks.map(() => call.family !== null && call.family.matrix !== 0);
+  return { threaded: members !== null && members.length > 0, retired: (end?.failed ?? 0) > 0 };
 }
 
 /** The caller's share of an in-place call: chunks claimed until none is left. */
 function workInPlace(m: KernelMemory, call: CallLayout): number {
-  const words = new Int32Array(buffer(m), call.counter, 2);
+  const w = callWords(buffer(m), call);
   let own = 0;
-  const state = new Int32Array(buffer(m), call.finished, call.chunks);
-  for (let c = claim(words); c >= 0; c = claim(words), own++) runClaimed(m.kernel, call, 0, c, state);
+  for (let c = claim(w.words); c >= 0; c = claim(w.words), own++) runClaimed(m.kernel, call, 0, c, w);
   return own;
 }
 
 /**
- * The caller's part of a staged call: keep the window's slots filled with the next chunks' logits (made
- * claimable as they are staged), run chunks itself, and copy finished ones out in order, each freeing its
- * slot. When the window is full and every staged chunk is being run by a worker, it waits for the oldest,
- * bounded: a worker that exited or made no chunk progress for stallMs stops the staging (the rest is then
- * finished by finishCall). Returns the chunks the caller ran.
+ * The caller's part of a staged call: keep the window's free slots filled with the next chunks' logits
+ * (each chunk claimable once staged), run chunks itself, and copy out every finished one, freeing its slot,
+ * in whatever order they finish (a slow worker holds one slot, not the window). When every slot holds a
+ * chunk a worker is running, it waits for a commit, bounded: a worker that failed, or no commit for
+ * stallMs, stops the staging (finishCall runs the rest). Returns the chunks the caller ran.
  */
 function runStaged(job: FusedJob, m: KernelMemory, c: CallLayout, members: CallMembers): number {
-  const mem = buffer(m);
-  const words = new Int32Array(mem, c.counter, 2);
-  const state = new Int32Array(mem, c.finished, c.chunks);
+  const w = callWords(buffer(m), c);
   const v = viewsOf(m);
+  const free = Array.from({ length: c.slots }, (_, s) => c.slots - 1 - s);
+  const held: number[] = []; // chunks staged and not copied out yet
   let staged = 0;
-  let retired = 0;
   let own = 0;
   let stopped = false;
-  const wait = { chunk: -1, since: 0 };
+  let since = performance.now();
   for (;;) {
-    for (; retired < staged && Atomics.load(state, retired) === COMMITTED; retired++) {
-      unstage(job, v, c, retired, retired % c.slots);
-      Atomics.store(state, retired, DONE);
+    const commits = Atomics.load(w.words, 2); // before looking: a commit after it ends the wait at once
+    for (let i = held.length - 1; i >= 0; i--) {
+      const chunk = held[i];
+      if (Atomics.load(w.state, chunk) !== COMMITTED) continue;
+      unstage(job, v, c, chunk, w.slotOf[chunk]);
+      Atomics.store(w.state, chunk, DONE);
+      free.push(w.slotOf[chunk]);
+      held.splice(i, 1);
+      since = performance.now();
     }
+    stopped ||= anyFailed(members) || performance.now() - since > threadLimits.stallMs;
     const before = staged;
-    for (; !stopped && staged < c.chunks && staged - retired < c.slots; staged++)
-      stage(job, v, c, staged, staged % c.slots);
-    if (staged !== before) {
-      Atomics.store(words, 1, staged);
-      Atomics.notify(words, 1);
+    for (; !stopped && staged < c.chunks && free.length > 0; staged++) {
+      w.slotOf[staged] = free.pop()!;
+      stage(job, v, c, staged, w.slotOf[staged]);
+      held.push(staged);
     }
-    const chunk = claim(words);
+    if (staged !== before) {
+      Atomics.store(w.words, 1, staged);
+      Atomics.notify(w.words, 1);
+    }
+    const chunk = claim(w.words);
     if (chunk >= 0) {
-      runClaimed(m.kernel, c, 0, chunk, state);
+      runClaimed(m.kernel, c, 0, chunk, w);
       own++;
       continue;
     }
     if (staged === c.chunks || stopped) return own;
-    // The window is full and every staged chunk is being run by a worker: wait for the oldest (bounded).
-    if (wait.chunk !== retired) Object.assign(wait, { chunk: retired, since: performance.now() });
-    Atomics.wait(state, retired, 0, threadLimits.sliceMs);
-    if (anyExited(members) || performance.now() - wait.since > threadLimits.stallMs) stopped = true;
+    Atomics.wait(w.words, 2, commits, threadLimits.sliceMs); // every slot is being run by a worker
   }
 }
 

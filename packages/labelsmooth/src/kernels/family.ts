@@ -1,6 +1,6 @@
 // The family options on the SIMD kernel (the `familyRows` export, assembly/family.ts): the job's extra
-// fields, each thread's scratch areas, the staging of class-conditional noise rows and the call of one
-// chunk. The executor (executor.ts) drives the chunks exactly as for the plain loss.
+// fields, each thread's scratch areas, the staging of class-conditional noise rows and the family's fields
+// of a chunk's call record. The executor (executor.ts) drives the chunks exactly as for the plain loss.
 import type { FamilyFields } from './call.js';
 import { align16 } from './wasm.js';
 
@@ -33,7 +33,7 @@ function focalExponent(f: FamilyJob): number {
  * SharedArrayBuffer, or an ordinary array on one thread: each thread stages its chunks' rows S[yᵢ] into its
  * scratch).
  */
-export interface SharedFamily {
+export interface CallFamily {
   cp: number;
   beta: number;
   focal: number;
@@ -48,7 +48,7 @@ export interface SharedFamily {
 
 /** The family part of a shared-memory call for `job`, its S (if any) at byte address `matrix` of the
  * kernel memory (0: elsewhere, staged per chunk). */
-export function sharedFamily(f: FamilyJob, matrix: number): SharedFamily {
+export function callFamily(f: FamilyJob, matrix: number): CallFamily {
   return {
     cp: f.beta !== null ? 1 : 0,
     beta: f.beta ?? 0,
@@ -66,7 +66,7 @@ export function sharedFamily(f: FamilyJob, matrix: number): SharedFamily {
  * row for a chunk's last row and, without a gradient, for every row's (tail), and the staged rows S[yᵢ]
  * when S is outside the kernel memory (vRows); `bytes` in all.
  */
-export function sharedFamilyAreas(k: number, chunkRows: number, staged: boolean) {
+export function familyAreas(k: number, chunkRows: number, staged: boolean) {
   const row = align16(4 * k + SLACK);
   const e = 0;
   const vScratch = e + row;
@@ -78,17 +78,17 @@ export function sharedFamilyAreas(k: number, chunkRows: number, staged: boolean)
 
 /**
  * The family fields of the call record (call.ts) for rows [r0, r0 + n) of a call whose thread scratch rows
- * (sharedFamilyAreas) start at `scratch`: S read in place at row yᵢ, or its rows S[yᵢ] staged into the
+ * (familyAreas) start at `scratch`: S read in place at row yᵢ, or its rows S[yᵢ] staged into the
  * scratch first (from `buffer`, the kernel memory).
  */
 export function familyFields(
   buffer: ArrayBufferLike,
   c: { classes: number; chunkRows: number; labels: number; v: number },
-  f: SharedFamily,
+  f: CallFamily,
   h: { r0: number; n: number; scratch: number },
 ): FamilyFields {
   const k = c.classes;
-  const at = sharedFamilyAreas(k, c.chunkRows, f.staged !== null);
+  const at = familyAreas(k, c.chunkRows, f.staged !== null);
   let vRows = f.matrix;
   if (f.staged) {
     vRows = h.scratch + at.vRows;
@@ -111,7 +111,7 @@ export function familyFields(
 
 /**
  * Copy S[yᵢ] of a chunk's kernel labels (−1: ignored, nothing) to byte `to` onwards, one row of K each
- * (next to the chunk's logits, or in a thread's scratch).
+ * (into a thread's scratch).
  */
 export function stageNoiseRows(
   f32: Float32Array,

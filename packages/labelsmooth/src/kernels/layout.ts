@@ -3,7 +3,7 @@
 // thread's scratch (block maxima, the family's or soft cap's rows, a worker's private area, its call
 // record), the chunk counter and states, and the staging window; and where each thread runs each chunk.
 import { CALL_BYTES, type LanguageModelFields } from './call.js';
-import { type SharedFamily, sharedFamily, sharedFamilyAreas } from './family.js';
+import { type CallFamily, callFamily, familyAreas } from './family.js';
 import { type FusedJob, fillRows } from './fused.js';
 import { expRowBytes, languageModelFields } from './languageModel.js';
 import { align64, allocate, buffer, inKernelMemory, type KernelMemory } from './memory.js';
@@ -31,10 +31,15 @@ export interface CallLayout {
   /** Per thread: block maxima, the family's or soft cap's rows, a worker's private area, the call record. */
   scratch: number;
   scratchBytes: number;
-  /** Two i32: the next chunk to claim, and the chunks that may be claimed (| CLOSED when no more come). */
+  /**
+   * Three i32 (the call's region starts here): the next chunk to claim, the chunks that may be claimed
+   * (| CLOSED when no more come), and the count of chunks workers have committed (the caller waits on it).
+   */
   counter: number;
   /** One i32 per chunk: OPEN, DONE, COMMITTED or REVOKED. */
   finished: number;
+  /** One i32 per chunk: its staging slot (written by the caller before the chunk becomes claimable). */
+  slotOf: number;
   /** The staging window: `slots` slots of `slotBytes` from `window` and one more, the caller's own; or 0. */
   window: number;
   slots: number;
@@ -48,7 +53,7 @@ export interface CallLayout {
   allowed: number;
   vSum: number;
   /** The family options (`familyRows`: out holds 3 f64 per row), or null for the plain loss (`rows`). */
-  family: SharedFamily | null;
+  family: CallFamily | null;
   /** The language-model options (`rows`), their lse output for every row of the call; or null. */
   lm: LanguageModelFields | null;
 }
@@ -103,23 +108,23 @@ export function layoutCall(
   // Per thread after the block maxima: the family's rows; or the scratch row (no gradient kept) and a
   // soft-capped row's exp row; a worker's private area (in place); the thread's call record, last.
   const perThread = job.family
-    ? sharedFamilyAreas(k, chunkRows, S != null && !matrix).bytes
+    ? familyAreas(k, chunkRows, S != null && !matrix).bytes
     : (job.grad ? 0 : align64(4 * k)) + (job.lm?.softcap ? align64(expRowBytes(k)) : 0);
   const own = inPlace && threads > 1 ? privateBytes(shape) : 0;
   const scratchBytes = align64(align64(blockMaxBytes(k)) + perThread) + own + CALL_BYTES;
   const slots = inPlace ? 0 : Math.min(chunks, threads > 1 ? 2 * threads : 1);
   const slot = slotParts(shape);
-  const sizes = [8, 4 * chunks, 4 * n, 8 * n, outStride(shape) * n, 4 * k, 4 * k, 4 * k];
-  sizes.push(threads * scratchBytes, job.lm ? 8 * n : 0, inPlace ? 0 : (slots + 1) * slot.bytes);
+  const sizes = [12, 4 * chunks, inPlace ? 0 : 4 * chunks, 4 * n, 8 * n, outStride(shape) * n, 4 * k, 4 * k];
+  sizes.push(4 * k, threads * scratchBytes, job.lm ? 8 * n : 0, inPlace ? 0 : (slots + 1) * slot.bytes);
   const region = allocate(
     sizes.reduce((a, b) => a + align64(b), 0),
     m,
   );
   const at: number[] = [];
   for (let j = 0, p = region; j < sizes.length; p += align64(sizes[j++])) at.push(p);
-  const [counter, finished, labels, scale, out, v, mask, w, scratch, lse, window] = at;
+  const [counter, finished, slotOf, labels, scale, out, v, mask, w, scratch, lse, window] = at;
   const mem = buffer(m);
-  new Int32Array(mem, counter, 2).set([0, inPlace ? chunks | CLOSED : 0]);
+  new Int32Array(mem, counter, 3).set([0, inPlace ? chunks | CLOSED : 0, 0]);
   new Int32Array(mem, finished, chunks).fill(OPEN);
   fillRows(job, 0, n, mem, { labels, scale });
   const f32 = new Float32Array(mem);
@@ -145,6 +150,7 @@ export function layoutCall(
     scratchBytes,
     counter,
     finished,
+    slotOf,
     window: inPlace ? 0 : window,
     slots,
     slotBytes: inPlace ? 0 : slot.bytes,
@@ -155,7 +161,7 @@ export function layoutCall(
     nonTarget: job.nonTarget ? 1 : 0,
     allowed: job.allowed,
     vSum: noise.kind === 'rows' ? 0 : noise.sum,
-    family: job.family ? sharedFamily(job.family, matrix) : null,
+    family: job.family ? callFamily(job.family, matrix) : null,
     lm: languageModelFields(job.lm, lse, 0), // each thread's exp row: computeChunk
   };
   return { call, region };

@@ -1,12 +1,14 @@
-// The kernel's memory: every kernel call runs on one WebAssembly.Memory, laid out by the executor
-// (executor.ts). Where WASM threads exist (Node; cross-origin-isolated pages) it is one shared memory,
-// the same for the calling thread's kernel instance and every worker's, which also holds the buffers of
-// `kernelWorkspace` and the copies of `noiseMatrix`; elsewhere it is the private memory of the calling
-// thread's instance (calls only: no workspace lives there, since its growth would detach them).
+// The kernel's memories: every kernel call runs on one WebAssembly.Memory, laid out there by layout.ts.
+// The shared memory (where WASM threads exist: Node, cross-origin-isolated pages) is the same for the
+// calling thread's kernel instance and every worker's, and also holds the buffers of `kernelWorkspace` and
+// the copies of `noiseMatrix`; calls on the threads or on those buffers run there. The calling thread's
+// private memory takes the calls it runs alone on ordinary arrays (copies into it are plain memcpy), and
+// every call where shared memory is missing; no workspace lives there, since its growth would detach them.
 //
 // Layout: [0, 64 KB) is the kernel's static data; above, regions handed out first-fit from a free list
 // (64-byte aligned); the memory grows on demand (up to 4 GB, the WASM32 limit) and never shrinks.
 import { emitKernelEvent } from './events.js';
+import { afterWorkersGone } from './threads.js';
 import { KernelInstance, kernelModule, sharedKernelModule } from './wasm.js';
 
 const PAGE = 65536;
@@ -61,10 +63,8 @@ export function sharedKernel(): KernelMemory | null {
   return shared;
 }
 
-/**
- * The memory calls run on: the shared one where it exists, else the calling thread's private instance's;
- * null where the kernel is not compiled (yet).
- */
+/** A memory calls can run on (the shared one, else the private one); null where the kernel is not compiled
+ * (yet). */
 export function callMemory(): KernelMemory | null {
   return sharedKernel() ?? ownMemory();
 }
@@ -114,8 +114,27 @@ export function allocate(bytes: number, m: KernelMemory = sharedKernel()!): numb
   return at;
 }
 
-/** Give a region of `m` back (merged with free neighbours). */
+/**
+ * Regions of the shared memory a retired worker thread may still write (the region of a call during which
+ * it was retired, a workspace it was copying into): given back only once no retired worker remains.
+ */
+const tainted = new Set<number>();
+
+/** Taint the live region of the shared memory that holds byte `address` (see {@link release}). */
+export function taint(address: number): void {
+  if (!shared || address === 0) return;
+  for (const [at, size] of shared.live) if (address >= at && address < at + size) tainted.add(at);
+}
+
+/**
+ * Give a region of `m` back (merged with free neighbours); a tainted one once every retired worker thread
+ * has exited (afterWorkersGone), since it may still write there.
+ */
 export function release(at: number, m: KernelMemory = sharedKernel()!): void {
+  if (m.shared && tainted.delete(at)) {
+    afterWorkersGone(() => release(at, m));
+    return;
+  }
   const size = m.live.get(at);
   if (size === undefined) return;
   m.live.delete(at);

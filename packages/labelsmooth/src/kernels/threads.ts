@@ -10,9 +10,9 @@
 import { emitKernelEvent } from './events.js';
 
 interface PoolWorker {
-  /** [0] job sequence, [1] done sequence, [2] status of the whole call (2: an error outside the
-   * chunks), [4] chunks claimed so far in this call (its heartbeat), [5] EXITED, [6] FAULT, [7] READY,
-   * [8] COPY_FAULT. */
+  /** [0] job sequence, [1] done sequence, [2] status of the call (2: an error outside the chunks, read by
+   * anyFailed and endCall), [4] chunks claimed so far in this call (its heartbeat), [5] EXITED, [6] FAULT,
+   * [7] READY, [8] COPY_FAULT. */
   flags: Int32Array;
   port: MessagePort & { postMessage(m: unknown): void };
   seq: number;
@@ -289,7 +289,7 @@ export function warmThreads(): void {
 
 /**
  * Whether the pool runs, starting it now if it has not started yet: a call that needs the threads waits
- * (bounded by startMs) for the workers to be ready, so that a loop that never yields to the event loop gets
+ * (bounded by waitMs) for the workers to be ready, so that a loop that never yields to the event loop gets
  * them from its first large call. Where Node cannot load its built-ins synchronously (before 20.16) the
  * pool starts in the background instead.
  */
@@ -410,10 +410,10 @@ function begin(w: PoolWorker, message: WorkerCall): boolean {
     reportFailed(1, 0, retire(w));
     return false;
   }
-  w.seq++;
   Atomics.store(w.flags, 4, 0);
   Atomics.store(w.flags, 2, 0);
-  w.port.postMessage(message);
+  w.port.postMessage(message); // before the sequence moves: a message that cannot be sent starts nothing
+  w.seq++;
   Atomics.store(w.flags, 0, w.seq);
   Atomics.notify(w.flags, 0);
   return true;
@@ -450,27 +450,33 @@ export function beginCall(
   if (!threadsNow() || !pool || pool.length === 0) return null;
   return pool.filter((w, p) => {
     const first = w.memory !== m.memory;
-    const began = begin(w, { call, thread: p + 1, ...(first ? { module: m.module, memory: m.memory } : {}) });
+    let began = false;
+    try {
+      began = begin(w, { call, thread: p + 1, ...(first ? { module: m.module, memory: m.memory } : {}) });
+    } catch (error) {
+      emitKernelEvent({ type: 'threads-error', error }); // the call could not be sent: it runs without w
+    }
     if (began) w.memory = m.memory;
     return began;
   });
 }
 
-/** Whether a member exited (its chunks can be taken back at once). */
-export function anyExited(members: CallMembers): boolean {
-  return members.some((w) => Atomics.load(w.flags, EXITED) !== 0);
+/** Whether a member exited or failed outside its chunks (its chunks can be taken back at once). */
+export function anyFailed(members: CallMembers): boolean {
+  return members.some((w) => Atomics.load(w.flags, EXITED) !== 0 || Atomics.load(w.flags, 2) === 2);
 }
 
 /**
- * Wait (bounded) until every member has finished the call, retiring those that exited or stalled; returns
- * the chunks each ran, how many failed and what the pool does next (a phrase).
+ * Wait (bounded) until every member has finished the call, retiring those that exited, stalled or failed
+ * (an error outside their chunks: say, their kernel instance could not be made); returns the chunks each
+ * ran, how many failed and what the pool does next (a phrase).
  */
 export function endCall(members: CallMembers): { chunks: number[]; failed: number; next: string } {
   const chunks: number[] = [];
   let failed = 0;
   let next = 'the pool keeps its workers';
   for (const w of members) {
-    if (!awaitWorker(w)) {
+    if (!awaitWorker(w) || Atomics.load(w.flags, 2) === 2) {
       failed++;
       next = retire(w);
     }
@@ -479,12 +485,20 @@ export function endCall(members: CallMembers): { chunks: number[]; failed: numbe
   return { chunks, failed, next };
 }
 
-/** Emit the 'threads-failed' fallback of a call whose failed workers' `rows` the calling thread redid. */
+/**
+ * Emit the 'threads-failed' fallback of a call in which `failed` workers failed (exited, stalled, or an
+ * error) or, with none failed, a worker made no progress for stallMs while it held every staging slot; the
+ * calling thread computed `rows` rows in their place.
+ */
 export function reportFailed(failed: number, rows: number, next: string): void {
+  const who =
+    failed > 0
+      ? `${failed} worker thread(s) exited, failed or made no progress for ${threadLimits.stallMs} ms`
+      : `a worker thread made no progress for ${threadLimits.stallMs} ms while it held every staging slot`;
   emitKernelEvent({
     type: 'fallback',
     reason: 'threads-failed',
-    detail: `${failed} worker thread(s) exited or made no progress for ${threadLimits.stallMs} ms; the calling thread computed their ${rows} rows (the same bits); ${next}`,
+    detail: `${who}; the calling thread computed their ${rows} rows (the same bits); ${next}`,
     rows,
   });
 }

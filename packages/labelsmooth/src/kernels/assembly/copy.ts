@@ -1,5 +1,5 @@
-// A bulk copy inside the kernel's memory (WASM `memory.copy`): on workspace memory the family kernel runs a
-// chunk's last row in a thread's scratch (workspace.ts's familyChunk) and copies it back. From JavaScript,
+// A bulk copy inside the kernel's memory (WASM `memory.copy`): the family kernel runs a chunk's last row in a
+// thread's scratch (executor.ts's computeChunk) and copies it back. From JavaScript,
 // copyWithin on a shared memory's buffer ran at about a third of this speed.
 
 /** Copy `bytes` bytes from `src` to `dst` (the ranges may overlap). */
