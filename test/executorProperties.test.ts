@@ -7,7 +7,7 @@
 // one thread's loss, parts, lse and gradient to the last bit, leave the caller's logits intact (but in the
 // in-place mode) and leave no region of the kernel memory behind; on workspace buffers (views on fewer
 // rows at any offset, the buffers swapped, an ordinary gradient, the in-place mode) the same as ordinary
-// arrays on one thread.
+// arrays on one thread. And the first-fit allocator that hands out every call's and workspace's region.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -19,7 +19,12 @@ import {
   kernelWorkspace,
   noiseMatrix,
 } from '../packages/labelsmooth/src/index.js';
-import { sharedKernel } from '../packages/labelsmooth/src/kernels/memory.js';
+import {
+  allocate,
+  type KernelMemory,
+  release,
+  sharedKernel,
+} from '../packages/labelsmooth/src/kernels/memory.js';
 import { poolWorkers, threadStats } from '../packages/labelsmooth/src/kernels/threads.js';
 import { lcg } from './helpers/lcg.js';
 
@@ -287,5 +292,46 @@ describe('executor properties: threads as one thread, to the last bit', () => {
     }
     // Later calls of the same sizes fit in the memory given back (first fit): no growth call after call.
     assert.ok(m.top <= top + (64 << 20), `the kernel memory's regions grew from ${top} to ${m.top} bytes`);
+  });
+
+  it('the first-fit allocator: regions aligned, disjoint, inside the memory; freed ones merged; empty again at the end', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 300000 }), fc.nat()), { maxLength: 200 }),
+        (ops) => {
+          // a private memory of its own, laid out like the kernel's: [0, 64 KB) static data
+          const memory = new WebAssembly.Memory({ initial: 1, maximum: 1000 });
+          const m = {
+            memory,
+            shared: false,
+            free: [],
+            top: 65536,
+            live: new Map(),
+          } as unknown as KernelMemory;
+          const live: [number, number][] = [];
+          for (const [take, size, pick] of ops) {
+            if (take || live.length === 0) {
+              const at = allocate(size, m);
+              assert.ok(at % 64 === 0 && at >= 65536, `region at ${at}`);
+              assert.ok(at + size <= memory.buffer.byteLength, 'inside the memory');
+              for (const [a, s] of live)
+                assert.ok(at >= a + s || a >= at + size, 'disjoint from live regions');
+              live.push([at, size]);
+            } else release(live.splice(pick % live.length, 1)[0][0], m);
+            let end = -1;
+            for (const f of m.free) {
+              assert.ok(f.at > end, 'free regions sorted and merged');
+              end = f.at + f.size;
+              for (const [a, s] of live) assert.ok(f.at >= a + s || a >= end, 'free regions are not in use');
+            }
+            const highest = Math.max(65536, ...[...m.live].map(([a, s]) => a + s));
+            assert.equal(m.top, highest, 'the top is the end of the highest live region');
+          }
+          for (const [a] of live) release(a, m);
+          assert.deepEqual([m.top, m.free], [65536, []]);
+        },
+      ),
+      { numRuns: 300, seed: 4 },
+    );
   });
 });
