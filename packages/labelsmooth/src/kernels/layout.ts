@@ -66,6 +66,7 @@ export const REVOKED = 3;
 /** Set in the claimable count when the caller will make no more chunks claimable. */
 export const CLOSED = 1 << 30;
 
+/** Bytes of one row's results: (nll, smoothing) f64, and the entropy with the family options. */
 export const outStride = (c: { family: unknown }) => (c.family ? 24 : 16);
 
 /** Bytes of a worker's private area (in place): a chunk's gradient rows (if kept), its results and lse. */
