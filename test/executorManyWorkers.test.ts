@@ -1,0 +1,88 @@
+// The executor with three worker threads, whatever the machine's cores: the pool's size is taken from
+// os.availableParallelism(), made 4 here before the pool starts (this file runs in a process of its own).
+// On a machine of two cores the four threads then take turns on them, so chunks are claimed, committed and
+// copied in many interleavings; two of the workers fail. Each call must give one thread's bits.
+import assert from 'node:assert/strict';
+import { syncBuiltinESMExports } from 'node:module';
+import os from 'node:os';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { crossEntropy, kernelWorkspace } from '../packages/labelsmooth/src/index.js';
+import {
+  injectWorkerFault,
+  poolWorkers,
+  threadLimits,
+  threadStats,
+} from '../packages/labelsmooth/src/kernels/threads.js';
+import { type Grad, shape, threadsAsOneThread } from './helpers/executorCases.js';
+import { chaosPool, K, labels, logits, N, options, reference } from './helpers/kernelChaos.js';
+
+// Read by the pool when it starts (threads.ts's poolSize), through node:os and its ES module alike.
+(os as { availableParallelism: () => number }).availableParallelism = () => 4;
+syncBuiltinESMExports();
+
+describe('executor with three workers', () => {
+  const pool = chaosPool();
+
+  it('the pool has three workers', () => assert.equal(poolWorkers().length, 3));
+
+  it('ordinary arrays: every option and kind of gradient, on four threads as on one', () => {
+    fc.assert(
+      fc.property(shape, fc.constantFrom<Grad>('f32', 'f64', 'true', 'in place', 'none'), (p, g) =>
+        threadsAsOneThread(p, g, 4),
+      ),
+      { numRuns: 80, seed: 3 },
+    );
+  });
+
+  it('workspace calls on four threads: the one-thread bits, call after call', () => {
+    const ws = kernelWorkspace(N, K);
+    try {
+      let workers = 0;
+      for (let call = 0; call < 20; call++) {
+        ws.logits.set(logits());
+        ws.grad.fill(0);
+        const r = crossEntropy(ws.logits, labels, { ...options, grad: ws.grad });
+        assert.deepEqual(r.loss, reference.loss);
+        assert.deepEqual(ws.grad, reference.grad);
+        workers = Math.max(workers, threadStats.chunks.slice(1).filter((c) => c > 0).length);
+      }
+      assert.ok(workers >= 2, `at most ${workers} worker(s) took chunks in one call`);
+    } finally {
+      ws.dispose();
+    }
+  });
+
+  for (const where of ['workspace', 'arrays'] as const) {
+    it(`${where}: two of three workers fail (one exits, one hangs) — every call bounded with the one-thread bits, both replaced`, async () => {
+      await pool.rebuilt();
+      const before = pool.failures().length;
+      const [a, b] = poolWorkers();
+      injectWorkerFault(0, 'exit');
+      injectWorkerFault(1, 'hang');
+      const ws = where === 'workspace' ? kernelWorkspace(N, K) : null;
+      try {
+        // each fault is taken when its worker claims a chunk: a few calls may pass before both are
+        for (let attempt = 0; poolWorkers().includes(a) || poolWorkers().includes(b); attempt++) {
+          assert.ok(attempt < 50, 'the faulty workers never claimed chunks in 50 calls');
+          const t0 = performance.now();
+          const grad = ws ? ws.grad : new Float32Array(N * K);
+          if (ws) ws.logits.set(logits());
+          const r = crossEntropy(ws ? ws.logits : logits(), labels, { ...options, grad });
+          const took = performance.now() - t0;
+          assert.ok(took < 5 * threadLimits.stallMs + 5000, `the call took ${took} ms`);
+          assert.deepEqual(r.loss, reference.loss);
+          assert.deepEqual(grad, reference.grad);
+        }
+        assert.ok(pool.failures().length > before, "a 'threads-failed' event");
+      } finally {
+        ws?.dispose();
+        injectWorkerFault(0, { stallMs: 1 }); // a fault not taken (its worker left) is not left armed
+        injectWorkerFault(1, { stallMs: 1 });
+      }
+      await pool.rebuilt();
+      const r = crossEntropy(logits(), labels, { ...options, grad: true });
+      assert.deepEqual(r.grad, reference.grad);
+    });
+  }
+});
