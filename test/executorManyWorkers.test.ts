@@ -1,11 +1,12 @@
 // The executor with three worker threads, whatever the machine's cores: the pool's size is taken from
 // os.availableParallelism(), made 4 here before the pool starts (this file runs in a process of its own).
 // On a machine of two cores the four threads then take turns on them, so chunks are claimed, committed and
-// copied in many interleavings; two of the workers fail. Each call must give one thread's bits.
+// copied in many interleavings; workers fail, stall and resume. Each call must give one thread's bits.
 import assert from 'node:assert/strict';
 import { syncBuiltinESMExports } from 'node:module';
 import os from 'node:os';
 import { before, describe, it } from 'node:test';
+import type { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { crossEntropy, initKernels, kernelWorkspace } from '../packages/labelsmooth/src/index.js';
 import {
@@ -57,7 +58,7 @@ describe('executor with three workers', () => {
   });
 });
 
-describe('executor with three workers, two of them failing', () => {
+describe('executor with three workers, some of them failing', () => {
   const pool = chaosPool(); // a stall bound of 400 ms here (the default of 2 s above)
 
   for (const where of ['workspace', 'arrays'] as const) {
@@ -92,4 +93,44 @@ describe('executor with three workers, two of them failing', () => {
       assert.deepEqual(r.grad, reference.grad);
     });
   }
+
+  // A worker stopped past the bound while its slot's neighbours keep turning over (copied out in any
+  // order), retired but not yet terminated, resumes after the call: its commit is refused, and neither the
+  // caller's gradient nor the calls after it (whose memory must not include its slot) see its writes.
+  it('staged: a worker that stalls past the bound among healthy ones and resumes writes nothing anyone reads', async () => {
+    await pool.rebuilt();
+    const w = poolWorkers()[0] as Worker;
+    const terminate = w.terminate.bind(w);
+    w.terminate = async () => 0; // its termination has not taken effect yet
+    const stallMs = 3 * threadLimits.stallMs;
+    try {
+      const sharedF32 = (n: number) => new Float32Array(new SharedArrayBuffer(4 * n));
+      const z = sharedF32(N * K);
+      z.set(logits());
+      const grad = sharedF32(N * K);
+      const before = pool.failures().length;
+      injectWorkerFault(0, { stallMs });
+      let stalledAt = 0;
+      for (let attempt = 0; pool.failures().length === before; attempt++) {
+        assert.ok(attempt < 50, 'the worker never claimed a chunk in 50 calls');
+        stalledAt = performance.now();
+        const r = crossEntropy(z, labels, { ...options, grad });
+        assert.deepEqual(r.loss, reference.loss);
+        assert.deepEqual(grad, reference.grad);
+      }
+      grad.fill(7); // the caller's own use of its buffer after the call
+      // Calls while the worker is stopped and after it resumed, each checked.
+      const until = stalledAt + stallMs + 1000;
+      for (let call = 0; performance.now() < until; call++) {
+        const r = crossEntropy(logits(), labels, { ...options, grad: true });
+        assert.deepEqual(r.loss, reference.loss, `call ${call} after the retirement`);
+        assert.deepEqual(r.grad, reference.grad, `call ${call} after the retirement`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const overwritten = grad.findIndex((g) => g !== 7);
+      assert.equal(overwritten, -1, `the resumed worker wrote gradient element ${overwritten}`);
+    } finally {
+      await terminate();
+    }
+  });
 });
