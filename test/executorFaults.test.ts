@@ -87,9 +87,7 @@ describe('executor under faults: the in-place mode, declined rows, the language-
   // A worker that exited (process.exit, a crash, terminate()) cannot run again: a chunk it committed but did
   // not copy into place can be computed by the calling thread, as for any chunk a failed worker held. Only
   // a worker that may still run (stalled, its termination not yet effective) forces the error.
-  it('a worker that exits between a workspace chunk’s commit and its copy: the call gives the one-thread bits', {
-    todo: 'finishCall waits for the copy of any committed chunk and throws, even when its worker has exited',
-  }, async () => {
+  it('a worker that exits between a workspace chunk’s commit and its copy: the call gives the one-thread bits', async () => {
     await pool.rebuilt();
     const ws = kernelWorkspace(N, K);
     try {
@@ -109,9 +107,7 @@ describe('executor under faults: the in-place mode, declined rows, the language-
   // Without a gradient a worker's copy after its commit writes only the call's own results (its region,
   // held while the worker may still run): nothing of the caller's can change after the call, so there is
   // no reason to fail it, and no gradient the error could speak of.
-  it('a forward-only workspace call whose worker hangs between a commit and its copy: the one-thread loss', {
-    todo: 'finishCall throws StoppedInCopy ("copying gradient rows into the caller\'s shared gradient") for a call with no gradient',
-  }, async () => {
+  it('a forward-only workspace call whose worker hangs between a commit and its copy: the one-thread loss', async () => {
     await pool.rebuilt();
     const ws = kernelWorkspace(N, K);
     const one = crossEntropy(logits(), labels, { ...options, lse: true, threads: false });

@@ -314,11 +314,19 @@ export class StoppedInCopy extends Error {
 /**
  * After the workers are done or retired: finish on the calling thread every chunk no thread finished, each
  * revoked first so that a failed worker which resumes cannot commit it: staged chunks in the caller's own
- * slot, in-place ones in place. A staged chunk a worker committed is copied out; an in-place one is being
- * copied into place by its worker, waited for up to `waitMs` (a worker stopped inside that copy may finish
- * it after the call, which then fails: StoppedInCopy). Returns the rows the caller ran here.
+ * slot, in-place ones in place. A staged chunk a worker committed is copied out. An in-place one is being
+ * copied into place by its worker: waited for up to `waitMs`; the caller computes it itself when that copy
+ * cannot change anything of the caller's any more (no gradient kept: the copy writes only the call's own
+ * region; or every worker retired in the call has exited: `writersGone`), and otherwise the call fails
+ * (StoppedInCopy: a worker stopped inside that copy may finish it after the call). Returns the rows the
+ * caller ran here.
  */
-export function finishCall(job: FusedJob, m: KernelMemory, c: CallLayout, waitMs: number): number {
+export function finishCall(
+  job: FusedJob,
+  m: KernelMemory,
+  c: CallLayout,
+  h: { waitMs: number; writersGone: () => boolean },
+): number {
   const { state, slotOf } = callWords(buffer(m), c);
   const v = viewsOf(m);
   let rows = 0;
@@ -328,12 +336,11 @@ export function finishCall(job: FusedJob, m: KernelMemory, c: CallLayout, waitMs
     const n = Math.min(c.rows - r0, c.chunkRows);
     if (s === DONE) continue;
     if (s === COMMITTED && c.window) unstage(job, v, c, chunk, slotOf[chunk]);
-    else if (s === COMMITTED) {
-      if (Atomics.wait(state, chunk, COMMITTED, waitMs) === 'timed-out')
-        throw new StoppedInCopy(r0, r0 + n, waitMs);
-      continue;
-    } else {
-      // never claimed, or revoked from a failed worker: on the calling thread
+    else if (s === COMMITTED && copied(state, chunk, c.writeGrad ? h : null)) continue;
+    else if (s === COMMITTED && c.writeGrad && !h.writersGone())
+      throw new StoppedInCopy(r0, r0 + n, h.waitMs);
+    else {
+      // never claimed, revoked from a failed worker, or committed by one whose copy cannot matter any more
       if (c.window) stage(job, v, c, chunk, c.slots);
       computeChunk(m.kernel, c, 0, chunk, placeOf(c, 0, chunk, c.slots));
       if (c.window) unstage(job, v, c, chunk, c.slots);
@@ -342,6 +349,24 @@ export function finishCall(job: FusedJob, m: KernelMemory, c: CallLayout, waitMs
     Atomics.store(state, chunk, DONE);
   }
   return rows;
+}
+
+/**
+ * Whether a committed in-place chunk's copy into place finished (its state became DONE), waiting for it in
+ * slices up to h.waitMs unless its writers are gone; without `h` (no gradient kept) it is not waited for.
+ */
+function copied(
+  state: Int32Array,
+  chunk: number,
+  h: { waitMs: number; writersGone: () => boolean } | null,
+): boolean {
+  const until = performance.now() + (h ? h.waitMs : 0);
+  while (Atomics.load(state, chunk) === COMMITTED) {
+    const left = until - performance.now();
+    if (!h || left <= 0 || h.writersGone()) return false;
+    Atomics.wait(state, chunk, COMMITTED, Math.min(left, 20));
+  }
+  return true;
 }
 
 /** How a call ran: on the workers too (`threaded`), and whether a worker was retired during it (`retired`:
@@ -372,12 +397,16 @@ export function execute(job: FusedJob, m: KernelMemory, call: CallLayout, thread
   }
   let redone: number;
   try {
-    redone = finishCall(job, m, call, threadLimits.stallMs);
+    redone = finishCall(job, m, call, {
+      waitMs: threadLimits.stallMs,
+      writersGone: end?.gone ?? (() => true),
+    });
   } catch (error) {
     if (error instanceof StoppedInCopy) {
       taint(call.counter);
       taint(call.grad);
-      reportFailed(Math.max(1, end?.failed ?? 0), 0, error.message);
+      const why = 'the call fails: a worker stopped inside its copy into the gradient may still finish it';
+      reportFailed(Math.max(1, end?.failed ?? 0), 0, `${why}; ${end?.next ?? ''}`);
     }
     throw error;
   }

@@ -471,18 +471,25 @@ export function anyFailed(members: CallMembers): boolean {
  * (an error outside their chunks: say, their kernel instance could not be made); returns the chunks each
  * ran, how many failed and what the pool does next (a phrase).
  */
-export function endCall(members: CallMembers): { chunks: number[]; failed: number; next: string } {
+export function endCall(members: CallMembers): {
+  chunks: number[];
+  failed: number;
+  next: string;
+  /** Whether every member retired in this call has exited (it can write nothing any more). */
+  gone: () => boolean;
+} {
   const chunks: number[] = [];
-  let failed = 0;
+  const retired: PoolWorker[] = [];
   let next = 'the pool keeps its workers';
   for (const w of members) {
     if (!awaitWorker(w) || Atomics.load(w.flags, 2) === 2) {
-      failed++;
+      retired.push(w);
       next = retire(w);
     }
     chunks.push(Atomics.load(w.flags, 4)); // the worker's count of chunks (see worker.ts)
   }
-  return { chunks, failed, next };
+  const gone = () => retired.every((w) => Atomics.load(w.flags, EXITED) !== 0);
+  return { chunks, failed: retired.length, next, gone };
 }
 
 /**
@@ -498,7 +505,7 @@ export function reportFailed(failed: number, rows: number, next: string): void {
   emitKernelEvent({
     type: 'fallback',
     reason: 'threads-failed',
-    detail: `${who}; the calling thread computed their ${rows} rows (the same bits); ${next}`,
+    detail: `${who}; ${rows > 0 ? `the calling thread computed their ${rows} rows (the same bits); ` : ''}${next}`,
     rows,
   });
 }
