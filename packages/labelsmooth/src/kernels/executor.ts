@@ -457,11 +457,9 @@ function runStaged(job: FusedJob, m: KernelMemory, c: CallLayout, members: CallM
       w.slotOf[staged] = free.pop()!;
       stage(job, v, c, staged, w.slotOf[staged]);
       held.push(staged);
+      if (staged === before) publish(w.words, staged + 1); // the workers start on it while the rest is copied
     }
-    if (staged !== before) {
-      Atomics.store(w.words, 1, staged);
-      Atomics.notify(w.words, 1);
-    }
+    if (staged !== before) publish(w.words, staged);
     const chunk = claim(w.words);
     if (chunk >= 0) {
       runClaimed(m.kernel, c, 0, chunk, w);
@@ -471,6 +469,12 @@ function runStaged(job: FusedJob, m: KernelMemory, c: CallLayout, members: CallM
     if (staged === c.chunks || stopped) return own;
     Atomics.wait(w.words, 2, commits, threadLimits.sliceMs); // every slot is being run by a worker
   }
+}
+
+/** Make chunks [0, staged) claimable and wake the workers waiting for one. */
+function publish(words: Int32Array, staged: number): void {
+  Atomics.store(words, 1, staged);
+  Atomics.notify(words, 1);
 }
 
 /** Make no more chunks claimable: the workers return once the chunks they hold are done. */

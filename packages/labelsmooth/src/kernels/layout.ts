@@ -66,6 +66,9 @@ export const REVOKED = 3;
 /** Set in the claimable count when the caller will make no more chunks claimable. */
 export const CLOSED = 1 << 30;
 
+/** Bytes of the staging window the threads share, at most (a few slots more where one chunk is larger). */
+const WINDOW_BYTES = 1 << 23;
+
 /** Bytes of one row's results: (nll, smoothing) f64, and the entropy with the family options. */
 export const outStride = (c: { family: unknown }) => (c.family ? 24 : 16);
 
@@ -113,8 +116,11 @@ export function layoutCall(
     : (job.grad ? 0 : align64(4 * k)) + (job.lm?.softcap ? align64(expRowBytes(k)) : 0);
   const own = inPlace && threads > 1 ? privateBytes(shape) : 0;
   const scratchBytes = align64(align64(blockMaxBytes(k)) + perThread) + own + CALL_BYTES;
-  const slots = inPlace ? 0 : Math.min(chunks, threads > 1 ? 2 * threads : 1);
+  // With threads: at least two slots a thread, more up to WINDOW_BYTES, so that a small call is staged at
+  // once and the workers do not wait on the caller's copies between rounds; one slot on one thread.
   const slot = slotParts(shape);
+  const perSlot = Math.max(2 * threads, Math.floor(WINDOW_BYTES / slot.bytes));
+  const slots = inPlace ? 0 : Math.min(chunks, threads > 1 ? perSlot : 1);
   const sizes = [12, 4 * chunks, inPlace ? 0 : 4 * chunks, 4 * n, 8 * n, outStride(shape) * n, 4 * k, 4 * k];
   sizes.push(4 * k, threads * scratchBytes, job.lm ? 8 * n : 0, inPlace ? 0 : (slots + 1) * slot.bytes);
   const region = allocate(
