@@ -225,8 +225,8 @@ export function rowGradient(
   const { classes: k, classWeight: w } = plan;
   const { scale: g, penalty: beta, lse: h } = factors;
   const ok = maskRow(plan, i);
-  let gammaSum = 0;
-  for (let c = 0; c < k; c++) gammaSum += targets[c];
+  let lambda = 0; // Λ = Σ_c target_c (the glossary's name)
+  for (let c = 0; c < k; c++) lambda += targets[c];
   let penaltyMean = 0; // Σ_j w_j·q_j·(log q_j + 1)
   if (beta)
     for (let c = 0; c < k; c++) {
@@ -242,7 +242,7 @@ export function rowGradient(
     }
     const lq = logQ(plan, i, stats, c);
     const q = Math.exp(lq);
-    let d = gammaSum * q - targets[c];
+    let d = lambda * q - targets[c];
     if (beta) d += beta * q * ((w ? w[c] : 1) * (lq + 1) - penaltyMean);
     grad[j] = g * d + h * q;
   }
