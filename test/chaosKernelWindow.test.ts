@@ -53,7 +53,7 @@ describe('executor: off the happy path', () => {
         );
         assert.match(
           (events[0] as { detail: string }).detail,
-          /it runs on the calling thread, in its own memory/,
+          /it is tried on the calling thread, in its own memory/,
         );
         assert.deepEqual(kernelInfo().last, { path: 'wasm', reason: `${N} rows on the calling thread` });
         assert.equal(r.loss, one.loss);

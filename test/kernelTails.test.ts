@@ -179,7 +179,7 @@ describe('executor: chunks no thread finished', () => {
     const job = jobOf(ws.logits, ws.grad);
     const first = layoutCall(job, m, { threads: 1, inPlace: true });
     workChunks(m.kernel, first.call, 0); // every chunk
-    assert.equal(finishCall(job, m, first.call, { waitMs: 100, writersGone: () => true }), 0);
+    assert.equal(finishCall(job, m, first.call, { waitMs: 100, exited: () => true }), 0);
     const all = collectCall(job, m, first.call);
     const gradAll = Float32Array.from(ws.grad);
     assert.deepEqual(all.declined, []);
@@ -192,7 +192,7 @@ describe('executor: chunks no thread finished', () => {
     new Int32Array(m.memory.buffer, second.call.counter, 1)[0] = second.call.chunks - 1;
     workChunks(m.kernel, second.call, 0);
     const lastRow0 = (second.call.chunks - 1) * second.call.chunkRows;
-    assert.equal(finishCall(job, m, second.call, { waitMs: 100, writersGone: () => true }), lastRow0);
+    assert.equal(finishCall(job, m, second.call, { waitMs: 100, exited: () => true }), lastRow0);
     assert.deepEqual(collectCall(job, m, second.call), all);
     assert.deepEqual(ws.grad, gradAll);
     release(second.region, m);
@@ -201,7 +201,7 @@ describe('executor: chunks no thread finished', () => {
     const staged = jobOf(z, grad);
     const third = layoutCall(staged, m, { threads: 4, inPlace: false });
     assert.ok(third.call.window > 0 && third.call.slots >= 2);
-    assert.equal(finishCall(staged, m, third.call, { waitMs: 100, writersGone: () => true }), n);
+    assert.equal(finishCall(staged, m, third.call, { waitMs: 100, exited: () => true }), n);
     assert.deepEqual(collectCall(staged, m, third.call), all);
     assert.deepEqual(grad, gradAll);
     release(third.region, m);

@@ -136,7 +136,7 @@ function runOn(
   } catch (error) {
     const why = `${noRoom(m, n)}: ${message(error)}`;
     if (h.inPlace || !m.shared || !ownMemory()) return decline(why, 'shared-memory-unavailable', n);
-    const detail = `${why}; it runs on the calling thread, in its own memory`;
+    const detail = `${why}; it is tried on the calling thread, in its own memory`;
     emitKernelEvent({ type: 'fallback', reason: 'shared-memory-unavailable', detail, rows: n });
     return 'no room';
   }

@@ -8,7 +8,7 @@
 //             copied into place once its commit holds.
 //   staged    ordinary arrays: the caller copies chunks of logits into a window of slots in the kernel
 //             memory ahead of the threads, and copies each finished slot's gradient rows and results out
-//             to their place, in order, freeing the slot for the next chunk.
+//             to their place, in whatever order they finish, freeing the slot for the next chunk.
 //
 // A chunk is OPEN until a thread finishes it. A worker COMMITs it by compare-exchange; the caller takes a
 // chunk from a failed worker by REVOKING it the same way, so a stalled worker that resumes later finds its
@@ -30,15 +30,7 @@ import {
   REVOKED,
 } from './layout.js';
 import { align64, buffer, type KernelMemory, taint } from './memory.js';
-import {
-  anyFailed,
-  beginCall,
-  type CallMembers,
-  endCall,
-  reportFailed,
-  threadLimits,
-  threadStats,
-} from './threads.js';
+import { beginCall, type CallMembers, endCall, reportFailed, threadLimits, threadStats } from './threads.js';
 import { blockMaxBytes, type KernelInstance } from './wasm.js';
 
 /**
@@ -138,6 +130,7 @@ export interface CallWords {
   words: Int32Array;
   state: Int32Array;
   slotOf: Int32Array;
+  owner: Int32Array;
 }
 
 /** The views of the call's words in `buffer` (the kernel memory). */
@@ -145,7 +138,8 @@ export function callWords(buffer: ArrayBufferLike, c: CallLayout): CallWords {
   return {
     words: new Int32Array(buffer, c.counter, 3),
     state: new Int32Array(buffer, c.finished, c.chunks),
-    slotOf: new Int32Array(buffer, c.slotOf || c.finished, c.chunks),
+    slotOf: new Int32Array(buffer, c.slotOf, c.chunks),
+    owner: new Int32Array(buffer, c.owner, c.chunks),
   };
 }
 
@@ -170,6 +164,7 @@ export function runClaimed(
     Atomics.store(state, chunk, c.window ? COMMITTED : DONE);
     return;
   }
+  w.owner[chunk] = t; // read by finishCall if this worker stops between its commit and its copy
   if (Atomics.compareExchange(state, chunk, OPEN, COMMITTED) !== OPEN) return;
   if (c.window) {
     Atomics.add(w.words, 2, 1);
@@ -317,7 +312,7 @@ export class StoppedInCopy extends Error {
  * slot, in-place ones in place. A staged chunk a worker committed is copied out. An in-place one is being
  * copied into place by its worker: waited for up to `waitMs`; the caller computes it itself when that copy
  * cannot change anything of the caller's any more (no gradient kept: the copy writes only the call's own
- * region; or every worker retired in the call has exited: `writersGone`), and otherwise the call fails
+ * region; or the worker that committed it has exited: `exited`), and otherwise the call fails
  * (StoppedInCopy: a worker stopped inside that copy may finish it after the call). Returns the rows the
  * caller ran here.
  */
@@ -325,9 +320,9 @@ export function finishCall(
   job: FusedJob,
   m: KernelMemory,
   c: CallLayout,
-  h: { waitMs: number; writersGone: () => boolean },
+  h: { waitMs: number; exited: (thread: number) => boolean },
 ): number {
-  const { state, slotOf } = callWords(buffer(m), c);
+  const { state, slotOf, owner } = callWords(buffer(m), c);
   const v = viewsOf(m);
   let rows = 0;
   for (let chunk = 0; chunk < c.chunks; chunk++) {
@@ -336,8 +331,8 @@ export function finishCall(
     const n = Math.min(c.rows - r0, c.chunkRows);
     if (s === DONE) continue;
     if (s === COMMITTED && c.window) unstage(job, v, c, chunk, slotOf[chunk]);
-    else if (s === COMMITTED && copied(state, chunk, c.writeGrad ? h : null)) continue;
-    else if (s === COMMITTED && c.writeGrad && !h.writersGone())
+    else if (s === COMMITTED && copied(state, chunk, c.writeGrad ? h : null, owner[chunk])) continue;
+    else if (s === COMMITTED && c.writeGrad && !h.exited(owner[chunk]))
       throw new StoppedInCopy(r0, r0 + n, h.waitMs);
     else {
       // never claimed, revoked from a failed worker, or committed by one whose copy cannot matter any more
@@ -353,17 +348,19 @@ export function finishCall(
 
 /**
  * Whether a committed in-place chunk's copy into place finished (its state became DONE), waiting for it in
- * slices up to h.waitMs unless its writers are gone; without `h` (no gradient kept) it is not waited for.
+ * slices up to h.waitMs unless the worker that committed it (`thread`) has exited; without `h` (no
+ * gradient kept) it is not waited for.
  */
 function copied(
   state: Int32Array,
   chunk: number,
-  h: { waitMs: number; writersGone: () => boolean } | null,
+  h: { waitMs: number; exited: (thread: number) => boolean } | null,
+  thread: number,
 ): boolean {
   const until = performance.now() + (h ? h.waitMs : 0);
   while (Atomics.load(state, chunk) === COMMITTED) {
     const left = until - performance.now();
-    if (!h || left <= 0 || h.writersGone()) return false;
+    if (!h || left <= 0 || h.exited(thread)) return false;
     Atomics.wait(state, chunk, COMMITTED, Math.min(left, 20));
   }
   return true;
@@ -388,7 +385,7 @@ export function execute(job: FusedJob, m: KernelMemory, call: CallLayout, thread
   let end: ReturnType<typeof endCall> | null = null;
   try {
     members = threads ? beginCall(m, call) : null;
-    own = call.window ? runStaged(job, m, call, members ?? []) : workInPlace(m, call);
+    own = call.window ? runStaged(job, m, call) : workInPlace(m, call);
   } finally {
     // Even when the caller's kernel threw: the workers stop and are waited for (or retired).
     close(m, call);
@@ -399,7 +396,7 @@ export function execute(job: FusedJob, m: KernelMemory, call: CallLayout, thread
   try {
     redone = finishCall(job, m, call, {
       waitMs: threadLimits.stallMs,
-      writersGone: end?.gone ?? (() => true),
+      exited: end?.exited ?? (() => true),
     });
   } catch (error) {
     if (error instanceof StoppedInCopy) {
@@ -410,7 +407,7 @@ export function execute(job: FusedJob, m: KernelMemory, call: CallLayout, thread
     }
     throw error;
   }
-  if (end && (redone > 0 || end.failed > 0)) reportFailed(end.failed, redone, end.next);
+  if (end && end.failed > 0) reportFailed(end.failed, redone, end.next);
   threadStats.chunks = [own, ...(end?.chunks ?? [])];
   threadStats.matrixInPlace = threadStats.chunks.map(() => call.family !== null && call.family.matrix !== 0);
   return { threaded: members !== null && members.length > 0, retired: (end?.failed ?? 0) > 0 };
@@ -427,18 +424,18 @@ function workInPlace(m: KernelMemory, call: CallLayout): number {
 /**
  * The caller's part of a staged call: keep the window's free slots filled with the next chunks' logits
  * (each chunk claimable once staged), run chunks itself, and copy out every finished one, freeing its slot,
- * in whatever order they finish (a slow worker holds one slot, not the window). When every slot holds a
- * chunk a worker is running, it waits for a commit, bounded: a worker that failed, or no commit for
- * stallMs, stops the staging (finishCall runs the rest). Returns the chunks the caller ran.
+ * in whatever order they finish (a worker that stalls or dies holds one slot, not the window; its chunk is
+ * finished by finishCall). A worker holds at most one chunk it has not committed and the window has more
+ * slots than there are workers, so a scan always frees a slot or finds a chunk to claim; should it not for
+ * stallMs, the caller leaves the rest to finishCall. Returns the chunks the caller ran.
  */
-function runStaged(job: FusedJob, m: KernelMemory, c: CallLayout, members: CallMembers): number {
+function runStaged(job: FusedJob, m: KernelMemory, c: CallLayout): number {
   const w = callWords(buffer(m), c);
   const v = viewsOf(m);
   const free = Array.from({ length: c.slots }, (_, s) => c.slots - 1 - s);
   const held: number[] = []; // chunks staged and not copied out yet
   let staged = 0;
   let own = 0;
-  let stopped = false;
   let since = performance.now();
   for (;;) {
     const commits = Atomics.load(w.words, 2); // before looking: a commit after it ends the wait at once
@@ -451,9 +448,8 @@ function runStaged(job: FusedJob, m: KernelMemory, c: CallLayout, members: CallM
       held.splice(i, 1);
       since = performance.now();
     }
-    stopped ||= anyFailed(members) || performance.now() - since > threadLimits.stallMs;
     const before = staged;
-    for (; !stopped && staged < c.chunks && free.length > 0; staged++) {
+    for (; staged < c.chunks && free.length > 0; staged++) {
       w.slotOf[staged] = free.pop()!;
       stage(job, v, c, staged, w.slotOf[staged]);
       held.push(staged);
@@ -466,8 +462,8 @@ function runStaged(job: FusedJob, m: KernelMemory, c: CallLayout, members: CallM
       own++;
       continue;
     }
-    if (staged === c.chunks || stopped) return own;
-    Atomics.wait(w.words, 2, commits, threadLimits.sliceMs); // every slot is being run by a worker
+    if (staged === c.chunks || performance.now() - since > threadLimits.stallMs) return own;
+    Atomics.wait(w.words, 2, commits, threadLimits.sliceMs);
   }
 }
 

@@ -40,6 +40,8 @@ export interface CallLayout {
   finished: number;
   /** One i32 per chunk: its staging slot (written by the caller before the chunk becomes claimable). */
   slotOf: number;
+  /** One i32 per chunk: the worker that committed it (its thread index), written before the commit. */
+  owner: number;
   /** The staging window: `slots` slots of `slotBytes` from `window` and one more, the caller's own; or 0. */
   window: number;
   slots: number;
@@ -119,9 +121,9 @@ export function layoutCall(
   // With threads: at least two slots a thread, more up to WINDOW_BYTES, so that a small call is staged at
   // once and the workers do not wait on the caller's copies between rounds; one slot on one thread.
   const slot = slotParts(shape);
-  const perSlot = Math.max(2 * threads, Math.floor(WINDOW_BYTES / slot.bytes));
-  const slots = inPlace ? 0 : Math.min(chunks, threads > 1 ? perSlot : 1);
-  const sizes = [12, 4 * chunks, inPlace ? 0 : 4 * chunks, 4 * n, 8 * n, outStride(shape) * n, 4 * k, 4 * k];
+  const threadedSlots = Math.max(2 * threads, Math.floor(WINDOW_BYTES / slot.bytes));
+  const slots = inPlace ? 0 : Math.min(chunks, threads > 1 ? threadedSlots : 1);
+  const sizes = [12, 4 * chunks, 4 * chunks, 4 * chunks, 4 * n, 8 * n, outStride(shape) * n, 4 * k, 4 * k];
   sizes.push(4 * k, threads * scratchBytes, job.lm ? 8 * n : 0, inPlace ? 0 : (slots + 1) * slot.bytes);
   const region = allocate(
     sizes.reduce((a, b) => a + align64(b), 0),
@@ -129,7 +131,7 @@ export function layoutCall(
   );
   const at: number[] = [];
   for (let j = 0, p = region; j < sizes.length; p += align64(sizes[j++])) at.push(p);
-  const [counter, finished, slotOf, labels, scale, out, v, mask, w, scratch, lse, window] = at;
+  const [counter, finished, slotOf, owner, labels, scale, out, v, mask, w, scratch, lse, window] = at;
   const mem = buffer(m);
   new Int32Array(mem, counter, 3).set([0, inPlace ? chunks | CLOSED : 0, 0]);
   new Int32Array(mem, finished, chunks).fill(OPEN);
@@ -158,6 +160,7 @@ export function layoutCall(
     counter,
     finished,
     slotOf,
+    owner,
     window: inPlace ? 0 : window,
     slots,
     slotBytes: inPlace ? 0 : slot.bytes,

@@ -11,14 +11,16 @@ import { emitKernelEvent } from './events.js';
 
 interface PoolWorker {
   /** [0] job sequence, [1] done sequence, [2] status of the call (2: an error outside the chunks, read by
-   * anyFailed and endCall), [4] chunks claimed so far in this call (its heartbeat), [5] EXITED, [6] FAULT,
-   * [7] READY, [8] COPY_FAULT. */
+   * endCall), [4] chunks claimed so far in this call (its heartbeat), [5] EXITED, [6] FAULT, [7] READY,
+   * [8] COPY_FAULT. */
   flags: Int32Array;
   port: MessagePort & { postMessage(m: unknown): void };
   seq: number;
   worker: NodeWorker;
   /** The shared kernel memory this worker has an instance on. */
   memory?: WebAssembly.Memory;
+  /** Its thread index in the current call (its scratch area; the calling thread is 0). */
+  thread?: number;
 }
 
 /** The parts of a node:worker_threads Worker the pool uses. */
@@ -456,14 +458,9 @@ export function beginCall(
     } catch (error) {
       emitKernelEvent({ type: 'threads-error', error }); // the call could not be sent: it runs without w
     }
-    if (began) w.memory = m.memory;
+    if (began) Object.assign(w, { memory: m.memory, thread: p + 1 });
     return began;
   });
-}
-
-/** Whether a member exited or failed outside its chunks (its chunks can be taken back at once). */
-export function anyFailed(members: CallMembers): boolean {
-  return members.some((w) => Atomics.load(w.flags, EXITED) !== 0 || Atomics.load(w.flags, 2) === 2);
 }
 
 /**
@@ -475,8 +472,8 @@ export function endCall(members: CallMembers): {
   chunks: number[];
   failed: number;
   next: string;
-  /** Whether every member retired in this call has exited (it can write nothing any more). */
-  gone: () => boolean;
+  /** Whether the member with thread index `thread` has exited (it can write nothing any more). */
+  exited: (thread: number) => boolean;
 } {
   const chunks: number[] = [];
   const retired: PoolWorker[] = [];
@@ -488,20 +485,17 @@ export function endCall(members: CallMembers): {
     }
     chunks.push(Atomics.load(w.flags, 4)); // the worker's count of chunks (see worker.ts)
   }
-  const gone = () => retired.every((w) => Atomics.load(w.flags, EXITED) !== 0);
-  return { chunks, failed: retired.length, next, gone };
+  const exited = (thread: number) =>
+    members.some((w) => w.thread === thread && Atomics.load(w.flags, EXITED) !== 0);
+  return { chunks, failed: retired.length, next, exited };
 }
 
 /**
  * Emit the 'threads-failed' fallback of a call in which `failed` workers failed (exited, stalled, or an
- * error) or, with none failed, a worker made no progress for stallMs while it held every staging slot; the
- * calling thread computed `rows` rows in their place.
+ * error outside their chunks); the calling thread computed their `rows` rows.
  */
 export function reportFailed(failed: number, rows: number, next: string): void {
-  const who =
-    failed > 0
-      ? `${failed} worker thread(s) exited, failed or made no progress for ${threadLimits.stallMs} ms`
-      : `a worker thread made no progress for ${threadLimits.stallMs} ms while it held every staging slot`;
+  const who = `${failed} worker thread(s) exited, failed or made no progress for ${threadLimits.stallMs} ms`;
   emitKernelEvent({
     type: 'fallback',
     reason: 'threads-failed',
