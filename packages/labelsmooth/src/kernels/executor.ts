@@ -366,11 +366,9 @@ function copied(
   return true;
 }
 
-/** How a call ran: on the workers too (`threaded`), and whether a worker was retired during it (`retired`:
- * memory it may still write is tainted, see memory.ts). */
+/** How a call ran: on the workers too (`threaded`) or on the calling thread alone. */
 export interface Execution {
   threaded: boolean;
-  retired: boolean;
 }
 
 /**
@@ -410,7 +408,7 @@ export function execute(job: FusedJob, m: KernelMemory, call: CallLayout, thread
   if (end && end.failed > 0) reportFailed(end.failed, redone, end.next);
   threadStats.chunks = [own, ...(end?.chunks ?? [])];
   threadStats.matrixInPlace = threadStats.chunks.map(() => call.family !== null && call.family.matrix !== 0);
-  return { threaded: members !== null && members.length > 0, retired: (end?.failed ?? 0) > 0 };
+  return { threaded: members !== null && members.length > 0 };
 }
 
 /** The caller's share of an in-place call: chunks claimed until none is left. */
