@@ -13,7 +13,7 @@ import {
   kernelWorkspace,
 } from '../packages/labelsmooth/src/index.js';
 import { sharedKernel } from '../packages/labelsmooth/src/kernels/memory.js';
-import { injectWorkerFault, threadLimits } from '../packages/labelsmooth/src/kernels/threads.js';
+import { injectWorkerFault } from '../packages/labelsmooth/src/kernels/threads.js';
 import { chaosPool, K, labels, logits, N, options, reference } from './helpers/kernelChaos.js';
 
 /** The chaos problem's logits with rows the float32 kernel declines (z_c − z_y overflows float32). */
@@ -24,19 +24,6 @@ function declinedLogits(): Float32Array {
     z[i * K + 6] = -3e38;
   }
   return z;
-}
-
-/** Run `call` until the fault injected on worker 0 is taken (a 'threads-failed' event), each call bounded
- * and checked by `check`; a worker that wakes late may take no chunk, so a few calls may pass first. */
-function untilFailed(pool: ReturnType<typeof chaosPool>, call: () => void): void {
-  const before = pool.failures().length;
-  for (let attempt = 0; pool.failures().length === before; attempt++) {
-    assert.ok(attempt < 50, 'the worker never claimed a chunk in 50 calls');
-    const t0 = performance.now();
-    call();
-    const took = performance.now() - t0;
-    assert.ok(took < 5 * threadLimits.stallMs + 5000, `the call took ${took} ms`);
-  }
 }
 
 describe('executor under faults: the in-place mode, declined rows, the language-model options', () => {
@@ -52,7 +39,7 @@ describe('executor under faults: the in-place mode, declined rows, the language-
     it(`in-place mode with declined rows: a worker that ${fault === 'exit' ? 'exits' : 'hangs'} holding a chunk — the one-thread bits`, async () => {
       await pool.rebuilt();
       injectWorkerFault(0, fault);
-      untilFailed(pool, () => {
+      pool.untilFailed(() => {
         const z = declinedLogits();
         const r = crossEntropy(z, labels, { ...penalty, grad: z });
         assert.equal(kernelInfo().last!.path, 'wasm+js', 'rows declined and recomputed');
@@ -71,7 +58,7 @@ describe('executor under faults: the in-place mode, declined rows, the language-
     const lm: CrossEntropyOptions = { ...options, softcap: 12, zLoss: 1e-3, lse: true };
     const one = crossEntropy(logits(), labels, { ...lm, grad: new Float64Array(N * K), threads: false });
     injectWorkerFault(0, 'exit');
-    untilFailed(pool, () => {
+    pool.untilFailed(() => {
       const z = logits();
       const grad = new Float64Array(N * K);
       const r = crossEntropy(z, labels, { ...lm, grad });
@@ -93,7 +80,7 @@ describe('executor under faults: the in-place mode, declined rows, the language-
     try {
       ws.logits.set(logits());
       injectWorkerFault(0, 'exit', 'copy');
-      untilFailed(pool, () => {
+      pool.untilFailed(() => {
         const r = crossEntropy(ws.logits, labels, { ...options, grad: ws.grad });
         assert.deepEqual(r.loss, reference.loss);
         assert.deepEqual(ws.grad, reference.grad);
@@ -114,7 +101,7 @@ describe('executor under faults: the in-place mode, declined rows, the language-
     try {
       ws.logits.set(logits());
       injectWorkerFault(0, 'hang', 'copy');
-      untilFailed(pool, () => {
+      pool.untilFailed(() => {
         const r = crossEntropy(ws.logits, labels, { ...options, lse: true });
         assert.deepEqual(r.loss, one.loss);
         assert.deepEqual(r.lse, one.lse);
@@ -175,7 +162,7 @@ describe('executor under faults: the in-place mode, declined rows, the language-
     const z = logits();
     injectWorkerFault(0, 'hang');
     let ws = kernelWorkspace(N, K);
-    untilFailed(pool, () => {
+    pool.untilFailed(() => {
       ws.logits.set(z);
       crossEntropy(ws.logits, labels, { ...options, grad: ws.grad });
     });

@@ -17,6 +17,11 @@ export interface ChaosPool {
   failures(): KernelEvent[];
   /** Until the pool has its starting count of workers again (a replacement starts in the background). */
   rebuilt(): Promise<void>;
+  /**
+   * Run `call` until a fault injected on a worker is taken (a new 'threads-failed' event), each call bounded
+   * (5 stall bounds and 5 s); a worker that wakes late may take no chunk, so a few calls may pass first.
+   */
+  untilFailed(call: () => void): void;
 }
 
 /**
@@ -40,6 +45,16 @@ export function chaosPool(): ChaosPool {
   });
   return {
     failures: () => events.filter((e) => e.type === 'fallback' && e.reason === 'threads-failed'),
+    untilFailed(call) {
+      const before = events.filter((e) => e.type === 'fallback' && e.reason === 'threads-failed').length;
+      for (let attempt = 0; this.failures().length === before; attempt++) {
+        assert.ok(attempt < 50, 'the worker never claimed a chunk in 50 calls');
+        const t0 = performance.now();
+        call();
+        const took = performance.now() - t0;
+        assert.ok(took < 5 * threadLimits.stallMs + 5000, `the call took ${took} ms`);
+      }
+    },
     async rebuilt() {
       const until = Date.now() + 60000;
       while (poolWorkers().length < size) {

@@ -96,21 +96,20 @@ export function runKernel(
 function runJob(plan: KernelPlan, job: FusedJob): KernelOutcome {
   const n = plan.rows;
   const inPlace = onWorkspace(plan);
-  let threads = sharedKernel() !== null && plan.threads && n >= 2 && n * plan.classes >= THREAD_MIN_SIZE;
-  const unshared = threads && noiseUnshared(job);
-  if (unshared) {
+  const large = sharedKernel() !== null && plan.threads && n >= 2 && n * plan.classes >= THREAD_MIN_SIZE;
+  const unshared = large && noiseUnshared(job);
+  if (unshared)
     emitKernelEvent({ type: 'fallback', reason: 'noise-not-shared', detail: NOT_SHARED, rows: n });
-    threads = false;
-  }
-  if (threads && threadCount() < 2) threads = false; // no workers here (one core, or none left)
+  // The calling thread and the pool's workers (one thread where there are none: one core, or none left).
+  const threads = large && !unshared ? threadCount() : 1;
   const S = job.family?.matrix;
-  const shared = inPlace || threads || (S != null && inKernelMemory(S));
+  const shared = inPlace || threads > 1 || (S != null && inKernelMemory(S));
   const m = shared ? sharedKernel()! : (ownMemory() ?? sharedKernel()!);
   const outcome = runOn(plan, job, m, { inPlace, threads, note: unshared ? ` (${NOT_SHARED})` : '' });
   if (outcome !== 'no room') return outcome;
   // The shared memory cannot take the call (4 GB): ordinary arrays run on the calling thread, in its own.
   const own = ownMemory()!;
-  const outcomeOwn = runOn(plan, job, own, { inPlace: false, threads: false, note: '' });
+  const outcomeOwn = runOn(plan, job, own, { inPlace: false, threads: 1, note: '' });
   return outcomeOwn === 'no room' ? decline(noRoom(own, n), 'shared-memory-unavailable', n) : outcomeOwn;
 }
 
@@ -127,12 +126,12 @@ function runOn(
   plan: KernelPlan,
   job: FusedJob,
   m: KernelMemory,
-  h: { inPlace: boolean; threads: boolean; note: string },
+  h: { inPlace: boolean; threads: number; note: string },
 ): KernelOutcome | 'no room' {
   const n = plan.rows;
   let laid: { call: CallLayout; region: number };
   try {
-    laid = layoutCall(job, m, { threads: h.threads ? threadCount() : 1, inPlace: h.inPlace });
+    laid = layoutCall(job, m, h);
   } catch (error) {
     const why = `${noRoom(m, n)}: ${message(error)}`;
     if (h.inPlace || !m.shared || !ownMemory()) return decline(why, 'shared-memory-unavailable', n);
@@ -144,7 +143,7 @@ function runOn(
   let ran: Execution;
   let sums: ReturnType<typeof collectCall>;
   try {
-    ran = execute(job, m, call, h.threads);
+    ran = execute(job, m, call, h.threads > 1);
     sums = collectCall(job, m, call);
   } catch (error) {
     // A worker stopped inside its copy into place may still write: no result, and no reference either.

@@ -74,21 +74,13 @@ const WINDOW_BYTES = 1 << 23;
 /** Bytes of one row's results: (nll, smoothing) f64, and the entropy with the family options. */
 export const outStride = (c: { family: unknown }) => (c.family ? 24 : 16);
 
-/** Bytes of a worker's private area (in place): a chunk's gradient rows (if kept), its results and lse. */
-function privateBytes(c: {
-  writeGrad: boolean;
-  chunkRows: number;
-  classes: number;
-  family: unknown;
-  lm: unknown;
-}) {
-  const grad = c.writeGrad ? align64(4 * c.chunkRows * c.classes + 32) : 0;
-  return grad + align64(outStride(c) * c.chunkRows) + (c.lm ? align64(8 * c.chunkRows) : 0);
-}
-
-/** Offsets in a staging slot: logits becoming the gradient (+ the vector loops' 32 bytes), results, lse. */
-function slotParts(c: { chunkRows: number; classes: number; family: unknown; lm: unknown }) {
-  const out = align64(4 * c.chunkRows * c.classes + 32);
+/**
+ * Offsets in the area a thread computes a chunk into before it reaches its place: the chunk's rows (`rows`:
+ * a staging slot, whose logits become the gradient, or a worker's private area when the gradient is kept;
+ * + the 32 bytes the vector loops read past them), its results and its lse; `bytes` in all.
+ */
+function chunkArea(c: { chunkRows: number; classes: number; family: unknown; lm: unknown }, rows: boolean) {
+  const out = rows ? align64(4 * c.chunkRows * c.classes + 32) : 0;
   const lse = out + align64(outStride(c) * c.chunkRows);
   return { out, lse, bytes: lse + (c.lm ? align64(8 * c.chunkRows) : 0) };
 }
@@ -116,11 +108,11 @@ export function layoutCall(
   const perThread = job.family
     ? familyAreas(k, chunkRows, S != null && !matrix).bytes
     : (job.grad ? 0 : align64(4 * k)) + (job.lm?.softcap ? align64(expRowBytes(k)) : 0);
-  const own = inPlace && threads > 1 ? privateBytes(shape) : 0;
+  const own = inPlace && threads > 1 ? chunkArea(shape, shape.writeGrad).bytes : 0;
   const scratchBytes = align64(align64(blockMaxBytes(k)) + perThread) + own + CALL_BYTES;
   // With threads: at least two slots a thread, more up to WINDOW_BYTES, so that a small call is staged at
   // once and the workers do not wait on the caller's copies between rounds; one slot on one thread.
-  const slot = slotParts(shape);
+  const slot = chunkArea(shape, true);
   const threadedSlots = Math.max(2 * threads, Math.floor(WINDOW_BYTES / slot.bytes));
   const slots = inPlace ? 0 : Math.min(chunks, threads > 1 ? threadedSlots : 1);
   const sizes = [12, 4 * chunks, 4 * chunks, 4 * chunks, 4 * n, 8 * n, outStride(shape) * n, 4 * k, 4 * k];
@@ -204,7 +196,7 @@ export function placeOf(c: CallLayout, t: number, chunk: number, slot: number): 
       out: c.out + outStride(c) * r0,
       lse: c.lm ? c.lm.lse + 8 * r0 : 0,
     };
-  const own = c.scratch + (t + 1) * c.scratchBytes - CALL_BYTES - privateBytes(c);
-  const out = own + (c.writeGrad ? align64(4 * c.chunkRows * k + 32) : 0);
-  return { z, g: c.writeGrad ? own : 0, out, lse: c.lm ? out + align64(outStride(c) * c.chunkRows) : 0 };
+  const area = chunkArea(c, c.writeGrad); // the worker's private area, before its call record
+  const own = c.scratch + (t + 1) * c.scratchBytes - CALL_BYTES - area.bytes;
+  return { z, g: c.writeGrad ? own : 0, out: own + area.out, lse: c.lm ? own + area.lse : 0 };
 }

@@ -372,17 +372,13 @@ export function injectWorkerFault(
 }
 
 /**
- * Whether a worker holding work is alive: not exited, and its progress counter (flags[4]) moved within
- * stallMs (`track` holds the count last seen and when it moved). Waits one slice for it first.
+ * Whether a worker that has not finished its call is alive: not exited, and its progress counter
+ * (flags[4]) moved within stallMs (`track` holds the count last seen and when it moved). Waits one slice for
+ * its done sequence (flags[1]) to move from `done` first.
  */
-function alive(
-  w: PoolWorker,
-  track: { seen: number; since: number },
-  index: number,
-  expected: number,
-): boolean {
+function alive(w: PoolWorker, track: { seen: number; since: number }, done: number): boolean {
   if (Atomics.load(w.flags, EXITED)) return false;
-  Atomics.wait(w.flags, index, expected, threadLimits.sliceMs);
+  Atomics.wait(w.flags, 1, done, threadLimits.sliceMs);
   const now = performance.now();
   const progress = Atomics.load(w.flags, 4);
   if (progress !== track.seen) {
@@ -399,7 +395,7 @@ function alive(
 function awaitWorker(w: PoolWorker): boolean {
   const track = { seen: Atomics.load(w.flags, 4), since: performance.now() };
   for (let done = Atomics.load(w.flags, 1); done !== w.seq; done = Atomics.load(w.flags, 1))
-    if (!alive(w, track, 1, done)) return false;
+    if (!alive(w, track, done)) return false;
   return true;
 }
 
